@@ -1,0 +1,262 @@
+//! The organisation's places and things: clinics, rooms, devices,
+//! practitioners and the price list, as the Settings page edits them.
+
+use crate::depth::Depth;
+use crate::validation::{optional_text, required_text, FieldError, Invalid};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClinicDetails {
+    pub name: String,
+    /// IANA zone, e.g. `Europe/London`: times are stored in UTC and shown here.
+    pub time_zone: String,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+}
+
+impl ClinicDetails {
+    pub fn parse(name: &str, time_zone: &str, address: &str, phone: &str) -> Result<Self, Invalid> {
+        let mut inv = Invalid::default();
+        let name = inv.check(required_text("name", name, 120));
+        let time_zone = inv.check(parse_time_zone("time_zone", time_zone));
+        let address = inv.check(optional_text("address", address, 300));
+        let phone = inv.check(optional_text("phone", phone, 30));
+        inv.into_result()?;
+        Ok(ClinicDetails {
+            name: name.unwrap(),
+            time_zone: time_zone.unwrap(),
+            address: address.unwrap(),
+            phone: phone.unwrap(),
+        })
+    }
+}
+
+/// Accepts only zones the bundled IANA database knows, so every stored zone
+/// can later turn a UTC instant into the clinic's wall-clock time.
+pub fn parse_time_zone(field: &str, s: &str) -> Result<String, FieldError> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err(FieldError::new(field, "This field is required."));
+    }
+    jiff::tz::TimeZone::get(s)
+        .map(|_| s.to_string())
+        .map_err(|_| {
+            FieldError::new(
+                field,
+                "Unknown time zone: use an IANA name like Europe/London.",
+            )
+        })
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomDetails {
+    pub name: String,
+}
+
+impl RoomDetails {
+    pub fn parse(name: &str) -> Result<Self, Invalid> {
+        let mut inv = Invalid::default();
+        let name = inv.check(required_text("name", name, 80));
+        inv.into_result()?;
+        Ok(RoomDetails {
+            name: name.unwrap(),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceDetails {
+    pub name: String,
+    pub model: String,
+    pub serial_number: Option<String>,
+    /// The deepest setting the device allows, from its label.
+    pub max_depth: Depth,
+}
+
+impl DeviceDetails {
+    pub fn parse(
+        name: &str,
+        model: &str,
+        serial: &str,
+        max_depth_mm: &str,
+    ) -> Result<Self, Invalid> {
+        let mut inv = Invalid::default();
+        let name = inv.check(required_text("name", name, 80));
+        let model = inv.check(required_text("model", model, 80));
+        let serial_number = inv.check(optional_text("serial_number", serial, 80));
+        let max_depth = inv.check(Depth::parse_mm("max_depth_mm", max_depth_mm));
+        inv.into_result()?;
+        Ok(DeviceDetails {
+            name: name.unwrap(),
+            model: model.unwrap(),
+            serial_number: serial_number.unwrap(),
+            max_depth: max_depth.unwrap(),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PractitionerDetails {
+    pub name: String,
+    pub profession: String,
+    pub registration_number: Option<String>,
+}
+
+impl PractitionerDetails {
+    pub fn parse(name: &str, profession: &str, registration: &str) -> Result<Self, Invalid> {
+        let mut inv = Invalid::default();
+        let name = inv.check(required_text("name", name, 120));
+        let profession = inv.check(required_text("profession", profession, 80));
+        let registration_number = inv.check(optional_text("registration_number", registration, 40));
+        inv.into_result()?;
+        Ok(PractitionerDetails {
+            name: name.unwrap(),
+            profession: profession.unwrap(),
+            registration_number: registration_number.unwrap(),
+        })
+    }
+}
+
+/// One line of a clinic's price list. Amounts are integer minor units.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceItemDetails {
+    pub code: String,
+    pub name: String,
+    pub amount_minor: i64,
+    pub currency: String,
+}
+
+/// Currencies a clinic may price in, all with two decimal places.
+pub const CURRENCIES: [&str; 7] = ["GBP", "EUR", "USD", "AUD", "CAD", "NZD", "CHF"];
+
+impl PriceItemDetails {
+    pub fn parse(code: &str, name: &str, amount: &str, currency: &str) -> Result<Self, Invalid> {
+        let mut inv = Invalid::default();
+        let code = inv.check(parse_code("code", code));
+        let name = inv.check(required_text("name", name, 120));
+        let amount_minor = inv.check(parse_amount("amount", amount));
+        let cur = currency.trim().to_ascii_uppercase();
+        if !CURRENCIES.contains(&cur.as_str()) {
+            inv.push(
+                "currency",
+                format!("Choose one of {}.", CURRENCIES.join(", ")),
+            );
+        }
+        inv.into_result()?;
+        Ok(PriceItemDetails {
+            code: code.unwrap(),
+            name: name.unwrap(),
+            amount_minor: amount_minor.unwrap(),
+            currency: cur,
+        })
+    }
+}
+
+fn parse_code(field: &str, s: &str) -> Result<String, FieldError> {
+    let s = s.trim();
+    if s.is_empty()
+        || s.len() > 40
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(FieldError::new(
+            field,
+            "Use letters, digits, - and _ (up to 40).",
+        ));
+    }
+    Ok(s.to_ascii_lowercase())
+}
+
+/// Parses a non-negative amount with at most two decimals into minor units,
+/// without floating point: "120", "120.5", "120.50" → 12000, 12050, 12050.
+pub fn parse_amount(field: &str, s: &str) -> Result<i64, FieldError> {
+    let s = s.trim();
+    let err = |m: &str| FieldError::new(field, m);
+    if s.is_empty() {
+        return Err(err("This field is required."));
+    }
+    if s.starts_with('-') {
+        return Err(err("A price cannot be negative."));
+    }
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    if whole.is_empty()
+        || whole.len() > 9
+        || frac.len() > 2
+        || !whole.chars().all(|c| c.is_ascii_digit())
+        || !frac.chars().all(|c| c.is_ascii_digit())
+    {
+        return Err(err("Enter an amount like 120 or 120.50."));
+    }
+    let whole: i64 = whole
+        .parse()
+        .map_err(|_| err("Enter an amount like 120 or 120.50."))?;
+    let cents: i64 = match frac.len() {
+        0 => 0,
+        1 => frac.parse::<i64>().unwrap() * 10,
+        _ => frac.parse::<i64>().unwrap(),
+    };
+    Ok(whole * 100 + cents)
+}
+
+/// Formats minor units for people: 12050 GBP → "£120.50".
+pub fn format_money(amount_minor: i64, currency: &str) -> String {
+    let sign = if amount_minor < 0 { "-" } else { "" };
+    let a = amount_minor.unsigned_abs();
+    let symbol = match currency {
+        "GBP" => "£",
+        "EUR" => "€",
+        "USD" | "AUD" | "CAD" | "NZD" => "$",
+        _ => "",
+    };
+    let suffix = if symbol.is_empty() || symbol == "$" && currency != "USD" {
+        format!(" {currency}")
+    } else {
+        String::new()
+    };
+    format!("{sign}{symbol}{}.{:02}{suffix}", a / 100, a % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_exact_minor_units() {
+        assert_eq!(parse_amount("a", "120").unwrap(), 12000);
+        assert_eq!(parse_amount("a", "120.5").unwrap(), 12050);
+        assert_eq!(parse_amount("a", "0.07").unwrap(), 7);
+        for bad in ["-1", "1.234", "abc", "", "1,5", ".5"] {
+            assert!(parse_amount("a", bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn money_formats_with_symbol() {
+        assert_eq!(format_money(12050, "GBP"), "£120.50");
+        assert_eq!(format_money(5, "USD"), "$0.05");
+        assert_eq!(format_money(30000, "AUD"), "$300.00 AUD");
+        assert_eq!(format_money(100, "CHF"), "1.00 CHF");
+    }
+
+    #[test]
+    fn time_zones_must_be_iana() {
+        assert!(parse_time_zone("tz", "Europe/London").is_ok());
+        assert!(parse_time_zone("tz", "America/New_York").is_ok());
+        assert!(parse_time_zone("tz", "Mars/Olympus").is_err());
+        assert!(
+            ClinicDetails::parse("", "Nowhere", "", "")
+                .unwrap_err()
+                .errors
+                .len()
+                == 2
+        );
+    }
+
+    #[test]
+    fn devices_need_a_real_depth() {
+        assert!(DeviceDetails::parse("Pen 1", "SkinPen", "", "2.5").is_ok());
+        let e = DeviceDetails::parse("Pen 1", "SkinPen", "", "-1").unwrap_err();
+        assert!(e.message_for("max_depth_mm").is_some());
+    }
+}

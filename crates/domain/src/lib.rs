@@ -1,0 +1,18 @@
+//! Needlepoint's domain: pure types and rules. No I/O, no clock, no database.
+//!
+//! Every rule that depends on "today" takes the date as an argument, so the
+//! same inputs always give the same answer and tests need no clock tricks.
+
+pub mod account;
+pub mod clinic;
+pub mod depth;
+pub mod patient;
+pub mod validation;
+
+pub use account::{Email, Password, Role};
+pub use clinic::{
+    ClinicDetails, DeviceDetails, PractitionerDetails, PriceItemDetails, RoomDetails,
+};
+pub use depth::Depth;
+pub use patient::{PatientDetails, PatientInput, Sex};
+pub use validation::{FieldError, Invalid};

@@ -1,0 +1,252 @@
+//! Needlepoint's record: one [`Store`] trait that the rest of the product
+//! uses, with two implementations, SQLite (the embedded default) and
+//! PostgreSQL (for a chain), each with its own migrations.
+//!
+//! Both implementations are generated from the same method bodies in
+//! [`sql`]: the SQL is written once where the two dialects agree (which, with
+//! `$N` placeholders, `RETURNING` and the [`types`] for instants and dates, is
+//! almost everywhere). The conformance tests run every case against both.
+
+pub mod audit;
+mod migrate;
+pub mod model;
+mod open;
+mod sql;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod types;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use needlepoint_domain::{
+    ClinicDetails, DeviceDetails, Invalid, PatientDetails, PriceItemDetails, Role, RoomDetails,
+};
+use std::path::Path;
+
+pub use audit::{Actor, AuditEvent, Channel};
+pub use model::*;
+pub use open::{open, open_postgres, open_sqlite, SqliteDurability};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule or a concurrent change; the message says which.
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The current instant at the precision the record keeps (microseconds), so
+/// that what a write returns equals what a later read gives back.
+pub fn now() -> Timestamp {
+    let t = Timestamp::now();
+    Timestamp::new(t.as_second(), t.subsec_nanosecond() / 1000 * 1000).unwrap_or(t)
+}
+
+/// A page of patients and how many match in all.
+#[derive(Debug, Clone)]
+pub struct PatientPage {
+    pub patients: Vec<Patient>,
+    pub total: i64,
+}
+
+/// The record, whatever database keeps it.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+
+    /// Answers when the database does: for `/readyz`.
+    async fn ping(&self) -> Result<()>;
+
+    // ---- first run -------------------------------------------------------
+
+    async fn organisation(&self) -> Result<Option<Organisation>>;
+
+    async fn owner_exists(&self) -> Result<bool>;
+
+    /// Creates the organisation, its first clinic and its owner in one
+    /// transaction; refused with `Conflict` once an owner exists.
+    async fn setup(
+        &self,
+        organisation_name: &str,
+        clinic: &ClinicDetails,
+        owner: &NewStaff,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<(Organisation, Clinic, Staff)>;
+
+    // ---- staff and sign-in -----------------------------------------------
+
+    async fn create_staff(&self, new: &NewStaff, actor: &Actor, now: Timestamp) -> Result<Staff>;
+    async fn staff(&self, id: i64) -> Result<Staff>;
+    async fn staff_credentials(&self, email: &str) -> Result<Option<StaffCredentials>>;
+    async fn list_staff(&self, organisation_id: i64) -> Result<Vec<Staff>>;
+    async fn staff_clinic_ids(&self, staff_id: i64) -> Result<Vec<i64>>;
+
+    async fn create_session(&self, session: &WebSession, actor: &Actor) -> Result<()>;
+    /// The live session with this token hash, with its staff member.
+    async fn session(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<(WebSession, Staff)>>;
+    async fn delete_session(&self, token_hash: &str, actor: &Actor, now: Timestamp) -> Result<()>;
+
+    async fn record_login_attempt(
+        &self,
+        email: &str,
+        ip: Option<&str>,
+        success: bool,
+        at: Timestamp,
+    ) -> Result<()>;
+    /// Failed attempts for this e-mail since `since`, not counting any before
+    /// the last success.
+    async fn failed_logins_since(&self, email: &str, since: Timestamp) -> Result<i64>;
+
+    async fn create_api_token(
+        &self,
+        staff_id: i64,
+        name: &str,
+        token_hash: &str,
+        role: Role,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<ApiToken>;
+    /// The unrevoked token with this hash and its active owner; marks it used.
+    async fn use_api_token(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<(ApiToken, Staff)>>;
+    async fn list_api_tokens(&self, staff_id: i64) -> Result<Vec<ApiToken>>;
+    async fn revoke_api_token(
+        &self,
+        id: i64,
+        staff_id: i64,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<()>;
+
+    // ---- clinics and what they hold -------------------------------------
+
+    /// The clinics this staff member belongs to, by name.
+    async fn clinics_for_staff(&self, staff_id: i64) -> Result<Vec<Clinic>>;
+    async fn clinic(&self, id: i64) -> Result<Clinic>;
+    /// Creates a clinic; every owner of the organisation joins it.
+    async fn create_clinic(
+        &self,
+        organisation_id: i64,
+        details: &ClinicDetails,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Clinic>;
+    async fn update_clinic(
+        &self,
+        id: i64,
+        details: &ClinicDetails,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Clinic>;
+
+    async fn create_room(
+        &self,
+        clinic_id: i64,
+        details: &RoomDetails,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Room>;
+    async fn rooms(&self, clinic_id: i64) -> Result<Vec<Room>>;
+    async fn create_device(
+        &self,
+        clinic_id: i64,
+        details: &DeviceDetails,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Device>;
+    async fn devices(&self, clinic_id: i64) -> Result<Vec<Device>>;
+    async fn create_price_item(
+        &self,
+        clinic_id: i64,
+        details: &PriceItemDetails,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<PriceItem>;
+    async fn price_items(&self, clinic_id: i64) -> Result<Vec<PriceItem>>;
+
+    // ---- patients --------------------------------------------------------
+
+    async fn create_patient(
+        &self,
+        clinic_id: i64,
+        details: &PatientDetails,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Patient>;
+    /// Saves new details if the record is still at `expected_version`;
+    /// otherwise `Conflict`, so nobody overwrites a change they never saw.
+    async fn update_patient(
+        &self,
+        id: i64,
+        expected_version: i64,
+        details: &PatientDetails,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Patient>;
+    /// Reads a patient without recording a view (for access checks).
+    async fn patient(&self, id: i64) -> Result<Patient>;
+    /// Patients in the clinics this staff member belongs to whose name,
+    /// e-mail, phone or birth date contains every word of `query`.
+    async fn search_patients(
+        &self,
+        staff_id: i64,
+        clinic_id: Option<i64>,
+        query: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<PatientPage>;
+
+    async fn add_clinical_note(
+        &self,
+        patient_id: i64,
+        author_id: i64,
+        body: &str,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<ClinicalNote>;
+    async fn clinical_notes(&self, patient_id: i64) -> Result<Vec<ClinicalNote>>;
+
+    // ---- audit -----------------------------------------------------------
+
+    /// Appends an event that is not part of a change (a view, a sign-in).
+    async fn record_audit(&self, actor: &Actor, event: &AuditEvent, now: Timestamp) -> Result<()>;
+    async fn patient_audit(&self, patient_id: i64, limit: i64) -> Result<Vec<AuditEntry>>;
+    async fn recent_audit(&self, limit: i64) -> Result<Vec<AuditEntry>>;
+
+    // ---- operations ------------------------------------------------------
+
+    /// A consistent copy of the whole database, taken while it runs.
+    async fn backup_to(&self, path: &Path) -> Result<()>;
+}

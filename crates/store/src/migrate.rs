@@ -1,0 +1,36 @@
+//! A small migrator: numbered SQL files embedded in the binary, applied in
+//! order, each in its own transaction with its row in `schema_migrations`.
+//! (sqlx's own migrator would need its macros feature, which compiles every
+//! driver's query checker; this is all we use of it.)
+
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+pub const SQLITE: &[Migration] = &[Migration {
+    version: 1,
+    name: "foundation",
+    sql: include_str!("../migrations/sqlite/0001_foundation.sql"),
+}];
+
+pub const POSTGRES: &[Migration] = &[Migration {
+    version: 1,
+    name: "foundation",
+    sql: include_str!("../migrations/postgres/0001_foundation.sql"),
+}];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_backends_have_the_same_migrations_in_order() {
+        let v = |m: &[Migration]| m.iter().map(|m| (m.version, m.name)).collect::<Vec<_>>();
+        assert_eq!(v(SQLITE), v(POSTGRES));
+        for w in SQLITE.windows(2) {
+            assert!(w[0].version < w[1].version);
+        }
+    }
+}

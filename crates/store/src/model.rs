@@ -1,0 +1,143 @@
+//! What the store hands back: records with their ids and timestamps.
+
+use jiff::Timestamp;
+use needlepoint_domain::{
+    ClinicDetails, DeviceDetails, PatientDetails, PractitionerDetails, PriceItemDetails, Role,
+    RoomDetails,
+};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Organisation {
+    pub id: i64,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Clinic {
+    pub id: i64,
+    pub organisation_id: i64,
+    #[serde(flatten)]
+    pub details: ClinicDetails,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Staff {
+    pub id: i64,
+    pub organisation_id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub active: bool,
+    /// Present when this person treats patients.
+    pub practitioner: Option<PractitionerDetails>,
+    pub created_at: Timestamp,
+}
+
+/// A staff member with the hash to check a password against.
+#[derive(Debug, Clone)]
+pub struct StaffCredentials {
+    pub staff: Staff,
+    pub password_hash: String,
+}
+
+/// Everything needed to create a staff account. The password is already hashed.
+#[derive(Debug, Clone)]
+pub struct NewStaff {
+    pub organisation_id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub password_hash: String,
+    pub practitioner: Option<PractitionerDetails>,
+    pub clinic_ids: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Room {
+    pub id: i64,
+    pub clinic_id: i64,
+    #[serde(flatten)]
+    pub details: RoomDetails,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Device {
+    pub id: i64,
+    pub clinic_id: i64,
+    #[serde(flatten)]
+    pub details: DeviceDetails,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PriceItem {
+    pub id: i64,
+    pub clinic_id: i64,
+    #[serde(flatten)]
+    pub details: PriceItemDetails,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Patient {
+    pub id: i64,
+    pub clinic_id: i64,
+    #[serde(flatten)]
+    pub details: PatientDetails,
+    /// Increases with every change; an edit names the version it started from.
+    pub version: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClinicalNote {
+    pub id: i64,
+    pub patient_id: i64,
+    pub author_id: i64,
+    pub author_name: String,
+    pub body: String,
+    pub created_at: Timestamp,
+}
+
+/// A signed-in browser session. Only a hash of its token is stored.
+#[derive(Debug, Clone)]
+pub struct WebSession {
+    pub token_hash: String,
+    pub staff_id: i64,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiToken {
+    pub id: i64,
+    pub staff_id: i64,
+    pub name: String,
+    /// The token acts with this role, which is never above its creator's.
+    pub role: Role,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: Timestamp,
+    pub actor_id: Option<i64>,
+    pub actor_label: String,
+    pub channel: String,
+    pub ip: Option<String>,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: Option<i64>,
+    pub patient_id: Option<i64>,
+    pub detail: serde_json::Value,
+}

@@ -1,0 +1,109 @@
+//! Opening the record: SQLite in a data folder, or PostgreSQL by URL.
+
+use crate::sql::SqlStore;
+use crate::{Result, Store, StoreError};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How hard SQLite works to keep an acknowledged write through a power cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqliteDurability {
+    /// `synchronous = FULL`: in WAL mode the log is fsynced at every commit, so
+    /// a write we acknowledged survives a crash of the machine. The default:
+    /// a clinical record must not lose a signed note.
+    Full,
+    /// `synchronous = NORMAL`: fsync only at checkpoints; still consistent,
+    /// but the last commits can be lost on power failure. For benchmarks and
+    /// throwaway data only.
+    Normal,
+}
+
+/// Opens whichever database `database_url` names, or SQLite in `data_dir`.
+pub async fn open(database_url: Option<&str>, data_dir: &Path) -> Result<Arc<dyn Store>> {
+    match database_url {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            open_postgres(url).await
+        }
+        Some(url) => Err(StoreError::Unsupported(format!(
+            "unsupported database URL {:?}: use postgres://… or leave it out for SQLite",
+            redact(url)
+        ))),
+        None => {
+            std::fs::create_dir_all(data_dir).map_err(|e| {
+                StoreError::Unsupported(format!(
+                    "cannot create data folder {}: {e}",
+                    data_dir.display()
+                ))
+            })?;
+            open_sqlite(
+                &data_dir.join("needlepoint.sqlite3"),
+                SqliteDurability::Full,
+            )
+            .await
+        }
+    }
+}
+
+/// Opens (creating if needed) and migrates an SQLite database file.
+pub async fn open_sqlite(path: &Path, durability: SqliteDurability) -> Result<Arc<dyn Store>> {
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(match durability {
+            SqliteDurability::Full => SqliteSynchronous::Full,
+            SqliteDurability::Normal => SqliteSynchronous::Normal,
+        })
+        .foreign_keys(true)
+        // Writers queue behind BEGIN IMMEDIATE instead of failing at once.
+        .busy_timeout(Duration::from_secs(10));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await?;
+    let store = SqlStore::new_sqlite(pool);
+    store.migrate().await?;
+    Ok(Arc::new(store))
+}
+
+/// Connects to and migrates a PostgreSQL database.
+pub async fn open_postgres(url: &str) -> Result<Arc<dyn Store>> {
+    let options = PgConnectOptions::from_str(url)?;
+    let pool = PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
+        .await?;
+    let store = SqlStore::new_postgres(pool);
+    store.migrate().await?;
+    Ok(Arc::new(store))
+}
+
+/// A URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_are_hidden_in_messages() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+    }
+}

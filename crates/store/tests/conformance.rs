@@ -1,0 +1,623 @@
+//! One suite, two databases: every case runs against SQLite and PostgreSQL.
+
+use jiff::{SignedDuration, Timestamp};
+use needlepoint_domain::{
+    ClinicDetails, DeviceDetails, PatientInput, PriceItemDetails, Role, RoomDetails,
+};
+use needlepoint_store::testing::{fresh_store_at, now, seed, seeded, TestBackend};
+use needlepoint_store::*;
+
+fn actor(staff_id: i64) -> Actor {
+    Actor {
+        staff_id: Some(staff_id),
+        label: format!("staff:{staff_id}"),
+        channel: Channel::Web,
+        ip: Some("127.0.0.1".into()),
+    }
+}
+
+fn patient(given: &str, family: &str, dob: &str) -> needlepoint_domain::PatientDetails {
+    PatientInput {
+        given_name: given.into(),
+        family_name: family.into(),
+        date_of_birth: dob.into(),
+        sex: "female".into(),
+        email: format!("{}@example.com", given.to_lowercase()),
+        ..Default::default()
+    }
+    .validate(jiff::civil::date(2026, 11, 22))
+    .unwrap()
+}
+
+fn new_staff(org: i64, email: &str, role: Role, clinics: Vec<i64>) -> NewStaff {
+    NewStaff {
+        organisation_id: org,
+        email: email.into(),
+        name: email.split('@').next().unwrap().into(),
+        role,
+        password_hash: "hash".into(),
+        practitioner: None,
+        clinic_ids: clinics,
+    }
+}
+
+async fn setup_is_once_and_audited(b: TestBackend) {
+    let s = seeded(b).await;
+    assert!(s.store.owner_exists().await.unwrap());
+    let org = s.store.organisation().await.unwrap().unwrap();
+    assert_eq!(org.name, "Test Org");
+    let again = s
+        .store
+        .setup(
+            "Other",
+            &ClinicDetails::parse("X", "UTC", "", "").unwrap(),
+            &new_staff(0, "b@example.com", Role::Owner, vec![]),
+            &Actor::system("test"),
+            now(),
+        )
+        .await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    let audit = s.store.recent_audit(10).await.unwrap();
+    assert_eq!(audit.len(), 1, "the refused setup wrote nothing");
+    assert_eq!(audit[0].action, "setup");
+    assert_eq!(
+        s.store.staff_clinic_ids(s.owner_id).await.unwrap(),
+        vec![s.clinic_id]
+    );
+}
+
+async fn migrations_are_idempotent(b: TestBackend) {
+    let (store, at) = fresh_store_at(b).await;
+    seed(store).await;
+    let reopened = match b {
+        TestBackend::Sqlite => {
+            open_sqlite(std::path::Path::new(&at), SqliteDurability::Normal).await
+        }
+        TestBackend::Postgres => open_postgres(&at).await,
+    }
+    .expect("reopen and re-run migrations");
+    assert!(
+        reopened.owner_exists().await.unwrap(),
+        "data kept across reopen"
+    );
+}
+
+async fn staff_emails_are_unique_and_case_blind(b: TestBackend) {
+    let s = seeded(b).await;
+    let a = actor(s.owner_id);
+    s.store
+        .create_staff(
+            &new_staff(
+                s.organisation_id,
+                "cara@example.com",
+                Role::Clinician,
+                vec![s.clinic_id],
+            ),
+            &a,
+            now(),
+        )
+        .await
+        .unwrap();
+    let dup = s
+        .store
+        .create_staff(
+            &new_staff(
+                s.organisation_id,
+                "cara@example.com",
+                Role::FrontDesk,
+                vec![],
+            ),
+            &a,
+            now(),
+        )
+        .await;
+    assert!(
+        matches!(dup, Err(StoreError::Conflict(ref m)) if m.contains("already exists")),
+        "{dup:?}"
+    );
+    let creds = s
+        .store
+        .staff_credentials("  CARA@example.com ")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(creds.staff.role, Role::Clinician);
+    assert_eq!(creds.password_hash, "hash");
+    assert!(s
+        .store
+        .staff_credentials("nobody@example.com")
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        s.store.list_staff(s.organisation_id).await.unwrap().len(),
+        2
+    );
+}
+
+async fn sessions_expire_and_log_out(b: TestBackend) {
+    let s = seeded(b).await;
+    let t0 = now();
+    let session = WebSession {
+        token_hash: "abc".into(),
+        staff_id: s.owner_id,
+        created_at: t0,
+        expires_at: t0 + SignedDuration::from_hours(1),
+        ip: Some("127.0.0.1".into()),
+        user_agent: None,
+    };
+    s.store
+        .create_session(&session, &actor(s.owner_id))
+        .await
+        .unwrap();
+    let (got, staff) = s.store.session("abc", t0).await.unwrap().unwrap();
+    assert_eq!(staff.id, s.owner_id);
+    assert_eq!(
+        got.expires_at, session.expires_at,
+        "instants round-trip to the microsecond"
+    );
+    assert!(s
+        .store
+        .session("abc", t0 + SignedDuration::from_hours(2))
+        .await
+        .unwrap()
+        .is_none());
+    s.store
+        .delete_session("abc", &actor(s.owner_id), t0)
+        .await
+        .unwrap();
+    assert!(s.store.session("abc", t0).await.unwrap().is_none());
+    let actions: Vec<String> = s
+        .store
+        .recent_audit(5)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(&actions[..2], ["logout", "login"]);
+}
+
+async fn failed_logins_count_since_last_success(b: TestBackend) {
+    let s = seeded(b).await;
+    let t0: Timestamp = "2026-11-22T10:00:00Z".parse().unwrap();
+    let m = |n: i64| t0 + SignedDuration::from_mins(n);
+    for i in 0..3 {
+        s.store
+            .record_login_attempt("x@example.com", None, false, m(i))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        s.store
+            .failed_logins_since("X@example.com", m(-1))
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        s.store
+            .failed_logins_since("x@example.com", m(1))
+            .await
+            .unwrap(),
+        1
+    );
+    s.store
+        .record_login_attempt("x@example.com", None, true, m(3))
+        .await
+        .unwrap();
+    s.store
+        .record_login_attempt("x@example.com", None, false, m(4))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.store
+            .failed_logins_since("x@example.com", m(-1))
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+async fn api_tokens_are_used_and_revoked(b: TestBackend) {
+    let s = seeded(b).await;
+    let a = actor(s.owner_id);
+    let t = s
+        .store
+        .create_api_token(s.owner_id, "reporting", "h1", Role::FrontDesk, &a, now())
+        .await
+        .unwrap();
+    assert!(t.last_used_at.is_none());
+    let (used, staff) = s.store.use_api_token("h1", now()).await.unwrap().unwrap();
+    assert_eq!((used.role, staff.id), (Role::FrontDesk, s.owner_id));
+    assert!(used.last_used_at.is_some());
+    assert!(s
+        .store
+        .use_api_token("nope", now())
+        .await
+        .unwrap()
+        .is_none());
+    let other = s
+        .store
+        .revoke_api_token(t.id, s.owner_id + 1000, &a, now())
+        .await;
+    assert!(
+        matches!(other, Err(StoreError::NotFound)),
+        "only the owner revokes"
+    );
+    s.store
+        .revoke_api_token(t.id, s.owner_id, &a, now())
+        .await
+        .unwrap();
+    assert!(s.store.use_api_token("h1", now()).await.unwrap().is_none());
+    assert!(s.store.list_api_tokens(s.owner_id).await.unwrap()[0]
+        .revoked_at
+        .is_some());
+}
+
+async fn staff_see_only_their_clinics(b: TestBackend) {
+    let s = seeded(b).await;
+    let a = actor(s.owner_id);
+    let north = s
+        .store
+        .create_clinic(
+            s.organisation_id,
+            &ClinicDetails::parse("North", "America/New_York", "", "").unwrap(),
+            &a,
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        s.store.clinic(north.id).await.unwrap().details.time_zone,
+        "America/New_York"
+    );
+    let nurse = s
+        .store
+        .create_staff(
+            &new_staff(
+                s.organisation_id,
+                "n@example.com",
+                Role::Clinician,
+                vec![north.id],
+            ),
+            &a,
+            now(),
+        )
+        .await
+        .unwrap();
+    let owner_clinics = s.store.clinics_for_staff(s.owner_id).await.unwrap();
+    assert_eq!(owner_clinics.len(), 2, "owners join every new clinic");
+    let nurse_clinics = s.store.clinics_for_staff(nurse.id).await.unwrap();
+    assert_eq!(
+        nurse_clinics.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![north.id]
+    );
+
+    s.store
+        .create_patient(
+            s.clinic_id,
+            &patient("Hana", "South", "1990-01-01"),
+            &a,
+            now(),
+        )
+        .await
+        .unwrap();
+    s.store
+        .create_patient(north.id, &patient("Ines", "North", "1985-05-05"), &a, now())
+        .await
+        .unwrap();
+    let seen = s
+        .store
+        .search_patients(nurse.id, None, "", 50, 0)
+        .await
+        .unwrap();
+    assert_eq!(seen.total, 1);
+    assert_eq!(seen.patients[0].details.given_name, "Ines");
+    let all = s
+        .store
+        .search_patients(s.owner_id, None, "", 50, 0)
+        .await
+        .unwrap();
+    assert_eq!(all.total, 2);
+    let one = s
+        .store
+        .search_patients(s.owner_id, Some(s.clinic_id), "", 50, 0)
+        .await
+        .unwrap();
+    assert_eq!(one.total, 1);
+    assert!(matches!(
+        s.store.clinic(9999).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn patient_search_matches_every_word(b: TestBackend) {
+    let s = seeded(b).await;
+    let a = actor(s.owner_id);
+    for (g, f, d) in [
+        ("Amara", "Okafor", "1990-02-28"),
+        ("Amara", "Lind", "1979-07-14"),
+        ("Ben", "Okafor", "2001-12-01"),
+        ("Zoë", "Percent_50%", "1960-03-03"),
+    ] {
+        s.store
+            .create_patient(s.clinic_id, &patient(g, f, d), &a, now())
+            .await
+            .unwrap();
+    }
+    let names = |p: PatientPage| {
+        p.patients
+            .iter()
+            .map(|p| p.details.full_name())
+            .collect::<Vec<_>>()
+    };
+    let q = |text: &'static str| s.store.search_patients(s.owner_id, None, text, 50, 0);
+    assert_eq!(names(q("amara oka").await.unwrap()), ["Amara Okafor"]);
+    assert_eq!(
+        names(q("OKAFOR").await.unwrap()),
+        ["Amara Okafor", "Ben Okafor"]
+    );
+    assert_eq!(names(q("1979-07").await.unwrap()), ["Amara Lind"]);
+    assert_eq!(names(q("ben@example").await.unwrap()), ["Ben Okafor"]);
+    assert_eq!(
+        names(q("_50%").await.unwrap()),
+        ["Zoë Percent_50%"],
+        "wildcards are literal"
+    );
+    assert_eq!(q("%").await.unwrap().total, 1);
+    let page = s
+        .store
+        .search_patients(s.owner_id, None, "", 2, 2)
+        .await
+        .unwrap();
+    assert_eq!(page.total, 4);
+    assert_eq!(
+        names(page),
+        ["Ben Okafor", "Zoë Percent_50%"],
+        "ordered by family name, then given"
+    );
+}
+
+async fn patient_updates_check_version_and_audit_changes(b: TestBackend) {
+    let s = seeded(b).await;
+    let a = actor(s.owner_id);
+    let p = s
+        .store
+        .create_patient(
+            s.clinic_id,
+            &patient("Cleo", "Marsh", "1988-08-08"),
+            &a,
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(p.version, 1);
+    let mut d = p.details.clone();
+    d.phone = Some("+44 7700 900456".into());
+    let p2 = s
+        .store
+        .update_patient(p.id, 1, &d, &a, now())
+        .await
+        .unwrap();
+    assert_eq!(
+        (p2.version, p2.details.phone.as_deref()),
+        (2, Some("+44 7700 900456"))
+    );
+    let mut stale = p.details.clone();
+    stale.family_name = "Overwritten".into();
+    let r = s.store.update_patient(p.id, 1, &stale, &a, now()).await;
+    assert!(matches!(r, Err(StoreError::Conflict(_))), "{r:?}");
+    assert_eq!(
+        s.store.patient(p.id).await.unwrap().details.family_name,
+        "Marsh",
+        "nothing overwritten"
+    );
+    let trail = s.store.patient_audit(p.id, 10).await.unwrap();
+    assert_eq!(
+        trail.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["update", "create"]
+    );
+    assert_eq!(trail[0].detail["changed"]["phone"][1], "+44 7700 900456");
+    assert_eq!(trail[0].actor_id, Some(s.owner_id));
+    assert_eq!(trail[0].ip.as_deref(), Some("127.0.0.1"));
+    assert!(matches!(
+        s.store.update_patient(424242, 1, &d, &a, now()).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn audit_log_is_append_only_in_the_database(b: TestBackend) {
+    let (store, at) = fresh_store_at(b).await;
+    let s = seed(store).await;
+    s.store
+        .record_audit(
+            &actor(s.owner_id),
+            &AuditEvent::new("view", "patient", Some(1)).patient(1),
+            now(),
+        )
+        .await
+        .unwrap();
+    let (update, delete) = match b {
+        TestBackend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{at}"))
+                .await
+                .unwrap();
+            (
+                sqlx::query("UPDATE audit_log SET action = 'x'")
+                    .execute(&pool)
+                    .await
+                    .map(|_| ()),
+                sqlx::query("DELETE FROM audit_log")
+                    .execute(&pool)
+                    .await
+                    .map(|_| ()),
+            )
+        }
+        TestBackend::Postgres => {
+            let pool = sqlx::PgPool::connect(&at).await.unwrap();
+            (
+                sqlx::query("UPDATE audit_log SET action = 'x'")
+                    .execute(&pool)
+                    .await
+                    .map(|_| ()),
+                sqlx::query("DELETE FROM audit_log")
+                    .execute(&pool)
+                    .await
+                    .map(|_| ()),
+            )
+        }
+    };
+    for r in [update, delete] {
+        let e = r.expect_err("the database must refuse");
+        assert!(e.to_string().contains("append-only"), "{e}");
+    }
+    assert_eq!(s.store.patient_audit(1, 10).await.unwrap().len(), 1);
+}
+
+async fn rooms_devices_and_prices_round_trip(b: TestBackend) {
+    let s = seeded(b).await;
+    let a = actor(s.owner_id);
+    s.store
+        .create_room(
+            s.clinic_id,
+            &RoomDetails::parse("Room 1").unwrap(),
+            &a,
+            now(),
+        )
+        .await
+        .unwrap();
+    let dup = s
+        .store
+        .create_room(
+            s.clinic_id,
+            &RoomDetails::parse("Room 1").unwrap(),
+            &a,
+            now(),
+        )
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))));
+    let dev = DeviceDetails::parse("Pen A", "SkinPen Precision", "SP-001", "2.5").unwrap();
+    s.store
+        .create_device(s.clinic_id, &dev, &a, now())
+        .await
+        .unwrap();
+    let got = s.store.devices(s.clinic_id).await.unwrap();
+    assert_eq!(got[0].details, dev);
+    assert_eq!(got[0].details.max_depth.micrometres(), 2500);
+    let price = PriceItemDetails::parse("face", "Full face", "250.00", "gbp").unwrap();
+    s.store
+        .create_price_item(s.clinic_id, &price, &a, now())
+        .await
+        .unwrap();
+    let items = s.store.price_items(s.clinic_id).await.unwrap();
+    assert_eq!(
+        (
+            items[0].details.amount_minor,
+            items[0].details.currency.as_str()
+        ),
+        (25000, "GBP")
+    );
+    assert_eq!(s.store.rooms(s.clinic_id).await.unwrap().len(), 1);
+}
+
+async fn clinical_notes_keep_author_and_order(b: TestBackend) {
+    let s = seeded(b).await;
+    let a = actor(s.owner_id);
+    let p = s
+        .store
+        .create_patient(s.clinic_id, &patient("Dee", "Ray", "1970-01-01"), &a, now())
+        .await
+        .unwrap();
+    let t0 = now();
+    s.store
+        .add_clinical_note(p.id, s.owner_id, "first", &a, t0)
+        .await
+        .unwrap();
+    s.store
+        .add_clinical_note(
+            p.id,
+            s.owner_id,
+            "second",
+            &a,
+            t0 + SignedDuration::from_secs(1),
+        )
+        .await
+        .unwrap();
+    let notes = s.store.clinical_notes(p.id).await.unwrap();
+    assert_eq!(
+        notes.iter().map(|n| n.body.as_str()).collect::<Vec<_>>(),
+        ["second", "first"]
+    );
+    assert_eq!(notes[0].author_name, "Olive Owner");
+    let missing = s
+        .store
+        .add_clinical_note(999_999, s.owner_id, "x", &a, t0)
+        .await;
+    assert!(matches!(missing, Err(StoreError::NotFound)));
+}
+
+async fn backup_makes_a_consistent_copy_or_says_how(b: TestBackend) {
+    let s = seeded(b).await;
+    let a = actor(s.owner_id);
+    s.store
+        .create_patient(
+            s.clinic_id,
+            &patient("Eve", "Stone", "1999-09-09"),
+            &a,
+            now(),
+        )
+        .await
+        .unwrap();
+    let target = needlepoint_store::testing::temp_dir("backup").join("copy.sqlite3");
+    match b {
+        TestBackend::Sqlite => {
+            s.store.backup_to(&target).await.unwrap();
+            let copy = open_sqlite(&target, SqliteDurability::Normal)
+                .await
+                .unwrap();
+            let found = copy
+                .search_patients(s.owner_id, None, "stone", 10, 0)
+                .await
+                .unwrap();
+            assert_eq!(found.total, 1, "the copy holds the data");
+            let again = s.store.backup_to(&target).await;
+            assert!(
+                matches!(again, Err(StoreError::Conflict(_))),
+                "never overwrite a file"
+            );
+        }
+        TestBackend::Postgres => {
+            let e = s.store.backup_to(&target).await.unwrap_err();
+            assert!(e.to_string().contains("pg_dump"), "{e}");
+            assert!(!target.exists());
+        }
+    }
+}
+
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test] async fn $case() { super::$case(super::TestBackend::Sqlite).await } )*
+        }
+        mod postgres {
+            $( #[tokio::test] async fn $case() { super::$case(super::TestBackend::Postgres).await } )*
+        }
+    };
+}
+
+conformance!(
+    setup_is_once_and_audited,
+    migrations_are_idempotent,
+    staff_emails_are_unique_and_case_blind,
+    sessions_expire_and_log_out,
+    failed_logins_count_since_last_success,
+    api_tokens_are_used_and_revoked,
+    staff_see_only_their_clinics,
+    patient_search_matches_every_word,
+    patient_updates_check_version_and_audit_changes,
+    audit_log_is_append_only_in_the_database,
+    rooms_devices_and_prices_round_trip,
+    clinical_notes_keep_author_and_order,
+    backup_makes_a_consistent_copy_or_says_how,
+);
