@@ -1,1 +1,361 @@
-fn main() {}
+//! `needlepoint`: the one binary. Serves the web app and API, runs the demo
+//! clinic, and the operator's tools.
+
+mod demo;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+use needlepoint_domain::{ClinicDetails, Email, Password, Role};
+use needlepoint_store::{Actor, NewStaff, Store};
+use needlepoint_web::{AppState, WebConfig};
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "needlepoint",
+    version,
+    about = "Practice software for microneedling clinics"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web app and JSON API.
+    Serve(ServeArgs),
+    /// Serve a fresh demo clinic (two clinics, staff, ~50 patients) and print its logins.
+    Demo(DemoArgs),
+    /// Create or update the database schema, then exit.
+    Migrate(DbArgs),
+    /// Manage staff accounts from the shell.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Write a consistent copy of the SQLite database while it is in use.
+    Backup(BackupArgs),
+}
+
+#[derive(Args, Clone)]
+struct DbArgs {
+    /// Folder for the embedded SQLite database (used when no database URL is given).
+    #[arg(long, default_value = "./needlepoint-data", value_name = "DIR")]
+    data_dir: PathBuf,
+    /// PostgreSQL URL (postgres://user:pass@host/db); without it, SQLite in --data-dir.
+    #[arg(
+        long,
+        env = "NEEDLEPOINT_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    database_url: Option<String>,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Address and port to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    listen: SocketAddr,
+    /// Mark cookies Secure: use when served over HTTPS (behind a reverse proxy).
+    #[arg(long)]
+    secure_cookies: bool,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Address and port to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    listen: SocketAddr,
+    /// Folder for the demo's SQLite database; must be empty or new (default: a new temporary folder).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Put the demo in this (empty) PostgreSQL database instead of SQLite.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+    /// Create the demo data and exit without serving.
+    #[arg(long)]
+    no_serve: bool,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a staff account. The password is read from standard input
+    /// (first line), or from NEEDLEPOINT_PASSWORD.
+    Add(UserAddArgs),
+}
+
+#[derive(Args)]
+struct UserAddArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    #[arg(long)]
+    email: String,
+    #[arg(long)]
+    name: String,
+    /// owner, clinician or front_desk
+    #[arg(long)]
+    role: String,
+    /// Clinic id the person works at (repeatable); default: every clinic.
+    #[arg(long = "clinic", value_name = "ID")]
+    clinics: Vec<i64>,
+    /// On a new install (no owner yet): the organisation's name.
+    #[arg(long)]
+    organisation: Option<String>,
+    /// On a new install: the first clinic's name.
+    #[arg(long = "clinic-name")]
+    clinic_name: Option<String>,
+    /// On a new install: the first clinic's IANA time zone.
+    #[arg(long = "time-zone")]
+    time_zone: Option<String>,
+}
+
+#[derive(Args)]
+struct BackupArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// The file to write; it must not exist yet.
+    #[arg(long, value_name = "FILE")]
+    to: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("needlepoint: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One clear line, never a panic or a backtrace.
+            eprintln!("needlepoint: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("NEEDLEPOINT_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+}
+
+async fn open(db: &DbArgs) -> anyhow::Result<Arc<dyn Store>> {
+    let what = match &db.database_url {
+        Some(url) => format!("PostgreSQL at {}", needlepoint_store::open::redact(url)),
+        None => format!("SQLite in {}", db.data_dir.display()),
+    };
+    needlepoint_store::open(db.database_url.as_deref(), &db.data_dir)
+        .await
+        .with_context(|| format!("cannot open the database ({what})"))
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(a) => {
+            let store = open(&a.db).await?;
+            serve(
+                store,
+                a.listen,
+                WebConfig {
+                    secure_cookies: a.secure_cookies,
+                },
+                None,
+            )
+            .await
+        }
+        Command::Demo(a) => demo_command(a).await,
+        Command::Migrate(db) => {
+            let store = open(&db).await?;
+            println!("Database is up to date ({}).", store.backend().name());
+            Ok(())
+        }
+        Command::User {
+            command: UserCommand::Add(a),
+        } => user_add(a).await,
+        Command::Backup(a) => {
+            let store = open(&a.db).await?;
+            store
+                .backup_to(&a.to)
+                .await
+                .with_context(|| format!("backup to {} failed", a.to.display()))?;
+            println!("Backup written to {}", a.to.display());
+            Ok(())
+        }
+    }
+}
+
+async fn serve(
+    store: Arc<dyn Store>,
+    listen: SocketAddr,
+    config: WebConfig,
+    banner: Option<String>,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, database = store.backend().name(), "serving Needlepoint");
+    if let Some(b) = banner {
+        println!("{}", b.replace("{url}", &format!("http://{addr}")));
+    } else {
+        println!("Needlepoint is running at http://{addr}");
+    }
+    needlepoint_web::serve(listener, AppState::new(store, config)).await?;
+    Ok(())
+}
+
+async fn demo_command(a: DemoArgs) -> anyhow::Result<()> {
+    let store = match &a.database_url {
+        Some(url) => needlepoint_store::open_postgres(url)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot open PostgreSQL at {}",
+                    needlepoint_store::open::redact(url)
+                )
+            })?,
+        None => {
+            let dir = a.data_dir.clone().unwrap_or_else(|| {
+                std::env::temp_dir().join(format!("needlepoint-demo-{}", std::process::id()))
+            });
+            if dir.join("needlepoint.sqlite3").exists() {
+                bail!(
+                    "{} already holds a database; the demo needs a new folder",
+                    dir.display()
+                );
+            }
+            let s = needlepoint_store::open(None, &dir).await?;
+            println!(
+                "Demo database: {}",
+                dir.join("needlepoint.sqlite3").display()
+            );
+            s
+        }
+    };
+    if store.owner_exists().await? {
+        bail!("this database already has an organisation; the demo needs an empty one");
+    }
+    let logins = demo::seed(store.as_ref()).await?;
+    let mut banner = String::from("\nNeedlepoint demo clinic is running at {url}\n\nSign in as:\n");
+    for (role, email) in &logins {
+        banner.push_str(&format!(
+            "  {role:<28} {email:<34} password: {}\n",
+            demo::PASSWORD
+        ));
+    }
+    banner.push_str("\nStop with Ctrl-C.");
+    if a.no_serve {
+        println!("{}", banner.replace("{url}", "(not serving: --no-serve)"));
+        return Ok(());
+    }
+    serve(store, a.listen, WebConfig::default(), Some(banner)).await
+}
+
+async fn user_add(a: UserAddArgs) -> anyhow::Result<()> {
+    let role = Role::parse(&a.role).map_err(|e| anyhow::anyhow!("--role: {}", e.message))?;
+    let email =
+        Email::parse("email", &a.email).map_err(|e| anyhow::anyhow!("--email: {}", e.message))?;
+    let name = needlepoint_domain::validation::required_text("name", &a.name, 120)
+        .map_err(|e| anyhow::anyhow!("--name: {}", e.message))?;
+    let password = match std::env::var("NEEDLEPOINT_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .context("reading the password from standard input")?;
+            s.lines().next().unwrap_or("").to_string()
+        }
+    };
+    let password = Password::parse("password", &password)
+        .map_err(|e| anyhow::anyhow!("password: {}", e.message))?;
+    let store = open(&a.db).await?;
+    let hash = needlepoint_web::auth::hash_password(password.expose().to_string()).await?;
+    let now = needlepoint_store::now();
+    let actor = Actor::cli();
+    let Some(org) = store.organisation().await? else {
+        // A new install: this creates the organisation and its first owner.
+        let (Some(org), Some(clinic), Some(tz)) = (&a.organisation, &a.clinic_name, &a.time_zone)
+        else {
+            bail!(
+                "no organisation yet: open /setup in the browser, or add the first owner with \
+                 --role owner --organisation NAME --clinic-name NAME --time-zone ZONE"
+            );
+        };
+        if role != Role::Owner {
+            bail!("the first account must be an owner (--role owner)");
+        }
+        let clinic =
+            ClinicDetails::parse(clinic, tz, "", "").map_err(|e| anyhow::anyhow!("{e}"))?;
+        let owner = NewStaff {
+            organisation_id: 0,
+            email: email.to_string(),
+            name,
+            role,
+            password_hash: hash,
+            practitioner: None,
+            clinic_ids: vec![],
+        };
+        let (_, clinic, staff) = store.setup(org, &clinic, &owner, &actor, now).await?;
+        println!(
+            "Created {org} with clinic {} (id {}) and owner {} (id {}).",
+            clinic.details.name, clinic.id, staff.email, staff.id
+        );
+        return Ok(());
+    };
+    let all: Vec<i64> = {
+        let mut ids = vec![];
+        for s in store.list_staff(org.id).await? {
+            if s.role == Role::Owner {
+                ids = store.staff_clinic_ids(s.id).await?;
+                break;
+            }
+        }
+        ids
+    };
+    let clinic_ids = if a.clinics.is_empty() {
+        all.clone()
+    } else {
+        a.clinics.clone()
+    };
+    if let Some(bad) = clinic_ids.iter().find(|c| !all.contains(c)) {
+        bail!("--clinic {bad}: no such clinic in {}", org.name);
+    }
+    let new = NewStaff {
+        organisation_id: org.id,
+        email: email.to_string(),
+        name,
+        role,
+        password_hash: hash,
+        practitioner: None,
+        clinic_ids,
+    };
+    let staff = store.create_staff(&new, &actor, now).await?;
+    println!(
+        "Created {} ({}) with id {}.",
+        staff.email,
+        staff.role.label(),
+        staff.id
+    );
+    Ok(())
+}

@@ -10,7 +10,7 @@
 pub mod audit;
 mod migrate;
 pub mod model;
-mod open;
+pub mod open;
 mod sql;
 #[cfg(feature = "testing")]
 pub mod testing;

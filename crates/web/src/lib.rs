@@ -1,1 +1,86 @@
+//! Needlepoint's web faces over one store: server-rendered pages for people,
+//! a JSON API under `/api/v1` described by OpenAPI, and health probes.
+//!
+//! Every route is declared once in [`routes::all`] with the roles it admits;
+//! the router is built from that list, and so is the test that walks every
+//! route with every role.
 
+pub mod access;
+pub mod api;
+mod assets;
+pub mod auth;
+mod csrf;
+mod error;
+mod pages;
+pub mod routes;
+mod view;
+
+use axum::Router;
+use needlepoint_store::Store;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Settings the web layer needs beyond the store.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Mark cookies `Secure` (serve behind HTTPS). Off for plain-HTTP
+    /// localhost, where browsers would otherwise drop them.
+    pub secure_cookies: bool,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            secure_cookies: false,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<WebConfig>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, config: WebConfig) -> Self {
+        AppState {
+            store,
+            config: Arc::new(config),
+        }
+    }
+}
+
+/// The whole application as one router.
+pub fn app(state: AppState) -> Router {
+    routes::router(state.clone())
+        .fallback(error::not_found)
+        .layer(axum::middleware::from_fn_with_state(state, csrf::protect))
+        .layer(axum::middleware::from_fn(view::security_headers))
+}
+
+/// Serves the application on a bound listener until the process is stopped.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,328 @@
+//! The demo clinic: one organisation with two clinics in different time
+//! zones, staff in every role, rooms, devices, price lists and about fifty
+//! patients with contact details and clinical notes. Deterministic: the same
+//! names and histories every time, so screenshots and walkthroughs agree.
+
+use anyhow::Context;
+use jiff::civil::Date;
+use jiff::SignedDuration;
+use needlepoint_domain::{
+    ClinicDetails, DeviceDetails, PatientInput, PractitionerDetails, PriceItemDetails, Role,
+    RoomDetails,
+};
+use needlepoint_store::{Actor, NewStaff, Store};
+
+/// Every demo account's password. The demo is for trying the product, never
+/// for real patients.
+pub const PASSWORD: &str = "demo-password";
+
+/// A small deterministic generator (SplitMix64), enough to vary demo data.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+}
+
+const GIVEN_F: &[&str] = &[
+    "Amara", "Sofia", "Chloe", "Priya", "Hannah", "Leila", "Grace", "Mei", "Olivia", "Zara",
+    "Isla", "Nadia", "Freya", "Ana", "Yasmin", "Ruth", "Keisha", "Elena", "Aoife", "Fatima",
+];
+const GIVEN_M: &[&str] = &[
+    "James", "Daniel", "Omar", "Lucas", "Tom", "Ravi", "Marcus", "Ethan", "Kwame", "Luis",
+];
+const FAMILY: &[&str] = &[
+    "Okafor",
+    "Bennett",
+    "Nguyen",
+    "Patel",
+    "Kowalski",
+    "Haddad",
+    "Murphy",
+    "Chen",
+    "Silva",
+    "Ahmed",
+    "Johansson",
+    "Brown",
+    "Garcia",
+    "Williams",
+    "Kaur",
+    "Rossi",
+    "Mensah",
+    "O'Brien",
+    "Tanaka",
+    "Lewis",
+    "Novak",
+    "Clarke",
+    "Ibrahim",
+    "Fischer",
+    "Morales",
+];
+const STREETS: &[&str] = &[
+    "Harbour Road",
+    "Mill Lane",
+    "Church Street",
+    "Elm Grove",
+    "Station Road",
+    "Park Avenue",
+];
+
+/// What brought each patient in, with the clinical note a clinician wrote.
+const HISTORIES: &[(&str, &str)] = &[
+    ("acne scarring", "Consultation. Rolling and boxcar acne scars both cheeks, Goodman & Baron grade 3. Fitzpatrick III. No isotretinoin for 2 years. Discussed a course of 3–4 sessions four weeks apart."),
+    ("fine lines", "Consultation. Fine periorbital and perioral lines. Fitzpatrick II. Uses tretinoin 0.025% nightly: advised to stop 5 days before treatment."),
+    ("stretch marks", "Consultation. Striae albae on abdomen and thighs after pregnancy; last child 3 years ago, not breastfeeding. Fitzpatrick IV: PIH risk discussed, conservative depth and strict sun protection."),
+    ("melasma", "Consultation. Centrofacial melasma, mMASI 8.4. Fitzpatrick IV. Discussed combining with topical tranexamic acid; strict SPF 50."),
+    ("enlarged pores", "Consultation. Enlarged pores and uneven texture on nose and cheeks. Fitzpatrick II. No contraindications found."),
+    ("hair loss", "Consultation. Androgenetic alopecia, Norwood III. On minoxidil 5% for 6 months. Discussed weekly scalp sessions with continued minoxidil."),
+    ("surgical scar", "Consultation. Linear scar left jaw after mole excision 8 weeks ago, healed well. Fitzpatrick I."),
+    ("acne scarring", "Consultation. Ice-pick and rolling scars on temples and cheeks. Fitzpatrick V. History of cold sores: antiviral prophylaxis to be arranged before each session."),
+    ("skin laxity", "Consultation. Mild laxity of the neck and jawline. Fitzpatrick III. On apixaban for atrial fibrillation: needs physician approval before treatment."),
+    ("sun damage", "Consultation. Photoageing of the chest and backs of hands, Glogau II. Fitzpatrick II. Recent holiday: sunburn on chest 10 days ago, wait before treating that area."),
+];
+
+/// Creates the demo organisation and returns the logins to print.
+pub async fn seed(store: &dyn Store) -> anyhow::Result<Vec<(String, String)>> {
+    let now = needlepoint_store::now();
+    let system = Actor::system("demo");
+    let hash = needlepoint_web::auth::hash_password(PASSWORD.into()).await?;
+    let london = ClinicDetails::parse(
+        "Harbour Skin Clinic",
+        "Europe/London",
+        "12 Harbour Road, Bristol BS1 4RN",
+        "+44 117 496 0123",
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let owner = NewStaff {
+        organisation_id: 0,
+        email: "owner@demo.needlepoint.test".into(),
+        name: "Helen Marsh".into(),
+        role: Role::Owner,
+        password_hash: hash.clone(),
+        practitioner: Some(
+            PractitionerDetails::parse("Helen Marsh", "Aesthetic physician", "GMC 7012345")
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+        ),
+        clinic_ids: vec![],
+    };
+    let (org, bristol, owner) = store
+        .setup("Marsh Skin Group", &london, &owner, &system, now)
+        .await
+        .context("creating the demo organisation")?;
+    let actor = Actor {
+        staff_id: Some(owner.id),
+        label: owner.email.clone(),
+        channel: needlepoint_store::Channel::System,
+        ip: None,
+    };
+    let ny = ClinicDetails::parse(
+        "Bay Street Aesthetics",
+        "America/New_York",
+        "210 Bay Street, Brooklyn, NY 11231",
+        "+1 718 555 0142",
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let brooklyn = store.create_clinic(org.id, &ny, &actor, now).await?;
+
+    let staff = [
+        (
+            "clinician@demo.needlepoint.test",
+            "Dr Samira Haddad",
+            Role::Clinician,
+            Some(("Dermatologist", "GMC 7098765")),
+            vec![bristol.id],
+        ),
+        (
+            "nurse@demo.needlepoint.test",
+            "Jo Pearce RN",
+            Role::Clinician,
+            Some(("Registered nurse", "NMC 12A3456E")),
+            vec![bristol.id, brooklyn.id],
+        ),
+        (
+            "ny.clinician@demo.needlepoint.test",
+            "Dana Whitfield PA-C",
+            Role::Clinician,
+            Some(("Physician assistant", "NY PA-019283")),
+            vec![brooklyn.id],
+        ),
+        (
+            "frontdesk@demo.needlepoint.test",
+            "Tom Reid",
+            Role::FrontDesk,
+            None,
+            vec![bristol.id],
+        ),
+        (
+            "ny.frontdesk@demo.needlepoint.test",
+            "Maria Lopez",
+            Role::FrontDesk,
+            None,
+            vec![brooklyn.id],
+        ),
+    ];
+    let mut logins = vec![("Owner (both clinics)".to_string(), owner.email.clone())];
+    let mut clinicians = vec![owner.id];
+    for (email, name, role, prac, clinics) in staff {
+        let practitioner = prac
+            .map(|(p, r)| PractitionerDetails::parse(name, p, r))
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let s = store
+            .create_staff(
+                &NewStaff {
+                    organisation_id: org.id,
+                    email: email.into(),
+                    name: name.into(),
+                    role,
+                    password_hash: hash.clone(),
+                    practitioner,
+                    clinic_ids: clinics.clone(),
+                },
+                &actor,
+                now,
+            )
+            .await?;
+        if role == Role::Clinician {
+            clinicians.push(s.id);
+        }
+        let where_ = if clinics.len() > 1 {
+            "both clinics".to_string()
+        } else if clinics[0] == bristol.id {
+            "Bristol".into()
+        } else {
+            "Brooklyn".into()
+        };
+        logins.push((format!("{} ({where_})", role.label()), email.to_string()));
+    }
+
+    for (clinic, rooms, devices, prices, currency) in [
+        (
+            bristol.id,
+            vec!["Treatment room 1", "Treatment room 2"],
+            vec![
+                ("Pen A", "SkinPen Precision", "SP-2291-A", "2.5"),
+                ("Pen B", "SkinPen Precision", "SP-2291-B", "2.5"),
+                ("Roller kit", "Medical roller 192", "", "1.5"),
+            ],
+            vec![
+                ("consult", "Consultation", "60"),
+                ("face", "Full face, per session", "250"),
+                ("face-3", "Full face, course of 3", "675"),
+                ("neck", "Neck, per session", "150"),
+                ("serum", "Hyaluronic serum add-on", "35"),
+            ],
+            "GBP",
+        ),
+        (
+            brooklyn.id,
+            vec!["Suite A", "Suite B", "Suite C"],
+            vec![
+                ("Exceed 1", "Exceed", "EX-55012", "1.9"),
+                ("SkinPen 1", "SkinPen Precision", "SP-8841", "2.5"),
+            ],
+            vec![
+                ("consult", "Consultation", "100"),
+                ("face", "Full face, per session", "400"),
+                ("face-4", "Full face, course of 4", "1440"),
+                ("scalp", "Scalp, per session", "350"),
+                ("striae", "Stretch marks, per area", "300"),
+            ],
+            "USD",
+        ),
+    ] {
+        for r in rooms {
+            store
+                .create_room(
+                    clinic,
+                    &RoomDetails::parse(r).map_err(|e| anyhow::anyhow!("{e}"))?,
+                    &actor,
+                    now,
+                )
+                .await?;
+        }
+        for (n, m, s, d) in devices {
+            let dev = DeviceDetails::parse(n, m, s, d).map_err(|e| anyhow::anyhow!("{e}"))?;
+            store.create_device(clinic, &dev, &actor, now).await?;
+        }
+        for (code, name, amount) in prices {
+            let p = PriceItemDetails::parse(code, name, amount, currency)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            store.create_price_item(clinic, &p, &actor, now).await?;
+        }
+    }
+
+    let mut rng = Rng(20261122);
+    let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    for i in 0..50u64 {
+        let female = rng.below(10) < 7; // most microneedling patients are women
+        let given = if female {
+            *rng.pick(GIVEN_F)
+        } else {
+            *rng.pick(GIVEN_M)
+        };
+        let family = *rng.pick(FAMILY);
+        let age = 22 + rng.below(45) as i16;
+        let dob = Date::new(
+            today.year() - age,
+            1 + rng.below(12) as i8,
+            1 + rng.below(28) as i8,
+        )?;
+        let clinic = if i % 3 == 2 { brooklyn.id } else { bristol.id };
+        let phone = if clinic == bristol.id {
+            format!("+44 7700 900{:03}", rng.below(1000))
+        } else {
+            format!("+1 718 555 {:04}", rng.below(10000))
+        };
+        let input = PatientInput {
+            given_name: given.into(),
+            family_name: family.into(),
+            date_of_birth: dob.to_string(),
+            sex: if female { "female" } else { "male" }.into(),
+            email: format!(
+                "{}.{}{}@example.com",
+                given.to_lowercase(),
+                family.to_lowercase().replace('\'', ""),
+                i
+            ),
+            phone,
+            address: format!("{} {}", 1 + rng.below(120), rng.pick(STREETS)),
+            notes: if rng.below(4) == 0 {
+                "Prefers morning appointments.".into()
+            } else {
+                String::new()
+            },
+        };
+        let details = input
+            .validate(today)
+            .map_err(|e| anyhow::anyhow!("demo patient {i}: {e}"))?;
+        // Spread arrivals over the last year so lists and reports look lived-in.
+        let created = now - SignedDuration::from_hours(24 * (365 - i as i64 * 7));
+        let p = store
+            .create_patient(clinic, &details, &actor, created)
+            .await?;
+        let (_, note) = HISTORIES[i as usize % HISTORIES.len()];
+        let author = clinicians[i as usize % clinicians.len()];
+        store
+            .add_clinical_note(
+                p.id,
+                author,
+                note,
+                &actor,
+                created + SignedDuration::from_mins(40),
+            )
+            .await?;
+    }
+    Ok(logins)
+}

@@ -1,0 +1,73 @@
+//! The JSON API under `/api/v1`. Every handler carries its OpenAPI
+//! description (`#[utoipa::path]`); [`openapi`] gathers them, and a test
+//! checks that the document and the route table list the same operations.
+
+mod json;
+mod patients;
+mod people;
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+pub use json::ApiJson;
+pub use patients::*;
+pub use people::*;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Needlepoint API",
+        description = "Practice software for microneedling clinics. Authenticate with a personal \
+            access token (`Authorization: Bearer np_…`) created on your account page; the token \
+            acts with the role it was given. Errors are JSON with a stable `error` code and the \
+            field at fault.",
+        license(name = "AGPL-3.0-or-later")
+    ),
+    paths(
+        people::me,
+        people::list_clinics,
+        people::list_staff,
+        people::list_tokens,
+        people::create_token,
+        people::revoke_token,
+        people::audit,
+        patients::list_patients,
+        patients::create_patient,
+        patients::get_patient,
+        patients::update_patient,
+        patients::list_notes,
+        patients::add_note,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "people", description = "Who you are, your clinics, staff and tokens"),
+        (name = "patients", description = "Patients and their clinical notes"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("np_…")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The OpenAPI 3 document served at `/api/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+pub async fn openapi_json() -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(openapi())
+}

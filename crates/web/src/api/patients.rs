@@ -1,0 +1,357 @@
+//! Patients and clinical notes over JSON.
+
+use super::ApiJson;
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use needlepoint_domain::{Invalid, PatientInput};
+use needlepoint_store::{AuditEvent, ClinicalNote, Patient};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PatientOut {
+    pub id: i64,
+    pub clinic_id: i64,
+    pub given_name: String,
+    pub family_name: String,
+    /// `YYYY-MM-DD`
+    pub date_of_birth: String,
+    /// `female`, `male`, `other` or `unknown`
+    pub sex: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub notes: Option<String>,
+    /// Send this back when updating, so a concurrent change is not overwritten.
+    pub version: i64,
+    /// RFC 3339, UTC
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<Patient> for PatientOut {
+    fn from(p: Patient) -> Self {
+        let d = p.details;
+        PatientOut {
+            id: p.id,
+            clinic_id: p.clinic_id,
+            given_name: d.given_name,
+            family_name: d.family_name,
+            date_of_birth: d.date_of_birth.to_string(),
+            sex: d.sex.as_str().into(),
+            email: d.email.map(|e| e.to_string()),
+            phone: d.phone,
+            address: d.address,
+            notes: d.notes,
+            version: p.version,
+            created_at: p.created_at.to_string(),
+            updated_at: p.updated_at.to_string(),
+        }
+    }
+}
+
+/// A new patient. Unknown fields are refused.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatientCreate {
+    /// Required when you belong to more than one clinic.
+    pub clinic_id: Option<i64>,
+    pub given_name: String,
+    pub family_name: String,
+    /// `YYYY-MM-DD`, not in the future
+    pub date_of_birth: String,
+    #[serde(default)]
+    pub sex: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+/// New details for a patient, with the version they were read at.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatientUpdate {
+    pub version: i64,
+    pub given_name: String,
+    pub family_name: String,
+    pub date_of_birth: String,
+    #[serde(default)]
+    pub sex: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+fn input(
+    given_name: String,
+    family_name: String,
+    date_of_birth: String,
+    sex: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    address: Option<String>,
+    notes: Option<String>,
+) -> PatientInput {
+    PatientInput {
+        given_name,
+        family_name,
+        date_of_birth,
+        sex: sex.unwrap_or_default(),
+        email: email.unwrap_or_default(),
+        phone: phone.unwrap_or_default(),
+        address: address.unwrap_or_default(),
+        notes: notes.unwrap_or_default(),
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PatientList {
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+    pub patients: Vec<PatientOut>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PatientQuery {
+    /// Words that must all appear in the name, e-mail, phone or birth date.
+    #[serde(default)]
+    pub q: String,
+    pub clinic_id: Option<i64>,
+    /// 1–200, default 50
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// The date today in a clinic's zone: birth dates are checked against it.
+async fn clinic_today(st: &AppState, clinic_id: i64) -> Result<jiff::civil::Date, ApiError> {
+    let c = st.store.clinic(clinic_id).await?;
+    let tz = jiff::tz::TimeZone::get(&c.details.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    Ok(jiff::Timestamp::now().to_zoned(tz).date())
+}
+
+async fn visible(st: &AppState, caller: &Caller, id: i64) -> Result<Patient, ApiError> {
+    let p = st.store.patient(id).await?;
+    if caller.sees_clinic(p.clinic_id) {
+        Ok(p)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/patients", tag = "patients", params(PatientQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = PatientList), (status = 401, body = ErrorBody)))]
+pub async fn list_patients(
+    State(st): State<AppState>,
+    caller: Caller,
+    Query(q): Query<PatientQuery>,
+) -> Result<Json<PatientList>, ApiError> {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(Invalid::one("limit", "Use a limit from 1 to 200.").into());
+    }
+    let offset = q.offset.unwrap_or(0);
+    if offset < 0 {
+        return Err(Invalid::one("offset", "Offset cannot be negative.").into());
+    }
+    let page = st
+        .store
+        .search_patients(caller.staff.id, q.clinic_id, &q.q, limit, offset)
+        .await?;
+    Ok(Json(PatientList {
+        total: page.total,
+        limit,
+        offset,
+        patients: page.patients.into_iter().map(PatientOut::from).collect(),
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/patients", tag = "patients", request_body = PatientCreate,
+    security(("bearer" = [])),
+    responses((status = 201, body = PatientOut), (status = 400, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn create_patient(
+    State(st): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<PatientCreate>,
+) -> Result<(StatusCode, Json<PatientOut>), ApiError> {
+    let clinic_id = match (body.clinic_id, caller.clinic_ids.as_slice()) {
+        (Some(id), _) if caller.sees_clinic(id) => id,
+        (Some(_), _) => return Err(Invalid::one("clinic_id", "Not one of your clinics.").into()),
+        (None, [only]) => *only,
+        (None, _) => {
+            return Err(
+                Invalid::one("clinic_id", "You belong to several clinics: say which.").into(),
+            )
+        }
+    };
+    let details = input(
+        body.given_name,
+        body.family_name,
+        body.date_of_birth,
+        body.sex,
+        body.email,
+        body.phone,
+        body.address,
+        body.notes,
+    )
+    .validate(clinic_today(&st, clinic_id).await?)?;
+    let p = st
+        .store
+        .create_patient(
+            clinic_id,
+            &details,
+            &caller.actor(),
+            needlepoint_store::now(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(p.into())))
+}
+
+#[utoipa::path(get, path = "/api/v1/patients/{id}", tag = "patients", params(("id" = i64, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = PatientOut), (status = 404, body = ErrorBody)))]
+pub async fn get_patient(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<PatientOut>, ApiError> {
+    let p = visible(&st, &caller, id).await?;
+    st.store
+        .record_audit(
+            &caller.actor(),
+            &AuditEvent::new("view", "patient", Some(id)).patient(id),
+            needlepoint_store::now(),
+        )
+        .await?;
+    Ok(Json(p.into()))
+}
+
+#[utoipa::path(put, path = "/api/v1/patients/{id}", tag = "patients", params(("id" = i64, Path)),
+    request_body = PatientUpdate, security(("bearer" = [])),
+    responses((status = 200, body = PatientOut), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "Changed by someone else since `version`"),
+        (status = 422, body = ErrorBody)))]
+pub async fn update_patient(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<PatientUpdate>,
+) -> Result<Json<PatientOut>, ApiError> {
+    let p = visible(&st, &caller, id).await?;
+    let details = input(
+        body.given_name,
+        body.family_name,
+        body.date_of_birth,
+        body.sex,
+        body.email,
+        body.phone,
+        body.address,
+        body.notes,
+    )
+    .validate(clinic_today(&st, p.clinic_id).await?)?;
+    let p = st
+        .store
+        .update_patient(
+            id,
+            body.version,
+            &details,
+            &caller.actor(),
+            needlepoint_store::now(),
+        )
+        .await?;
+    Ok(Json(p.into()))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoteOut {
+    pub id: i64,
+    pub author_id: i64,
+    pub author_name: String,
+    pub body: String,
+    pub created_at: String,
+}
+
+impl From<ClinicalNote> for NoteOut {
+    fn from(n: ClinicalNote) -> Self {
+        NoteOut {
+            id: n.id,
+            author_id: n.author_id,
+            author_name: n.author_name,
+            body: n.body,
+            created_at: n.created_at.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoteIn {
+    pub body: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/patients/{id}/notes", tag = "patients", params(("id" = i64, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = [NoteOut]), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn list_notes(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<NoteOut>>, ApiError> {
+    visible(&st, &caller, id).await?;
+    st.store
+        .record_audit(
+            &caller.actor(),
+            &AuditEvent::new("view", "clinical_notes", Some(id)).patient(id),
+            needlepoint_store::now(),
+        )
+        .await?;
+    Ok(Json(
+        st.store
+            .clinical_notes(id)
+            .await?
+            .into_iter()
+            .map(NoteOut::from)
+            .collect(),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/patients/{id}/notes", tag = "patients", params(("id" = i64, Path)),
+    request_body = NoteIn, security(("bearer" = [])),
+    responses((status = 201, body = NoteOut), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn add_note(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<NoteIn>,
+) -> Result<(StatusCode, Json<NoteOut>), ApiError> {
+    visible(&st, &caller, id).await?;
+    let text = needlepoint_domain::validation::required_text("body", &body.body, 10_000)
+        .map_err(|e| Invalid { errors: vec![e] })?;
+    let n = st
+        .store
+        .add_clinical_note(
+            id,
+            caller.staff.id,
+            &text,
+            &caller.actor(),
+            needlepoint_store::now(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(n.into())))
+}

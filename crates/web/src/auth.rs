@@ -1,0 +1,326 @@
+//! Signing in and knowing who is asking: password hashes, session cookies,
+//! API tokens, login throttling, and the per-route role check.
+
+use crate::access::Access;
+use crate::error::{ApiError, PageError};
+use crate::AppState;
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use jiff::{SignedDuration, Timestamp};
+use needlepoint_domain::Role;
+use needlepoint_store::{Actor, Channel, Staff};
+use sha2::{Digest, Sha256};
+use std::net::SocketAddr;
+
+pub const SESSION_COOKIE: &str = "np_session";
+/// A clinic day and then some; staff sign in again each morning.
+pub const SESSION_HOURS: i64 = 12;
+/// After this many wrong passwords for one account within the window, sign-in
+/// is refused until the window has passed (OWASP's account-lockout advice).
+pub const MAX_FAILED_LOGINS: i64 = 5;
+pub const LOGIN_WINDOW_MINUTES: i64 = 15;
+/// API tokens start with this, so a leaked one is easy to recognise.
+pub const TOKEN_PREFIX: &str = "np_";
+
+/// Who is making this request, as established by [`authorize`].
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub staff: Staff,
+    /// The role in force: the staff member's, or the token's when narrower.
+    pub role: Role,
+    pub clinic_ids: Vec<i64>,
+    pub channel: Channel,
+    pub ip: Option<String>,
+    pub token_name: Option<String>,
+}
+
+impl Caller {
+    pub fn actor(&self) -> Actor {
+        let label = match &self.token_name {
+            Some(t) => format!("{} (token {t})", self.staff.email),
+            None => self.staff.email.clone(),
+        };
+        Actor {
+            staff_id: Some(self.staff.id),
+            label,
+            channel: self.channel,
+            ip: self.ip.clone(),
+        }
+    }
+
+    pub fn sees_clinic(&self, clinic_id: i64) -> bool {
+        self.clinic_ids.contains(&clinic_id)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Caller>().cloned().ok_or_else(|| {
+            // Only a route declared Public can get here without a caller:
+            // a programming error, reported as such rather than as a 401.
+            tracing::error!(path = %parts.uri.path(), "route asks for a caller but is public");
+            PageError::Internal("route misconfigured".into()).into_response()
+        })
+    }
+}
+
+/// The client's address, for the audit trail.
+pub fn client_ip(parts_ext: &axum::http::Extensions) -> Option<String> {
+    parts_ext
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+}
+
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// A `Set-Cookie` value: HttpOnly always; Secure when configured.
+pub fn set_cookie(
+    name: &str,
+    value: &str,
+    max_age_secs: i64,
+    same_site: &str,
+    secure: bool,
+) -> String {
+    format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={max_age_secs}{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// 32 random bytes as hex: session ids, CSRF tokens, API tokens.
+pub fn random_token() -> String {
+    let mut b = [0u8; 32];
+    OsRng.fill_bytes(&mut b);
+    hex(&b)
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Only hashes of session ids and API tokens are stored: a copy of the
+/// database does not let anyone sign in.
+pub fn token_hash(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+/// Argon2id with the crate's defaults (19 MiB, 2 passes), off the async threads.
+pub async fn hash_password(password: String) -> anyhow::Result<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
+    })
+    .await?
+}
+
+/// Checks a password; with no stored hash it still does the work, so the
+/// answer takes as long for an unknown e-mail as for a wrong password.
+pub async fn verify_password(password: String, stored: Option<String>) -> bool {
+    tokio::task::spawn_blocking(move || {
+        let dummy;
+        let hash = match &stored {
+            Some(h) => h.as_str(),
+            None => {
+                dummy = Argon2::default()
+                    .hash_password(b"timing-equaliser", &SaltString::generate(&mut OsRng))
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
+                dummy.as_str()
+            }
+        };
+        let ok = PasswordHash::new(hash)
+            .map(|h| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &h)
+                    .is_ok()
+            })
+            .unwrap_or(false);
+        ok && stored.is_some()
+    })
+    .await
+    .unwrap_or(false)
+}
+
+pub fn session_expiry(now: Timestamp) -> Timestamp {
+    now + SignedDuration::from_hours(SESSION_HOURS)
+}
+
+pub fn login_window_start(now: Timestamp) -> Timestamp {
+    now - SignedDuration::from_mins(LOGIN_WINDOW_MINUTES)
+}
+
+fn is_api(path: &str) -> bool {
+    path.starts_with("/api/")
+}
+
+/// The per-route check: finds the caller (session cookie, or bearer token on
+/// the API), refuses a role the route does not admit, and hands the caller on.
+pub async fn authorize(
+    State((state, access)): State<(AppState, Access)>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let Access::Staff(_) = access else {
+        return next.run(req).await;
+    };
+    let api = is_api(req.uri().path());
+    // Only what identification needs, so no borrow of the request (whose body
+    // is not Sync) lives across an await.
+    let headers = req.headers().clone();
+    let ip = client_ip(req.extensions());
+    let caller = match identify(&state, &headers, api, ip).await {
+        Ok(Some(c)) => c,
+        Ok(None) if api => return ApiError::Unauthorized.into_response(),
+        Ok(None) => {
+            let next_url = req
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/");
+            let target = format!("/login?next={}", urlencode(next_url));
+            return Redirect::to(&target).into_response();
+        }
+        Err(e) if api => return ApiError::from(e).into_response(),
+        Err(e) => return PageError::from(e).into_response(),
+    };
+    if !access.admits(caller.role) {
+        return if api {
+            ApiError::Forbidden.into_response()
+        } else {
+            PageError::Forbidden.into_response()
+        };
+    }
+    req.extensions_mut().insert(caller);
+    next.run(req).await
+}
+
+async fn identify(
+    state: &AppState,
+    headers: &HeaderMap,
+    api: bool,
+    ip: Option<String>,
+) -> Result<Option<Caller>, needlepoint_store::StoreError> {
+    let now = needlepoint_store::now();
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let (staff, role, channel, token_name) = if let Some(token) = bearer {
+        // Tokens are for the API only; pages use the session cookie.
+        if !api {
+            return Ok(None);
+        }
+        let Some((token, staff)) = state
+            .store
+            .use_api_token(&token_hash(token.trim()), now)
+            .await?
+        else {
+            return Ok(None);
+        };
+        // A token never acts above its owner's current role.
+        let role = if staff.role.may_grant(token.role) {
+            token.role
+        } else {
+            staff.role
+        };
+        (staff, role, Channel::Api, Some(token.name))
+    } else if let Some(sid) = cookie(headers, SESSION_COOKIE) {
+        let Some((_, staff)) = state.store.session(&token_hash(sid), now).await? else {
+            return Ok(None);
+        };
+        let channel = if api { Channel::Api } else { Channel::Web };
+        let role = staff.role;
+        (staff, role, channel, None)
+    } else {
+        return Ok(None);
+    };
+    let clinic_ids = state.store.staff_clinic_ids(staff.id).await?;
+    Ok(Some(Caller {
+        staff,
+        role,
+        clinic_ids,
+        channel,
+        ip,
+        token_name,
+    }))
+}
+
+/// Percent-encodes a value for a query string.
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Where to go after signing in: only a path on this site, never elsewhere.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/today".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_found_by_name() {
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, "a=1; np_session=xyz; b=2".parse().unwrap());
+        assert_eq!(cookie(&h, "np_session"), Some("xyz"));
+        assert_eq!(cookie(&h, "c"), None);
+    }
+
+    #[test]
+    fn next_never_leaves_the_site() {
+        assert_eq!(safe_next(Some("/patients?q=a")), "/patients?q=a");
+        assert_eq!(safe_next(Some("//evil.example")), "/today");
+        assert_eq!(safe_next(Some("https://evil.example")), "/today");
+        assert_eq!(safe_next(Some("/\\evil")), "/today");
+        assert_eq!(safe_next(None), "/today");
+    }
+
+    #[tokio::test]
+    async fn passwords_hash_and_verify() {
+        let h = hash_password("correct horse battery".into()).await.unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse battery".into(), Some(h.clone())).await);
+        assert!(!verify_password("wrong".into(), Some(h)).await);
+        assert!(!verify_password("anything".into(), None).await);
+    }
+
+    #[test]
+    fn token_hashes_are_stable_hex() {
+        assert_eq!(token_hash("abc").len(), 64);
+        assert_eq!(token_hash("abc"), token_hash("abc"));
+        assert_ne!(random_token(), random_token());
+    }
+}

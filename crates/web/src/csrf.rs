@@ -1,0 +1,157 @@
+//! Cross-site request forgery protection for every state-changing request.
+//!
+//! Double-submit token: each browser gets a random `np_csrf` cookie
+//! (HttpOnly, SameSite=Strict), and every page renders the same value into
+//! its forms (`csrf_token`) and into htmx requests (`X-CSRF-Token`). A POST,
+//! PUT, PATCH or DELETE must present the value it was given; another site can
+//! neither read the cookie nor the page, so it cannot forge one. Requests
+//! that carry an API bearer token skip the check: they hold no ambient
+//! credential a browser would attach on its own.
+
+use crate::auth::{cookie, random_token, set_cookie};
+use crate::error::{ApiError, PageError};
+use crate::AppState;
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+pub const CSRF_COOKIE: &str = "np_csrf";
+pub const CSRF_FIELD: &str = "csrf_token";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+/// Forms are small; a larger urlencoded body is refused rather than buffered.
+const MAX_FORM_BYTES: usize = 256 * 1024;
+
+/// The token to render into this response's forms.
+#[derive(Debug, Clone)]
+pub struct CsrfToken(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for CsrfToken {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<CsrfToken>()
+            .cloned()
+            .unwrap_or_else(|| CsrfToken(String::new())))
+    }
+}
+
+fn well_formed(t: &str) -> bool {
+    t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Compares without stopping at the first difference.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+pub async fn protect(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let existing = cookie(req.headers(), CSRF_COOKIE)
+        .filter(|t| well_formed(t))
+        .map(str::to_string);
+    let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Bearer "));
+    let api = req.uri().path().starts_with("/api/");
+
+    let mut req = req;
+    if unsafe_method && !bearer {
+        let (ok, rebuilt) = check(req, existing.as_deref()).await;
+        match (ok, rebuilt) {
+            (Ok(()), Some(r)) => req = r,
+            (Err(too_large), _) => {
+                return if too_large {
+                    PageError::BadRequest("The form is too large.".into()).into_response()
+                } else if api {
+                    ApiError::Csrf.into_response()
+                } else {
+                    PageError::Csrf.into_response()
+                };
+            }
+            (Ok(()), None) => unreachable!("a passing check hands the request back"),
+        }
+    }
+    let token = existing.clone().unwrap_or_else(random_token);
+    req.extensions_mut().insert(CsrfToken(token.clone()));
+    let mut resp = next.run(req).await;
+    if existing.is_none() {
+        let c = set_cookie(
+            CSRF_COOKIE,
+            &token,
+            60 * 60 * 24 * 30,
+            "Strict",
+            state.config.secure_cookies,
+        );
+        if let Ok(v) = c.parse() {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    resp
+}
+
+/// Finds the presented token in the header or, for an urlencoded form, in the
+/// body (which is buffered and put back for the handler).
+/// Returns `Err(true)` for an over-large form, `Err(false)` for a bad token.
+async fn check(req: Request, expected: Option<&str>) -> (Result<(), bool>, Option<Request>) {
+    let Some(expected) = expected else {
+        return (Err(false), None);
+    };
+    if let Some(h) = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
+        return if same(h, expected) {
+            (Ok(()), Some(req))
+        } else {
+            (Err(false), None)
+        };
+    }
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return (Err(false), None);
+    }
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+        return (Err(true), None);
+    };
+    let presented = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+        .ok()
+        .and_then(|pairs| {
+            pairs
+                .into_iter()
+                .find(|(k, _)| k == CSRF_FIELD)
+                .map(|(_, v)| v)
+        });
+    match presented {
+        Some(p) if same(&p, expected) => {
+            (Ok(()), Some(Request::from_parts(parts, Body::from(bytes))))
+        }
+        _ => (Err(false), None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comparison_is_exact() {
+        assert!(same("abc", "abc"));
+        assert!(!same("abc", "abd"));
+        assert!(!same("abc", "abcd"));
+        assert!(well_formed(&random_token()));
+        assert!(!well_formed("short"));
+    }
+}

@@ -1,0 +1,214 @@
+//! Errors as people and programs see them: a calm page, or a JSON body that
+//! names what was wrong. Never a stack trace; the detail goes to the log.
+
+use crate::view::ErrorPage;
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use needlepoint_domain::{FieldError, Invalid};
+use needlepoint_store::StoreError;
+use serde::Serialize;
+
+#[derive(Debug)]
+pub enum PageError {
+    NotFound,
+    Forbidden,
+    Csrf,
+    BadRequest(String),
+    Conflict(String),
+    Internal(String),
+}
+
+impl From<StoreError> for PageError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => PageError::NotFound,
+            StoreError::Conflict(m) => PageError::Conflict(m),
+            StoreError::Invalid(i) => PageError::BadRequest(i.summary()),
+            StoreError::Unsupported(m) => PageError::BadRequest(m),
+            StoreError::Database(e) => {
+                tracing::error!(error = %e, "database error");
+                PageError::Internal("The database did not answer as expected.".into())
+            }
+        }
+    }
+}
+
+impl From<anyhow::Error> for PageError {
+    fn from(e: anyhow::Error) -> Self {
+        tracing::error!(error = %e, "internal error");
+        PageError::Internal("Something went wrong on our side.".into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, title, message) = match self {
+            PageError::NotFound => (
+                StatusCode::NOT_FOUND,
+                "Not found",
+                "There is nothing at this address, or you do not have access to it.".to_string(),
+            ),
+            PageError::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "Not available to your role",
+                "Your account's role does not include this page. Ask the clinic's owner if you need it.".to_string(),
+            ),
+            PageError::Csrf => (
+                StatusCode::FORBIDDEN,
+                "Form expired",
+                "This form has expired or came from another site. Go back, reload the page and try again; nothing was saved.".to_string(),
+            ),
+            PageError::BadRequest(m) => (StatusCode::BAD_REQUEST, "Cannot do that", m),
+            PageError::Conflict(m) => (StatusCode::CONFLICT, "Not saved", m),
+            PageError::Internal(m) => (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", m),
+        };
+        let page = ErrorPage {
+            status: status.as_u16(),
+            title,
+            message: &message,
+        };
+        match page.render() {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(_) => (status, message).into_response(),
+        }
+    }
+}
+
+pub async fn not_found() -> Response {
+    PageError::NotFound.into_response()
+}
+
+/// The API's error body: a stable code, a sentence, and the field(s) at fault.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// Machine-readable: `unauthorized`, `forbidden`, `not_found`, `csrf`,
+    /// `invalid_json`, `validation`, `conflict`, `internal`.
+    pub error: String,
+    pub message: String,
+    /// The field that could not be read, for `invalid_json`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Every field that failed a check, for `validation`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldErrorBody>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FieldErrorBody {
+    pub field: String,
+    pub message: String,
+}
+
+impl From<&FieldError> for FieldErrorBody {
+    fn from(e: &FieldError) -> Self {
+        FieldErrorBody {
+            field: e.field.clone(),
+            message: e.message.clone(),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum ApiError {
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    Csrf,
+    BadJson {
+        message: String,
+        field: Option<String>,
+    },
+    Invalid(Invalid),
+    Conflict(String),
+    BadRequest(String),
+    Internal,
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::NotFound,
+            StoreError::Conflict(m) => ApiError::Conflict(m),
+            StoreError::Invalid(i) => ApiError::Invalid(i),
+            StoreError::Unsupported(m) => ApiError::BadRequest(m),
+            StoreError::Database(e) => {
+                tracing::error!(error = %e, "database error");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(i: Invalid) -> Self {
+        ApiError::Invalid(i)
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> Self {
+        tracing::error!(error = %e, "internal error");
+        ApiError::Internal
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = |error: &str, message: String| ErrorBody {
+            error: error.into(),
+            message,
+            field: None,
+            fields: vec![],
+        };
+        let (status, b) = match self {
+            ApiError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                body(
+                    "unauthorized",
+                    "Sign in, or send a valid token as 'Authorization: Bearer …'.".into(),
+                ),
+            ),
+            ApiError::Forbidden => (
+                StatusCode::FORBIDDEN,
+                body("forbidden", "Your role does not allow this.".into()),
+            ),
+            ApiError::NotFound => (
+                StatusCode::NOT_FOUND,
+                body("not_found", "No such resource.".into()),
+            ),
+            ApiError::Csrf => (
+                StatusCode::FORBIDDEN,
+                body(
+                    "csrf",
+                    "Missing or wrong X-CSRF-Token header for a cookie-authenticated request."
+                        .into(),
+                ),
+            ),
+            ApiError::BadJson { message, field } => (
+                StatusCode::BAD_REQUEST,
+                ErrorBody {
+                    field,
+                    ..body("invalid_json", message)
+                },
+            ),
+            ApiError::Invalid(inv) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorBody {
+                    fields: inv.errors.iter().map(FieldErrorBody::from).collect(),
+                    ..body("validation", inv.summary())
+                },
+            ),
+            ApiError::Conflict(m) => (StatusCode::CONFLICT, body("conflict", m)),
+            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, body("bad_request", m)),
+            ApiError::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                body(
+                    "internal",
+                    "Something went wrong on our side; it has been logged.".into(),
+                ),
+            ),
+        };
+        (status, axum::Json(b)).into_response()
+    }
+}

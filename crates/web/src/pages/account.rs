@@ -1,0 +1,165 @@
+//! A staff member's own account: their API tokens.
+
+use super::forms::{field, FieldKind, FormValues, SimpleForm};
+use crate::auth::{self, Caller, TOKEN_PREFIX};
+use crate::csrf::CsrfToken;
+use crate::error::PageError;
+use crate::view::{local_time, render, Shell};
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use needlepoint_domain::{Invalid, Role};
+
+pub struct TokenRow {
+    id: i64,
+    name: String,
+    role: &'static str,
+    created: String,
+    last_used: String,
+    revoked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage {
+    shell: Shell,
+    email: String,
+    tokens: Vec<TokenRow>,
+    new_token: Option<String>,
+    f: SimpleForm,
+}
+
+fn token_form(caller: &Caller) -> SimpleForm {
+    let roles = Role::ALL
+        .iter()
+        .filter(|r| caller.role.may_grant(**r))
+        .map(|r| (r.as_str().to_string(), r.label().to_string()))
+        .collect();
+    SimpleForm::new("new-token", "New token", "/account/tokens", "Create token")
+        .fields(vec![
+            field(
+                "name",
+                "What it is for",
+                FieldKind::Text,
+                "e.g. reporting export",
+            ),
+            field(
+                "role",
+                "Acts as",
+                FieldKind::Select(roles),
+                "no more than your own role",
+            ),
+        ])
+        .values(FormValues::default().with("role", Role::FrontDesk.as_str()))
+}
+
+async fn render_page(
+    st: &AppState,
+    caller: &Caller,
+    csrf: &CsrfToken,
+    new_token: Option<String>,
+    f: SimpleForm,
+) -> Result<AccountPage, PageError> {
+    let zone = st
+        .store
+        .clinics_for_staff(caller.staff.id)
+        .await?
+        .first()
+        .map(|c| c.details.time_zone.clone())
+        .unwrap_or_else(|| "UTC".into());
+    let tokens = st
+        .store
+        .list_api_tokens(caller.staff.id)
+        .await?
+        .into_iter()
+        .map(|t| TokenRow {
+            id: t.id,
+            name: t.name,
+            role: t.role.label(),
+            created: local_time(t.created_at, &zone),
+            last_used: t
+                .last_used_at
+                .map(|u| local_time(u, &zone))
+                .unwrap_or_else(|| "never".into()),
+            revoked: t.revoked_at.is_some(),
+        })
+        .collect();
+    Ok(AccountPage {
+        shell: Shell::new(caller, csrf, "account"),
+        email: caller.staff.email.clone(),
+        tokens,
+        new_token,
+        f,
+    })
+}
+
+pub async fn page(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+) -> Result<Response, PageError> {
+    let f = token_form(&caller);
+    Ok(render(&render_page(&st, &caller, &csrf, None, f).await?))
+}
+
+pub async fn create_token(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let v = FormValues(f);
+    let mut inv = Invalid::default();
+    let name = inv.check(needlepoint_domain::validation::required_text(
+        "name",
+        v.get("name"),
+        80,
+    ));
+    let role = inv.check(Role::parse(v.get("role")));
+    if let Some(r) = role {
+        if !caller.role.may_grant(r) {
+            inv.push(
+                "role",
+                "A token cannot have more rights than your own role.",
+            );
+        }
+    }
+    if !inv.is_empty() {
+        let f = token_form(&caller).failed(v, inv, None);
+        let page = render_page(&st, &caller, &csrf, None, f).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
+    }
+    let token = format!("{TOKEN_PREFIX}{}", auth::random_token());
+    st.store
+        .create_api_token(
+            caller.staff.id,
+            &name.unwrap(),
+            &auth::token_hash(&token),
+            role.unwrap(),
+            &caller.actor(),
+            needlepoint_store::now(),
+        )
+        .await?;
+    // Shown once, in this response only; only its hash is kept.
+    let page = render_page(&st, &caller, &csrf, Some(token), token_form(&caller)).await?;
+    Ok((StatusCode::CREATED, render(&page)).into_response())
+}
+
+pub async fn revoke_token(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    st.store
+        .revoke_api_token(
+            id,
+            caller.staff.id,
+            &caller.actor(),
+            needlepoint_store::now(),
+        )
+        .await?;
+    Ok(Redirect::to("/account").into_response())
+}

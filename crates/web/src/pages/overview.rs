@@ -1,0 +1,286 @@
+//! Today, Calendar, Inventory, Reports and the organisation's audit trail.
+
+use crate::auth::Caller;
+use crate::csrf::CsrfToken;
+use crate::error::PageError;
+use crate::view::{local_time, render, Shell};
+use crate::AppState;
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+use jiff::tz::TimeZone;
+use needlepoint_store::{AuditEntry, Device};
+
+pub struct ClinicToday {
+    name: String,
+    zone: String,
+    local_date: String,
+    local_time: String,
+    patients: i64,
+}
+
+#[derive(Template)]
+#[template(path = "today.html")]
+struct TodayPage {
+    shell: Shell,
+    greeting: &'static str,
+    first_name: String,
+    organisation: String,
+    clinics: Vec<ClinicToday>,
+    recent: Vec<(i64, String, String)>,
+}
+
+pub async fn today(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+) -> Result<Response, PageError> {
+    let now = needlepoint_store::now();
+    let mut clinics = vec![];
+    for c in st.store.clinics_for_staff(caller.staff.id).await? {
+        let tz = TimeZone::get(&c.details.time_zone).unwrap_or(TimeZone::UTC);
+        let z = now.to_zoned(tz);
+        let patients = st
+            .store
+            .search_patients(caller.staff.id, Some(c.id), "", 1, 0)
+            .await?
+            .total;
+        clinics.push(ClinicToday {
+            name: c.details.name,
+            zone: c.details.time_zone,
+            local_date: z.strftime("%A %-d %B %Y").to_string(),
+            local_time: z.strftime("%H:%M").to_string(),
+            patients,
+        });
+    }
+    // Greet by the first clinic's local hour: that is where the person works.
+    let hour = clinics
+        .first()
+        .and_then(|c| c.local_time.get(..2))
+        .and_then(|h| h.parse::<u8>().ok())
+        .unwrap_or(12);
+    let mut recent: Vec<_> = st
+        .store
+        .search_patients(caller.staff.id, None, "", 500, 0)
+        .await?
+        .patients;
+    recent.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    let zone = st
+        .store
+        .clinics_for_staff(caller.staff.id)
+        .await?
+        .first()
+        .map(|c| c.details.time_zone.clone())
+        .unwrap_or_else(|| "UTC".into());
+    let recent = recent
+        .into_iter()
+        .take(8)
+        .map(|p| (p.id, p.details.full_name(), local_time(p.created_at, &zone)))
+        .collect();
+    Ok(render(&TodayPage {
+        shell: Shell::new(&caller, &csrf, "today"),
+        greeting: match hour {
+            0..=11 => "morning",
+            12..=17 => "afternoon",
+            _ => "evening",
+        },
+        first_name: caller
+            .staff
+            .name
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_string(),
+        organisation: st
+            .store
+            .organisation()
+            .await?
+            .map(|o| o.name)
+            .unwrap_or_default(),
+        clinics,
+        recent,
+    }))
+}
+
+pub struct ClinicWeek {
+    name: String,
+    zone: String,
+    /// Each day's label, and whether it is today there.
+    days: Vec<(String, bool)>,
+}
+
+#[derive(Template)]
+#[template(path = "calendar.html")]
+struct CalendarPage {
+    shell: Shell,
+    clinics: Vec<ClinicWeek>,
+}
+
+pub async fn calendar(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+) -> Result<Response, PageError> {
+    let now = needlepoint_store::now();
+    let clinics = st
+        .store
+        .clinics_for_staff(caller.staff.id)
+        .await?
+        .into_iter()
+        .map(|c| {
+            let tz = TimeZone::get(&c.details.time_zone).unwrap_or(TimeZone::UTC);
+            let today = now.to_zoned(tz).date();
+            // The week runs Monday to Sunday.
+            let monday =
+                today - jiff::Span::new().days(i64::from(today.weekday().to_monday_zero_offset()));
+            let days = (0..7)
+                .map(|i| {
+                    let d = monday + jiff::Span::new().days(i);
+                    (d.strftime("%a %-d %b").to_string(), d == today)
+                })
+                .collect();
+            ClinicWeek {
+                name: c.details.name,
+                zone: c.details.time_zone,
+                days,
+            }
+        })
+        .collect();
+    Ok(render(&CalendarPage {
+        shell: Shell::new(&caller, &csrf, "calendar"),
+        clinics,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "inventory.html")]
+struct InventoryPage {
+    shell: Shell,
+    clinics: Vec<(String, Vec<Device>)>,
+}
+
+pub async fn inventory(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+) -> Result<Response, PageError> {
+    let mut clinics = vec![];
+    for c in st.store.clinics_for_staff(caller.staff.id).await? {
+        clinics.push((c.details.name, st.store.devices(c.id).await?));
+    }
+    Ok(render(&InventoryPage {
+        shell: Shell::new(&caller, &csrf, "inventory"),
+        clinics,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "reports.html")]
+struct ReportsPage {
+    shell: Shell,
+    rows: Vec<(String, String, i64)>,
+    total: i64,
+}
+
+pub async fn reports(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+) -> Result<Response, PageError> {
+    let mut rows = vec![];
+    for c in st.store.clinics_for_staff(caller.staff.id).await? {
+        let n = st
+            .store
+            .search_patients(caller.staff.id, Some(c.id), "", 1, 0)
+            .await?
+            .total;
+        rows.push((c.details.name, c.details.time_zone, n));
+    }
+    let total = rows.iter().map(|r| r.2).sum();
+    Ok(render(&ReportsPage {
+        shell: Shell::new(&caller, &csrf, "reports"),
+        rows,
+        total,
+    }))
+}
+
+pub struct AuditRow {
+    when: String,
+    who: String,
+    from: String,
+    action: String,
+    what: String,
+    detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+pub struct AuditPage {
+    shell: Shell,
+    heading: String,
+    subheading: String,
+    zone: String,
+    entries: Vec<AuditRow>,
+}
+
+impl AuditPage {
+    pub fn new(
+        shell: Shell,
+        heading: String,
+        subheading: String,
+        zone: String,
+        entries: Vec<AuditEntry>,
+    ) -> Self {
+        let entries = entries
+            .into_iter()
+            .map(|e| AuditRow {
+                when: local_time(e.at, &zone),
+                who: e.actor_label,
+                from: format!(
+                    "{}{}",
+                    e.channel,
+                    e.ip.map(|ip| format!(" · {ip}")).unwrap_or_default()
+                ),
+                action: e.action,
+                what: match e.entity_id {
+                    Some(id) => format!("{} {id}", e.entity),
+                    None => e.entity,
+                },
+                detail: if e.detail.as_object().is_some_and(|o| o.is_empty()) {
+                    String::new()
+                } else {
+                    e.detail.to_string()
+                },
+            })
+            .collect();
+        AuditPage {
+            shell,
+            heading,
+            subheading,
+            zone,
+            entries,
+        }
+    }
+}
+
+pub async fn audit_log(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+) -> Result<Response, PageError> {
+    let zone = st
+        .store
+        .clinics_for_staff(caller.staff.id)
+        .await?
+        .first()
+        .map(|c| c.details.time_zone.clone())
+        .unwrap_or_else(|| "UTC".into());
+    let entries = st.store.recent_audit(500).await?;
+    Ok(render(&AuditPage::new(
+        Shell::new(&caller, &csrf, "settings"),
+        "Audit trail".into(),
+        "The latest 500 events across the organisation, newest first.".into(),
+        zone,
+        entries,
+    )))
+}

@@ -1,0 +1,537 @@
+//! Finding, creating, viewing and editing patients; the clinical notes.
+
+use super::forms::FormValues;
+use super::visible_patient;
+use crate::auth::{urlencode, Caller};
+use crate::csrf::CsrfToken;
+use crate::error::PageError;
+use crate::view::{local_time, long_date, render, Shell};
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use jiff::Timestamp;
+use needlepoint_domain::{Invalid, PatientInput, Sex};
+use needlepoint_store::{AuditEvent, Clinic, Patient, PatientPage, StoreError};
+
+const PAGE_SIZE: i64 = 25;
+
+fn today_in(zone: &str) -> jiff::civil::Date {
+    let tz = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    Timestamp::now().to_zoned(tz).date()
+}
+
+fn clinic_name(clinics: &[Clinic], id: i64) -> String {
+    clinics
+        .iter()
+        .find(|c| c.id == id)
+        .map(|c| c.details.name.clone())
+        .unwrap_or_default()
+}
+
+fn clinic_zone(clinics: &[Clinic], id: i64) -> String {
+    clinics
+        .iter()
+        .find(|c| c.id == id)
+        .map(|c| c.details.time_zone.clone())
+        .unwrap_or_else(|| "UTC".into())
+}
+
+pub struct Row {
+    id: i64,
+    given_name: String,
+    family_name: String,
+    born: String,
+    age: i16,
+    contact: String,
+    clinic: String,
+}
+
+#[derive(Template)]
+#[template(path = "patients.html")]
+struct ListPage {
+    shell: Shell,
+    query: String,
+    query_enc: String,
+    clinics: Vec<Clinic>,
+    clinic_filter: Option<i64>,
+    clinic_param: String,
+    page: PatientPage,
+    rows: Vec<Row>,
+    first: i64,
+    last: i64,
+    prev_offset: Option<i64>,
+    next_offset: Option<i64>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    clinic: String,
+    #[serde(default)]
+    offset: Option<i64>,
+}
+
+pub async fn list(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, PageError> {
+    let clinics = st.store.clinics_for_staff(caller.staff.id).await?;
+    let clinic_filter = q
+        .clinic
+        .parse::<i64>()
+        .ok()
+        .filter(|id| caller.sees_clinic(*id));
+    let offset = q.offset.unwrap_or(0).max(0);
+    let page = st
+        .store
+        .search_patients(caller.staff.id, clinic_filter, &q.q, PAGE_SIZE, offset)
+        .await?;
+    let rows = page
+        .patients
+        .iter()
+        .map(|p| Row {
+            id: p.id,
+            given_name: p.details.given_name.clone(),
+            family_name: p.details.family_name.clone(),
+            born: long_date(p.details.date_of_birth),
+            age: p
+                .details
+                .age_on(today_in(&clinic_zone(&clinics, p.clinic_id))),
+            contact: [
+                p.details.phone.clone(),
+                p.details.email.as_ref().map(|e| e.to_string()),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" · "),
+            clinic: clinic_name(&clinics, p.clinic_id),
+        })
+        .collect();
+    let n = page.patients.len() as i64;
+    let view = ListPage {
+        shell: Shell::new(&caller, &csrf, "patients"),
+        query_enc: urlencode(&q.q),
+        query: q.q,
+        clinic_param: clinic_filter
+            .map(|c| format!("&clinic={c}"))
+            .unwrap_or_default(),
+        clinics,
+        clinic_filter,
+        first: if n == 0 { 0 } else { offset + 1 },
+        last: offset + n,
+        prev_offset: (offset > 0).then(|| (offset - PAGE_SIZE).max(0)),
+        next_offset: (offset + n < page.total).then_some(offset + PAGE_SIZE),
+        page,
+        rows,
+    };
+    Ok(render(&view))
+}
+
+#[derive(Template)]
+#[template(path = "patient_form.html")]
+struct FormPage {
+    shell: Shell,
+    heading: String,
+    action: String,
+    cancel: String,
+    clinics: Vec<Clinic>,
+    sexes: [Sex; 4],
+    form: FormValues,
+    errors: Invalid,
+    version: Option<i64>,
+    conflict: Option<String>,
+}
+
+fn input_from(form: &FormValues) -> PatientInput {
+    PatientInput {
+        given_name: form.get("given_name").into(),
+        family_name: form.get("family_name").into(),
+        date_of_birth: form.get("date_of_birth").into(),
+        sex: form.get("sex").into(),
+        email: form.get("email").into(),
+        phone: form.get("phone").into(),
+        address: form.get("address").into(),
+        notes: form.get("notes").into(),
+    }
+}
+
+fn values_of(p: &Patient) -> FormValues {
+    let i = PatientInput::from(&p.details);
+    FormValues(vec![
+        ("clinic_id".into(), p.clinic_id.to_string()),
+        ("given_name".into(), i.given_name),
+        ("family_name".into(), i.family_name),
+        ("date_of_birth".into(), i.date_of_birth),
+        ("sex".into(), i.sex),
+        ("email".into(), i.email),
+        ("phone".into(), i.phone),
+        ("address".into(), i.address),
+        ("notes".into(), i.notes),
+    ])
+}
+
+pub async fn new_form(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+) -> Result<Response, PageError> {
+    let clinics = st.store.clinics_for_staff(caller.staff.id).await?;
+    let first = clinics
+        .first()
+        .map(|c| c.id.to_string())
+        .unwrap_or_default();
+    Ok(render(&FormPage {
+        shell: Shell::new(&caller, &csrf, "patients"),
+        heading: "New patient".into(),
+        action: "/patients".into(),
+        cancel: "/patients".into(),
+        clinics,
+        sexes: Sex::ALL,
+        form: FormValues::default()
+            .with("clinic_id", first)
+            .with("sex", "unknown"),
+        errors: Invalid::default(),
+        version: None,
+        conflict: None,
+    }))
+}
+
+pub async fn create(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let form = FormValues(form);
+    let clinics = st.store.clinics_for_staff(caller.staff.id).await?;
+    let clinic_id = form
+        .get("clinic_id")
+        .parse::<i64>()
+        .ok()
+        .filter(|id| caller.sees_clinic(*id));
+    let zone = clinic_id
+        .map(|id| clinic_zone(&clinics, id))
+        .unwrap_or_else(|| "UTC".into());
+    let mut errors = match input_from(&form).validate(today_in(&zone)) {
+        Ok(details) if clinic_id.is_some() => {
+            let p = st
+                .store
+                .create_patient(
+                    clinic_id.unwrap(),
+                    &details,
+                    &caller.actor(),
+                    needlepoint_store::now(),
+                )
+                .await?;
+            return Ok(Redirect::to(&format!("/patients/{}?saved=1", p.id)).into_response());
+        }
+        Ok(_) => Invalid::default(),
+        Err(inv) => inv,
+    };
+    if clinic_id.is_none() {
+        errors.push("clinic_id", "Choose one of your clinics.");
+    }
+    let page = FormPage {
+        shell: Shell::new(&caller, &csrf, "patients"),
+        heading: "New patient".into(),
+        action: "/patients".into(),
+        cancel: "/patients".into(),
+        clinics,
+        sexes: Sex::ALL,
+        form,
+        errors,
+        version: None,
+        conflict: None,
+    };
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "patient.html")]
+struct ShowPage {
+    shell: Shell,
+    id: i64,
+    name: String,
+    age: i16,
+    born: String,
+    sex: &'static str,
+    clinic: String,
+    email: String,
+    phone: String,
+    address: String,
+    notes: String,
+    created: String,
+    updated: String,
+    version: i64,
+    notice: Option<&'static str>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct SavedQuery {
+    saved: Option<String>,
+}
+
+pub async fn show(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+    Query(q): Query<SavedQuery>,
+) -> Result<Response, PageError> {
+    let p = visible_patient(st.store.as_ref(), &caller, id).await?;
+    let now = needlepoint_store::now();
+    st.store
+        .record_audit(
+            &caller.actor(),
+            &AuditEvent::new("view", "patient", Some(id)).patient(id),
+            now,
+        )
+        .await?;
+    let clinics = st.store.clinics_for_staff(caller.staff.id).await?;
+    let zone = clinic_zone(&clinics, p.clinic_id);
+    let d = &p.details;
+    let dash = || "—".to_string();
+    Ok(render(&ShowPage {
+        shell: Shell::new(&caller, &csrf, "patients"),
+        id,
+        name: d.full_name(),
+        age: d.age_on(today_in(&zone)),
+        born: long_date(d.date_of_birth),
+        sex: d.sex.label(),
+        clinic: clinic_name(&clinics, p.clinic_id),
+        email: d.email.as_ref().map(|e| e.to_string()).unwrap_or_else(dash),
+        phone: d.phone.clone().unwrap_or_else(dash),
+        address: d.address.clone().unwrap_or_else(dash),
+        notes: d.notes.clone().unwrap_or_default(),
+        created: local_time(p.created_at, &zone),
+        updated: local_time(p.updated_at, &zone),
+        version: p.version,
+        notice: q.saved.map(|_| "Saved."),
+    }))
+}
+
+pub async fn edit_form(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let p = visible_patient(st.store.as_ref(), &caller, id).await?;
+    st.store
+        .record_audit(
+            &caller.actor(),
+            &AuditEvent::new("view", "patient", Some(id)).patient(id),
+            needlepoint_store::now(),
+        )
+        .await?;
+    let clinics = st.store.clinics_for_staff(caller.staff.id).await?;
+    Ok(render(&FormPage {
+        shell: Shell::new(&caller, &csrf, "patients"),
+        heading: format!("Edit {}", p.details.full_name()),
+        action: format!("/patients/{id}"),
+        cancel: format!("/patients/{id}"),
+        clinics: clinics
+            .into_iter()
+            .filter(|c| c.id == p.clinic_id)
+            .collect(),
+        sexes: Sex::ALL,
+        form: values_of(&p),
+        errors: Invalid::default(),
+        version: Some(p.version),
+        conflict: None,
+    }))
+}
+
+pub async fn update(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let p = visible_patient(st.store.as_ref(), &caller, id).await?;
+    let form = FormValues(form);
+    let clinics: Vec<Clinic> = st
+        .store
+        .clinics_for_staff(caller.staff.id)
+        .await?
+        .into_iter()
+        .filter(|c| c.id == p.clinic_id)
+        .collect();
+    let zone = clinic_zone(&clinics, p.clinic_id);
+    let version = form.get("version").parse::<i64>().unwrap_or(p.version);
+    let mut page = FormPage {
+        shell: Shell::new(&caller, &csrf, "patients"),
+        heading: format!("Edit {}", p.details.full_name()),
+        action: format!("/patients/{id}"),
+        cancel: format!("/patients/{id}"),
+        clinics,
+        sexes: Sex::ALL,
+        form: form.clone(),
+        errors: Invalid::default(),
+        version: Some(version),
+        conflict: None,
+    };
+    match input_from(&form).validate(today_in(&zone)) {
+        Ok(details) => match st
+            .store
+            .update_patient(
+                id,
+                version,
+                &details,
+                &caller.actor(),
+                needlepoint_store::now(),
+            )
+            .await
+        {
+            Ok(_) => Ok(Redirect::to(&format!("/patients/{id}?saved=1")).into_response()),
+            Err(StoreError::Conflict(m)) => {
+                // Keep what they typed; show the version now on record.
+                page.conflict = Some(m);
+                page.version = Some(st.store.patient(id).await?.version);
+                Ok((StatusCode::CONFLICT, render(&page)).into_response())
+            }
+            Err(e) => Err(e.into()),
+        },
+        Err(inv) => {
+            page.errors = inv;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
+        }
+    }
+}
+
+pub struct NoteView {
+    when: String,
+    author: String,
+    body: String,
+}
+
+#[derive(Template)]
+#[template(path = "clinical_notes.html")]
+struct NotesPage {
+    shell: Shell,
+    id: i64,
+    name: String,
+    age: i16,
+    notes: Vec<NoteView>,
+    draft: String,
+    error: Option<String>,
+}
+
+/// Longest note accepted, to keep one mistaken paste from swamping the record.
+const MAX_NOTE_CHARS: usize = 10_000;
+
+async fn notes_page(
+    st: &AppState,
+    caller: &Caller,
+    csrf: &CsrfToken,
+    p: &Patient,
+    draft: String,
+    error: Option<String>,
+) -> Result<NotesPage, PageError> {
+    let clinics = st.store.clinics_for_staff(caller.staff.id).await?;
+    let zone = clinic_zone(&clinics, p.clinic_id);
+    let notes = st
+        .store
+        .clinical_notes(p.id)
+        .await?
+        .into_iter()
+        .map(|n| NoteView {
+            when: local_time(n.created_at, &zone),
+            author: n.author_name,
+            body: n.body,
+        })
+        .collect();
+    Ok(NotesPage {
+        shell: Shell::new(caller, csrf, "patients"),
+        id: p.id,
+        name: p.details.full_name(),
+        age: p.details.age_on(today_in(&zone)),
+        notes,
+        draft,
+        error,
+    })
+}
+
+pub async fn notes(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let p = visible_patient(st.store.as_ref(), &caller, id).await?;
+    st.store
+        .record_audit(
+            &caller.actor(),
+            &AuditEvent::new("view", "clinical_notes", Some(id)).patient(id),
+            needlepoint_store::now(),
+        )
+        .await?;
+    Ok(render(
+        &notes_page(&st, &caller, &csrf, &p, String::new(), None).await?,
+    ))
+}
+
+pub async fn add_note(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let p = visible_patient(st.store.as_ref(), &caller, id).await?;
+    let form = FormValues(form);
+    match needlepoint_domain::validation::required_text("body", form.get("body"), MAX_NOTE_CHARS) {
+        Ok(body) => {
+            st.store
+                .add_clinical_note(
+                    id,
+                    caller.staff.id,
+                    &body,
+                    &caller.actor(),
+                    needlepoint_store::now(),
+                )
+                .await?;
+            Ok(Redirect::to(&format!("/patients/{id}/notes")).into_response())
+        }
+        Err(e) => {
+            let page = notes_page(
+                &st,
+                &caller,
+                &csrf,
+                &p,
+                form.get("body").to_string(),
+                Some(e.message),
+            )
+            .await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
+        }
+    }
+}
+
+pub async fn audit(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let p = visible_patient(st.store.as_ref(), &caller, id).await?;
+    let clinics = st.store.clinics_for_staff(caller.staff.id).await?;
+    let zone = clinic_zone(&clinics, p.clinic_id);
+    let entries = st.store.patient_audit(id, 500).await?;
+    Ok(render(&super::overview::AuditPage::new(
+        Shell::new(&caller, &csrf, "patients"),
+        format!("Audit trail · {}", p.details.full_name()),
+        "Every view and change of this patient's record, newest first.".into(),
+        zone,
+        entries,
+    )))
+}

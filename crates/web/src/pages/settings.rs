@@ -1,0 +1,637 @@
+//! Settings (owners only): clinics with their rooms, devices and price list;
+//! staff and practitioners. Each form posts on its own; a form with errors
+//! comes back alone, filled in, with the error beside the field.
+
+use super::forms::{field, FieldKind, FormValues, SimpleForm};
+use crate::auth::{self, Caller};
+use crate::csrf::CsrfToken;
+use crate::error::PageError;
+use crate::view::{local_time, render, Shell};
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use needlepoint_domain::clinic::{format_money, CURRENCIES};
+use needlepoint_domain::{
+    ClinicDetails, DeviceDetails, Email, Invalid, Password, PractitionerDetails, PriceItemDetails,
+    Role, RoomDetails,
+};
+use needlepoint_store::{Clinic, Device, NewStaff, PriceItem, Room, StoreError};
+
+fn clinic_fields() -> Vec<super::forms::FieldSpec> {
+    vec![
+        field("name", "Name", FieldKind::Text, ""),
+        field(
+            "time_zone",
+            "Time zone",
+            FieldKind::Text,
+            "IANA name, e.g. Europe/London",
+        ),
+        field("address", "Address", FieldKind::Text, "optional"),
+        field("phone", "Phone", FieldKind::Text, "optional"),
+    ]
+}
+
+fn edit_clinic_form(c: &Clinic) -> SimpleForm {
+    SimpleForm::new(
+        format!("edit-clinic-{}", c.id),
+        "Edit clinic",
+        format!("/settings/clinics/{}", c.id),
+        "Save clinic",
+    )
+    .fields(clinic_fields())
+    .values(FormValues(vec![
+        ("name".into(), c.details.name.clone()),
+        ("time_zone".into(), c.details.time_zone.clone()),
+        (
+            "address".into(),
+            c.details.address.clone().unwrap_or_default(),
+        ),
+        ("phone".into(), c.details.phone.clone().unwrap_or_default()),
+    ]))
+}
+
+fn room_form(clinic_id: i64) -> SimpleForm {
+    SimpleForm::new(
+        format!("add-room-{clinic_id}"),
+        "Add a room",
+        format!("/settings/clinics/{clinic_id}/rooms"),
+        "Add room",
+    )
+    .fields(vec![field("name", "Room name", FieldKind::Text, "")])
+}
+
+fn device_form(clinic_id: i64) -> SimpleForm {
+    SimpleForm::new(
+        format!("add-device-{clinic_id}"),
+        "Add a device",
+        format!("/settings/clinics/{clinic_id}/devices"),
+        "Add device",
+    )
+    .fields(vec![
+        field(
+            "name",
+            "Name",
+            FieldKind::Text,
+            "how staff call it, e.g. Pen 2",
+        ),
+        field("model", "Model", FieldKind::Text, "e.g. SkinPen Precision"),
+        field(
+            "serial_number",
+            "Serial number",
+            FieldKind::Text,
+            "optional",
+        ),
+        field(
+            "max_depth_mm",
+            "Deepest setting (mm)",
+            FieldKind::Text,
+            "from the device label, e.g. 2.5",
+        ),
+    ])
+}
+
+fn price_form(clinic_id: i64) -> SimpleForm {
+    SimpleForm::new(
+        format!("add-price-{clinic_id}"),
+        "Add a price",
+        format!("/settings/clinics/{clinic_id}/prices"),
+        "Add price",
+    )
+    .fields(vec![
+        field("code", "Code", FieldKind::Text, "short, e.g. face-session"),
+        field("name", "Name", FieldKind::Text, ""),
+        field("amount", "Amount", FieldKind::Text, "e.g. 250.00"),
+        field(
+            "currency",
+            "Currency",
+            FieldKind::Select(
+                CURRENCIES
+                    .iter()
+                    .map(|c| (c.to_string(), c.to_string()))
+                    .collect(),
+            ),
+            "",
+        ),
+    ])
+    .values(FormValues::default().with("currency", "GBP"))
+}
+
+fn new_clinic_form() -> SimpleForm {
+    SimpleForm::new(
+        "add-clinic",
+        "Add a clinic",
+        "/settings/clinics",
+        "Add clinic",
+    )
+    .fields(clinic_fields())
+}
+
+fn staff_form(clinics: &[Clinic]) -> SimpleForm {
+    SimpleForm::new(
+        "add-staff",
+        "Add a staff member",
+        "/settings/staff",
+        "Add staff member",
+    )
+    .fields(vec![
+        field("name", "Full name", FieldKind::Text, ""),
+        field("email", "E-mail", FieldKind::Email, "they sign in with it"),
+        field(
+            "role",
+            "Role",
+            FieldKind::Select(
+                Role::ALL
+                    .iter()
+                    .map(|r| (r.as_str().to_string(), r.label().to_string()))
+                    .collect(),
+            ),
+            "",
+        ),
+        field(
+            "password",
+            "First password",
+            FieldKind::Password,
+            "at least 10 characters; tell them in person",
+        ),
+        field(
+            "clinic_ids",
+            "Works at",
+            FieldKind::Checkboxes(
+                clinics
+                    .iter()
+                    .map(|c| (c.id.to_string(), c.details.name.clone()))
+                    .collect(),
+            ),
+            "",
+        ),
+        field(
+            "is_practitioner",
+            "Treats patients (practitioner)",
+            FieldKind::Checkbox,
+            "",
+        ),
+        field(
+            "profession",
+            "Profession",
+            FieldKind::Text,
+            "for practitioners, e.g. Registered nurse",
+        ),
+        field(
+            "registration_number",
+            "Registration number",
+            FieldKind::Text,
+            "optional",
+        ),
+    ])
+    .values(FormValues::default().with("role", "clinician"))
+}
+
+pub struct ClinicSection {
+    clinic: Clinic,
+    local_now: String,
+    rooms: Vec<Room>,
+    devices: Vec<Device>,
+    prices: Vec<(PriceItem, String)>,
+    forms: Vec<SimpleForm>,
+}
+
+pub struct StaffRow {
+    name: String,
+    email: String,
+    role: &'static str,
+    practitioner: String,
+    clinics: String,
+}
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+struct SettingsPage {
+    shell: Shell,
+    organisation: String,
+    notice: Option<&'static str>,
+    clinics: Vec<ClinicSection>,
+    staff: Vec<StaffRow>,
+    staff_forms: Vec<SimpleForm>,
+    org_forms: Vec<SimpleForm>,
+}
+
+#[derive(Template)]
+#[template(path = "form_page.html")]
+struct FormPage {
+    shell: Shell,
+    f: SimpleForm,
+    context: String,
+    back: String,
+}
+
+#[derive(serde::Deserialize)]
+pub struct SavedQuery {
+    saved: Option<String>,
+}
+
+pub async fn page(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Query(q): Query<SavedQuery>,
+) -> Result<Response, PageError> {
+    let clinics = st.store.clinics_for_staff(caller.staff.id).await?;
+    let now = needlepoint_store::now();
+    let mut sections = vec![];
+    for c in &clinics {
+        sections.push(ClinicSection {
+            local_now: local_time(now, &c.details.time_zone),
+            rooms: st.store.rooms(c.id).await?,
+            devices: st.store.devices(c.id).await?,
+            prices: st
+                .store
+                .price_items(c.id)
+                .await?
+                .into_iter()
+                .map(|p| {
+                    let amount = format_money(p.details.amount_minor, &p.details.currency);
+                    (p, amount)
+                })
+                .collect(),
+            forms: vec![
+                edit_clinic_form(c),
+                room_form(c.id),
+                device_form(c.id),
+                price_form(c.id),
+            ],
+            clinic: c.clone(),
+        });
+    }
+    let mut staff = vec![];
+    for s in st.store.list_staff(caller.staff.organisation_id).await? {
+        let ids = st.store.staff_clinic_ids(s.id).await?;
+        staff.push(StaffRow {
+            clinics: clinics
+                .iter()
+                .filter(|c| ids.contains(&c.id))
+                .map(|c| c.details.name.clone())
+                .collect::<Vec<_>>()
+                .join(", "),
+            practitioner: s
+                .practitioner
+                .as_ref()
+                .map(|p| match &p.registration_number {
+                    Some(r) => format!("{} ({r})", p.profession),
+                    None => p.profession.clone(),
+                })
+                .unwrap_or_else(|| "—".into()),
+            name: s.name,
+            email: s.email,
+            role: s.role.label(),
+        });
+    }
+    Ok(render(&SettingsPage {
+        shell: Shell::new(&caller, &csrf, "settings"),
+        organisation: st
+            .store
+            .organisation()
+            .await?
+            .map(|o| o.name)
+            .unwrap_or_default(),
+        notice: q.saved.map(|_| "Saved."),
+        staff_forms: vec![staff_form(&clinics)],
+        org_forms: vec![new_clinic_form()],
+        clinics: sections,
+        staff,
+    }))
+}
+
+/// The form alone, with what was typed and what was wrong.
+fn failed(
+    caller: &Caller,
+    csrf: &CsrfToken,
+    form: SimpleForm,
+    values: FormValues,
+    errors: Invalid,
+    problem: Option<String>,
+    context: String,
+) -> Response {
+    let status = if problem.is_some() {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = FormPage {
+        shell: Shell::new(caller, csrf, "settings"),
+        f: form.failed(values, errors, problem),
+        context,
+        back: "/settings".into(),
+    };
+    (status, render(&page)).into_response()
+}
+
+fn saved(anchor: &str) -> Response {
+    Redirect::to(&format!("/settings?saved=1#{anchor}")).into_response()
+}
+
+/// A clinic of this caller's, or 404.
+async fn own_clinic(st: &AppState, caller: &Caller, id: i64) -> Result<Clinic, PageError> {
+    if !caller.sees_clinic(id) {
+        return Err(PageError::NotFound);
+    }
+    Ok(st.store.clinic(id).await?)
+}
+
+type Fields = Form<Vec<(String, String)>>;
+
+pub async fn add_clinic(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Form(f): Fields,
+) -> Result<Response, PageError> {
+    let v = FormValues(f);
+    match ClinicDetails::parse(
+        v.get("name"),
+        v.get("time_zone"),
+        v.get("address"),
+        v.get("phone"),
+    ) {
+        Ok(d) => {
+            let c = st
+                .store
+                .create_clinic(
+                    caller.staff.organisation_id,
+                    &d,
+                    &caller.actor(),
+                    needlepoint_store::now(),
+                )
+                .await?;
+            Ok(saved(&format!("clinic-{}", c.id)))
+        }
+        Err(e) => Ok(failed(
+            &caller,
+            &csrf,
+            new_clinic_form(),
+            v,
+            e,
+            None,
+            String::new(),
+        )),
+    }
+}
+
+pub async fn edit_clinic(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+    Form(f): Fields,
+) -> Result<Response, PageError> {
+    let c = own_clinic(&st, &caller, id).await?;
+    let v = FormValues(f);
+    match ClinicDetails::parse(
+        v.get("name"),
+        v.get("time_zone"),
+        v.get("address"),
+        v.get("phone"),
+    ) {
+        Ok(d) => {
+            st.store
+                .update_clinic(id, &d, &caller.actor(), needlepoint_store::now())
+                .await?;
+            Ok(saved(&format!("clinic-{id}")))
+        }
+        Err(e) => Ok(failed(
+            &caller,
+            &csrf,
+            edit_clinic_form(&c),
+            v,
+            e,
+            None,
+            c.details.name,
+        )),
+    }
+}
+
+/// Turns a duplicate-name refusal into a message on the form.
+fn on_conflict<T>(r: Result<T, StoreError>) -> Result<Result<T, String>, PageError> {
+    match r {
+        Ok(v) => Ok(Ok(v)),
+        Err(StoreError::Conflict(m)) => Ok(Err(m)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn add_room(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+    Form(f): Fields,
+) -> Result<Response, PageError> {
+    let c = own_clinic(&st, &caller, id).await?;
+    let v = FormValues(f);
+    let d = match RoomDetails::parse(v.get("name")) {
+        Ok(d) => d,
+        Err(e) => {
+            return Ok(failed(
+                &caller,
+                &csrf,
+                room_form(id),
+                v,
+                e,
+                None,
+                c.details.name,
+            ))
+        }
+    };
+    match on_conflict(
+        st.store
+            .create_room(id, &d, &caller.actor(), needlepoint_store::now())
+            .await,
+    )? {
+        Ok(_) => Ok(saved(&format!("clinic-{id}"))),
+        Err(m) => Ok(failed(
+            &caller,
+            &csrf,
+            room_form(id),
+            v,
+            Invalid::default(),
+            Some(m),
+            c.details.name,
+        )),
+    }
+}
+
+pub async fn add_device(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+    Form(f): Fields,
+) -> Result<Response, PageError> {
+    let c = own_clinic(&st, &caller, id).await?;
+    let v = FormValues(f);
+    let d = match DeviceDetails::parse(
+        v.get("name"),
+        v.get("model"),
+        v.get("serial_number"),
+        v.get("max_depth_mm"),
+    ) {
+        Ok(d) => d,
+        Err(e) => {
+            return Ok(failed(
+                &caller,
+                &csrf,
+                device_form(id),
+                v,
+                e,
+                None,
+                c.details.name,
+            ))
+        }
+    };
+    match on_conflict(
+        st.store
+            .create_device(id, &d, &caller.actor(), needlepoint_store::now())
+            .await,
+    )? {
+        Ok(_) => Ok(saved(&format!("clinic-{id}"))),
+        Err(m) => Ok(failed(
+            &caller,
+            &csrf,
+            device_form(id),
+            v,
+            Invalid::default(),
+            Some(m),
+            c.details.name,
+        )),
+    }
+}
+
+pub async fn add_price(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+    Form(f): Fields,
+) -> Result<Response, PageError> {
+    let c = own_clinic(&st, &caller, id).await?;
+    let v = FormValues(f);
+    let d = match PriceItemDetails::parse(
+        v.get("code"),
+        v.get("name"),
+        v.get("amount"),
+        v.get("currency"),
+    ) {
+        Ok(d) => d,
+        Err(e) => {
+            return Ok(failed(
+                &caller,
+                &csrf,
+                price_form(id),
+                v,
+                e,
+                None,
+                c.details.name,
+            ))
+        }
+    };
+    match on_conflict(
+        st.store
+            .create_price_item(id, &d, &caller.actor(), needlepoint_store::now())
+            .await,
+    )? {
+        Ok(_) => Ok(saved(&format!("clinic-{id}"))),
+        Err(m) => Ok(failed(
+            &caller,
+            &csrf,
+            price_form(id),
+            v,
+            Invalid::default(),
+            Some(m),
+            c.details.name,
+        )),
+    }
+}
+
+pub async fn add_staff(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Form(f): Fields,
+) -> Result<Response, PageError> {
+    let v = FormValues(f);
+    let clinics = st.store.clinics_for_staff(caller.staff.id).await?;
+    let mut inv = Invalid::default();
+    let name = inv.check(needlepoint_domain::validation::required_text(
+        "name",
+        v.get("name"),
+        120,
+    ));
+    let email = inv.check(Email::parse("email", v.get("email")));
+    let role = inv.check(Role::parse(v.get("role")));
+    let password = inv.check(Password::parse("password", v.get("password")));
+    let clinic_ids: Vec<i64> = v
+        .all("clinic_ids")
+        .iter()
+        .filter_map(|s| s.parse().ok())
+        .filter(|id| caller.sees_clinic(*id))
+        .collect();
+    if clinic_ids.is_empty() {
+        inv.push("clinic_ids", "Choose at least one clinic.");
+    }
+    let practitioner = if v.get("is_practitioner") == "yes" {
+        match PractitionerDetails::parse(
+            v.get("name"),
+            v.get("profession"),
+            v.get("registration_number"),
+        ) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                for fe in e.errors.into_iter().filter(|fe| fe.field != "name") {
+                    inv.push(fe.field, fe.message);
+                }
+                None
+            }
+        }
+    } else {
+        None
+    };
+    if !inv.is_empty() {
+        return Ok(failed(
+            &caller,
+            &csrf,
+            staff_form(&clinics),
+            v,
+            inv,
+            None,
+            String::new(),
+        ));
+    }
+    let hash = auth::hash_password(password.unwrap().expose().to_string()).await?;
+    let new = NewStaff {
+        organisation_id: caller.staff.organisation_id,
+        email: email.unwrap().to_string(),
+        name: name.unwrap(),
+        role: role.unwrap(),
+        password_hash: hash,
+        practitioner,
+        clinic_ids,
+    };
+    match on_conflict(
+        st.store
+            .create_staff(&new, &caller.actor(), needlepoint_store::now())
+            .await,
+    )? {
+        Ok(_) => Ok(saved("staff")),
+        Err(m) => Ok(failed(
+            &caller,
+            &csrf,
+            staff_form(&clinics),
+            v,
+            Invalid::default(),
+            Some(m),
+            String::new(),
+        )),
+    }
+}

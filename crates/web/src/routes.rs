@@ -1,0 +1,193 @@
+//! Every route, once: its method, path, who may use it, and its handler.
+//! The router is built from this table, and so is the test that walks every
+//! route with every role; a route cannot exist without an access rule.
+
+use crate::access::{Access, ANY_STAFF, CLINICAL, OWNER};
+use crate::auth::authorize;
+use crate::pages::{account, overview, patients, session, settings};
+use crate::{api, assets, AppState};
+use axum::extract::State;
+use axum::handler::Handler;
+use axum::http::{Method, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{on, MethodFilter, MethodRouter};
+use axum::{Json, Router};
+
+#[derive(Debug, Clone)]
+pub struct RouteSpec {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+struct Entry {
+    spec: RouteSpec,
+    handler: MethodRouter<AppState>,
+}
+
+fn r<H, T>(method: Method, path: &'static str, access: Access, handler: H) -> Entry
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    let filter = MethodFilter::try_from(method.clone()).expect("a standard method");
+    Entry {
+        spec: RouteSpec {
+            method,
+            path,
+            access,
+        },
+        handler: on(filter, handler),
+    }
+}
+
+fn table() -> Vec<Entry> {
+    use Access::Public;
+    use Method as M;
+    vec![
+        // Probes, assets, the API description.
+        r(M::GET, "/healthz", Public, healthz),
+        r(M::GET, "/readyz", Public, readyz),
+        r(M::GET, "/assets/{name}", Public, assets::serve_asset),
+        r(M::GET, "/api/openapi.json", Public, api::openapi_json),
+        // Setup and sign-in.
+        r(M::GET, "/", Public, session::root),
+        r(M::GET, "/setup", Public, session::setup_page),
+        r(M::POST, "/setup", Public, session::setup),
+        r(M::GET, "/login", Public, session::login_page),
+        r(M::POST, "/login", Public, session::login),
+        r(M::POST, "/logout", ANY_STAFF, session::logout),
+        // Pages.
+        r(M::GET, "/today", ANY_STAFF, overview::today),
+        r(M::GET, "/calendar", ANY_STAFF, overview::calendar),
+        r(M::GET, "/inventory", ANY_STAFF, overview::inventory),
+        r(M::GET, "/reports", CLINICAL, overview::reports),
+        r(M::GET, "/audit", OWNER, overview::audit_log),
+        r(M::GET, "/patients", ANY_STAFF, patients::list),
+        r(M::POST, "/patients", ANY_STAFF, patients::create),
+        r(M::GET, "/patients/new", ANY_STAFF, patients::new_form),
+        r(M::GET, "/patients/{id}", ANY_STAFF, patients::show),
+        r(M::POST, "/patients/{id}", ANY_STAFF, patients::update),
+        r(
+            M::GET,
+            "/patients/{id}/edit",
+            ANY_STAFF,
+            patients::edit_form,
+        ),
+        r(M::GET, "/patients/{id}/notes", CLINICAL, patients::notes),
+        r(
+            M::POST,
+            "/patients/{id}/notes",
+            CLINICAL,
+            patients::add_note,
+        ),
+        r(M::GET, "/patients/{id}/audit", OWNER, patients::audit),
+        r(M::GET, "/settings", OWNER, settings::page),
+        r(M::POST, "/settings/clinics", OWNER, settings::add_clinic),
+        r(
+            M::POST,
+            "/settings/clinics/{id}",
+            OWNER,
+            settings::edit_clinic,
+        ),
+        r(
+            M::POST,
+            "/settings/clinics/{id}/rooms",
+            OWNER,
+            settings::add_room,
+        ),
+        r(
+            M::POST,
+            "/settings/clinics/{id}/devices",
+            OWNER,
+            settings::add_device,
+        ),
+        r(
+            M::POST,
+            "/settings/clinics/{id}/prices",
+            OWNER,
+            settings::add_price,
+        ),
+        r(M::POST, "/settings/staff", OWNER, settings::add_staff),
+        r(M::GET, "/account", ANY_STAFF, account::page),
+        r(M::POST, "/account/tokens", ANY_STAFF, account::create_token),
+        r(
+            M::POST,
+            "/account/tokens/{id}/revoke",
+            ANY_STAFF,
+            account::revoke_token,
+        ),
+        // JSON API.
+        r(M::GET, "/api/v1/me", ANY_STAFF, api::me),
+        r(M::GET, "/api/v1/clinics", ANY_STAFF, api::list_clinics),
+        r(M::GET, "/api/v1/staff", OWNER, api::list_staff),
+        r(M::GET, "/api/v1/tokens", ANY_STAFF, api::list_tokens),
+        r(M::POST, "/api/v1/tokens", ANY_STAFF, api::create_token),
+        r(
+            M::DELETE,
+            "/api/v1/tokens/{id}",
+            ANY_STAFF,
+            api::revoke_token,
+        ),
+        r(M::GET, "/api/v1/audit", OWNER, api::audit),
+        r(M::GET, "/api/v1/patients", ANY_STAFF, api::list_patients),
+        r(M::POST, "/api/v1/patients", ANY_STAFF, api::create_patient),
+        r(M::GET, "/api/v1/patients/{id}", ANY_STAFF, api::get_patient),
+        r(
+            M::PUT,
+            "/api/v1/patients/{id}",
+            ANY_STAFF,
+            api::update_patient,
+        ),
+        r(
+            M::GET,
+            "/api/v1/patients/{id}/notes",
+            CLINICAL,
+            api::list_notes,
+        ),
+        r(
+            M::POST,
+            "/api/v1/patients/{id}/notes",
+            CLINICAL,
+            api::add_note,
+        ),
+    ]
+}
+
+/// Every route's method, path and access rule.
+pub fn all() -> Vec<RouteSpec> {
+    table().into_iter().map(|e| e.spec).collect()
+}
+
+pub fn router(state: AppState) -> Router {
+    let mut router = Router::new();
+    for e in table() {
+        let guard = axum::middleware::from_fn_with_state((state.clone(), e.spec.access), authorize);
+        router = router.route(e.spec.path, e.handler.layer(guard));
+    }
+    router.with_state(state)
+}
+
+/// Liveness: the process answers.
+async fn healthz() -> impl IntoResponse {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// Readiness: the database answers too.
+async fn readyz(State(st): State<AppState>) -> impl IntoResponse {
+    match st.store.ping().await {
+        Ok(()) => (
+            StatusCode::OK,
+            Json(serde_json::json!({ "status": "ready", "database": st.store.backend().name() })),
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(
+                    serde_json::json!({ "status": "unavailable", "database": st.store.backend().name() }),
+                ),
+            )
+        }
+    }
+}

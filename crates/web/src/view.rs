@@ -1,0 +1,101 @@
+//! What every page shares: the shell around it (navigation, who is signed
+//! in, the CSRF token), formatting of times and money, and response headers.
+
+use crate::auth::Caller;
+use crate::csrf::CsrfToken;
+use askama::Template;
+use axum::extract::Request;
+use axum::http::{header, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+use needlepoint_domain::Role;
+
+/// The frame around a signed-in page.
+pub struct Shell {
+    pub user_name: String,
+    pub role_label: &'static str,
+    pub csrf: String,
+    /// Which navigation entry is current.
+    pub active: &'static str,
+    pub is_owner: bool,
+    pub is_clinical: bool,
+}
+
+impl Shell {
+    pub fn new(caller: &Caller, csrf: &CsrfToken, active: &'static str) -> Shell {
+        Shell {
+            user_name: caller.staff.name.clone(),
+            role_label: caller.role.label(),
+            csrf: csrf.0.clone(),
+            active,
+            is_owner: caller.role == Role::Owner,
+            is_clinical: matches!(caller.role, Role::Owner | Role::Clinician),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage<'a> {
+    pub status: u16,
+    pub title: &'a str,
+    pub message: &'a str,
+}
+
+/// Renders a template, turning a template failure into a logged 500.
+pub fn render(t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => crate::error::PageError::from(anyhow::anyhow!("template: {e}")).into_response(),
+    }
+}
+
+/// "22 Nov 2026, 09:30" in the given IANA zone (falls back to UTC).
+pub fn local_time(t: Timestamp, zone: &str) -> String {
+    let tz = TimeZone::get(zone).unwrap_or(TimeZone::UTC);
+    t.to_zoned(tz).strftime("%-d %b %Y, %H:%M").to_string()
+}
+
+/// "22 Nov 2026" for a calendar date.
+pub fn long_date(d: jiff::civil::Date) -> String {
+    d.strftime("%-d %b %Y").to_string()
+}
+
+/// Headers that make the pages harder to misuse: nothing loads from another
+/// origin (every asset is ours), no framing, no MIME sniffing.
+pub async fn security_headers(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    let set = |h: &mut axum::http::HeaderMap, k: header::HeaderName, v: &'static str| {
+        h.entry(k).or_insert(HeaderValue::from_static(v));
+    };
+    set(
+        h,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+         frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    );
+    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(h, header::REFERRER_POLICY, "same-origin");
+    set(h, header::X_FRAME_OPTIONS, "DENY");
+    if !h.contains_key(header::CACHE_CONTROL) {
+        // Patient data must not linger in shared caches or the back button.
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_show_in_the_clinic_zone() {
+        let t: Timestamp = "2026-07-01T08:30:00Z".parse().unwrap();
+        assert_eq!(local_time(t, "Europe/London"), "1 Jul 2026, 09:30");
+        assert_eq!(local_time(t, "America/New_York"), "1 Jul 2026, 04:30");
+        assert_eq!(local_time(t, "Not/AZone"), "1 Jul 2026, 08:30");
+    }
+}
