@@ -64,9 +64,14 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("Bearer "));
     let api = req.uri().path().starts_with("/api/");
+    // An API call without a session cookie carries no ambient credential to
+    // forge; it is refused (401) by the route's guard if it needs one. Pages
+    // keep the check even then, so nobody can sign a browser in as someone
+    // else (login CSRF).
+    let ambient = !api || cookie(req.headers(), crate::auth::SESSION_COOKIE).is_some();
 
     let mut req = req;
-    if unsafe_method && !bearer {
+    if unsafe_method && !bearer && ambient {
         let (ok, rebuilt) = check(req, existing.as_deref()).await;
         match (ok, rebuilt) {
             (Ok(()), Some(r)) => req = r,

@@ -42,12 +42,13 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.inner().to_string();
-        let named = backticked(&inner)
-            .filter(|_| inner.starts_with("missing field") || inner.starts_with("unknown field"));
-        let field = match (named, path.as_str()) {
+        // serde reports a missing field at its parent's path, and an
+        // unknown one at its own; either way, name the field itself.
+        let missing = backticked(&inner).filter(|_| inner.starts_with("missing field"));
+        let field = match (missing, path.as_str()) {
             (Some(f), "." | "") => Some(f),
             (Some(f), p) => Some(format!("{p}.{f}")),
-            (None, "." | "") => None,
+            (None, "." | "" | "?") => None,
             (None, p) => Some(p.to_string()),
         };
         let message = match &field {
@@ -95,6 +96,8 @@ mod tests {
             field_of(r#"{"name": "a", "age": 1, "extra": 2}"#).as_deref(),
             Some("extra")
         );
-        assert_eq!(field_of(r#"{"name": "#), None);
+        // Cut off inside a value: the field being read is named.
+        assert_eq!(field_of(r#"{"name": "#).as_deref(), Some("name"));
+        assert_eq!(field_of(r#"{"#), None);
     }
 }

@@ -1,0 +1,260 @@
+//! The server under test, and clients for it.
+
+pub mod webdriver;
+
+use needlepoint_domain::{PractitionerDetails, Role};
+use needlepoint_store::testing::{fresh_store, seed, TestBackend};
+use needlepoint_store::{Actor, NewStaff, Store, WebSession};
+use needlepoint_web::{auth, AppState, WebConfig};
+use reqwest::header::{HeaderMap, COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{Method, Response};
+use std::sync::Arc;
+
+pub const PASSWORD: &str = "a long test password";
+
+/// A running server on a fresh database.
+pub struct TestApp {
+    pub base: String,
+    pub store: Arc<dyn Store>,
+}
+
+/// Starts the real server (the same `serve` the binary uses) on port 0.
+pub async fn spawn_app(backend: TestBackend) -> TestApp {
+    spawn_with(fresh_store(backend).await).await
+}
+
+pub async fn spawn_with(store: Arc<dyn Store>) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = AppState::new(store.clone(), WebConfig::default());
+    tokio::spawn(async move {
+        needlepoint_web::serve(listener, state).await.unwrap();
+    });
+    TestApp {
+        base: format!("http://{addr}"),
+        store,
+    }
+}
+
+/// A set-up clinic: an owner, a clinician and a front-desk member (all with
+/// [`PASSWORD`]), a second clinic only the owner belongs to, and one patient
+/// in each clinic.
+pub struct Clinic {
+    pub app: TestApp,
+    pub clinic_id: i64,
+    pub owner: i64,
+    pub clinician: i64,
+    pub front_desk: i64,
+    pub patient_id: i64,
+    pub other_patient_id: i64,
+}
+
+pub async fn spawn_clinic(backend: TestBackend) -> Clinic {
+    let s = seed(fresh_store(backend).await).await;
+    let hash = auth::hash_password(PASSWORD.into()).await.unwrap();
+    let sys = Actor::system("test");
+    let now = needlepoint_store::now();
+    let mut ids = vec![];
+    for (email, role) in [("clinician@example.com", Role::Clinician), ("desk@example.com", Role::FrontDesk)] {
+        let staff = s
+            .store
+            .create_staff(
+                &NewStaff {
+                    organisation_id: s.organisation_id,
+                    email: email.into(),
+                    name: format!("Test {}", role.label()),
+                    role,
+                    password_hash: hash.clone(),
+                    practitioner: (role == Role::Clinician)
+                        .then(|| PractitionerDetails::parse("Test Clinician", "Nurse", "").unwrap()),
+                    clinic_ids: vec![s.clinic_id],
+                },
+                &sys,
+                now,
+            )
+            .await
+            .unwrap();
+        ids.push(staff.id);
+    }
+    // The seeded owner has no usable password: tests sign owners in with a
+    // session made in the store (see `client_as`).
+    let other = s
+        .store
+        .create_clinic(
+            s.organisation_id,
+            &needlepoint_domain::ClinicDetails::parse("Other Clinic", "America/New_York", "", "").unwrap(),
+            &sys,
+            now,
+        )
+        .await
+        .unwrap();
+    let p = needlepoint_domain::PatientInput {
+        given_name: "Amara".into(),
+        family_name: "Okafor".into(),
+        date_of_birth: "1990-02-28".into(),
+        sex: "female".into(),
+        ..Default::default()
+    }
+    .validate(jiff::civil::date(2026, 1, 1))
+    .unwrap();
+    let patient = s.store.create_patient(s.clinic_id, &p, &sys, now).await.unwrap();
+    let mut q = p.clone();
+    q.given_name = "Faraway".into();
+    let other_patient = s.store.create_patient(other.id, &q, &sys, now).await.unwrap();
+    let app = spawn_with(s.store.clone()).await;
+    Clinic {
+        app,
+        clinic_id: s.clinic_id,
+        owner: s.owner_id,
+        clinician: ids[0],
+        front_desk: ids[1],
+        patient_id: patient.id,
+        other_patient_id: other_patient.id,
+    }
+}
+
+impl Clinic {
+    pub fn staff_id(&self, role: Role) -> i64 {
+        match role {
+            Role::Owner => self.owner,
+            Role::Clinician => self.clinician,
+            Role::FrontDesk => self.front_desk,
+        }
+    }
+
+    /// A browser-like client signed in as `role`, with a fresh session made
+    /// straight in the store (the sign-in form has tests of its own).
+    pub async fn client_as(&self, role: Role) -> Client {
+        let token = auth::random_token();
+        let now = needlepoint_store::now();
+        self.app
+            .store
+            .create_session(
+                &WebSession {
+                    token_hash: auth::token_hash(&token),
+                    staff_id: self.staff_id(role),
+                    created_at: now,
+                    expires_at: auth::session_expiry(now),
+                    ip: None,
+                    user_agent: None,
+                },
+                &Actor::system("test"),
+            )
+            .await
+            .unwrap();
+        let mut c = Client::new(&self.app.base);
+        c.cookies.push(("np_session".into(), token));
+        c
+    }
+}
+
+/// A client that keeps cookies and a CSRF token, and never follows redirects.
+pub struct Client {
+    pub base: String,
+    http: reqwest::Client,
+    pub cookies: Vec<(String, String)>,
+    pub csrf: String,
+}
+
+impl Client {
+    pub fn new(base: &str) -> Client {
+        let csrf = auth::random_token();
+        Client {
+            base: base.to_string(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: vec![("np_csrf".into(), csrf.clone())],
+            csrf,
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    fn remember(&mut self, headers: &HeaderMap) {
+        for v in headers.get_all(SET_COOKIE) {
+            let v = v.to_str().unwrap();
+            let (kv, _) = v.split_once(';').unwrap_or((v, ""));
+            let (k, val) = kv.split_once('=').unwrap();
+            self.cookies.retain(|(n, _)| n != k);
+            if !val.is_empty() {
+                self.cookies.push((k.to_string(), val.to_string()));
+            }
+        }
+    }
+
+    pub async fn request(&mut self, method: Method, path: &str, body: Body) -> Response {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie_header());
+        req = match body {
+            // What a page's script sends (harmless on a GET).
+            Body::None => req.header("x-csrf-token", self.csrf.clone()),
+            Body::Form(mut pairs) => {
+                pairs.push(("csrf_token".into(), self.csrf.clone()));
+                req.header("content-type", "application/x-www-form-urlencoded")
+                    .body(serde_urlencoded_pairs(&pairs))
+            }
+            Body::FormNoCsrf(pairs) => req
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(serde_urlencoded_pairs(&pairs)),
+            Body::Json(v) => req
+                .header("content-type", "application/json")
+                .header("x-csrf-token", self.csrf.clone())
+                .body(v),
+        };
+        let resp = req.send().await.unwrap();
+        self.remember(resp.headers());
+        resp
+    }
+
+    pub async fn get(&mut self, path: &str) -> Response {
+        self.request(Method::GET, path, Body::None).await
+    }
+
+    pub async fn post_form(&mut self, path: &str, pairs: &[(&str, &str)]) -> Response {
+        let pairs = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        self.request(Method::POST, path, Body::Form(pairs)).await
+    }
+}
+
+pub enum Body {
+    None,
+    Form(Vec<(String, String)>),
+    FormNoCsrf(Vec<(String, String)>),
+    Json(String),
+}
+
+fn serde_urlencoded_pairs(pairs: &[(String, String)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", auth::urlencode(k), auth::urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+pub fn location(r: &Response) -> String {
+    r.headers()
+        .get(LOCATION)
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+/// Runs one async test body against both databases, as two test functions.
+#[macro_export]
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name(needlepoint_store::testing::TestBackend::Sqlite).await } )*
+        }
+        mod postgres {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $name() { super::$name(needlepoint_store::testing::TestBackend::Postgres).await } )*
+        }
+    };
+}

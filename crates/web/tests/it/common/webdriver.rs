@@ -1,0 +1,235 @@
+//! A small W3C WebDriver client for Debian's chromedriver and Chromium:
+//! enough to open pages, type, click, read text and take screenshots.
+
+use serde_json::{json, Value};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+/// How long to wait for an element to appear (a wait, not an assertion).
+const WAIT: Duration = Duration::from_secs(15);
+
+pub struct Browser {
+    driver: Child,
+    base: String,
+    session: String,
+    http: reqwest::Client,
+    _profile: std::path::PathBuf,
+}
+
+pub struct Element(String);
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl Browser {
+    /// Starts chromedriver on a free port and a headless Chromium with a new profile.
+    pub async fn start() -> Browser {
+        let port = free_port();
+        let driver = Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver must be installed (Debian package chromium-driver); scripts/test installs it");
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let mut ready = false;
+        for _ in 0..100 {
+            if let Ok(r) = http.get(format!("{base}/status")).send().await {
+                if r.json::<Value>().await.map(|v| v["value"]["ready"] == true).unwrap_or(false) {
+                    ready = true;
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(ready, "chromedriver did not start");
+        let profile = needlepoint_store::testing::temp_dir("chromium");
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--disable-background-networking", "--disable-component-update",
+                         "--no-first-run", "--disable-sync", "--window-size=1280,900",
+                         format!("--user-data-dir={}", profile.display())]
+            }
+        }}});
+        let r: Value = http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
+        let session = r["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no WebDriver session: {r}"))
+            .to_string();
+        Browser {
+            driver,
+            base,
+            session,
+            http,
+            _profile: profile,
+        }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let mut req = self.http.request(method, url);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let v: Value = req.send().await.unwrap().json().await.unwrap();
+        v["value"].clone()
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url }))).await;
+    }
+
+    pub async fn url(&self) -> String {
+        self.call(reqwest::Method::GET, "/url", None).await.as_str().unwrap_or("").to_string()
+    }
+
+    pub async fn source(&self) -> String {
+        self.call(reqwest::Method::GET, "/source", None).await.as_str().unwrap_or("").to_string()
+    }
+
+    async fn try_find(&self, css: &str) -> Option<Element> {
+        let v = self
+            .call(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css})))
+            .await;
+        v[ELEMENT_KEY].as_str().map(|id| Element(id.to_string()))
+    }
+
+    /// Waits for an element to be present, then returns it.
+    pub async fn find(&self, css: &str) -> Element {
+        let start = std::time::Instant::now();
+        loop {
+            if let Some(e) = self.try_find(css).await {
+                return e;
+            }
+            if start.elapsed() > WAIT {
+                panic!("no element {css:?} on {}\n{}", self.url().await, self.source().await);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn exists(&self, css: &str) -> bool {
+        self.try_find(css).await.is_some()
+    }
+
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let e = self.find(css).await;
+        self.call(reqwest::Method::POST, &format!("/element/{}/clear", e.0), Some(json!({}))).await;
+        self.call(reqwest::Method::POST, &format!("/element/{}/value", e.0), Some(json!({ "text": text })))
+            .await;
+    }
+
+    pub async fn click(&self, css: &str) {
+        let e = self.find(css).await;
+        self.call(reqwest::Method::POST, &format!("/element/{}/click", e.0), Some(json!({}))).await;
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        let e = self.find(css).await;
+        self.call(reqwest::Method::GET, &format!("/element/{}/text", e.0), None)
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    /// The current value of an input.
+    pub async fn value(&self, css: &str) -> String {
+        let e = self.find(css).await;
+        self.call(reqwest::Method::GET, &format!("/element/{}/property/value", e.0), None)
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    /// Waits until the page's text contains `needle`; returns the text.
+    pub async fn wait_for_text(&self, css: &str, needle: &str) -> String {
+        let start = std::time::Instant::now();
+        loop {
+            if self.exists(css).await {
+                let t = self.text(css).await;
+                if t.contains(needle) {
+                    return t;
+                }
+            }
+            if start.elapsed() > WAIT {
+                panic!("{css:?} never contained {needle:?} on {}\n{}", self.url().await, self.source().await);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until the current URL contains `part`.
+    pub async fn wait_for_url(&self, part: &str) -> String {
+        let start = std::time::Instant::now();
+        loop {
+            let u = self.url().await;
+            if u.contains(part) {
+                return u;
+            }
+            if start.elapsed() > WAIT {
+                panic!("URL never contained {part:?}; it is {u}\n{}", self.source().await);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Saves a PNG of the page under `test-artifacts/` at the workspace root.
+    pub async fn screenshot(&self, name: &str) {
+        let b64 = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        let png = base64_decode(b64.as_str().unwrap_or(""));
+        assert!(png.starts_with(b"\x89PNG"), "screenshot is a PNG");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test-artifacts");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+
+    pub async fn quit(mut self) {
+        let _ = self
+            .http
+            .delete(format!("{}/session/{}", self.base, self.session))
+            .send()
+            .await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // A failed test still stops its chromedriver (and so its Chromium).
+        let _ = self.driver.kill();
+    }
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in s.bytes().filter_map(val) {
+        acc = (acc << 6) | c;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    out
+}

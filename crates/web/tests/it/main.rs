@@ -1,0 +1,10 @@
+//! Tests against the real server on a free port, with a real database
+//! (SQLite and PostgreSQL) and, for the pages, a real headless Chromium.
+//! One test binary, so it links once.
+
+mod access;
+mod api;
+mod browser;
+mod common;
+mod openapi;
+mod pages;
