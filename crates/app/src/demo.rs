@@ -173,7 +173,8 @@ pub async fn seed(store: &dyn Store) -> anyhow::Result<Vec<(String, String)>> {
         ),
     ];
     let mut logins = vec![("Owner (both clinics)".to_string(), owner.email.clone())];
-    let mut clinicians = vec![owner.id];
+    // Who may write notes at each clinic: the owner and its clinicians.
+    let mut clinicians: Vec<(i64, Vec<i64>)> = vec![(owner.id, vec![bristol.id, brooklyn.id])];
     for (email, name, role, prac, clinics) in staff {
         let practitioner = prac
             .map(|(p, r)| PractitionerDetails::parse(name, p, r))
@@ -195,7 +196,7 @@ pub async fn seed(store: &dyn Store) -> anyhow::Result<Vec<(String, String)>> {
             )
             .await?;
         if role == Role::Clinician {
-            clinicians.push(s.id);
+            clinicians.push((s.id, clinics.clone()));
         }
         let where_ = if clinics.len() > 1 {
             "both clinics".to_string()
@@ -313,7 +314,12 @@ pub async fn seed(store: &dyn Store) -> anyhow::Result<Vec<(String, String)>> {
             .create_patient(clinic, &details, &actor, created)
             .await?;
         let (_, note) = HISTORIES[i as usize % HISTORIES.len()];
-        let author = clinicians[i as usize % clinicians.len()];
+        let here: Vec<i64> = clinicians
+            .iter()
+            .filter(|(_, cs)| cs.contains(&clinic))
+            .map(|(id, _)| *id)
+            .collect();
+        let author = here[i as usize % here.len()];
         store
             .add_clinical_note(
                 p.id,

@@ -18,7 +18,7 @@ impl Depth {
     pub const MAX_UM: u32 = 3_000;
 
     pub fn from_micrometres(um: u32) -> Result<Depth, String> {
-        if um % Self::STEP_UM != 0 {
+        if !um.is_multiple_of(Self::STEP_UM) {
             return Err("Depth must be in steps of 0.05 mm.".into());
         }
         if um > Self::MAX_UM {

@@ -228,6 +228,9 @@ pub trait Store: Send + Sync + 'static {
         offset: i64,
     ) -> Result<PatientPage>;
 
+    /// The patients most recently added to this staff member's clinics.
+    async fn recent_patients(&self, staff_id: i64, limit: i64) -> Result<Vec<Patient>>;
+
     async fn add_clinical_note(
         &self,
         patient_id: i64,

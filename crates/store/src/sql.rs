@@ -934,6 +934,19 @@ macro_rules! store_impl {
                 Ok(PatientPage { patients, total })
             }
 
+            async fn recent_patients(&self, staff_id: i64, limit: i64) -> Result<Vec<Patient>> {
+                let rows = sqlx::query(&format!(
+                    "SELECT {PATIENT_COLS} FROM patients WHERE clinic_id IN \
+                     (SELECT clinic_id FROM staff_clinics WHERE staff_id = $1) \
+                     ORDER BY created_at DESC, id DESC LIMIT $2"
+                ))
+                .bind(staff_id)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(Self::patient_from).collect()
+            }
+
             async fn add_clinical_note(
                 &self,
                 patient_id: i64,

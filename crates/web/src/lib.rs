@@ -21,19 +21,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// Settings the web layer needs beyond the store.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct WebConfig {
     /// Mark cookies `Secure` (serve behind HTTPS). Off for plain-HTTP
     /// localhost, where browsers would otherwise drop them.
     pub secure_cookies: bool,
-}
-
-impl Default for WebConfig {
-    fn default() -> Self {
-        WebConfig {
-            secure_cookies: false,
-        }
-    }
 }
 
 #[derive(Clone)]

@@ -96,25 +96,33 @@ pub struct PatientUpdate {
     pub notes: Option<String>,
 }
 
-fn input(
-    given_name: String,
-    family_name: String,
-    date_of_birth: String,
-    sex: Option<String>,
-    email: Option<String>,
-    phone: Option<String>,
-    address: Option<String>,
-    notes: Option<String>,
-) -> PatientInput {
-    PatientInput {
-        given_name,
-        family_name,
-        date_of_birth,
-        sex: sex.unwrap_or_default(),
-        email: email.unwrap_or_default(),
-        phone: phone.unwrap_or_default(),
-        address: address.unwrap_or_default(),
-        notes: notes.unwrap_or_default(),
+impl PatientCreate {
+    fn input(self) -> PatientInput {
+        PatientInput {
+            given_name: self.given_name,
+            family_name: self.family_name,
+            date_of_birth: self.date_of_birth,
+            sex: self.sex.unwrap_or_default(),
+            email: self.email.unwrap_or_default(),
+            phone: self.phone.unwrap_or_default(),
+            address: self.address.unwrap_or_default(),
+            notes: self.notes.unwrap_or_default(),
+        }
+    }
+}
+
+impl PatientUpdate {
+    fn input(self) -> PatientInput {
+        PatientInput {
+            given_name: self.given_name,
+            family_name: self.family_name,
+            date_of_birth: self.date_of_birth,
+            sex: self.sex.unwrap_or_default(),
+            email: self.email.unwrap_or_default(),
+            phone: self.phone.unwrap_or_default(),
+            address: self.address.unwrap_or_default(),
+            notes: self.notes.unwrap_or_default(),
+        }
     }
 }
 
@@ -200,17 +208,7 @@ pub async fn create_patient(
             )
         }
     };
-    let details = input(
-        body.given_name,
-        body.family_name,
-        body.date_of_birth,
-        body.sex,
-        body.email,
-        body.phone,
-        body.address,
-        body.notes,
-    )
-    .validate(clinic_today(&st, clinic_id).await?)?;
+    let details = body.input().validate(clinic_today(&st, clinic_id).await?)?;
     let p = st
         .store
         .create_patient(
@@ -254,22 +252,15 @@ pub async fn update_patient(
     ApiJson(body): ApiJson<PatientUpdate>,
 ) -> Result<Json<PatientOut>, ApiError> {
     let p = visible(&st, &caller, id).await?;
-    let details = input(
-        body.given_name,
-        body.family_name,
-        body.date_of_birth,
-        body.sex,
-        body.email,
-        body.phone,
-        body.address,
-        body.notes,
-    )
-    .validate(clinic_today(&st, p.clinic_id).await?)?;
+    let version = body.version;
+    let details = body
+        .input()
+        .validate(clinic_today(&st, p.clinic_id).await?)?;
     let p = st
         .store
         .update_patient(
             id,
-            body.version,
+            version,
             &details,
             &caller.actor(),
             needlepoint_store::now(),

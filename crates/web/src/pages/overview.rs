@@ -59,12 +59,7 @@ pub async fn today(
         .and_then(|c| c.local_time.get(..2))
         .and_then(|h| h.parse::<u8>().ok())
         .unwrap_or(12);
-    let mut recent: Vec<_> = st
-        .store
-        .search_patients(caller.staff.id, None, "", 500, 0)
-        .await?
-        .patients;
-    recent.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    let recent = st.store.recent_patients(caller.staff.id, 8).await?;
     let zone = st
         .store
         .clinics_for_staff(caller.staff.id)
@@ -74,7 +69,6 @@ pub async fn today(
         .unwrap_or_else(|| "UTC".into());
     let recent = recent
         .into_iter()
-        .take(8)
         .map(|p| (p.id, p.details.full_name(), local_time(p.created_at, &zone)))
         .collect();
     Ok(render(&TodayPage {

@@ -23,13 +23,20 @@ fn body_for(method: &Method, path: &str) -> Body {
 async fn walk(b: TestBackend) {
     let c = spawn_clinic(b).await;
     let specs = routes::all();
-    assert!(specs.len() >= 40, "the table lists every route ({} now)", specs.len());
+    assert!(
+        specs.len() >= 40,
+        "the table lists every route ({} now)",
+        specs.len()
+    );
     let mut checked = 0;
     for spec in &specs {
         let path = spec
             .path
             .replace("{name}", "app.css")
-            .replace("/settings/clinics/{id}", &format!("/settings/clinics/{}", c.clinic_id))
+            .replace(
+                "/settings/clinics/{id}",
+                &format!("/settings/clinics/{}", c.clinic_id),
+            )
             // Token ids that do not exist: an admitted caller gets 404, never 401/403.
             .replace("/tokens/{id}", "/tokens/999999")
             .replace("{id}", &c.patient_id.to_string());
@@ -37,7 +44,9 @@ async fn walk(b: TestBackend) {
 
         // Nobody signed in.
         let mut anon = Client::new(&c.app.base);
-        let r = anon.request(spec.method.clone(), &path, body_for(&spec.method, &path)).await;
+        let r = anon
+            .request(spec.method.clone(), &path, body_for(&spec.method, &path))
+            .await;
         let s = r.status().as_u16();
         match spec.access {
             // Public routes answer on their own terms (a sign-in with no
@@ -46,7 +55,12 @@ async fn walk(b: TestBackend) {
             Access::Staff(_) if api => assert_eq!(s, 401, "{} {path} anonymous", spec.method),
             Access::Staff(_) => {
                 assert_eq!(s, 303, "{} {path} anonymous", spec.method);
-                assert!(location(&r).starts_with("/login?next="), "{} {path} → {}", spec.method, location(&r));
+                assert!(
+                    location(&r).starts_with("/login?next="),
+                    "{} {path} → {}",
+                    spec.method,
+                    location(&r)
+                );
             }
         }
         checked += 1;
@@ -54,7 +68,9 @@ async fn walk(b: TestBackend) {
         for role in Role::ALL {
             // A fresh session each time: one route signs out, another revokes.
             let mut client = c.client_as(role).await;
-            let r = client.request(spec.method.clone(), &path, body_for(&spec.method, &path)).await;
+            let r = client
+                .request(spec.method.clone(), &path, body_for(&spec.method, &path))
+                .await;
             let s = r.status().as_u16();
             if spec.access == Access::Public {
                 assert!(s < 500 && s != 403, "{} {path} as {role}: {s}", spec.method);
@@ -83,14 +99,35 @@ async fn refused_writes_write_nothing(b: TestBackend) {
     let c = spawn_clinic(b).await;
     let mut desk = c.client_as(Role::FrontDesk).await;
     let before = c.app.store.recent_audit(1000).await.unwrap().len();
-    let r = desk.post_form(&format!("/patients/{}/notes", c.patient_id), &[("body", "should not be saved")]).await;
-    assert_eq!(r.status(), 403);
     let r = desk
-        .request(Method::POST, "/settings/clinics", Body::Form(vec![("name".into(), "X".into()), ("time_zone".into(), "UTC".into())]))
+        .post_form(
+            &format!("/patients/{}/notes", c.patient_id),
+            &[("body", "should not be saved")],
+        )
         .await;
     assert_eq!(r.status(), 403);
-    assert!(c.app.store.clinical_notes(c.patient_id).await.unwrap().is_empty());
-    assert_eq!(c.app.store.clinics_for_staff(c.owner).await.unwrap().len(), 2);
+    let r = desk
+        .request(
+            Method::POST,
+            "/settings/clinics",
+            Body::Form(vec![
+                ("name".into(), "X".into()),
+                ("time_zone".into(), "UTC".into()),
+            ]),
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    assert!(c
+        .app
+        .store
+        .clinical_notes(c.patient_id)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        c.app.store.clinics_for_staff(c.owner).await.unwrap().len(),
+        2
+    );
     assert_eq!(c.app.store.recent_audit(1000).await.unwrap().len(), before);
 }
 
@@ -98,13 +135,35 @@ async fn refused_writes_write_nothing(b: TestBackend) {
 async fn other_clinics_patients_are_not_found(b: TestBackend) {
     let c = spawn_clinic(b).await;
     let mut nurse = c.client_as(Role::Clinician).await;
-    assert_eq!(nurse.get(&format!("/patients/{}", c.other_patient_id)).await.status(), 404);
-    assert_eq!(nurse.get(&format!("/api/v1/patients/{}", c.other_patient_id)).await.status(), 404);
+    assert_eq!(
+        nurse
+            .get(&format!("/patients/{}", c.other_patient_id))
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        nurse
+            .get(&format!("/api/v1/patients/{}", c.other_patient_id))
+            .await
+            .status(),
+        404
+    );
     let list = nurse.get("/patients?q=Faraway").await.text().await.unwrap();
     assert!(list.contains("No patients found"));
     assert!(!list.contains(&format!("/patients/{}", c.other_patient_id)));
     let mut owner = c.client_as(Role::Owner).await;
-    assert_eq!(owner.get(&format!("/patients/{}", c.other_patient_id)).await.status(), 200);
+    assert_eq!(
+        owner
+            .get(&format!("/patients/{}", c.other_patient_id))
+            .await
+            .status(),
+        200
+    );
 }
 
-crate::both!(walk, refused_writes_write_nothing, other_clinics_patients_are_not_found);
+crate::both!(
+    walk,
+    refused_writes_write_nothing,
+    other_clinics_patients_are_not_found
+);

@@ -21,7 +21,15 @@ async fn sign_out(b: &Browser) {
 async fn a_clinic_day(backend: TestBackend) {
     let app = spawn_app(backend).await;
     let base = app.base.clone();
-    let shot = |name: &str| format!("{}-{name}", match backend { TestBackend::Sqlite => "sqlite", TestBackend::Postgres => "postgres" });
+    let shot = |name: &str| {
+        format!(
+            "{}-{name}",
+            match backend {
+                TestBackend::Sqlite => "sqlite",
+                TestBackend::Postgres => "postgres",
+            }
+        )
+    };
     let b = Browser::start().await;
 
     // First run: the setup page, then Settings as the new owner.
@@ -69,7 +77,11 @@ async fn a_clinic_day(backend: TestBackend) {
     b.type_into("#email", "amara@example.com").await;
     b.click("#save-patient").await;
     b.wait_for_text("#date_of_birth-error", "required").await;
-    assert_eq!(b.value("#given_name").await, "Amara", "what was typed is kept");
+    assert_eq!(
+        b.value("#given_name").await,
+        "Amara",
+        "what was typed is kept"
+    );
     b.screenshot(&shot("05-patient-form-error")).await;
     // Chromium's date input takes the digits of the locale's order (en-US: mm dd yyyy).
     b.type_into("#date_of_birth", "02281990").await;
@@ -85,7 +97,8 @@ async fn a_clinic_day(backend: TestBackend) {
     b.wait_for_text("#patient-results", "Okafor, Amara").await;
     b.screenshot(&shot("07-search")).await;
     b.type_into("#patient-search", "nobody-by-this-name").await;
-    b.wait_for_text("#patient-results", "No patients found").await;
+    b.wait_for_text("#patient-results", "No patients found")
+        .await;
     let url = format!("{base}/patients/{}", patient_id(&app).await);
     sign_out(&b).await;
 
@@ -94,7 +107,10 @@ async fn a_clinic_day(backend: TestBackend) {
     b.wait_for_url("/today").await;
     b.goto(&url).await;
     b.wait_for_text("#patient-name", "Amara Okafor").await;
-    assert!(!b.exists("#clinical-record").await, "no link to what they may not open");
+    assert!(
+        !b.exists("#clinical-record").await,
+        "no link to what they may not open"
+    );
     b.goto(&format!("{url}/notes")).await;
     b.wait_for_text("h1", "Not available to your role").await;
     b.screenshot(&shot("08-front-desk-refused")).await;
@@ -102,8 +118,19 @@ async fn a_clinic_day(backend: TestBackend) {
 }
 
 async fn patient_id(app: &crate::common::TestApp) -> i64 {
-    let owner = app.store.staff_credentials("helen@example.com").await.unwrap().unwrap().staff;
-    app.store.search_patients(owner.id, None, "okafor", 1, 0).await.unwrap().patients[0].id
+    let owner = app
+        .store
+        .staff_credentials("helen@example.com")
+        .await
+        .unwrap()
+        .unwrap()
+        .staff;
+    app.store
+        .search_patients(owner.id, None, "okafor", 1, 0)
+        .await
+        .unwrap()
+        .patients[0]
+        .id
 }
 
 crate::both!(a_clinic_day);

@@ -55,7 +55,10 @@ pub async fn spawn_clinic(backend: TestBackend) -> Clinic {
     let sys = Actor::system("test");
     let now = needlepoint_store::now();
     let mut ids = vec![];
-    for (email, role) in [("clinician@example.com", Role::Clinician), ("desk@example.com", Role::FrontDesk)] {
+    for (email, role) in [
+        ("clinician@example.com", Role::Clinician),
+        ("desk@example.com", Role::FrontDesk),
+    ] {
         let staff = s
             .store
             .create_staff(
@@ -65,8 +68,9 @@ pub async fn spawn_clinic(backend: TestBackend) -> Clinic {
                     name: format!("Test {}", role.label()),
                     role,
                     password_hash: hash.clone(),
-                    practitioner: (role == Role::Clinician)
-                        .then(|| PractitionerDetails::parse("Test Clinician", "Nurse", "").unwrap()),
+                    practitioner: (role == Role::Clinician).then(|| {
+                        PractitionerDetails::parse("Test Clinician", "Nurse", "").unwrap()
+                    }),
                     clinic_ids: vec![s.clinic_id],
                 },
                 &sys,
@@ -82,7 +86,8 @@ pub async fn spawn_clinic(backend: TestBackend) -> Clinic {
         .store
         .create_clinic(
             s.organisation_id,
-            &needlepoint_domain::ClinicDetails::parse("Other Clinic", "America/New_York", "", "").unwrap(),
+            &needlepoint_domain::ClinicDetails::parse("Other Clinic", "America/New_York", "", "")
+                .unwrap(),
             &sys,
             now,
         )
@@ -97,10 +102,18 @@ pub async fn spawn_clinic(backend: TestBackend) -> Clinic {
     }
     .validate(jiff::civil::date(2026, 1, 1))
     .unwrap();
-    let patient = s.store.create_patient(s.clinic_id, &p, &sys, now).await.unwrap();
+    let patient = s
+        .store
+        .create_patient(s.clinic_id, &p, &sys, now)
+        .await
+        .unwrap();
     let mut q = p.clone();
     q.given_name = "Faraway".into();
-    let other_patient = s.store.create_patient(other.id, &q, &sys, now).await.unwrap();
+    let other_patient = s
+        .store
+        .create_patient(other.id, &q, &sys, now)
+        .await
+        .unwrap();
     let app = spawn_with(s.store.clone()).await;
     Clinic {
         app,
@@ -171,7 +184,11 @@ impl Client {
     }
 
     fn cookie_header(&self) -> String {
-        self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 
     fn remember(&mut self, headers: &HeaderMap) {
@@ -217,7 +234,10 @@ impl Client {
     }
 
     pub async fn post_form(&mut self, path: &str, pairs: &[(&str, &str)]) -> Response {
-        let pairs = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let pairs = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         self.request(Method::POST, path, Body::Form(pairs)).await
     }
 }

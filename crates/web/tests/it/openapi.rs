@@ -14,7 +14,8 @@ fn document_matches_snapshot() {
         std::fs::create_dir_all(std::path::Path::new(SNAPSHOT).parent().unwrap()).unwrap();
         std::fs::write(SNAPSHOT, &doc).unwrap();
     }
-    let saved = std::fs::read_to_string(SNAPSHOT).expect("snapshot exists; create it with UPDATE_SNAPSHOTS=1");
+    let saved = std::fs::read_to_string(SNAPSHOT)
+        .expect("snapshot exists; create it with UPDATE_SNAPSHOTS=1");
     assert!(
         saved == doc,
         "the OpenAPI document changed; review it and re-run with UPDATE_SNAPSHOTS=1 to accept"
@@ -48,5 +49,8 @@ async fn served_document_is_the_generated_one() {
         .json()
         .await
         .unwrap();
-    assert_eq!(served, serde_json::to_value(needlepoint_web::api::openapi()).unwrap());
+    assert_eq!(
+        served,
+        serde_json::to_value(needlepoint_web::api::openapi()).unwrap()
+    );
 }

@@ -21,73 +21,184 @@ async fn first_run_setup_creates_the_owner_once(b: TestBackend) {
     let r = c.get("/").await;
     assert_eq!(location(&r), "/setup");
     let r = c.get("/login").await;
-    assert_eq!(location(&r), "/setup", "no sign-in before there is an owner");
+    assert_eq!(
+        location(&r),
+        "/setup",
+        "no sign-in before there is an owner"
+    );
     assert_eq!(c.get("/setup").await.status(), 200);
 
     let r = c
-        .post_form("/setup", &[("organisation", "Skin & Co"), ("clinic_name", ""), ("time_zone", "Mars/Base"),
-            ("name", "Olu"), ("email", "olu@example"), ("password", "short"), ("password_confirm", "short")])
+        .post_form(
+            "/setup",
+            &[
+                ("organisation", "Skin & Co"),
+                ("clinic_name", ""),
+                ("time_zone", "Mars/Base"),
+                ("name", "Olu"),
+                ("email", "olu@example"),
+                ("password", "short"),
+                ("password_confirm", "short"),
+            ],
+        )
         .await;
     assert_eq!(r.status(), 422);
     let html = r.text().await.unwrap();
-    for id in ["clinic_name-error", "time_zone-error", "email-error", "password-error"] {
-        assert!(html.contains(&format!("id=\"{id}\"")), "{id} shown beside its field");
+    for id in [
+        "clinic_name-error",
+        "time_zone-error",
+        "email-error",
+        "password-error",
+    ] {
+        assert!(
+            html.contains(&format!("id=\"{id}\"")),
+            "{id} shown beside its field"
+        );
     }
-    assert!(html.contains("value=\"Skin &#38; Co\""), "what was typed comes back, escaped");
+    assert!(
+        html.contains("value=\"Skin &#38; Co\""),
+        "what was typed comes back, escaped"
+    );
     assert!(!app.store.owner_exists().await.unwrap());
 
     let r = c
-        .post_form("/setup", &[("organisation", "Skin & Co"), ("clinic_name", "Main"), ("time_zone", "Europe/Dublin"),
-            ("name", "Olu Ade"), ("email", "olu@example.com"), ("password", PASSWORD), ("password_confirm", PASSWORD)])
+        .post_form(
+            "/setup",
+            &[
+                ("organisation", "Skin & Co"),
+                ("clinic_name", "Main"),
+                ("time_zone", "Europe/Dublin"),
+                ("name", "Olu Ade"),
+                ("email", "olu@example.com"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
+        )
         .await;
-    assert_eq!((r.status().as_u16(), location(&r).as_str()), (303, "/settings"));
+    assert_eq!(
+        (r.status().as_u16(), location(&r).as_str()),
+        (303, "/settings")
+    );
     let cookie = set_cookie_for(&r, "np_session");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
-    assert_eq!(c.get("/settings").await.status(), 200, "signed in as the new owner");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert_eq!(
+        c.get("/settings").await.status(),
+        200,
+        "signed in as the new owner"
+    );
     let r = c.get("/setup").await;
     assert_eq!(location(&r), "/login", "setup is over once an owner exists");
     let again = Client::new(&app.base)
-        .post_form("/setup", &[("organisation", "Evil"), ("clinic_name", "X"), ("time_zone", "UTC"),
-            ("name", "E"), ("email", "e@example.com"), ("password", PASSWORD), ("password_confirm", PASSWORD)])
+        .post_form(
+            "/setup",
+            &[
+                ("organisation", "Evil"),
+                ("clinic_name", "X"),
+                ("time_zone", "UTC"),
+                ("name", "E"),
+                ("email", "e@example.com"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
+        )
         .await;
     assert_eq!(location(&again), "/login");
-    assert_eq!(app.store.organisation().await.unwrap().unwrap().name, "Skin & Co");
+    assert_eq!(
+        app.store.organisation().await.unwrap().unwrap().name,
+        "Skin & Co"
+    );
 }
 
 async fn sign_in_throttles_and_signs_out(b: TestBackend) {
     let c = spawn_clinic(b).await;
     let mut web = Client::new(&c.app.base);
-    let r = web.post_form("/login", &[("email", "clinician@example.com"), ("password", "wrong password!")]).await;
+    let r = web
+        .post_form(
+            "/login",
+            &[
+                ("email", "clinician@example.com"),
+                ("password", "wrong password!"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 401);
     let html = r.text().await.unwrap();
     assert!(html.contains("do not match") && html.contains("value=\"clinician@example.com\""));
 
     let r = web
-        .post_form("/login", &[("email", "Clinician@Example.com"), ("password", PASSWORD), ("next", "/patients?q=a")])
+        .post_form(
+            "/login",
+            &[
+                ("email", "Clinician@Example.com"),
+                ("password", PASSWORD),
+                ("next", "/patients?q=a"),
+            ],
+        )
         .await;
-    assert_eq!((r.status().as_u16(), location(&r).as_str()), (303, "/patients?q=a"));
+    assert_eq!(
+        (r.status().as_u16(), location(&r).as_str()),
+        (303, "/patients?q=a")
+    );
     assert_eq!(web.get("/today").await.status(), 200);
     let r = web.post_form("/logout", &[]).await;
     assert_eq!(location(&r), "/login");
     let r = web.get("/today").await;
-    assert_eq!((r.status().as_u16(), location(&r).as_str()), (303, "/login?next=/today"));
+    assert_eq!(
+        (r.status().as_u16(), location(&r).as_str()),
+        (303, "/login?next=/today")
+    );
 
     // Five wrong passwords lock the account for the window, even for the right one.
     let mut attacker = Client::new(&c.app.base);
     for _ in 0..5 {
-        let r = attacker.post_form("/login", &[("email", "desk@example.com"), ("password", "guess guess")]).await;
+        let r = attacker
+            .post_form(
+                "/login",
+                &[("email", "desk@example.com"), ("password", "guess guess")],
+            )
+            .await;
         assert_eq!(r.status(), 401);
     }
-    let r = attacker.post_form("/login", &[("email", "desk@example.com"), ("password", PASSWORD)]).await;
+    let r = attacker
+        .post_form(
+            "/login",
+            &[("email", "desk@example.com"), ("password", PASSWORD)],
+        )
+        .await;
     assert_eq!(r.status(), 429);
     assert!(r.text().await.unwrap().contains("Too many wrong passwords"));
-    assert!(c.app.store.failed_logins_since("desk@example.com", needlepoint_store::now() - jiff::SignedDuration::from_hours(1)).await.unwrap() >= 5);
+    assert!(
+        c.app
+            .store
+            .failed_logins_since(
+                "desk@example.com",
+                needlepoint_store::now() - jiff::SignedDuration::from_hours(1)
+            )
+            .await
+            .unwrap()
+            >= 5
+    );
     // Another account is unaffected.
-    let r = attacker.post_form("/login", &[("email", "clinician@example.com"), ("password", PASSWORD)]).await;
+    let r = attacker
+        .post_form(
+            "/login",
+            &[("email", "clinician@example.com"), ("password", PASSWORD)],
+        )
+        .await;
     assert_eq!(r.status(), 303);
     // An off-site `next` is ignored.
     let r = Client::new(&c.app.base)
-        .post_form("/login", &[("email", "clinician@example.com"), ("password", PASSWORD), ("next", "//evil.example/")])
+        .post_form(
+            "/login",
+            &[
+                ("email", "clinician@example.com"),
+                ("password", PASSWORD),
+                ("next", "//evil.example/"),
+            ],
+        )
         .await;
     assert_eq!(location(&r), "/today");
 }
@@ -101,15 +212,34 @@ async fn forms_need_their_csrf_token(b: TestBackend) {
         ("date_of_birth".to_string(), "1990-01-01".to_string()),
         ("clinic_id".to_string(), c.clinic_id.to_string()),
     ];
-    let r = web.request(reqwest::Method::POST, "/patients", Body::FormNoCsrf(fields.clone())).await;
+    let r = web
+        .request(
+            reqwest::Method::POST,
+            "/patients",
+            Body::FormNoCsrf(fields.clone()),
+        )
+        .await;
     assert_eq!(r.status(), 403);
     assert!(r.text().await.unwrap().contains("Form expired"));
     let mut wrong = fields.clone();
     wrong.push(("csrf_token".into(), "0".repeat(64)));
-    let r = web.request(reqwest::Method::POST, "/patients", Body::FormNoCsrf(wrong)).await;
+    let r = web
+        .request(reqwest::Method::POST, "/patients", Body::FormNoCsrf(wrong))
+        .await;
     assert_eq!(r.status(), 403);
-    assert_eq!(c.app.store.search_patients(c.owner, None, "forged", 10, 0).await.unwrap().total, 0, "nothing written");
-    let r = web.request(reqwest::Method::POST, "/patients", Body::Form(fields)).await;
+    assert_eq!(
+        c.app
+            .store
+            .search_patients(c.owner, None, "forged", 10, 0)
+            .await
+            .unwrap()
+            .total,
+        0,
+        "nothing written"
+    );
+    let r = web
+        .request(reqwest::Method::POST, "/patients", Body::Form(fields))
+        .await;
     assert_eq!(r.status(), 303, "the same form with its token is accepted");
 }
 
@@ -117,12 +247,24 @@ async fn patient_forms_keep_input_and_name_errors(b: TestBackend) {
     let c = spawn_clinic(b).await;
     let mut web = c.client_as(Role::FrontDesk).await;
     let r = web
-        .post_form("/patients", &[("given_name", "Zoë"), ("family_name", ""), ("date_of_birth", "2999-01-01"),
-            ("email", "zoe@"), ("phone", "+44 7700 900111"), ("clinic_id", &c.clinic_id.to_string())])
+        .post_form(
+            "/patients",
+            &[
+                ("given_name", "Zoë"),
+                ("family_name", ""),
+                ("date_of_birth", "2999-01-01"),
+                ("email", "zoe@"),
+                ("phone", "+44 7700 900111"),
+                ("clinic_id", &c.clinic_id.to_string()),
+            ],
+        )
         .await;
     assert_eq!(r.status(), 422);
     let html = r.text().await.unwrap();
-    assert!(html.contains("value=\"Zoë\"") && html.contains("value=\"+44 7700 900111\""), "input kept");
+    assert!(
+        html.contains("value=\"Zoë\"") && html.contains("value=\"+44 7700 900111\""),
+        "input kept"
+    );
     assert!(html.contains("id=\"family_name-error\">This field is required."));
     assert!(html.contains("id=\"date_of_birth-error\">Date of birth cannot be in the future."));
     assert!(html.contains("id=\"email-error\""));
@@ -130,21 +272,52 @@ async fn patient_forms_keep_input_and_name_errors(b: TestBackend) {
     // Editing with a stale version keeps the typed values and says why.
     let edit = format!("/patients/{}", c.patient_id);
     let ok = web
-        .post_form(&edit, &[("version", "1"), ("given_name", "Amara"), ("family_name", "Okafor-Reid"), ("date_of_birth", "1990-02-28"), ("sex", "female")])
+        .post_form(
+            &edit,
+            &[
+                ("version", "1"),
+                ("given_name", "Amara"),
+                ("family_name", "Okafor-Reid"),
+                ("date_of_birth", "1990-02-28"),
+                ("sex", "female"),
+            ],
+        )
         .await;
     assert_eq!(ok.status(), 303);
     let stale = web
-        .post_form(&edit, &[("version", "1"), ("given_name", "Amara"), ("family_name", "Overwrite"), ("date_of_birth", "1990-02-28"), ("sex", "female")])
+        .post_form(
+            &edit,
+            &[
+                ("version", "1"),
+                ("given_name", "Amara"),
+                ("family_name", "Overwrite"),
+                ("date_of_birth", "1990-02-28"),
+                ("sex", "female"),
+            ],
+        )
         .await;
     assert_eq!(stale.status(), 409);
     let html = stale.text().await.unwrap();
-    assert!(html.contains("Someone else changed this patient") && html.contains("value=\"Overwrite\""));
-    assert_eq!(c.app.store.patient(c.patient_id).await.unwrap().details.family_name, "Okafor-Reid");
+    assert!(
+        html.contains("Someone else changed this patient") && html.contains("value=\"Overwrite\"")
+    );
+    assert_eq!(
+        c.app
+            .store
+            .patient(c.patient_id)
+            .await
+            .unwrap()
+            .details
+            .family_name,
+        "Okafor-Reid"
+    );
 
     // Viewing is audited.
     assert_eq!(web.get(&edit).await.status(), 200);
     let trail = c.app.store.patient_audit(c.patient_id, 20).await.unwrap();
-    assert!(trail.iter().any(|e| e.action == "view" && e.actor_id == Some(c.front_desk) && e.channel == "web"));
+    assert!(trail
+        .iter()
+        .any(|e| e.action == "view" && e.actor_id == Some(c.front_desk) && e.channel == "web"));
 }
 
 async fn errors_are_pages_not_traces(b: TestBackend) {
@@ -152,7 +325,13 @@ async fn errors_are_pages_not_traces(b: TestBackend) {
     let mut web = c.client_as(Role::Clinician).await;
     let r = web.get("/no/such/page").await;
     assert_eq!(r.status(), 404);
-    let csp = r.headers().get("content-security-policy").unwrap().to_str().unwrap().to_string();
+    let csp = r
+        .headers()
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(csp.contains("default-src 'self'"));
     let html = r.text().await.unwrap();
     assert!(html.contains("<h1>Not found</h1>"));
@@ -160,35 +339,102 @@ async fn errors_are_pages_not_traces(b: TestBackend) {
     let r = web.get("/patients/not-a-number").await;
     assert_eq!(r.status(), 400);
     let r = web.get("/assets/app.css").await;
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/css"));
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/css"));
 }
 
 async fn settings_add_things_or_explain(b: TestBackend) {
     let c = spawn_clinic(b).await;
     let mut owner = c.client_as(Role::Owner).await;
     let base = format!("/settings/clinics/{}", c.clinic_id);
-    let r = owner.post_form(&format!("{base}/devices"), &[("name", "Pen 9"), ("model", "SkinPen"), ("max_depth_mm", "abc")]).await;
+    let r = owner
+        .post_form(
+            &format!("{base}/devices"),
+            &[
+                ("name", "Pen 9"),
+                ("model", "SkinPen"),
+                ("max_depth_mm", "abc"),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 422);
     let html = r.text().await.unwrap();
     assert!(html.contains("Enter a depth in millimetres") && html.contains("value=\"Pen 9\""));
-    let r = owner.post_form(&format!("{base}/devices"), &[("name", "Pen 9"), ("model", "SkinPen"), ("max_depth_mm", "2.5")]).await;
-    assert_eq!(r.status(), 303);
-    let r = owner.post_form(&format!("{base}/rooms"), &[("name", "Room A")]).await;
-    assert_eq!(r.status(), 303);
-    let r = owner.post_form(&format!("{base}/rooms"), &[("name", "Room A")]).await;
-    assert_eq!(r.status(), 409);
-    assert!(r.text().await.unwrap().contains("already has a room"));
-    let r = owner.post_form(&format!("{base}/prices"), &[("code", "face"), ("name", "Face"), ("amount", "-5"), ("currency", "GBP")]).await;
-    assert_eq!(r.status(), 422);
-    let r = owner.post_form(&format!("{base}/prices"), &[("code", "face"), ("name", "Face"), ("amount", "249.99"), ("currency", "GBP")]).await;
-    assert_eq!(r.status(), 303);
-    assert_eq!(c.app.store.price_items(c.clinic_id).await.unwrap()[0].details.amount_minor, 24999);
     let r = owner
-        .post_form("/settings/staff", &[("name", "New Nurse"), ("email", "new@example.com"), ("role", "clinician"),
-            ("password", PASSWORD), ("clinic_ids", &c.clinic_id.to_string()), ("is_practitioner", "yes"), ("profession", "Nurse")])
+        .post_form(
+            &format!("{base}/devices"),
+            &[
+                ("name", "Pen 9"),
+                ("model", "SkinPen"),
+                ("max_depth_mm", "2.5"),
+            ],
+        )
         .await;
     assert_eq!(r.status(), 303);
-    let staff = c.app.store.staff_credentials("new@example.com").await.unwrap().unwrap().staff;
+    let r = owner
+        .post_form(&format!("{base}/rooms"), &[("name", "Room A")])
+        .await;
+    assert_eq!(r.status(), 303);
+    let r = owner
+        .post_form(&format!("{base}/rooms"), &[("name", "Room A")])
+        .await;
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.unwrap().contains("already has a room"));
+    let r = owner
+        .post_form(
+            &format!("{base}/prices"),
+            &[
+                ("code", "face"),
+                ("name", "Face"),
+                ("amount", "-5"),
+                ("currency", "GBP"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let r = owner
+        .post_form(
+            &format!("{base}/prices"),
+            &[
+                ("code", "face"),
+                ("name", "Face"),
+                ("amount", "249.99"),
+                ("currency", "GBP"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        c.app.store.price_items(c.clinic_id).await.unwrap()[0]
+            .details
+            .amount_minor,
+        24999
+    );
+    let r = owner
+        .post_form(
+            "/settings/staff",
+            &[
+                ("name", "New Nurse"),
+                ("email", "new@example.com"),
+                ("role", "clinician"),
+                ("password", PASSWORD),
+                ("clinic_ids", &c.clinic_id.to_string()),
+                ("is_practitioner", "yes"),
+                ("profession", "Nurse"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let staff = c
+        .app
+        .store
+        .staff_credentials("new@example.com")
+        .await
+        .unwrap()
+        .unwrap()
+        .staff;
     assert_eq!(staff.practitioner.unwrap().profession, "Nurse");
     let page = owner.get("/settings").await.text().await.unwrap();
     assert!(page.contains("Pen 9") && page.contains("£249.99") && page.contains("New Nurse"));

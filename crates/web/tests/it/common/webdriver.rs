@@ -20,7 +20,11 @@ pub struct Browser {
 pub struct Element(String);
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl Browser {
@@ -38,7 +42,11 @@ impl Browser {
         let mut ready = false;
         for _ in 0..100 {
             if let Ok(r) = http.get(format!("{base}/status")).send().await {
-                if r.json::<Value>().await.map(|v| v["value"]["ready"] == true).unwrap_or(false) {
+                if r.json::<Value>()
+                    .await
+                    .map(|v| v["value"]["ready"] == true)
+                    .unwrap_or(false)
+                {
                     ready = true;
                     break;
                 }
@@ -57,7 +65,15 @@ impl Browser {
                          format!("--user-data-dir={}", profile.display())]
             }
         }}});
-        let r: Value = http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
+        let r: Value = http
+            .post(format!("{base}/session"))
+            .json(&caps)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         let session = r["value"]["sessionId"]
             .as_str()
             .unwrap_or_else(|| panic!("no WebDriver session: {r}"))
@@ -82,20 +98,33 @@ impl Browser {
     }
 
     pub async fn goto(&self, url: &str) {
-        self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url }))).await;
+        self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
+            .await;
     }
 
     pub async fn url(&self) -> String {
-        self.call(reqwest::Method::GET, "/url", None).await.as_str().unwrap_or("").to_string()
+        self.call(reqwest::Method::GET, "/url", None)
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_string()
     }
 
     pub async fn source(&self) -> String {
-        self.call(reqwest::Method::GET, "/source", None).await.as_str().unwrap_or("").to_string()
+        self.call(reqwest::Method::GET, "/source", None)
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_string()
     }
 
     async fn try_find(&self, css: &str) -> Option<Element> {
         let v = self
-            .call(reqwest::Method::POST, "/element", Some(json!({"using": "css selector", "value": css})))
+            .call(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({"using": "css selector", "value": css})),
+            )
             .await;
         v[ELEMENT_KEY].as_str().map(|id| Element(id.to_string()))
     }
@@ -108,7 +137,11 @@ impl Browser {
                 return e;
             }
             if start.elapsed() > WAIT {
-                panic!("no element {css:?} on {}\n{}", self.url().await, self.source().await);
+                panic!(
+                    "no element {css:?} on {}\n{}",
+                    self.url().await,
+                    self.source().await
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -120,33 +153,55 @@ impl Browser {
 
     pub async fn type_into(&self, css: &str, text: &str) {
         let e = self.find(css).await;
-        self.call(reqwest::Method::POST, &format!("/element/{}/clear", e.0), Some(json!({}))).await;
-        self.call(reqwest::Method::POST, &format!("/element/{}/value", e.0), Some(json!({ "text": text })))
-            .await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{}/clear", e.0),
+            Some(json!({})),
+        )
+        .await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{}/value", e.0),
+            Some(json!({ "text": text })),
+        )
+        .await;
     }
 
     pub async fn click(&self, css: &str) {
         let e = self.find(css).await;
-        self.call(reqwest::Method::POST, &format!("/element/{}/click", e.0), Some(json!({}))).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{}/click", e.0),
+            Some(json!({})),
+        )
+        .await;
     }
 
     pub async fn text(&self, css: &str) -> String {
         let e = self.find(css).await;
-        self.call(reqwest::Method::GET, &format!("/element/{}/text", e.0), None)
-            .await
-            .as_str()
-            .unwrap_or("")
-            .to_string()
+        self.call(
+            reqwest::Method::GET,
+            &format!("/element/{}/text", e.0),
+            None,
+        )
+        .await
+        .as_str()
+        .unwrap_or("")
+        .to_string()
     }
 
     /// The current value of an input.
     pub async fn value(&self, css: &str) -> String {
         let e = self.find(css).await;
-        self.call(reqwest::Method::GET, &format!("/element/{}/property/value", e.0), None)
-            .await
-            .as_str()
-            .unwrap_or("")
-            .to_string()
+        self.call(
+            reqwest::Method::GET,
+            &format!("/element/{}/property/value", e.0),
+            None,
+        )
+        .await
+        .as_str()
+        .unwrap_or("")
+        .to_string()
     }
 
     /// Waits until the page's text contains `needle`; returns the text.
@@ -160,7 +215,11 @@ impl Browser {
                 }
             }
             if start.elapsed() > WAIT {
-                panic!("{css:?} never contained {needle:?} on {}\n{}", self.url().await, self.source().await);
+                panic!(
+                    "{css:?} never contained {needle:?} on {}\n{}",
+                    self.url().await,
+                    self.source().await
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -175,7 +234,10 @@ impl Browser {
                 return u;
             }
             if start.elapsed() > WAIT {
-                panic!("URL never contained {part:?}; it is {u}\n{}", self.source().await);
+                panic!(
+                    "URL never contained {part:?}; it is {u}\n{}",
+                    self.source().await
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

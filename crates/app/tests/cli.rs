@@ -1,0 +1,320 @@
+//! The binary as an operator uses it.
+
+use needlepoint_store::testing::{fresh_postgres_url, temp_dir};
+use needlepoint_store::{open_sqlite, SqliteDurability};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_needlepoint"));
+    c.env_remove("NEEDLEPOINT_DATABASE_URL")
+        .env("NEEDLEPOINT_LOG", "warn");
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn every_command_has_help() {
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["demo", "--help"],
+        vec!["migrate", "--help"],
+        vec!["user", "add", "--help"],
+        vec!["backup", "--help"],
+    ] {
+        let o = run(&args);
+        assert!(o.status.success(), "{args:?}");
+        assert!(stdout(&o).contains("Usage:"), "{args:?}");
+    }
+}
+
+#[test]
+fn an_unreachable_database_is_one_clear_line() {
+    let o = run(&[
+        "serve",
+        "--database-url",
+        "postgres://nobody:secret@127.0.0.1:1/none",
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(err.starts_with("needlepoint: cannot open the database (PostgreSQL at postgres://nobody:***@127.0.0.1:1/none)"), "{err}");
+    assert!(!err.contains("secret") && !err.contains("panicked"));
+    let o = run(&["migrate", "--database-url", "mysql://x"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("unsupported database URL"));
+}
+
+#[tokio::test]
+async fn sqlite_migrate_users_and_backup() {
+    let dir = temp_dir("cli");
+    let d = dir.to_str().unwrap();
+    let o = run(&["migrate", "--data-dir", d]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("up to date (SQLite)"));
+
+    let add = |args: &[&str], password: &str| {
+        let mut c = bin()
+            .args(["user", "add", "--data-dir", d])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        c.stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{password}\n").as_bytes())
+            .unwrap();
+        c.wait_with_output().unwrap()
+    };
+    let o = add(
+        &[
+            "--email",
+            "a@example.com",
+            "--name",
+            "A",
+            "--role",
+            "clinician",
+        ],
+        "long enough password",
+    );
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("no organisation yet"), "{}", stderr(&o));
+    let o = add(
+        &[
+            "--email",
+            "owner@example.com",
+            "--name",
+            "Owner",
+            "--role",
+            "owner",
+            "--organisation",
+            "Org",
+            "--clinic-name",
+            "Main",
+            "--time-zone",
+            "Europe/Paris",
+        ],
+        "long enough password",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = add(
+        &[
+            "--email",
+            "nurse@example.com",
+            "--name",
+            "Nurse",
+            "--role",
+            "clinician",
+        ],
+        "short",
+    );
+    assert!(
+        stderr(&o).contains("password: Use at least 10 characters"),
+        "{}",
+        stderr(&o)
+    );
+    let o = add(
+        &[
+            "--email",
+            "nurse@example.com",
+            "--name",
+            "Nurse",
+            "--role",
+            "nurse",
+        ],
+        "long enough password",
+    );
+    assert!(stderr(&o).contains("--role"), "{}", stderr(&o));
+    let o = add(
+        &[
+            "--email",
+            "nurse@example.com",
+            "--name",
+            "Nurse",
+            "--role",
+            "clinician",
+        ],
+        "long enough password",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = add(
+        &[
+            "--email",
+            "nurse@example.com",
+            "--name",
+            "Nurse",
+            "--role",
+            "clinician",
+        ],
+        "long enough password",
+    );
+    assert!(stderr(&o).contains("already exists"));
+
+    let store = open_sqlite(&dir.join("needlepoint.sqlite3"), SqliteDurability::Full)
+        .await
+        .unwrap();
+    let nurse = store
+        .staff_credentials("nurse@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(nurse.password_hash.starts_with("$argon2id$"));
+    assert_eq!(
+        store.staff_clinic_ids(nurse.staff.id).await.unwrap().len(),
+        1,
+        "every clinic by default"
+    );
+    assert!(store
+        .recent_audit(10)
+        .await
+        .unwrap()
+        .iter()
+        .any(|e| e.actor_label.starts_with("cli:")));
+
+    let target = dir.join("backup.sqlite3");
+    let o = run(&["backup", "--data-dir", d, "--to", target.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let copy = open_sqlite(&target, SqliteDurability::Full).await.unwrap();
+    assert!(copy
+        .staff_credentials("nurse@example.com")
+        .await
+        .unwrap()
+        .is_some());
+    let o = run(&["backup", "--data-dir", d, "--to", target.to_str().unwrap()]);
+    assert!(!o.status.success() && stderr(&o).contains("already exists"));
+}
+
+#[tokio::test]
+async fn postgres_migrate_and_backup_advice() {
+    let url = fresh_postgres_url().await;
+    let o = run(&["migrate", "--database-url", &url]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("up to date (PostgreSQL)"));
+    let o = bin()
+        .args(["backup", "--to", "/tmp/x.dump"])
+        .env("NEEDLEPOINT_DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("pg_dump"), "{}", stderr(&o));
+}
+
+#[tokio::test]
+async fn demo_seeds_both_databases() {
+    let dir = temp_dir("demo");
+    let o = run(&["demo", "--no-serve", "--data-dir", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    for login in [
+        "owner@demo.needlepoint.test",
+        "clinician@demo.needlepoint.test",
+        "frontdesk@demo.needlepoint.test",
+    ] {
+        assert!(out.contains(login), "{out}");
+    }
+    let store = open_sqlite(&dir.join("needlepoint.sqlite3"), SqliteDurability::Full)
+        .await
+        .unwrap();
+    let owner = store
+        .staff_credentials("owner@demo.needlepoint.test")
+        .await
+        .unwrap()
+        .unwrap()
+        .staff;
+    let clinics = store.clinics_for_staff(owner.id).await.unwrap();
+    let zones: Vec<_> = clinics
+        .iter()
+        .map(|c| c.details.time_zone.as_str())
+        .collect();
+    assert_eq!(zones.len(), 2);
+    assert_ne!(zones[0], zones[1], "two clinics in different zones");
+    let patients = store
+        .search_patients(owner.id, None, "", 100, 0)
+        .await
+        .unwrap();
+    assert!(
+        (45..=60).contains(&patients.total),
+        "about 50 patients: {}",
+        patients.total
+    );
+    assert!(
+        !store
+            .clinical_notes(patients.patients[0].id)
+            .await
+            .unwrap()
+            .is_empty(),
+        "with histories"
+    );
+    let again = run(&["demo", "--no-serve", "--data-dir", dir.to_str().unwrap()]);
+    assert!(!again.status.success(), "never seeds over existing data");
+
+    let url = fresh_postgres_url().await;
+    let o = run(&["demo", "--no-serve", "--database-url", &url]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[tokio::test]
+async fn serve_answers_on_its_port() {
+    let dir = temp_dir("serve");
+    let mut child = bin()
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            dir.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line.trim().rsplit(' ').next().unwrap().to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+    let ready: serde_json::Value = reqwest::get(format!("{url}/readyz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let setup = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(&url)
+        .send()
+        .await
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(ready["status"], "ready");
+    assert_eq!(
+        setup.headers()["location"],
+        "/setup",
+        "a new install starts at setup"
+    );
+    assert!(
+        dir.join("needlepoint.sqlite3").exists(),
+        "created on first start"
+    );
+}
