@@ -105,6 +105,16 @@ pub trait Store: Send + Sync + 'static {
     async fn staff_credentials(&self, email: &str) -> Result<Option<StaffCredentials>>;
     async fn list_staff(&self, organisation_id: i64) -> Result<Vec<Staff>>;
     async fn staff_clinic_ids(&self, staff_id: i64) -> Result<Vec<i64>>;
+    /// Deactivates (or reactivates) an account. A deactivated member cannot
+    /// sign in, and their sessions and tokens stop working at once; their
+    /// name stays on everything they wrote. The last active owner stays.
+    async fn set_staff_active(
+        &self,
+        staff_id: i64,
+        active: bool,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Staff>;
 
     async fn create_session(&self, session: &WebSession, actor: &Actor) -> Result<()>;
     /// The live session with this token hash, with its staff member.

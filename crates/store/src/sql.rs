@@ -416,6 +416,43 @@ macro_rules! store_impl {
                 .await?)
             }
 
+            async fn set_staff_active(&self, staff_id: i64, active: bool, actor: &Actor, now: Timestamp) -> Result<Staff> {
+                let mut tx = self.pool.begin_with(self.begin).await?;
+                let row = sqlx::query(&format!(
+                    "UPDATE staff SET active = $2 WHERE id = $1 RETURNING {STAFF_COLS}"
+                ))
+                .bind(staff_id)
+                .bind(active)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+                let staff = Self::staff_from(&row)?;
+                // Checked after the change, inside the transaction, so two
+                // owners deactivating each other cannot both succeed.
+                let owners: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM staff WHERE organisation_id = $1 AND role = 'owner' AND active = $2",
+                )
+                .bind(staff.organisation_id)
+                .bind(true)
+                .fetch_one(&mut *tx)
+                .await?;
+                if owners == 0 {
+                    return Err(StoreError::Conflict(
+                        "The organisation needs at least one active owner.".into(),
+                    ));
+                }
+                if !active {
+                    sqlx::query("DELETE FROM web_sessions WHERE staff_id = $1")
+                        .bind(staff_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let action = if active { "reactivate" } else { "deactivate" };
+                Self::audit(&mut tx, actor, &AuditEvent::new(action, "staff", Some(staff_id)), now).await?;
+                tx.commit().await?;
+                Ok(staff)
+            }
+
             async fn create_session(&self, s: &WebSession, actor: &Actor) -> Result<()> {
                 let mut tx = self.pool.begin_with(self.begin).await?;
                 sqlx::query(

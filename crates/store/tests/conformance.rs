@@ -595,13 +595,116 @@ async fn backup_makes_a_consistent_copy_or_says_how(b: TestBackend) {
     }
 }
 
+async fn deactivated_staff_lose_access_but_not_the_last_owner(b: TestBackend) {
+    let s = seeded(b).await;
+    let a = actor(s.owner_id);
+    let nurse = s
+        .store
+        .create_staff(
+            &new_staff(
+                s.organisation_id,
+                "n@example.com",
+                Role::Clinician,
+                vec![s.clinic_id],
+            ),
+            &a,
+            now(),
+        )
+        .await
+        .unwrap();
+    let t0 = now();
+    let session = WebSession {
+        token_hash: "n-session".into(),
+        staff_id: nurse.id,
+        created_at: t0,
+        expires_at: t0 + SignedDuration::from_hours(1),
+        ip: None,
+        user_agent: None,
+    };
+    s.store.create_session(&session, &a).await.unwrap();
+    s.store
+        .create_api_token(nurse.id, "t", "n-token", Role::Clinician, &a, t0)
+        .await
+        .unwrap();
+    let off = s
+        .store
+        .set_staff_active(nurse.id, false, &a, t0)
+        .await
+        .unwrap();
+    assert!(!off.active);
+    assert!(s.store.session("n-session", t0).await.unwrap().is_none());
+    assert!(s
+        .store
+        .use_api_token("n-token", t0)
+        .await
+        .unwrap()
+        .is_none());
+    let last = s.store.set_staff_active(s.owner_id, false, &a, t0).await;
+    assert!(matches!(last, Err(StoreError::Conflict(_))), "{last:?}");
+    assert!(
+        s.store.staff(s.owner_id).await.unwrap().active,
+        "nothing half-written"
+    );
+    assert!(
+        s.store
+            .set_staff_active(nurse.id, true, &a, t0)
+            .await
+            .unwrap()
+            .active
+    );
+    assert!(s
+        .store
+        .use_api_token("n-token", t0)
+        .await
+        .unwrap()
+        .is_some());
+}
+
+/// Many writers at once all commit: on SQLite each write transaction takes
+/// the lock at BEGIN (IMMEDIATE) and waits its turn instead of failing.
+async fn concurrent_writes_all_commit(b: TestBackend) {
+    let s = seeded(b).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let store = s.store.clone();
+        let clinic = s.clinic_id;
+        let owner = s.owner_id;
+        tasks.spawn(async move {
+            let p = store
+                .create_patient(
+                    clinic,
+                    &patient(&format!("P{i}"), "Crowd", "1990-01-01"),
+                    &actor(owner),
+                    now(),
+                )
+                .await?;
+            let mut d = p.details.clone();
+            d.notes = Some(format!("edit {i}"));
+            store
+                .update_patient(p.id, p.version, &d, &actor(owner), now())
+                .await
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.unwrap().expect("every concurrent write commits");
+    }
+    assert_eq!(
+        s.store
+            .search_patients(s.owner_id, None, "crowd", 100, 0)
+            .await
+            .unwrap()
+            .total,
+        40
+    );
+}
+
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
-            $( #[tokio::test] async fn $case() { super::$case(super::TestBackend::Sqlite).await } )*
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $case() { super::$case(super::TestBackend::Sqlite).await } )*
         }
         mod postgres {
-            $( #[tokio::test] async fn $case() { super::$case(super::TestBackend::Postgres).await } )*
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $case() { super::$case(super::TestBackend::Postgres).await } )*
         }
     };
 }
@@ -620,4 +723,6 @@ conformance!(
     rooms_devices_and_prices_round_trip,
     clinical_notes_keep_author_and_order,
     backup_makes_a_consistent_copy_or_says_how,
+    deactivated_staff_lose_access_but_not_the_last_owner,
+    concurrent_writes_all_commit,
 );

@@ -109,6 +109,12 @@ fn table() -> Vec<Entry> {
             settings::add_price,
         ),
         r(M::POST, "/settings/staff", OWNER, settings::add_staff),
+        r(
+            M::POST,
+            "/settings/staff/{id}/active",
+            OWNER,
+            settings::set_staff_active,
+        ),
         r(M::GET, "/account", ANY_STAFF, account::page),
         r(M::POST, "/account/tokens", ANY_STAFF, account::create_token),
         r(

@@ -199,6 +199,8 @@ pub struct ClinicSection {
 }
 
 pub struct StaffRow {
+    id: i64,
+    active: bool,
     name: String,
     email: String,
     role: &'static str,
@@ -283,6 +285,8 @@ pub async fn page(
                     None => p.profession.clone(),
                 })
                 .unwrap_or_else(|| "—".into()),
+            id: s.id,
+            active: s.active,
             name: s.name,
             email: s.email,
             role: s.role.label(),
@@ -634,4 +638,27 @@ pub async fn add_staff(
             String::new(),
         )),
     }
+}
+
+/// Deactivates or reactivates a staff member of this organisation.
+pub async fn set_staff_active(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Form(f): Fields,
+) -> Result<Response, PageError> {
+    let v = FormValues(f);
+    let staff = st.store.staff(id).await?;
+    if staff.organisation_id != caller.staff.organisation_id {
+        return Err(PageError::NotFound);
+    }
+    let active = match v.get("active") {
+        "yes" => true,
+        "no" => false,
+        _ => return Err(PageError::BadRequest("Say active=yes or active=no.".into())),
+    };
+    st.store
+        .set_staff_active(id, active, &caller.actor(), needlepoint_store::now())
+        .await?;
+    Ok(saved("staff"))
 }

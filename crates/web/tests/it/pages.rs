@@ -438,6 +438,32 @@ async fn settings_add_things_or_explain(b: TestBackend) {
     assert_eq!(staff.practitioner.unwrap().profession, "Nurse");
     let page = owner.get("/settings").await.text().await.unwrap();
     assert!(page.contains("Pen 9") && page.contains("£249.99") && page.contains("New Nurse"));
+
+    // A member who leaves is signed out at once and cannot sign back in.
+    let mut desk = c.client_as(Role::FrontDesk).await;
+    assert_eq!(desk.get("/today").await.status(), 200);
+    let r = owner
+        .post_form(
+            &format!("/settings/staff/{}/active", c.front_desk),
+            &[("active", "no")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(desk.get("/today").await.status(), 303, "signed out");
+    let r = Client::new(&c.app.base)
+        .post_form(
+            "/login",
+            &[("email", "desk@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(r.status(), 401);
+    let r = owner
+        .post_form(
+            &format!("/settings/staff/{}/active", c.owner),
+            &[("active", "no")],
+        )
+        .await;
+    assert_eq!(r.status(), 409, "the last owner stays");
 }
 
 crate::both!(
