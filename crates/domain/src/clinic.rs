@@ -214,7 +214,24 @@ pub fn format_money(amount_minor: i64, currency: &str) -> String {
     } else {
         String::new()
     };
-    format!("{sign}{symbol}{}.{:02}{suffix}", a / 100, a % 100)
+    format!(
+        "{sign}{symbol}{}.{:02}{suffix}",
+        group_thousands(a / 100),
+        a % 100
+    )
+}
+
+/// 1440 → "1,440".
+fn group_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -237,6 +254,9 @@ mod tests {
         assert_eq!(format_money(5, "USD"), "$0.05");
         assert_eq!(format_money(30000, "AUD"), "$300.00 AUD");
         assert_eq!(format_money(100, "CHF"), "1.00 CHF");
+        assert_eq!(format_money(144_000, "USD"), "$1,440.00");
+        assert_eq!(format_money(123_456_789, "GBP"), "£1,234,567.89");
+        assert_eq!(format_money(-99_900, "EUR"), "-€999.00");
     }
 
     #[test]

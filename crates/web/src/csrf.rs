@@ -72,20 +72,14 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
 
     let mut req = req;
     if unsafe_method && !bearer && ambient {
-        let (ok, rebuilt) = check(req, existing.as_deref()).await;
-        match (ok, rebuilt) {
-            (Ok(()), Some(r)) => req = r,
-            (Err(too_large), _) => {
-                return if too_large {
-                    PageError::BadRequest("The form is too large.".into()).into_response()
-                } else if api {
-                    ApiError::Csrf.into_response()
-                } else {
-                    PageError::Csrf.into_response()
-                };
+        req = match check(req, existing.as_deref()).await {
+            Ok(r) => r,
+            Err(Refusal::TooLarge) => {
+                return PageError::BadRequest("The form is too large.".into()).into_response()
             }
-            (Ok(()), None) => unreachable!("a passing check hands the request back"),
-        }
+            Err(Refusal::BadToken) if api => return ApiError::Csrf.into_response(),
+            Err(Refusal::BadToken) => return PageError::Csrf.into_response(),
+        };
     }
     let token = existing.clone().unwrap_or_else(random_token);
     req.extensions_mut().insert(CsrfToken(token.clone()));
@@ -105,18 +99,21 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
     resp
 }
 
+enum Refusal {
+    TooLarge,
+    BadToken,
+}
+
 /// Finds the presented token in the header or, for an urlencoded form, in the
-/// body (which is buffered and put back for the handler).
-/// Returns `Err(true)` for an over-large form, `Err(false)` for a bad token.
-async fn check(req: Request, expected: Option<&str>) -> (Result<(), bool>, Option<Request>) {
-    let Some(expected) = expected else {
-        return (Err(false), None);
-    };
+/// body (which is buffered and put back for the handler); hands the request
+/// back when the token matches.
+async fn check(req: Request, expected: Option<&str>) -> Result<Request, Refusal> {
+    let expected = expected.ok_or(Refusal::BadToken)?;
     if let Some(h) = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
         return if same(h, expected) {
-            (Ok(()), Some(req))
+            Ok(req)
         } else {
-            (Err(false), None)
+            Err(Refusal::BadToken)
         };
     }
     let is_form = req
@@ -125,12 +122,12 @@ async fn check(req: Request, expected: Option<&str>) -> (Result<(), bool>, Optio
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     if !is_form {
-        return (Err(false), None);
+        return Err(Refusal::BadToken);
     }
     let (parts, body) = req.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
-        return (Err(true), None);
-    };
+    let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
+        .await
+        .map_err(|_| Refusal::TooLarge)?;
     let presented = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
         .ok()
         .and_then(|pairs| {
@@ -140,10 +137,8 @@ async fn check(req: Request, expected: Option<&str>) -> (Result<(), bool>, Optio
                 .map(|(_, v)| v)
         });
     match presented {
-        Some(p) if same(&p, expected) => {
-            (Ok(()), Some(Request::from_parts(parts, Body::from(bytes))))
-        }
-        _ => (Err(false), None),
+        Some(p) if same(&p, expected) => Ok(Request::from_parts(parts, Body::from(bytes))),
+        _ => Err(Refusal::BadToken),
     }
 }
 

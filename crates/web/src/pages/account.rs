@@ -63,13 +63,7 @@ async fn render_page(
     new_token: Option<String>,
     f: SimpleForm,
 ) -> Result<AccountPage, PageError> {
-    let zone = st
-        .store
-        .clinics_for_staff(caller.staff.id)
-        .await?
-        .first()
-        .map(|c| c.details.time_zone.clone())
-        .unwrap_or_else(|| "UTC".into());
+    let zone = super::home_zone(st.store.as_ref(), caller).await?;
     let tokens = st
         .store
         .list_api_tokens(caller.staff.id)

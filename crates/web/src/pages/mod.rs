@@ -25,3 +25,14 @@ pub async fn visible_patient(
         Err(PageError::NotFound)
     }
 }
+
+/// The zone to show a caller's own times in (tokens, the audit trail): that
+/// of the first of their clinics, by name; UTC when they have none.
+pub async fn home_zone(store: &dyn Store, caller: &Caller) -> Result<String, PageError> {
+    Ok(store
+        .clinics_for_staff(caller.staff.id)
+        .await?
+        .first()
+        .map(|c| c.details.time_zone.clone())
+        .unwrap_or_else(|| "UTC".into()))
+}

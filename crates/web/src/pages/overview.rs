@@ -59,17 +59,13 @@ pub async fn today(
         .and_then(|c| c.local_time.get(..2))
         .and_then(|h| h.parse::<u8>().ok())
         .unwrap_or(12);
-    let recent = st.store.recent_patients(caller.staff.id, 8).await?;
-    let zone = st
+    let zone = clinics.first().map_or("UTC", |c| c.zone.as_str());
+    let recent = st
         .store
-        .clinics_for_staff(caller.staff.id)
+        .recent_patients(caller.staff.id, 8)
         .await?
-        .first()
-        .map(|c| c.details.time_zone.clone())
-        .unwrap_or_else(|| "UTC".into());
-    let recent = recent
         .into_iter()
-        .map(|p| (p.id, p.details.full_name(), local_time(p.created_at, &zone)))
+        .map(|p| (p.id, p.details.full_name(), local_time(p.created_at, zone)))
         .collect();
     Ok(render(&TodayPage {
         shell: Shell::new(&caller, &csrf, "today"),
@@ -262,13 +258,7 @@ pub async fn audit_log(
     caller: Caller,
     csrf: CsrfToken,
 ) -> Result<Response, PageError> {
-    let zone = st
-        .store
-        .clinics_for_staff(caller.staff.id)
-        .await?
-        .first()
-        .map(|c| c.details.time_zone.clone())
-        .unwrap_or_else(|| "UTC".into());
+    let zone = super::home_zone(st.store.as_ref(), &caller).await?;
     let entries = st.store.recent_audit(500).await?;
     Ok(render(&AuditPage::new(
         Shell::new(&caller, &csrf, "settings"),

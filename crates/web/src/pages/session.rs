@@ -11,8 +11,9 @@ use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
+use jiff::Timestamp;
 use needlepoint_domain::{ClinicDetails, Email, Invalid, Password, Role};
-use needlepoint_store::{Actor, Channel, NewStaff, WebSession};
+use needlepoint_store::{Actor, Channel, NewStaff, Staff, WebSession};
 use std::net::SocketAddr;
 
 /// `/`: setup on a new install, else Today (which asks to sign in if needed).
@@ -118,26 +119,40 @@ pub async fn login(
             "That e-mail and password do not match an active account.",
         ));
     };
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(200).collect());
+    let token = start_session(&st, &creds.staff, ip, user_agent, now).await?;
+    Ok(signed_in(&st, &token, &next))
+}
+
+/// Records a new session for `staff` (audited as a sign-in) and returns the
+/// token for the cookie; only its hash is stored.
+async fn start_session(
+    st: &AppState,
+    staff: &Staff,
+    ip: String,
+    user_agent: Option<String>,
+    now: Timestamp,
+) -> Result<String, PageError> {
     let token = auth::random_token();
     let session = WebSession {
         token_hash: auth::token_hash(&token),
-        staff_id: creds.staff.id,
+        staff_id: staff.id,
         created_at: now,
         expires_at: auth::session_expiry(now),
         ip: Some(ip.clone()),
-        user_agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|s| s.chars().take(200).collect()),
+        user_agent,
     };
     let actor = Actor {
-        staff_id: Some(creds.staff.id),
-        label: creds.staff.email.clone(),
+        staff_id: Some(staff.id),
+        label: staff.email.clone(),
         channel: Channel::Web,
         ip: Some(ip),
     };
     st.store.create_session(&session, &actor).await?;
-    Ok(signed_in(&st, &token, &next))
+    Ok(token)
 }
 
 fn signed_in(st: &AppState, token: &str, next: &str) -> Response {
@@ -277,21 +292,6 @@ pub async fn setup(
         }
         Err(e) => return Err(e.into()),
     };
-    let token = auth::random_token();
-    let session = WebSession {
-        token_hash: auth::token_hash(&token),
-        staff_id: staff.id,
-        created_at: now,
-        expires_at: auth::session_expiry(now),
-        ip: Some(ip.clone()),
-        user_agent: None,
-    };
-    let actor = Actor {
-        staff_id: Some(staff.id),
-        label: staff.email.clone(),
-        channel: Channel::Web,
-        ip: Some(ip),
-    };
-    st.store.create_session(&session, &actor).await?;
+    let token = start_session(&st, &staff, ip, None, now).await?;
     Ok(signed_in(&st, &token, "/settings"))
 }

@@ -425,22 +425,28 @@ fn on_conflict<T>(r: Result<T, StoreError>) -> Result<Result<T, String>, PageErr
     }
 }
 
-pub async fn add_room(
-    State(st): State<AppState>,
-    caller: Caller,
-    csrf: CsrfToken,
-    Path(id): Path<i64>,
-    Form(f): Fields,
+/// What adding a room, a device or a price share: parse the form, save, and
+/// on a problem show the form again, filled in, with what was wrong.
+#[allow(clippy::too_many_arguments)]
+async fn add_to_clinic<D>(
+    st: &AppState,
+    caller: &Caller,
+    csrf: &CsrfToken,
+    clinic_id: i64,
+    fields: Vec<(String, String)>,
+    form: fn(i64) -> SimpleForm,
+    parse: impl FnOnce(&FormValues) -> Result<D, Invalid>,
+    save: impl AsyncFnOnce(D) -> Result<(), StoreError>,
 ) -> Result<Response, PageError> {
-    let c = own_clinic(&st, &caller, id).await?;
-    let v = FormValues(f);
-    let d = match RoomDetails::parse(v.get("name")) {
+    let c = own_clinic(st, caller, clinic_id).await?;
+    let v = FormValues(fields);
+    let d = match parse(&v) {
         Ok(d) => d,
         Err(e) => {
             return Ok(failed(
-                &caller,
-                &csrf,
-                room_form(id),
+                caller,
+                csrf,
+                form(clinic_id),
                 v,
                 e,
                 None,
@@ -448,22 +454,44 @@ pub async fn add_room(
             ))
         }
     };
-    match on_conflict(
-        st.store
-            .create_room(id, &d, &caller.actor(), needlepoint_store::now())
-            .await,
-    )? {
-        Ok(_) => Ok(saved(&format!("clinic-{id}"))),
+    match on_conflict(save(d).await)? {
+        Ok(()) => Ok(saved(&format!("clinic-{clinic_id}"))),
         Err(m) => Ok(failed(
-            &caller,
-            &csrf,
-            room_form(id),
+            caller,
+            csrf,
+            form(clinic_id),
             v,
             Invalid::default(),
             Some(m),
             c.details.name,
         )),
     }
+}
+
+pub async fn add_room(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+    Form(f): Fields,
+) -> Result<Response, PageError> {
+    let actor = caller.actor();
+    add_to_clinic(
+        &st,
+        &caller,
+        &csrf,
+        id,
+        f,
+        room_form,
+        |v| RoomDetails::parse(v.get("name")),
+        async |d| {
+            st.store
+                .create_room(id, &d, &actor, needlepoint_store::now())
+                .await
+                .map(|_| ())
+        },
+    )
+    .await
 }
 
 pub async fn add_device(
@@ -473,43 +501,22 @@ pub async fn add_device(
     Path(id): Path<i64>,
     Form(f): Fields,
 ) -> Result<Response, PageError> {
-    let c = own_clinic(&st, &caller, id).await?;
-    let v = FormValues(f);
-    let d = match DeviceDetails::parse(
-        v.get("name"),
-        v.get("model"),
-        v.get("serial_number"),
-        v.get("max_depth_mm"),
-    ) {
-        Ok(d) => d,
-        Err(e) => {
-            return Ok(failed(
-                &caller,
-                &csrf,
-                device_form(id),
-                v,
-                e,
-                None,
-                c.details.name,
-            ))
-        }
+    let actor = caller.actor();
+    let parse = |v: &FormValues| {
+        DeviceDetails::parse(
+            v.get("name"),
+            v.get("model"),
+            v.get("serial_number"),
+            v.get("max_depth_mm"),
+        )
     };
-    match on_conflict(
+    add_to_clinic(&st, &caller, &csrf, id, f, device_form, parse, async |d| {
         st.store
-            .create_device(id, &d, &caller.actor(), needlepoint_store::now())
-            .await,
-    )? {
-        Ok(_) => Ok(saved(&format!("clinic-{id}"))),
-        Err(m) => Ok(failed(
-            &caller,
-            &csrf,
-            device_form(id),
-            v,
-            Invalid::default(),
-            Some(m),
-            c.details.name,
-        )),
-    }
+            .create_device(id, &d, &actor, needlepoint_store::now())
+            .await
+            .map(|_| ())
+    })
+    .await
 }
 
 pub async fn add_price(
@@ -519,43 +526,22 @@ pub async fn add_price(
     Path(id): Path<i64>,
     Form(f): Fields,
 ) -> Result<Response, PageError> {
-    let c = own_clinic(&st, &caller, id).await?;
-    let v = FormValues(f);
-    let d = match PriceItemDetails::parse(
-        v.get("code"),
-        v.get("name"),
-        v.get("amount"),
-        v.get("currency"),
-    ) {
-        Ok(d) => d,
-        Err(e) => {
-            return Ok(failed(
-                &caller,
-                &csrf,
-                price_form(id),
-                v,
-                e,
-                None,
-                c.details.name,
-            ))
-        }
+    let actor = caller.actor();
+    let parse = |v: &FormValues| {
+        PriceItemDetails::parse(
+            v.get("code"),
+            v.get("name"),
+            v.get("amount"),
+            v.get("currency"),
+        )
     };
-    match on_conflict(
+    add_to_clinic(&st, &caller, &csrf, id, f, price_form, parse, async |d| {
         st.store
-            .create_price_item(id, &d, &caller.actor(), needlepoint_store::now())
-            .await,
-    )? {
-        Ok(_) => Ok(saved(&format!("clinic-{id}"))),
-        Err(m) => Ok(failed(
-            &caller,
-            &csrf,
-            price_form(id),
-            v,
-            Invalid::default(),
-            Some(m),
-            c.details.name,
-        )),
-    }
+            .create_price_item(id, &d, &actor, needlepoint_store::now())
+            .await
+            .map(|_| ())
+    })
+    .await
 }
 
 pub async fn add_staff(
