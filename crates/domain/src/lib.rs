@@ -6,7 +6,10 @@
 pub mod account;
 pub mod clinic;
 pub mod depth;
+pub mod history;
+pub mod knowledge;
 pub mod patient;
+pub mod screening;
 pub mod validation;
 
 pub use account::{Email, Password, Role};

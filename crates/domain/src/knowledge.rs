@@ -1,0 +1,657 @@
+//! The clinical knowledge base as typed data: areas, indications, devices,
+//! what a history can record, contraindication rules, aftercare, adverse
+//! events and outcome scales. It is read from a TOML file by the
+//! `needlepoint-knowledge` crate; every entry carries its source.
+
+use crate::depth::Depth;
+use jiff::civil::Date;
+use jiff::Span;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// How strong the evidence behind an entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Evidence {
+    /// Peer-reviewed trial, review or consensus, or an FDA record / label.
+    A,
+    /// Clinic, trade or manufacturer material: common practice.
+    B,
+    /// No source found: a reasonable default a clinic must be able to change.
+    U,
+}
+
+/// A depth range in millimetres, written `"0.25-0.5"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DepthRange {
+    pub min: Depth,
+    pub max: Depth,
+}
+
+impl DepthRange {
+    pub fn parse(s: &str) -> Result<DepthRange, String> {
+        let (a, b) = s
+            .split_once('-')
+            .ok_or_else(|| format!("{s:?} is not a range like \"0.25-0.5\""))?;
+        let min = Depth::parse_mm("min", a).map_err(|e| format!("{s:?}: {}", e.message))?;
+        let max = Depth::parse_mm("max", b).map_err(|e| format!("{s:?}: {}", e.message))?;
+        if min > max {
+            return Err(format!("{s:?}: the minimum is above the maximum"));
+        }
+        Ok(DepthRange { min, max })
+    }
+
+    pub fn contains(&self, d: Depth) -> bool {
+        self.min <= d && d <= self.max
+    }
+}
+
+impl TryFrom<String> for DepthRange {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        DepthRange::parse(&s)
+    }
+}
+
+impl From<DepthRange> for String {
+    fn from(r: DepthRange) -> String {
+        r.to_string()
+    }
+}
+
+impl fmt::Display for DepthRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mm = |d: Depth| {
+            let um = d.micrometres();
+            let s = format!("{}.{:03}", um / 1000, um % 1000);
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        };
+        write!(f, "{}-{}", mm(self.min), mm(self.max))
+    }
+}
+
+/// A whole-number range, written `"3-5"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct CountRange {
+    pub min: u32,
+    pub max: u32,
+}
+
+impl TryFrom<String> for CountRange {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        let bad = || format!("{s:?} is not a range like \"3-5\"");
+        let (a, b) = s.split_once('-').ok_or_else(bad)?;
+        let (min, max) = (
+            a.trim().parse().map_err(|_| bad())?,
+            b.trim().parse().map_err(|_| bad())?,
+        );
+        if min > max || min == 0 {
+            return Err(format!("{s:?}: needs 1 ≤ minimum ≤ maximum"));
+        }
+        Ok(CountRange { min, max })
+    }
+}
+
+impl From<CountRange> for String {
+    fn from(r: CountRange) -> String {
+        format!("{}-{}", r.min, r.max)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeriodUnit {
+    Days,
+    Weeks,
+    Months,
+}
+
+/// A calendar period, written `"2 weeks"`, `"6 months"`, `"14 days"`.
+/// Months are calendar months: a period from 31 August ends on the last day
+/// of February when February has no 31st.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Period {
+    pub amount: u32,
+    pub unit: PeriodUnit,
+}
+
+impl Period {
+    pub fn parse(s: &str) -> Result<Period, String> {
+        let bad = || format!("{s:?} is not a period like \"14 days\", \"2 weeks\" or \"6 months\"");
+        let mut parts = s.split_whitespace();
+        let amount: u32 = parts.next().ok_or_else(bad)?.parse().map_err(|_| bad())?;
+        let unit = match parts.next().ok_or_else(bad)?.trim_end_matches('s') {
+            "day" => PeriodUnit::Days,
+            "week" => PeriodUnit::Weeks,
+            "month" => PeriodUnit::Months,
+            _ => return Err(bad()),
+        };
+        if parts.next().is_some() || amount > 10_000 {
+            return Err(bad());
+        }
+        Ok(Period { amount, unit })
+    }
+
+    /// The date this period after `from`; `None` only past year 9999.
+    pub fn after(&self, from: Date) -> Option<Date> {
+        let span = match self.unit {
+            PeriodUnit::Days => Span::new().days(i64::from(self.amount)),
+            PeriodUnit::Weeks => Span::new().weeks(i64::from(self.amount)),
+            PeriodUnit::Months => Span::new().months(i64::from(self.amount)),
+        };
+        from.checked_add(span).ok()
+    }
+}
+
+impl TryFrom<String> for Period {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Period::parse(&s)
+    }
+}
+
+impl From<Period> for String {
+    fn from(p: Period) -> String {
+        p.to_string()
+    }
+}
+
+impl fmt::Display for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unit = match self.unit {
+            PeriodUnit::Days => "day",
+            PeriodUnit::Weeks => "week",
+            PeriodUnit::Months => "month",
+        };
+        write!(
+            f,
+            "{} {unit}{}",
+            self.amount,
+            if self.amount == 1 { "" } else { "s" }
+        )
+    }
+}
+
+/// An interval between sessions, written `"4-6 weeks"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Interval {
+    pub min: Period,
+    pub max: Period,
+}
+
+impl TryFrom<String> for Interval {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        let bad = || format!("{s:?} is not an interval like \"4-6 weeks\"");
+        let (range, unit) = s.trim().split_once(' ').ok_or_else(bad)?;
+        let (a, b) = range.split_once('-').ok_or_else(bad)?;
+        let min = Period::parse(&format!("{a} {unit}"))?;
+        let max = Period::parse(&format!("{b} {unit}"))?;
+        if min.amount > max.amount {
+            return Err(format!("{s:?}: the minimum is above the maximum"));
+        }
+        Ok(Interval { min, max })
+    }
+}
+
+impl From<Interval> for String {
+    fn from(i: Interval) -> String {
+        let unit = i
+            .max
+            .to_string()
+            .split_once(' ')
+            .map(|(_, u)| u.to_string())
+            .unwrap_or_default();
+        format!("{}-{} {unit}", i.min.amount, i.max.amount)
+    }
+}
+
+/// Where a rule's source is and how strong it is, for every entry shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sourced {
+    pub source: String,
+    pub evidence: Evidence,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScreeningSettings {
+    /// A screening older than this many days is stale.
+    pub max_age_days: u32,
+    pub source: String,
+    pub evidence: Evidence,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Area {
+    pub code: String,
+    pub name: String,
+    /// face, neck, chest, hands, scalp or body: rules can target a region.
+    pub region: String,
+    pub depth: DepthRange,
+    #[serde(default)]
+    pub note: Option<String>,
+    pub source: String,
+    pub evidence: Evidence,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Indication {
+    pub code: String,
+    pub name: String,
+    pub sessions: CountRange,
+    pub typical_sessions: u32,
+    pub interval: Interval,
+    #[serde(default)]
+    pub depth: Option<DepthRange>,
+    #[serde(default)]
+    pub adjuncts: Vec<String>,
+    pub downtime: String,
+    #[serde(default)]
+    pub note: Option<String>,
+    pub source: String,
+    pub evidence: Evidence,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceModel {
+    pub code: String,
+    pub name: String,
+    pub depth: DepthRange,
+    pub step: String,
+    #[serde(default)]
+    pub note: Option<String>,
+    pub source: String,
+    pub evidence: Evidence,
+}
+
+/// Something a history can record (a condition, medicine, allergy or event),
+/// with the plain-language question the intake form asks.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recordable {
+    pub code: String,
+    pub name: String,
+    pub question: String,
+    /// Recorded with the areas it affects.
+    #[serde(default)]
+    pub area_specific: bool,
+    /// Recorded with whether it is controlled (diabetes).
+    #[serde(default)]
+    pub has_control: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleClass {
+    Absolute,
+    Relative,
+    Precaution,
+}
+
+/// Which areas a fact touches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Every area screened.
+    Patient,
+    /// The areas recorded with the fact (every area when none were).
+    Area,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Trigger {
+    /// A current condition; with `uncontrolled`, only when recorded as not controlled.
+    Condition {
+        code: String,
+        scope: Scope,
+        #[serde(default)]
+        uncontrolled: bool,
+    },
+    /// Any of these medicines, taken on the screening date.
+    MedicationCurrent {
+        codes: Vec<String>,
+    },
+    /// Any of these medicines, stopped on or before the screening date.
+    MedicationStopped {
+        codes: Vec<String>,
+    },
+    /// An event (injection, radiotherapy, sunburn…) on a date.
+    Event {
+        code: String,
+        scope: Scope,
+    },
+    Allergy {
+        code: String,
+    },
+    Pregnant,
+    Breastfeeding,
+    AgeUnder {
+        years: u8,
+    },
+    FitzpatrickAtLeast {
+        skin_type: u8,
+    },
+}
+
+/// What a rule does to an area's screening outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Effect {
+    NotEligible,
+    /// Until the waiting period after the fact has passed, or until the
+    /// condition is resolved when the rule has no waiting period.
+    Defer,
+    PhysicianApproval,
+    Precaution,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub id: String,
+    pub name: String,
+    pub class: RuleClass,
+    pub trigger: Trigger,
+    pub effect: Effect,
+    #[serde(default)]
+    pub wait: Option<Period>,
+    /// What to do, for a precaution (and alongside other effects).
+    #[serde(default)]
+    pub precaution: Option<String>,
+    /// Only areas in these regions (e.g. cold sores: the face).
+    #[serde(default)]
+    pub regions: Vec<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+    pub source: String,
+    pub evidence: Evidence,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AftercareStep {
+    pub from_hours: u32,
+    pub to_hours: u32,
+    pub text: String,
+    pub source: String,
+    pub evidence: Evidence,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WarningSign {
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdverseEvent {
+    pub code: String,
+    pub name: String,
+    pub frequency: String,
+    pub source: String,
+    pub evidence: Evidence,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scale {
+    pub code: String,
+    pub name: String,
+    pub source: String,
+    pub evidence: Evidence,
+    /// False where the definition was not checked against the paper.
+    pub verified: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FitzpatrickGuide {
+    pub skin_type: u8,
+    pub description: String,
+}
+
+/// The whole knowledge base. Field names are the TOML's table names.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnowledgeBase {
+    pub version: String,
+    pub screening: ScreeningSettings,
+    #[serde(rename = "area")]
+    pub areas: Vec<Area>,
+    #[serde(rename = "indication")]
+    pub indications: Vec<Indication>,
+    #[serde(rename = "device")]
+    pub devices: Vec<DeviceModel>,
+    #[serde(rename = "condition")]
+    pub conditions: Vec<Recordable>,
+    #[serde(rename = "medication")]
+    pub medications: Vec<Recordable>,
+    #[serde(rename = "allergy")]
+    pub allergies: Vec<Recordable>,
+    #[serde(rename = "event")]
+    pub events: Vec<Recordable>,
+    #[serde(rename = "contraindication")]
+    pub rules: Vec<Rule>,
+    pub aftercare: Vec<AftercareStep>,
+    #[serde(rename = "warning_sign")]
+    pub warning_signs: Vec<WarningSign>,
+    #[serde(rename = "adverse_event")]
+    pub adverse_events: Vec<AdverseEvent>,
+    #[serde(rename = "scale")]
+    pub scales: Vec<Scale>,
+    pub fitzpatrick: Vec<FitzpatrickGuide>,
+}
+
+/// A problem found in a knowledge base: the entry (its code or id), the
+/// field, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KbProblem {
+    pub entry: String,
+    pub field: String,
+    pub message: String,
+}
+
+impl KnowledgeBase {
+    pub fn area(&self, code: &str) -> Option<&Area> {
+        self.areas.iter().find(|a| a.code == code)
+    }
+
+    pub fn indication(&self, code: &str) -> Option<&Indication> {
+        self.indications.iter().find(|i| i.code == code)
+    }
+
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    pub fn condition(&self, code: &str) -> Option<&Recordable> {
+        self.conditions.iter().find(|c| c.code == code)
+    }
+
+    /// Checks what types alone cannot: unique codes, and that every code a
+    /// rule names exists.
+    pub fn check(&self) -> Vec<KbProblem> {
+        let mut problems = vec![];
+        let mut p = |entry: &str, field: &str, message: String| {
+            problems.push(KbProblem {
+                entry: entry.to_string(),
+                field: field.to_string(),
+                message,
+            })
+        };
+        let lists: [(&str, Vec<&str>); 9] = [
+            ("area", self.areas.iter().map(|a| a.code.as_str()).collect()),
+            (
+                "indication",
+                self.indications.iter().map(|a| a.code.as_str()).collect(),
+            ),
+            (
+                "device",
+                self.devices.iter().map(|a| a.code.as_str()).collect(),
+            ),
+            (
+                "condition",
+                self.conditions.iter().map(|a| a.code.as_str()).collect(),
+            ),
+            (
+                "medication",
+                self.medications.iter().map(|a| a.code.as_str()).collect(),
+            ),
+            (
+                "allergy",
+                self.allergies.iter().map(|a| a.code.as_str()).collect(),
+            ),
+            (
+                "event",
+                self.events.iter().map(|a| a.code.as_str()).collect(),
+            ),
+            (
+                "contraindication",
+                self.rules.iter().map(|a| a.id.as_str()).collect(),
+            ),
+            (
+                "adverse_event",
+                self.adverse_events
+                    .iter()
+                    .map(|a| a.code.as_str())
+                    .collect(),
+            ),
+        ];
+        for (kind, codes) in &lists {
+            for (i, c) in codes.iter().enumerate() {
+                if codes[..i].contains(c) {
+                    p(c, "code", format!("duplicate {kind} code"));
+                }
+                if c.is_empty()
+                    || !c
+                        .chars()
+                        .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
+                {
+                    p(c, "code", "use lower-case letters, digits and _".into());
+                }
+            }
+        }
+        let regions: Vec<&str> = self.areas.iter().map(|a| a.region.as_str()).collect();
+        for r in &self.rules {
+            let known = |list: &[Recordable], code: &str| list.iter().any(|x| x.code == code);
+            let missing = match &r.trigger {
+                Trigger::Condition { code, .. } => {
+                    (!known(&self.conditions, code)).then(|| code.clone())
+                }
+                Trigger::Event { code, .. } => (!known(&self.events, code)).then(|| code.clone()),
+                Trigger::Allergy { code } => (!known(&self.allergies, code)).then(|| code.clone()),
+                Trigger::MedicationCurrent { codes } | Trigger::MedicationStopped { codes } => {
+                    codes.iter().find(|c| !known(&self.medications, c)).cloned()
+                }
+                Trigger::FitzpatrickAtLeast { skin_type } if !(1..=6).contains(skin_type) => {
+                    Some(format!("skin type {skin_type}"))
+                }
+                _ => None,
+            };
+            if let Some(m) = missing {
+                p(
+                    &r.id,
+                    "trigger",
+                    format!("names {m:?}, which the knowledge base does not define"),
+                );
+            }
+            for reg in &r.regions {
+                if !regions.contains(&reg.as_str()) {
+                    p(&r.id, "regions", format!("no area is in region {reg:?}"));
+                }
+            }
+            if r.effect == Effect::Precaution && r.precaution.is_none() {
+                p(
+                    &r.id,
+                    "precaution",
+                    "a precaution rule must say what to do".into(),
+                );
+            }
+            if r.wait.is_some() && r.effect != Effect::Defer {
+                p(
+                    &r.id,
+                    "wait",
+                    "only a defer rule has a waiting period".into(),
+                );
+            }
+        }
+        for i in &self.indications {
+            if !(i.sessions.min..=i.sessions.max).contains(&i.typical_sessions) {
+                p(
+                    &i.code,
+                    "typical_sessions",
+                    "outside the sessions range".into(),
+                );
+            }
+        }
+        if self.fitzpatrick.len() != 6 {
+            p(
+                "fitzpatrick",
+                "skin_type",
+                "describe all six skin types".into(),
+            );
+        }
+        problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+
+    #[test]
+    fn periods_add_calendar_exactly() {
+        let six_months = Period::parse("6 months").unwrap();
+        assert_eq!(six_months.after(date(2026, 8, 31)), Some(date(2027, 2, 28)));
+        assert_eq!(
+            six_months.after(date(2027, 8, 31)),
+            Some(date(2028, 2, 29)),
+            "leap year"
+        );
+        assert_eq!(
+            Period::parse("2 weeks").unwrap().after(date(2026, 12, 25)),
+            Some(date(2027, 1, 8))
+        );
+        assert_eq!(
+            Period::parse("1 day").unwrap().after(date(2028, 2, 28)),
+            Some(date(2028, 2, 29))
+        );
+        for bad in [
+            "",
+            "6",
+            "six months",
+            "6 fortnights",
+            "6 months ago",
+            "-1 days",
+        ] {
+            assert!(Period::parse(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(Period::parse("1 week").unwrap().to_string(), "1 week");
+    }
+
+    #[test]
+    fn ranges_parse_and_refuse() {
+        let r = DepthRange::parse("0.25-0.5").unwrap();
+        assert_eq!((r.min.micrometres(), r.max.micrometres()), (250, 500));
+        assert_eq!(r.to_string(), "0.25-0.5");
+        assert!(DepthRange::parse("1.0-0.5").is_err());
+        assert!(DepthRange::parse("abc").is_err());
+        let i = Interval::try_from("4-6 weeks".to_string()).unwrap();
+        assert_eq!(
+            (i.min.amount, i.max.amount, i.max.unit),
+            (4, 6, PeriodUnit::Weeks)
+        );
+        assert_eq!(String::from(i), "4-6 weeks");
+    }
+}
