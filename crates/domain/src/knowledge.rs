@@ -605,6 +605,87 @@ impl KnowledgeBase {
     }
 }
 
+/// A value a clinic may change, as shown in Settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Setting {
+    /// `screening.max_age_days`, `contraindication.ID.wait`, `area.CODE.depth`.
+    pub key: String,
+    pub label: String,
+    pub value: String,
+    /// How to write a new value.
+    pub format: &'static str,
+    pub source: String,
+    pub evidence: Evidence,
+}
+
+impl KnowledgeBase {
+    /// Every value a clinic may override, with its current value.
+    pub fn settings(&self) -> Vec<Setting> {
+        let mut out = vec![Setting {
+            key: "screening.max_age_days".into(),
+            label: "A screening is stale after (days)".into(),
+            value: self.screening.max_age_days.to_string(),
+            format: "a number of days, e.g. 30",
+            source: self.screening.source.clone(),
+            evidence: self.screening.evidence,
+        }];
+        for r in self.rules.iter().filter(|r| r.wait.is_some()) {
+            out.push(Setting {
+                key: format!("contraindication.{}.wait", r.id),
+                label: format!("Wait after: {}", r.name),
+                value: r.wait.map(|w| w.to_string()).unwrap_or_default(),
+                format: "a period, e.g. 14 days, 2 weeks or 6 months",
+                source: r.source.clone(),
+                evidence: r.evidence,
+            });
+        }
+        for a in &self.areas {
+            out.push(Setting {
+                key: format!("area.{}.depth", a.code),
+                label: format!("Depth range: {} (mm)", a.name),
+                value: a.depth.to_string(),
+                format: "a range in mm, e.g. 0.25-0.5",
+                source: a.source.clone(),
+                evidence: a.evidence,
+            });
+        }
+        out
+    }
+
+    /// Replaces one value (see [`KnowledgeBase::settings`]); the message
+    /// says what is wrong with a value that does not fit.
+    pub fn apply_override(&mut self, key: &str, value: &str) -> Result<(), String> {
+        let parts: Vec<&str> = key.split('.').collect();
+        match parts.as_slice() {
+            ["screening", "max_age_days"] => {
+                let days: u32 = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| "Enter a whole number of days.".to_string())?;
+                if !(1..=365).contains(&days) {
+                    return Err("Use 1 to 365 days.".into());
+                }
+                self.screening.max_age_days = days;
+            }
+            ["contraindication", id, "wait"] => {
+                let rule = self
+                    .rules
+                    .iter_mut()
+                    .find(|r| r.id == *id && r.wait.is_some());
+                let rule = rule.ok_or_else(|| format!("No waiting period called {key:?}."))?;
+                rule.wait = Some(Period::parse(value.trim())?);
+            }
+            ["area", code, "depth"] => {
+                let area = self.areas.iter_mut().find(|a| a.code == *code);
+                let area = area.ok_or_else(|| format!("No area called {code:?}."))?;
+                area.depth = DepthRange::parse(value.trim())?;
+            }
+            _ => return Err(format!("{key:?} cannot be changed.")),
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -173,3 +173,41 @@ mod tests {
         assert_eq!(e.line, 2, "{e}");
     }
 }
+
+#[cfg(test)]
+mod override_tests {
+    use super::*;
+
+    #[test]
+    fn clinics_override_listed_values_only() {
+        let mut kb = shipped().unwrap();
+        let keys: Vec<String> = kb.settings().into_iter().map(|s| s.key).collect();
+        assert!(keys.contains(&"contraindication.isotretinoin_stopped.wait".to_string()));
+        assert!(keys.contains(&"screening.max_age_days".to_string()));
+        kb.apply_override("contraindication.isotretinoin_stopped.wait", "3 months")
+            .unwrap();
+        assert_eq!(
+            kb.rule("isotretinoin_stopped")
+                .unwrap()
+                .wait
+                .unwrap()
+                .to_string(),
+            "3 months"
+        );
+        kb.apply_override("screening.max_age_days", "14").unwrap();
+        assert_eq!(kb.screening.max_age_days, 14);
+        kb.apply_override("area.cheeks.depth", "0.5-1.5").unwrap();
+        assert_eq!(kb.area("cheeks").unwrap().depth.to_string(), "0.5-1.5");
+        assert!(kb
+            .apply_override("contraindication.isotretinoin_stopped.wait", "soon")
+            .is_err());
+        assert!(
+            kb.apply_override("contraindication.bleeding_disorder.wait", "1 day")
+                .is_err(),
+            "no wait to change"
+        );
+        assert!(kb.apply_override("area.cheeks.depth", "1.5-0.5").is_err());
+        assert!(kb.apply_override("screening.max_age_days", "0").is_err());
+        assert!(kb.apply_override("version", "x").is_err());
+    }
+}

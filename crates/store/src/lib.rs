@@ -11,6 +11,7 @@ pub mod audit;
 mod migrate;
 pub mod model;
 pub mod open;
+mod screening_sql;
 mod sql;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -73,9 +74,100 @@ pub struct PatientPage {
     pub total: i64,
 }
 
+/// Why an intake link cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntakeRefusal {
+    Unknown,
+    Expired,
+    AlreadyUsed,
+}
+
+/// Histories, screenings, intake and the clinic's rule overrides.
+#[async_trait]
+pub trait ScreeningRecords: Send + Sync {
+    /// Saves a new version of a patient's history (the previous ones stay).
+    async fn add_history_version(
+        &self,
+        patient_id: i64,
+        history: &needlepoint_domain::history::PatientHistory,
+        source: &str,
+        note: Option<&str>,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<HistoryVersion>;
+    async fn current_history(&self, patient_id: i64) -> Result<Option<HistoryVersion>>;
+    async fn history_versions(&self, patient_id: i64) -> Result<Vec<HistoryVersion>>;
+
+    /// Saves a screening of a history version; screenings never change.
+    async fn record_screening(
+        &self,
+        patient_id: i64,
+        history_id: i64,
+        result: &needlepoint_domain::screening::Screening,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<ScreeningRecord>;
+    async fn screening(&self, id: i64) -> Result<ScreeningRecord>;
+    /// A patient's screenings, newest first.
+    async fn screenings(&self, patient_id: i64) -> Result<Vec<ScreeningRecord>>;
+    /// A clinician's override of a screening's outcome, with the reason.
+    async fn override_screening(
+        &self,
+        screening_id: i64,
+        status: needlepoint_domain::screening::Status,
+        justification: &str,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<ScreeningOverride>;
+
+    /// All overrides of this clinic, oldest first (a later one of the same
+    /// key replaces an earlier one).
+    async fn knowledge_overrides(&self, clinic_id: i64) -> Result<Vec<KnowledgeOverride>>;
+    async fn add_knowledge_override(
+        &self,
+        clinic_id: i64,
+        key: &str,
+        value: &str,
+        reason: &str,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<KnowledgeOverride>;
+
+    async fn create_intake_link(
+        &self,
+        patient_id: i64,
+        token_hash: &str,
+        expires_at: Timestamp,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<IntakeLink>;
+    /// The usable link with this token hash, or why it cannot be used.
+    async fn intake_link(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Result<IntakeLink, IntakeRefusal>>;
+    /// Stores the answers and uses up the link, in one transaction.
+    async fn submit_intake(
+        &self,
+        token_hash: &str,
+        history: &needlepoint_domain::history::PatientHistory,
+        now: Timestamp,
+    ) -> Result<Result<IntakeSubmission, IntakeRefusal>>;
+    async fn pending_intakes(&self, patient_id: i64) -> Result<Vec<IntakeSubmission>>;
+    /// Turns reviewed answers into a new history version (source `intake`).
+    async fn confirm_intake(
+        &self,
+        submission_id: i64,
+        history: &needlepoint_domain::history::PatientHistory,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<HistoryVersion>;
+}
+
 /// The record, whatever database keeps it.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: ScreeningRecords + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Answers when the database does: for `/readyz`.

@@ -141,3 +141,89 @@ pub struct AuditEntry {
     pub patient_id: Option<i64>,
     pub detail: serde_json::Value,
 }
+
+/// One immutable version of a patient's history.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryVersion {
+    pub id: i64,
+    pub patient_id: i64,
+    /// 1, 2, 3… per patient.
+    pub version: i64,
+    pub history: needlepoint_domain::history::PatientHistory,
+    /// `clinician`, `intake` (confirmed by a clinician) or `api`.
+    pub source: String,
+    pub note: Option<String>,
+    pub created_at: Timestamp,
+    pub created_by: Option<i64>,
+    pub created_by_name: Option<String>,
+}
+
+/// A saved screening: immutable, with the history version it read.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScreeningRecord {
+    pub id: i64,
+    pub patient_id: i64,
+    pub history_id: i64,
+    pub history_version: i64,
+    pub result: needlepoint_domain::screening::Screening,
+    pub created_at: Timestamp,
+    pub created_by: Option<i64>,
+    pub created_by_name: Option<String>,
+    /// Clinicians' overrides, oldest first; the last one is in force.
+    pub overrides: Vec<ScreeningOverride>,
+}
+
+impl ScreeningRecord {
+    /// The outcome in force: the last override's, or the engine's.
+    pub fn status(&self) -> needlepoint_domain::screening::Status {
+        self.overrides
+            .last()
+            .map_or(self.result.status, |o| o.status)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScreeningOverride {
+    pub id: i64,
+    pub screening_id: i64,
+    pub status: needlepoint_domain::screening::Status,
+    pub justification: String,
+    pub created_at: Timestamp,
+    pub created_by: i64,
+    pub created_by_name: String,
+}
+
+/// A clinic's change to a knowledge-base value, with who made it and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct KnowledgeOverride {
+    pub id: i64,
+    pub clinic_id: i64,
+    pub key: String,
+    pub value: String,
+    pub reason: String,
+    pub created_at: Timestamp,
+    pub created_by: i64,
+    pub created_by_name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IntakeLink {
+    pub id: i64,
+    pub patient_id: i64,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub used_at: Option<Timestamp>,
+}
+
+/// A patient's answers from an intake link, waiting for a clinician.
+#[derive(Debug, Clone, Serialize)]
+pub struct IntakeSubmission {
+    pub id: i64,
+    pub link_id: i64,
+    pub patient_id: i64,
+    pub history: needlepoint_domain::history::PatientHistory,
+    pub submitted_at: Timestamp,
+    pub reviewed_at: Option<Timestamp>,
+    pub reviewed_by: Option<i64>,
+    pub history_id: Option<i64>,
+}

@@ -6,6 +6,8 @@
 use crate::migrate::{Migration, POSTGRES, SQLITE};
 use crate::types::{Day, Ts};
 use crate::*;
+use needlepoint_domain::history::PatientHistory;
+use needlepoint_domain::screening::{Screening, Status};
 use needlepoint_domain::{Depth, Email, PractitionerDetails, Sex};
 use serde_json::json;
 use sqlx::{Postgres, Row, Sqlite};
@@ -1078,6 +1080,7 @@ macro_rules! store_impl {
 mod sqlite_impl {
     use super::*;
     store_impl!(Sqlite, Backend::Sqlite, SQLITE);
+    crate::screening_sql::screening_impl!(Sqlite);
 
     impl SqlStore<Sqlite> {
         /// SQLite serialises writers with its own lock; nothing more needed.
@@ -1109,6 +1112,7 @@ mod sqlite_impl {
 mod postgres_impl {
     use super::*;
     store_impl!(Postgres, Backend::Postgres, POSTGRES);
+    crate::screening_sql::screening_impl!(Postgres);
 
     impl SqlStore<Postgres> {
         /// Two servers starting at once must not both apply a migration.
