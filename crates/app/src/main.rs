@@ -2,6 +2,7 @@
 //! clinic, and the operator's tools.
 
 mod demo;
+mod screen;
 
 use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
@@ -40,6 +41,42 @@ enum Command {
     },
     /// Write a consistent copy of the SQLite database while it is in use.
     Backup(BackupArgs),
+    /// Screen a patient history (JSON; format in the README) and print the outcome per area.
+    Screen(ScreenArgs),
+}
+
+#[derive(Args, Clone)]
+struct KnowledgeArgs {
+    /// A knowledge-base file to use instead of the one built in.
+    #[arg(long, env = "NEEDLEPOINT_KNOWLEDGE", value_name = "FILE")]
+    knowledge: Option<PathBuf>,
+}
+
+impl KnowledgeArgs {
+    /// The knowledge base, or one line naming the file, line and field.
+    fn load(&self) -> anyhow::Result<needlepoint_domain::knowledge::KnowledgeBase> {
+        Ok(match &self.knowledge {
+            Some(path) => needlepoint_knowledge::load(path)?,
+            None => needlepoint_knowledge::shipped()?,
+        })
+    }
+}
+
+#[derive(Args)]
+struct ScreenArgs {
+    /// The patient history as JSON.
+    file: PathBuf,
+    /// The date to screen on (default: today).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    date: Option<jiff::civil::Date>,
+    /// Areas to screen, comma-separated (default: the areas of the history's concerns).
+    #[arg(long, value_delimiter = ',', value_name = "AREA,…")]
+    areas: Vec<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    kb: KnowledgeArgs,
 }
 
 #[derive(Args, Clone)]
@@ -61,6 +98,8 @@ struct DbArgs {
 struct ServeArgs {
     #[command(flatten)]
     db: DbArgs,
+    #[command(flatten)]
+    kb: KnowledgeArgs,
     /// Address and port to listen on.
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
     listen: SocketAddr,
@@ -83,6 +122,8 @@ struct DemoArgs {
     /// Create the demo data and exit without serving.
     #[arg(long)]
     no_serve: bool,
+    #[command(flatten)]
+    kb: KnowledgeArgs,
 }
 
 #[derive(Subcommand)]
@@ -172,16 +213,18 @@ async fn open(db: &DbArgs) -> anyhow::Result<Arc<dyn Store>> {
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(a) => {
+            let kb = a.kb.load()?;
             let store = open(&a.db).await?;
-            serve(
-                store,
-                a.listen,
-                WebConfig {
-                    secure_cookies: a.secure_cookies,
-                },
-                None,
-            )
-            .await
+            let config = WebConfig {
+                secure_cookies: a.secure_cookies,
+            };
+            serve(AppState::new(store, kb, config), a.listen, None).await
+        }
+        Command::Screen(a) => {
+            let kb = a.kb.load()?;
+            let on = a.date.unwrap_or_else(|| jiff::Zoned::now().date());
+            print!("{}", screen::run(&kb, &a.file, on, &a.areas, a.json)?);
+            Ok(())
         }
         Command::Demo(a) => demo_command(a).await,
         Command::Migrate(db) => {
@@ -204,27 +247,23 @@ async fn run(command: Command) -> anyhow::Result<()> {
     }
 }
 
-async fn serve(
-    store: Arc<dyn Store>,
-    listen: SocketAddr,
-    config: WebConfig,
-    banner: Option<String>,
-) -> anyhow::Result<()> {
+async fn serve(state: AppState, listen: SocketAddr, banner: Option<String>) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, database = store.backend().name(), "serving Needlepoint");
+    tracing::info!(%addr, database = state.store.backend().name(), knowledge = %state.kb.version, "serving Needlepoint");
     if let Some(b) = banner {
         println!("{}", b.replace("{url}", &format!("http://{addr}")));
     } else {
         println!("Needlepoint is running at http://{addr}");
     }
-    needlepoint_web::serve(listener, AppState::new(store, config)).await?;
+    needlepoint_web::serve(listener, state).await?;
     Ok(())
 }
 
 async fn demo_command(a: DemoArgs) -> anyhow::Result<()> {
+    let kb = a.kb.load()?;
     let store = match &a.database_url {
         Some(url) => needlepoint_store::open_postgres(url)
             .await
@@ -268,7 +307,12 @@ async fn demo_command(a: DemoArgs) -> anyhow::Result<()> {
         println!("{}", banner.replace("{url}", "(not serving: --no-serve)"));
         return Ok(());
     }
-    serve(store, a.listen, WebConfig::default(), Some(banner)).await
+    serve(
+        AppState::new(store, kb, WebConfig::default()),
+        a.listen,
+        Some(banner),
+    )
+    .await
 }
 
 async fn user_add(a: UserAddArgs) -> anyhow::Result<()> {

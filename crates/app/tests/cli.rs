@@ -318,3 +318,99 @@ async fn serve_answers_on_its_port() {
         "created on first start"
     );
 }
+
+fn example() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/history.json").to_string()
+}
+
+#[test]
+fn screen_prints_a_table_or_json() {
+    let o = run(&["screen", &example(), "--date", "2026-11-22"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("Overall: Deferred until resolved"), "{out}");
+    assert!(
+        out.contains("forehead       Deferred until 2026-12-15"),
+        "{out}"
+    );
+    assert!(
+        out.contains("[neurotoxin_area]") && out.contains("source: Common practice"),
+        "{out}"
+    );
+    let o = run(&[
+        "screen",
+        &example(),
+        "--date",
+        "2026-12-15",
+        "--areas",
+        "cheeks,neck",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["areas"][0]["area"], "cheeks");
+    assert_eq!(
+        v["areas"][0]["status"], "eligible_with_precautions",
+        "the wait ended that day"
+    );
+    assert_eq!(v["areas"][1]["status"], "eligible_with_precautions");
+}
+
+#[test]
+fn screen_refuses_unknown_codes_and_contradictions() {
+    let dir = temp_dir("screen");
+    let file = dir.join("h.json");
+    std::fs::write(&file, r#"{"date_of_birth": "1990-01-01", "medications": [{"code": "isotretinoin", "started_on": "2026-05-01", "stopped_on": "2026-04-01"}], "conditions": [{"code": "warts"}]}"#).unwrap();
+    let o = run(&["screen", file.to_str().unwrap(), "--areas", "cheeks"]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains("medications[0].stopped_on") && err.contains("conditions[0].code"),
+        "{err}"
+    );
+    std::fs::write(&file, r#"{"date_of_birth": "1990-01-01", "smoker": true}"#).unwrap();
+    let o = run(&["screen", file.to_str().unwrap(), "--areas", "cheeks"]);
+    assert!(
+        stderr(&o).contains("unknown field `smoker`"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&["screen", &example(), "--areas", "elbow"]);
+    assert!(
+        stderr(&o).contains("Unknown area \"elbow\""),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_malformed_knowledge_file_stops_the_start() {
+    let dir = temp_dir("kb");
+    let file = dir.join("kb.toml");
+    let text = needlepoint_knowledge::SHIPPED.replacen(
+        "max_age_days = 30",
+        "max_age_days = \"thirty\"",
+        1,
+    );
+    std::fs::write(&file, text).unwrap();
+    let o = run(&[
+        "serve",
+        "--knowledge",
+        file.to_str().unwrap(),
+        "--data-dir",
+        dir.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("kb.toml:") && err.contains("field `screening.max_age_days`"),
+        "{err}"
+    );
+    assert!(
+        !dir.join("needlepoint.sqlite3").exists(),
+        "stopped before opening the database"
+    );
+}

@@ -16,6 +16,7 @@ pub mod routes;
 mod view;
 
 use axum::Router;
+use needlepoint_domain::knowledge::KnowledgeBase;
 use needlepoint_store::Store;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,13 +32,16 @@ pub struct WebConfig {
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// The knowledge base loaded at start, before any clinic's overrides.
+    pub kb: Arc<KnowledgeBase>,
     pub config: Arc<WebConfig>,
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, config: WebConfig) -> Self {
+    pub fn new(store: Arc<dyn Store>, kb: KnowledgeBase, config: WebConfig) -> Self {
         AppState {
             store,
+            kb: Arc::new(kb),
             config: Arc::new(config),
         }
     }

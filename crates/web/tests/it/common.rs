@@ -26,7 +26,8 @@ pub async fn spawn_app(backend: TestBackend) -> TestApp {
 pub async fn spawn_with(store: Arc<dyn Store>) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let state = AppState::new(store.clone(), WebConfig::default());
+    let kb = needlepoint_knowledge::shipped().unwrap();
+    let state = AppState::new(store.clone(), kb, WebConfig::default());
     tokio::spawn(async move {
         needlepoint_web::serve(listener, state).await.unwrap();
     });
