@@ -41,6 +41,8 @@ where
     }
 }
 
+// One line per route: this table is read more than it is edited.
+#[rustfmt::skip]
 fn table() -> Vec<Entry> {
     use Access::Public;
     use Method as M;
@@ -68,95 +70,42 @@ fn table() -> Vec<Entry> {
         r(M::GET, "/patients/new", ANY_STAFF, patients::new_form),
         r(M::GET, "/patients/{id}", ANY_STAFF, patients::show),
         r(M::POST, "/patients/{id}", ANY_STAFF, patients::update),
-        r(
-            M::GET,
-            "/patients/{id}/edit",
-            ANY_STAFF,
-            patients::edit_form,
-        ),
+        r(M::GET, "/patients/{id}/edit", ANY_STAFF, patients::edit_form),
         r(M::GET, "/patients/{id}/notes", CLINICAL, patients::notes),
-        r(
-            M::POST,
-            "/patients/{id}/notes",
-            CLINICAL,
-            patients::add_note,
-        ),
+        r(M::POST, "/patients/{id}/notes", CLINICAL, patients::add_note),
         r(M::GET, "/patients/{id}/audit", OWNER, patients::audit),
         r(M::GET, "/settings", OWNER, settings::page),
         r(M::POST, "/settings/clinics", OWNER, settings::add_clinic),
-        r(
-            M::POST,
-            "/settings/clinics/{id}",
-            OWNER,
-            settings::edit_clinic,
-        ),
-        r(
-            M::POST,
-            "/settings/clinics/{id}/rooms",
-            OWNER,
-            settings::add_room,
-        ),
-        r(
-            M::POST,
-            "/settings/clinics/{id}/devices",
-            OWNER,
-            settings::add_device,
-        ),
-        r(
-            M::POST,
-            "/settings/clinics/{id}/prices",
-            OWNER,
-            settings::add_price,
-        ),
+        r(M::POST, "/settings/clinics/{id}", OWNER, settings::edit_clinic),
+        r(M::POST, "/settings/clinics/{id}/rooms", OWNER, settings::add_room),
+        r(M::POST, "/settings/clinics/{id}/devices", OWNER, settings::add_device),
+        r(M::POST, "/settings/clinics/{id}/prices", OWNER, settings::add_price),
         r(M::POST, "/settings/staff", OWNER, settings::add_staff),
-        r(
-            M::POST,
-            "/settings/staff/{id}/active",
-            OWNER,
-            settings::set_staff_active,
-        ),
+        r(M::POST, "/settings/staff/{id}/active", OWNER, settings::set_staff_active),
         r(M::GET, "/account", ANY_STAFF, account::page),
         r(M::POST, "/account/tokens", ANY_STAFF, account::create_token),
-        r(
-            M::POST,
-            "/account/tokens/{id}/revoke",
-            ANY_STAFF,
-            account::revoke_token,
-        ),
+        r(M::POST, "/account/tokens/{id}/revoke", ANY_STAFF, account::revoke_token),
         // JSON API.
         r(M::GET, "/api/v1/me", ANY_STAFF, api::me),
         r(M::GET, "/api/v1/clinics", ANY_STAFF, api::list_clinics),
         r(M::GET, "/api/v1/staff", OWNER, api::list_staff),
         r(M::GET, "/api/v1/tokens", ANY_STAFF, api::list_tokens),
         r(M::POST, "/api/v1/tokens", ANY_STAFF, api::create_token),
-        r(
-            M::DELETE,
-            "/api/v1/tokens/{id}",
-            ANY_STAFF,
-            api::revoke_token,
-        ),
+        r(M::DELETE, "/api/v1/tokens/{id}", ANY_STAFF, api::revoke_token),
         r(M::GET, "/api/v1/audit", OWNER, api::audit),
         r(M::GET, "/api/v1/patients", ANY_STAFF, api::list_patients),
         r(M::POST, "/api/v1/patients", ANY_STAFF, api::create_patient),
         r(M::GET, "/api/v1/patients/{id}", ANY_STAFF, api::get_patient),
-        r(
-            M::PUT,
-            "/api/v1/patients/{id}",
-            ANY_STAFF,
-            api::update_patient,
-        ),
-        r(
-            M::GET,
-            "/api/v1/patients/{id}/notes",
-            CLINICAL,
-            api::list_notes,
-        ),
-        r(
-            M::POST,
-            "/api/v1/patients/{id}/notes",
-            CLINICAL,
-            api::add_note,
-        ),
+        r(M::PUT, "/api/v1/patients/{id}", ANY_STAFF, api::update_patient),
+        r(M::GET, "/api/v1/patients/{id}/notes", CLINICAL, api::list_notes),
+        r(M::POST, "/api/v1/patients/{id}/notes", CLINICAL, api::add_note),
+        r(M::POST, "/api/v1/screen", CLINICAL, api::screen_history),
+        r(M::GET, "/api/v1/patients/{id}/history", CLINICAL, api::get_history),
+        r(M::PUT, "/api/v1/patients/{id}/history", CLINICAL, api::put_history),
+        r(M::GET, "/api/v1/patients/{id}/screenings", CLINICAL, api::list_screenings),
+        r(M::POST, "/api/v1/patients/{id}/screenings", CLINICAL, api::create_screening),
+        r(M::POST, "/api/v1/screenings/{id}/override", CLINICAL, api::override_screening),
+        r(M::GET, "/api/v1/knowledge", ANY_STAFF, api::knowledge),
     ]
 }
 

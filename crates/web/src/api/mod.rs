@@ -5,6 +5,7 @@
 mod json;
 mod patients;
 mod people;
+mod screening;
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -12,6 +13,7 @@ use utoipa::{Modify, OpenApi};
 pub use json::ApiJson;
 pub use patients::*;
 pub use people::*;
+pub use screening::*;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -37,11 +39,19 @@ pub use people::*;
         patients::update_patient,
         patients::list_notes,
         patients::add_note,
+        screening::screen_history,
+        screening::get_history,
+        screening::put_history,
+        screening::list_screenings,
+        screening::create_screening,
+        screening::override_screening,
+        screening::knowledge,
     ),
     modifiers(&BearerAuth),
     tags(
         (name = "people", description = "Who you are, your clinics, staff and tokens"),
         (name = "patients", description = "Patients and their clinical notes"),
+        (name = "screening", description = "Histories, eligibility screening and the knowledge base behind it"),
     )
 )]
 pub struct ApiDoc;

@@ -8,3 +8,4 @@ mod browser;
 mod common;
 mod openapi;
 mod pages;
+mod screening;

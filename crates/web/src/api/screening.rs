@@ -1,0 +1,333 @@
+//! Histories, screenings and the knowledge base over JSON.
+
+use super::ApiJson;
+use crate::auth::Caller;
+use crate::clinical::{self, clinic_kb, clinic_today, freshness, ScreenError};
+use crate::error::{ApiError, ErrorBody};
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use needlepoint_domain::history::PatientHistory;
+use needlepoint_domain::screening::{screen, Status};
+use needlepoint_domain::Invalid;
+use needlepoint_store::{HistoryVersion, Patient, ScreeningRecord};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+async fn visible(st: &AppState, caller: &Caller, id: i64) -> Result<Patient, ApiError> {
+    let p = st.store.patient(id).await?;
+    if caller.sees_clinic(p.clinic_id) {
+        Ok(p)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+fn parse_date(field: &str, s: &Option<String>) -> Result<Option<jiff::civil::Date>, ApiError> {
+    s.as_deref()
+        .map(|d| needlepoint_domain::patient::parse_date(field, d))
+        .transpose()
+        .map_err(|e| ApiError::Invalid(Invalid { errors: vec![e] }))
+}
+
+/// A history and the areas to screen; nothing is saved.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScreenRequest {
+    /// A patient history (the format of `needlepoint screen`, see the README).
+    #[schema(value_type = Object)]
+    pub history: PatientHistory,
+    /// Area codes; default: the areas of the history's concerns.
+    #[serde(default)]
+    pub areas: Vec<String>,
+    /// `YYYY-MM-DD`; default: today in the clinic.
+    pub date: Option<String>,
+    /// Whose overrides of the knowledge base apply; default: your first clinic.
+    pub clinic_id: Option<i64>,
+}
+
+#[utoipa::path(post, path = "/api/v1/screen", tag = "screening", request_body = ScreenRequest,
+    security(("bearer" = [])),
+    responses((status = 200, description = "The screening, per area, with reasons and sources", body = Object),
+        (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn screen_history(
+    State(st): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<ScreenRequest>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let clinic_id = match body.clinic_id {
+        Some(c) if caller.sees_clinic(c) => c,
+        Some(_) => return Err(Invalid::one("clinic_id", "Not one of your clinics.").into()),
+        None => *caller.clinic_ids.first().ok_or(ApiError::Forbidden)?,
+    };
+    let kb = clinic_kb(&st, clinic_id).await?;
+    let on = match parse_date("date", &body.date)? {
+        Some(d) => d,
+        None => clinic_today(&st, clinic_id).await?,
+    };
+    body.history.validate(&kb, on)?;
+    let areas = if body.areas.is_empty() {
+        body.history.concern_areas()
+    } else {
+        body.areas
+    };
+    let result = screen(&kb, &body.history, &areas, on)?;
+    Ok(Json(
+        serde_json::to_value(result).map_err(anyhow::Error::from)?,
+    ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryOut {
+    pub id: i64,
+    pub version: i64,
+    pub source: String,
+    pub created_at: String,
+    pub created_by: Option<String>,
+    #[schema(value_type = Object)]
+    pub history: PatientHistory,
+}
+
+impl From<HistoryVersion> for HistoryOut {
+    fn from(v: HistoryVersion) -> Self {
+        HistoryOut {
+            id: v.id,
+            version: v.version,
+            source: v.source,
+            created_at: v.created_at.to_string(),
+            created_by: v.created_by_name,
+            history: v.history,
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/patients/{id}/history", tag = "screening", params(("id" = i64, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = HistoryOut), (status = 404, body = ErrorBody)))]
+pub async fn get_history(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<HistoryOut>, ApiError> {
+    visible(&st, &caller, id).await?;
+    let v = st
+        .store
+        .current_history(id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    st.store
+        .record_audit(
+            &caller.actor(),
+            &needlepoint_store::AuditEvent::new("view", "history", Some(v.id)).patient(id),
+            needlepoint_store::now(),
+        )
+        .await?;
+    Ok(Json(v.into()))
+}
+
+#[utoipa::path(put, path = "/api/v1/patients/{id}/history", tag = "screening", params(("id" = i64, Path)),
+    request_body(content = Object, description = "The whole history; it becomes a new version (earlier ones are kept). The date of birth comes from the patient's details."),
+    security(("bearer" = [])),
+    responses((status = 201, body = HistoryOut), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put_history(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(history): ApiJson<PatientHistory>,
+) -> Result<(StatusCode, Json<HistoryOut>), ApiError> {
+    let p = visible(&st, &caller, id).await?;
+    if history
+        .date_of_birth
+        .is_some_and(|d| d != p.details.date_of_birth)
+    {
+        return Err(Invalid::one(
+            "date_of_birth",
+            "Change the date of birth on the patient's details.",
+        )
+        .into());
+    }
+    let mut history = history;
+    history.date_of_birth = Some(p.details.date_of_birth);
+    let kb = clinic_kb(&st, p.clinic_id).await?;
+    history.validate(&kb, clinic_today(&st, p.clinic_id).await?)?;
+    let v = st
+        .store
+        .add_history_version(
+            id,
+            &history,
+            "api",
+            None,
+            &caller.actor(),
+            needlepoint_store::now(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(v.into())))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScreeningOut {
+    pub id: i64,
+    pub history_version: i64,
+    /// The outcome in force (a clinician's override, or the engine's).
+    pub status: String,
+    pub age_days: i64,
+    /// Why it should not be relied on, when it is stale.
+    pub stale: Option<String>,
+    pub created_by: Option<String>,
+    #[schema(value_type = Object)]
+    pub result: needlepoint_domain::screening::Screening,
+    #[schema(value_type = Vec<Object>)]
+    pub overrides: Vec<needlepoint_store::ScreeningOverride>,
+}
+
+async fn out(st: &AppState, p: &Patient, s: ScreeningRecord) -> Result<ScreeningOut, ApiError> {
+    let kb = clinic_kb(st, p.clinic_id).await?;
+    let current = st.store.current_history(p.id).await?.map(|v| v.version);
+    let f = freshness(
+        &s,
+        current,
+        kb.screening.max_age_days,
+        clinic_today(st, p.clinic_id).await?,
+    );
+    Ok(ScreeningOut {
+        id: s.id,
+        history_version: s.history_version,
+        status: s.status().as_str().into(),
+        age_days: f.age_days,
+        stale: f.stale,
+        created_by: s.created_by_name,
+        result: s.result,
+        overrides: s.overrides,
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/patients/{id}/screenings", tag = "screening", params(("id" = i64, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = [ScreeningOut]), (status = 404, body = ErrorBody)))]
+pub async fn list_screenings(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<ScreeningOut>>, ApiError> {
+    let p = visible(&st, &caller, id).await?;
+    let mut list = vec![];
+    for s in st.store.screenings(id).await? {
+        list.push(out(&st, &p, s).await?);
+    }
+    Ok(Json(list))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewScreening {
+    /// Area codes; default: the areas of the patient's concerns.
+    #[serde(default)]
+    pub areas: Vec<String>,
+    /// `YYYY-MM-DD`; default: today in the patient's clinic.
+    pub date: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/patients/{id}/screenings", tag = "screening", params(("id" = i64, Path)),
+    request_body = NewScreening, security(("bearer" = [])),
+    responses((status = 201, body = ScreeningOut), (status = 409, body = ErrorBody, description = "No history recorded yet"),
+        (status = 422, body = ErrorBody)))]
+pub async fn create_screening(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<NewScreening>,
+) -> Result<(StatusCode, Json<ScreeningOut>), ApiError> {
+    let p = visible(&st, &caller, id).await?;
+    let on = match parse_date("date", &body.date)? {
+        Some(d) => d,
+        None => clinic_today(&st, p.clinic_id).await?,
+    };
+    let areas = if body.areas.is_empty() {
+        st.store
+            .current_history(id)
+            .await?
+            .map(|v| v.history.concern_areas())
+            .unwrap_or_default()
+    } else {
+        body.areas
+    };
+    let s = match clinical::run_screening(&st, &p, &areas, on, &caller.actor()).await {
+        Ok(s) => s,
+        Err(ScreenError::NoHistory) => {
+            return Err(ApiError::Conflict(
+                "Record the patient's history before screening.".into(),
+            ))
+        }
+        Err(ScreenError::Invalid(i)) => return Err(i.into()),
+        Err(ScreenError::Store(e)) => return Err(e.into()),
+    };
+    Ok((StatusCode::CREATED, Json(out(&st, &p, s).await?)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OverrideIn {
+    /// The outcome the clinician decides: `eligible`, `eligible_with_precautions`,
+    /// `deferred`, `needs_physician_approval` or `not_eligible`.
+    pub status: String,
+    /// Why; kept with the screening it overrides.
+    pub justification: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/screenings/{id}/override", tag = "screening", params(("id" = i64, Path)),
+    request_body = OverrideIn, security(("bearer" = [])),
+    responses((status = 201, body = ScreeningOut), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn override_screening(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<OverrideIn>,
+) -> Result<(StatusCode, Json<ScreeningOut>), ApiError> {
+    let s = st.store.screening(id).await?;
+    let p = visible(&st, &caller, s.patient_id).await?;
+    let mut inv = Invalid::default();
+    let status = Status::parse(&body.status);
+    if status.is_none() {
+        inv.push("status", "Use eligible, eligible_with_precautions, deferred, needs_physician_approval or not_eligible.");
+    }
+    let why = inv.check(needlepoint_domain::validation::required_text(
+        "justification",
+        &body.justification,
+        2000,
+    ));
+    inv.into_result()?;
+    st.store
+        .override_screening(
+            id,
+            status.unwrap(),
+            &why.unwrap(),
+            &caller.actor(),
+            needlepoint_store::now(),
+        )
+        .await?;
+    let s = st.store.screening(id).await?;
+    Ok((StatusCode::CREATED, Json(out(&st, &p, s).await?)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct KnowledgeQuery {
+    /// Whose overrides apply; default: your first clinic.
+    pub clinic_id: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/knowledge", tag = "screening", params(KnowledgeQuery), security(("bearer" = [])),
+    responses((status = 200, description = "The knowledge base as the clinic uses it, every entry with its source", body = Object)))]
+pub async fn knowledge(
+    State(st): State<AppState>,
+    caller: Caller,
+    Query(q): Query<KnowledgeQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let clinic_id = match q.clinic_id {
+        Some(c) if caller.sees_clinic(c) => c,
+        Some(_) => return Err(ApiError::NotFound),
+        None => *caller.clinic_ids.first().ok_or(ApiError::Forbidden)?,
+    };
+    let kb = clinic_kb(&st, clinic_id).await?;
+    Ok(Json(serde_json::to_value(kb).map_err(anyhow::Error::from)?))
+}
