@@ -20,3 +20,28 @@
     if (src && navigator.clipboard) { navigator.clipboard.writeText(src.textContent.trim()); t.textContent = "Copied"; }
   });
 })();
+// Intake: show one step of a form[data-steps] at a time.
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.querySelector("form[data-steps]");
+    if (!form) { return; }
+    var steps = Array.prototype.slice.call(form.querySelectorAll("fieldset.step"));
+    var back = form.querySelector("[data-step-back]");
+    var next = form.querySelector("[data-step-next]");
+    var count = form.querySelector("[data-step-count]");
+    var at = 0;
+    function show(i) {
+      at = Math.max(0, Math.min(steps.length - 1, i));
+      steps.forEach(function (s, j) { s.classList.toggle("current", j === at); });
+      back.hidden = at === 0;
+      next.hidden = at === steps.length - 1;
+      count.textContent = "Step " + (at + 1) + " of " + steps.length;
+      window.scrollTo(0, 0);
+    }
+    back.addEventListener("click", function () { show(at - 1); });
+    next.addEventListener("click", function () { show(at + 1); });
+    show(0);
+  });
+})();

@@ -4,7 +4,9 @@
 
 use crate::access::{Access, ANY_STAFF, CLINICAL, OWNER};
 use crate::auth::authorize;
-use crate::pages::{account, overview, patients, session, settings};
+use crate::pages::{
+    account, history, intake, overview, patients, rules, screenings, session, settings,
+};
 use crate::{api, assets, AppState};
 use axum::extract::State;
 use axum::handler::Handler;
@@ -74,12 +76,25 @@ fn table() -> Vec<Entry> {
         r(M::GET, "/patients/{id}/notes", CLINICAL, patients::notes),
         r(M::POST, "/patients/{id}/notes", CLINICAL, patients::add_note),
         r(M::GET, "/patients/{id}/audit", OWNER, patients::audit),
+        r(M::GET, "/patients/{id}/history", CLINICAL, history::show),
+        r(M::POST, "/patients/{id}/history", CLINICAL, history::change),
+        r(M::POST, "/patients/{id}/intake/{sub}/confirm", CLINICAL, history::confirm_intake),
+        r(M::POST, "/patients/{id}/intake-links", ANY_STAFF, intake::create_link),
+        r(M::GET, "/patients/{id}/screenings", CLINICAL, screenings::list),
+        r(M::POST, "/patients/{id}/screenings", CLINICAL, screenings::create),
+        r(M::GET, "/patients/{id}/screenings/{sid}", CLINICAL, screenings::show),
+        r(M::POST, "/patients/{id}/screenings/{sid}/override", CLINICAL, screenings::override_it),
+        // The patient's intake questionnaire: the link is the credential.
+        r(M::GET, "/intake/{token}", Public, intake::show),
+        r(M::POST, "/intake/{token}", Public, intake::submit),
         r(M::GET, "/settings", OWNER, settings::page),
         r(M::POST, "/settings/clinics", OWNER, settings::add_clinic),
         r(M::POST, "/settings/clinics/{id}", OWNER, settings::edit_clinic),
         r(M::POST, "/settings/clinics/{id}/rooms", OWNER, settings::add_room),
         r(M::POST, "/settings/clinics/{id}/devices", OWNER, settings::add_device),
         r(M::POST, "/settings/clinics/{id}/prices", OWNER, settings::add_price),
+        r(M::GET, "/settings/clinics/{id}/rules", CLINICAL, rules::page),
+        r(M::POST, "/settings/clinics/{id}/rules", OWNER, rules::change),
         r(M::POST, "/settings/staff", OWNER, settings::add_staff),
         r(M::POST, "/settings/staff/{id}/active", OWNER, settings::set_staff_active),
         r(M::GET, "/account", ANY_STAFF, account::page),

@@ -2,8 +2,12 @@
 
 pub mod account;
 pub mod forms;
+pub mod history;
+pub mod intake;
 pub mod overview;
 pub mod patients;
+pub mod rules;
+pub mod screenings;
 pub mod session;
 pub mod settings;
 

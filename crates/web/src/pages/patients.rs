@@ -272,6 +272,18 @@ struct ShowPage {
     updated: String,
     version: i64,
     notice: Option<&'static str>,
+    screening: Option<ScreeningSummary>,
+    pending_intakes: usize,
+}
+
+/// The latest screening at a glance.
+pub struct ScreeningSummary {
+    id: i64,
+    outcome: String,
+    tone: &'static str,
+    when: String,
+    stale: Option<String>,
+    overridden: bool,
 }
 
 #[derive(serde::Deserialize)]
@@ -297,6 +309,26 @@ pub async fn show(
         .await?;
     let clinics = st.store.clinics_for_staff(caller.staff.id).await?;
     let zone = clinic_zone(&clinics, p.clinic_id);
+    let kb = crate::clinical::clinic_kb(&st, p.clinic_id).await?;
+    let today = crate::clinical::clinic_today(&st, p.clinic_id).await?;
+    let current = st.store.current_history(id).await?.map(|v| v.version);
+    let screening = st.store.screenings(id).await?.into_iter().next().map(|s| {
+        let f = crate::clinical::freshness(&s, current, kb.screening.max_age_days, today);
+        ScreeningSummary {
+            id: s.id,
+            outcome: super::screenings::outcome(s.status(), s.result.deferral),
+            tone: super::screenings::tone(s.status()),
+            when: match f.age_days {
+                0 => format!("for {}, today", long_date(s.result.on)),
+                1 => format!("for {}, 1 day ago", long_date(s.result.on)),
+                n if n > 1 => format!("for {}, {n} days ago", long_date(s.result.on)),
+                n => format!("for {}, in {} days", long_date(s.result.on), -n),
+            },
+            stale: f.stale,
+            overridden: !s.overrides.is_empty(),
+        }
+    });
+    let pending_intakes = st.store.pending_intakes(id).await?.len();
     let d = &p.details;
     let dash = || "—".to_string();
     Ok(render(&ShowPage {
@@ -315,6 +347,8 @@ pub async fn show(
         updated: local_time(p.updated_at, &zone),
         version: p.version,
         notice: q.saved.map(|_| "Saved."),
+        screening,
+        pending_intakes,
     }))
 }
 

@@ -1,0 +1,378 @@
+//! The intake questionnaire: staff make a link that expires; the patient
+//! answers on their phone, one screen at a time, without an account; the
+//! answers wait on the history page for a clinician to confirm.
+
+use super::forms::FormValues;
+use super::visible_patient;
+use crate::auth::{self, Caller};
+use crate::clinical::{clinic_kb, clinic_today};
+use crate::csrf::CsrfToken;
+use crate::error::PageError;
+use crate::view::{local_time, render, Shell};
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use jiff::SignedDuration;
+use needlepoint_domain::history::*;
+use needlepoint_domain::knowledge::{KnowledgeBase, Recordable};
+use needlepoint_domain::Invalid;
+use needlepoint_store::IntakeRefusal;
+
+/// How long a link works: long enough to answer at home before the visit.
+const LINK_DAYS: i64 = 7;
+/// How many concerns the form offers.
+const CONCERN_ROWS: usize = 3;
+
+#[derive(Template)]
+#[template(path = "intake_link.html")]
+struct LinkPage {
+    shell: Shell,
+    id: i64,
+    name: String,
+    url: String,
+    expires: String,
+}
+
+pub async fn create_link(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let p = visible_patient(st.store.as_ref(), &caller, id).await?;
+    let token = auth::random_token();
+    let now = needlepoint_store::now();
+    let link = st
+        .store
+        .create_intake_link(
+            id,
+            &auth::token_hash(&token),
+            now + SignedDuration::from_hours(24 * LINK_DAYS),
+            &caller.actor(),
+            now,
+        )
+        .await?;
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = if st.config.secure_cookies {
+        "https"
+    } else {
+        "http"
+    };
+    let zone = st.store.clinic(p.clinic_id).await?.details.time_zone;
+    let page = LinkPage {
+        shell: Shell::new(&caller, &csrf, "patients"),
+        id,
+        name: p.details.full_name(),
+        url: format!("{scheme}://{host}/intake/{token}"),
+        expires: local_time(link.expires_at, &zone),
+    };
+    Ok((StatusCode::CREATED, render(&page)).into_response())
+}
+
+/// A question about something recordable, as the form shows it.
+pub struct Question {
+    code: String,
+    question: String,
+    area_specific: bool,
+    has_control: bool,
+}
+
+fn questions(list: &[Recordable]) -> Vec<Question> {
+    list.iter()
+        .map(|r| Question {
+            code: r.code.clone(),
+            question: r.question.clone(),
+            area_specific: r.area_specific,
+            has_control: r.has_control,
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "intake.html")]
+struct FormPage {
+    csrf: String,
+    token: String,
+    clinic: String,
+    first_name: String,
+    skin_types: Vec<(u8, &'static str, String)>,
+    conditions: Vec<Question>,
+    medications: Vec<Question>,
+    allergies: Vec<Question>,
+    events: Vec<Question>,
+    areas: Vec<(String, String)>,
+    indications: Vec<(String, String)>,
+    concern_rows: Vec<usize>,
+    form: FormValues,
+    problems: Vec<String>,
+    today: String,
+}
+
+impl FormPage {
+    /// The form field for a question: `key("med", "isotretinoin", ".stopped")`.
+    fn key(&self, prefix: &str, code: &str, suffix: &str) -> String {
+        format!("{prefix}.{code}{suffix}")
+    }
+
+    fn value(&self, field: &str) -> &str {
+        self.form.get(field)
+    }
+
+    fn is(&self, field: &str, value: &str) -> bool {
+        self.form.has(field, value)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "intake_done.html")]
+struct DonePage {
+    title: &'static str,
+    message: String,
+}
+
+fn refused(r: IntakeRefusal) -> Response {
+    let (status, title, message) = match r {
+        IntakeRefusal::Unknown => (StatusCode::NOT_FOUND, "This link does not work", "Check that you opened the whole link from the clinic's message, or ask the clinic for a new one."),
+        IntakeRefusal::Expired => (StatusCode::GONE, "This link has expired", "Links work for a week. Ask the clinic to send you a new one."),
+        IntakeRefusal::AlreadyUsed => (StatusCode::GONE, "These answers were already sent", "Thank you: the clinic has them. If something changed, tell the clinic at your visit."),
+    };
+    (
+        status,
+        render(&DonePage {
+            title,
+            message: message.into(),
+        }),
+    )
+        .into_response()
+}
+
+async fn form_page(
+    st: &AppState,
+    csrf: &CsrfToken,
+    token: &str,
+    patient_id: i64,
+    form: FormValues,
+    problems: Vec<String>,
+) -> Result<FormPage, PageError> {
+    let p = st.store.patient(patient_id).await?;
+    let kb = clinic_kb(st, p.clinic_id).await?;
+    let clinic = st.store.clinic(p.clinic_id).await?.details.name;
+    Ok(FormPage {
+        csrf: csrf.0.clone(),
+        token: token.to_string(),
+        clinic,
+        first_name: p.details.given_name.clone(),
+        skin_types: super::history::skin_types(&kb),
+        conditions: questions(&kb.conditions),
+        medications: questions(&kb.medications),
+        allergies: questions(&kb.allergies),
+        events: questions(&kb.events),
+        areas: kb
+            .areas
+            .iter()
+            .map(|a| (a.code.clone(), a.name.clone()))
+            .collect(),
+        indications: kb
+            .indications
+            .iter()
+            .map(|i| (i.code.clone(), i.name.clone()))
+            .collect(),
+        concern_rows: (1..=CONCERN_ROWS).collect(),
+        form,
+        problems,
+        today: clinic_today(st, p.clinic_id).await?.to_string(),
+    })
+}
+
+pub async fn show(
+    State(st): State<AppState>,
+    csrf: CsrfToken,
+    Path(token): Path<String>,
+) -> Result<Response, PageError> {
+    match st
+        .store
+        .intake_link(&auth::token_hash(&token), needlepoint_store::now())
+        .await?
+    {
+        Ok(link) => Ok(render(
+            &form_page(
+                &st,
+                &csrf,
+                &token,
+                link.patient_id,
+                FormValues::default(),
+                vec![],
+            )
+            .await?,
+        )),
+        Err(r) => Ok(refused(r)),
+    }
+}
+
+fn date(v: &FormValues, field: &str, label: &str, inv: &mut Invalid) -> Option<jiff::civil::Date> {
+    let s = v.get(field).trim();
+    if s.is_empty() {
+        return None;
+    }
+    inv.check(
+        needlepoint_domain::patient::parse_date(field, s).map_err(|e| {
+            needlepoint_domain::FieldError::new(field, format!("{label}: {}", e.message))
+        }),
+    )
+}
+
+fn areas(v: &FormValues, field: &str) -> Vec<String> {
+    v.all(field).into_iter().map(str::to_string).collect()
+}
+
+/// The answers as a history. Field names: `cond.CODE`, `cond.CODE.areas`,
+/// `med.CODE` (`now`/`stopped`), `med.CODE.started`/`.stopped`,
+/// `allergy.CODE`, `event.CODE`, `event.CODE.on`/`.areas`, `concernN.*`.
+pub fn answers(kb: &KnowledgeBase, v: &FormValues) -> Result<PatientHistory, Invalid> {
+    let mut inv = Invalid::default();
+    let mut h = PatientHistory {
+        pregnant: v.get("pregnant") == "yes",
+        breastfeeding: v.get("breastfeeding") == "yes",
+        fitzpatrick: v
+            .get("fitzpatrick")
+            .parse()
+            .ok()
+            .filter(|t| (1..=6).contains(t)),
+        ..Default::default()
+    };
+    for c in &kb.conditions {
+        if v.get(&format!("cond.{}", c.code)) == "yes" {
+            h.conditions.push(ConditionEntry {
+                code: c.code.clone(),
+                areas: areas(v, &format!("cond.{}.areas", c.code)),
+                since: None,
+                resolved_on: None,
+                controlled: match v.get(&format!("cond.{}.controlled", c.code)) {
+                    "yes" => Some(true),
+                    "no" => Some(false),
+                    _ => None,
+                },
+                note: None,
+            });
+        }
+    }
+    for m in &kb.medications {
+        let state = v.get(&format!("med.{}", m.code));
+        if state == "now" || state == "stopped" {
+            let started_on = date(v, &format!("med.{}.started", m.code), &m.name, &mut inv);
+            let stopped_on = date(v, &format!("med.{}.stopped", m.code), &m.name, &mut inv);
+            if state == "stopped" && stopped_on.is_none() {
+                inv.push(
+                    format!("med.{}.stopped", m.code),
+                    format!(
+                        "{}: when did you stop? An approximate date is fine.",
+                        m.name
+                    ),
+                );
+            }
+            h.medications.push(MedicationEntry {
+                code: m.code.clone(),
+                started_on,
+                stopped_on: stopped_on.filter(|_| state == "stopped"),
+                note: None,
+            });
+        }
+    }
+    for a in &kb.allergies {
+        if v.get(&format!("allergy.{}", a.code)) == "yes" {
+            h.allergies.push(AllergyEntry {
+                code: a.code.clone(),
+                note: None,
+            });
+        }
+    }
+    for e in &kb.events {
+        if v.get(&format!("event.{}", e.code)) == "yes" {
+            match date(v, &format!("event.{}.on", e.code), &e.name, &mut inv) {
+                Some(on) => h.events.push(EventEntry {
+                    code: e.code.clone(),
+                    on,
+                    areas: areas(v, &format!("event.{}.areas", e.code)),
+                    note: None,
+                }),
+                None => inv.push(
+                    format!("event.{}.on", e.code),
+                    format!("{}: when was it? An approximate date is fine.", e.name),
+                ),
+            }
+        }
+    }
+    for n in 1..=CONCERN_ROWS {
+        let (ind, area) = (
+            v.get(&format!("concern{n}.indication")),
+            v.get(&format!("concern{n}.area")),
+        );
+        if ind.is_empty() && area.is_empty() {
+            continue;
+        }
+        let severity = Severity::ALL
+            .into_iter()
+            .find(|s| s.as_str() == v.get(&format!("concern{n}.severity")))
+            .unwrap_or(Severity::Moderate);
+        if ind.is_empty() || area.is_empty() {
+            inv.push(
+                format!("concern{n}"),
+                "Say both what you would like treated and where.",
+            );
+            continue;
+        }
+        h.concerns.push(Concern {
+            indication: ind.into(),
+            area: area.into(),
+            severity,
+        });
+    }
+    inv.into_result()?;
+    Ok(h)
+}
+
+pub async fn submit(
+    State(st): State<AppState>,
+    csrf: CsrfToken,
+    Path(token): Path<String>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let hash = auth::token_hash(&token);
+    let link = match st
+        .store
+        .intake_link(&hash, needlepoint_store::now())
+        .await?
+    {
+        Ok(l) => l,
+        Err(r) => return Ok(refused(r)),
+    };
+    let p = st.store.patient(link.patient_id).await?;
+    let kb = clinic_kb(&st, p.clinic_id).await?;
+    let today = clinic_today(&st, p.clinic_id).await?;
+    let v = FormValues(f);
+    let checked = answers(&kb, &v).and_then(|mut h| {
+        h.date_of_birth = Some(p.details.date_of_birth);
+        h.validate(&kb, today).map(|_| h)
+    });
+    match checked {
+        Ok(h) => match st.store.submit_intake(&hash, &h, needlepoint_store::now()).await? {
+            Ok(_) => Ok(render(&DonePage {
+                title: "Thank you",
+                message: format!("Your answers are with {}. A clinician will go through them with you before any treatment.", st.store.clinic(p.clinic_id).await?.details.name),
+            })),
+            Err(r) => Ok(refused(r)),
+        },
+        Err(inv) => {
+            let problems = inv.errors.into_iter().map(|e| e.message).collect();
+            let page = form_page(&st, &csrf, &token, link.patient_id, v, problems).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
+        }
+    }
+}
