@@ -6,6 +6,11 @@
 use anyhow::Context;
 use jiff::civil::Date;
 use jiff::SignedDuration;
+use needlepoint_domain::history::{
+    Concern, ConditionEntry, EventEntry, MedicationEntry, PatientHistory, Severity,
+};
+use needlepoint_domain::knowledge::KnowledgeBase;
+use needlepoint_domain::screening::screen;
 use needlepoint_domain::{
     ClinicDetails, DeviceDetails, PatientInput, PractitionerDetails, PriceItemDetails, Role,
     RoomDetails,
@@ -92,8 +97,117 @@ const HISTORIES: &[(&str, &str)] = &[
     ("sun damage", "Consultation. Photoageing of the chest and backs of hands, Glogau II. Fitzpatrick II. Recent holiday: sunburn on chest 10 days ago, wait before treating that area."),
 ];
 
+/// The structured history behind each of [`HISTORIES`], as of `today`, so
+/// that screenings in the demo have something to find.
+fn history_for(i: usize, today: Date) -> PatientHistory {
+    let ago = |days: i64| today - jiff::Span::new().days(days);
+    let concern = |indication: &str, area: &str, severity: Severity| Concern {
+        indication: indication.into(),
+        area: area.into(),
+        severity,
+    };
+    let cond = |code: &str| ConditionEntry {
+        code: code.into(),
+        areas: vec![],
+        since: None,
+        resolved_on: None,
+        controlled: None,
+        note: None,
+    };
+    let mut h = PatientHistory {
+        fitzpatrick: Some(2),
+        ..Default::default()
+    };
+    match i % HISTORIES.len() {
+        0 => {
+            h.fitzpatrick = Some(3);
+            h.medications.push(MedicationEntry {
+                code: "isotretinoin".into(),
+                started_on: Some(ago(1000)),
+                stopped_on: Some(ago(730)),
+                note: None,
+            });
+            h.concerns
+                .push(concern("acne_scars", "cheeks", Severity::Moderate));
+        }
+        1 => {
+            h.medications.push(MedicationEntry {
+                code: "topical_retinoid".into(),
+                started_on: Some(ago(400)),
+                stopped_on: None,
+                note: None,
+            });
+            h.concerns
+                .push(concern("fine_lines", "periorbital", Severity::Mild));
+            h.concerns
+                .push(concern("fine_lines", "perioral", Severity::Mild));
+        }
+        2 => {
+            h.fitzpatrick = Some(4);
+            h.concerns
+                .push(concern("striae", "abdomen", Severity::Moderate));
+            h.concerns.push(concern("striae", "thighs", Severity::Mild));
+        }
+        3 => {
+            h.fitzpatrick = Some(4);
+            h.concerns
+                .push(concern("melasma", "cheeks", Severity::Moderate));
+        }
+        4 => h
+            .concerns
+            .push(concern("pigmentation_texture", "nose", Severity::Mild)),
+        5 => h.concerns.push(concern(
+            "androgenetic_alopecia",
+            "scalp",
+            Severity::Moderate,
+        )),
+        6 => {
+            h.fitzpatrick = Some(1);
+            h.events.push(EventEntry {
+                code: "surgery".into(),
+                on: ago(56),
+                areas: vec!["jaw_chin".into()],
+                note: None,
+            });
+            h.concerns
+                .push(concern("surgical_scar", "jaw_chin", Severity::Mild));
+        }
+        7 => {
+            h.fitzpatrick = Some(5);
+            h.conditions.push(cond("herpes_simplex"));
+            h.concerns
+                .push(concern("acne_scars", "cheeks", Severity::Severe));
+            h.concerns
+                .push(concern("acne_scars", "forehead", Severity::Moderate));
+        }
+        8 => {
+            h.fitzpatrick = Some(3);
+            h.medications.push(MedicationEntry {
+                code: "anticoagulant".into(),
+                started_on: Some(ago(900)),
+                stopped_on: None,
+                note: None,
+            });
+            h.concerns.push(concern("laxity", "neck", Severity::Mild));
+        }
+        _ => {
+            h.events.push(EventEntry {
+                code: "sunburn".into(),
+                on: ago(10),
+                areas: vec!["chest".into()],
+                note: None,
+            });
+            h.concerns
+                .push(concern("pigmentation_texture", "chest", Severity::Moderate));
+            h.concerns
+                .push(concern("pigmentation_texture", "hands", Severity::Mild));
+        }
+    }
+    h
+}
+
 /// Creates the demo organisation and returns the logins to print.
-pub async fn seed(store: &dyn Store) -> anyhow::Result<Vec<(String, String)>> {
+pub async fn seed(store: &dyn Store, kb: &KnowledgeBase) -> anyhow::Result<Vec<(String, String)>> {
     let now = needlepoint_store::now();
     let system = Actor::system("demo");
     let hash = needlepoint_web::auth::hash_password(PASSWORD.into()).await?;
@@ -329,6 +443,24 @@ pub async fn seed(store: &dyn Store) -> anyhow::Result<Vec<(String, String)>> {
                 created + SignedDuration::from_mins(40),
             )
             .await?;
+        // Most patients have a recorded history; two in three of those were
+        // screened today.
+        if i % 7 != 6 {
+            let mut h = history_for(i as usize, today);
+            h.date_of_birth = Some(dob);
+            h.validate(kb, today)
+                .map_err(|e| anyhow::anyhow!("demo history {i}: {e}"))?;
+            let v = store
+                .add_history_version(p.id, &h, "clinician", None, &actor, created)
+                .await?;
+            if i % 3 != 1 {
+                let result = screen(kb, &h, &h.concern_areas(), today)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                store
+                    .record_screening(p.id, v.id, &result, &actor, now)
+                    .await?;
+            }
+        }
     }
     Ok(logins)
 }

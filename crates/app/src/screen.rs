@@ -66,7 +66,7 @@ fn table(kb: &KnowledgeBase, s: &Screening) -> String {
         s.on, s.knowledge_version
     );
     let _ = writeln!(out, "Overall: {}\n", outcome(s.status, s.deferral));
-    let _ = writeln!(out, "{:<14} {}", "AREA", "OUTCOME");
+    let _ = writeln!(out, "{:<14} OUTCOME", "AREA");
     for a in &s.areas {
         let name = kb
             .area(&a.area)

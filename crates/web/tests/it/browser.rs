@@ -134,3 +134,106 @@ async fn patient_id(app: &crate::common::TestApp) -> i64 {
 }
 
 crate::both!(a_clinic_day);
+
+/// Chromium's date input takes the digits in the locale's order (en-US).
+fn typed(d: jiff::civil::Date) -> String {
+    d.strftime("%m%d%Y").to_string()
+}
+
+/// The patient answers the intake form on a link; a clinician confirms the
+/// answers and screens: the forehead is deferred, with the date and reason.
+async fn intake_confirm_screen(backend: TestBackend) {
+    let c = crate::common::spawn_clinic(backend).await;
+    let base = c.app.base.clone();
+    let shot = |name: &str| {
+        format!(
+            "{}-{name}",
+            match backend {
+                TestBackend::Sqlite => "sqlite",
+                TestBackend::Postgres => "postgres",
+            }
+        )
+    };
+    let today = jiff::Zoned::now()
+        .with_time_zone(jiff::tz::TimeZone::get("Europe/London").unwrap())
+        .date();
+    let injected = today - jiff::Span::new().days(5);
+    let until = injected + jiff::Span::new().days(14);
+    let b = Browser::start().await;
+
+    // The front desk makes the link.
+    sign_in(&b, &base, "desk@example.com", PASSWORD).await;
+    b.wait_for_url("/today").await;
+    b.goto(&format!("{base}/patients/{}", c.patient_id)).await;
+    b.click("#send-intake-link").await;
+    let url = b.text("#intake-url").await;
+    assert!(url.contains("/intake/"), "{url}");
+    b.screenshot(&shot("10-intake-link")).await;
+    sign_out(&b).await;
+
+    // The patient, without an account, one step at a time.
+    b.goto(&url).await;
+    b.wait_for_text("h1", "Hello Amara").await;
+    b.screenshot(&shot("11-intake-start")).await;
+    b.click("#step-next").await; // pregnancy: no (default)
+    b.click("#step-next").await;
+    b.click("input[name=fitzpatrick][value='3']").await;
+    b.click("#step-next").await; // health: no (defaults)
+    b.click("#step-next").await; // medicines: no
+    b.click("#step-next").await; // allergies: none
+    b.click("#step-next").await;
+    b.click("#event-neurotoxin").await;
+    b.type_into("#event-neurotoxin-on", &typed(injected)).await;
+    b.click("div.question:has(#event-neurotoxin) details summary")
+        .await;
+    b.click("input[name='event.neurotoxin.areas'][value=forehead]")
+        .await;
+    b.screenshot(&shot("12-intake-events")).await;
+    b.click("#step-next").await;
+    b.click("#concern1-indication option[value=fine_lines]")
+        .await;
+    b.click("#concern1-area option[value=forehead]").await;
+    b.click("#step-next").await;
+    b.click("#send-intake").await;
+    b.wait_for_text("#intake-done", "Thank you").await;
+    b.goto(&url).await;
+    b.wait_for_text("h1", "already sent").await;
+
+    // A clinician confirms the answers and screens.
+    sign_in(&b, &base, "clinician@example.com", PASSWORD).await;
+    b.wait_for_url("/today").await;
+    b.goto(&format!("{base}/patients/{}", c.patient_id)).await;
+    b.click("#review-intake").await;
+    b.wait_for_text("#pending-intake", "Neurotoxin").await;
+    b.screenshot(&shot("13-history-review")).await;
+    b.click("#confirm-intake").await;
+    b.wait_for_text("main", "from the patient's intake answers")
+        .await;
+    b.click("#go-screen").await;
+    b.wait_for_url("/screenings").await;
+    b.click("#run-screening").await;
+    let outcome = b
+        .wait_for_text("#screening-outcome", "Deferred until")
+        .await;
+    assert_eq!(
+        outcome,
+        format!("Deferred until {}", until.strftime("%-d %b %Y"))
+    );
+    let reasons = b.text("#reasons").await;
+    assert!(
+        reasons.contains("Neurotoxin in the area") && reasons.contains(&injected.to_string()),
+        "{reasons}"
+    );
+    assert!(reasons.contains("source: Common practice"), "{reasons}");
+    b.screenshot(&shot("14-screening-deferred")).await;
+    b.goto(&format!("{base}/patients/{}", c.patient_id)).await;
+    b.wait_for_text("#screening-summary", "Deferred until")
+        .await;
+    b.screenshot(&shot("15-patient-screened")).await;
+    b.quit().await;
+}
+
+mod intake {
+    crate::both!(intake_confirm_screen);
+    use super::intake_confirm_screen;
+}
