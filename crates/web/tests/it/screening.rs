@@ -209,3 +209,200 @@ crate::both!(
     history_then_screening_then_override,
     clinic_overrides_change_the_rule
 );
+
+async fn history_forms_refuse_contradictions_and_keep_versions(b: TestBackend) {
+    let c = spawn_clinic(b).await;
+    let mut nurse = c.client_as(Role::Clinician).await;
+    let path = format!("/patients/{}/history", c.patient_id);
+    let r = nurse
+        .post_form(
+            &path,
+            &[
+                ("op", "add_medication"),
+                ("code", "isotretinoin"),
+                ("started_on", "2026-05-01"),
+                ("stopped_on", "2026-04-01"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("The stop date is before the start date.")
+            && html.contains("value=\"2026-04-01\""),
+        "kept and explained"
+    );
+    assert!(
+        c.app
+            .store
+            .current_history(c.patient_id)
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing saved"
+    );
+    let r = nurse
+        .post_form(
+            &path,
+            &[("op", "add_condition"), ("code", "no_such_condition")],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("Unknown condition"));
+    let r = nurse
+        .post_form(
+            &path,
+            &[
+                ("op", "add_event"),
+                ("code", "filler"),
+                ("on", "2026-11-01"),
+                ("areas", "cheeks"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let r = nurse
+        .post_form(
+            &path,
+            &[("op", "basics"), ("fitzpatrick", "5"), ("pregnant", "yes")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let r = nurse
+        .post_form(
+            &path,
+            &[("op", "remove"), ("section", "events"), ("index", "0")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let versions = c.app.store.history_versions(c.patient_id).await.unwrap();
+    assert_eq!(versions.len(), 3, "one version per change");
+    assert!(versions[0].history.events.is_empty() && versions[0].history.pregnant);
+    assert_eq!(
+        versions[2].history.events[0].code, "filler",
+        "earlier versions keep what was known"
+    );
+    let mut desk = c.client_as(Role::FrontDesk).await;
+    assert_eq!(desk.get(&path).await.status(), 403);
+}
+
+async fn intake_links_refuse_bad_answers_and_second_use(b: TestBackend) {
+    let c = spawn_clinic(b).await;
+    let mut desk = c.client_as(Role::FrontDesk).await;
+    let r = desk
+        .post_form(&format!("/patients/{}/intake-links", c.patient_id), &[])
+        .await;
+    assert_eq!(r.status(), 201);
+    let html = r.text().await.unwrap();
+    let start = html.find("/intake/").unwrap();
+    let path = html[start..].split('<').next().unwrap().to_string();
+    let mut patient = Client::new(&c.app.base);
+    assert_eq!(patient.get(&path).await.status(), 200);
+    let r = patient
+        .post_form(
+            &path,
+            &[("med.isotretinoin", "stopped"), ("fitzpatrick", "3")],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("when did you stop?") && html.contains("Nothing has been sent yet"),
+        "explained"
+    );
+    assert!(c
+        .app
+        .store
+        .pending_intakes(c.patient_id)
+        .await
+        .unwrap()
+        .is_empty());
+    let r = patient
+        .post_form(
+            &path,
+            &[
+                ("med.isotretinoin", "stopped"),
+                ("med.isotretinoin.stopped", "2026-09-01"),
+                ("fitzpatrick", "3"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let pending = c.app.store.pending_intakes(c.patient_id).await.unwrap();
+    assert_eq!(
+        pending[0].history.medications[0].stopped_on,
+        Some(jiff::civil::date(2026, 9, 1))
+    );
+    let r = patient.post_form(&path, &[("fitzpatrick", "1")]).await;
+    assert_eq!(r.status(), 410, "a link works once");
+    assert_eq!(
+        Client::new(&c.app.base)
+            .get("/intake/not-a-token")
+            .await
+            .status(),
+        404
+    );
+}
+
+async fn owners_change_rules_with_a_reason(b: TestBackend) {
+    let c = spawn_clinic(b).await;
+    let mut owner = c.client_as(Role::Owner).await;
+    let path = format!("/settings/clinics/{}/rules", c.clinic_id);
+    let key = "contraindication.neurotoxin_area.wait";
+    let r = owner
+        .post_form(
+            &path,
+            &[("key", key), ("value", "a while"), ("reason", "x")],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("is not a period"));
+    let r = owner
+        .post_form(&path, &[("key", key), ("value", "4 weeks"), ("reason", "")])
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(c
+        .app
+        .store
+        .knowledge_overrides(c.clinic_id)
+        .await
+        .unwrap()
+        .is_empty());
+    let r = owner
+        .post_form(
+            &path,
+            &[
+                ("key", key),
+                ("value", "4 weeks"),
+                ("reason", "Our injectors prefer a month"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let page = owner.get(&path).await.text().await.unwrap();
+    assert!(
+        page.contains("Our injectors prefer a month") && page.contains("<strong>4 weeks</strong>")
+    );
+    let mut nurse = c.client_as(Role::Clinician).await;
+    assert_eq!(
+        nurse.get(&path).await.status(),
+        200,
+        "clinicians read the rules"
+    );
+    assert_eq!(
+        nurse
+            .post_form(&path, &[("key", key), ("value", "1 day"), ("reason", "x")])
+            .await
+            .status(),
+        403
+    );
+}
+
+mod forms {
+    use super::*;
+    crate::both!(
+        history_forms_refuse_contradictions_and_keep_versions,
+        intake_links_refuse_bad_answers_and_second_use,
+        owners_change_rules_with_a_reason,
+    );
+}
