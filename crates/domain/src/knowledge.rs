@@ -420,12 +420,45 @@ pub struct FitzpatrickGuide {
     pub description: String,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanningSettings {
+    /// For skin types IV–VI, how far up the guideline range the proposed
+    /// depth goes, in percent.
+    pub dark_skin_depth_percent: u8,
+    pub source: String,
+    pub evidence: Evidence,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoGoZone {
+    pub code: String,
+    pub name: String,
+    pub source: String,
+    pub evidence: Evidence,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreTreatment {
+    pub text: String,
+    /// Only for patients this matches; always when absent.
+    #[serde(default)]
+    pub when: Option<Trigger>,
+    pub source: String,
+    pub evidence: Evidence,
+}
+
 /// The whole knowledge base. Field names are the TOML's table names.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KnowledgeBase {
     pub version: String,
     pub screening: ScreeningSettings,
+    pub planning: PlanningSettings,
+    #[serde(rename = "no_go_zone")]
+    pub no_go_zones: Vec<NoGoZone>,
     #[serde(rename = "area")]
     pub areas: Vec<Area>,
     #[serde(rename = "indication")]
@@ -442,6 +475,8 @@ pub struct KnowledgeBase {
     pub events: Vec<Recordable>,
     #[serde(rename = "contraindication")]
     pub rules: Vec<Rule>,
+    #[serde(rename = "pretreatment")]
+    pub pretreatments: Vec<PreTreatment>,
     pub aftercare: Vec<AftercareStep>,
     #[serde(rename = "warning_sign")]
     pub warning_signs: Vec<WarningSign>,
@@ -591,6 +626,22 @@ impl KnowledgeBase {
                     &i.code,
                     "typical_sessions",
                     "outside the sessions range".into(),
+                );
+            }
+        }
+        if self.planning.dark_skin_depth_percent > 100 {
+            p(
+                "planning",
+                "dark_skin_depth_percent",
+                "a percentage, 0 to 100".into(),
+            );
+        }
+        for z in &self.no_go_zones {
+            if self.area(&z.code).is_some() {
+                p(
+                    &z.code,
+                    "code",
+                    "a no-go zone cannot also be a treatment area".into(),
                 );
             }
         }

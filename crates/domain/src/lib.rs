@@ -9,6 +9,8 @@ pub mod depth;
 pub mod history;
 pub mod knowledge;
 pub mod patient;
+pub mod planning;
+pub mod pricing;
 pub mod screening;
 pub mod validation;
 

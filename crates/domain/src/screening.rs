@@ -7,7 +7,7 @@
 //! areas. A stricter history never gives a less strict outcome.
 
 use crate::history::PatientHistory;
-use crate::knowledge::{Effect, Evidence, KnowledgeBase, Rule, RuleClass, Scope, Trigger};
+use crate::knowledge::{Effect, Evidence, KnowledgeBase, RuleClass, Scope, Trigger};
 use crate::patient::age_on;
 use crate::validation::Invalid;
 use jiff::civil::Date;
@@ -166,22 +166,35 @@ fn where_(areas: &[String]) -> String {
     }
 }
 
-fn hits(kb: &KnowledgeBase, rule: &Rule, h: &PatientHistory, on: Date) -> Vec<Hit> {
+/// Whether a trigger matches a history on a date (pre-treatment
+/// instructions use the same triggers as the rules).
+pub fn applies(kb: &KnowledgeBase, trigger: &Trigger, h: &PatientHistory, on: Date) -> bool {
+    !hits(kb, trigger, Effect::Precaution, None, h, on).is_empty()
+}
+
+fn hits(
+    kb: &KnowledgeBase,
+    trigger: &Trigger,
+    effect: Effect,
+    wait: Option<crate::knowledge::Period>,
+    h: &PatientHistory,
+    on: Date,
+) -> Vec<Hit> {
     let defer_for = |from: Date| -> Option<Deferral> {
-        match (rule.effect, rule.wait) {
+        match (effect, wait) {
             (Effect::Defer, Some(w)) => Some(Deferral::Until(w.after(from).unwrap_or(Date::MAX))),
             (Effect::Defer, None) => Some(Deferral::UntilResolved),
             _ => None,
         }
     };
     let open = || {
-        if rule.effect == Effect::Defer {
+        if effect == Effect::Defer {
             Some(Deferral::UntilResolved)
         } else {
             None
         }
     };
-    match &rule.trigger {
+    match trigger {
         Trigger::Condition {
             code,
             scope,
@@ -351,7 +364,7 @@ pub fn screen(
         })
         .collect();
     for rule in &kb.rules {
-        for hit in hits(kb, rule, h, on) {
+        for hit in hits(kb, &rule.trigger, rule.effect, rule.wait, h, on) {
             for r in results.iter_mut() {
                 let region = kb.area(&r.area).map(|a| a.region.as_str()).unwrap_or("");
                 let in_scope = hit.areas.as_ref().is_none_or(|list| list.contains(&r.area));

@@ -1,0 +1,369 @@
+//! Proposing a course from a patient's concerns, skin type and screening:
+//! sessions, the interval window, a depth range per area bounded by the
+//! area, the indications and the device, precautions and pre-treatment.
+//! And the guardrails that any edit of a plan passes through.
+
+use crate::depth::Depth;
+use crate::history::PatientHistory;
+use crate::knowledge::{DepthRange, DeviceModel, Interval, KnowledgeBase, Period, PeriodUnit};
+use crate::screening::{applies, Deferral, Screening, Status};
+use crate::validation::Invalid;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+/// Days in a period, to compare windows. Months count as 30 days here only;
+/// dates themselves are always computed on the calendar.
+pub fn approx_days(p: Period) -> u32 {
+    match p.unit {
+        PeriodUnit::Days => p.amount,
+        PeriodUnit::Weeks => p.amount * 7,
+        PeriodUnit::Months => p.amount * 30,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedArea {
+    pub area: String,
+    pub indications: Vec<String>,
+    /// What the knowledge base advises here: area ∩ indications ∩ device.
+    pub guideline: DepthRange,
+    /// What is proposed (the guideline, or less for skin types IV–VI).
+    pub depth: DepthRange,
+    /// Why the guideline is not simply the area's range, when it is not.
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proposal {
+    pub sessions: u32,
+    pub sessions_min: u32,
+    pub sessions_max: u32,
+    pub interval: Interval,
+    /// How several indications were reconciled into one course.
+    pub reconciliation: Vec<String>,
+    pub areas: Vec<PlannedArea>,
+    /// Areas the screening forbids, with why; they cannot be planned.
+    pub excluded: Vec<(String, String)>,
+    /// No session before this date (today, or the end of a deferral).
+    pub earliest_start: Date,
+    pub precautions: Vec<String>,
+    pub pretreatment: Vec<String>,
+    pub downtime: Vec<String>,
+    pub adjuncts: Vec<String>,
+}
+
+/// Proposes a course for the history's concerns, given its screening.
+/// Refused when nothing is left to plan (every area excluded, or no concern).
+pub fn propose(
+    kb: &KnowledgeBase,
+    history: &PatientHistory,
+    screening: &Screening,
+    device: &DeviceModel,
+    today: Date,
+) -> Result<Proposal, Invalid> {
+    if history.concerns.is_empty() {
+        return Err(Invalid::one(
+            "concerns",
+            "Record what the patient wants treated first.",
+        ));
+    }
+    let mut excluded = vec![];
+    let mut earliest = today.max(screening.on);
+    let mut indications: Vec<&crate::knowledge::Indication> = vec![];
+    let mut areas: Vec<PlannedArea> = vec![];
+    for c in &history.concerns {
+        let (Some(ind), Some(area)) = (kb.indication(&c.indication), kb.area(&c.area)) else {
+            continue;
+        };
+        let Some(result) = screening.area(&c.area) else {
+            excluded.push((
+                c.area.clone(),
+                "Not screened: screen this area first.".into(),
+            ));
+            continue;
+        };
+        if result.status == Status::NotEligible {
+            let why = result
+                .reasons
+                .iter()
+                .filter(|r| r.status == Status::NotEligible)
+                .map(|r| r.rule.clone())
+                .collect::<Vec<_>>()
+                .join("; ");
+            if !excluded.iter().any(|(a, _)| a == &c.area) {
+                excluded.push((c.area.clone(), format!("Not eligible: {why}")));
+            }
+            continue;
+        }
+        match result.deferral {
+            Some(Deferral::Until(d)) => earliest = earliest.max(d),
+            Some(Deferral::UntilResolved) if result.status == Status::Deferred => {
+                excluded.push((
+                    c.area.clone(),
+                    "Deferred until a condition resolves: screen again then.".into(),
+                ));
+                continue;
+            }
+            _ => {}
+        }
+        if !indications.iter().any(|i| i.code == ind.code) {
+            indications.push(ind);
+        }
+        match areas.iter_mut().find(|a| a.area == c.area) {
+            Some(a) => a.indications.push(ind.code.clone()),
+            None => areas.push(PlannedArea {
+                area: area.code.clone(),
+                indications: vec![ind.code.clone()],
+                guideline: area.depth,
+                depth: area.depth,
+                notes: vec![],
+            }),
+        }
+    }
+    if areas.is_empty() {
+        let mut inv = Invalid::one(
+            "concerns",
+            "No area of the patient's concerns can be treated now.",
+        );
+        for (a, why) in &excluded {
+            inv.push("concerns", format!("{a}: {why}"));
+        }
+        return Err(inv);
+    }
+    for a in areas.iter_mut() {
+        bound_depth(kb, a, device, history);
+    }
+    let (sessions, smin, smax, interval, reconciliation) = reconcile(&indications);
+    let mut adjuncts: Vec<String> = vec![];
+    let mut downtime: Vec<String> = vec![];
+    for i in &indications {
+        for x in &i.adjuncts {
+            if !adjuncts.contains(x) {
+                adjuncts.push(x.clone());
+            }
+        }
+        let d = format!("{}: {}", i.name, i.downtime);
+        if !downtime.contains(&d) {
+            downtime.push(d);
+        }
+    }
+    let planned: Vec<&str> = areas.iter().map(|a| a.area.as_str()).collect();
+    let precautions = screening
+        .areas
+        .iter()
+        .filter(|a| planned.contains(&a.area.as_str()))
+        .flat_map(|a| a.precautions.iter().cloned())
+        .fold(vec![], |mut acc: Vec<String>, p| {
+            if !acc.contains(&p) {
+                acc.push(p);
+            }
+            acc
+        });
+    let pretreatment = kb
+        .pretreatments
+        .iter()
+        .filter(|p| {
+            p.when
+                .as_ref()
+                .is_none_or(|t| applies(kb, t, history, today))
+        })
+        .map(|p| p.text.clone())
+        .collect();
+    Ok(Proposal {
+        sessions,
+        sessions_min: smin,
+        sessions_max: smax,
+        interval,
+        reconciliation,
+        areas,
+        excluded,
+        earliest_start: earliest,
+        precautions,
+        pretreatment,
+        downtime,
+        adjuncts,
+    })
+}
+
+/// Narrows an area's range by its indications and the device, then makes
+/// the proposal conservative for skin types IV–VI.
+fn bound_depth(kb: &KnowledgeBase, a: &mut PlannedArea, device: &DeviceModel, h: &PatientHistory) {
+    let mut g = a.guideline;
+    for code in &a.indications {
+        let Some(ind) = kb.indication(code) else {
+            continue;
+        };
+        let Some(r) = ind.depth else { continue };
+        let (lo, hi) = (g.min.max(r.min), g.max.min(r.max));
+        if lo <= hi {
+            if (lo, hi) != (g.min, g.max) {
+                a.notes
+                    .push(format!("{}: {}–{} mm", ind.name, mm(lo), mm(hi)));
+            }
+            g = DepthRange { min: lo, max: hi };
+        } else {
+            // They disagree: depth is where harm happens, so the shallower
+            // range is proposed, and the clinician may go deeper with a reason.
+            let shallower = if r.max < g.min { r } else { g };
+            a.notes.push(format!(
+                "{} advises {}–{} mm, outside this area's {}–{} mm; the shallower range is proposed",
+                ind.name,
+                mm(r.min),
+                mm(r.max),
+                mm(g.min),
+                mm(g.max)
+            ));
+            g = shallower;
+        }
+    }
+    if g.max > device.depth.max {
+        a.notes.push(format!(
+            "{} reaches at most {} mm",
+            device.name,
+            mm(device.depth.max)
+        ));
+        g.max = device.depth.max;
+        g.min = g.min.min(g.max);
+    }
+    a.guideline = g;
+    a.depth = g;
+    if h.fitzpatrick.is_some_and(|t| t >= 4) {
+        let span = g.max.micrometres() - g.min.micrometres();
+        let um = g.min.micrometres() + span * u32::from(kb.planning.dark_skin_depth_percent) / 100;
+        let capped = Depth::from_micrometres(um - um % Depth::STEP_UM).unwrap_or(g.min);
+        if capped < g.max {
+            a.depth = DepthRange {
+                min: g.min,
+                max: capped.max(g.min),
+            };
+            a.notes.push(format!(
+                "Skin type IV–VI: conservative, up to {} mm",
+                mm(a.depth.max)
+            ));
+        }
+    }
+}
+
+fn mm(d: Depth) -> String {
+    let um = d.micrometres();
+    let s = format!("{}.{:03}", um / 1000, um % 1000);
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// One course for several indications: as many sessions as the most
+/// demanding needs (within every indication's range where possible), at an
+/// interval inside every indication's window, or the longest window's when
+/// they do not overlap.
+fn reconcile(inds: &[&crate::knowledge::Indication]) -> (u32, u32, u32, Interval, Vec<String>) {
+    let first = inds[0];
+    if inds.len() == 1 {
+        return (
+            first.typical_sessions,
+            first.sessions.min,
+            first.sessions.max,
+            first.interval,
+            vec![],
+        );
+    }
+    let mut notes = vec![];
+    let sessions = inds
+        .iter()
+        .map(|i| i.typical_sessions)
+        .max()
+        .unwrap_or(first.typical_sessions);
+    let (smin, smax) = (
+        inds.iter().map(|i| i.sessions.min).max().unwrap_or(1),
+        inds.iter()
+            .map(|i| i.sessions.max)
+            .max()
+            .unwrap_or(sessions),
+    );
+    let most = inds.iter().max_by_key(|i| i.typical_sessions).unwrap();
+    notes.push(format!(
+        "Sessions: {sessions}, as {} needs the most.",
+        most.name
+    ));
+    let lo = inds
+        .iter()
+        .max_by_key(|i| approx_days(i.interval.min))
+        .unwrap();
+    let hi = inds
+        .iter()
+        .min_by_key(|i| approx_days(i.interval.max))
+        .unwrap();
+    let interval = if approx_days(lo.interval.min) <= approx_days(hi.interval.max) {
+        let (min, max) = (lo.interval.min, hi.interval.max);
+        // An interval is written in one unit; mixed units become days.
+        let i = if min.unit == max.unit {
+            Interval { min, max }
+        } else {
+            let days = |p: Period| Period {
+                amount: approx_days(p),
+                unit: PeriodUnit::Days,
+            };
+            Interval {
+                min: days(min),
+                max: days(max),
+            }
+        };
+        notes.push(format!(
+            "Interval: {} to {}, the window every indication allows.",
+            lo.interval.min, hi.interval.max
+        ));
+        i
+    } else {
+        notes.push(format!(
+            "Interval: the windows do not overlap; {} between sessions, from {} (the longest healing time). \
+             Consider separate courses.",
+            String::from(lo.interval),
+            lo.name
+        ));
+        lo.interval
+    };
+    (sessions, smin, smax.max(sessions), interval, notes)
+}
+
+/// What a depth edit amounts to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DepthCheck {
+    Ok,
+    /// Allowed with a written reason, and flagged wherever the plan appears.
+    OffGuideline(String),
+    /// Never allowed.
+    Refused(String),
+}
+
+/// Checks a depth for an area against the guideline and the device.
+pub fn check_depth(
+    kb: &KnowledgeBase,
+    area: &str,
+    depth: DepthRange,
+    guideline: DepthRange,
+    device: &DeviceModel,
+) -> DepthCheck {
+    if let Some(z) = kb.no_go_zones.iter().find(|z| z.code == area) {
+        return DepthCheck::Refused(format!("{} is never needled ({}).", z.name, z.source));
+    }
+    if kb.area(area).is_none() {
+        return DepthCheck::Refused(format!("Unknown area {area:?}."));
+    }
+    if depth.max > device.depth.max || depth.min < device.depth.min {
+        return DepthCheck::Refused(format!(
+            "{} mm is beyond what {} allows ({}–{} mm).",
+            mm(depth.max.max(depth.min)),
+            device.name,
+            mm(device.depth.min),
+            mm(device.depth.max)
+        ));
+    }
+    if depth.min < guideline.min || depth.max > guideline.max {
+        return DepthCheck::OffGuideline(format!(
+            "{}–{} mm is outside the guideline of {}–{} mm for this area.",
+            mm(depth.min),
+            mm(depth.max),
+            mm(guideline.min),
+            mm(guideline.max)
+        ));
+    }
+    DepthCheck::Ok
+}

@@ -1,0 +1,276 @@
+//! Plan proposals against the shipped knowledge base: every indication,
+//! several indications on one area or course, exclusions from screening,
+//! and every depth guardrail.
+
+use jiff::civil::{date, Date};
+use needlepoint_domain::history::*;
+use needlepoint_domain::knowledge::{DepthRange, KnowledgeBase};
+use needlepoint_domain::planning::{check_depth, propose, DepthCheck};
+use needlepoint_domain::screening::{screen, Status};
+
+const TODAY: Date = date(2026, 11, 22);
+
+fn kb() -> KnowledgeBase {
+    needlepoint_knowledge::shipped().unwrap()
+}
+
+fn history(concerns: &[(&str, &str)]) -> PatientHistory {
+    PatientHistory {
+        date_of_birth: Some(date(1990, 1, 1)),
+        fitzpatrick: Some(2),
+        concerns: concerns
+            .iter()
+            .map(|(i, a)| Concern {
+                indication: i.to_string(),
+                area: a.to_string(),
+                severity: Severity::Moderate,
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+fn plan(
+    kb: &KnowledgeBase,
+    h: &PatientHistory,
+    device: &str,
+) -> Result<needlepoint_domain::planning::Proposal, needlepoint_domain::Invalid> {
+    let s = screen(kb, h, &h.concern_areas(), TODAY).unwrap();
+    let d = kb.devices.iter().find(|d| d.code == device).unwrap();
+    propose(kb, h, &s, d, TODAY)
+}
+
+fn r(s: &str) -> DepthRange {
+    DepthRange::parse(s).unwrap()
+}
+
+#[test]
+fn every_indication_gets_its_course() {
+    let kb = kb();
+    // (indication, area, sessions, interval, depth range proposed)
+    let expected = [
+        ("acne_scars", "cheeks", 3, "4-6 weeks", "0.5-1"),
+        ("scars", "jaw_chin", 3, "4-6 weeks", "0.5-1"),
+        ("surgical_scar", "jaw_chin", 3, "4-6 weeks", "0.5-1"),
+        ("fine_lines", "forehead", 4, "30-42 days", "0.5-0.5"),
+        ("striae", "abdomen", 3, "4-6 weeks", "1.5-2"),
+        ("melasma", "cheeks", 3, "4-4 weeks", "0.5-1"),
+        ("pigmentation_texture", "nose", 3, "4-6 weeks", "0.5-0.5"),
+        ("laxity", "neck", 3, "4-6 weeks", "0.5-0.5"),
+        ("androgenetic_alopecia", "scalp", 12, "7-7 days", "1.5-1.5"),
+        ("product_absorption", "cheeks", 1, "7-30 days", "0-0.3"),
+        ("maintenance", "cheeks", 1, "6-12 months", "0.5-1"),
+    ];
+    assert_eq!(
+        expected.len(),
+        kb.indications.len(),
+        "a case per indication"
+    );
+    for (ind, area, sessions, interval, depth) in expected {
+        let p =
+            plan(&kb, &history(&[(ind, area)]), "skinpen").unwrap_or_else(|e| panic!("{ind}: {e}"));
+        assert_eq!(p.sessions, sessions, "{ind}: sessions");
+        assert_eq!(String::from(p.interval), interval, "{ind}: interval");
+        assert_eq!(p.areas[0].depth.to_string(), depth, "{ind}: depth");
+        assert!(p.reconciliation.is_empty());
+        assert_eq!(p.earliest_start, TODAY);
+        assert!(
+            p.pretreatment.iter().any(|t| t.contains("numbing cream")),
+            "{ind}: pre-treatment"
+        );
+    }
+}
+
+#[test]
+fn indications_outside_an_area_keep_the_area_range_and_say_so() {
+    let kb = kb();
+    let p = plan(&kb, &history(&[("melasma", "cheeks")]), "skinpen").unwrap();
+    assert!(
+        p.areas[0].notes[0].contains("the shallower range is proposed"),
+        "{:?}",
+        p.areas[0].notes
+    );
+    assert_eq!(
+        p.areas[0].depth.to_string(),
+        "0.5-1",
+        "melasma's 1.5 mm is deeper than the cheeks' range"
+    );
+    assert_eq!(p.adjuncts, ["Topical tranexamic acid (weeks 0, 4, 8)"]);
+}
+
+#[test]
+fn two_indications_on_one_area_meet_in_the_middle() {
+    let kb = kb();
+    let p = plan(
+        &kb,
+        &history(&[("acne_scars", "cheeks"), ("fine_lines", "cheeks")]),
+        "skinpen",
+    )
+    .unwrap();
+    assert_eq!(p.areas.len(), 1);
+    assert_eq!(p.areas[0].indications, ["acne_scars", "fine_lines"]);
+    assert_eq!(p.sessions, 4, "fine lines need four");
+    assert_eq!(String::from(p.interval), "30-42 days");
+    assert!(
+        p.reconciliation[1].contains("30 days to 6 weeks, the window every indication allows"),
+        "{:?}",
+        p.reconciliation
+    );
+    assert_eq!(p.areas[0].depth.to_string(), "0.5-1");
+}
+
+#[test]
+fn windows_that_do_not_overlap_take_the_longest_healing_time() {
+    let kb = kb();
+    let p = plan(
+        &kb,
+        &history(&[("androgenetic_alopecia", "scalp"), ("acne_scars", "cheeks")]),
+        "skinpen",
+    )
+    .unwrap();
+    assert_eq!(p.sessions, 12);
+    assert_eq!(String::from(p.interval), "4-6 weeks");
+    assert!(
+        p.reconciliation[1].contains("Consider separate courses"),
+        "{:?}",
+        p.reconciliation
+    );
+}
+
+#[test]
+fn the_device_caps_the_depth() {
+    let kb = kb();
+    let p = plan(&kb, &history(&[("striae", "thighs")]), "exceed").unwrap();
+    assert_eq!(p.areas[0].guideline.to_string(), "1.5-1.9");
+    assert!(p.areas[0]
+        .notes
+        .iter()
+        .any(|n| n.contains("Exceed reaches at most 1.9 mm")));
+}
+
+#[test]
+fn dark_skin_gets_a_conservative_depth_and_pretreatment() {
+    let kb = kb();
+    let mut h = history(&[("acne_scars", "cheeks")]);
+    h.fitzpatrick = Some(5);
+    let p = plan(&kb, &h, "skinpen").unwrap();
+    assert_eq!(p.areas[0].guideline.to_string(), "0.5-1");
+    assert_eq!(
+        p.areas[0].depth.to_string(),
+        "0.5-0.75",
+        "half way up the range"
+    );
+    assert!(p
+        .precautions
+        .iter()
+        .any(|x| x.contains("post-inflammatory hyperpigmentation")));
+    assert!(p.pretreatment.iter().any(|x| x.contains("tyrosinase")));
+}
+
+#[test]
+fn screening_excludes_and_defers() {
+    let kb = kb();
+    let mut h = history(&[("acne_scars", "cheeks"), ("fine_lines", "forehead")]);
+    h.conditions.push(ConditionEntry {
+        code: "skin_cancer".into(),
+        areas: vec!["cheeks".into()],
+        since: None,
+        resolved_on: None,
+        controlled: None,
+        note: None,
+    });
+    h.events.push(EventEntry {
+        code: "neurotoxin".into(),
+        on: date(2026, 11, 20),
+        areas: vec!["forehead".into()],
+        note: None,
+    });
+    let p = plan(&kb, &h, "skinpen").unwrap();
+    assert_eq!(
+        p.areas.iter().map(|a| a.area.as_str()).collect::<Vec<_>>(),
+        ["forehead"]
+    );
+    assert_eq!(p.excluded[0].0, "cheeks");
+    assert!(p.excluded[0].1.starts_with("Not eligible"));
+    assert_eq!(
+        p.earliest_start,
+        date(2026, 12, 4),
+        "no session before the deferral ends"
+    );
+
+    let mut only_cancer = history(&[("acne_scars", "cheeks")]);
+    only_cancer.conditions = h.conditions.clone();
+    let e = plan(&kb, &only_cancer, "skinpen").unwrap_err();
+    assert!(e.summary().contains("No area"), "{e}");
+    let s = screen(&kb, &only_cancer, &["cheeks".into()], TODAY).unwrap();
+    assert_eq!(s.status, Status::NotEligible);
+}
+
+#[test]
+fn retinoids_and_cold_sores_bring_their_instructions() {
+    let kb = kb();
+    let mut h = history(&[("fine_lines", "perioral")]);
+    h.medications.push(MedicationEntry {
+        code: "topical_retinoid".into(),
+        started_on: None,
+        stopped_on: None,
+        note: None,
+    });
+    h.conditions.push(ConditionEntry {
+        code: "herpes_simplex".into(),
+        areas: vec![],
+        since: None,
+        resolved_on: None,
+        controlled: None,
+        note: None,
+    });
+    let p = plan(&kb, &h, "skinpen").unwrap();
+    assert!(p
+        .pretreatment
+        .iter()
+        .any(|x| x.contains("Stop retinoid creams")));
+    assert!(p.pretreatment.iter().any(|x| x.contains("antiviral")));
+    assert!(p
+        .precautions
+        .iter()
+        .any(|x| x.contains("antiviral prophylaxis")));
+}
+
+#[test]
+fn every_depth_guardrail() {
+    let kb = kb();
+    let pen = kb.devices.iter().find(|d| d.code == "skinpen").unwrap();
+    let exceed = kb.devices.iter().find(|d| d.code == "exceed").unwrap();
+    let g = r("0.25-0.5");
+    assert_eq!(
+        check_depth(&kb, "forehead", r("0.25-0.5"), g, pen),
+        DepthCheck::Ok
+    );
+    assert!(
+        matches!(check_depth(&kb, "forehead", r("0.25-0.75"), g, pen), DepthCheck::OffGuideline(m) if m.contains("outside the guideline"))
+    );
+    assert!(
+        matches!(
+            check_depth(&kb, "forehead", r("0.2-0.5"), g, pen),
+            DepthCheck::OffGuideline(_)
+        ),
+        "below is off-guideline too"
+    );
+    assert!(
+        matches!(check_depth(&kb, "cheeks", r("1.5-2.0"), r("0.5-1.0"), exceed), DepthCheck::Refused(m) if m.contains("beyond what Exceed allows"))
+    );
+    assert!(
+        matches!(
+            check_depth(&kb, "cheeks", r("1.5-2.5"), r("0.5-1.0"), pen),
+            DepthCheck::OffGuideline(_)
+        ),
+        "2.5 is the pen's limit"
+    );
+    assert!(
+        matches!(check_depth(&kb, "inside_orbital_rim", r("0.2-0.25"), g, pen), DepthCheck::Refused(m) if m.contains("never needled"))
+    );
+    assert!(matches!(
+        check_depth(&kb, "elbow", r("0.2-0.25"), g, pen),
+        DepthCheck::Refused(_)
+    ));
+}
