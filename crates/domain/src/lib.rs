@@ -9,6 +9,7 @@ pub mod depth;
 pub mod history;
 pub mod knowledge;
 pub mod patient;
+pub mod plan;
 pub mod planning;
 pub mod pricing;
 pub mod screening;

@@ -274,3 +274,94 @@ fn every_depth_guardrail() {
         DepthCheck::Refused(_)
     ));
 }
+
+#[test]
+fn plan_edits_pass_the_guardrails() {
+    use needlepoint_domain::knowledge::Interval;
+    use needlepoint_domain::plan::Plan;
+    let kb = kb();
+    let h = history(&[("acne_scars", "cheeks"), ("fine_lines", "forehead")]);
+    let proposal = plan(&kb, &h, "skinpen").unwrap();
+    let base = Plan::from_proposal(&proposal, "skinpen");
+    assert!(
+        base.check(&kb, &proposal).unwrap().is_empty(),
+        "the proposal itself is within the guideline"
+    );
+
+    let mut p = base.clone();
+    p.areas[0].depth = r("1.0-1.5");
+    let e = p.check(&kb, &proposal).unwrap_err();
+    assert_eq!(e.errors[0].field, "areas[0].depth");
+    assert!(e.errors[0].message.contains("Give a reason"));
+    p.areas[0].reason = Some("Deep boxcar scars; tolerated 1.5 mm before".into());
+    let flags = p.check(&kb, &proposal).unwrap();
+    assert_eq!(flags.len(), 1, "kept, and flagged");
+    assert_eq!(
+        flags[0].reason,
+        "Deep boxcar scars; tolerated 1.5 mm before"
+    );
+
+    let mut p = base.clone();
+    p.areas[0].depth = r("2.0-3.0");
+    p.areas[0].reason = Some("no reason is enough".into());
+    assert!(p.check(&kb, &proposal).unwrap_err().errors[0]
+        .message
+        .contains("beyond what SkinPen Precision allows"));
+
+    let mut p = base.clone();
+    p.areas.push(needlepoint_domain::plan::PlanArea {
+        area: "inside_orbital_rim".into(),
+        indications: vec![],
+        guideline: r("0.2-0.3"),
+        depth: r("0.2-0.25"),
+        reason: Some("x".into()),
+    });
+    assert_eq!(
+        p.check(&kb, &proposal).unwrap_err().errors[0].field,
+        "areas[2].area",
+        "not screened, not planned"
+    );
+
+    let mut p = base.clone();
+    p.sessions = 9;
+    assert_eq!(
+        p.check(&kb, &proposal).unwrap_err().errors[0].field,
+        "sessions"
+    );
+    p.sessions_reason = Some("Severe scarring, agreed with the patient".into());
+    assert_eq!(p.check(&kb, &proposal).unwrap()[0].field, "sessions");
+
+    let mut p = base.clone();
+    p.interval = Interval::try_from("2-3 weeks".to_string()).unwrap();
+    assert_eq!(
+        p.check(&kb, &proposal).unwrap_err().errors[0].field,
+        "interval"
+    );
+
+    let mut p = base;
+    p.earliest_start = date(2026, 11, 1);
+    assert_eq!(
+        p.check(&kb, &proposal).unwrap_err().errors[0].field,
+        "earliest_start"
+    );
+}
+
+#[test]
+fn the_consent_says_what_the_plan_is_in_plain_words() {
+    use needlepoint_domain::plan::{consent_text, Plan};
+    let kb = kb();
+    let h = history(&[("acne_scars", "cheeks")]);
+    let p = Plan::from_proposal(&plan(&kb, &h, "skinpen").unwrap(), "skinpen");
+    let t = consent_text(&kb, &p, None, "Amara Okafor", "Harbour Clinic", &h);
+    assert!(t.contains("Cheeks and zygoma: 0.5-1 mm, for Acne scars"));
+    assert!(
+        t.contains("Tram-track scarring: 2/30"),
+        "risks with frequencies from the catalogue"
+    );
+    assert!(
+        t.contains("nothing is injected"),
+        "not the seed's 'injecting collagen'"
+    );
+    assert!(!t.to_lowercase().contains("injecting collagen"));
+    assert!(t.contains("3 session(s), 4-6 weeks apart"));
+}

@@ -1,0 +1,287 @@
+//! A treatment plan as agreed: every value may differ from the proposal, but
+//! a value outside the guideline carries a reason and is flagged, and what
+//! is never allowed (beyond the device, a no-go zone) is refused. Also the
+//! consent document generated from a plan.
+
+use crate::history::PatientHistory;
+use crate::knowledge::{DepthRange, Interval, KnowledgeBase};
+use crate::planning::{approx_days, check_depth, DepthCheck, Proposal};
+use crate::pricing::Quote;
+use crate::validation::Invalid;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanArea {
+    pub area: String,
+    pub indications: Vec<String>,
+    pub guideline: DepthRange,
+    pub depth: DepthRange,
+    /// Required when `depth` is outside `guideline`.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub device: String,
+    pub sessions: u32,
+    /// Why, when outside the proposal's range.
+    #[serde(default)]
+    pub sessions_reason: Option<String>,
+    pub interval: Interval,
+    #[serde(default)]
+    pub interval_reason: Option<String>,
+    pub areas: Vec<PlanArea>,
+    pub earliest_start: Date,
+    pub precautions: Vec<String>,
+    pub pretreatment: Vec<String>,
+    pub downtime: Vec<String>,
+    pub adjuncts: Vec<String>,
+    /// Add-on codes from the price list, each session.
+    #[serde(default)]
+    pub addons: Vec<String>,
+}
+
+/// A value outside the guideline, with the reason given for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flag {
+    pub field: String,
+    pub message: String,
+    pub reason: String,
+}
+
+impl Plan {
+    pub fn from_proposal(p: &Proposal, device: &str) -> Plan {
+        Plan {
+            device: device.to_string(),
+            sessions: p.sessions,
+            sessions_reason: None,
+            interval: p.interval,
+            interval_reason: None,
+            areas: p
+                .areas
+                .iter()
+                .map(|a| PlanArea {
+                    area: a.area.clone(),
+                    indications: a.indications.clone(),
+                    guideline: a.guideline,
+                    depth: a.depth,
+                    reason: None,
+                })
+                .collect(),
+            earliest_start: p.earliest_start,
+            precautions: p.precautions.clone(),
+            pretreatment: p.pretreatment.clone(),
+            downtime: p.downtime.clone(),
+            adjuncts: p.adjuncts.clone(),
+            addons: vec![],
+        }
+    }
+
+    /// Checks the plan against its proposal and the knowledge base: refuses
+    /// what is never allowed, and an off-guideline value without a reason;
+    /// returns the flags for the off-guideline values that have one.
+    pub fn check(&self, kb: &KnowledgeBase, proposal: &Proposal) -> Result<Vec<Flag>, Invalid> {
+        let mut inv = Invalid::default();
+        let mut flags = vec![];
+        let mut flag =
+            |inv: &mut Invalid, field: String, message: String, reason: &Option<String>| {
+                match reason.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+                    Some(r) => flags.push(Flag {
+                        field,
+                        message,
+                        reason: r.to_string(),
+                    }),
+                    None => inv.push(field, format!("{message} Give a reason to keep it.")),
+                }
+            };
+        let Some(device) = kb.devices.iter().find(|d| d.code == self.device) else {
+            return Err(Invalid::one(
+                "device",
+                format!("Unknown device {:?}.", self.device),
+            ));
+        };
+        if self.sessions == 0 || self.sessions > 24 {
+            inv.push("sessions", "A course has 1 to 24 sessions.");
+        } else if self.sessions < proposal.sessions_min || self.sessions > proposal.sessions_max {
+            let m = format!(
+                "{} sessions is outside the guideline of {}–{}.",
+                self.sessions, proposal.sessions_min, proposal.sessions_max
+            );
+            flag(&mut inv, "sessions".into(), m, &self.sessions_reason);
+        }
+        let (lo, hi) = (
+            approx_days(self.interval.min),
+            approx_days(self.interval.max),
+        );
+        if lo == 0 || lo > hi {
+            inv.push(
+                "interval",
+                "The interval needs a minimum above zero and no more than the maximum.",
+            );
+        } else if lo < approx_days(proposal.interval.min) || hi > approx_days(proposal.interval.max)
+        {
+            let m = format!(
+                "{} between sessions is outside the guideline of {}.",
+                String::from(self.interval),
+                String::from(proposal.interval)
+            );
+            flag(&mut inv, "interval".into(), m, &self.interval_reason);
+        }
+        if self.areas.is_empty() {
+            inv.push("areas", "A plan treats at least one area.");
+        }
+        if self.earliest_start < proposal.earliest_start {
+            inv.push(
+                "earliest_start",
+                format!(
+                    "The screening defers treatment until {}.",
+                    proposal.earliest_start
+                ),
+            );
+        }
+        for (i, a) in self.areas.iter().enumerate() {
+            let field = format!("areas[{i}].depth");
+            let Some(planned) = proposal.areas.iter().find(|p| p.area == a.area) else {
+                inv.push(
+                    format!("areas[{i}].area"),
+                    format!("{} was not screened eligible for this plan.", a.area),
+                );
+                continue;
+            };
+            match check_depth(kb, &a.area, a.depth, planned.guideline, device) {
+                DepthCheck::Ok => {}
+                DepthCheck::OffGuideline(m) => flag(&mut inv, field, m, &a.reason),
+                DepthCheck::Refused(m) => inv.push(field, m),
+            }
+        }
+        inv.into_result()?;
+        Ok(flags)
+    }
+}
+
+/// What the patient allows their photos to be used for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhotoUse {
+    ClinicalRecordOnly,
+    Anonymised,
+    Publish,
+}
+
+impl PhotoUse {
+    pub const ALL: [PhotoUse; 3] = [
+        PhotoUse::ClinicalRecordOnly,
+        PhotoUse::Anonymised,
+        PhotoUse::Publish,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhotoUse::ClinicalRecordOnly => "clinical_record_only",
+            PhotoUse::Anonymised => "anonymised",
+            PhotoUse::Publish => "publish",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            PhotoUse::ClinicalRecordOnly => "Only in my clinical record",
+            PhotoUse::Anonymised => "In my record, and anonymised for teaching or research",
+            PhotoUse::Publish => "In my record, and the clinic may publish them",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<PhotoUse> {
+        PhotoUse::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+/// The consent document, in plain words, generated from the plan and the
+/// knowledge base. The signed copy keeps this exact text.
+pub fn consent_text(
+    kb: &KnowledgeBase,
+    plan: &Plan,
+    quote: Option<&Quote>,
+    patient: &str,
+    clinic: &str,
+    history: &PatientHistory,
+) -> String {
+    let area = |c: &str| kb.area(c).map_or(c.to_string(), |a| a.name.clone());
+    let ind = |c: &str| kb.indication(c).map_or(c.to_string(), |i| i.name.clone());
+    let mut t = String::new();
+    t.push_str(&format!("CONSENT TO MICRONEEDLING (COLLAGEN INDUCTION THERAPY)\n\nPatient: {patient}\nClinic: {clinic}\n\n"));
+    t.push_str(
+        "What the treatment is\nMicroneedling makes many tiny, shallow punctures in the skin with fine sterile needles. \
+         The skin heals them by making new collagen of its own; nothing is injected to do this. A numbing cream is \
+         usually applied 30–60 minutes before. Each session uses a new, sealed, single-use needle cartridge.\n\n",
+    );
+    t.push_str("Where, and how deep\n");
+    for a in &plan.areas {
+        let why: Vec<String> = a.indications.iter().map(|i| ind(i)).collect();
+        t.push_str(&format!(
+            "- {}: {} mm, for {}\n",
+            area(&a.area),
+            a.depth,
+            why.join(" and ")
+        ));
+    }
+    t.push_str(&format!(
+        "\nThe course\n{} session(s), {} apart, starting no earlier than {}. Results build over weeks to months as collagen forms.\n",
+        plan.sessions,
+        String::from(plan.interval),
+        plan.earliest_start
+    ));
+    if let Some(q) = quote {
+        t.push_str(&format!(
+            "Quoted price for the course: {} (see the quote).\n",
+            crate::clinic::format_money(q.total, &q.currency)
+        ));
+    }
+    t.push_str("\nRisks\nMicroneedling is generally well tolerated, but it has risks. Reported in the medical literature:\n");
+    for e in &kb.adverse_events {
+        t.push_str(&format!("- {}: {}\n", e.name, e.frequency));
+    }
+    if history.fitzpatrick.is_some_and(|f| f >= 4) {
+        t.push_str("For darker skin types, the risk of darker patches after treatment is higher; the plan uses a conservative depth.\n");
+    }
+    if !plan.precautions.is_empty() {
+        t.push_str("\nPrecautions for you\n");
+        for p in &plan.precautions {
+            t.push_str(&format!("- {p}\n"));
+        }
+    }
+    t.push_str("\nBefore each session\n");
+    for p in &plan.pretreatment {
+        t.push_str(&format!("- {p}\n"));
+    }
+    t.push_str("\nAfterwards, I agree to\n");
+    for s in &kb.aftercare {
+        t.push_str(&format!("- {}\n", s.text));
+    }
+    t.push_str("\nI will contact the clinic at once if I notice:\n");
+    for w in &kb.warning_signs {
+        t.push_str(&format!("- {}\n", w.text));
+    }
+    t.push_str(
+        "\nPhotos\nStandard photos are taken before and during the course for my clinical record. Below I choose \
+         whether they may also be used anonymised for teaching or research, or published.\n\n\
+         I have read this, had the chance to ask questions, and agree to the treatment described. I may withdraw \
+         my consent at any time before a session.\n",
+    );
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn photo_use_round_trips() {
+        for p in PhotoUse::ALL {
+            assert_eq!(PhotoUse::parse(p.as_str()), Some(p));
+        }
+        assert_eq!(PhotoUse::parse("sell"), None);
+    }
+}
