@@ -117,6 +117,56 @@ impl PractitionerDetails {
     }
 }
 
+/// What a price-list line is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PriceKind {
+    /// One area, one session.
+    Area,
+    /// Several areas together, one session.
+    Bundle,
+    /// A course of N sessions at a discount.
+    Package,
+    /// Added to each session (a serum).
+    Addon,
+    /// Anything else (a consultation): not used in quotes.
+    Other,
+}
+
+impl PriceKind {
+    pub const ALL: [PriceKind; 5] = [
+        PriceKind::Area,
+        PriceKind::Bundle,
+        PriceKind::Package,
+        PriceKind::Addon,
+        PriceKind::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PriceKind::Area => "area",
+            PriceKind::Bundle => "bundle",
+            PriceKind::Package => "package",
+            PriceKind::Addon => "addon",
+            PriceKind::Other => "other",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            PriceKind::Area => "One area, per session",
+            PriceKind::Bundle => "Several areas together, per session",
+            PriceKind::Package => "Course package (discount)",
+            PriceKind::Addon => "Add-on, per session",
+            PriceKind::Other => "Other (consultation…)",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<PriceKind> {
+        PriceKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
 /// One line of a clinic's price list. Amounts are integer minor units.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PriceItemDetails {
@@ -124,6 +174,22 @@ pub struct PriceItemDetails {
     pub name: String,
     pub amount_minor: i64,
     pub currency: String,
+    pub kind: PriceKind,
+    /// The area (one) or areas (a bundle) it prices.
+    pub areas: Vec<String>,
+    /// For a package: the least number of sessions it applies to.
+    pub sessions: u32,
+    /// For a package: the discount in basis points (10 % = 1000).
+    pub discount_bp: u32,
+}
+
+/// A clinic's currency and tax.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClinicPricing {
+    pub currency: String,
+    pub tax_rate_bp: u32,
+    /// Prices include the tax (as UK VAT is quoted).
+    pub tax_included: bool,
 }
 
 /// Currencies a clinic may price in, all with two decimal places.
@@ -148,7 +214,118 @@ impl PriceItemDetails {
             name: name.unwrap(),
             amount_minor: amount_minor.unwrap(),
             currency: cur,
+            kind: PriceKind::Other,
+            areas: vec![],
+            sessions: 0,
+            discount_bp: 0,
         })
+    }
+
+    /// A typed line: `areas` is a comma-separated list of area codes (one
+    /// for an area, two or more for a bundle), `discount` a percentage with
+    /// up to two decimals for a package. Area codes are checked by the
+    /// caller against the knowledge base.
+    #[allow(clippy::too_many_arguments)]
+    pub fn parse_typed(
+        kind: &str,
+        code: &str,
+        name: &str,
+        amount: &str,
+        currency: &str,
+        areas: &str,
+        sessions: &str,
+        discount_percent: &str,
+    ) -> Result<Self, Invalid> {
+        let Some(kind) = PriceKind::parse(kind) else {
+            return Err(Invalid::one("kind", "Choose what the price is for."));
+        };
+        let mut inv = Invalid::default();
+        // A package is a discount, so its amount may be left empty.
+        let amount = if kind == PriceKind::Package && amount.trim().is_empty() {
+            "0"
+        } else {
+            amount
+        };
+        let mut item = match PriceItemDetails::parse(code, name, amount, currency) {
+            Ok(i) => i,
+            Err(e) => {
+                inv = e;
+                PriceItemDetails::parse("x", "x", "0", "GBP").expect("a valid placeholder")
+            }
+        };
+        item.kind = kind;
+        item.areas = areas
+            .split(',')
+            .map(|a| a.trim().to_string())
+            .filter(|a| !a.is_empty())
+            .collect();
+        match kind {
+            PriceKind::Area if item.areas.len() != 1 => {
+                inv.push("areas", "Name the one area this price is for.")
+            }
+            PriceKind::Bundle if item.areas.len() < 2 => inv.push(
+                "areas",
+                "A bundle names two or more areas, separated by commas.",
+            ),
+            PriceKind::Package => {
+                match sessions.trim().parse::<u32>() {
+                    Ok(n) if n >= 2 => item.sessions = n,
+                    _ => inv.push("sessions", "A package is for 2 or more sessions."),
+                }
+                match parse_amount("discount", discount_percent) {
+                    Ok(hundredths) if hundredths <= 10_000 => item.discount_bp = hundredths as u32,
+                    Ok(_) => inv.push("discount", "A discount is at most 100 %."),
+                    Err(e) => inv.push("discount", e.message),
+                }
+            }
+            _ => {}
+        }
+        inv.into_result()?;
+        Ok(item)
+    }
+}
+
+/// Builds the quoting price list from a clinic's lines in its currency.
+pub fn price_list(
+    pricing: &ClinicPricing,
+    items: &[PriceItemDetails],
+) -> crate::pricing::PriceList {
+    use crate::pricing::{Addon, Bundle, Package, PriceList};
+    let mine = || items.iter().filter(|i| i.currency == pricing.currency);
+    PriceList {
+        currency: pricing.currency.clone(),
+        tax_rate_bp: pricing.tax_rate_bp,
+        tax_included: pricing.tax_included,
+        areas: mine()
+            .filter(|i| i.kind == PriceKind::Area)
+            .filter_map(|i| i.areas.first().map(|a| (a.clone(), i.amount_minor)))
+            .collect(),
+        bundles: mine()
+            .filter(|i| i.kind == PriceKind::Bundle)
+            .map(|i| Bundle {
+                code: i.code.clone(),
+                name: i.name.clone(),
+                areas: i.areas.clone(),
+                price_minor: i.amount_minor,
+            })
+            .collect(),
+        packages: mine()
+            .filter(|i| i.kind == PriceKind::Package)
+            .map(|i| Package {
+                code: i.code.clone(),
+                name: i.name.clone(),
+                sessions: i.sessions,
+                discount_bp: i.discount_bp,
+            })
+            .collect(),
+        addons: mine()
+            .filter(|i| i.kind == PriceKind::Addon)
+            .map(|i| Addon {
+                code: i.code.clone(),
+                name: i.name.clone(),
+                price_minor: i.amount_minor,
+            })
+            .collect(),
     }
 }
 
@@ -271,6 +448,41 @@ mod tests {
                 .len()
                 == 2
         );
+    }
+
+    #[test]
+    fn typed_price_items_check_their_parts() {
+        let b = PriceItemDetails::parse_typed(
+            "bundle",
+            "face",
+            "Full face",
+            "250",
+            "GBP",
+            "cheeks, forehead,nose",
+            "",
+            "",
+        )
+        .unwrap();
+        assert_eq!(b.areas, ["cheeks", "forehead", "nose"]);
+        let p = PriceItemDetails::parse_typed(
+            "package",
+            "three",
+            "Course of 3",
+            "",
+            "GBP",
+            "",
+            "3",
+            "12.5",
+        )
+        .unwrap();
+        assert_eq!((p.sessions, p.discount_bp, p.amount_minor), (3, 1250, 0));
+        let e = PriceItemDetails::parse_typed("package", "x", "X", "", "GBP", "", "1", "120")
+            .unwrap_err();
+        assert!(e.message_for("sessions").is_some() && e.message_for("discount").is_some());
+        let e =
+            PriceItemDetails::parse_typed("area", "x", "X", "-5", "GBP", "", "", "").unwrap_err();
+        assert!(e.message_for("amount").is_some() && e.message_for("areas").is_some());
+        assert!(PriceItemDetails::parse_typed("gift", "x", "X", "1", "GBP", "", "", "").is_err());
     }
 
     #[test]

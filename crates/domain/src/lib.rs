@@ -17,7 +17,8 @@ pub mod validation;
 
 pub use account::{Email, Password, Role};
 pub use clinic::{
-    ClinicDetails, DeviceDetails, PractitionerDetails, PriceItemDetails, RoomDetails,
+    ClinicDetails, ClinicPricing, DeviceDetails, PractitionerDetails, PriceItemDetails, PriceKind,
+    RoomDetails,
 };
 pub use depth::Depth;
 pub use patient::{PatientDetails, PatientInput, Sex};

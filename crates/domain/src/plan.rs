@@ -161,6 +161,62 @@ impl Plan {
     }
 }
 
+/// Where a plan is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanStatus {
+    Proposed,
+    Accepted,
+    InProgress,
+    Completed,
+    Cancelled,
+}
+
+impl PlanStatus {
+    pub const ALL: [PlanStatus; 5] = [
+        PlanStatus::Proposed,
+        PlanStatus::Accepted,
+        PlanStatus::InProgress,
+        PlanStatus::Completed,
+        PlanStatus::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanStatus::Proposed => "proposed",
+            PlanStatus::Accepted => "accepted",
+            PlanStatus::InProgress => "in_progress",
+            PlanStatus::Completed => "completed",
+            PlanStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            PlanStatus::Proposed => "Proposed",
+            PlanStatus::Accepted => "Accepted",
+            PlanStatus::InProgress => "In progress",
+            PlanStatus::Completed => "Completed",
+            PlanStatus::Cancelled => "Cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<PlanStatus> {
+        PlanStatus::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    /// The states a plan may move to from this one. Accepting and starting
+    /// also need a signed consent that covers the plan (checked by the store).
+    pub fn next(self) -> &'static [PlanStatus] {
+        match self {
+            PlanStatus::Proposed => &[PlanStatus::Accepted, PlanStatus::Cancelled],
+            PlanStatus::Accepted => &[PlanStatus::InProgress, PlanStatus::Cancelled],
+            PlanStatus::InProgress => &[PlanStatus::Completed, PlanStatus::Cancelled],
+            PlanStatus::Completed | PlanStatus::Cancelled => &[],
+        }
+    }
+}
+
 /// What the patient allows their photos to be used for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -11,6 +11,7 @@ pub mod audit;
 mod migrate;
 pub mod model;
 pub mod open;
+mod plans_sql;
 mod screening_sql;
 mod sql;
 #[cfg(feature = "testing")]
@@ -74,9 +75,9 @@ pub struct PatientPage {
     pub total: i64,
 }
 
-/// Why an intake link cannot be used.
+/// Why a link (intake, consent) cannot be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IntakeRefusal {
+pub enum LinkRefusal {
     Unknown,
     Expired,
     AlreadyUsed,
@@ -146,14 +147,14 @@ pub trait ScreeningRecords: Send + Sync {
         &self,
         token_hash: &str,
         now: Timestamp,
-    ) -> Result<Result<IntakeLink, IntakeRefusal>>;
+    ) -> Result<Result<IntakeLink, LinkRefusal>>;
     /// Stores the answers and uses up the link, in one transaction.
     async fn submit_intake(
         &self,
         token_hash: &str,
         history: &needlepoint_domain::history::PatientHistory,
         now: Timestamp,
-    ) -> Result<Result<IntakeSubmission, IntakeRefusal>>;
+    ) -> Result<Result<IntakeSubmission, LinkRefusal>>;
     async fn pending_intakes(&self, patient_id: i64) -> Result<Vec<IntakeSubmission>>;
     /// Turns reviewed answers into a new history version (source `intake`).
     async fn confirm_intake(
@@ -165,9 +166,93 @@ pub trait ScreeningRecords: Send + Sync {
     ) -> Result<HistoryVersion>;
 }
 
+/// Plans, quotes, consents and the clinic's pricing.
+#[async_trait]
+pub trait PlanRecords: Send + Sync {
+    async fn clinic_pricing(&self, clinic_id: i64) -> Result<needlepoint_domain::ClinicPricing>;
+    async fn set_clinic_pricing(
+        &self,
+        clinic_id: i64,
+        pricing: &needlepoint_domain::ClinicPricing,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<()>;
+
+    #[allow(clippy::too_many_arguments)]
+    async fn create_plan(
+        &self,
+        patient_id: i64,
+        clinic_id: i64,
+        screening_id: i64,
+        proposal: &needlepoint_domain::planning::Proposal,
+        plan: &needlepoint_domain::plan::Plan,
+        flags: &[needlepoint_domain::plan::Flag],
+        quote: Option<&needlepoint_domain::pricing::Quote>,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<PlanRecord>;
+    async fn plan(&self, id: i64) -> Result<PlanRecord>;
+    /// A patient's plans, newest first.
+    async fn plans(&self, patient_id: i64) -> Result<Vec<PlanRecord>>;
+    /// Saves an edit of a proposed plan at `expected_version`; a plan that
+    /// was accepted, or changed meanwhile, is refused with `Conflict`.
+    #[allow(clippy::too_many_arguments)]
+    async fn update_plan(
+        &self,
+        id: i64,
+        expected_version: i64,
+        plan: &needlepoint_domain::plan::Plan,
+        flags: &[needlepoint_domain::plan::Flag],
+        quote: Option<&needlepoint_domain::pricing::Quote>,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<PlanRecord>;
+    /// Moves a plan on. Accepting or starting needs a consent signed for
+    /// the plan's current version; cancelling needs a reason.
+    async fn set_plan_status(
+        &self,
+        id: i64,
+        to: needlepoint_domain::plan::PlanStatus,
+        reason: Option<&str>,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<PlanRecord>;
+
+    /// Stores a signed consent for the plan version it names; refused when
+    /// the plan has changed since or is no longer open.
+    async fn sign_consent(
+        &self,
+        consent: &NewConsent,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<ConsentRecord>;
+    async fn consents(&self, plan_id: i64) -> Result<Vec<ConsentRecord>>;
+    async fn create_consent_link(
+        &self,
+        plan_id: i64,
+        token_hash: &str,
+        expires_at: Timestamp,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// The plan a usable consent link is for, or why it cannot be used.
+    async fn consent_link(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Result<i64, LinkRefusal>>;
+    /// Signs through a link: uses up the link and stores the consent together.
+    async fn sign_consent_by_link(
+        &self,
+        token_hash: &str,
+        consent: &NewConsent,
+        now: Timestamp,
+    ) -> Result<Result<ConsentRecord, LinkRefusal>>;
+}
+
 /// The record, whatever database keeps it.
 #[async_trait]
-pub trait Store: ScreeningRecords + Send + Sync + 'static {
+pub trait Store: ScreeningRecords + PlanRecords + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Answers when the database does: for `/readyz`.

@@ -20,6 +20,11 @@ pub const SQLITE: &[Migration] = &[
         name: "screening",
         sql: include_str!("../migrations/sqlite/0002_screening.sql"),
     },
+    Migration {
+        version: 3,
+        name: "plans",
+        sql: include_str!("../migrations/sqlite/0003_plans.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -32,6 +37,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 2,
         name: "screening",
         sql: include_str!("../migrations/postgres/0002_screening.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "plans",
+        sql: include_str!("../migrations/postgres/0003_plans.sql"),
     },
 ];
 

@@ -227,3 +227,55 @@ pub struct IntakeSubmission {
     pub reviewed_by: Option<i64>,
     pub history_id: Option<i64>,
 }
+
+/// A treatment plan with its proposal, flags and quote.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanRecord {
+    pub id: i64,
+    pub patient_id: i64,
+    pub clinic_id: i64,
+    pub screening_id: i64,
+    pub status: needlepoint_domain::plan::PlanStatus,
+    /// Increases with every edit; a consent covers one version.
+    pub version: i64,
+    pub proposal: needlepoint_domain::planning::Proposal,
+    pub plan: needlepoint_domain::plan::Plan,
+    pub flags: Vec<needlepoint_domain::plan::Flag>,
+    /// Frozen once the plan is accepted.
+    pub quote: Option<needlepoint_domain::pricing::Quote>,
+    pub cancel_reason: Option<String>,
+    pub created_at: Timestamp,
+    pub created_by: i64,
+    pub updated_at: Timestamp,
+}
+
+/// A signed consent, exactly as signed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConsentRecord {
+    pub id: i64,
+    pub plan_id: i64,
+    pub plan_version: i64,
+    pub text: String,
+    pub sha256: String,
+    pub photo_use: String,
+    pub typed_name: String,
+    /// The drawn signature as a PNG data URL.
+    pub signature: String,
+    pub signed_at: Timestamp,
+    /// `clinic` (on the clinic's device) or `link` (remotely).
+    pub signed_via: String,
+    pub witness_id: Option<i64>,
+}
+
+/// What is signed: the frozen text and the patient's choices.
+#[derive(Debug, Clone)]
+pub struct NewConsent {
+    pub plan_id: i64,
+    pub plan_version: i64,
+    pub text: String,
+    pub sha256: String,
+    pub photo_use: String,
+    pub typed_name: String,
+    pub signature: String,
+    pub ip: Option<String>,
+}

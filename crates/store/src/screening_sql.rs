@@ -378,19 +378,19 @@ macro_rules! screening_impl {
                 Ok(link)
             }
 
-            async fn intake_link(&self, token_hash: &str, now: Timestamp) -> Result<Result<IntakeLink, IntakeRefusal>> {
+            async fn intake_link(&self, token_hash: &str, now: Timestamp) -> Result<Result<IntakeLink, LinkRefusal>> {
                 let row = sqlx::query(
                     "SELECT id, patient_id, created_at, expires_at, used_at FROM intake_links WHERE token_hash = $1",
                 )
                 .bind(token_hash)
                 .fetch_optional(&self.pool)
                 .await?;
-                let Some(row) = row else { return Ok(Err(IntakeRefusal::Unknown)) };
+                let Some(row) = row else { return Ok(Err(LinkRefusal::Unknown)) };
                 let link = Self::link_from(&row)?;
                 Ok(if link.used_at.is_some() {
-                    Err(IntakeRefusal::AlreadyUsed)
+                    Err(LinkRefusal::AlreadyUsed)
                 } else if link.expires_at <= now {
-                    Err(IntakeRefusal::Expired)
+                    Err(LinkRefusal::Expired)
                 } else {
                     Ok(link)
                 })
@@ -401,7 +401,7 @@ macro_rules! screening_impl {
                 token_hash: &str,
                 history: &PatientHistory,
                 now: Timestamp,
-            ) -> Result<Result<IntakeSubmission, IntakeRefusal>> {
+            ) -> Result<Result<IntakeSubmission, LinkRefusal>> {
                 let mut tx = self.pool.begin_with(self.begin).await?;
                 // Using the link and checking it are one statement, so two
                 // submissions racing on one link cannot both get through.
@@ -415,7 +415,7 @@ macro_rules! screening_impl {
                 .await?;
                 let Some(used) = used else {
                     drop(tx);
-                    return Ok(Err(self.intake_link(token_hash, now).await?.err().unwrap_or(IntakeRefusal::AlreadyUsed)));
+                    return Ok(Err(self.intake_link(token_hash, now).await?.err().unwrap_or(LinkRefusal::AlreadyUsed)));
                 };
                 let (link_id, patient_id): (i64, i64) = (used.try_get("id")?, used.try_get("patient_id")?);
                 let json = serde_json::to_string(history).map_err(|e| decode_err("history", e))?;

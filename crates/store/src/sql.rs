@@ -7,8 +7,12 @@ use crate::migrate::{Migration, POSTGRES, SQLITE};
 use crate::types::{Day, Ts};
 use crate::*;
 use needlepoint_domain::history::PatientHistory;
+use needlepoint_domain::plan::{Flag, Plan, PlanStatus};
+use needlepoint_domain::planning::Proposal;
+use needlepoint_domain::pricing::Quote;
 use needlepoint_domain::screening::{Screening, Status};
-use needlepoint_domain::{Depth, Email, PractitionerDetails, Sex};
+use needlepoint_domain::ClinicPricing;
+use needlepoint_domain::{Depth, Email, PractitionerDetails, PriceKind, Sex};
 use serde_json::json;
 use sqlx::{Postgres, Row, Sqlite};
 
@@ -799,8 +803,8 @@ macro_rules! store_impl {
             ) -> Result<PriceItem> {
                 let mut tx = self.pool.begin_with(self.begin).await?;
                 let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO price_items (clinic_id, code, name, amount_minor, currency, active, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                    "INSERT INTO price_items (clinic_id, code, name, amount_minor, currency, active, created_at, \
+                     kind, areas, sessions, discount_bp) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
                 )
                 .bind(clinic_id)
                 .bind(&d.code)
@@ -809,6 +813,10 @@ macro_rules! store_impl {
                 .bind(&d.currency)
                 .bind(true)
                 .bind(Ts(now))
+                .bind(d.kind.as_str())
+                .bind(d.areas.join(","))
+                .bind(i64::from(d.sessions))
+                .bind(i64::from(d.discount_bp))
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(|e| conflict(e, "This clinic's price list already has that code."))?;
@@ -822,7 +830,7 @@ macro_rules! store_impl {
 
             async fn price_items(&self, clinic_id: i64) -> Result<Vec<PriceItem>> {
                 let rows = sqlx::query(
-                    "SELECT id, clinic_id, code, name, amount_minor, currency, active \
+                    "SELECT id, clinic_id, code, name, amount_minor, currency, active, kind, areas, sessions, discount_bp \
                      FROM price_items WHERE clinic_id = $1 ORDER BY name",
                 )
                 .bind(clinic_id)
@@ -830,6 +838,9 @@ macro_rules! store_impl {
                 .await?;
                 rows.iter()
                     .map(|r| {
+                        let kind: String = r.try_get("kind")?;
+                        let areas: String = r.try_get("areas")?;
+                        let (sessions, discount): (i64, i64) = (r.try_get("sessions")?, r.try_get("discount_bp")?);
                         Ok(PriceItem {
                             id: r.try_get("id")?,
                             clinic_id: r.try_get("clinic_id")?,
@@ -838,6 +849,10 @@ macro_rules! store_impl {
                                 name: r.try_get("name")?,
                                 amount_minor: r.try_get("amount_minor")?,
                                 currency: r.try_get("currency")?,
+                                kind: PriceKind::parse(&kind).ok_or_else(|| decode_err("kind", kind))?,
+                                areas: areas.split(',').filter(|a| !a.is_empty()).map(str::to_string).collect(),
+                                sessions: u32::try_from(sessions).map_err(|e| decode_err("sessions", e))?,
+                                discount_bp: u32::try_from(discount).map_err(|e| decode_err("discount_bp", e))?,
                             },
                             active: r.try_get("active")?,
                         })
@@ -1081,6 +1096,7 @@ mod sqlite_impl {
     use super::*;
     store_impl!(Sqlite, Backend::Sqlite, SQLITE);
     crate::screening_sql::screening_impl!(Sqlite);
+    crate::plans_sql::plans_impl!(Sqlite);
 
     impl SqlStore<Sqlite> {
         /// SQLite serialises writers with its own lock; nothing more needed.
@@ -1113,6 +1129,7 @@ mod postgres_impl {
     use super::*;
     store_impl!(Postgres, Backend::Postgres, POSTGRES);
     crate::screening_sql::screening_impl!(Postgres);
+    crate::plans_sql::plans_impl!(Postgres);
 
     impl SqlStore<Postgres> {
         /// Two servers starting at once must not both apply a migration.

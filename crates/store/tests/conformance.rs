@@ -894,7 +894,7 @@ async fn intake_links_work_once_and_expire(b: TestBackend) {
     assert!(s.store.intake_link("tok", t0).await.unwrap().is_ok());
     assert_eq!(
         s.store.intake_link("nope", t0).await.unwrap().unwrap_err(),
-        IntakeRefusal::Unknown
+        LinkRefusal::Unknown
     );
     let later = t0 + SignedDuration::from_hours(2);
     assert_eq!(
@@ -903,7 +903,7 @@ async fn intake_links_work_once_and_expire(b: TestBackend) {
             .await
             .unwrap()
             .unwrap_err(),
-        IntakeRefusal::Expired
+        LinkRefusal::Expired
     );
     assert_eq!(
         s.store
@@ -911,7 +911,7 @@ async fn intake_links_work_once_and_expire(b: TestBackend) {
             .await
             .unwrap()
             .unwrap_err(),
-        IntakeRefusal::Expired
+        LinkRefusal::Expired
     );
     let sub = s
         .store
@@ -925,7 +925,7 @@ async fn intake_links_work_once_and_expire(b: TestBackend) {
             .await
             .unwrap()
             .unwrap_err(),
-        IntakeRefusal::AlreadyUsed
+        LinkRefusal::AlreadyUsed
     );
     assert_eq!(s.store.pending_intakes(p.id).await.unwrap().len(), 1);
     let v = s
@@ -947,6 +947,337 @@ async fn intake_links_work_once_and_expire(b: TestBackend) {
         s.store.history_versions(p.id).await.unwrap().len(),
         1,
         "nothing half-written"
+    );
+}
+
+fn proposal() -> needlepoint_domain::planning::Proposal {
+    use needlepoint_domain::knowledge::{DepthRange, Interval};
+    needlepoint_domain::planning::Proposal {
+        sessions: 3,
+        sessions_min: 3,
+        sessions_max: 5,
+        interval: Interval::try_from("4-6 weeks".to_string()).unwrap(),
+        reconciliation: vec![],
+        areas: vec![needlepoint_domain::planning::PlannedArea {
+            area: "cheeks".into(),
+            indications: vec!["acne_scars".into()],
+            guideline: DepthRange::parse("0.5-1.0").unwrap(),
+            depth: DepthRange::parse("0.5-1.0").unwrap(),
+            notes: vec![],
+        }],
+        excluded: vec![],
+        earliest_start: jiff::civil::date(2026, 11, 22),
+        precautions: vec![],
+        pretreatment: vec![],
+        downtime: vec![],
+        adjuncts: vec![],
+    }
+}
+
+fn consent(plan: &PlanRecord) -> NewConsent {
+    NewConsent {
+        plan_id: plan.id,
+        plan_version: plan.version,
+        text: "I agree.".into(),
+        sha256: "abc".into(),
+        photo_use: "clinical_record_only".into(),
+        typed_name: "Pat Ient".into(),
+        signature: "data:image/png;base64,AAAA".into(),
+        ip: None,
+    }
+}
+
+async fn plans_need_a_covering_consent_and_freeze_when_accepted(b: TestBackend) {
+    use needlepoint_domain::plan::{Plan, PlanStatus};
+    use needlepoint_domain::screening::Status;
+    let (store, at) = fresh_store_at(b).await;
+    let s = seed(store).await;
+    let a = actor(s.owner_id);
+    let p = s
+        .store
+        .create_patient(
+            s.clinic_id,
+            &patient("Pia", "Plan", "1990-01-01"),
+            &a,
+            now(),
+        )
+        .await
+        .unwrap();
+    let v = s
+        .store
+        .add_history_version(p.id, &history(false), "clinician", None, &a, now())
+        .await
+        .unwrap();
+    let sc = s
+        .store
+        .record_screening(p.id, v.id, &result(Status::Eligible), &a, now())
+        .await
+        .unwrap();
+    let prop = proposal();
+    let plan = Plan::from_proposal(&prop, "skinpen");
+    let other = s
+        .store
+        .create_patient(
+            s.clinic_id,
+            &patient("Oli", "Other", "1990-01-01"),
+            &a,
+            now(),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.store
+            .create_plan(
+                other.id,
+                s.clinic_id,
+                sc.id,
+                &prop,
+                &plan,
+                &[],
+                None,
+                &a,
+                now()
+            )
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let rec = s
+        .store
+        .create_plan(p.id, s.clinic_id, sc.id, &prop, &plan, &[], None, &a, now())
+        .await
+        .unwrap();
+    assert_eq!((rec.status, rec.version), (PlanStatus::Proposed, 1));
+
+    let refused = s
+        .store
+        .set_plan_status(rec.id, PlanStatus::Accepted, None, &a, now())
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(ref m)) if m.contains("consent")),
+        "{refused:?}"
+    );
+    s.store
+        .sign_consent(&consent(&rec), &a, now())
+        .await
+        .unwrap();
+    // An edit after signing: the consent no longer covers the plan.
+    let mut edited = plan.clone();
+    edited.sessions = 4;
+    let rec2 = s
+        .store
+        .update_plan(rec.id, 1, &edited, &[], None, &a, now())
+        .await
+        .unwrap();
+    assert_eq!(rec2.version, 2);
+    assert!(matches!(
+        s.store
+            .update_plan(rec.id, 1, &edited, &[], None, &a, now())
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(s
+        .store
+        .set_plan_status(rec.id, PlanStatus::Accepted, None, &a, now())
+        .await
+        .is_err());
+    assert!(
+        matches!(
+            s.store.sign_consent(&consent(&rec), &a, now()).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "old version"
+    );
+    s.store
+        .sign_consent(&consent(&rec2), &a, now())
+        .await
+        .unwrap();
+    let accepted = s
+        .store
+        .set_plan_status(rec.id, PlanStatus::Accepted, None, &a, now())
+        .await
+        .unwrap();
+    assert_eq!(accepted.status, PlanStatus::Accepted);
+    assert!(
+        matches!(s.store.update_plan(rec.id, 2, &plan, &[], None, &a, now()).await, Err(StoreError::Conflict(ref m)) if m.contains("no longer be edited"))
+    );
+    assert!(
+        s.store
+            .set_plan_status(rec.id, PlanStatus::Completed, None, &a, now())
+            .await
+            .is_err(),
+        "not before it starts"
+    );
+    assert!(matches!(
+        s.store
+            .set_plan_status(rec.id, PlanStatus::Cancelled, Some(" "), &a, now())
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    let cancelled = s
+        .store
+        .set_plan_status(
+            rec.id,
+            PlanStatus::Cancelled,
+            Some("Moved abroad"),
+            &a,
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(cancelled.cancel_reason.as_deref(), Some("Moved abroad"));
+    assert_eq!(s.store.consents(rec.id).await.unwrap().len(), 2);
+    assert_eq!(s.store.plans(p.id).await.unwrap().len(), 1);
+
+    let sql = "UPDATE consents SET text = 'changed'";
+    let e = match b {
+        TestBackend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{at}"))
+                .await
+                .unwrap();
+            sqlx::query(sql).execute(&pool).await.map(|_| ())
+        }
+        TestBackend::Postgres => {
+            let pool = sqlx::PgPool::connect(&at).await.unwrap();
+            sqlx::query(sql).execute(&pool).await.map(|_| ())
+        }
+    };
+    assert!(e.unwrap_err().to_string().contains("append-only"));
+}
+
+async fn consent_links_sign_once(b: TestBackend) {
+    use needlepoint_domain::plan::Plan;
+    use needlepoint_domain::screening::Status;
+    let s = seeded(b).await;
+    let a = actor(s.owner_id);
+    let p = s
+        .store
+        .create_patient(
+            s.clinic_id,
+            &patient("Lin", "Link", "1990-01-01"),
+            &a,
+            now(),
+        )
+        .await
+        .unwrap();
+    let v = s
+        .store
+        .add_history_version(p.id, &history(false), "clinician", None, &a, now())
+        .await
+        .unwrap();
+    let sc = s
+        .store
+        .record_screening(p.id, v.id, &result(Status::Eligible), &a, now())
+        .await
+        .unwrap();
+    let prop = proposal();
+    let rec = s
+        .store
+        .create_plan(
+            p.id,
+            s.clinic_id,
+            sc.id,
+            &prop,
+            &Plan::from_proposal(&prop, "skinpen"),
+            &[],
+            None,
+            &a,
+            now(),
+        )
+        .await
+        .unwrap();
+    let t0 = now();
+    s.store
+        .create_consent_link(rec.id, "ct", t0 + SignedDuration::from_hours(1), &a, t0)
+        .await
+        .unwrap();
+    assert_eq!(s.store.consent_link("ct", t0).await.unwrap(), Ok(rec.id));
+    assert_eq!(
+        s.store.consent_link("zz", t0).await.unwrap(),
+        Err(LinkRefusal::Unknown)
+    );
+    let late = t0 + SignedDuration::from_hours(2);
+    assert_eq!(
+        s.store
+            .sign_consent_by_link("ct", &consent(&rec), late)
+            .await
+            .unwrap()
+            .unwrap_err(),
+        LinkRefusal::Expired
+    );
+    let c = s
+        .store
+        .sign_consent_by_link("ct", &consent(&rec), t0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((c.signed_via.as_str(), c.witness_id), ("link", None));
+    assert_eq!(
+        s.store
+            .sign_consent_by_link("ct", &consent(&rec), t0)
+            .await
+            .unwrap()
+            .unwrap_err(),
+        LinkRefusal::AlreadyUsed
+    );
+}
+
+async fn pricing_and_typed_price_items_round_trip(b: TestBackend) {
+    let s = seeded(b).await;
+    let a = actor(s.owner_id);
+    let default = s.store.clinic_pricing(s.clinic_id).await.unwrap();
+    assert_eq!(
+        (
+            default.currency.as_str(),
+            default.tax_rate_bp,
+            default.tax_included
+        ),
+        ("GBP", 0, true)
+    );
+    let p = needlepoint_domain::ClinicPricing {
+        currency: "USD".into(),
+        tax_rate_bp: 875,
+        tax_included: false,
+    };
+    s.store
+        .set_clinic_pricing(s.clinic_id, &p, &a, now())
+        .await
+        .unwrap();
+    assert_eq!(s.store.clinic_pricing(s.clinic_id).await.unwrap(), p);
+    let bundle = PriceItemDetails::parse_typed(
+        "bundle",
+        "face",
+        "Full face",
+        "400",
+        "USD",
+        "cheeks,forehead",
+        "",
+        "",
+    )
+    .unwrap();
+    let pkg =
+        PriceItemDetails::parse_typed("package", "four", "Course of 4", "", "USD", "", "4", "10")
+            .unwrap();
+    s.store
+        .create_price_item(s.clinic_id, &bundle, &a, now())
+        .await
+        .unwrap();
+    s.store
+        .create_price_item(s.clinic_id, &pkg, &a, now())
+        .await
+        .unwrap();
+    let items: Vec<_> = s
+        .store
+        .price_items(s.clinic_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.details)
+        .collect();
+    assert!(items.contains(&bundle) && items.contains(&pkg));
+    let list = needlepoint_domain::clinic::price_list(&p, &items);
+    assert_eq!(
+        (list.bundles.len(), list.packages[0].discount_bp),
+        (1, 1000)
     );
 }
 
@@ -980,4 +1311,7 @@ conformance!(
     histories_and_screenings_are_kept_as_written,
     knowledge_overrides_keep_who_and_why,
     intake_links_work_once_and_expire,
+    plans_need_a_covering_consent_and_freeze_when_accepted,
+    consent_links_sign_once,
+    pricing_and_typed_price_items_round_trip,
 );

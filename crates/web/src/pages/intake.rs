@@ -19,7 +19,7 @@ use jiff::SignedDuration;
 use needlepoint_domain::history::*;
 use needlepoint_domain::knowledge::{KnowledgeBase, Recordable};
 use needlepoint_domain::Invalid;
-use needlepoint_store::IntakeRefusal;
+use needlepoint_store::LinkRefusal;
 
 /// How long a link works: long enough to answer at home before the visit.
 const LINK_DAYS: i64 = 7;
@@ -137,11 +137,11 @@ struct DonePage {
     message: String,
 }
 
-fn refused(r: IntakeRefusal) -> Response {
+fn refused(r: LinkRefusal) -> Response {
     let (status, title, message) = match r {
-        IntakeRefusal::Unknown => (StatusCode::NOT_FOUND, "This link does not work", "Check that you opened the whole link from the clinic's message, or ask the clinic for a new one."),
-        IntakeRefusal::Expired => (StatusCode::GONE, "This link has expired", "Links work for a week. Ask the clinic to send you a new one."),
-        IntakeRefusal::AlreadyUsed => (StatusCode::GONE, "These answers were already sent", "Thank you: the clinic has them. If something changed, tell the clinic at your visit."),
+        LinkRefusal::Unknown => (StatusCode::NOT_FOUND, "This link does not work", "Check that you opened the whole link from the clinic's message, or ask the clinic for a new one."),
+        LinkRefusal::Expired => (StatusCode::GONE, "This link has expired", "Links work for a week. Ask the clinic to send you a new one."),
+        LinkRefusal::AlreadyUsed => (StatusCode::GONE, "These answers were already sent", "Thank you: the clinic has them. If something changed, tell the clinic at your visit."),
     };
     (
         status,
