@@ -12,8 +12,8 @@ use needlepoint_domain::history::{
 use needlepoint_domain::knowledge::KnowledgeBase;
 use needlepoint_domain::screening::screen;
 use needlepoint_domain::{
-    ClinicDetails, DeviceDetails, PatientInput, PractitionerDetails, PriceItemDetails, Role,
-    RoomDetails,
+    ClinicDetails, ClinicPricing, DeviceDetails, PatientInput, PractitionerDetails,
+    PriceItemDetails, Role, RoomDetails,
 };
 use needlepoint_store::{Actor, NewStaff, Store};
 
@@ -332,11 +332,135 @@ pub async fn seed(store: &dyn Store, kb: &KnowledgeBase) -> anyhow::Result<Vec<(
                 ("Roller kit", "Medical roller 192", "", "1.5"),
             ],
             vec![
-                ("consult", "Consultation", "60"),
-                ("face", "Full face, per session", "250"),
-                ("face-3", "Full face, course of 3", "675"),
-                ("neck", "Neck, per session", "150"),
-                ("serum", "Hyaluronic serum add-on", "35"),
+                ("other", "consult", "Consultation", "60", "", "", ""),
+                (
+                    "area",
+                    "cheeks",
+                    "Cheeks, per session",
+                    "150",
+                    "cheeks",
+                    "",
+                    "",
+                ),
+                (
+                    "area",
+                    "forehead",
+                    "Forehead, per session",
+                    "100",
+                    "forehead",
+                    "",
+                    "",
+                ),
+                ("area", "nose", "Nose, per session", "60", "nose", "", ""),
+                (
+                    "area",
+                    "periorbital",
+                    "Around the eyes, per session",
+                    "90",
+                    "periorbital",
+                    "",
+                    "",
+                ),
+                (
+                    "area",
+                    "perioral",
+                    "Around the mouth, per session",
+                    "90",
+                    "perioral",
+                    "",
+                    "",
+                ),
+                (
+                    "area",
+                    "jaw_chin",
+                    "Jaw and chin, per session",
+                    "100",
+                    "jaw_chin",
+                    "",
+                    "",
+                ),
+                ("area", "neck", "Neck, per session", "150", "neck", "", ""),
+                (
+                    "area",
+                    "chest",
+                    "Chest, per session",
+                    "150",
+                    "chest",
+                    "",
+                    "",
+                ),
+                (
+                    "area",
+                    "hands",
+                    "Backs of hands, per session",
+                    "90",
+                    "hands",
+                    "",
+                    "",
+                ),
+                (
+                    "area",
+                    "scalp",
+                    "Scalp, per session",
+                    "180",
+                    "scalp",
+                    "",
+                    "",
+                ),
+                (
+                    "area",
+                    "abdomen",
+                    "Abdomen, per session",
+                    "200",
+                    "abdomen",
+                    "",
+                    "",
+                ),
+                (
+                    "area",
+                    "thighs",
+                    "Thighs, per session",
+                    "220",
+                    "thighs",
+                    "",
+                    "",
+                ),
+                (
+                    "bundle",
+                    "face",
+                    "Full face, per session",
+                    "250",
+                    "forehead,periorbital,nose,cheeks,perioral,jaw_chin",
+                    "",
+                    "",
+                ),
+                (
+                    "package",
+                    "course-3",
+                    "Course of 3: 10 % off",
+                    "",
+                    "",
+                    "3",
+                    "10",
+                ),
+                (
+                    "package",
+                    "course-6",
+                    "Course of 6: 15 % off",
+                    "",
+                    "",
+                    "6",
+                    "15",
+                ),
+                (
+                    "addon",
+                    "serum",
+                    "Hyaluronic serum after needling",
+                    "35",
+                    "",
+                    "",
+                    "",
+                ),
             ],
             "GBP",
         ),
@@ -348,11 +472,90 @@ pub async fn seed(store: &dyn Store, kb: &KnowledgeBase) -> anyhow::Result<Vec<(
                 ("SkinPen 1", "SkinPen Precision", "SP-8841", "2.5"),
             ],
             vec![
-                ("consult", "Consultation", "100"),
-                ("face", "Full face, per session", "400"),
-                ("face-4", "Full face, course of 4", "1440"),
-                ("scalp", "Scalp, per session", "350"),
-                ("striae", "Stretch marks, per area", "300"),
+                ("other", "consult", "Consultation", "100", "", "", ""),
+                (
+                    "area",
+                    "cheeks",
+                    "Cheeks, per session",
+                    "250",
+                    "cheeks",
+                    "",
+                    "",
+                ),
+                (
+                    "area",
+                    "forehead",
+                    "Forehead, per session",
+                    "180",
+                    "forehead",
+                    "",
+                    "",
+                ),
+                ("area", "nose", "Nose, per session", "120", "nose", "", ""),
+                (
+                    "area",
+                    "perioral",
+                    "Around the mouth, per session",
+                    "150",
+                    "perioral",
+                    "",
+                    "",
+                ),
+                (
+                    "area",
+                    "jaw_chin",
+                    "Jaw and chin, per session",
+                    "180",
+                    "jaw_chin",
+                    "",
+                    "",
+                ),
+                ("area", "neck", "Neck, per session", "250", "neck", "", ""),
+                (
+                    "area",
+                    "scalp",
+                    "Scalp, per session",
+                    "350",
+                    "scalp",
+                    "",
+                    "",
+                ),
+                (
+                    "area",
+                    "abdomen",
+                    "Abdomen, per session",
+                    "300",
+                    "abdomen",
+                    "",
+                    "",
+                ),
+                (
+                    "area",
+                    "thighs",
+                    "Thighs, per session",
+                    "300",
+                    "thighs",
+                    "",
+                    "",
+                ),
+                (
+                    "bundle",
+                    "face",
+                    "Full face, per session",
+                    "400",
+                    "forehead,nose,cheeks,perioral,jaw_chin",
+                    "",
+                    "",
+                ),
+                (
+                    "package",
+                    "course-4",
+                    "Course of 4: 10 % off",
+                    "",
+                    "",
+                    "4",
+                    "10",
+                ),
             ],
             "USD",
         ),
@@ -371,11 +574,31 @@ pub async fn seed(store: &dyn Store, kb: &KnowledgeBase) -> anyhow::Result<Vec<(
             let dev = DeviceDetails::parse(n, m, s, d).map_err(|e| anyhow::anyhow!("{e}"))?;
             store.create_device(clinic, &dev, &actor, now).await?;
         }
-        for (code, name, amount) in prices {
-            let p = PriceItemDetails::parse(code, name, amount, currency)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        for (kind, code, name, amount, areas, sessions, discount) in prices {
+            let p = PriceItemDetails::parse_typed(
+                kind, code, name, amount, currency, areas, sessions, discount,
+            )
+            .map_err(|e| anyhow::anyhow!("demo price {code}: {e}"))?;
             store.create_price_item(clinic, &p, &actor, now).await?;
         }
+        // UK clinics quote prices with 20 % VAT included; the demo's New York
+        // clinic charges no sales tax on these services.
+        let pricing = if currency == "GBP" {
+            ClinicPricing {
+                currency: currency.into(),
+                tax_rate_bp: 2000,
+                tax_included: true,
+            }
+        } else {
+            ClinicPricing {
+                currency: currency.into(),
+                tax_rate_bp: 887,
+                tax_included: false,
+            }
+        };
+        store
+            .set_clinic_pricing(clinic, &pricing, &actor, now)
+            .await?;
     }
 
     let mut rng = Rng(20261122);

@@ -45,3 +45,27 @@
     show(0);
   });
 })();
+// Signature pads: draw on canvas[data-signature-for], keep a PNG data URL in
+// the hidden input it names (empty until something is drawn).
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("canvas[data-signature-for]"), function (pad) {
+      var input = document.getElementById(pad.dataset.signatureFor);
+      var ctx = pad.getContext("2d");
+      var drawing = false;
+      ctx.lineWidth = 3; ctx.lineCap = "round"; ctx.strokeStyle = "#111";
+      function at(e) {
+        var r = pad.getBoundingClientRect();
+        return { x: (e.clientX - r.left) * pad.width / r.width, y: (e.clientY - r.top) * pad.height / r.height };
+      }
+      pad.addEventListener("pointerdown", function (e) { drawing = true; var p = at(e); ctx.beginPath(); ctx.moveTo(p.x, p.y); e.preventDefault(); });
+      pad.addEventListener("pointermove", function (e) { if (!drawing) { return; } var p = at(e); ctx.lineTo(p.x, p.y); ctx.stroke(); });
+      function end() { if (drawing) { drawing = false; input.value = pad.toDataURL("image/png"); } }
+      pad.addEventListener("pointerup", end);
+      pad.addEventListener("pointerleave", end);
+      var clear = document.querySelector('[data-signature-clear="' + pad.id + '"]');
+      if (clear) { clear.addEventListener("click", function () { ctx.clearRect(0, 0, pad.width, pad.height); input.value = ""; }); }
+    });
+  });
+})();

@@ -17,6 +17,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../assets/app.css"),
     },
     Asset {
+        name: "print.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_bytes!("../assets/print.css"),
+    },
+    Asset {
         name: "app.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../assets/app.js"),

@@ -5,7 +5,7 @@
 use crate::access::{Access, ANY_STAFF, CLINICAL, OWNER};
 use crate::auth::authorize;
 use crate::pages::{
-    account, history, intake, overview, patients, rules, screenings, session, settings,
+    account, history, intake, overview, patients, plans, rules, screenings, session, settings,
 };
 use crate::{api, assets, AppState};
 use axum::extract::State;
@@ -84,7 +84,18 @@ fn table() -> Vec<Entry> {
         r(M::POST, "/patients/{id}/screenings", CLINICAL, screenings::create),
         r(M::GET, "/patients/{id}/screenings/{sid}", CLINICAL, screenings::show),
         r(M::POST, "/patients/{id}/screenings/{sid}/override", CLINICAL, screenings::override_it),
-        // The patient's intake questionnaire: the link is the credential.
+        r(M::GET, "/patients/{id}/plans", CLINICAL, plans::list),
+        r(M::POST, "/patients/{id}/plans", CLINICAL, plans::create),
+        r(M::GET, "/patients/{id}/plans/{pid}", CLINICAL, plans::show),
+        r(M::POST, "/patients/{id}/plans/{pid}", CLINICAL, plans::update),
+        r(M::POST, "/patients/{id}/plans/{pid}/status", CLINICAL, plans::set_status),
+        r(M::GET, "/patients/{id}/plans/{pid}/consent", CLINICAL, plans::consent_form),
+        r(M::POST, "/patients/{id}/plans/{pid}/consent", CLINICAL, plans::sign),
+        r(M::POST, "/patients/{id}/plans/{pid}/consent-links", CLINICAL, plans::create_link),
+        r(M::GET, "/patients/{id}/plans/{pid}/print", CLINICAL, plans::print),
+        // The patient's consent and intake questionnaire: the link is the credential.
+        r(M::GET, "/consent/{token}", Public, plans::remote_form),
+        r(M::POST, "/consent/{token}", Public, plans::remote_sign),
         r(M::GET, "/intake/{token}", Public, intake::show),
         r(M::POST, "/intake/{token}", Public, intake::submit),
         r(M::GET, "/settings", OWNER, settings::page),
@@ -93,6 +104,7 @@ fn table() -> Vec<Entry> {
         r(M::POST, "/settings/clinics/{id}/rooms", OWNER, settings::add_room),
         r(M::POST, "/settings/clinics/{id}/devices", OWNER, settings::add_device),
         r(M::POST, "/settings/clinics/{id}/prices", OWNER, settings::add_price),
+        r(M::POST, "/settings/clinics/{id}/pricing", OWNER, settings::set_pricing),
         r(M::GET, "/settings/clinics/{id}/rules", CLINICAL, rules::page),
         r(M::POST, "/settings/clinics/{id}/rules", OWNER, rules::change),
         r(M::POST, "/settings/staff", OWNER, settings::add_staff),

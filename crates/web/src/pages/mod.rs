@@ -6,6 +6,7 @@ pub mod history;
 pub mod intake;
 pub mod overview;
 pub mod patients;
+pub mod plans;
 pub mod rules;
 pub mod screenings;
 pub mod session;

@@ -14,6 +14,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use needlepoint_domain::clinic::{format_money, CURRENCIES};
+use needlepoint_domain::PriceKind;
 use needlepoint_domain::{
     ClinicDetails, DeviceDetails, Email, Invalid, Password, PractitionerDetails, PriceItemDetails,
     Role, RoomDetails,
@@ -93,30 +94,71 @@ fn device_form(clinic_id: i64) -> SimpleForm {
     ])
 }
 
+fn currencies() -> FieldKind {
+    FieldKind::Select(
+        CURRENCIES
+            .iter()
+            .map(|c| (c.to_string(), c.to_string()))
+            .collect(),
+    )
+}
+
 fn price_form(clinic_id: i64) -> SimpleForm {
+    let kinds = PriceKind::ALL
+        .iter()
+        .map(|k| (k.as_str().to_string(), k.label().to_string()))
+        .collect();
+    SimpleForm::new(format!("add-price-{clinic_id}"), "Add a price", format!("/settings/clinics/{clinic_id}/prices"), "Add price")
+        .fields(vec![
+            field("kind", "For", FieldKind::Select(kinds), ""),
+            field("code", "Code", FieldKind::Text, "short, e.g. face-session"),
+            field("name", "Name", FieldKind::Text, ""),
+            field("amount", "Amount", FieldKind::Text, "e.g. 250.00 (empty for a package)"),
+            field("currency", "Currency", currencies(), ""),
+            field("areas", "Areas", FieldKind::Text, "area codes, comma-separated: one for an area, several for a bundle (e.g. cheeks,forehead,nose)"),
+            field("sessions", "Sessions", FieldKind::Text, "for a package: from how many sessions it applies"),
+            field("discount", "Discount (%)", FieldKind::Text, "for a package, e.g. 10"),
+        ])
+        .values(FormValues::default().with("currency", "GBP").with("kind", "area"))
+}
+
+fn pricing_form(clinic_id: i64, p: &needlepoint_domain::ClinicPricing) -> SimpleForm {
     SimpleForm::new(
-        format!("add-price-{clinic_id}"),
-        "Add a price",
-        format!("/settings/clinics/{clinic_id}/prices"),
-        "Add price",
+        format!("pricing-{clinic_id}"),
+        "Currency and tax",
+        format!("/settings/clinics/{clinic_id}/pricing"),
+        "Save",
     )
     .fields(vec![
-        field("code", "Code", FieldKind::Text, "short, e.g. face-session"),
-        field("name", "Name", FieldKind::Text, ""),
-        field("amount", "Amount", FieldKind::Text, "e.g. 250.00"),
+        field("currency", "Currency", currencies(), ""),
         field(
-            "currency",
-            "Currency",
-            FieldKind::Select(
-                CURRENCIES
-                    .iter()
-                    .map(|c| (c.to_string(), c.to_string()))
-                    .collect(),
-            ),
+            "tax_rate",
+            "Tax rate (%)",
+            FieldKind::Text,
+            "e.g. 20 for UK VAT, 0 if exempt",
+        ),
+        field(
+            "tax_included",
+            "Prices include the tax",
+            FieldKind::Checkbox,
             "",
         ),
     ])
-    .values(FormValues::default().with("currency", "GBP"))
+    .values(FormValues(vec![
+        ("currency".into(), p.currency.clone()),
+        (
+            "tax_rate".into(),
+            format!("{}.{:02}", p.tax_rate_bp / 100, p.tax_rate_bp % 100),
+        ),
+        (
+            "tax_included".into(),
+            if p.tax_included {
+                "yes".into()
+            } else {
+                String::new()
+            },
+        ),
+    ]))
 }
 
 fn new_clinic_form() -> SimpleForm {
@@ -260,6 +302,7 @@ pub async fn page(
                 .collect(),
             forms: vec![
                 edit_clinic_form(c),
+                pricing_form(c.id, &st.store.clinic_pricing(c.id).await?),
                 room_form(c.id),
                 device_form(c.id),
                 price_form(c.id),
@@ -624,6 +667,53 @@ pub async fn add_staff(
             String::new(),
         )),
     }
+}
+
+pub async fn set_pricing(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let c = own_clinic(&st, &caller, id).await?;
+    let v = FormValues(f);
+    let mut inv = Invalid::default();
+    let currency = v.get("currency").trim().to_ascii_uppercase();
+    if !CURRENCIES.contains(&currency.as_str()) {
+        inv.push(
+            "currency",
+            format!("Choose one of {}.", CURRENCIES.join(", ")),
+        );
+    }
+    let rate = inv.check(needlepoint_domain::clinic::parse_amount(
+        "tax_rate",
+        v.get("tax_rate"),
+    ));
+    if rate.is_some_and(|r| r > 10_000) {
+        inv.push("tax_rate", "A tax rate is at most 100 %.");
+    }
+    if !inv.is_empty() {
+        let current = st.store.clinic_pricing(id).await?;
+        return Ok(failed(
+            &caller,
+            &csrf,
+            pricing_form(id, &current),
+            v,
+            inv,
+            None,
+            c.details.name,
+        ));
+    }
+    let pricing = needlepoint_domain::ClinicPricing {
+        currency,
+        tax_rate_bp: rate.unwrap_or(0) as u32,
+        tax_included: v.get("tax_included") == "yes",
+    };
+    st.store
+        .set_clinic_pricing(id, &pricing, &caller.actor(), needlepoint_store::now())
+        .await?;
+    Ok(saved(&format!("clinic-{id}")))
 }
 
 /// Deactivates or reactivates a staff member of this organisation.

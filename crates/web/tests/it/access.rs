@@ -40,6 +40,7 @@ async fn walk(b: TestBackend) {
             // Token ids that do not exist: an admitted caller gets 404, never 401/403.
             .replace("/tokens/{id}", "/tokens/999999")
             .replace("{sid}", "999999")
+            .replace("{pid}", "999999")
             .replace("{sub}", "999999")
             .replace("{token}", "not-a-token")
             .replace("{id}", &c.patient_id.to_string());

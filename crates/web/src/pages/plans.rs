@@ -1,0 +1,1019 @@
+//! Treatment plans: propose from the screening, edit within guardrails,
+//! quote, sign the consent (in the clinic or through a link), move through
+//! the lifecycle, and print plan + quote + consent.
+
+use super::forms::FormValues;
+use super::visible_patient;
+use crate::auth::{self, Caller};
+use crate::clinical::{self, check_signature, clinic_kb, clinic_today, frozen_consent, PlanError};
+use crate::csrf::CsrfToken;
+use crate::error::PageError;
+use crate::view::{local_time, long_date, render, Shell};
+use crate::AppState;
+use askama::Template;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use jiff::SignedDuration;
+use needlepoint_domain::clinic::format_money;
+use needlepoint_domain::knowledge::{DepthRange, Interval, KnowledgeBase};
+use needlepoint_domain::plan::{consent_text, PhotoUse, Plan, PlanStatus};
+use needlepoint_domain::pricing::Quote;
+use needlepoint_domain::Invalid;
+use needlepoint_store::{ConsentRecord, LinkRefusal, NewConsent, Patient, PlanRecord, StoreError};
+use std::net::SocketAddr;
+
+/// How long a consent link works.
+const LINK_DAYS: i64 = 7;
+
+fn area_name(kb: &KnowledgeBase, code: &str) -> String {
+    kb.area(code).map_or(code.to_string(), |a| a.name.clone())
+}
+
+pub struct PlanRow {
+    id: i64,
+    status: &'static str,
+    summary: String,
+    created: String,
+}
+
+#[derive(Template)]
+#[template(path = "plans.html")]
+struct ListPage {
+    shell: Shell,
+    id: i64,
+    name: String,
+    devices: Vec<(String, String)>,
+    rows: Vec<PlanRow>,
+    error: Option<String>,
+}
+
+async fn list_page(
+    st: &AppState,
+    caller: &Caller,
+    csrf: &CsrfToken,
+    p: &Patient,
+    error: Option<String>,
+) -> Result<ListPage, PageError> {
+    let kb = clinic_kb(st, p.clinic_id).await?;
+    let zone = st.store.clinic(p.clinic_id).await?.details.time_zone;
+    let rows = st
+        .store
+        .plans(p.id)
+        .await?
+        .into_iter()
+        .map(|r| PlanRow {
+            id: r.id,
+            status: r.status.label(),
+            summary: format!(
+                "{} × {} ({})",
+                r.plan.sessions,
+                r.plan
+                    .areas
+                    .iter()
+                    .map(|a| area_name(&kb, &a.area))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                String::from(r.plan.interval)
+            ),
+            created: local_time(r.created_at, &zone),
+        })
+        .collect();
+    Ok(ListPage {
+        shell: Shell::new(caller, csrf, "patients"),
+        id: p.id,
+        name: p.details.full_name(),
+        devices: kb
+            .devices
+            .iter()
+            .filter(|d| d.code != "home_roller")
+            .map(|d| (d.code.clone(), d.name.clone()))
+            .collect(),
+        rows,
+        error,
+    })
+}
+
+pub async fn list(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let p = visible_patient(st.store.as_ref(), &caller, id).await?;
+    Ok(render(&list_page(&st, &caller, &csrf, &p, None).await?))
+}
+
+pub async fn create(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let p = visible_patient(st.store.as_ref(), &caller, id).await?;
+    let v = FormValues(f);
+    let problem = match clinical::create_plan(&st, &p, v.get("device"), &caller.actor()).await {
+        Ok(plan) => {
+            return Ok(Redirect::to(&format!("/patients/{id}/plans/{}", plan.id)).into_response())
+        }
+        Err(PlanError::NeedsScreening(m)) => m,
+        Err(PlanError::Invalid(i)) => i
+            .errors
+            .into_iter()
+            .map(|e| e.message)
+            .collect::<Vec<_>>()
+            .join(" "),
+        Err(PlanError::Store(e)) => return Err(e.into()),
+    };
+    let page = list_page(&st, &caller, &csrf, &p, Some(problem)).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
+}
+
+pub struct AreaRow {
+    index: usize,
+    name: String,
+    guideline: String,
+    min: String,
+    max: String,
+    reason: String,
+    flagged: Option<String>,
+}
+
+pub struct QuoteView {
+    lines: Vec<(String, String)>,
+    per_session: String,
+    sessions: u32,
+    course: String,
+    package: Option<(String, String)>,
+    tax: String,
+    tax_note: String,
+    total: String,
+}
+
+fn quote_view(kb: &KnowledgeBase, q: &Quote) -> QuoteView {
+    let m = |x: i64| format_money(x, &q.currency);
+    QuoteView {
+        lines: q
+            .session_lines
+            .iter()
+            .map(|l| (area_name(kb, &l.label), m(l.amount_minor)))
+            .collect(),
+        per_session: m(q.per_session),
+        sessions: q.sessions,
+        course: m(q.course),
+        package: q
+            .package
+            .as_ref()
+            .map(|l| (l.label.clone(), m(l.amount_minor))),
+        tax: m(q.tax),
+        tax_note: format!(
+            "{} tax at {}.{:02} %",
+            if q.tax_included { "Including" } else { "Plus" },
+            q.tax_rate_bp / 100,
+            q.tax_rate_bp % 100
+        ),
+        total: m(q.total),
+    }
+}
+
+pub struct ConsentView {
+    signed: String,
+    by: String,
+    hash: String,
+    covers: bool,
+}
+
+#[derive(Template)]
+#[template(path = "plan.html")]
+struct PlanPage {
+    shell: Shell,
+    id: i64,
+    pid: i64,
+    name: String,
+    status: &'static str,
+    editable: bool,
+    version: i64,
+    device: String,
+    sessions: u32,
+    sessions_guideline: String,
+    sessions_reason: String,
+    interval_min: u32,
+    interval_max: u32,
+    interval_unit: String,
+    interval_guideline: String,
+    interval_reason: String,
+    earliest: String,
+    areas: Vec<AreaRow>,
+    flags: Vec<String>,
+    excluded: Vec<String>,
+    reconciliation: Vec<String>,
+    notes: Vec<String>,
+    precautions: Vec<String>,
+    pretreatment: Vec<String>,
+    downtime: Vec<String>,
+    adjuncts: Vec<String>,
+    addons: Vec<(String, String, bool)>,
+    quote: Option<QuoteView>,
+    quote_problem: Option<String>,
+    consents: Vec<ConsentView>,
+    covered: bool,
+    actions: Vec<(&'static str, &'static str)>,
+    cancel_reason: Option<String>,
+    errors: Invalid,
+    notice: Option<String>,
+    link: Option<String>,
+}
+
+async fn plan_page(
+    st: &AppState,
+    caller: &Caller,
+    csrf: &CsrfToken,
+    p: &Patient,
+    r: &PlanRecord,
+    form: Option<&FormValues>,
+    errors: Invalid,
+    notice: Option<String>,
+) -> Result<PlanPage, PageError> {
+    let kb = clinic_kb(st, p.clinic_id).await?;
+    let zone = st.store.clinic(p.clinic_id).await?.details.time_zone;
+    let list = clinical::clinic_price_list(st, p.clinic_id).await?;
+    let consents = st.store.consents(r.id).await?;
+    let covered = consents.iter().any(|c| c.plan_version == r.version);
+    let plan = &r.plan;
+    let typed = |k: &str, d: String| form.map_or(d, |f| f.get(k).to_string());
+    let unit = plan
+        .interval
+        .max
+        .to_string()
+        .split_once(' ')
+        .map(|(_, u)| u.to_string())
+        .unwrap_or_default();
+    let quote = match (&r.quote, r.status) {
+        (Some(q), _) => Ok(q.clone()),
+        (None, _) => clinical::quote_for(st, p.clinic_id, plan).await?,
+    };
+    let flagged = |field: &str| {
+        r.flags
+            .iter()
+            .find(|f| f.field == field)
+            .map(|f| format!("{} Reason: {}", f.message, f.reason))
+    };
+    Ok(PlanPage {
+        shell: Shell::new(caller, csrf, "patients"),
+        id: p.id,
+        pid: r.id,
+        name: p.details.full_name(),
+        status: r.status.label(),
+        editable: r.status == PlanStatus::Proposed,
+        version: r.version,
+        device: kb
+            .devices
+            .iter()
+            .find(|d| d.code == plan.device)
+            .map_or(plan.device.clone(), |d| d.name.clone()),
+        sessions: typed("sessions", plan.sessions.to_string())
+            .parse()
+            .unwrap_or(plan.sessions),
+        sessions_guideline: format!("{}–{}", r.proposal.sessions_min, r.proposal.sessions_max),
+        sessions_reason: typed(
+            "sessions_reason",
+            plan.sessions_reason.clone().unwrap_or_default(),
+        ),
+        interval_min: typed("interval_min", plan.interval.min.amount.to_string())
+            .parse()
+            .unwrap_or(plan.interval.min.amount),
+        interval_max: typed("interval_max", plan.interval.max.amount.to_string())
+            .parse()
+            .unwrap_or(plan.interval.max.amount),
+        interval_unit: unit,
+        interval_guideline: String::from(r.proposal.interval),
+        interval_reason: typed(
+            "interval_reason",
+            plan.interval_reason.clone().unwrap_or_default(),
+        ),
+        earliest: long_date(plan.earliest_start),
+        areas: plan
+            .areas
+            .iter()
+            .enumerate()
+            .map(|(i, a)| AreaRow {
+                index: i,
+                name: area_name(&kb, &a.area),
+                guideline: format!("{} mm", a.guideline),
+                min: typed(&format!("depth_min_{i}"), mm(a.depth.min.micrometres())),
+                max: typed(&format!("depth_max_{i}"), mm(a.depth.max.micrometres())),
+                reason: typed(&format!("reason_{i}"), a.reason.clone().unwrap_or_default()),
+                flagged: flagged(&format!("areas[{i}].depth")),
+            })
+            .collect(),
+        flags: r
+            .flags
+            .iter()
+            .map(|f| format!("{} Reason: {}", f.message, f.reason))
+            .collect(),
+        excluded: r
+            .proposal
+            .excluded
+            .iter()
+            .map(|(a, why)| format!("{}: {why}", area_name(&kb, a)))
+            .collect(),
+        reconciliation: r.proposal.reconciliation.clone(),
+        notes: r
+            .proposal
+            .areas
+            .iter()
+            .flat_map(|a| a.notes.iter().map(move |n| format!("{}: {n}", a.area)))
+            .collect(),
+        precautions: plan.precautions.clone(),
+        pretreatment: plan.pretreatment.clone(),
+        downtime: plan.downtime.clone(),
+        adjuncts: plan.adjuncts.clone(),
+        addons: list
+            .addons
+            .iter()
+            .map(|a| {
+                (
+                    a.code.clone(),
+                    format!(
+                        "{} ({} per session)",
+                        a.name,
+                        format_money(a.price_minor, &list.currency)
+                    ),
+                    plan.addons.contains(&a.code),
+                )
+            })
+            .collect(),
+        quote_problem: quote.as_ref().err().map(|e| {
+            format!(
+                "No quote yet: {}",
+                e.errors
+                    .iter()
+                    .map(|x| x.message.clone())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )
+        }),
+        quote: quote.ok().map(|q| quote_view(&kb, &q)),
+        consents: consents
+            .iter()
+            .map(|c: &ConsentRecord| ConsentView {
+                signed: local_time(c.signed_at, &zone),
+                by: format!(
+                    "{} ({})",
+                    c.typed_name,
+                    if c.signed_via == "link" {
+                        "remotely, through a link"
+                    } else {
+                        "in the clinic"
+                    }
+                ),
+                hash: c.sha256.clone(),
+                covers: c.plan_version == r.version,
+            })
+            .collect(),
+        covered,
+        actions: r
+            .status
+            .next()
+            .iter()
+            .filter(|s| **s != PlanStatus::Cancelled)
+            .map(|s| match s {
+                PlanStatus::Accepted => ("accepted", "Accept the plan"),
+                PlanStatus::InProgress => ("in_progress", "Start the course"),
+                _ => ("completed", "Mark the course completed"),
+            })
+            .collect(),
+        cancel_reason: r.cancel_reason.clone(),
+        errors,
+        notice,
+        link: None,
+    })
+}
+
+fn mm(um: u32) -> String {
+    let s = format!("{}.{:03}", um / 1000, um % 1000);
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+async fn own_plan(
+    st: &AppState,
+    caller: &Caller,
+    id: i64,
+    pid: i64,
+) -> Result<(Patient, PlanRecord), PageError> {
+    let p = visible_patient(st.store.as_ref(), caller, id).await?;
+    let r = st.store.plan(pid).await?;
+    if r.patient_id != id {
+        return Err(PageError::NotFound);
+    }
+    Ok((p, r))
+}
+
+pub async fn show(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path((id, pid)): Path<(i64, i64)>,
+) -> Result<Response, PageError> {
+    let (p, r) = own_plan(&st, &caller, id, pid).await?;
+    st.store
+        .record_audit(
+            &caller.actor(),
+            &needlepoint_store::AuditEvent::new("view", "plan", Some(pid)).patient(id),
+            needlepoint_store::now(),
+        )
+        .await?;
+    Ok(render(
+        &plan_page(&st, &caller, &csrf, &p, &r, None, Invalid::default(), None).await?,
+    ))
+}
+
+fn reason(v: &FormValues, k: &str) -> Option<String> {
+    Some(v.get(k).trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// The edited plan from the form, or the fields that could not be read.
+fn edited(base: &Plan, v: &FormValues) -> Result<Plan, Invalid> {
+    let mut inv = Invalid::default();
+    let mut plan = base.clone();
+    match v.get("sessions").trim().parse::<u32>() {
+        Ok(n) => plan.sessions = n,
+        Err(_) => inv.push("sessions", "Enter a whole number of sessions."),
+    }
+    plan.sessions_reason = reason(v, "sessions_reason");
+    let unit = base
+        .interval
+        .max
+        .to_string()
+        .split_once(' ')
+        .map(|(_, u)| u.to_string())
+        .unwrap_or_default();
+    match Interval::try_from(format!(
+        "{}-{} {unit}",
+        v.get("interval_min").trim(),
+        v.get("interval_max").trim()
+    )) {
+        Ok(i) => plan.interval = i,
+        Err(_) => inv.push(
+            "interval",
+            format!("Enter the interval as two whole numbers of {unit}, the smaller first."),
+        ),
+    }
+    plan.interval_reason = reason(v, "interval_reason");
+    for (i, a) in plan.areas.iter_mut().enumerate() {
+        let range = format!(
+            "{}-{}",
+            v.get(&format!("depth_min_{i}")).trim(),
+            v.get(&format!("depth_max_{i}")).trim()
+        );
+        match DepthRange::parse(&range) {
+            Ok(r) => a.depth = r,
+            Err(e) => inv.push(format!("areas[{i}].depth"), format!("Depth: {e}")),
+        }
+        a.reason = reason(v, &format!("reason_{i}"));
+    }
+    plan.addons = v.all("addons").into_iter().map(str::to_string).collect();
+    inv.into_result()?;
+    Ok(plan)
+}
+
+pub async fn update(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path((id, pid)): Path<(i64, i64)>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let (p, r) = own_plan(&st, &caller, id, pid).await?;
+    let v = FormValues(f);
+    let kb = clinic_kb(&st, p.clinic_id).await?;
+    let checked = edited(&r.plan, &v)
+        .and_then(|plan| plan.check(&kb, &r.proposal).map(|flags| (plan, flags)));
+    let (plan, flags) = match checked {
+        Ok(x) => x,
+        Err(errors) => {
+            let page = plan_page(&st, &caller, &csrf, &p, &r, Some(&v), errors, None).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
+        }
+    };
+    let quote = clinical::quote_for(&st, p.clinic_id, &plan).await?.ok();
+    let version = v.get("version").parse().unwrap_or(r.version);
+    match st
+        .store
+        .update_plan(
+            pid,
+            version,
+            &plan,
+            &flags,
+            quote.as_ref(),
+            &caller.actor(),
+            needlepoint_store::now(),
+        )
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/patients/{id}/plans/{pid}")).into_response()),
+        Err(StoreError::Conflict(m)) => {
+            let page = plan_page(
+                &st,
+                &caller,
+                &csrf,
+                &p,
+                &r,
+                Some(&v),
+                Invalid::one("plan", m),
+                None,
+            )
+            .await?;
+            Ok((StatusCode::CONFLICT, render(&page)).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn set_status(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path((id, pid)): Path<(i64, i64)>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let (p, r) = own_plan(&st, &caller, id, pid).await?;
+    let v = FormValues(f);
+    let Some(to) = PlanStatus::parse(v.get("to")) else {
+        return Err(PageError::BadRequest("Unknown plan state.".into()));
+    };
+    match st
+        .store
+        .set_plan_status(
+            pid,
+            to,
+            Some(v.get("reason")),
+            &caller.actor(),
+            needlepoint_store::now(),
+        )
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/patients/{id}/plans/{pid}")).into_response()),
+        Err(StoreError::Conflict(m)) => {
+            let page = plan_page(
+                &st,
+                &caller,
+                &csrf,
+                &p,
+                &r,
+                None,
+                Invalid::one("status", m),
+                None,
+            )
+            .await?;
+            Ok((StatusCode::CONFLICT, render(&page)).into_response())
+        }
+        Err(StoreError::Invalid(i)) => {
+            let page = plan_page(&st, &caller, &csrf, &p, &r, None, i, None).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+struct ConsentPage {
+    csrf: String,
+    action: String,
+    clinic: String,
+    name: String,
+    document: String,
+    version: i64,
+    photo_uses: Vec<(&'static str, &'static str)>,
+    chosen: String,
+    typed_name: String,
+    errors: Invalid,
+    back: Option<String>,
+}
+
+/// The document the patient reads and signs, for the plan's current version.
+async fn document(st: &AppState, p: &Patient, r: &PlanRecord) -> Result<String, PageError> {
+    let kb = clinic_kb(st, p.clinic_id).await?;
+    let clinic = st.store.clinic(p.clinic_id).await?.details.name;
+    let history = clinical::with_birth_date(p, st.store.current_history(p.id).await?.as_ref());
+    Ok(consent_text(
+        &kb,
+        &r.plan,
+        r.quote.as_ref(),
+        &p.details.full_name(),
+        &clinic,
+        &history,
+    ))
+}
+
+async fn consent_page(
+    st: &AppState,
+    csrf: &CsrfToken,
+    p: &Patient,
+    r: &PlanRecord,
+    action: String,
+    back: Option<String>,
+    v: Option<&FormValues>,
+    errors: Invalid,
+) -> Result<ConsentPage, PageError> {
+    Ok(ConsentPage {
+        csrf: csrf.0.clone(),
+        action,
+        clinic: st.store.clinic(p.clinic_id).await?.details.name,
+        name: p.details.full_name(),
+        document: document(st, p, r).await?,
+        version: r.version,
+        photo_uses: PhotoUse::ALL
+            .iter()
+            .map(|u| (u.as_str(), u.label()))
+            .collect(),
+        chosen: v.map_or(String::new(), |v| v.get("photo_use").to_string()),
+        typed_name: v.map_or(String::new(), |v| v.get("typed_name").to_string()),
+        errors,
+        back,
+    })
+}
+
+pub async fn consent_form(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path((id, pid)): Path<(i64, i64)>,
+) -> Result<Response, PageError> {
+    let (p, r) = own_plan(&st, &caller, id, pid).await?;
+    let page = consent_page(
+        &st,
+        &csrf,
+        &p,
+        &r,
+        format!("/patients/{id}/plans/{pid}/consent"),
+        Some(format!("/patients/{id}/plans/{pid}")),
+        None,
+        Invalid::default(),
+    )
+    .await?;
+    Ok(render(&page))
+}
+
+/// Checks a signing form and builds what is stored.
+async fn signed(
+    st: &AppState,
+    p: &Patient,
+    r: &PlanRecord,
+    v: &FormValues,
+    ip: Option<String>,
+) -> Result<NewConsent, Invalid> {
+    let mut inv = Invalid::default();
+    if v.get("version").parse::<i64>().ok() != Some(r.version) {
+        inv.push(
+            "version",
+            "The plan changed while you were reading; read the new version and sign again.",
+        );
+    }
+    let photo_use = PhotoUse::parse(v.get("photo_use"));
+    if photo_use.is_none() {
+        inv.push("photo_use", "Choose how your photos may be used.");
+    }
+    let typed =
+        needlepoint_domain::validation::required_text("typed_name", v.get("typed_name"), 120);
+    let typed = inv.check(typed.map_err(|e| {
+        needlepoint_domain::FieldError::new(
+            "typed_name",
+            format!("Type your full name. {}", e.message),
+        )
+    }));
+    if let Err(m) = check_signature(v.get("signature")) {
+        inv.push("signature", m);
+    }
+    inv.into_result()?;
+    let document = document(st, p, r)
+        .await
+        .map_err(|_| Invalid::one("document", "The document could not be prepared."))?;
+    let today = clinic_today(st, p.clinic_id)
+        .await
+        .map_err(|_| Invalid::one("document", "The clinic could not be read."))?;
+    let (text, sha256) = frozen_consent(
+        &document,
+        photo_use.unwrap(),
+        typed.as_deref().unwrap_or(""),
+        today,
+    );
+    Ok(NewConsent {
+        plan_id: r.id,
+        plan_version: r.version,
+        text,
+        sha256,
+        photo_use: photo_use.unwrap().as_str().into(),
+        typed_name: typed.unwrap(),
+        signature: v.get("signature").to_string(),
+        ip,
+    })
+}
+
+pub async fn sign(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path((id, pid)): Path<(i64, i64)>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let (p, r) = own_plan(&st, &caller, id, pid).await?;
+    let v = FormValues(f);
+    let action = format!("/patients/{id}/plans/{pid}/consent");
+    let back = Some(format!("/patients/{id}/plans/{pid}"));
+    let consent = match signed(&st, &p, &r, &v, caller.ip.clone()).await {
+        Ok(c) => c,
+        Err(errors) => {
+            let page = consent_page(&st, &csrf, &p, &r, action, back, Some(&v), errors).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
+        }
+    };
+    match st
+        .store
+        .sign_consent(&consent, &caller.actor(), needlepoint_store::now())
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/patients/{id}/plans/{pid}")).into_response()),
+        Err(StoreError::Conflict(m)) => {
+            let page = consent_page(
+                &st,
+                &csrf,
+                &p,
+                &r,
+                action,
+                back,
+                Some(&v),
+                Invalid::one("version", m),
+            )
+            .await?;
+            Ok((StatusCode::CONFLICT, render(&page)).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn create_link(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    headers: HeaderMap,
+    Path((id, pid)): Path<(i64, i64)>,
+) -> Result<Response, PageError> {
+    let (p, r) = own_plan(&st, &caller, id, pid).await?;
+    let token = auth::random_token();
+    let now = needlepoint_store::now();
+    st.store
+        .create_consent_link(
+            pid,
+            &auth::token_hash(&token),
+            now + SignedDuration::from_hours(24 * LINK_DAYS),
+            &caller.actor(),
+            now,
+        )
+        .await?;
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = if st.config.secure_cookies {
+        "https"
+    } else {
+        "http"
+    };
+    let mut page = plan_page(
+        &st,
+        &caller,
+        &csrf,
+        &p,
+        &r,
+        None,
+        Invalid::default(),
+        Some(format!(
+            "Consent link made; it works once for {LINK_DAYS} days."
+        )),
+    )
+    .await?;
+    page.link = Some(format!("{scheme}://{host}/consent/{token}"));
+    Ok((StatusCode::CREATED, render(&page)).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "intake_done.html")]
+struct DonePage {
+    title: &'static str,
+    message: String,
+}
+
+fn refused(r: LinkRefusal) -> Response {
+    let (status, title, message) = match r {
+        LinkRefusal::Unknown => (
+            StatusCode::NOT_FOUND,
+            "This link does not work",
+            "Check that you opened the whole link, or ask the clinic for a new one.",
+        ),
+        LinkRefusal::Expired => (
+            StatusCode::GONE,
+            "This link has expired",
+            "Ask the clinic to send you a new one.",
+        ),
+        LinkRefusal::AlreadyUsed => (
+            StatusCode::GONE,
+            "This consent was already signed",
+            "Thank you: the clinic has it.",
+        ),
+    };
+    (
+        status,
+        render(&DonePage {
+            title,
+            message: message.into(),
+        }),
+    )
+        .into_response()
+}
+
+async fn by_token(
+    st: &AppState,
+    token: &str,
+) -> Result<Result<(Patient, PlanRecord), LinkRefusal>, PageError> {
+    let pid = match st
+        .store
+        .consent_link(&auth::token_hash(token), needlepoint_store::now())
+        .await?
+    {
+        Ok(pid) => pid,
+        Err(r) => return Ok(Err(r)),
+    };
+    let r = st.store.plan(pid).await?;
+    Ok(Ok((st.store.patient(r.patient_id).await?, r)))
+}
+
+pub async fn remote_form(
+    State(st): State<AppState>,
+    csrf: CsrfToken,
+    Path(token): Path<String>,
+) -> Result<Response, PageError> {
+    match by_token(&st, &token).await? {
+        Ok((p, r)) => Ok(render(
+            &consent_page(
+                &st,
+                &csrf,
+                &p,
+                &r,
+                format!("/consent/{token}"),
+                None,
+                None,
+                Invalid::default(),
+            )
+            .await?,
+        )),
+        Err(e) => Ok(refused(e)),
+    }
+}
+
+pub async fn remote_sign(
+    State(st): State<AppState>,
+    csrf: CsrfToken,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(token): Path<String>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let (p, r) = match by_token(&st, &token).await? {
+        Ok(x) => x,
+        Err(e) => return Ok(refused(e)),
+    };
+    let v = FormValues(f);
+    let consent = match signed(&st, &p, &r, &v, Some(addr.ip().to_string())).await {
+        Ok(c) => c,
+        Err(errors) => {
+            let page = consent_page(
+                &st,
+                &csrf,
+                &p,
+                &r,
+                format!("/consent/{token}"),
+                None,
+                Some(&v),
+                errors,
+            )
+            .await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
+        }
+    };
+    match st
+        .store
+        .sign_consent_by_link(
+            &auth::token_hash(&token),
+            &consent,
+            needlepoint_store::now(),
+        )
+        .await
+    {
+        Ok(Ok(_)) => Ok(render(&DonePage {
+            title: "Thank you",
+            message:
+                "Your signed consent is with the clinic. You can ask them for a copy at any time."
+                    .into(),
+        })),
+        Ok(Err(e)) => Ok(refused(e)),
+        Err(StoreError::Conflict(m)) => {
+            let page = consent_page(
+                &st,
+                &csrf,
+                &p,
+                &r,
+                format!("/consent/{token}"),
+                None,
+                Some(&v),
+                Invalid::one("version", m),
+            )
+            .await?;
+            Ok((StatusCode::CONFLICT, render(&page)).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "plan_print.html")]
+struct PrintPage {
+    clinic: String,
+    name: String,
+    born: String,
+    status: &'static str,
+    device: String,
+    sessions: u32,
+    interval: String,
+    earliest: String,
+    areas: Vec<(String, String, String)>,
+    flags: Vec<String>,
+    pretreatment: Vec<String>,
+    quote: Option<QuoteView>,
+    consent: Option<(String, String, String, String, String)>,
+}
+
+pub async fn print(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path((id, pid)): Path<(i64, i64)>,
+) -> Result<Response, PageError> {
+    let (p, r) = own_plan(&st, &caller, id, pid).await?;
+    let kb = clinic_kb(&st, p.clinic_id).await?;
+    let clinic = st.store.clinic(p.clinic_id).await?;
+    let consent = st
+        .store
+        .consents(pid)
+        .await?
+        .into_iter()
+        .find(|c| c.plan_version == r.version);
+    let quote = match &r.quote {
+        Some(q) => Some(q.clone()),
+        None => clinical::quote_for(&st, p.clinic_id, &r.plan).await?.ok(),
+    };
+    let page = PrintPage {
+        clinic: clinic.details.name.clone(),
+        name: p.details.full_name(),
+        born: long_date(p.details.date_of_birth),
+        status: r.status.label(),
+        device: kb
+            .devices
+            .iter()
+            .find(|d| d.code == r.plan.device)
+            .map_or(r.plan.device.clone(), |d| d.name.clone()),
+        sessions: r.plan.sessions,
+        interval: String::from(r.plan.interval),
+        earliest: long_date(r.plan.earliest_start),
+        areas: r
+            .plan
+            .areas
+            .iter()
+            .map(|a| {
+                (
+                    area_name(&kb, &a.area),
+                    format!("{} mm", a.depth),
+                    format!("{} mm", a.guideline),
+                )
+            })
+            .collect(),
+        flags: r
+            .flags
+            .iter()
+            .map(|f| format!("{} Reason: {}", f.message, f.reason))
+            .collect(),
+        pretreatment: r.plan.pretreatment.clone(),
+        quote: quote.map(|q| quote_view(&kb, &q)),
+        consent: consent.map(|c| {
+            (
+                c.text,
+                c.typed_name,
+                local_time(c.signed_at, &clinic.details.time_zone),
+                c.sha256,
+                c.signature,
+            )
+        }),
+    };
+    Ok(render(&page))
+}
