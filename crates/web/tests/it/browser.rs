@@ -237,3 +237,236 @@ mod intake {
     crate::both!(intake_confirm_screen);
     use super::intake_confirm_screen;
 }
+
+/// A screened patient with a concern, and a price list, ready to plan.
+async fn ready_to_plan(backend: TestBackend) -> crate::common::Clinic {
+    use needlepoint_domain::history::{Concern, PatientHistory, Severity};
+    let c = crate::common::spawn_clinic(backend).await;
+    let actor = needlepoint_store::Actor {
+        staff_id: Some(c.clinician),
+        label: "test".into(),
+        channel: needlepoint_store::Channel::Web,
+        ip: None,
+    };
+    let now = needlepoint_store::now();
+    let kb = needlepoint_knowledge::shipped().unwrap();
+    let h = PatientHistory {
+        date_of_birth: Some(jiff::civil::date(1990, 2, 28)),
+        fitzpatrick: Some(2),
+        concerns: vec![Concern {
+            indication: "acne_scars".into(),
+            area: "cheeks".into(),
+            severity: Severity::Moderate,
+        }],
+        ..Default::default()
+    };
+    let v = c
+        .app
+        .store
+        .add_history_version(c.patient_id, &h, "clinician", None, &actor, now)
+        .await
+        .unwrap();
+    let today = jiff::Zoned::now()
+        .with_time_zone(jiff::tz::TimeZone::get("Europe/London").unwrap())
+        .date();
+    let s = needlepoint_domain::screening::screen(&kb, &h, &["cheeks".into()], today).unwrap();
+    c.app
+        .store
+        .record_screening(c.patient_id, v.id, &s, &actor, now)
+        .await
+        .unwrap();
+    let owner = needlepoint_store::Actor {
+        staff_id: Some(c.owner),
+        ..actor
+    };
+    for item in [
+        needlepoint_domain::PriceItemDetails::parse_typed(
+            "area", "cheeks", "Cheeks", "150", "GBP", "cheeks", "", "",
+        )
+        .unwrap(),
+        needlepoint_domain::PriceItemDetails::parse_typed(
+            "package",
+            "three",
+            "Course of 3: 10 % off",
+            "",
+            "GBP",
+            "",
+            "3",
+            "10",
+        )
+        .unwrap(),
+    ] {
+        c.app
+            .store
+            .create_price_item(c.clinic_id, &item, &owner, now)
+            .await
+            .unwrap();
+    }
+    let vat = needlepoint_domain::ClinicPricing {
+        currency: "GBP".into(),
+        tax_rate_bp: 2000,
+        tax_included: true,
+    };
+    c.app
+        .store
+        .set_clinic_pricing(c.clinic_id, &vat, &owner, now)
+        .await
+        .unwrap();
+    c
+}
+
+/// From a screened patient to an accepted plan with a signed consent and a
+/// printed quote.
+async fn plan_consent_accept_print(backend: TestBackend) {
+    let c = ready_to_plan(backend).await;
+    let base = c.app.base.clone();
+    let shot = |name: &str| {
+        format!(
+            "{}-{name}",
+            match backend {
+                TestBackend::Sqlite => "sqlite",
+                TestBackend::Postgres => "postgres",
+            }
+        )
+    };
+    let b = Browser::start().await;
+    sign_in(&b, &base, "clinician@example.com", PASSWORD).await;
+    b.wait_for_url("/today").await;
+    b.goto(&format!("{base}/patients/{}", c.patient_id)).await;
+    b.click("#plans-link").await;
+    b.click("#propose-plan").await;
+    b.wait_for_text("#plan-status", "Proposed").await;
+    // 150 × 3 = 450, less 10 % = 405, VAT included.
+    assert_eq!(b.text("#quote-total").await, "£405.00");
+    b.screenshot(&shot("20-plan-proposed")).await;
+
+    // Accepting before consent is refused, with the reason.
+    b.click("#to-accepted").await;
+    b.wait_for_text("#plan-errors", "has not signed a consent")
+        .await;
+
+    b.click("#sign-consent").await;
+    b.wait_for_text("#consent-document", "Cheeks and zygoma: 0.5-1 mm")
+        .await;
+    b.click("input[name=photo_use][value=anonymised]").await;
+    b.type_into("#typed_name", "Amara Okafor").await;
+    b.click("#sign").await;
+    b.wait_for_text("#consent-errors", "Draw your signature")
+        .await;
+    b.click("input[name=photo_use][value=anonymised]").await;
+    b.draw("#signature-pad").await;
+    b.screenshot(&shot("21-consent-signing")).await;
+    b.click("#sign").await;
+    b.wait_for_text("main", "covers this plan").await;
+    b.click("#to-accepted").await;
+    b.wait_for_text("#plan-status", "Accepted").await;
+    assert!(
+        !b.exists("#save-plan").await,
+        "an accepted plan is no longer editable"
+    );
+    b.screenshot(&shot("22-plan-accepted")).await;
+
+    b.click("#print-plan").await;
+    b.wait_for_text("body", "Total").await;
+    let page = b.text("body").await;
+    assert!(
+        page.contains("£405.00")
+            && page.contains("Signed by Amara Okafor")
+            && page.contains("SHA-256"),
+        "{page}"
+    );
+    let a4 = b.print_pdf(&shot("23-plan-a4"), 21.0, 29.7).await;
+    let letter = b.print_pdf(&shot("23-plan-letter"), 21.59, 27.94).await;
+    for pdf in [&a4, &letter] {
+        let pages = pdf
+            .windows(10)
+            .filter(|w| w == b"/Type /Pag" || w == b"/Type/Page")
+            .count();
+        assert!(
+            (2..=6).contains(&pages),
+            "plan and quote, then the consent: {pages} pages"
+        );
+    }
+    b.screenshot(&shot("24-plan-print")).await;
+
+    let consent = &c
+        .app
+        .store
+        .consents(c.app.store.plans(c.patient_id).await.unwrap()[0].id)
+        .await
+        .unwrap()[0];
+    use sha2::Digest;
+    assert_eq!(
+        crate::common::hex(&sha2::Sha256::digest(consent.text.as_bytes())),
+        consent.sha256,
+        "the hash is of the frozen text"
+    );
+    assert!(consent
+        .text
+        .contains("Photo use chosen: In my record, and anonymised"));
+    b.quit().await;
+}
+
+/// An off-guideline depth needs a reason and is flagged; beyond the device
+/// it is refused whatever the reason.
+async fn off_guideline_depth_is_flagged(backend: TestBackend) {
+    let c = ready_to_plan(backend).await;
+    let base = c.app.base.clone();
+    let shot = |name: &str| {
+        format!(
+            "{}-{name}",
+            match backend {
+                TestBackend::Sqlite => "sqlite",
+                TestBackend::Postgres => "postgres",
+            }
+        )
+    };
+    let b = Browser::start().await;
+    sign_in(&b, &base, "clinician@example.com", PASSWORD).await;
+    b.wait_for_url("/today").await;
+    b.goto(&format!("{base}/patients/{}/plans", c.patient_id))
+        .await;
+    b.click("#propose-plan").await;
+    b.wait_for_text("#plan-status", "Proposed").await;
+
+    b.type_into("#depth_max_0", "1.5").await;
+    b.click("#save-plan").await;
+    b.wait_for_text("#plan-errors", "outside the guideline")
+        .await;
+    assert_eq!(
+        b.value("#depth_max_0").await,
+        "1.5",
+        "what was typed is kept"
+    );
+
+    b.type_into("#depth_max_0", "3.0").await;
+    b.type_into("#reason_0", "Deep boxcar scars").await;
+    b.click("#save-plan").await;
+    b.wait_for_text("#plan-errors", "beyond what SkinPen Precision allows")
+        .await;
+
+    b.type_into("#depth_max_0", "1.5").await;
+    b.type_into("#reason_0", "Deep boxcar scars; tolerated 1.5 mm before")
+        .await;
+    b.click("#save-plan").await;
+    let flags = b.wait_for_text("#plan-flags", "Deep boxcar scars").await;
+    assert!(
+        flags.contains("0.5–1.5 mm is outside the guideline of 0.5–1 mm"),
+        "{flags}"
+    );
+    assert!(b.text("#plan-areas").await.contains("flagged"));
+    b.screenshot(&shot("25-plan-flagged")).await;
+    b.click("#print-plan").await;
+    assert!(
+        b.wait_for_text("body", "Outside the guideline")
+            .await
+            .contains("Deep boxcar scars"),
+        "flagged on the printout too"
+    );
+    b.quit().await;
+}
+
+mod plans {
+    use super::{off_guideline_depth_is_flagged, plan_consent_accept_print};
+    crate::both!(plan_consent_accept_print, off_guideline_depth_is_flagged);
+}

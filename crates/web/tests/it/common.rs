@@ -279,3 +279,7 @@ macro_rules! both {
         }
     };
 }
+
+pub fn hex(bytes: &[u8]) -> String {
+    auth::hex(bytes)
+}

@@ -243,6 +243,42 @@ impl Browser {
         }
     }
 
+    /// Draws a zigzag across an element with the pointer (a signature).
+    pub async fn draw(&self, css: &str) {
+        let e = self.find(css).await;
+        let origin = json!({ ELEMENT_KEY: e.0 });
+        let mut actions = vec![json!({"type": "pointerMove", "origin": origin, "x": -120, "y": 0})];
+        actions.push(json!({"type": "pointerDown", "button": 0}));
+        for (x, y) in [
+            (-80, -30),
+            (-40, 30),
+            (0, -30),
+            (40, 30),
+            (80, -30),
+            (120, 20),
+        ] {
+            actions.push(
+                json!({"type": "pointerMove", "origin": origin, "x": x, "y": y, "duration": 50}),
+            );
+        }
+        actions.push(json!({"type": "pointerUp", "button": 0}));
+        let body = json!({"actions": [{"type": "pointer", "id": "pen", "parameters": {"pointerType": "mouse"}, "actions": actions}]});
+        self.call(reqwest::Method::POST, "/actions", Some(body))
+            .await;
+    }
+
+    /// Prints the page to PDF at a paper size in centimetres; saved as an artifact.
+    pub async fn print_pdf(&self, name: &str, width_cm: f64, height_cm: f64) -> Vec<u8> {
+        let body = json!({"page": {"width": width_cm, "height": height_cm}, "background": true});
+        let b64 = self.call(reqwest::Method::POST, "/print", Some(body)).await;
+        let pdf = base64_decode(b64.as_str().unwrap_or(""));
+        assert!(pdf.starts_with(b"%PDF"), "a PDF");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../test-artifacts");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.pdf")), &pdf).unwrap();
+        pdf
+    }
+
     /// Saves a PNG of the page under `test-artifacts/` at the workspace root.
     pub async fn screenshot(&self, name: &str) {
         let b64 = self.call(reqwest::Method::GET, "/screenshot", None).await;
