@@ -2,6 +2,7 @@
 //! clinic, and the operator's tools.
 
 mod demo;
+mod plan;
 mod screen;
 
 use anyhow::{bail, Context};
@@ -43,6 +44,25 @@ enum Command {
     Backup(BackupArgs),
     /// Screen a patient history (JSON; format in the README) and print the outcome per area.
     Screen(ScreenArgs),
+    /// Propose a treatment course for a patient history (JSON) from its concerns and screening.
+    Plan(PlanArgs),
+}
+
+#[derive(Args)]
+struct PlanArgs {
+    /// The patient history as JSON (with concerns).
+    file: PathBuf,
+    /// The date to plan on (default: today).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    date: Option<jiff::civil::Date>,
+    /// The device: skinpen, exceed or medical_roller.
+    #[arg(long, default_value = "skinpen")]
+    device: String,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    kb: KnowledgeArgs,
 }
 
 #[derive(Args, Clone)]
@@ -219,6 +239,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 secure_cookies: a.secure_cookies,
             };
             serve(AppState::new(store, kb, config), a.listen, None).await
+        }
+        Command::Plan(a) => {
+            let kb = a.kb.load()?;
+            let on = a.date.unwrap_or_else(|| jiff::Zoned::now().date());
+            print!("{}", plan::run(&kb, &a.file, on, &a.device, a.json)?);
+            Ok(())
         }
         Command::Screen(a) => {
             let kb = a.kb.load()?;

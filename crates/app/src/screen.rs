@@ -9,14 +9,8 @@ use needlepoint_domain::screening::{screen, Deferral, Screening, Status};
 use std::fmt::Write;
 use std::path::Path;
 
-/// Reads, checks and screens; returns the text to print.
-pub fn run(
-    kb: &KnowledgeBase,
-    file: &Path,
-    on: Date,
-    areas: &[String],
-    json: bool,
-) -> anyhow::Result<String> {
+/// Reads a history file and checks it; errors name the field.
+pub fn read_history(kb: &KnowledgeBase, file: &Path, on: Date) -> anyhow::Result<PatientHistory> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let de = &mut serde_json::Deserializer::from_str(&text);
@@ -34,6 +28,18 @@ pub fn run(
             lines.join("\n")
         );
     }
+    Ok(history)
+}
+
+/// Reads, checks and screens; returns the text to print.
+pub fn run(
+    kb: &KnowledgeBase,
+    file: &Path,
+    on: Date,
+    areas: &[String],
+    json: bool,
+) -> anyhow::Result<String> {
+    let history = read_history(kb, file, on)?;
     let areas = if areas.is_empty() {
         history.concern_areas()
     } else {

@@ -414,3 +414,39 @@ fn a_malformed_knowledge_file_stops_the_start() {
         "stopped before opening the database"
     );
 }
+
+#[test]
+fn plan_proposes_a_course_or_says_why_not() {
+    let o = run(&["plan", &example(), "--date", "2026-12-16"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("4 sessions (4–5), 30-42 days apart, first no earlier than 2026-12-16"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Cheeks and zygoma            0.5-0.75"),
+        "conservative for type IV: {out}"
+    );
+    assert!(
+        out.contains("jaw_chin: Deferred until a condition resolves"),
+        "{out}"
+    );
+    let o = run(&[
+        "plan",
+        &example(),
+        "--date",
+        "2026-12-16",
+        "--json",
+        "--device",
+        "exceed",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["sessions"], 4);
+    let o = run(&["plan", &example(), "--device", "laser"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("unknown device"),
+        "{}",
+        stderr(&o)
+    );
+}

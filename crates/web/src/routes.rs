@@ -133,6 +133,11 @@ fn table() -> Vec<Entry> {
         r(M::POST, "/api/v1/patients/{id}/screenings", CLINICAL, api::create_screening),
         r(M::POST, "/api/v1/screenings/{id}/override", CLINICAL, api::override_screening),
         r(M::GET, "/api/v1/knowledge", ANY_STAFF, api::knowledge),
+        r(M::GET, "/api/v1/patients/{id}/plans", CLINICAL, api::list_plans),
+        r(M::POST, "/api/v1/patients/{id}/plans", CLINICAL, api::create_plan),
+        r(M::GET, "/api/v1/plans/{id}", CLINICAL, api::get_plan),
+        r(M::PUT, "/api/v1/plans/{id}", CLINICAL, api::update_plan),
+        r(M::POST, "/api/v1/plans/{id}/status", CLINICAL, api::plan_status),
     ]
 }
 

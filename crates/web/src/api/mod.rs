@@ -5,6 +5,7 @@
 mod json;
 mod patients;
 mod people;
+mod plans;
 mod screening;
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -13,6 +14,7 @@ use utoipa::{Modify, OpenApi};
 pub use json::ApiJson;
 pub use patients::*;
 pub use people::*;
+pub use plans::*;
 pub use screening::*;
 
 #[derive(OpenApi)]
@@ -46,12 +48,18 @@ pub use screening::*;
         screening::create_screening,
         screening::override_screening,
         screening::knowledge,
+        plans::list_plans,
+        plans::create_plan,
+        plans::get_plan,
+        plans::update_plan,
+        plans::plan_status,
     ),
     modifiers(&BearerAuth),
     tags(
         (name = "people", description = "Who you are, your clinics, staff and tokens"),
         (name = "patients", description = "Patients and their clinical notes"),
         (name = "screening", description = "Histories, eligibility screening and the knowledge base behind it"),
+        (name = "plans", description = "Treatment plans, quotes and signed consents"),
     )
 )]
 pub struct ApiDoc;

@@ -226,16 +226,27 @@ struct PlanPage {
     link: Option<String>,
 }
 
+/// What the last request left to show: what was typed, what was wrong, news.
+#[derive(Default)]
+struct Outcome<'a> {
+    form: Option<&'a FormValues>,
+    errors: Invalid,
+    notice: Option<String>,
+}
+
 async fn plan_page(
     st: &AppState,
     caller: &Caller,
     csrf: &CsrfToken,
     p: &Patient,
     r: &PlanRecord,
-    form: Option<&FormValues>,
-    errors: Invalid,
-    notice: Option<String>,
+    o: Outcome<'_>,
 ) -> Result<PlanPage, PageError> {
+    let Outcome {
+        form,
+        errors,
+        notice,
+    } = o;
     let kb = clinic_kb(st, p.clinic_id).await?;
     let zone = st.store.clinic(p.clinic_id).await?.details.time_zone;
     let list = clinical::clinic_price_list(st, p.clinic_id).await?;
@@ -426,7 +437,7 @@ pub async fn show(
         )
         .await?;
     Ok(render(
-        &plan_page(&st, &caller, &csrf, &p, &r, None, Invalid::default(), None).await?,
+        &plan_page(&st, &caller, &csrf, &p, &r, Outcome::default()).await?,
     ))
 }
 
@@ -494,7 +505,19 @@ pub async fn update(
     let (plan, flags) = match checked {
         Ok(x) => x,
         Err(errors) => {
-            let page = plan_page(&st, &caller, &csrf, &p, &r, Some(&v), errors, None).await?;
+            let page = plan_page(
+                &st,
+                &caller,
+                &csrf,
+                &p,
+                &r,
+                Outcome {
+                    form: Some(&v),
+                    errors,
+                    notice: None,
+                },
+            )
+            .await?;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
         }
     };
@@ -521,9 +544,11 @@ pub async fn update(
                 &csrf,
                 &p,
                 &r,
-                Some(&v),
-                Invalid::one("plan", m),
-                None,
+                Outcome {
+                    form: Some(&v),
+                    errors: Invalid::one("plan", m),
+                    notice: None,
+                },
             )
             .await?;
             Ok((StatusCode::CONFLICT, render(&page)).into_response())
@@ -563,15 +588,27 @@ pub async fn set_status(
                 &csrf,
                 &p,
                 &r,
-                None,
-                Invalid::one("status", m),
-                None,
+                Outcome {
+                    errors: Invalid::one("status", m),
+                    ..Default::default()
+                },
             )
             .await?;
             Ok((StatusCode::CONFLICT, render(&page)).into_response())
         }
         Err(StoreError::Invalid(i)) => {
-            let page = plan_page(&st, &caller, &csrf, &p, &r, None, i, None).await?;
+            let page = plan_page(
+                &st,
+                &caller,
+                &csrf,
+                &p,
+                &r,
+                Outcome {
+                    errors: i,
+                    ..Default::default()
+                },
+            )
+            .await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(e) => Err(e.into()),
@@ -609,16 +646,22 @@ async fn document(st: &AppState, p: &Patient, r: &PlanRecord) -> Result<String, 
     ))
 }
 
+/// Where the signing form posts, and where "Back" leads (none for a link).
+struct Target {
+    action: String,
+    back: Option<String>,
+}
+
 async fn consent_page(
     st: &AppState,
     csrf: &CsrfToken,
     p: &Patient,
     r: &PlanRecord,
-    action: String,
-    back: Option<String>,
+    t: Target,
     v: Option<&FormValues>,
     errors: Invalid,
 ) -> Result<ConsentPage, PageError> {
+    let Target { action, back } = t;
     Ok(ConsentPage {
         csrf: csrf.0.clone(),
         action,
@@ -649,8 +692,10 @@ pub async fn consent_form(
         &csrf,
         &p,
         &r,
-        format!("/patients/{id}/plans/{pid}/consent"),
-        Some(format!("/patients/{id}/plans/{pid}")),
+        Target {
+            action: format!("/patients/{id}/plans/{pid}/consent"),
+            back: Some(format!("/patients/{id}/plans/{pid}")),
+        },
         None,
         Invalid::default(),
     )
@@ -727,7 +772,16 @@ pub async fn sign(
     let consent = match signed(&st, &p, &r, &v, caller.ip.clone()).await {
         Ok(c) => c,
         Err(errors) => {
-            let page = consent_page(&st, &csrf, &p, &r, action, back, Some(&v), errors).await?;
+            let page = consent_page(
+                &st,
+                &csrf,
+                &p,
+                &r,
+                Target { action, back },
+                Some(&v),
+                errors,
+            )
+            .await?;
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
         }
     };
@@ -743,8 +797,7 @@ pub async fn sign(
                 &csrf,
                 &p,
                 &r,
-                action,
-                back,
+                Target { action, back },
                 Some(&v),
                 Invalid::one("version", m),
             )
@@ -783,17 +836,19 @@ pub async fn create_link(
     } else {
         "http"
     };
+    let notice = Some(format!(
+        "Consent link made; it works once for {LINK_DAYS} days."
+    ));
     let mut page = plan_page(
         &st,
         &caller,
         &csrf,
         &p,
         &r,
-        None,
-        Invalid::default(),
-        Some(format!(
-            "Consent link made; it works once for {LINK_DAYS} days."
-        )),
+        Outcome {
+            notice,
+            ..Default::default()
+        },
     )
     .await?;
     page.link = Some(format!("{scheme}://{host}/consent/{token}"));
@@ -863,8 +918,10 @@ pub async fn remote_form(
                 &csrf,
                 &p,
                 &r,
-                format!("/consent/{token}"),
-                None,
+                Target {
+                    action: format!("/consent/{token}"),
+                    back: None,
+                },
                 None,
                 Invalid::default(),
             )
@@ -894,8 +951,10 @@ pub async fn remote_sign(
                 &csrf,
                 &p,
                 &r,
-                format!("/consent/{token}"),
-                None,
+                Target {
+                    action: format!("/consent/{token}"),
+                    back: None,
+                },
                 Some(&v),
                 errors,
             )
@@ -925,8 +984,10 @@ pub async fn remote_sign(
                 &csrf,
                 &p,
                 &r,
-                format!("/consent/{token}"),
-                None,
+                Target {
+                    action: format!("/consent/{token}"),
+                    back: None,
+                },
                 Some(&v),
                 Invalid::one("version", m),
             )

@@ -239,7 +239,7 @@ mod intake {
 }
 
 /// A screened patient with a concern, and a price list, ready to plan.
-async fn ready_to_plan(backend: TestBackend) -> crate::common::Clinic {
+pub async fn ready_to_plan(backend: TestBackend) -> crate::common::Clinic {
     use needlepoint_domain::history::{Concern, PatientHistory, Severity};
     let c = crate::common::spawn_clinic(backend).await;
     let actor = needlepoint_store::Actor {

@@ -8,4 +8,5 @@ mod browser;
 mod common;
 mod openapi;
 mod pages;
+mod plans;
 mod screening;

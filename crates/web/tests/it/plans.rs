@@ -1,0 +1,254 @@
+//! Plans over the API and the remote consent link.
+
+use crate::common::{Body, Client};
+use needlepoint_domain::Role;
+use needlepoint_store::testing::TestBackend;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+async fn call(c: &mut Client, method: Method, path: &str, body: Value) -> (u16, Value) {
+    let b = if body.is_null() {
+        Body::None
+    } else {
+        Body::Json(body.to_string())
+    };
+    let r = c.request(method, path, b).await;
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn plans_over_the_api(b: TestBackend) {
+    let c = crate::browser::ready_to_plan(b).await;
+    let mut nurse = c.client_as(Role::Clinician).await;
+    let (s, v) = call(
+        &mut nurse,
+        Method::POST,
+        &format!("/api/v1/patients/{}/plans", c.patient_id),
+        json!({"device": "laser"}),
+    )
+    .await;
+    assert_eq!((s, v["fields"][0]["field"].as_str()), (422, Some("device")));
+    let (s, p) = call(
+        &mut nurse,
+        Method::POST,
+        &format!("/api/v1/patients/{}/plans", c.patient_id),
+        json!({"device": "skinpen"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{p}");
+    assert_eq!(
+        (
+            p["status"].as_str(),
+            p["quote"]["total"].as_i64(),
+            p["quote"]["tax"].as_i64()
+        ),
+        (Some("proposed"), Some(40_500), Some(6_750))
+    );
+    let id = p["id"].as_i64().unwrap();
+
+    let mut plan = p["plan"].clone();
+    plan["areas"][0]["depth"] = json!("0.5-1.5");
+    let (s, v) = call(
+        &mut nurse,
+        Method::PUT,
+        &format!("/api/v1/plans/{id}"),
+        json!({"version": 1, "plan": plan}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["fields"][0]["field"].as_str()),
+        (422, Some("areas[0].depth"))
+    );
+    plan["areas"][0]["reason"] = json!("Deep scars");
+    plan["sessions"] = json!(4);
+    let (s, v) = call(
+        &mut nurse,
+        Method::PUT,
+        &format!("/api/v1/plans/{id}"),
+        json!({"version": 1, "plan": plan}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["version"].as_i64(), v["flags"][0]["reason"].as_str()),
+        (200, Some(2), Some("Deep scars"))
+    );
+    // Four sessions: 600 less the course-of-3 discount (10 %) = 540.
+    assert_eq!(v["quote"]["total"], 54_000);
+    let (s, _) = call(
+        &mut nurse,
+        Method::PUT,
+        &format!("/api/v1/plans/{id}"),
+        json!({"version": 1, "plan": plan}),
+    )
+    .await;
+    assert_eq!(s, 409, "a stale version");
+    plan["areas"][0]["depth"] = json!("0.5-2.75");
+    let (s, v) = call(
+        &mut nurse,
+        Method::PUT,
+        &format!("/api/v1/plans/{id}"),
+        json!({"version": 2, "plan": plan}),
+    )
+    .await;
+    assert_eq!(s, 422);
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("beyond what SkinPen"),
+        "{v}"
+    );
+
+    let (s, v) = call(
+        &mut nurse,
+        Method::POST,
+        &format!("/api/v1/plans/{id}/status"),
+        json!({"status": "accepted"}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (409, Some("conflict")),
+        "no consent yet"
+    );
+    let (s, v) = call(
+        &mut nurse,
+        Method::POST,
+        &format!("/api/v1/plans/{id}/status"),
+        json!({"status": "cancelled"}),
+    )
+    .await;
+    assert_eq!((s, v["fields"][0]["field"].as_str()), (422, Some("reason")));
+    let (s, v) = call(
+        &mut nurse,
+        Method::POST,
+        &format!("/api/v1/plans/{id}/status"),
+        json!({"status": "cancelled", "reason": "Changed her mind"}),
+    )
+    .await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("cancelled")));
+    let (s, _) = call(
+        &mut nurse,
+        Method::POST,
+        &format!("/api/v1/plans/{id}/status"),
+        json!({"status": "accepted"}),
+    )
+    .await;
+    assert_eq!(s, 409, "nothing follows a cancelled plan");
+
+    let mut desk = c.client_as(Role::FrontDesk).await;
+    let (s, _) = call(
+        &mut desk,
+        Method::GET,
+        &format!("/api/v1/plans/{id}"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(s, 403);
+}
+
+async fn consent_links_refuse_reuse_and_wrong_input(b: TestBackend) {
+    let c = crate::browser::ready_to_plan(b).await;
+    let mut nurse = c.client_as(Role::Clinician).await;
+    let (_, p) = call(
+        &mut nurse,
+        Method::POST,
+        &format!("/api/v1/patients/{}/plans", c.patient_id),
+        json!({"device": "skinpen"}),
+    )
+    .await;
+    let pid = p["id"].as_i64().unwrap();
+    let r = nurse
+        .post_form(
+            &format!("/patients/{}/plans/{pid}/consent-links", c.patient_id),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let html = r.text().await.unwrap();
+    let start = html.find("/consent/").unwrap();
+    let path = html[start..].split('<').next().unwrap().to_string();
+
+    let mut patient = Client::new(&c.app.base);
+    let page = patient.get(&path).await.text().await.unwrap();
+    assert!(page.contains("Cheeks and zygoma: 0.5-1 mm"));
+    // A PNG data URL stand-in long enough to pass the shape check.
+    let png = format!("data:image/png;base64,iVBORw0KGgo{}", "A".repeat(400));
+    let r = patient
+        .post_form(
+            &path,
+            &[
+                ("version", "1"),
+                ("photo_use", "publish"),
+                ("typed_name", ""),
+                ("signature", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Type your full name") && html.contains("Draw your signature"));
+    let r = patient
+        .post_form(
+            &path,
+            &[
+                ("version", "7"),
+                ("photo_use", "publish"),
+                ("typed_name", "Amara Okafor"),
+                ("signature", &png),
+            ],
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        422,
+        "signed against another version of the plan"
+    );
+    assert!(
+        c.app.store.consents(pid).await.unwrap().is_empty(),
+        "nothing signed"
+    );
+    let r = patient
+        .post_form(
+            &path,
+            &[
+                ("version", "1"),
+                ("photo_use", "publish"),
+                ("typed_name", "Amara Okafor"),
+                ("signature", &png),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let consent = &c.app.store.consents(pid).await.unwrap()[0];
+    assert_eq!(
+        (consent.signed_via.as_str(), consent.photo_use.as_str()),
+        ("link", "publish")
+    );
+    let r = patient
+        .post_form(
+            &path,
+            &[
+                ("version", "1"),
+                ("photo_use", "publish"),
+                ("typed_name", "Amara Okafor"),
+                ("signature", &png),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 410, "a link signs once");
+    assert_eq!(
+        Client::new(&c.app.base).get("/consent/nope").await.status(),
+        404
+    );
+    // Another patient's plan cannot be reached through this patient's pages.
+    let r = nurse
+        .get(&format!("/patients/{}/plans/{pid}", c.other_patient_id))
+        .await;
+    assert_eq!(r.status(), 404);
+}
+
+crate::both!(
+    plans_over_the_api,
+    consent_links_refuse_reuse_and_wrong_input
+);
