@@ -513,8 +513,27 @@ impl KnowledgeBase {
         self.conditions.iter().find(|c| c.code == code)
     }
 
+    /// The code a trigger names that nothing in the knowledge base defines.
+    fn unknown_code(&self, t: &Trigger) -> Option<String> {
+        let known = |list: &[Recordable], code: &str| list.iter().any(|x| x.code == code);
+        match t {
+            Trigger::Condition { code, .. } => {
+                (!known(&self.conditions, code)).then(|| code.clone())
+            }
+            Trigger::Event { code, .. } => (!known(&self.events, code)).then(|| code.clone()),
+            Trigger::Allergy { code } => (!known(&self.allergies, code)).then(|| code.clone()),
+            Trigger::MedicationCurrent { codes } | Trigger::MedicationStopped { codes } => {
+                codes.iter().find(|c| !known(&self.medications, c)).cloned()
+            }
+            Trigger::FitzpatrickAtLeast { skin_type } if !(1..=6).contains(skin_type) => {
+                Some(format!("skin type {skin_type}"))
+            }
+            _ => None,
+        }
+    }
+
     /// Checks what types alone cannot: unique codes, and that every code a
-    /// rule names exists.
+    /// rule or instruction names exists.
     pub fn check(&self) -> Vec<KbProblem> {
         let mut problems = vec![];
         let mut p = |entry: &str, field: &str, message: String| {
@@ -578,22 +597,7 @@ impl KnowledgeBase {
         }
         let regions: Vec<&str> = self.areas.iter().map(|a| a.region.as_str()).collect();
         for r in &self.rules {
-            let known = |list: &[Recordable], code: &str| list.iter().any(|x| x.code == code);
-            let missing = match &r.trigger {
-                Trigger::Condition { code, .. } => {
-                    (!known(&self.conditions, code)).then(|| code.clone())
-                }
-                Trigger::Event { code, .. } => (!known(&self.events, code)).then(|| code.clone()),
-                Trigger::Allergy { code } => (!known(&self.allergies, code)).then(|| code.clone()),
-                Trigger::MedicationCurrent { codes } | Trigger::MedicationStopped { codes } => {
-                    codes.iter().find(|c| !known(&self.medications, c)).cloned()
-                }
-                Trigger::FitzpatrickAtLeast { skin_type } if !(1..=6).contains(skin_type) => {
-                    Some(format!("skin type {skin_type}"))
-                }
-                _ => None,
-            };
-            if let Some(m) = missing {
+            if let Some(m) = self.unknown_code(&r.trigger) {
                 p(
                     &r.id,
                     "trigger",
@@ -617,6 +621,15 @@ impl KnowledgeBase {
                     &r.id,
                     "wait",
                     "only a defer rule has a waiting period".into(),
+                );
+            }
+        }
+        for (n, t) in self.pretreatments.iter().enumerate() {
+            if let Some(m) = t.when.as_ref().and_then(|w| self.unknown_code(w)) {
+                p(
+                    &format!("pretreatment[{n}]"),
+                    "when",
+                    format!("names {m:?}, which the knowledge base does not define"),
                 );
             }
         }

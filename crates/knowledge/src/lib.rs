@@ -211,3 +211,19 @@ mod override_tests {
         assert!(kb.apply_override("version", "x").is_err());
     }
 }
+
+#[cfg(test)]
+mod pretreatment_tests {
+    use super::*;
+
+    #[test]
+    fn a_pretreatment_naming_an_unknown_code_is_located() {
+        let text = SHIPPED.replacen(
+            "codes = [\"topical_retinoid\"] }",
+            "codes = [\"retinol\"] }",
+            1,
+        );
+        let e = parse(&text, "kb.toml").unwrap_err();
+        assert_eq!(e.field, "pretreatment[2].when", "{e}");
+    }
+}

@@ -283,3 +283,21 @@ macro_rules! both {
 pub fn hex(bytes: &[u8]) -> String {
     auth::hex(bytes)
 }
+
+/// A JSON request through a client (session cookie and CSRF header), with
+/// the status and the body as JSON (null when there is none).
+pub async fn json_call(
+    c: &mut Client,
+    method: Method,
+    path: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let b = if body.is_null() {
+        Body::None
+    } else {
+        Body::Json(body.to_string())
+    };
+    let r = c.request(method, path, b).await;
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(serde_json::Value::Null))
+}

@@ -1,21 +1,10 @@
 //! Plans over the API and the remote consent link.
 
-use crate::common::{Body, Client};
+use crate::common::{json_call as call, Client};
 use needlepoint_domain::Role;
 use needlepoint_store::testing::TestBackend;
 use reqwest::Method;
 use serde_json::{json, Value};
-
-async fn call(c: &mut Client, method: Method, path: &str, body: Value) -> (u16, Value) {
-    let b = if body.is_null() {
-        Body::None
-    } else {
-        Body::Json(body.to_string())
-    };
-    let r = c.request(method, path, b).await;
-    let s = r.status().as_u16();
-    (s, r.json().await.unwrap_or(Value::Null))
-}
 
 async fn plans_over_the_api(b: TestBackend) {
     let c = crate::browser::ready_to_plan(b).await;

@@ -1,22 +1,11 @@
 //! Histories and screenings over the API, with the clinic's rule overrides.
 
-use crate::common::{spawn_clinic, Body, Client};
+use crate::common::{json_call as call, spawn_clinic, Client};
 use needlepoint_domain::Role;
 use needlepoint_store::testing::TestBackend;
 use needlepoint_store::Actor;
 use reqwest::Method;
 use serde_json::{json, Value};
-
-async fn call(c: &mut Client, method: Method, path: &str, body: Value) -> (u16, Value) {
-    let b = if body.is_null() {
-        Body::None
-    } else {
-        Body::Json(body.to_string())
-    };
-    let r = c.request(method, path, b).await;
-    let s = r.status().as_u16();
-    (s, r.json().await.unwrap_or(Value::Null))
-}
 
 async fn history_then_screening_then_override(b: TestBackend) {
     let c = spawn_clinic(b).await;
