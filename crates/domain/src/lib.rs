@@ -12,6 +12,7 @@ pub mod patient;
 pub mod plan;
 pub mod planning;
 pub mod pricing;
+pub mod scheduling;
 pub mod screening;
 pub mod validation;
 

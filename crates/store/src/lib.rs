@@ -12,6 +12,7 @@ mod migrate;
 pub mod model;
 pub mod open;
 mod plans_sql;
+mod schedule_sql;
 mod screening_sql;
 mod sql;
 #[cfg(feature = "testing")]
@@ -250,9 +251,41 @@ pub trait PlanRecords: Send + Sync {
     ) -> Result<Result<ConsentRecord, LinkRefusal>>;
 }
 
+/// Appointments. A practitioner, room or device is never booked twice for
+/// the same time: the database refuses the second booking.
+#[async_trait]
+pub trait ScheduleRecords: Send + Sync {
+    /// Books all or none; `Conflict` names what was already taken.
+    async fn book(
+        &self,
+        list: &[NewAppointment],
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Vec<Appointment>>;
+    async fn appointment(&self, id: i64) -> Result<Appointment>;
+    /// A clinic's appointments starting in [from, to), cancelled ones included.
+    async fn appointments(
+        &self,
+        clinic_id: i64,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Appointment>>;
+    async fn patient_appointments(&self, patient_id: i64) -> Result<Vec<Appointment>>;
+    /// Moves an appointment on (checked_in, completed, cancelled, no_show);
+    /// cancelling frees its time.
+    async fn set_appointment_status(
+        &self,
+        id: i64,
+        status: &str,
+        reason: Option<&str>,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Appointment>;
+}
+
 /// The record, whatever database keeps it.
 #[async_trait]
-pub trait Store: ScreeningRecords + PlanRecords + Send + Sync + 'static {
+pub trait Store: ScreeningRecords + PlanRecords + ScheduleRecords + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Answers when the database does: for `/readyz`.

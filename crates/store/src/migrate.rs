@@ -25,6 +25,11 @@ pub const SQLITE: &[Migration] = &[
         name: "plans",
         sql: include_str!("../migrations/sqlite/0003_plans.sql"),
     },
+    Migration {
+        version: 4,
+        name: "scheduling",
+        sql: include_str!("../migrations/sqlite/0004_scheduling.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -42,6 +47,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 3,
         name: "plans",
         sql: include_str!("../migrations/postgres/0003_plans.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "scheduling",
+        sql: include_str!("../migrations/postgres/0004_scheduling.sql"),
     },
 ];
 

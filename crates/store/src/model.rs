@@ -279,3 +279,42 @@ pub struct NewConsent {
     pub signature: String,
     pub ip: Option<String>,
 }
+
+/// An appointment to book.
+#[derive(Debug, Clone)]
+pub struct NewAppointment {
+    pub clinic_id: i64,
+    pub patient_id: i64,
+    pub plan_id: Option<i64>,
+    pub session_number: Option<i64>,
+    /// consultation, session, follow_up, home_care_review.
+    pub kind: String,
+    pub practitioner_id: Option<i64>,
+    pub room_id: Option<i64>,
+    pub device_id: Option<i64>,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+    pub local_start: String,
+    pub time_zone: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Appointment {
+    pub id: i64,
+    pub clinic_id: i64,
+    pub patient_id: i64,
+    pub plan_id: Option<i64>,
+    pub session_number: Option<i64>,
+    pub kind: String,
+    pub practitioner_id: Option<i64>,
+    pub room_id: Option<i64>,
+    pub device_id: Option<i64>,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+    pub local_start: String,
+    pub time_zone: String,
+    /// booked, checked_in, completed, cancelled, no_show.
+    pub status: String,
+    pub cancel_reason: Option<String>,
+    pub created_at: Timestamp,
+}

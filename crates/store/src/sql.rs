@@ -1097,6 +1097,7 @@ mod sqlite_impl {
     store_impl!(Sqlite, Backend::Sqlite, SQLITE);
     crate::screening_sql::screening_impl!(Sqlite);
     crate::plans_sql::plans_impl!(Sqlite);
+    crate::schedule_sql::schedule_impl!(Sqlite);
 
     impl SqlStore<Sqlite> {
         /// SQLite serialises writers with its own lock; nothing more needed.
@@ -1130,6 +1131,7 @@ mod postgres_impl {
     store_impl!(Postgres, Backend::Postgres, POSTGRES);
     crate::screening_sql::screening_impl!(Postgres);
     crate::plans_sql::plans_impl!(Postgres);
+    crate::schedule_sql::schedule_impl!(Postgres);
 
     impl SqlStore<Postgres> {
         /// Two servers starting at once must not both apply a migration.

@@ -1281,6 +1281,185 @@ async fn pricing_and_typed_price_items_round_trip(b: TestBackend) {
     );
 }
 
+fn appointment(
+    s: &needlepoint_store::testing::Seeded,
+    patient_id: i64,
+    room: i64,
+    start: &str,
+    minutes: i64,
+) -> NewAppointment {
+    let starts_at: Timestamp = start.parse().unwrap();
+    NewAppointment {
+        clinic_id: s.clinic_id,
+        patient_id,
+        plan_id: None,
+        session_number: None,
+        kind: "session".into(),
+        practitioner_id: Some(s.owner_id),
+        room_id: Some(room),
+        device_id: None,
+        starts_at,
+        ends_at: starts_at + SignedDuration::from_mins(minutes),
+        local_start: start.into(),
+        time_zone: "Europe/London".into(),
+    }
+}
+
+async fn nothing_is_booked_twice(b: TestBackend) {
+    let s = seeded(b).await;
+    let a = actor(s.owner_id);
+    let p = s
+        .store
+        .create_patient(
+            s.clinic_id,
+            &patient("Bo", "Oking", "1990-01-01"),
+            &a,
+            now(),
+        )
+        .await
+        .unwrap();
+    let room = s
+        .store
+        .create_room(s.clinic_id, &RoomDetails::parse("R1").unwrap(), &a, now())
+        .await
+        .unwrap()
+        .id;
+    let room2 = s
+        .store
+        .create_room(s.clinic_id, &RoomDetails::parse("R2").unwrap(), &a, now())
+        .await
+        .unwrap()
+        .id;
+    let first = s
+        .store
+        .book(
+            &[appointment(&s, p.id, room, "2026-11-23T10:00:00Z", 60)],
+            &a,
+            now(),
+        )
+        .await
+        .unwrap();
+    // Overlapping the practitioner (even in another room) is refused and says why.
+    let clash = s
+        .store
+        .book(
+            &[appointment(&s, p.id, room2, "2026-11-23T10:30:00Z", 60)],
+            &a,
+            now(),
+        )
+        .await;
+    assert!(
+        matches!(clash, Err(StoreError::Conflict(ref m)) if m.contains("practitioner is already booked")),
+        "{clash:?}"
+    );
+    // Back to back is fine.
+    s.store
+        .book(
+            &[appointment(&s, p.id, room, "2026-11-23T11:00:00Z", 60)],
+            &a,
+            now(),
+        )
+        .await
+        .unwrap();
+    // A course is booked whole or not at all.
+    let course = [
+        appointment(&s, p.id, room, "2026-12-21T10:00:00Z", 60),
+        appointment(&s, p.id, room, "2026-11-23T11:30:00Z", 30),
+    ];
+    assert!(s.store.book(&course, &a, now()).await.is_err());
+    assert_eq!(
+        s.store.patient_appointments(p.id).await.unwrap().len(),
+        2,
+        "the first of the course was not kept"
+    );
+    // Cancelling frees the time.
+    let c = s
+        .store
+        .set_appointment_status(first[0].id, "cancelled", Some("Ill"), &a, now())
+        .await
+        .unwrap();
+    assert_eq!(
+        (c.status.as_str(), c.cancel_reason.as_deref()),
+        ("cancelled", Some("Ill"))
+    );
+    s.store
+        .book(
+            &[appointment(&s, p.id, room2, "2026-11-23T10:00:00Z", 60)],
+            &a,
+            now(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        s.store
+            .set_appointment_status(first[0].id, "checked_in", None, &a, now())
+            .await
+            .is_err(),
+        "cancelled is final"
+    );
+    let day = s
+        .store
+        .appointments(
+            s.clinic_id,
+            "2026-11-23T00:00:00Z".parse().unwrap(),
+            "2026-11-24T00:00:00Z".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(day.len(), 3, "cancelled ones included");
+}
+
+/// Many requests race for one practitioner's hour: exactly one wins, the
+/// others are refused, on both databases.
+async fn racing_bookings_one_wins(b: TestBackend) {
+    let s = seeded(b).await;
+    let a = actor(s.owner_id);
+    let p = s
+        .store
+        .create_patient(
+            s.clinic_id,
+            &patient("Ray", "Race", "1990-01-01"),
+            &a,
+            now(),
+        )
+        .await
+        .unwrap();
+    let mut rooms = vec![];
+    for i in 0..24 {
+        rooms.push(
+            s.store
+                .create_room(
+                    s.clinic_id,
+                    &RoomDetails::parse(&format!("R{i}")).unwrap(),
+                    &a,
+                    now(),
+                )
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, room) in rooms.into_iter().enumerate() {
+        let store = s.store.clone();
+        // Each request starts a few minutes apart, so they overlap in different ways.
+        let start = format!("2026-11-23T10:{:02}:00Z", (i % 6) * 5);
+        let appt = appointment(&s, p.id, room, &start, 60);
+        let a = a.clone();
+        tasks.spawn(async move { store.book(&[appt], &a, now()).await });
+    }
+    let (mut won, mut refused) = (0, 0);
+    while let Some(r) = tasks.join_next().await {
+        match r.unwrap() {
+            Ok(_) => won += 1,
+            Err(StoreError::Conflict(_)) => refused += 1,
+            Err(e) => panic!("a refusal must be a clear conflict, not {e}"),
+        }
+    }
+    assert_eq!((won, refused), (1, 23));
+    assert_eq!(s.store.patient_appointments(p.id).await.unwrap().len(), 1);
+}
+
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -1314,4 +1493,6 @@ conformance!(
     plans_need_a_covering_consent_and_freeze_when_accepted,
     consent_links_sign_once,
     pricing_and_typed_price_items_round_trip,
+    nothing_is_booked_twice,
+    racing_bookings_one_wins,
 );

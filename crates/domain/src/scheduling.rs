@@ -1,0 +1,541 @@
+//! Finding times: the earliest starts at which every resource an
+//! appointment needs is free, inside the clinic's hours and the patient's
+//! constraints, and a whole course of sessions inside its healing windows.
+//!
+//! Pure: the clinic's calendar, every resource's busy times and "now" come
+//! in as arguments. Candidate starts are wall-clock times in the clinic's
+//! zone; a wall-clock time that does not exist (spring forward) or exists
+//! twice (fall back) is skipped rather than guessed.
+
+use jiff::civil::{Date, DateTime, Time, Weekday};
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Span, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// Opening (or working) hours for each weekday, Monday first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WeeklyHours {
+    pub days: [Vec<(Time, Time)>; 7],
+}
+
+impl WeeklyHours {
+    pub fn on(&self, w: Weekday) -> &[(Time, Time)] {
+        &self.days[usize::from(w.to_monday_zero_offset() as u8)]
+    }
+
+    /// The same hours every weekday from Monday to `last`.
+    pub fn weekdays(open: Time, close: Time, last: Weekday) -> WeeklyHours {
+        let mut h = WeeklyHours::default();
+        for i in 0..=last.to_monday_zero_offset() as usize {
+            h.days[i] = vec![(open, close)];
+        }
+        h
+    }
+
+    /// Whether [start, end) of one day lies inside one interval.
+    fn covers(&self, day: Weekday, start: Time, end: Time) -> bool {
+        self.on(day).iter().any(|(o, c)| *o <= start && end <= *c)
+    }
+}
+
+/// Times a resource is taken, sorted by start and not overlapping (a
+/// resource is never double-booked), so one binary search answers "free?".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Busy(Vec<(Timestamp, Timestamp)>);
+
+impl Busy {
+    pub fn new(mut spans: Vec<(Timestamp, Timestamp)>) -> Busy {
+        spans.sort();
+        Busy(spans)
+    }
+
+    pub fn add(&mut self, span: (Timestamp, Timestamp)) {
+        let i = self.0.partition_point(|b| b.0 < span.0);
+        self.0.insert(i, span);
+    }
+
+    /// Free for [start, end)?
+    pub fn is_free(&self, start: Timestamp, end: Timestamp) -> bool {
+        let i = self.0.partition_point(|b| b.1 <= start);
+        self.0.get(i).is_none_or(|b| b.0 >= end)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// A practitioner, room or device that can be booked.
+#[derive(Debug, Clone, Default)]
+pub struct Resource {
+    pub id: i64,
+    /// Working hours in this clinic (practitioners); `None`: whenever open.
+    pub hours: Option<WeeklyHours>,
+    /// Appointments and time off.
+    pub busy: Busy,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClinicCalendar {
+    pub zone: TimeZone,
+    pub hours: WeeklyHours,
+    /// Days the clinic is closed (holidays).
+    pub closed: Vec<Date>,
+}
+
+/// What a search looks for.
+#[derive(Debug, Clone)]
+pub struct SlotRequest {
+    pub duration: SignedDuration,
+    /// Kept free before and after, for cleaning and notes.
+    pub buffer: SignedDuration,
+    /// Candidate starts are this many minutes apart on the wall clock.
+    pub step_minutes: i64,
+    /// Nothing starts before this instant (now, in practice).
+    pub not_before: Timestamp,
+    /// Inclusive range of clinic-local dates.
+    pub from: Date,
+    pub to: Date,
+    /// Only these weekdays; empty means any.
+    pub weekdays: Vec<Weekday>,
+    /// Only starts within this wall-clock window (e.g. mornings).
+    pub between: Option<(Time, Time)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Slot {
+    pub start: Timestamp,
+    pub end: Timestamp,
+    /// The wall-clock start in the clinic's zone.
+    pub local: DateTime,
+    pub practitioner: Option<i64>,
+    pub room: Option<i64>,
+    pub device: Option<i64>,
+}
+
+/// The resources a search may use; an empty list means "not needed".
+#[derive(Debug, Clone, Default)]
+pub struct Pools {
+    pub practitioners: Vec<Resource>,
+    pub rooms: Vec<Resource>,
+    pub devices: Vec<Resource>,
+}
+
+/// The first resource of a pool free for the span; `Ok(None)` when the pool
+/// is empty (not needed), `Err(())` when none is free.
+fn pick(
+    pool: &[Resource],
+    start: Timestamp,
+    end: Timestamp,
+    local: (Weekday, Time, Time),
+) -> Result<Option<i64>, ()> {
+    if pool.is_empty() {
+        return Ok(None);
+    }
+    pool.iter()
+        .find(|r| {
+            r.hours
+                .as_ref()
+                .is_none_or(|h| h.covers(local.0, local.1, local.2))
+                && r.busy.is_free(start, end)
+        })
+        .map(|r| Some(r.id))
+        .ok_or(())
+}
+
+/// The earliest `n` slots for the request.
+pub fn find_slots(cal: &ClinicCalendar, pools: &Pools, req: &SlotRequest, n: usize) -> Vec<Slot> {
+    let mut out = vec![];
+    let mut day = req.from;
+    while day <= req.to && out.len() < n {
+        let wd = day.weekday();
+        if !cal.closed.contains(&day) && (req.weekdays.is_empty() || req.weekdays.contains(&wd)) {
+            for (open, close) in cal.hours.on(wd) {
+                let mut t = *open;
+                loop {
+                    let local = day.to_datetime(t);
+                    // Durations are real time: the end is the start plus the
+                    // duration, then read on the clinic's clock.
+                    let start = cal.zone.to_ambiguous_timestamp(local).unambiguous().ok();
+                    let end_local =
+                        start.map(|s| (s + req.duration).to_zoned(cal.zone.clone()).datetime());
+                    if end_local.is_some_and(|e| e.date() > day || e.time() > *close) {
+                        break;
+                    }
+                    let wanted = req.between.is_none_or(|(a, b)| a <= t && t <= b);
+                    if let (true, Some(start), Some(end_local)) = (wanted, start, end_local) {
+                        if let Some(slot) = try_slot(pools, req, start, local, end_local) {
+                            out.push(slot);
+                            if out.len() == n {
+                                return out;
+                            }
+                        }
+                    }
+                    match t.checked_add(Span::new().minutes(req.step_minutes)) {
+                        Ok(next) if next > t => t = next,
+                        _ => break,
+                    }
+                }
+            }
+        }
+        match day.tomorrow() {
+            Ok(d) => day = d,
+            Err(_) => break,
+        }
+    }
+    out
+}
+
+/// A wall-clock start skipped or repeated by a DST change never gets here:
+/// `start` is its one instant.
+fn try_slot(
+    pools: &Pools,
+    req: &SlotRequest,
+    start: Timestamp,
+    local: DateTime,
+    end_local: DateTime,
+) -> Option<Slot> {
+    let end = start + req.duration;
+    if start < req.not_before {
+        return None;
+    }
+    let (s, e) = (start - req.buffer, end + req.buffer);
+    let hours = (local.weekday(), local.time(), end_local.time());
+    let practitioner = pick(&pools.practitioners, s, e, hours).ok()?;
+    let room = pick(&pools.rooms, s, e, hours).ok()?;
+    let device = pick(&pools.devices, s, e, hours).ok()?;
+    Some(Slot {
+        start,
+        end,
+        local,
+        practitioner,
+        room,
+        device,
+    })
+}
+
+/// When a course's sessions may fall, and what the patient prefers.
+#[derive(Debug, Clone)]
+pub struct CourseRequest {
+    pub sessions: u32,
+    /// No first session before this date (today, or a deferral's end).
+    pub first_from: Date,
+    /// How far ahead to look for the first session.
+    pub first_within_days: i64,
+    pub interval_min_days: i64,
+    pub interval_max_days: i64,
+    pub weekdays: Vec<Weekday>,
+    pub between: Option<(Time, Time)>,
+}
+
+/// Proposes every session of a course, each inside its window after the
+/// one before, on the patient's preferred days and times where possible
+/// (any day and time of the window otherwise). All or nothing: the error
+/// says which session found no time.
+pub fn propose_course(
+    cal: &ClinicCalendar,
+    pools: &Pools,
+    base: &SlotRequest,
+    course: &CourseRequest,
+) -> Result<Vec<Slot>, String> {
+    let mut pools = pools.clone();
+    let mut chosen: Vec<Slot> = vec![];
+    for i in 0..course.sessions {
+        let (from, to) = match chosen.last() {
+            None => (
+                course.first_from,
+                course.first_from + Span::new().days(course.first_within_days),
+            ),
+            Some(prev) => {
+                let d = prev.local.date();
+                (
+                    d + Span::new().days(course.interval_min_days),
+                    d + Span::new().days(course.interval_max_days),
+                )
+            }
+        };
+        let mut req = SlotRequest {
+            from,
+            to,
+            weekdays: course.weekdays.clone(),
+            between: course.between,
+            ..base.clone()
+        };
+        let mut found = find_slots(cal, &pools, &req, 1);
+        if found.is_empty() {
+            req.weekdays.clear();
+            req.between = None;
+            found = find_slots(cal, &pools, &req, 1);
+        }
+        let Some(slot) = found.pop() else {
+            return Err(format!(
+                "No time for session {} between {from} and {to}.",
+                i + 1
+            ));
+        };
+        // The course must not book its own resources twice.
+        let span = (slot.start - base.buffer, slot.end + base.buffer);
+        for (pool, id) in [
+            (&mut pools.practitioners, slot.practitioner),
+            (&mut pools.rooms, slot.room),
+            (&mut pools.devices, slot.device),
+        ] {
+            if let Some(r) = id.and_then(|id| pool.iter_mut().find(|r| r.id == id)) {
+                r.busy.add(span);
+            }
+        }
+        chosen.push(slot);
+    }
+    Ok(chosen)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::{date, time};
+
+    fn london() -> ClinicCalendar {
+        ClinicCalendar {
+            zone: TimeZone::get("Europe/London").unwrap(),
+            hours: WeeklyHours::weekdays(time(9, 0, 0, 0), time(17, 0, 0, 0), Weekday::Saturday),
+            closed: vec![date(2026, 12, 25)],
+        }
+    }
+
+    fn request(from: Date, to: Date) -> SlotRequest {
+        SlotRequest {
+            duration: SignedDuration::from_mins(60),
+            buffer: SignedDuration::from_mins(15),
+            step_minutes: 15,
+            not_before: "2026-01-01T00:00:00Z".parse().unwrap(),
+            from,
+            to,
+            weekdays: vec![],
+            between: None,
+        }
+    }
+
+    fn pools() -> Pools {
+        Pools {
+            practitioners: vec![Resource {
+                id: 1,
+                hours: Some(WeeklyHours::weekdays(
+                    time(10, 0, 0, 0),
+                    time(16, 0, 0, 0),
+                    Weekday::Friday,
+                )),
+                busy: Busy::default(),
+            }],
+            rooms: vec![Resource {
+                id: 10,
+                hours: None,
+                busy: Busy::default(),
+            }],
+            devices: vec![Resource {
+                id: 20,
+                hours: None,
+                busy: Busy::default(),
+            }],
+        }
+    }
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_first_slot_respects_clinic_and_practitioner_hours() {
+        let s = find_slots(
+            &london(),
+            &pools(),
+            &request(date(2026, 11, 23), date(2026, 11, 23)),
+            3,
+        );
+        assert_eq!(
+            s[0].local,
+            date(2026, 11, 23).at(10, 0, 0, 0),
+            "practitioner starts at 10"
+        );
+        assert_eq!(s[0].start, at("2026-11-23T10:00:00Z"), "GMT in winter");
+        assert_eq!(
+            s.iter().map(|x| x.local.time()).collect::<Vec<_>>(),
+            [time(10, 0, 0, 0), time(10, 15, 0, 0), time(10, 30, 0, 0)]
+        );
+        assert_eq!(
+            (s[0].practitioner, s[0].room, s[0].device),
+            (Some(1), Some(10), Some(20))
+        );
+        let last = find_slots(
+            &london(),
+            &pools(),
+            &request(date(2026, 11, 23), date(2026, 11, 23)),
+            100,
+        );
+        assert_eq!(
+            last.last().unwrap().local.time(),
+            time(15, 0, 0, 0),
+            "ends by 16:00"
+        );
+    }
+
+    #[test]
+    fn busy_resources_and_buffers_are_respected() {
+        let mut p = pools();
+        p.rooms[0].busy = Busy::new(vec![(
+            at("2026-11-23T10:00:00Z"),
+            at("2026-11-23T11:00:00Z"),
+        )]);
+        let s = find_slots(
+            &london(),
+            &p,
+            &request(date(2026, 11, 23), date(2026, 11, 23)),
+            1,
+        );
+        assert_eq!(
+            s[0].local.time(),
+            time(11, 15, 0, 0),
+            "15 minutes' buffer after 11:00"
+        );
+        p.rooms.push(Resource {
+            id: 11,
+            hours: None,
+            busy: Busy::default(),
+        });
+        let s = find_slots(
+            &london(),
+            &p,
+            &request(date(2026, 11, 23), date(2026, 11, 23)),
+            1,
+        );
+        assert_eq!(
+            (s[0].local.time(), s[0].room),
+            (time(10, 0, 0, 0), Some(11)),
+            "another room is free"
+        );
+    }
+
+    #[test]
+    fn closed_days_weekends_and_preferences() {
+        let s = find_slots(
+            &london(),
+            &pools(),
+            &request(date(2026, 12, 25), date(2026, 12, 28)),
+            1,
+        );
+        assert_eq!(
+            s[0].local.date(),
+            date(2026, 12, 28),
+            "closed on the 25th, practitioner off at weekends"
+        );
+        let mut r = request(date(2026, 11, 23), date(2026, 11, 30));
+        r.weekdays = vec![Weekday::Thursday];
+        r.between = Some((time(14, 0, 0, 0), time(15, 0, 0, 0)));
+        let s = find_slots(&london(), &pools(), &r, 1);
+        assert_eq!(s[0].local, date(2026, 11, 26).at(14, 0, 0, 0));
+    }
+
+    #[test]
+    fn spring_forward_skips_the_missing_hour_and_keeps_wall_clock_times() {
+        // 29 March 2026: London clocks go from 01:00 to 02:00 GMT… to 02:00 BST.
+        let mut cal = london();
+        cal.hours = WeeklyHours::default();
+        for d in cal.hours.days.iter_mut() {
+            *d = vec![(time(0, 0, 0, 0), time(23, 59, 0, 0))];
+        }
+        let mut r = request(date(2026, 3, 29), date(2026, 3, 29));
+        r.duration = SignedDuration::from_mins(30);
+        r.buffer = SignedDuration::ZERO;
+        let s = find_slots(&cal, &Pools::default(), &r, 12);
+        let times: Vec<_> = s.iter().map(|x| x.local.time()).collect();
+        assert!(times.contains(&time(0, 30, 0, 0)));
+        assert!(
+            !times.contains(&time(1, 0, 0, 0)) && !times.contains(&time(1, 30, 0, 0)),
+            "01:00–02:00 does not exist: {times:?}"
+        );
+        let two = s
+            .iter()
+            .find(|x| x.local.time() == time(2, 0, 0, 0))
+            .unwrap();
+        assert_eq!(two.start, at("2026-03-29T01:00:00Z"), "02:00 BST");
+        // New York: 02:30 on 8 March 2026 does not exist.
+        let ny = ClinicCalendar {
+            zone: TimeZone::get("America/New_York").unwrap(),
+            ..cal
+        };
+        let s = find_slots(
+            &ny,
+            &Pools::default(),
+            &SlotRequest {
+                from: date(2026, 3, 8),
+                to: date(2026, 3, 8),
+                ..r
+            },
+            20,
+        );
+        assert!(!s.iter().any(|x| x.local.time() == time(2, 30, 0, 0)));
+    }
+
+    #[test]
+    fn a_course_keeps_its_windows_and_local_time_across_dst() {
+        let base = request(date(2026, 3, 1), date(2026, 3, 1));
+        let course = CourseRequest {
+            sessions: 4,
+            first_from: date(2026, 3, 2),
+            first_within_days: 14,
+            interval_min_days: 28,
+            interval_max_days: 42,
+            weekdays: vec![Weekday::Tuesday],
+            between: Some((time(11, 0, 0, 0), time(11, 0, 0, 0))),
+        };
+        let s = propose_course(&london(), &pools(), &base, &course).unwrap();
+        let dates: Vec<_> = s.iter().map(|x| x.local.date()).collect();
+        assert_eq!(
+            dates,
+            [
+                date(2026, 3, 3),
+                date(2026, 3, 31),
+                date(2026, 4, 28),
+                date(2026, 5, 26)
+            ]
+        );
+        assert!(
+            s.iter().all(|x| x.local.time() == time(11, 0, 0, 0)),
+            "11:00 every time, GMT or BST"
+        );
+        assert_eq!(s[0].start, at("2026-03-03T11:00:00Z"));
+        assert_eq!(
+            s[1].start,
+            at("2026-03-31T10:00:00Z"),
+            "after the change, 11:00 BST is 10:00 UTC"
+        );
+        for w in s.windows(2) {
+            let gap = (w[1].local.date() - w[0].local.date()).get_days();
+            assert!((28..=42).contains(&gap));
+        }
+    }
+
+    #[test]
+    fn a_course_falls_back_to_any_time_then_fails_whole() {
+        let base = request(date(2026, 3, 1), date(2026, 3, 1));
+        let mut course = CourseRequest {
+            sessions: 3,
+            first_from: date(2026, 3, 2),
+            first_within_days: 7,
+            interval_min_days: 28,
+            interval_max_days: 28,
+            weekdays: vec![Weekday::Sunday],
+            between: None,
+        };
+        let s = propose_course(&london(), &pools(), &base, &course).unwrap();
+        assert_eq!(s.len(), 3, "no Sundays: any day in the window instead");
+        // A window that lands on the 25 December closure for every session fails whole.
+        course.first_from = date(2026, 12, 25);
+        course.first_within_days = 0;
+        let e = propose_course(&london(), &pools(), &base, &course).unwrap_err();
+        assert!(e.contains("session 1"), "{e}");
+    }
+}

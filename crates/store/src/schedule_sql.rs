@@ -1,0 +1,229 @@
+//! [`ScheduleRecords`] for both backends.
+
+/// Booked time is claimed in slots of this many seconds.
+pub const SLOT_SECONDS: i64 = 300;
+
+/// The slots [start, end) overlaps.
+pub fn slots(start: jiff::Timestamp, end: jiff::Timestamp) -> std::ops::Range<i64> {
+    let (s, e) = (start.as_second(), end.as_second());
+    s.div_euclid(SLOT_SECONDS)..(e + SLOT_SECONDS - 1).div_euclid(SLOT_SECONDS)
+}
+
+macro_rules! schedule_impl {
+    ($db:ty) => {
+        const APPOINTMENT_COLS: &str = "id, clinic_id, patient_id, plan_id, session_number, kind, practitioner_id, room_id, \
+             device_id, starts_at, ends_at, local_start, time_zone, status, cancel_reason, created_at";
+        const STATUSES: [&str; 5] = ["booked", "checked_in", "completed", "cancelled", "no_show"];
+
+        impl SqlStore<$db> {
+            fn appointment_from(r: &DbRow) -> Result<Appointment> {
+                Ok(Appointment {
+                    id: r.try_get("id")?,
+                    clinic_id: r.try_get("clinic_id")?,
+                    patient_id: r.try_get("patient_id")?,
+                    plan_id: r.try_get("plan_id")?,
+                    session_number: r.try_get("session_number")?,
+                    kind: r.try_get("kind")?,
+                    practitioner_id: r.try_get("practitioner_id")?,
+                    room_id: r.try_get("room_id")?,
+                    device_id: r.try_get("device_id")?,
+                    starts_at: r.try_get::<Ts, _>("starts_at")?.0,
+                    ends_at: r.try_get::<Ts, _>("ends_at")?.0,
+                    local_start: r.try_get("local_start")?,
+                    time_zone: r.try_get("time_zone")?,
+                    status: r.try_get("status")?,
+                    cancel_reason: r.try_get("cancel_reason")?,
+                    created_at: r.try_get::<Ts, _>("created_at")?.0,
+                })
+            }
+
+            fn claims(a: &NewAppointment) -> Vec<(&'static str, i64)> {
+                [("practitioner", a.practitioner_id), ("room", a.room_id), ("device", a.device_id)]
+                    .into_iter()
+                    .filter_map(|(k, id)| id.map(|id| (k, id)))
+                    .collect()
+            }
+
+            /// Which resource of `a` is taken, for the refusal's message.
+            async fn taken(&self, a: &NewAppointment) -> Result<String> {
+                let range = crate::schedule_sql::slots(a.starts_at, a.ends_at);
+                for (kind, id) in Self::claims(a) {
+                    let n: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM booked_slots WHERE resource = $1 AND resource_id = $2 AND slot >= $3 AND slot < $4",
+                    )
+                    .bind(kind)
+                    .bind(id)
+                    .bind(range.start)
+                    .bind(range.end)
+                    .fetch_one(&self.pool)
+                    .await?;
+                    if n > 0 {
+                        return Ok(format!("The {kind} is already booked at {}.", a.local_start));
+                    }
+                }
+                Ok(format!("That time ({}) was just taken.", a.local_start))
+            }
+        }
+
+        #[async_trait]
+        impl ScheduleRecords for SqlStore<$db> {
+            async fn book(&self, list: &[NewAppointment], actor: &Actor, now: Timestamp) -> Result<Vec<Appointment>> {
+                let mut tx = self.pool.begin_with(self.begin).await?;
+                let mut ids = vec![];
+                for a in list {
+                    if a.ends_at <= a.starts_at {
+                        return Err(StoreError::Invalid(needlepoint_domain::Invalid::one("ends_at", "An appointment ends after it starts.")));
+                    }
+                    let id: i64 = sqlx::query_scalar(
+                        "INSERT INTO appointments (clinic_id, patient_id, plan_id, session_number, kind, practitioner_id, room_id, \
+                         device_id, starts_at, ends_at, local_start, time_zone, status, created_at, created_by) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'booked', $13, $14) RETURNING id",
+                    )
+                    .bind(a.clinic_id)
+                    .bind(a.patient_id)
+                    .bind(a.plan_id)
+                    .bind(a.session_number)
+                    .bind(&a.kind)
+                    .bind(a.practitioner_id)
+                    .bind(a.room_id)
+                    .bind(a.device_id)
+                    .bind(Ts(a.starts_at))
+                    .bind(Ts(a.ends_at))
+                    .bind(&a.local_start)
+                    .bind(&a.time_zone)
+                    .bind(Ts(now))
+                    .bind(actor.staff_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    for (kind, rid) in Self::claims(a) {
+                        for slot in crate::schedule_sql::slots(a.starts_at, a.ends_at) {
+                            let r = sqlx::query(
+                                "INSERT INTO booked_slots (resource, resource_id, slot, appointment_id) VALUES ($1, $2, $3, $4)",
+                            )
+                            .bind(kind)
+                            .bind(rid)
+                            .bind(slot)
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await;
+                            if let Err(sqlx::Error::Database(d)) = &r {
+                                if d.is_unique_violation() {
+                                    drop(tx);
+                                    return Err(StoreError::Conflict(self.taken(a).await?));
+                                }
+                            }
+                            r?;
+                        }
+                    }
+                    let ev = AuditEvent::new("create", "appointment", Some(id))
+                        .patient(a.patient_id)
+                        .detail(json!({ "start": a.local_start, "zone": a.time_zone, "plan_id": a.plan_id, "session": a.session_number }));
+                    Self::audit(&mut tx, actor, &ev, now).await?;
+                    ids.push(id);
+                }
+                tx.commit().await?;
+                let mut out = vec![];
+                for id in ids {
+                    out.push(self.appointment(id).await?);
+                }
+                Ok(out)
+            }
+
+            async fn appointment(&self, id: i64) -> Result<Appointment> {
+                let row = sqlx::query(&format!("SELECT {APPOINTMENT_COLS} FROM appointments WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                Self::appointment_from(&row)
+            }
+
+            async fn appointments(&self, clinic_id: i64, from: Timestamp, to: Timestamp) -> Result<Vec<Appointment>> {
+                let rows = sqlx::query(&format!(
+                    "SELECT {APPOINTMENT_COLS} FROM appointments WHERE clinic_id = $1 AND starts_at >= $2 AND starts_at < $3 \
+                     ORDER BY starts_at, id"
+                ))
+                .bind(clinic_id)
+                .bind(Ts(from))
+                .bind(Ts(to))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(Self::appointment_from).collect()
+            }
+
+            async fn patient_appointments(&self, patient_id: i64) -> Result<Vec<Appointment>> {
+                let rows = sqlx::query(&format!(
+                    "SELECT {APPOINTMENT_COLS} FROM appointments WHERE patient_id = $1 ORDER BY starts_at, id"
+                ))
+                .bind(patient_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(Self::appointment_from).collect()
+            }
+
+            async fn set_appointment_status(
+                &self,
+                id: i64,
+                status: &str,
+                reason: Option<&str>,
+                actor: &Actor,
+                now: Timestamp,
+            ) -> Result<Appointment> {
+                if !STATUSES.contains(&status) || status == "booked" {
+                    return Err(StoreError::Invalid(needlepoint_domain::Invalid::one("status", "Unknown appointment state.")));
+                }
+                let mut tx = self.pool.begin_with(self.begin).await?;
+                let before: String = sqlx::query_scalar("SELECT status FROM appointments WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                if matches!(before.as_str(), "cancelled" | "completed" | "no_show") {
+                    return Err(StoreError::Conflict(format!("The appointment is already {before}.")));
+                }
+                sqlx::query("UPDATE appointments SET status = $2, cancel_reason = $3 WHERE id = $1")
+                    .bind(id)
+                    .bind(status)
+                    .bind(reason)
+                    .execute(&mut *tx)
+                    .await?;
+                if matches!(status, "cancelled" | "no_show") {
+                    sqlx::query("DELETE FROM booked_slots WHERE appointment_id = $1").bind(id).execute(&mut *tx).await?;
+                }
+                let patient_id: i64 = sqlx::query_scalar("SELECT patient_id FROM appointments WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let ev = AuditEvent::new("status", "appointment", Some(id))
+                    .patient(patient_id)
+                    .detail(json!({ "from": before, "to": status, "reason": reason }));
+                Self::audit(&mut tx, actor, &ev, now).await?;
+                tx.commit().await?;
+                self.appointment(id).await
+            }
+        }
+    };
+}
+
+pub(crate) use schedule_impl;
+
+#[cfg(test)]
+mod tests {
+    use super::slots;
+
+    #[test]
+    fn slots_cover_every_five_minutes_touched() {
+        let t = |s: &str| s.parse::<jiff::Timestamp>().unwrap();
+        assert_eq!(
+            slots(t("2026-11-23T10:00:00Z"), t("2026-11-23T11:00:00Z")).count(),
+            12
+        );
+        assert_eq!(
+            slots(t("2026-11-23T10:02:00Z"), t("2026-11-23T10:07:00Z")).count(),
+            2
+        );
+        let a = slots(t("2026-11-23T10:00:00Z"), t("2026-11-23T11:00:00Z"));
+        let b = slots(t("2026-11-23T11:00:00Z"), t("2026-11-23T12:00:00Z"));
+        assert_eq!(a.end, b.start, "back to back does not overlap");
+    }
+}
