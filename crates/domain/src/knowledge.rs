@@ -230,6 +230,8 @@ pub struct ScreeningSettings {
 #[serde(deny_unknown_fields)]
 pub struct Area {
     pub code: String,
+    /// Needling time for this area in a session.
+    pub treatment_minutes: u32,
     pub name: String,
     /// face, neck, chest, hands, scalp or body: rules can target a region.
     pub region: String,
@@ -450,6 +452,48 @@ pub struct PreTreatment {
     pub evidence: Evidence,
 }
 
+/// A kind of appointment and how long it takes. A session's length is
+/// built from its parts; other kinds have a fixed length.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppointmentType {
+    pub code: String,
+    pub name: String,
+    #[serde(default)]
+    pub minutes: Option<u32>,
+    #[serde(default)]
+    pub numbing_minutes: u32,
+    #[serde(default)]
+    pub min_treatment_minutes: u32,
+    #[serde(default)]
+    pub max_treatment_minutes: u32,
+    #[serde(default)]
+    pub cleanup_minutes: u32,
+    pub needs_room: bool,
+    pub needs_device: bool,
+    pub source: String,
+    pub evidence: Evidence,
+}
+
+impl AppointmentType {
+    /// Minutes for an appointment treating `areas` (the area codes).
+    pub fn duration_minutes(&self, kb: &KnowledgeBase, areas: &[String]) -> u32 {
+        if let Some(m) = self.minutes {
+            return m;
+        }
+        let needling: u32 = areas.iter().filter_map(|a| kb.area(a)).map(|a| a.treatment_minutes).sum();
+        self.numbing_minutes + needling.clamp(self.min_treatment_minutes, self.max_treatment_minutes.max(self.min_treatment_minutes)) + self.cleanup_minutes
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulingSettings {
+    pub buffer_minutes: u32,
+    pub source: String,
+    pub evidence: Evidence,
+}
+
 /// The whole knowledge base. Field names are the TOML's table names.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -457,6 +501,9 @@ pub struct KnowledgeBase {
     pub version: String,
     pub screening: ScreeningSettings,
     pub planning: PlanningSettings,
+    pub scheduling: SchedulingSettings,
+    #[serde(rename = "appointment_type")]
+    pub appointment_types: Vec<AppointmentType>,
     #[serde(rename = "no_go_zone")]
     pub no_go_zones: Vec<NoGoZone>,
     #[serde(rename = "area")]
@@ -499,6 +546,10 @@ pub struct KbProblem {
 impl KnowledgeBase {
     pub fn area(&self, code: &str) -> Option<&Area> {
         self.areas.iter().find(|a| a.code == code)
+    }
+
+    pub fn appointment_type(&self, code: &str) -> Option<&AppointmentType> {
+        self.appointment_types.iter().find(|t| t.code == code)
     }
 
     pub fn indication(&self, code: &str) -> Option<&Indication> {
@@ -657,6 +708,14 @@ impl KnowledgeBase {
                     "a no-go zone cannot also be a treatment area".into(),
                 );
             }
+        }
+        for t in &self.appointment_types {
+            if t.minutes.is_none() && t.min_treatment_minutes > t.max_treatment_minutes {
+                p(&t.code, "min_treatment_minutes", "above the maximum".into());
+            }
+        }
+        if self.appointment_type("session").is_none() {
+            p("appointment_type", "code", "a `session` appointment type is needed to book courses".into());
         }
         if self.fitzpatrick.len() != 6 {
             p(

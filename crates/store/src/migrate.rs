@@ -30,6 +30,11 @@ pub const SQLITE: &[Migration] = &[
         name: "scheduling",
         sql: include_str!("../migrations/sqlite/0004_scheduling.sql"),
     },
+    Migration {
+        version: 5,
+        name: "hours",
+        sql: include_str!("../migrations/sqlite/0005_hours.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -52,6 +57,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 4,
         name: "scheduling",
         sql: include_str!("../migrations/postgres/0004_scheduling.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "hours",
+        sql: include_str!("../migrations/postgres/0005_hours.sql"),
     },
 ];
 

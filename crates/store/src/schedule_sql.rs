@@ -161,6 +161,82 @@ macro_rules! schedule_impl {
                 rows.iter().map(Self::appointment_from).collect()
             }
 
+            async fn clinic_hours(&self, clinic_id: i64) -> Result<Option<WeeklyHours>> {
+                let text: Option<String> = sqlx::query_scalar("SELECT hours FROM clinic_hours WHERE clinic_id = $1")
+                    .bind(clinic_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                text.map(|t| serde_json::from_str(&t).map_err(|e| decode_err("hours", e))).transpose()
+            }
+
+            async fn set_clinic_hours(&self, clinic_id: i64, hours: &WeeklyHours, actor: &Actor, now: Timestamp) -> Result<()> {
+                let json = serde_json::to_string(hours).map_err(|e| decode_err("hours", e))?;
+                let mut tx = self.pool.begin_with(self.begin).await?;
+                sqlx::query(
+                    "INSERT INTO clinic_hours (clinic_id, hours, updated_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (clinic_id) DO UPDATE SET hours = excluded.hours, updated_at = excluded.updated_at",
+                )
+                .bind(clinic_id)
+                .bind(&json)
+                .bind(Ts(now))
+                .execute(&mut *tx)
+                .await?;
+                Self::audit(&mut tx, actor, &AuditEvent::new("update", "clinic_hours", Some(clinic_id)).detail(json!({ "hours": hours })), now).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn staff_hours(&self, staff_id: i64, clinic_id: i64) -> Result<Option<WeeklyHours>> {
+                let text: Option<String> = sqlx::query_scalar("SELECT hours FROM staff_hours WHERE staff_id = $1 AND clinic_id = $2")
+                    .bind(staff_id)
+                    .bind(clinic_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                text.map(|t| serde_json::from_str(&t).map_err(|e| decode_err("hours", e))).transpose()
+            }
+
+            async fn set_staff_hours(&self, staff_id: i64, clinic_id: i64, hours: &WeeklyHours, actor: &Actor, now: Timestamp) -> Result<()> {
+                let json = serde_json::to_string(hours).map_err(|e| decode_err("hours", e))?;
+                let mut tx = self.pool.begin_with(self.begin).await?;
+                sqlx::query(
+                    "INSERT INTO staff_hours (staff_id, clinic_id, hours, updated_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (staff_id, clinic_id) DO UPDATE SET hours = excluded.hours, updated_at = excluded.updated_at",
+                )
+                .bind(staff_id)
+                .bind(clinic_id)
+                .bind(&json)
+                .bind(Ts(now))
+                .execute(&mut *tx)
+                .await?;
+                let ev = AuditEvent::new("update", "staff_hours", Some(staff_id)).detail(json!({ "clinic_id": clinic_id, "hours": hours }));
+                Self::audit(&mut tx, actor, &ev, now).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn closures(&self, clinic_id: i64) -> Result<Vec<(jiff::civil::Date, String)>> {
+                let rows = sqlx::query("SELECT day, reason FROM closures WHERE clinic_id = $1 ORDER BY day")
+                    .bind(clinic_id)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(|r| Ok((r.try_get::<Day, _>("day")?.0, r.try_get("reason")?))).collect()
+            }
+
+            async fn add_closure(&self, clinic_id: i64, day: jiff::civil::Date, reason: &str, actor: &Actor, now: Timestamp) -> Result<()> {
+                let mut tx = self.pool.begin_with(self.begin).await?;
+                sqlx::query("INSERT INTO closures (clinic_id, day, reason) VALUES ($1, $2, $3)")
+                    .bind(clinic_id)
+                    .bind(Day(day))
+                    .bind(reason)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| conflict(e, "The clinic is already closed that day."))?;
+                let ev = AuditEvent::new("create", "closure", Some(clinic_id)).detail(json!({ "day": day.to_string(), "reason": reason }));
+                Self::audit(&mut tx, actor, &ev, now).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn set_appointment_status(
                 &self,
                 id: i64,

@@ -10,6 +10,7 @@ use needlepoint_domain::history::PatientHistory;
 use needlepoint_domain::plan::{Flag, Plan, PlanStatus};
 use needlepoint_domain::planning::Proposal;
 use needlepoint_domain::pricing::Quote;
+use needlepoint_domain::scheduling::WeeklyHours;
 use needlepoint_domain::screening::{Screening, Status};
 use needlepoint_domain::ClinicPricing;
 use needlepoint_domain::{Depth, Email, PractitionerDetails, PriceKind, Sex};

@@ -1460,6 +1460,24 @@ async fn racing_bookings_one_wins(b: TestBackend) {
     assert_eq!(s.store.patient_appointments(p.id).await.unwrap().len(), 1);
 }
 
+async fn hours_and_closures_round_trip(b: TestBackend) {
+    use jiff::civil::{date, time, Weekday};
+    use needlepoint_domain::scheduling::WeeklyHours;
+    let s = seeded(b).await;
+    let a = actor(s.owner_id);
+    assert!(s.store.clinic_hours(s.clinic_id).await.unwrap().is_none());
+    let h = WeeklyHours::weekdays(time(9, 0, 0, 0), time(17, 30, 0, 0), Weekday::Friday);
+    s.store.set_clinic_hours(s.clinic_id, &h, &a, now()).await.unwrap();
+    let later = WeeklyHours::weekdays(time(8, 0, 0, 0), time(18, 0, 0, 0), Weekday::Saturday);
+    s.store.set_clinic_hours(s.clinic_id, &later, &a, now()).await.unwrap();
+    assert_eq!(s.store.clinic_hours(s.clinic_id).await.unwrap(), Some(later));
+    s.store.set_staff_hours(s.owner_id, s.clinic_id, &h, &a, now()).await.unwrap();
+    assert_eq!(s.store.staff_hours(s.owner_id, s.clinic_id).await.unwrap(), Some(h));
+    s.store.add_closure(s.clinic_id, date(2026, 12, 25), "Christmas", &a, now()).await.unwrap();
+    assert!(matches!(s.store.add_closure(s.clinic_id, date(2026, 12, 25), "x", &a, now()).await, Err(StoreError::Conflict(_))));
+    assert_eq!(s.store.closures(s.clinic_id).await.unwrap(), vec![(date(2026, 12, 25), "Christmas".to_string())]);
+}
+
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -1495,4 +1513,5 @@ conformance!(
     pricing_and_typed_price_items_round_trip,
     nothing_is_booked_twice,
     racing_bookings_one_wins,
+    hours_and_closures_round_trip,
 );
