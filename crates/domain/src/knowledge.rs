@@ -481,8 +481,17 @@ impl AppointmentType {
         if let Some(m) = self.minutes {
             return m;
         }
-        let needling: u32 = areas.iter().filter_map(|a| kb.area(a)).map(|a| a.treatment_minutes).sum();
-        self.numbing_minutes + needling.clamp(self.min_treatment_minutes, self.max_treatment_minutes.max(self.min_treatment_minutes)) + self.cleanup_minutes
+        let needling: u32 = areas
+            .iter()
+            .filter_map(|a| kb.area(a))
+            .map(|a| a.treatment_minutes)
+            .sum();
+        self.numbing_minutes
+            + needling.clamp(
+                self.min_treatment_minutes,
+                self.max_treatment_minutes.max(self.min_treatment_minutes),
+            )
+            + self.cleanup_minutes
     }
 }
 
@@ -715,7 +724,11 @@ impl KnowledgeBase {
             }
         }
         if self.appointment_type("session").is_none() {
-            p("appointment_type", "code", "a `session` appointment type is needed to book courses".into());
+            p(
+                "appointment_type",
+                "code",
+                "a `session` appointment type is needed to book courses".into(),
+            );
         }
         if self.fitzpatrick.len() != 6 {
             p(

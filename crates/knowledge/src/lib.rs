@@ -237,9 +237,25 @@ mod appointment_tests {
         let kb = shipped().unwrap();
         let session = kb.appointment_type("session").unwrap();
         let areas = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        assert_eq!(session.duration_minutes(&kb, &areas(&["cheeks"])), 45 + 10 + 10);
-        assert_eq!(session.duration_minutes(&kb, &areas(&["nose"])), 45 + 10 + 10, "at least 10 minutes' needling");
-        assert_eq!(session.duration_minutes(&kb, &areas(&["abdomen", "thighs", "back"])), 45 + 30 + 10, "at most 30");
-        assert_eq!(kb.appointment_type("consultation").unwrap().duration_minutes(&kb, &[]), 30);
+        assert_eq!(
+            session.duration_minutes(&kb, &areas(&["cheeks"])),
+            45 + 10 + 10
+        );
+        assert_eq!(
+            session.duration_minutes(&kb, &areas(&["nose"])),
+            45 + 10 + 10,
+            "at least 10 minutes' needling"
+        );
+        assert_eq!(
+            session.duration_minutes(&kb, &areas(&["abdomen", "thighs", "back"])),
+            45 + 30 + 10,
+            "at most 30"
+        );
+        assert_eq!(
+            kb.appointment_type("consultation")
+                .unwrap()
+                .duration_minutes(&kb, &[]),
+            30
+        );
     }
 }

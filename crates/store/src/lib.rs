@@ -272,7 +272,10 @@ pub trait ScheduleRecords: Send + Sync {
     ) -> Result<Vec<Appointment>>;
     async fn patient_appointments(&self, patient_id: i64) -> Result<Vec<Appointment>>;
     /// The clinic's opening hours; `None` until set.
-    async fn clinic_hours(&self, clinic_id: i64) -> Result<Option<needlepoint_domain::scheduling::WeeklyHours>>;
+    async fn clinic_hours(
+        &self,
+        clinic_id: i64,
+    ) -> Result<Option<needlepoint_domain::scheduling::WeeklyHours>>;
     async fn set_clinic_hours(
         &self,
         clinic_id: i64,
@@ -281,7 +284,11 @@ pub trait ScheduleRecords: Send + Sync {
         now: Timestamp,
     ) -> Result<()>;
     /// A practitioner's working hours in a clinic; `None`: whenever it is open.
-    async fn staff_hours(&self, staff_id: i64, clinic_id: i64) -> Result<Option<needlepoint_domain::scheduling::WeeklyHours>>;
+    async fn staff_hours(
+        &self,
+        staff_id: i64,
+        clinic_id: i64,
+    ) -> Result<Option<needlepoint_domain::scheduling::WeeklyHours>>;
     async fn set_staff_hours(
         &self,
         staff_id: i64,
@@ -291,7 +298,14 @@ pub trait ScheduleRecords: Send + Sync {
         now: Timestamp,
     ) -> Result<()>;
     async fn closures(&self, clinic_id: i64) -> Result<Vec<(jiff::civil::Date, String)>>;
-    async fn add_closure(&self, clinic_id: i64, day: jiff::civil::Date, reason: &str, actor: &Actor, now: Timestamp) -> Result<()>;
+    async fn add_closure(
+        &self,
+        clinic_id: i64,
+        day: jiff::civil::Date,
+        reason: &str,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<()>;
 
     /// Moves an appointment on (checked_in, completed, cancelled, no_show);
     /// cancelling frees its time.

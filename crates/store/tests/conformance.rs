@@ -1467,15 +1467,41 @@ async fn hours_and_closures_round_trip(b: TestBackend) {
     let a = actor(s.owner_id);
     assert!(s.store.clinic_hours(s.clinic_id).await.unwrap().is_none());
     let h = WeeklyHours::weekdays(time(9, 0, 0, 0), time(17, 30, 0, 0), Weekday::Friday);
-    s.store.set_clinic_hours(s.clinic_id, &h, &a, now()).await.unwrap();
+    s.store
+        .set_clinic_hours(s.clinic_id, &h, &a, now())
+        .await
+        .unwrap();
     let later = WeeklyHours::weekdays(time(8, 0, 0, 0), time(18, 0, 0, 0), Weekday::Saturday);
-    s.store.set_clinic_hours(s.clinic_id, &later, &a, now()).await.unwrap();
-    assert_eq!(s.store.clinic_hours(s.clinic_id).await.unwrap(), Some(later));
-    s.store.set_staff_hours(s.owner_id, s.clinic_id, &h, &a, now()).await.unwrap();
-    assert_eq!(s.store.staff_hours(s.owner_id, s.clinic_id).await.unwrap(), Some(h));
-    s.store.add_closure(s.clinic_id, date(2026, 12, 25), "Christmas", &a, now()).await.unwrap();
-    assert!(matches!(s.store.add_closure(s.clinic_id, date(2026, 12, 25), "x", &a, now()).await, Err(StoreError::Conflict(_))));
-    assert_eq!(s.store.closures(s.clinic_id).await.unwrap(), vec![(date(2026, 12, 25), "Christmas".to_string())]);
+    s.store
+        .set_clinic_hours(s.clinic_id, &later, &a, now())
+        .await
+        .unwrap();
+    assert_eq!(
+        s.store.clinic_hours(s.clinic_id).await.unwrap(),
+        Some(later)
+    );
+    s.store
+        .set_staff_hours(s.owner_id, s.clinic_id, &h, &a, now())
+        .await
+        .unwrap();
+    assert_eq!(
+        s.store.staff_hours(s.owner_id, s.clinic_id).await.unwrap(),
+        Some(h)
+    );
+    s.store
+        .add_closure(s.clinic_id, date(2026, 12, 25), "Christmas", &a, now())
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.store
+            .add_closure(s.clinic_id, date(2026, 12, 25), "x", &a, now())
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        s.store.closures(s.clinic_id).await.unwrap(),
+        vec![(date(2026, 12, 25), "Christmas".to_string())]
+    );
 }
 
 macro_rules! conformance {

@@ -9,6 +9,7 @@ pub mod access;
 pub mod api;
 mod assets;
 pub mod auth;
+pub mod booking;
 pub mod clinical;
 mod csrf;
 mod error;

@@ -5,7 +5,8 @@
 use crate::access::{Access, ANY_STAFF, CLINICAL, OWNER};
 use crate::auth::authorize;
 use crate::pages::{
-    account, history, intake, overview, patients, plans, rules, screenings, session, settings,
+    account, booking, history, intake, overview, patients, plans, rules, screenings, session,
+    settings,
 };
 use crate::{api, assets, AppState};
 use axum::extract::State;
@@ -63,7 +64,7 @@ fn table() -> Vec<Entry> {
         r(M::POST, "/logout", ANY_STAFF, session::logout),
         // Pages.
         r(M::GET, "/today", ANY_STAFF, overview::today),
-        r(M::GET, "/calendar", ANY_STAFF, overview::calendar),
+        r(M::GET, "/calendar", ANY_STAFF, booking::week),
         r(M::GET, "/inventory", ANY_STAFF, overview::inventory),
         r(M::GET, "/reports", CLINICAL, overview::reports),
         r(M::GET, "/audit", OWNER, overview::audit_log),
@@ -93,6 +94,8 @@ fn table() -> Vec<Entry> {
         r(M::POST, "/patients/{id}/plans/{pid}/consent", CLINICAL, plans::sign),
         r(M::POST, "/patients/{id}/plans/{pid}/consent-links", CLINICAL, plans::create_link),
         r(M::GET, "/patients/{id}/plans/{pid}/print", CLINICAL, plans::print),
+        r(M::GET, "/patients/{id}/plans/{pid}/booking", ANY_STAFF, booking::show),
+        r(M::POST, "/patients/{id}/plans/{pid}/booking", ANY_STAFF, booking::confirm),
         // The patient's consent and intake questionnaire: the link is the credential.
         r(M::GET, "/consent/{token}", Public, plans::remote_form),
         r(M::POST, "/consent/{token}", Public, plans::remote_sign),

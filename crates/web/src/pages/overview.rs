@@ -92,56 +92,6 @@ pub async fn today(
     }))
 }
 
-pub struct ClinicWeek {
-    name: String,
-    zone: String,
-    /// Each day's label, and whether it is today there.
-    days: Vec<(String, bool)>,
-}
-
-#[derive(Template)]
-#[template(path = "calendar.html")]
-struct CalendarPage {
-    shell: Shell,
-    clinics: Vec<ClinicWeek>,
-}
-
-pub async fn calendar(
-    State(st): State<AppState>,
-    caller: Caller,
-    csrf: CsrfToken,
-) -> Result<Response, PageError> {
-    let now = needlepoint_store::now();
-    let clinics = st
-        .store
-        .clinics_for_staff(caller.staff.id)
-        .await?
-        .into_iter()
-        .map(|c| {
-            let tz = TimeZone::get(&c.details.time_zone).unwrap_or(TimeZone::UTC);
-            let today = now.to_zoned(tz).date();
-            // The week runs Monday to Sunday.
-            let monday =
-                today - jiff::Span::new().days(i64::from(today.weekday().to_monday_zero_offset()));
-            let days = (0..7)
-                .map(|i| {
-                    let d = monday + jiff::Span::new().days(i);
-                    (d.strftime("%a %-d %b").to_string(), d == today)
-                })
-                .collect();
-            ClinicWeek {
-                name: c.details.name,
-                zone: c.details.time_zone,
-                days,
-            }
-        })
-        .collect();
-    Ok(render(&CalendarPage {
-        shell: Shell::new(&caller, &csrf, "calendar"),
-        clinics,
-    }))
-}
-
 #[derive(Template)]
 #[template(path = "inventory.html")]
 struct InventoryPage {

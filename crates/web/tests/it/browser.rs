@@ -470,3 +470,120 @@ mod plans {
     use super::{off_guideline_depth_is_flagged, plan_consent_accept_print};
     crate::both!(plan_consent_accept_print, off_guideline_depth_is_flagged);
 }
+
+/// An accepted plan's four sessions booked in one step, then seen on the
+/// clinic's week view.
+async fn book_a_course_from_a_plan(backend: TestBackend) {
+    use jiff::civil::{time, Weekday};
+    let c = ready_to_plan(backend).await;
+    let owner = needlepoint_store::Actor {
+        staff_id: Some(c.owner),
+        label: "test".into(),
+        channel: needlepoint_store::Channel::Web,
+        ip: None,
+    };
+    let now = needlepoint_store::now();
+    let hours = needlepoint_domain::scheduling::WeeklyHours::weekdays(
+        time(9, 0, 0, 0),
+        time(18, 0, 0, 0),
+        Weekday::Saturday,
+    );
+    c.app
+        .store
+        .set_clinic_hours(c.clinic_id, &hours, &owner, now)
+        .await
+        .unwrap();
+    c.app
+        .store
+        .create_room(
+            c.clinic_id,
+            &needlepoint_domain::RoomDetails::parse("Room 1").unwrap(),
+            &owner,
+            now,
+        )
+        .await
+        .unwrap();
+    let pen =
+        needlepoint_domain::DeviceDetails::parse("Pen A", "SkinPen Precision", "", "2.5").unwrap();
+    c.app
+        .store
+        .create_device(c.clinic_id, &pen, &owner, now)
+        .await
+        .unwrap();
+
+    let base = c.app.base.clone();
+    let shot = |name: &str| {
+        format!(
+            "{}-{name}",
+            match backend {
+                TestBackend::Sqlite => "sqlite",
+                TestBackend::Postgres => "postgres",
+            }
+        )
+    };
+    let b = Browser::start().await;
+    sign_in(&b, &base, "clinician@example.com", PASSWORD).await;
+    b.wait_for_url("/today").await;
+    b.goto(&format!("{base}/patients/{}/plans", c.patient_id))
+        .await;
+    b.click("#propose-plan").await;
+    b.wait_for_text("#plan-status", "Proposed").await;
+    b.type_into("#sessions", "4").await;
+    b.click("#save-plan").await;
+    b.wait_for_text("main", "version 2").await;
+    b.click("#sign-consent").await;
+    b.click("input[name=photo_use][value=clinical_record_only]")
+        .await;
+    b.type_into("#typed_name", "Amara Okafor").await;
+    b.draw("#signature-pad").await;
+    b.click("#sign").await;
+    b.wait_for_text("main", "covers this plan").await;
+    b.click("#to-accepted").await;
+    b.wait_for_text("#plan-status", "Accepted").await;
+
+    b.click("#book-course").await;
+    b.click("input[name=day][value=Tue]").await;
+    b.click("#time option[value=morning]").await;
+    b.click("#propose-times").await;
+    let proposal = b.wait_for_text("#proposal", "Session 4").await;
+    assert!(proposal.contains("Test Clinician"), "{proposal}");
+    b.screenshot(&shot("30-booking-proposal")).await;
+    b.click("#book-all").await;
+    b.wait_for_url("/calendar").await;
+    let week = b.wait_for_text("#week", "Session 1").await;
+    assert!(
+        week.contains("Amara Okafor") && week.contains("Room 1"),
+        "{week}"
+    );
+    b.screenshot(&shot("31-week-view")).await;
+
+    let booked = c
+        .app
+        .store
+        .patient_appointments(c.patient_id)
+        .await
+        .unwrap();
+    assert_eq!(booked.len(), 4);
+    let zone = jiff::tz::TimeZone::get("Europe/London").unwrap();
+    for w in booked.windows(2) {
+        let gap = (w[1].starts_at.to_zoned(zone.clone()).date()
+            - w[0].starts_at.to_zoned(zone.clone()).date())
+        .get_days();
+        assert!(
+            (28..=42).contains(&gap),
+            "inside the 4–6 week window: {gap} days"
+        );
+    }
+    assert!(
+        booked
+            .iter()
+            .all(|a| a.starts_at.to_zoned(zone.clone()).hour() < 12),
+        "mornings"
+    );
+    b.quit().await;
+}
+
+mod booking {
+    use super::book_a_course_from_a_plan;
+    crate::both!(book_a_course_from_a_plan);
+}
