@@ -5,11 +5,13 @@
 
 use anyhow::Context;
 use jiff::civil::Date;
+use jiff::civil::{time, Weekday};
 use jiff::SignedDuration;
 use needlepoint_domain::history::{
     Concern, ConditionEntry, EventEntry, MedicationEntry, PatientHistory, Severity,
 };
 use needlepoint_domain::knowledge::KnowledgeBase;
+use needlepoint_domain::scheduling::WeeklyHours;
 use needlepoint_domain::screening::screen;
 use needlepoint_domain::{
     ClinicDetails, ClinicPricing, DeviceDetails, PatientInput, PractitionerDetails,
@@ -598,6 +600,12 @@ pub async fn seed(store: &dyn Store, kb: &KnowledgeBase) -> anyhow::Result<Vec<(
         };
         store
             .set_clinic_pricing(clinic, &pricing, &actor, now)
+            .await?;
+        let hours = WeeklyHours::weekdays(time(9, 0, 0, 0), time(18, 0, 0, 0), Weekday::Saturday);
+        store.set_clinic_hours(clinic, &hours, &actor, now).await?;
+        let christmas = Date::new(now.to_zoned(jiff::tz::TimeZone::UTC).year(), 12, 25)?;
+        store
+            .add_closure(clinic, christmas, "Christmas Day", &actor, now)
             .await?;
     }
 

@@ -38,6 +38,45 @@ impl WeeklyHours {
     }
 }
 
+/// The weekday field names of an hours form, Monday first.
+pub const DAY_FIELDS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+impl WeeklyHours {
+    /// Parses one day's hours as people write them: "09:00-17:00", or
+    /// several intervals "09:00-12:30, 13:30-17:00"; empty means closed.
+    pub fn parse_day(field: &str, s: &str) -> Result<Vec<(Time, Time)>, crate::FieldError> {
+        let bad = |m: &str| crate::FieldError::new(field, m);
+        let mut out: Vec<(Time, Time)> = vec![];
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (a, b) = part
+                .split_once('-')
+                .ok_or_else(|| bad("Write hours like 09:00-17:00."))?;
+            let t = |x: &str| {
+                Time::strptime("%H:%M", x.trim())
+                    .map_err(|_| bad("Write times as HH:MM, like 09:00-17:00."))
+            };
+            let (open, close) = (t(a)?, t(b)?);
+            if open >= close {
+                return Err(bad("Closing time must come after opening time."));
+            }
+            if out.last().is_some_and(|(_, c)| *c > open) {
+                return Err(bad("Intervals must be in order and not overlap."));
+            }
+            out.push((open, close));
+        }
+        Ok(out)
+    }
+
+    /// "09:00-12:30, 13:30-17:00" for a day; empty when closed.
+    pub fn format_day(&self, i: usize) -> String {
+        self.days[i]
+            .iter()
+            .map(|(o, c)| format!("{}-{}", o.strftime("%H:%M"), c.strftime("%H:%M")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// Times a resource is taken, sorted by start and not overlapping (a
 /// resource is never double-booked), so one binary search answers "free?".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -345,6 +384,36 @@ mod tests {
 
     fn at(s: &str) -> Timestamp {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn hours_parse_as_people_write_them() {
+        assert_eq!(
+            WeeklyHours::parse_day("mon", "09:00-17:00").unwrap(),
+            vec![(time(9, 0, 0, 0), time(17, 0, 0, 0))]
+        );
+        assert_eq!(
+            WeeklyHours::parse_day("mon", " 09:00-12:30, 13:30-17:00 ")
+                .unwrap()
+                .len(),
+            2
+        );
+        assert!(
+            WeeklyHours::parse_day("mon", "").unwrap().is_empty(),
+            "closed"
+        );
+        for bad in [
+            "9-5",
+            "17:00-09:00",
+            "09:00-12:00, 11:00-13:00",
+            "nine to five",
+            "25:00-26:00",
+        ] {
+            assert!(WeeklyHours::parse_day("mon", bad).is_err(), "{bad}");
+        }
+        let mut h = WeeklyHours::default();
+        h.days[0] = WeeklyHours::parse_day("mon", "09:00-12:30, 13:30-17:00").unwrap();
+        assert_eq!(h.format_day(0), "09:00-12:30, 13:30-17:00");
     }
 
     #[test]

@@ -120,7 +120,12 @@ pub async fn propose(
                 .await?
                 .contains(&p.clinic_id)
         {
-            let hours = st.store.staff_hours(s.id, p.clinic_id).await?;
+            // No day set at all means "whenever the clinic is open".
+            let hours = st
+                .store
+                .staff_hours(s.id, p.clinic_id)
+                .await?
+                .filter(|h| h.days.iter().any(|d| !d.is_empty()));
             practitioners.push(Resource {
                 id: s.id,
                 hours,

@@ -14,6 +14,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use needlepoint_domain::clinic::{format_money, CURRENCIES};
+use needlepoint_domain::scheduling::{WeeklyHours, DAY_FIELDS};
 use needlepoint_domain::PriceKind;
 use needlepoint_domain::{
     ClinicDetails, DeviceDetails, Email, Invalid, Password, PractitionerDetails, PriceItemDetails,
@@ -91,6 +92,70 @@ fn device_form(clinic_id: i64) -> SimpleForm {
             FieldKind::Text,
             "from the device label, e.g. 2.5",
         ),
+    ])
+}
+
+const DAY_LABELS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+
+/// Seven fields, one a day: "09:00-17:00", several intervals, or empty.
+fn hours_form(
+    id: String,
+    title: String,
+    action: String,
+    hours: Option<&WeeklyHours>,
+) -> SimpleForm {
+    let fields = DAY_FIELDS
+        .iter()
+        .zip(DAY_LABELS)
+        .map(|(f, l)| field(f, l, FieldKind::Text, "e.g. 09:00-17:00; empty when closed"))
+        .collect();
+    let values = FormValues(
+        DAY_FIELDS
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                (
+                    f.to_string(),
+                    hours.map(|h| h.format_day(i)).unwrap_or_default(),
+                )
+            })
+            .collect(),
+    );
+    SimpleForm::new(id, title, action, "Save hours")
+        .fields(fields)
+        .values(values)
+}
+
+fn parse_hours(v: &FormValues) -> Result<WeeklyHours, Invalid> {
+    let mut inv = Invalid::default();
+    let mut h = WeeklyHours::default();
+    for (i, f) in DAY_FIELDS.iter().enumerate() {
+        if let Some(day) = inv.check(WeeklyHours::parse_day(f, v.get(f))) {
+            h.days[i] = day;
+        }
+    }
+    inv.into_result()?;
+    Ok(h)
+}
+
+fn closure_form(clinic_id: i64) -> SimpleForm {
+    SimpleForm::new(
+        format!("close-{clinic_id}"),
+        "Close a day",
+        format!("/settings/clinics/{clinic_id}/closures"),
+        "Close this day",
+    )
+    .fields(vec![
+        field("day", "Date", FieldKind::Text, "YYYY-MM-DD"),
+        field("reason", "Why", FieldKind::Text, "e.g. Bank holiday"),
     ])
 }
 
@@ -233,6 +298,8 @@ fn staff_form(clinics: &[Clinic]) -> SimpleForm {
 
 pub struct ClinicSection {
     clinic: Clinic,
+    hours: Vec<(&'static str, String)>,
+    closures: Vec<String>,
     local_now: String,
     rooms: Vec<Room>,
     devices: Vec<Device>,
@@ -286,7 +353,30 @@ pub async fn page(
     let now = needlepoint_store::now();
     let mut sections = vec![];
     for c in &clinics {
+        let hours = st.store.clinic_hours(c.id).await?;
+        let closures = st.store.closures(c.id).await?;
         sections.push(ClinicSection {
+            hours: match &hours {
+                Some(h) => DAY_LABELS
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| {
+                        (
+                            *l,
+                            if h.days[i].is_empty() {
+                                "closed".into()
+                            } else {
+                                h.format_day(i)
+                            },
+                        )
+                    })
+                    .collect(),
+                None => vec![],
+            },
+            closures: closures
+                .iter()
+                .map(|(d, r)| format!("{} — {r}", crate::view::long_date(*d)))
+                .collect(),
             local_now: local_time(now, &c.details.time_zone),
             rooms: st.store.rooms(c.id).await?,
             devices: st.store.devices(c.id).await?,
@@ -303,6 +393,13 @@ pub async fn page(
             forms: vec![
                 edit_clinic_form(c),
                 pricing_form(c.id, &st.store.clinic_pricing(c.id).await?),
+                hours_form(
+                    format!("hours-{}", c.id),
+                    "Opening hours".into(),
+                    format!("/settings/clinics/{}/hours", c.id),
+                    hours.as_ref(),
+                ),
+                closure_form(c.id),
                 room_form(c.id),
                 device_form(c.id),
                 price_form(c.id),
@@ -714,6 +811,161 @@ pub async fn set_pricing(
         .set_clinic_pricing(id, &pricing, &caller.actor(), needlepoint_store::now())
         .await?;
     Ok(saved(&format!("clinic-{id}")))
+}
+
+pub async fn set_hours(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let c = own_clinic(&st, &caller, id).await?;
+    let v = FormValues(f);
+    match parse_hours(&v) {
+        Ok(h) => {
+            st.store
+                .set_clinic_hours(id, &h, &caller.actor(), needlepoint_store::now())
+                .await?;
+            Ok(saved(&format!("clinic-{id}")))
+        }
+        Err(e) => {
+            let form = hours_form(
+                format!("hours-{id}"),
+                "Opening hours".into(),
+                format!("/settings/clinics/{id}/hours"),
+                None,
+            );
+            Ok(failed(&caller, &csrf, form, v, e, None, c.details.name))
+        }
+    }
+}
+
+pub async fn add_closure(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let c = own_clinic(&st, &caller, id).await?;
+    let v = FormValues(f);
+    let mut inv = Invalid::default();
+    let day = inv.check(needlepoint_domain::patient::parse_date("day", v.get("day")));
+    let reason = inv.check(needlepoint_domain::validation::required_text(
+        "reason",
+        v.get("reason"),
+        120,
+    ));
+    if !inv.is_empty() {
+        return Ok(failed(
+            &caller,
+            &csrf,
+            closure_form(id),
+            v,
+            inv,
+            None,
+            c.details.name,
+        ));
+    }
+    match on_conflict(
+        st.store
+            .add_closure(
+                id,
+                day.unwrap(),
+                &reason.unwrap(),
+                &caller.actor(),
+                needlepoint_store::now(),
+            )
+            .await,
+    )? {
+        Ok(()) => Ok(saved(&format!("clinic-{id}"))),
+        Err(m) => Ok(failed(
+            &caller,
+            &csrf,
+            closure_form(id),
+            v,
+            Invalid::default(),
+            Some(m),
+            c.details.name,
+        )),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "staff_hours.html")]
+struct StaffHoursPage {
+    shell: Shell,
+    name: String,
+    forms: Vec<SimpleForm>,
+}
+
+async fn staff_member(
+    st: &AppState,
+    caller: &Caller,
+    sid: i64,
+) -> Result<needlepoint_store::Staff, PageError> {
+    let s = st.store.staff(sid).await?;
+    if s.organisation_id != caller.staff.organisation_id {
+        return Err(PageError::NotFound);
+    }
+    Ok(s)
+}
+
+pub async fn staff_hours(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(sid): Path<i64>,
+) -> Result<Response, PageError> {
+    let s = staff_member(&st, &caller, sid).await?;
+    let mut forms = vec![];
+    for c in st.store.clinics_for_staff(sid).await? {
+        let h = st.store.staff_hours(sid, c.id).await?;
+        forms.push(hours_form(
+            format!("staff-hours-{}", c.id),
+            format!(
+                "Works at {} (empty everywhere: whenever it is open)",
+                c.details.name
+            ),
+            format!("/settings/staff/{sid}/hours/{}", c.id),
+            h.as_ref(),
+        ));
+    }
+    Ok(render(&StaffHoursPage {
+        shell: Shell::new(&caller, &csrf, "settings"),
+        name: s.name,
+        forms,
+    }))
+}
+
+pub async fn set_staff_hours(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path((sid, cid)): Path<(i64, i64)>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let s = staff_member(&st, &caller, sid).await?;
+    let c = own_clinic(&st, &caller, cid).await?;
+    let v = FormValues(f);
+    match parse_hours(&v) {
+        Ok(h) => {
+            st.store
+                .set_staff_hours(sid, cid, &h, &caller.actor(), needlepoint_store::now())
+                .await?;
+            Ok(Redirect::to(&format!("/settings/staff/{sid}/hours")).into_response())
+        }
+        Err(e) => {
+            let form = hours_form(
+                format!("staff-hours-{cid}"),
+                format!("Works at {}", c.details.name),
+                format!("/settings/staff/{sid}/hours/{cid}"),
+                None,
+            );
+            Ok(failed(&caller, &csrf, form, v, e, None, s.name))
+        }
+    }
 }
 
 /// Deactivates or reactivates a staff member of this organisation.

@@ -41,6 +41,7 @@ async fn walk(b: TestBackend) {
             .replace("/tokens/{id}", "/tokens/999999")
             .replace("{sid}", "999999")
             .replace("{pid}", "999999")
+            .replace("{cid}", &c.clinic_id.to_string())
             .replace("{sub}", "999999")
             .replace("{token}", "not-a-token")
             .replace("{id}", &c.patient_id.to_string());
