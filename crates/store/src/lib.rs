@@ -307,6 +307,30 @@ pub trait ScheduleRecords: Send + Sync {
         now: Timestamp,
     ) -> Result<()>;
 
+    /// A new private calendar feed for a practitioner; earlier ones are revoked.
+    async fn replace_calendar_feed(
+        &self,
+        staff_id: i64,
+        token_hash: &str,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<()>;
+    async fn revoke_calendar_feeds(
+        &self,
+        staff_id: i64,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// The staff member a live feed token belongs to.
+    async fn calendar_feed_owner(&self, token_hash: &str) -> Result<Option<i64>>;
+    /// A practitioner's appointments starting in [from, to), any clinic.
+    async fn practitioner_appointments(
+        &self,
+        staff_id: i64,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Appointment>>;
+
     /// Moves an appointment on (checked_in, completed, cancelled, no_show);
     /// cancelling frees its time.
     async fn set_appointment_status(

@@ -35,6 +35,11 @@ pub const SQLITE: &[Migration] = &[
         name: "hours",
         sql: include_str!("../migrations/sqlite/0005_hours.sql"),
     },
+    Migration {
+        version: 6,
+        name: "feeds",
+        sql: include_str!("../migrations/sqlite/0006_feeds.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -62,6 +67,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 5,
         name: "hours",
         sql: include_str!("../migrations/postgres/0005_hours.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "feeds",
+        sql: include_str!("../migrations/postgres/0006_feeds.sql"),
     },
 ];
 

@@ -237,6 +237,56 @@ macro_rules! schedule_impl {
                 Ok(())
             }
 
+            async fn replace_calendar_feed(&self, staff_id: i64, token_hash: &str, actor: &Actor, now: Timestamp) -> Result<()> {
+                let mut tx = self.pool.begin_with(self.begin).await?;
+                sqlx::query("UPDATE calendar_feeds SET revoked_at = $2 WHERE staff_id = $1 AND revoked_at IS NULL")
+                    .bind(staff_id)
+                    .bind(Ts(now))
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("INSERT INTO calendar_feeds (staff_id, token_hash, created_at) VALUES ($1, $2, $3)")
+                    .bind(staff_id)
+                    .bind(token_hash)
+                    .bind(Ts(now))
+                    .execute(&mut *tx)
+                    .await?;
+                Self::audit(&mut tx, actor, &AuditEvent::new("create", "calendar_feed", Some(staff_id)), now).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn revoke_calendar_feeds(&self, staff_id: i64, actor: &Actor, now: Timestamp) -> Result<()> {
+                let mut tx = self.pool.begin_with(self.begin).await?;
+                sqlx::query("UPDATE calendar_feeds SET revoked_at = $2 WHERE staff_id = $1 AND revoked_at IS NULL")
+                    .bind(staff_id)
+                    .bind(Ts(now))
+                    .execute(&mut *tx)
+                    .await?;
+                Self::audit(&mut tx, actor, &AuditEvent::new("revoke", "calendar_feed", Some(staff_id)), now).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn calendar_feed_owner(&self, token_hash: &str) -> Result<Option<i64>> {
+                Ok(sqlx::query_scalar("SELECT staff_id FROM calendar_feeds WHERE token_hash = $1 AND revoked_at IS NULL")
+                    .bind(token_hash)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn practitioner_appointments(&self, staff_id: i64, from: Timestamp, to: Timestamp) -> Result<Vec<Appointment>> {
+                let rows = sqlx::query(&format!(
+                    "SELECT {APPOINTMENT_COLS} FROM appointments WHERE practitioner_id = $1 AND starts_at >= $2 AND starts_at < $3 \
+                     ORDER BY starts_at, id"
+                ))
+                .bind(staff_id)
+                .bind(Ts(from))
+                .bind(Ts(to))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(Self::appointment_from).collect()
+            }
+
             async fn set_appointment_status(
                 &self,
                 id: i64,

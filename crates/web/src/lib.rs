@@ -13,6 +13,7 @@ pub mod booking;
 pub mod clinical;
 mod csrf;
 mod error;
+pub mod ical;
 mod pages;
 pub mod routes;
 mod view;

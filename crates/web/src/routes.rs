@@ -65,6 +65,11 @@ fn table() -> Vec<Entry> {
         // Pages.
         r(M::GET, "/today", ANY_STAFF, overview::today),
         r(M::GET, "/calendar", ANY_STAFF, booking::week),
+        r(M::GET, "/appointments/{id}/ics", ANY_STAFF, booking::appointment_ics),
+        r(M::POST, "/account/calendar-feed", ANY_STAFF, account::new_feed),
+        r(M::POST, "/account/calendar-feed/revoke", ANY_STAFF, account::revoke_feed),
+        // A practitioner's calendar feed: the token is the credential.
+        r(M::GET, "/calendar/feed/{token}", Public, booking::feed),
         r(M::GET, "/inventory", ANY_STAFF, overview::inventory),
         r(M::GET, "/reports", CLINICAL, overview::reports),
         r(M::GET, "/audit", OWNER, overview::audit_log),

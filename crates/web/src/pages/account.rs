@@ -30,6 +30,8 @@ struct AccountPage {
     tokens: Vec<TokenRow>,
     new_token: Option<String>,
     f: SimpleForm,
+    /// A new calendar feed's address, shown once.
+    feed: Option<String>,
 }
 
 fn token_form(caller: &Caller) -> SimpleForm {
@@ -87,6 +89,7 @@ async fn render_page(
         tokens,
         new_token,
         f,
+        feed: None,
     })
 }
 
@@ -154,6 +157,47 @@ pub async fn revoke_token(
             &caller.actor(),
             needlepoint_store::now(),
         )
+        .await?;
+    Ok(Redirect::to("/account").into_response())
+}
+
+/// Makes a new private calendar feed (revoking the old one) and shows its
+/// address once.
+pub async fn new_feed(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, PageError> {
+    let token = auth::random_token();
+    st.store
+        .replace_calendar_feed(
+            caller.staff.id,
+            &auth::token_hash(&token),
+            &caller.actor(),
+            needlepoint_store::now(),
+        )
+        .await?;
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = if st.config.secure_cookies {
+        "https"
+    } else {
+        "http"
+    };
+    let mut page = render_page(&st, &caller, &csrf, None, token_form(&caller)).await?;
+    page.feed = Some(format!("{scheme}://{host}/calendar/feed/{token}.ics"));
+    Ok((StatusCode::CREATED, render(&page)).into_response())
+}
+
+pub async fn revoke_feed(
+    State(st): State<AppState>,
+    caller: Caller,
+) -> Result<Response, PageError> {
+    st.store
+        .revoke_calendar_feeds(caller.staff.id, &caller.actor(), needlepoint_store::now())
         .await?;
     Ok(Redirect::to("/account").into_response())
 }

@@ -354,3 +354,97 @@ pub async fn week(
         days,
     }))
 }
+
+/// Events for appointments, named for the calendar's reader.
+async fn events(
+    st: &AppState,
+    list: Vec<needlepoint_store::Appointment>,
+) -> Result<Vec<crate::ical::Event>, PageError> {
+    let mut out = vec![];
+    let mut clinics: HashMap<i64, String> = HashMap::new();
+    for a in list {
+        if let std::collections::hash_map::Entry::Vacant(e) = clinics.entry(a.clinic_id) {
+            e.insert(st.store.clinic(a.clinic_id).await?.details.name);
+        }
+        let patient = st.store.patient(a.patient_id).await?;
+        out.push(crate::ical::Event {
+            uid: format!("appointment-{}@needlepoint", a.id),
+            start: a.starts_at,
+            end: a.ends_at,
+            summary: format!(
+                "{}{} — {}",
+                if a.kind == "session" {
+                    "Microneedling session"
+                } else {
+                    a.kind.as_str()
+                },
+                a.session_number
+                    .map(|n| format!(" {n}"))
+                    .unwrap_or_default(),
+                patient.details.full_name()
+            ),
+            location: clinics[&a.clinic_id].clone(),
+            description: format!(
+                "Booked in Needlepoint; starts {} {}.",
+                a.local_start, a.time_zone
+            ),
+            cancelled: a.status == "cancelled",
+        });
+    }
+    Ok(out)
+}
+
+fn ics(body: String) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/calendar; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// A practitioner's private feed: the token in the address is the credential.
+pub async fn feed(
+    State(st): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, PageError> {
+    let token = token.trim_end_matches(".ics");
+    let Some(staff_id) = st
+        .store
+        .calendar_feed_owner(&crate::auth::token_hash(token))
+        .await?
+    else {
+        return Err(PageError::NotFound);
+    };
+    let now = needlepoint_store::now();
+    let day = jiff::SignedDuration::from_hours(24);
+    let list = st
+        .store
+        .practitioner_appointments(staff_id, now - day * 90, now + day * 400)
+        .await?;
+    let name = format!("Needlepoint — {}", st.store.staff(staff_id).await?.name);
+    Ok(ics(crate::ical::calendar(
+        &name,
+        &events(&st, list).await?,
+        now,
+    )))
+}
+
+/// One appointment as an .ics file (what a confirmation e-mail attaches).
+pub async fn appointment_ics(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let a = st.store.appointment(id).await?;
+    if !caller.sees_clinic(a.clinic_id) {
+        return Err(PageError::NotFound);
+    }
+    Ok(ics(crate::ical::calendar(
+        "Needlepoint",
+        &events(&st, vec![a]).await?,
+        needlepoint_store::now(),
+    )))
+}

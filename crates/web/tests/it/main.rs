@@ -5,6 +5,7 @@
 mod access;
 mod api;
 mod browser;
+mod calendar;
 mod common;
 mod openapi;
 mod pages;

@@ -1,0 +1,124 @@
+//! Calendar feeds: valid iCalendar for a third-party parser, right across
+//! DST, revocable.
+
+use crate::common::Client;
+use jiff::civil::{date, Weekday};
+use needlepoint_domain::Role;
+use needlepoint_store::testing::TestBackend;
+use needlepoint_store::{Actor, Channel, NewAppointment};
+
+/// The last Sunday of March: Europe's spring-forward day.
+fn spring_forward(year: i16) -> jiff::civil::Date {
+    let mut d = date(year, 3, 31);
+    while d.weekday() != Weekday::Sunday {
+        d = d.yesterday().unwrap();
+    }
+    d
+}
+
+async fn feeds_are_valid_icalendar_across_dst(b: TestBackend) {
+    let c = crate::browser::ready_to_plan(b).await;
+    let zone = jiff::tz::TimeZone::get("Europe/London").unwrap();
+    let year = jiff::Zoned::now().year() + 1;
+    let change = spring_forward(year);
+    let actor = Actor {
+        staff_id: Some(c.owner),
+        label: "t".into(),
+        channel: Channel::Web,
+        ip: None,
+    };
+    let mut list = vec![];
+    for (i, day) in [
+        change - jiff::Span::new().days(5),
+        change + jiff::Span::new().days(2),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let start = zone
+            .to_ambiguous_timestamp(day.at(10, 0, 0, 0))
+            .unambiguous()
+            .unwrap();
+        list.push(NewAppointment {
+            clinic_id: c.clinic_id,
+            patient_id: c.patient_id,
+            plan_id: None,
+            session_number: Some(i as i64 + 1),
+            kind: "session".into(),
+            practitioner_id: Some(c.clinician),
+            room_id: None,
+            device_id: None,
+            starts_at: start,
+            ends_at: start + jiff::SignedDuration::from_mins(65),
+            local_start: day.at(10, 0, 0, 0).to_string(),
+            time_zone: "Europe/London".into(),
+        });
+    }
+    c.app
+        .store
+        .book(&list, &actor, needlepoint_store::now())
+        .await
+        .unwrap();
+
+    let mut nurse = c.client_as(Role::Clinician).await;
+    let r = nurse.post_form("/account/calendar-feed", &[]).await;
+    assert_eq!(r.status(), 201);
+    let html = r.text().await.unwrap();
+    let start = html.find("/calendar/feed/").unwrap();
+    let path = html[start..].split('<').next().unwrap().to_string();
+    let r = Client::new(&c.app.base).get(&path).await;
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/calendar"));
+    let feed = r.text().await.unwrap();
+    assert!(feed.contains("SUMMARY:Microneedling session 1 — Amara Okafor"));
+
+    // A third-party parser reads it, and both sessions are at 10:00 in London.
+    let file = needlepoint_store::testing::temp_dir("ics").join("feed.ics");
+    std::fs::write(&file, &feed).unwrap();
+    let script = r#"
+import sys, icalendar, zoneinfo
+cal = icalendar.Calendar.from_ical(open(sys.argv[1], "rb").read())
+events = [e for e in cal.walk("VEVENT")]
+assert len(events) == 2, len(events)
+for e in events:
+    assert e.get("UID") and e.get("DTSTAMP"), "UID and DTSTAMP are required"
+    local = e.decoded("DTSTART").astimezone(zoneinfo.ZoneInfo("Europe/London"))
+    assert (local.hour, local.minute) == (10, 0), local
+print("ok", len(events))
+"#;
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&file)
+        .output()
+        .expect("python3 is needed (scripts/test installs icalendar)");
+    assert!(
+        out.status.success(),
+        "icalendar refused the feed: {}\n{feed}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok 2");
+
+    // A new address stops the old one; stopping the feed stops the new one.
+    nurse.post_form("/account/calendar-feed", &[]).await;
+    assert_eq!(Client::new(&c.app.base).get(&path).await.status(), 404);
+    nurse.post_form("/account/calendar-feed/revoke", &[]).await;
+    let appt = c
+        .app
+        .store
+        .patient_appointments(c.patient_id)
+        .await
+        .unwrap()[0]
+        .id;
+    let one = nurse
+        .get(&format!("/appointments/{appt}/ics"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(one.contains(&format!("UID:appointment-{appt}@needlepoint")));
+}
+
+crate::both!(feeds_are_valid_icalendar_across_dst);
