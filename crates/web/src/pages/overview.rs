@@ -7,7 +7,7 @@ use crate::view::{local_time, render, Shell};
 use crate::AppState;
 use askama::Template;
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use jiff::tz::TimeZone;
 use needlepoint_store::{AuditEntry, Device};
 
@@ -17,6 +17,26 @@ pub struct ClinicToday {
     local_date: String,
     local_time: String,
     patients: i64,
+    appointments: Vec<TodayRow>,
+}
+
+/// One of today's appointments, with what can be done next.
+pub struct TodayRow {
+    id: i64,
+    time: String,
+    patient: String,
+    patient_id: i64,
+    what: String,
+    status: String,
+    actions: Vec<(&'static str, &'static str)>,
+}
+
+fn next_actions(status: &str) -> Vec<(&'static str, &'static str)> {
+    match status {
+        "booked" => vec![("checked_in", "Check in"), ("no_show", "No-show")],
+        "checked_in" => vec![("completed", "Complete")],
+        _ => vec![],
+    }
 }
 
 #[derive(Template)]
@@ -39,18 +59,56 @@ pub async fn today(
     let mut clinics = vec![];
     for c in st.store.clinics_for_staff(caller.staff.id).await? {
         let tz = TimeZone::get(&c.details.time_zone).unwrap_or(TimeZone::UTC);
-        let z = now.to_zoned(tz);
+        let z = now.to_zoned(tz.clone());
         let patients = st
             .store
             .search_patients(caller.staff.id, Some(c.id), "", 1, 0)
             .await?
             .total;
+        let midnight = |d: jiff::civil::Date| {
+            tz.to_ambiguous_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
+                .compatible()
+        };
+        let (from, to) = (
+            midnight(z.date()),
+            midnight(z.date().tomorrow().unwrap_or(z.date())),
+        );
+        let mut appointments = vec![];
+        if let (Ok(from), Ok(to)) = (from, to) {
+            for a in st.store.appointments(c.id, from, to).await? {
+                let who = st.store.patient(a.patient_id).await?.details.full_name();
+                appointments.push(TodayRow {
+                    id: a.id,
+                    time: a
+                        .starts_at
+                        .to_zoned(tz.clone())
+                        .strftime("%H:%M")
+                        .to_string(),
+                    patient: who,
+                    patient_id: a.patient_id,
+                    what: format!(
+                        "{}{}",
+                        if a.kind == "session" {
+                            "Session"
+                        } else {
+                            a.kind.as_str()
+                        },
+                        a.session_number
+                            .map(|n| format!(" {n}"))
+                            .unwrap_or_default()
+                    ),
+                    status: a.status.replace('_', " "),
+                    actions: next_actions(&a.status),
+                });
+            }
+        }
         clinics.push(ClinicToday {
             name: c.details.name,
             zone: c.details.time_zone,
             local_date: z.strftime("%A %-d %B %Y").to_string(),
             local_time: z.strftime("%H:%M").to_string(),
             patients,
+            appointments,
         });
     }
     // Greet by the first clinic's local hour: that is where the person works.
@@ -217,4 +275,32 @@ pub async fn audit_log(
         zone,
         entries,
     )))
+}
+
+/// Moves one of today's appointments on (check in, complete, no-show, cancel).
+pub async fn appointment_status(
+    State(st): State<AppState>,
+    caller: Caller,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+    axum::Form(f): axum::Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let a = st.store.appointment(id).await?;
+    if !caller.sees_clinic(a.clinic_id) {
+        return Err(PageError::NotFound);
+    }
+    let v = super::forms::FormValues(f);
+    let to = v.get("to");
+    if !matches!(to, "checked_in" | "completed" | "no_show" | "cancelled") {
+        return Err(PageError::BadRequest("Unknown appointment state.".into()));
+    }
+    let reason = Some(v.get("reason").trim()).filter(|r| !r.is_empty());
+    if to == "cancelled" && reason.is_none() {
+        return Err(PageError::BadRequest(
+            "Say why the appointment is cancelled.".into(),
+        ));
+    }
+    st.store
+        .set_appointment_status(id, to, reason, &caller.actor(), needlepoint_store::now())
+        .await?;
+    Ok(axum::response::Redirect::to("/today").into_response())
 }

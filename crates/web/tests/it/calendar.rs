@@ -121,4 +121,87 @@ print("ok", len(events))
     assert!(one.contains(&format!("UID:appointment-{appt}@needlepoint")));
 }
 
-crate::both!(feeds_are_valid_icalendar_across_dst);
+/// The front desk sees today's appointments and moves them on; a
+/// cancellation needs a reason and frees the time.
+async fn todays_list_checks_patients_in(b: TestBackend) {
+    let c = crate::browser::ready_to_plan(b).await;
+    let zone = jiff::tz::TimeZone::get("Europe/London").unwrap();
+    let now = needlepoint_store::now();
+    let today = now.to_zoned(zone.clone()).date();
+    let actor = Actor {
+        staff_id: Some(c.owner),
+        label: "t".into(),
+        channel: Channel::Web,
+        ip: None,
+    };
+    let mut list = vec![];
+    for minute in [1, 2] {
+        // Late tonight, so "today" holds wherever the test runs in the day.
+        let start = zone
+            .to_ambiguous_timestamp(today.at(23, 0, 0, 0))
+            .compatible()
+            .unwrap()
+            + jiff::SignedDuration::from_mins(minute * 15);
+        list.push(NewAppointment {
+            clinic_id: c.clinic_id,
+            patient_id: c.patient_id,
+            plan_id: None,
+            session_number: None,
+            kind: "consultation".into(),
+            practitioner_id: None,
+            room_id: None,
+            device_id: None,
+            starts_at: start,
+            ends_at: start + jiff::SignedDuration::from_mins(10),
+            local_start: today.to_string(),
+            time_zone: "Europe/London".into(),
+        });
+    }
+    let booked = c.app.store.book(&list, &actor, now).await.unwrap();
+    let mut desk = c.client_as(Role::FrontDesk).await;
+    let page = desk.get("/today").await.text().await.unwrap();
+    assert!(
+        page.contains("Amara Okafor")
+            && page.contains(&format!("appt-{}-checked_in", booked[0].id))
+    );
+    let r = desk
+        .post_form(
+            &format!("/appointments/{}/status", booked[0].id),
+            &[("to", "checked_in")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        c.app.store.appointment(booked[0].id).await.unwrap().status,
+        "checked_in"
+    );
+    let r = desk
+        .post_form(
+            &format!("/appointments/{}/status", booked[1].id),
+            &[("to", "cancelled")],
+        )
+        .await;
+    assert_eq!(r.status(), 400, "a reason is needed");
+    let r = desk
+        .post_form(
+            &format!("/appointments/{}/status", booked[1].id),
+            &[("to", "cancelled"), ("reason", "Patient called")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        c.app
+            .store
+            .appointment(booked[1].id)
+            .await
+            .unwrap()
+            .cancel_reason
+            .as_deref(),
+        Some("Patient called")
+    );
+}
+
+crate::both!(
+    feeds_are_valid_icalendar_across_dst,
+    todays_list_checks_patients_in
+);
