@@ -238,7 +238,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let config = WebConfig {
                 secure_cookies: a.secure_cookies,
             };
-            serve(AppState::new(store, kb, config), a.listen, None).await
+            let state = AppState::new(store, kb, config);
+            start_outbox(&state, &a.db.data_dir);
+            serve(state, a.listen, None).await
         }
         Command::Plan(a) => {
             let kb = a.kb.load()?;
@@ -273,6 +275,18 @@ async fn run(command: Command) -> anyhow::Result<()> {
     }
 }
 
+/// The outbox worker: without a provider configured, e-mails go to a
+/// mailbox folder in the data folder (read them there or on the Messages page).
+fn start_outbox(state: &AppState, data_dir: &std::path::Path) {
+    let mailbox = data_dir.join("mailbox");
+    tracing::info!(folder = %mailbox.display(), "messages go to the local mailbox folder");
+    needlepoint_web::outbox::spawn_worker(
+        state.clone(),
+        Arc::new(needlepoint_web::outbox::MailboxFolder(mailbox)),
+        std::time::Duration::from_secs(5),
+    );
+}
+
 async fn serve(state: AppState, listen: SocketAddr, banner: Option<String>) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -290,6 +304,9 @@ async fn serve(state: AppState, listen: SocketAddr, banner: Option<String>) -> a
 
 async fn demo_command(a: DemoArgs) -> anyhow::Result<()> {
     let kb = a.kb.load()?;
+    let dir = a.data_dir.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("needlepoint-demo-{}", std::process::id()))
+    });
     let store = match &a.database_url {
         Some(url) => needlepoint_store::open_postgres(url)
             .await
@@ -300,9 +317,6 @@ async fn demo_command(a: DemoArgs) -> anyhow::Result<()> {
                 )
             })?,
         None => {
-            let dir = a.data_dir.clone().unwrap_or_else(|| {
-                std::env::temp_dir().join(format!("needlepoint-demo-{}", std::process::id()))
-            });
             if dir.join("needlepoint.sqlite3").exists() {
                 bail!(
                     "{} already holds a database; the demo needs a new folder",
@@ -333,12 +347,9 @@ async fn demo_command(a: DemoArgs) -> anyhow::Result<()> {
         println!("{}", banner.replace("{url}", "(not serving: --no-serve)"));
         return Ok(());
     }
-    serve(
-        AppState::new(store, kb, WebConfig::default()),
-        a.listen,
-        Some(banner),
-    )
-    .await
+    let state = AppState::new(store, kb, WebConfig::default());
+    start_outbox(&state, &dir);
+    serve(state, a.listen, Some(banner)).await
 }
 
 async fn user_add(a: UserAddArgs) -> anyhow::Result<()> {

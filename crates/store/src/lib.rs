@@ -331,6 +331,18 @@ pub trait ScheduleRecords: Send + Sync {
         to: Timestamp,
     ) -> Result<Vec<Appointment>>;
 
+    /// Queues messages; a second one of the same kind for the same
+    /// appointment is ignored (reminders are queued once).
+    async fn enqueue_messages(&self, list: &[NewMessage]) -> Result<()>;
+    /// Messages due to be sent (pending, or failed and due for a retry).
+    async fn due_messages(&self, now: Timestamp, limit: i64) -> Result<Vec<Message>>;
+    async fn mark_sent(&self, id: i64, now: Timestamp) -> Result<()>;
+    /// Records a failure and when to try again.
+    async fn mark_failed(&self, id: i64, error: &str, retry_at: Timestamp) -> Result<()>;
+    /// Stops the unsent messages of an appointment (it was cancelled).
+    async fn cancel_messages(&self, appointment_id: i64) -> Result<()>;
+    async fn messages(&self, clinic_id: i64, limit: i64) -> Result<Vec<Message>>;
+
     /// Moves an appointment on (checked_in, completed, cancelled, no_show);
     /// cancelling frees its time.
     async fn set_appointment_status(

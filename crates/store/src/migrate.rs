@@ -40,6 +40,11 @@ pub const SQLITE: &[Migration] = &[
         name: "feeds",
         sql: include_str!("../migrations/sqlite/0006_feeds.sql"),
     },
+    Migration {
+        version: 7,
+        name: "outbox",
+        sql: include_str!("../migrations/sqlite/0007_outbox.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -72,6 +77,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 6,
         name: "feeds",
         sql: include_str!("../migrations/postgres/0006_feeds.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "outbox",
+        sql: include_str!("../migrations/postgres/0007_outbox.sql"),
     },
 ];
 

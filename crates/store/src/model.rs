@@ -318,3 +318,40 @@ pub struct Appointment {
     pub cancel_reason: Option<String>,
     pub created_at: Timestamp,
 }
+
+/// A message to queue.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub clinic_id: i64,
+    pub patient_id: Option<i64>,
+    pub appointment_id: Option<i64>,
+    /// confirmation, reminder_48h, reminder_24h, cancellation.
+    pub kind: String,
+    pub channel: String,
+    pub to_address: String,
+    pub subject: String,
+    pub body: String,
+    /// An iCalendar attachment.
+    pub attachment: Option<String>,
+    pub due_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Message {
+    pub id: i64,
+    pub clinic_id: i64,
+    pub patient_id: Option<i64>,
+    pub appointment_id: Option<i64>,
+    pub kind: String,
+    pub channel: String,
+    pub to_address: String,
+    pub subject: String,
+    pub body: String,
+    pub attachment: Option<String>,
+    pub due_at: Timestamp,
+    /// pending, sent, failed (will be retried), cancelled.
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub sent_at: Option<Timestamp>,
+}

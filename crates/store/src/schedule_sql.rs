@@ -15,7 +15,30 @@ macro_rules! schedule_impl {
              device_id, starts_at, ends_at, local_start, time_zone, status, cancel_reason, created_at";
         const STATUSES: [&str; 5] = ["booked", "checked_in", "completed", "cancelled", "no_show"];
 
+        const MESSAGE_COLS: &str = "id, clinic_id, patient_id, appointment_id, kind, channel, to_address, subject, body, \
+             attachment, due_at, status, attempts, last_error, sent_at";
+
         impl SqlStore<$db> {
+            fn message_from(r: &DbRow) -> Result<Message> {
+                Ok(Message {
+                    id: r.try_get("id")?,
+                    clinic_id: r.try_get("clinic_id")?,
+                    patient_id: r.try_get("patient_id")?,
+                    appointment_id: r.try_get("appointment_id")?,
+                    kind: r.try_get("kind")?,
+                    channel: r.try_get("channel")?,
+                    to_address: r.try_get("to_address")?,
+                    subject: r.try_get("subject")?,
+                    body: r.try_get("body")?,
+                    attachment: r.try_get("attachment")?,
+                    due_at: r.try_get::<Ts, _>("due_at")?.0,
+                    status: r.try_get("status")?,
+                    attempts: r.try_get("attempts")?,
+                    last_error: r.try_get("last_error")?,
+                    sent_at: r.try_get::<Option<Ts>, _>("sent_at")?.map(|t| t.0),
+                })
+            }
+
             fn appointment_from(r: &DbRow) -> Result<Appointment> {
                 Ok(Appointment {
                     id: r.try_get("id")?,
@@ -285,6 +308,81 @@ macro_rules! schedule_impl {
                 .fetch_all(&self.pool)
                 .await?;
                 rows.iter().map(Self::appointment_from).collect()
+            }
+
+            async fn enqueue_messages(&self, list: &[NewMessage]) -> Result<()> {
+                let mut tx = self.pool.begin_with(self.begin).await?;
+                for m in list {
+                    sqlx::query(
+                        "INSERT INTO messages (clinic_id, patient_id, appointment_id, kind, channel, to_address, subject, body, \
+                         attachment, due_at, status, attempts, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', 0, $11) \
+                         ON CONFLICT (appointment_id, kind) DO NOTHING",
+                    )
+                    .bind(m.clinic_id)
+                    .bind(m.patient_id)
+                    .bind(m.appointment_id)
+                    .bind(&m.kind)
+                    .bind(&m.channel)
+                    .bind(&m.to_address)
+                    .bind(&m.subject)
+                    .bind(&m.body)
+                    .bind(&m.attachment)
+                    .bind(Ts(m.due_at))
+                    .bind(Ts(crate::now()))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn due_messages(&self, now: Timestamp, limit: i64) -> Result<Vec<Message>> {
+                let rows = sqlx::query(&format!(
+                    "SELECT {MESSAGE_COLS} FROM messages WHERE status IN ('pending', 'failed') AND due_at <= $1 \
+                     ORDER BY due_at, id LIMIT $2"
+                ))
+                .bind(Ts(now))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter().map(Self::message_from).collect()
+            }
+
+            async fn mark_sent(&self, id: i64, now: Timestamp) -> Result<()> {
+                sqlx::query("UPDATE messages SET status = 'sent', sent_at = $2, attempts = attempts + 1, last_error = NULL WHERE id = $1")
+                    .bind(id)
+                    .bind(Ts(now))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn mark_failed(&self, id: i64, error: &str, retry_at: Timestamp) -> Result<()> {
+                sqlx::query("UPDATE messages SET status = 'failed', attempts = attempts + 1, last_error = $2, due_at = $3 WHERE id = $1")
+                    .bind(id)
+                    .bind(error)
+                    .bind(Ts(retry_at))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn cancel_messages(&self, appointment_id: i64) -> Result<()> {
+                sqlx::query("UPDATE messages SET status = 'cancelled' WHERE appointment_id = $1 AND status IN ('pending', 'failed')")
+                    .bind(appointment_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn messages(&self, clinic_id: i64, limit: i64) -> Result<Vec<Message>> {
+                let rows = sqlx::query(&format!("SELECT {MESSAGE_COLS} FROM messages WHERE clinic_id = $1 ORDER BY id DESC LIMIT $2"))
+                    .bind(clinic_id)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(Self::message_from).collect()
             }
 
             async fn set_appointment_status(

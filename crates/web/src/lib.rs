@@ -14,6 +14,7 @@ pub mod clinical;
 mod csrf;
 mod error;
 pub mod ical;
+pub mod outbox;
 mod pages;
 pub mod routes;
 mod view;

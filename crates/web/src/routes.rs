@@ -65,6 +65,7 @@ fn table() -> Vec<Entry> {
         // Pages.
         r(M::GET, "/today", ANY_STAFF, overview::today),
         r(M::GET, "/calendar", ANY_STAFF, booking::week),
+        r(M::GET, "/messages", ANY_STAFF, overview::messages),
         r(M::GET, "/appointments/{id}/ics", ANY_STAFF, booking::appointment_ics),
         r(M::POST, "/appointments/{id}/status", ANY_STAFF, overview::appointment_status),
         r(M::POST, "/account/calendar-feed", ANY_STAFF, account::new_feed),

@@ -194,6 +194,7 @@ pub async fn confirm(
     }
     match booking::book(&st, &p, &r, &slots, &caller.actor()).await {
         Ok(booked) => {
+            crate::outbox::queue_for_booking(&st, &p, &booked, &r.plan.pretreatment).await?;
             let first = booked
                 .first()
                 .map(|a| a.local_start.get(..10).unwrap_or("").to_string())

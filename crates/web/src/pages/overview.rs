@@ -299,8 +299,55 @@ pub async fn appointment_status(
             "Say why the appointment is cancelled.".into(),
         ));
     }
-    st.store
+    let a = st
+        .store
         .set_appointment_status(id, to, reason, &caller.actor(), needlepoint_store::now())
         .await?;
+    if to == "cancelled" {
+        crate::outbox::queue_cancellation(&st, &a).await?;
+    }
     Ok(axum::response::Redirect::to("/today").into_response())
+}
+
+pub struct MessageRow {
+    when: String,
+    to: String,
+    subject: String,
+    status: String,
+    error: String,
+}
+
+#[derive(Template)]
+#[template(path = "messages.html")]
+struct MessagesPage {
+    shell: Shell,
+    rows: Vec<MessageRow>,
+}
+
+/// What was sent to patients, or is waiting to be, in the caller's clinics.
+pub async fn messages(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+) -> Result<Response, PageError> {
+    let mut rows = vec![];
+    for c in st.store.clinics_for_staff(caller.staff.id).await? {
+        for m in st.store.messages(c.id, 200).await? {
+            rows.push(MessageRow {
+                when: local_time(m.sent_at.unwrap_or(m.due_at), &c.details.time_zone),
+                to: format!("{} ({})", m.to_address, m.channel),
+                subject: m.subject,
+                status: if m.attempts > 0 && m.status == "failed" {
+                    format!("failed {} time(s), retrying", m.attempts)
+                } else {
+                    m.status
+                },
+                error: m.last_error.unwrap_or_default(),
+            });
+        }
+    }
+    Ok(render(&MessagesPage {
+        shell: Shell::new(&caller, &csrf, "today"),
+        rows,
+    }))
 }

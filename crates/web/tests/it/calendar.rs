@@ -201,7 +201,163 @@ async fn todays_list_checks_patients_in(b: TestBackend) {
     );
 }
 
+struct Refuses;
+impl needlepoint_web::outbox::Sender for Refuses {
+    fn send(&self, _: &needlepoint_store::Message) -> Result<(), String> {
+        Err("provider down".into())
+    }
+}
+
+/// Booking queues a confirmation (with the .ics) and two reminders; a
+/// failed send is retried later and never lost; cancelling stops reminders.
+async fn the_outbox_delivers_retries_and_never_loses(b: TestBackend) {
+    use needlepoint_web::outbox::{
+        deliver_due, queue_cancellation, queue_for_booking, MailboxFolder,
+    };
+    let c = crate::browser::ready_to_plan(b).await;
+    let actor = Actor {
+        staff_id: Some(c.owner),
+        label: "t".into(),
+        channel: Channel::Web,
+        ip: None,
+    };
+    let mut details = c.app.store.patient(c.patient_id).await.unwrap();
+    details.details.email =
+        Some(needlepoint_domain::Email::parse("email", "amara@example.com").unwrap());
+    let p = c
+        .app
+        .store
+        .update_patient(
+            c.patient_id,
+            details.version,
+            &details.details,
+            &actor,
+            needlepoint_store::now(),
+        )
+        .await
+        .unwrap();
+    let now = needlepoint_store::now();
+    let start = now + jiff::SignedDuration::from_hours(24 * 10);
+    let appt = NewAppointment {
+        clinic_id: c.clinic_id,
+        patient_id: p.id,
+        plan_id: None,
+        session_number: Some(1),
+        kind: "session".into(),
+        practitioner_id: Some(c.clinician),
+        room_id: None,
+        device_id: None,
+        starts_at: start,
+        ends_at: start + jiff::SignedDuration::from_mins(65),
+        local_start: "later".into(),
+        time_zone: "Europe/London".into(),
+    };
+    let booked = c.app.store.book(&[appt], &actor, now).await.unwrap();
+    let kb = needlepoint_knowledge::shipped().unwrap();
+    let state = needlepoint_web::AppState::new(
+        c.app.store.clone(),
+        kb,
+        needlepoint_web::WebConfig::default(),
+    );
+    let steps = vec!["Stop retinoid creams 5 days before.".to_string()];
+    queue_for_booking(&state, &p, &booked, &steps)
+        .await
+        .unwrap();
+    queue_for_booking(&state, &p, &booked, &steps)
+        .await
+        .unwrap();
+    let all = c.app.store.messages(c.clinic_id, 50).await.unwrap();
+    assert_eq!(all.len(), 3, "confirmation and two reminders, queued once");
+
+    // The provider is down: nothing is lost, the message waits for a retry.
+    let now = needlepoint_store::now();
+    let (sent, failed) = deliver_due(&state, &Refuses, now).await.unwrap();
+    assert_eq!((sent, failed), (0, 1), "only the confirmation is due now");
+    let m = c
+        .app
+        .store
+        .messages(c.clinic_id, 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.kind == "confirmation")
+        .unwrap();
+    assert_eq!(
+        (m.status.as_str(), m.attempts, m.last_error.as_deref()),
+        ("failed", 1, Some("provider down"))
+    );
+    assert!(
+        c.app.store.due_messages(now, 50).await.unwrap().is_empty(),
+        "not again at once"
+    );
+
+    let folder = needlepoint_store::testing::temp_dir("mailbox");
+    let later = now + jiff::SignedDuration::from_mins(5);
+    assert_eq!(
+        deliver_due(&state, &MailboxFolder(folder.clone()), later)
+            .await
+            .unwrap(),
+        (1, 0)
+    );
+    let files: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1);
+    let eml = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(
+        eml.contains("To: amara@example.com")
+            && eml.contains("Stop retinoid creams")
+            && eml.contains("BEGIN:VCALENDAR"),
+        "{eml}"
+    );
+
+    // Two days before, the 48-hour reminder is due; cancelling stops the 24-hour one.
+    let two_days_before = start - jiff::SignedDuration::from_hours(48);
+    assert_eq!(
+        deliver_due(&state, &MailboxFolder(folder.clone()), two_days_before)
+            .await
+            .unwrap(),
+        (1, 0)
+    );
+    let cancelled = c
+        .app
+        .store
+        .set_appointment_status(
+            booked[0].id,
+            "cancelled",
+            Some("Ill"),
+            &actor,
+            needlepoint_store::now(),
+        )
+        .await
+        .unwrap();
+    queue_cancellation(&state, &cancelled).await.unwrap();
+    let (sent, _) = deliver_due(&state, &MailboxFolder(folder.clone()), start)
+        .await
+        .unwrap();
+    assert_eq!(sent, 1, "the cancellation, not the 24-hour reminder");
+    let kinds: Vec<(String, String)> = c
+        .app
+        .store
+        .messages(c.clinic_id, 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.kind, m.status))
+        .collect();
+    assert!(
+        kinds.contains(&("reminder_24h".into(), "cancelled".into()))
+            && kinds.contains(&("cancellation".into(), "sent".into())),
+        "{kinds:?}"
+    );
+    let mut desk = c.client_as(Role::FrontDesk).await;
+    let page = desk.get("/messages").await.text().await.unwrap();
+    assert!(page.contains("Cancelled: your appointment") && page.contains("amara@example.com"));
+}
+
 crate::both!(
     feeds_are_valid_icalendar_across_dst,
-    todays_list_checks_patients_in
+    todays_list_checks_patients_in,
+    the_outbox_delivers_retries_and_never_loses,
 );
