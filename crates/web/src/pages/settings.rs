@@ -667,13 +667,25 @@ pub async fn add_price(
     Form(f): Fields,
 ) -> Result<Response, PageError> {
     let actor = caller.actor();
+    let kb = crate::clinical::clinic_kb(&st, id).await?;
     let parse = |v: &FormValues| {
-        PriceItemDetails::parse(
+        let item = PriceItemDetails::parse_typed(
+            v.get("kind"),
             v.get("code"),
             v.get("name"),
             v.get("amount"),
             v.get("currency"),
-        )
+            v.get("areas"),
+            v.get("sessions"),
+            v.get("discount"),
+        )?;
+        match item.areas.iter().find(|a| kb.area(a).is_none()) {
+            Some(a) => Err(Invalid::one(
+                "areas",
+                format!("Unknown area {a:?}: use the area codes on the clinical rules page."),
+            )),
+            None => Ok(item),
+        }
     };
     add_to_clinic(&st, &caller, &csrf, id, f, price_form, parse, async |d| {
         st.store

@@ -398,10 +398,12 @@ async fn settings_add_things_or_explain(b: TestBackend) {
         .post_form(
             &format!("{base}/prices"),
             &[
+                ("kind", "area"),
                 ("code", "face"),
                 ("name", "Face"),
                 ("amount", "249.99"),
                 ("currency", "GBP"),
+                ("areas", "cheeks"),
             ],
         )
         .await;
@@ -411,6 +413,66 @@ async fn settings_add_things_or_explain(b: TestBackend) {
             .details
             .amount_minor,
         24999
+    );
+    // Typed lines: a bundle of known areas, a package; an unknown area is named.
+    let r = owner
+        .post_form(
+            &format!("{base}/prices"),
+            &[
+                ("kind", "bundle"),
+                ("code", "full"),
+                ("name", "Full face"),
+                ("amount", "300"),
+                ("currency", "GBP"),
+                ("areas", "cheeks,elbow"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Unknown area &#34;elbow&#34;"));
+    let r = owner
+        .post_form(
+            &format!("{base}/prices"),
+            &[
+                ("kind", "bundle"),
+                ("code", "full"),
+                ("name", "Full face"),
+                ("amount", "300"),
+                ("currency", "GBP"),
+                ("areas", "cheeks,forehead"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let r = owner
+        .post_form(
+            &format!("{base}/prices"),
+            &[
+                ("kind", "package"),
+                ("code", "three"),
+                ("name", "Three"),
+                ("currency", "GBP"),
+                ("sessions", "3"),
+                ("discount", "-5"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422, "a negative discount");
+    let items = c.app.store.price_items(c.clinic_id).await.unwrap();
+    let face = items.iter().find(|i| i.details.code == "face").unwrap();
+    assert_eq!(
+        face.details.kind,
+        needlepoint_domain::PriceKind::Area,
+        "used in quotes"
+    );
+    let bundle = items.iter().find(|i| i.details.code == "full").unwrap();
+    assert_eq!(
+        (bundle.details.kind, bundle.details.areas.len()),
+        (needlepoint_domain::PriceKind::Bundle, 2)
     );
     let r = owner
         .post_form(
