@@ -6,6 +6,15 @@ use crate::common::webdriver::Browser;
 use crate::common::{spawn_app, PASSWORD};
 use needlepoint_store::testing::TestBackend;
 
+/// A screenshot's file name, per database.
+fn shot_name(backend: TestBackend, name: &str) -> String {
+    let db = match backend {
+        TestBackend::Sqlite => "sqlite",
+        TestBackend::Postgres => "postgres",
+    };
+    format!("{db}-{name}")
+}
+
 async fn sign_in(b: &Browser, base: &str, email: &str, password: &str) {
     b.goto(&format!("{base}/login")).await;
     b.type_into("#email", email).await;
@@ -21,15 +30,7 @@ async fn sign_out(b: &Browser) {
 async fn a_clinic_day(backend: TestBackend) {
     let app = spawn_app(backend).await;
     let base = app.base.clone();
-    let shot = |name: &str| {
-        format!(
-            "{}-{name}",
-            match backend {
-                TestBackend::Sqlite => "sqlite",
-                TestBackend::Postgres => "postgres",
-            }
-        )
-    };
+    let shot = |name: &str| shot_name(backend, name);
     let b = Browser::start().await;
 
     // First run: the setup page, then Settings as the new owner.
@@ -145,15 +146,7 @@ fn typed(d: jiff::civil::Date) -> String {
 async fn intake_confirm_screen(backend: TestBackend) {
     let c = crate::common::spawn_clinic(backend).await;
     let base = c.app.base.clone();
-    let shot = |name: &str| {
-        format!(
-            "{}-{name}",
-            match backend {
-                TestBackend::Sqlite => "sqlite",
-                TestBackend::Postgres => "postgres",
-            }
-        )
-    };
+    let shot = |name: &str| shot_name(backend, name);
     let today = jiff::Zoned::now()
         .with_time_zone(jiff::tz::TimeZone::get("Europe/London").unwrap())
         .date();
@@ -320,15 +313,7 @@ pub async fn ready_to_plan(backend: TestBackend) -> crate::common::Clinic {
 async fn plan_consent_accept_print(backend: TestBackend) {
     let c = ready_to_plan(backend).await;
     let base = c.app.base.clone();
-    let shot = |name: &str| {
-        format!(
-            "{}-{name}",
-            match backend {
-                TestBackend::Sqlite => "sqlite",
-                TestBackend::Postgres => "postgres",
-            }
-        )
-    };
+    let shot = |name: &str| shot_name(backend, name);
     let b = Browser::start().await;
     sign_in(&b, &base, "clinician@example.com", PASSWORD).await;
     b.wait_for_url("/today").await;
@@ -412,15 +397,7 @@ async fn plan_consent_accept_print(backend: TestBackend) {
 async fn off_guideline_depth_is_flagged(backend: TestBackend) {
     let c = ready_to_plan(backend).await;
     let base = c.app.base.clone();
-    let shot = |name: &str| {
-        format!(
-            "{}-{name}",
-            match backend {
-                TestBackend::Sqlite => "sqlite",
-                TestBackend::Postgres => "postgres",
-            }
-        )
-    };
+    let shot = |name: &str| shot_name(backend, name);
     let b = Browser::start().await;
     sign_in(&b, &base, "clinician@example.com", PASSWORD).await;
     b.wait_for_url("/today").await;
@@ -512,15 +489,7 @@ async fn book_a_course_from_a_plan(backend: TestBackend) {
         .unwrap();
 
     let base = c.app.base.clone();
-    let shot = |name: &str| {
-        format!(
-            "{}-{name}",
-            match backend {
-                TestBackend::Sqlite => "sqlite",
-                TestBackend::Postgres => "postgres",
-            }
-        )
-    };
+    let shot = |name: &str| shot_name(backend, name);
     let b = Browser::start().await;
     sign_in(&b, &base, "clinician@example.com", PASSWORD).await;
     b.wait_for_url("/today").await;
