@@ -974,6 +974,37 @@ fn proposal() -> needlepoint_domain::planning::Proposal {
     }
 }
 
+/// A patient with a history and an eligible screening, ready to plan.
+async fn screened_patient(
+    s: &needlepoint_store::testing::Seeded,
+    given: &str,
+    family: &str,
+) -> (Patient, ScreeningRecord) {
+    let a = actor(s.owner_id);
+    let p = s
+        .store
+        .create_patient(
+            s.clinic_id,
+            &patient(given, family, "1990-01-01"),
+            &a,
+            now(),
+        )
+        .await
+        .unwrap();
+    let v = s
+        .store
+        .add_history_version(p.id, &history(false), "clinician", None, &a, now())
+        .await
+        .unwrap();
+    let result = result(needlepoint_domain::screening::Status::Eligible);
+    let sc = s
+        .store
+        .record_screening(p.id, v.id, &result, &a, now())
+        .await
+        .unwrap();
+    (p, sc)
+}
+
 fn consent(plan: &PlanRecord) -> NewConsent {
     NewConsent {
         plan_id: plan.id,
@@ -989,30 +1020,10 @@ fn consent(plan: &PlanRecord) -> NewConsent {
 
 async fn plans_need_a_covering_consent_and_freeze_when_accepted(b: TestBackend) {
     use needlepoint_domain::plan::{Plan, PlanStatus};
-    use needlepoint_domain::screening::Status;
     let (store, at) = fresh_store_at(b).await;
     let s = seed(store).await;
     let a = actor(s.owner_id);
-    let p = s
-        .store
-        .create_patient(
-            s.clinic_id,
-            &patient("Pia", "Plan", "1990-01-01"),
-            &a,
-            now(),
-        )
-        .await
-        .unwrap();
-    let v = s
-        .store
-        .add_history_version(p.id, &history(false), "clinician", None, &a, now())
-        .await
-        .unwrap();
-    let sc = s
-        .store
-        .record_screening(p.id, v.id, &result(Status::Eligible), &a, now())
-        .await
-        .unwrap();
+    let (p, sc) = screened_patient(&s, "Pia", "Plan").await;
     let prop = proposal();
     let plan = Plan::from_proposal(&prop, "skinpen");
     let other = s
@@ -1146,29 +1157,9 @@ async fn plans_need_a_covering_consent_and_freeze_when_accepted(b: TestBackend) 
 
 async fn consent_links_sign_once(b: TestBackend) {
     use needlepoint_domain::plan::Plan;
-    use needlepoint_domain::screening::Status;
     let s = seeded(b).await;
     let a = actor(s.owner_id);
-    let p = s
-        .store
-        .create_patient(
-            s.clinic_id,
-            &patient("Lin", "Link", "1990-01-01"),
-            &a,
-            now(),
-        )
-        .await
-        .unwrap();
-    let v = s
-        .store
-        .add_history_version(p.id, &history(false), "clinician", None, &a, now())
-        .await
-        .unwrap();
-    let sc = s
-        .store
-        .record_screening(p.id, v.id, &result(Status::Eligible), &a, now())
-        .await
-        .unwrap();
+    let (p, sc) = screened_patient(&s, "Lin", "Link").await;
     let prop = proposal();
     let rec = s
         .store

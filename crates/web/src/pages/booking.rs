@@ -1,7 +1,6 @@
 //! Booking a plan's whole course in one step, and the week view.
 
 use super::forms::FormValues;
-use super::visible_patient;
 use crate::auth::Caller;
 use crate::booking::{self, BookError, Preferences};
 use crate::csrf::CsrfToken;
@@ -66,20 +65,6 @@ struct BookingPage {
     expected: String,
     problem: Option<String>,
     already: usize,
-}
-
-async fn own(
-    st: &AppState,
-    caller: &Caller,
-    id: i64,
-    pid: i64,
-) -> Result<(Patient, PlanRecord), PageError> {
-    let p = visible_patient(st.store.as_ref(), caller, id).await?;
-    let r = st.store.plan(pid).await?;
-    if r.patient_id != id {
-        return Err(PageError::NotFound);
-    }
-    Ok((p, r))
 }
 
 fn fingerprint(slots: &[Slot]) -> String {
@@ -161,7 +146,7 @@ pub async fn show(
     Path((id, pid)): Path<(i64, i64)>,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let (p, r) = own(&st, &caller, id, pid).await?;
+    let (p, r) = super::plans::own_plan(&st, &caller, id, pid).await?;
     Ok(render(
         &page(&st, &caller, &csrf, &p, &r, &FormValues(q), None).await?,
     ))
@@ -174,7 +159,7 @@ pub async fn confirm(
     Path((id, pid)): Path<(i64, i64)>,
     Form(f): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let (p, r) = own(&st, &caller, id, pid).await?;
+    let (p, r) = super::plans::own_plan(&st, &caller, id, pid).await?;
     let v = FormValues(f);
     let refuse = |m: String| async {
         let page = page(&st, &caller, &csrf, &p, &r, &v, Some(m)).await?;

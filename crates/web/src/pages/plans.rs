@@ -408,7 +408,8 @@ fn mm(um: u32) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-async fn own_plan(
+/// A plan of a patient this caller may see, or 404.
+pub(super) async fn own_plan(
     st: &AppState,
     caller: &Caller,
     id: i64,
