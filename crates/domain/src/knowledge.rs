@@ -785,6 +785,33 @@ impl KnowledgeBase {
                 evidence: a.evidence,
             });
         }
+        out.push(Setting {
+            key: "scheduling.buffer_minutes".into(),
+            label: "Minutes kept free between appointments".into(),
+            value: self.scheduling.buffer_minutes.to_string(),
+            format: "a number of minutes, e.g. 10",
+            source: self.scheduling.source.clone(),
+            evidence: self.scheduling.evidence,
+        });
+        for t in &self.appointment_types {
+            let parts: &[(&str, &str, u32)] = match t.minutes {
+                Some(m) => &[("minutes", "length (minutes)", m)],
+                None => &[
+                    ("numbing_minutes", "numbing (minutes)", t.numbing_minutes),
+                    ("cleanup_minutes", "clean-up (minutes)", t.cleanup_minutes),
+                ],
+            };
+            for (field, what, value) in parts {
+                out.push(Setting {
+                    key: format!("appointment_type.{}.{field}", t.code),
+                    label: format!("{}: {what}", t.name),
+                    value: value.to_string(),
+                    format: "a number of minutes, e.g. 30",
+                    source: t.source.clone(),
+                    evidence: t.evidence,
+                });
+            }
+        }
         out
     }
 
@@ -816,10 +843,35 @@ impl KnowledgeBase {
                 let area = area.ok_or_else(|| format!("No area called {code:?}."))?;
                 area.depth = DepthRange::parse(value.trim())?;
             }
+            ["scheduling", "buffer_minutes"] => {
+                self.scheduling.buffer_minutes = minutes(value, 0..=120)?;
+            }
+            ["appointment_type", code, field] => {
+                let t = self.appointment_types.iter_mut().find(|t| t.code == *code);
+                let t = t.ok_or_else(|| format!("No appointment type called {code:?}."))?;
+                match (*field, t.minutes.is_some()) {
+                    ("minutes", true) => t.minutes = Some(minutes(value, 5..=480)?),
+                    ("numbing_minutes", false) => t.numbing_minutes = minutes(value, 0..=120)?,
+                    ("cleanup_minutes", false) => t.cleanup_minutes = minutes(value, 0..=120)?,
+                    _ => return Err(format!("{key:?} cannot be changed.")),
+                }
+            }
             _ => return Err(format!("{key:?} cannot be changed.")),
         }
         Ok(())
     }
+}
+
+/// A whole number of minutes within `range`, as a clinic types it.
+fn minutes(value: &str, range: std::ops::RangeInclusive<u32>) -> Result<u32, String> {
+    let m: u32 = value
+        .trim()
+        .parse()
+        .map_err(|_| "Enter a whole number of minutes.".to_string())?;
+    if !range.contains(&m) {
+        return Err(format!("Use {} to {} minutes.", range.start(), range.end()));
+    }
+    Ok(m)
 }
 
 #[cfg(test)]

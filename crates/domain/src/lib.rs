@@ -4,10 +4,12 @@
 //! same inputs always give the same answer and tests need no clock tricks.
 
 pub mod account;
+pub mod booking_rules;
 pub mod clinic;
 pub mod depth;
 pub mod history;
 pub mod knowledge;
+pub mod message_template;
 pub mod patient;
 pub mod plan;
 pub mod planning;

@@ -229,6 +229,30 @@ pub fn find_slots(cal: &ClinicCalendar, pools: &Pools, req: &SlotRequest, n: usi
     out
 }
 
+/// The resources free at one chosen instant (a time typed in by hand):
+/// the first free practitioner, room and device, as the search would pick.
+pub fn resources_at(
+    pools: &Pools,
+    zone: &TimeZone,
+    start: Timestamp,
+    duration: SignedDuration,
+    buffer: SignedDuration,
+) -> Option<Slot> {
+    let req = SlotRequest {
+        duration,
+        buffer,
+        step_minutes: 5,
+        not_before: start,
+        from: Date::MIN,
+        to: Date::MIN,
+        weekdays: vec![],
+        between: None,
+    };
+    let local = start.to_zoned(zone.clone()).datetime();
+    let end_local = (start + duration).to_zoned(zone.clone()).datetime();
+    try_slot(pools, &req, start, local, end_local)
+}
+
 /// A wall-clock start skipped or repeated by a DST change never gets here:
 /// `start` is its one instant.
 fn try_slot(

@@ -210,6 +210,53 @@ mod override_tests {
         assert!(kb.apply_override("screening.max_age_days", "0").is_err());
         assert!(kb.apply_override("version", "x").is_err());
     }
+
+    #[test]
+    fn clinics_set_their_appointment_lengths() {
+        let mut kb = shipped().unwrap();
+        let keys: Vec<String> = kb.settings().into_iter().map(|s| s.key).collect();
+        for k in [
+            "appointment_type.consultation.minutes",
+            "appointment_type.session.numbing_minutes",
+            "scheduling.buffer_minutes",
+        ] {
+            assert!(keys.contains(&k.to_string()), "{k} listed");
+            assert!(kb.apply_override(k, "abc").is_err(), "{k}");
+        }
+        kb.apply_override("appointment_type.consultation.minutes", "45")
+            .unwrap();
+        assert_eq!(
+            kb.appointment_type("consultation")
+                .unwrap()
+                .duration_minutes(&kb, &[]),
+            45
+        );
+        let cheeks = ["cheeks".to_string()];
+        let before = kb
+            .appointment_type("session")
+            .unwrap()
+            .duration_minutes(&kb, &cheeks);
+        kb.apply_override("appointment_type.session.numbing_minutes", "30")
+            .unwrap();
+        let after = kb
+            .appointment_type("session")
+            .unwrap()
+            .duration_minutes(&kb, &cheeks);
+        assert_eq!(before - after, 15, "45 minutes' numbing became 30");
+        assert!(
+            kb.apply_override("appointment_type.session.minutes", "20")
+                .is_err(),
+            "a session's length is made of parts"
+        );
+        assert!(kb
+            .apply_override("appointment_type.consultation.minutes", "0")
+            .is_err());
+        assert!(kb
+            .apply_override("appointment_type.massage.minutes", "30")
+            .is_err());
+        kb.apply_override("scheduling.buffer_minutes", "0").unwrap();
+        assert_eq!(kb.scheduling.buffer_minutes, 0);
+    }
 }
 
 #[cfg(test)]

@@ -348,11 +348,48 @@ pub trait ScheduleRecords: Send + Sync {
     async fn set_appointment_status(
         &self,
         id: i64,
-        status: &str,
-        reason: Option<&str>,
+        change: &StatusChange<'_>,
         actor: &Actor,
         now: Timestamp,
     ) -> Result<Appointment>;
+    /// Moves booked appointments to new times, all or none; `Conflict`
+    /// names what is already taken at a new time.
+    async fn reschedule(
+        &self,
+        moves: &[Move],
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Vec<Appointment>>;
+
+    async fn cancellation_policy(
+        &self,
+        clinic_id: i64,
+    ) -> Result<needlepoint_domain::booking_rules::CancellationPolicy>;
+    async fn set_cancellation_policy(
+        &self,
+        clinic_id: i64,
+        policy: &needlepoint_domain::booking_rules::CancellationPolicy,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// The clinic's own wording of messages, by kind.
+    async fn message_templates(
+        &self,
+        clinic_id: i64,
+    ) -> Result<
+        Vec<(
+            String,
+            needlepoint_domain::message_template::MessageTemplate,
+        )>,
+    >;
+    async fn set_message_template(
+        &self,
+        clinic_id: i64,
+        kind: &str,
+        template: &needlepoint_domain::message_template::MessageTemplate,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<()>;
 }
 
 /// The record, whatever database keeps it.

@@ -45,6 +45,11 @@ pub const SQLITE: &[Migration] = &[
         name: "outbox",
         sql: include_str!("../migrations/sqlite/0007_outbox.sql"),
     },
+    Migration {
+        version: 8,
+        name: "changes",
+        sql: include_str!("../migrations/sqlite/0008_changes.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -82,6 +87,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 7,
         name: "outbox",
         sql: include_str!("../migrations/postgres/0007_outbox.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "changes",
+        sql: include_str!("../migrations/postgres/0008_changes.sql"),
     },
 ];
 

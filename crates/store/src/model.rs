@@ -296,6 +296,32 @@ pub struct NewAppointment {
     pub ends_at: Timestamp,
     pub local_start: String,
     pub time_zone: String,
+    /// A clinician's reason for booking a session outside its healing window.
+    pub window_override: Option<String>,
+}
+
+/// An appointment moved to a new time (and perhaps other resources).
+#[derive(Debug, Clone)]
+pub struct Move {
+    pub id: i64,
+    pub practitioner_id: Option<i64>,
+    pub room_id: Option<i64>,
+    pub device_id: Option<i64>,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+    pub local_start: String,
+    pub window_override: Option<String>,
+}
+
+/// An appointment moving on: checked in, completed, cancelled, no-show.
+#[derive(Debug, Clone, Copy)]
+pub struct StatusChange<'a> {
+    pub status: &'a str,
+    pub reason: Option<&'a str>,
+    /// `patient` or `clinic`, for a cancellation.
+    pub cancelled_by: Option<&'a str>,
+    /// The cancellation policy's fee, in minor units.
+    pub fee_minor: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -317,6 +343,11 @@ pub struct Appointment {
     pub status: String,
     pub cancel_reason: Option<String>,
     pub created_at: Timestamp,
+    pub window_override: Option<String>,
+    /// The wall-clock start before the latest move.
+    pub moved_from: Option<String>,
+    pub cancelled_by: Option<String>,
+    pub fee_minor: Option<i64>,
 }
 
 /// A message to queue.

@@ -12,7 +12,8 @@ pub fn slots(start: jiff::Timestamp, end: jiff::Timestamp) -> std::ops::Range<i6
 macro_rules! schedule_impl {
     ($db:ty) => {
         const APPOINTMENT_COLS: &str = "id, clinic_id, patient_id, plan_id, session_number, kind, practitioner_id, room_id, \
-             device_id, starts_at, ends_at, local_start, time_zone, status, cancel_reason, created_at";
+             device_id, starts_at, ends_at, local_start, time_zone, status, cancel_reason, created_at, window_override, moved_from, \
+             cancelled_by, fee_minor";
         const STATUSES: [&str; 5] = ["booked", "checked_in", "completed", "cancelled", "no_show"];
 
         const MESSAGE_COLS: &str = "id, clinic_id, patient_id, appointment_id, kind, channel, to_address, subject, body, \
@@ -57,20 +58,55 @@ macro_rules! schedule_impl {
                     status: r.try_get("status")?,
                     cancel_reason: r.try_get("cancel_reason")?,
                     created_at: r.try_get::<Ts, _>("created_at")?.0,
+                    window_override: r.try_get("window_override")?,
+                    moved_from: r.try_get("moved_from")?,
+                    cancelled_by: r.try_get("cancelled_by")?,
+                    fee_minor: r.try_get("fee_minor")?,
                 })
             }
 
-            fn claims(a: &NewAppointment) -> Vec<(&'static str, i64)> {
-                [("practitioner", a.practitioner_id), ("room", a.room_id), ("device", a.device_id)]
+            fn claims(p: Option<i64>, r: Option<i64>, d: Option<i64>) -> Vec<(&'static str, i64)> {
+                [("practitioner", p), ("room", r), ("device", d)]
                     .into_iter()
                     .filter_map(|(k, id)| id.map(|id| (k, id)))
                     .collect()
             }
 
-            /// Which resource of `a` is taken, for the refusal's message.
-            async fn taken(&self, a: &NewAppointment) -> Result<String> {
-                let range = crate::schedule_sql::slots(a.starts_at, a.ends_at);
-                for (kind, id) in Self::claims(a) {
+            /// Claims every slot of [start, end) for each resource, inside
+            /// the caller's transaction; `Ok(false)` when one is taken.
+            async fn claim(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                id: i64,
+                claims: &[(&'static str, i64)],
+                start: Timestamp,
+                end: Timestamp,
+            ) -> Result<bool> {
+                for (kind, rid) in claims {
+                    for slot in crate::schedule_sql::slots(start, end) {
+                        let r = sqlx::query(
+                            "INSERT INTO booked_slots (resource, resource_id, slot, appointment_id) VALUES ($1, $2, $3, $4)",
+                        )
+                        .bind(*kind)
+                        .bind(*rid)
+                        .bind(slot)
+                        .bind(id)
+                        .execute(&mut **tx)
+                        .await;
+                        if let Err(sqlx::Error::Database(d)) = &r {
+                            if d.is_unique_violation() {
+                                return Ok(false);
+                            }
+                        }
+                        r?;
+                    }
+                }
+                Ok(true)
+            }
+
+            /// Which resource is taken at a time, for the refusal's message.
+            async fn taken(&self, claims: &[(&'static str, i64)], start: Timestamp, end: Timestamp, local: &str) -> Result<String> {
+                let range = crate::schedule_sql::slots(start, end);
+                for &(kind, id) in claims {
                     let n: i64 = sqlx::query_scalar(
                         "SELECT COUNT(*) FROM booked_slots WHERE resource = $1 AND resource_id = $2 AND slot >= $3 AND slot < $4",
                     )
@@ -81,10 +117,10 @@ macro_rules! schedule_impl {
                     .fetch_one(&self.pool)
                     .await?;
                     if n > 0 {
-                        return Ok(format!("The {kind} is already booked at {}.", a.local_start));
+                        return Ok(format!("The {kind} is already booked at {local}."));
                     }
                 }
-                Ok(format!("That time ({}) was just taken.", a.local_start))
+                Ok(format!("That time ({local}) was just taken."))
             }
         }
 
@@ -99,8 +135,8 @@ macro_rules! schedule_impl {
                     }
                     let id: i64 = sqlx::query_scalar(
                         "INSERT INTO appointments (clinic_id, patient_id, plan_id, session_number, kind, practitioner_id, room_id, \
-                         device_id, starts_at, ends_at, local_start, time_zone, status, created_at, created_by) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'booked', $13, $14) RETURNING id",
+                         device_id, starts_at, ends_at, local_start, time_zone, status, created_at, created_by, window_override) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'booked', $13, $14, $15) RETURNING id",
                     )
                     .bind(a.clinic_id)
                     .bind(a.patient_id)
@@ -116,31 +152,18 @@ macro_rules! schedule_impl {
                     .bind(&a.time_zone)
                     .bind(Ts(now))
                     .bind(actor.staff_id)
+                    .bind(&a.window_override)
                     .fetch_one(&mut *tx)
                     .await?;
-                    for (kind, rid) in Self::claims(a) {
-                        for slot in crate::schedule_sql::slots(a.starts_at, a.ends_at) {
-                            let r = sqlx::query(
-                                "INSERT INTO booked_slots (resource, resource_id, slot, appointment_id) VALUES ($1, $2, $3, $4)",
-                            )
-                            .bind(kind)
-                            .bind(rid)
-                            .bind(slot)
-                            .bind(id)
-                            .execute(&mut *tx)
-                            .await;
-                            if let Err(sqlx::Error::Database(d)) = &r {
-                                if d.is_unique_violation() {
-                                    drop(tx);
-                                    return Err(StoreError::Conflict(self.taken(a).await?));
-                                }
-                            }
-                            r?;
-                        }
+                    let claims = Self::claims(a.practitioner_id, a.room_id, a.device_id);
+                    if !Self::claim(&mut tx, id, &claims, a.starts_at, a.ends_at).await? {
+                        drop(tx);
+                        return Err(StoreError::Conflict(self.taken(&claims, a.starts_at, a.ends_at, &a.local_start).await?));
                     }
                     let ev = AuditEvent::new("create", "appointment", Some(id))
                         .patient(a.patient_id)
-                        .detail(json!({ "start": a.local_start, "zone": a.time_zone, "plan_id": a.plan_id, "session": a.session_number }));
+                        .detail(json!({ "start": a.local_start, "zone": a.time_zone, "plan_id": a.plan_id, "session": a.session_number,
+                                        "window_override": a.window_override }));
                     Self::audit(&mut tx, actor, &ev, now).await?;
                     ids.push(id);
                 }
@@ -317,7 +340,7 @@ macro_rules! schedule_impl {
                         "INSERT INTO messages (clinic_id, patient_id, appointment_id, kind, channel, to_address, subject, body, \
                          attachment, due_at, status, attempts, created_at) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', 0, $11) \
-                         ON CONFLICT (appointment_id, kind) DO NOTHING",
+                         ON CONFLICT DO NOTHING",
                     )
                     .bind(m.clinic_id)
                     .bind(m.patient_id)
@@ -385,14 +408,8 @@ macro_rules! schedule_impl {
                 rows.iter().map(Self::message_from).collect()
             }
 
-            async fn set_appointment_status(
-                &self,
-                id: i64,
-                status: &str,
-                reason: Option<&str>,
-                actor: &Actor,
-                now: Timestamp,
-            ) -> Result<Appointment> {
+            async fn set_appointment_status(&self, id: i64, change: &StatusChange<'_>, actor: &Actor, now: Timestamp) -> Result<Appointment> {
+                let StatusChange { status, reason, cancelled_by, fee_minor } = *change;
                 if !STATUSES.contains(&status) || status == "booked" {
                     return Err(StoreError::Invalid(needlepoint_domain::Invalid::one("status", "Unknown appointment state.")));
                 }
@@ -405,10 +422,12 @@ macro_rules! schedule_impl {
                 if matches!(before.as_str(), "cancelled" | "completed" | "no_show") {
                     return Err(StoreError::Conflict(format!("The appointment is already {before}.")));
                 }
-                sqlx::query("UPDATE appointments SET status = $2, cancel_reason = $3 WHERE id = $1")
+                sqlx::query("UPDATE appointments SET status = $2, cancel_reason = $3, cancelled_by = $4, fee_minor = $5 WHERE id = $1")
                     .bind(id)
                     .bind(status)
                     .bind(reason)
+                    .bind(cancelled_by)
+                    .bind(fee_minor.filter(|f| *f > 0))
                     .execute(&mut *tx)
                     .await?;
                 if matches!(status, "cancelled" | "no_show") {
@@ -420,10 +439,131 @@ macro_rules! schedule_impl {
                     .await?;
                 let ev = AuditEvent::new("status", "appointment", Some(id))
                     .patient(patient_id)
-                    .detail(json!({ "from": before, "to": status, "reason": reason }));
+                    .detail(json!({ "from": before, "to": status, "reason": reason, "cancelled_by": cancelled_by, "fee_minor": fee_minor }));
                 Self::audit(&mut tx, actor, &ev, now).await?;
                 tx.commit().await?;
                 self.appointment(id).await
+            }
+
+            async fn reschedule(&self, moves: &[Move], actor: &Actor, now: Timestamp) -> Result<Vec<Appointment>> {
+                let mut tx = self.pool.begin_with(self.begin).await?;
+                // Free every moving appointment's time first: a course moved
+                // along may take a time another of its sessions had.
+                let mut before = vec![];
+                for m in moves {
+                    if m.ends_at <= m.starts_at {
+                        return Err(StoreError::Invalid(needlepoint_domain::Invalid::one("ends_at", "An appointment ends after it starts.")));
+                    }
+                    let row = sqlx::query("SELECT status, local_start, patient_id FROM appointments WHERE id = $1")
+                        .bind(m.id)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .ok_or(StoreError::NotFound)?;
+                    let status: String = row.try_get("status")?;
+                    if status != "booked" {
+                        return Err(StoreError::Conflict(format!("Only a booked appointment can be moved; this one is {status}.")));
+                    }
+                    before.push((row.try_get::<String, _>("local_start")?, row.try_get::<i64, _>("patient_id")?));
+                    sqlx::query("DELETE FROM booked_slots WHERE appointment_id = $1").bind(m.id).execute(&mut *tx).await?;
+                }
+                for (m, (from, patient_id)) in moves.iter().zip(&before) {
+                    sqlx::query(
+                        "UPDATE appointments SET practitioner_id = $2, room_id = $3, device_id = $4, starts_at = $5, ends_at = $6, \
+                         local_start = $7, window_override = $8, moved_from = $9 WHERE id = $1",
+                    )
+                    .bind(m.id)
+                    .bind(m.practitioner_id)
+                    .bind(m.room_id)
+                    .bind(m.device_id)
+                    .bind(Ts(m.starts_at))
+                    .bind(Ts(m.ends_at))
+                    .bind(&m.local_start)
+                    .bind(&m.window_override)
+                    .bind(from)
+                    .execute(&mut *tx)
+                    .await?;
+                    let claims = Self::claims(m.practitioner_id, m.room_id, m.device_id);
+                    if !Self::claim(&mut tx, m.id, &claims, m.starts_at, m.ends_at).await? {
+                        drop(tx);
+                        return Err(StoreError::Conflict(self.taken(&claims, m.starts_at, m.ends_at, &m.local_start).await?));
+                    }
+                    let ev = AuditEvent::new("reschedule", "appointment", Some(m.id))
+                        .patient(*patient_id)
+                        .detail(json!({ "from": from, "to": m.local_start, "window_override": m.window_override }));
+                    Self::audit(&mut tx, actor, &ev, now).await?;
+                }
+                tx.commit().await?;
+                let mut out = vec![];
+                for m in moves {
+                    out.push(self.appointment(m.id).await?);
+                }
+                Ok(out)
+            }
+
+            async fn cancellation_policy(&self, clinic_id: i64) -> Result<CancellationPolicy> {
+                let row = sqlx::query("SELECT cancel_notice_hours, late_cancel_fee_minor FROM clinics WHERE id = $1")
+                    .bind(clinic_id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .ok_or(StoreError::NotFound)?;
+                let hours: i64 = row.try_get("cancel_notice_hours")?;
+                Ok(CancellationPolicy {
+                    notice_hours: u32::try_from(hours).map_err(|e| decode_err("cancel_notice_hours", e))?,
+                    fee_minor: row.try_get("late_cancel_fee_minor")?,
+                })
+            }
+
+            async fn set_cancellation_policy(&self, clinic_id: i64, p: &CancellationPolicy, actor: &Actor, now: Timestamp) -> Result<()> {
+                let mut tx = self.pool.begin_with(self.begin).await?;
+                let done = sqlx::query("UPDATE clinics SET cancel_notice_hours = $2, late_cancel_fee_minor = $3 WHERE id = $1")
+                    .bind(clinic_id)
+                    .bind(i64::from(p.notice_hours))
+                    .bind(p.fee_minor)
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                let ev = AuditEvent::new("update", "cancellation_policy", Some(clinic_id))
+                    .detail(json!({ "notice_hours": p.notice_hours, "fee_minor": p.fee_minor }));
+                Self::audit(&mut tx, actor, &ev, now).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn message_templates(&self, clinic_id: i64) -> Result<Vec<(String, MessageTemplate)>> {
+                let rows = sqlx::query("SELECT kind, subject, body FROM message_templates WHERE clinic_id = $1 ORDER BY kind")
+                    .bind(clinic_id)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| Ok((r.try_get("kind")?, MessageTemplate { subject: r.try_get("subject")?, body: r.try_get("body")? })))
+                    .collect()
+            }
+
+            async fn set_message_template(&self, clinic_id: i64, kind: &str, t: &MessageTemplate, actor: &Actor, now: Timestamp) -> Result<()> {
+                if MessageTemplate::shipped(kind).is_none() {
+                    return Err(StoreError::Invalid(needlepoint_domain::Invalid::one("kind", "No such message.")));
+                }
+                let mut tx = self.pool.begin_with(self.begin).await?;
+                sqlx::query(
+                    "INSERT INTO message_templates (clinic_id, kind, subject, body, updated_at, updated_by) VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (clinic_id, kind) DO UPDATE SET subject = excluded.subject, body = excluded.body, \
+                     updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+                )
+                .bind(clinic_id)
+                .bind(kind)
+                .bind(&t.subject)
+                .bind(&t.body)
+                .bind(Ts(now))
+                .bind(actor.staff_id)
+                .execute(&mut *tx)
+                .await?;
+                let ev = AuditEvent::new("update", "message_template", Some(clinic_id))
+                    .detail(json!({ "kind": kind, "subject": t.subject, "body": t.body }));
+                Self::audit(&mut tx, actor, &ev, now).await?;
+                tx.commit().await?;
+                Ok(())
             }
         }
     };

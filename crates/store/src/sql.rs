@@ -6,7 +6,9 @@
 use crate::migrate::{Migration, POSTGRES, SQLITE};
 use crate::types::{Day, Ts};
 use crate::*;
+use needlepoint_domain::booking_rules::CancellationPolicy;
 use needlepoint_domain::history::PatientHistory;
+use needlepoint_domain::message_template::MessageTemplate;
 use needlepoint_domain::plan::{Flag, Plan, PlanStatus};
 use needlepoint_domain::planning::Proposal;
 use needlepoint_domain::pricing::Quote;

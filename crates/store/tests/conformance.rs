@@ -1293,6 +1293,16 @@ fn appointment(
         ends_at: starts_at + SignedDuration::from_mins(minutes),
         local_start: start.into(),
         time_zone: "Europe/London".into(),
+        window_override: None,
+    }
+}
+
+fn status<'a>(status: &'a str, reason: Option<&'a str>) -> StatusChange<'a> {
+    StatusChange {
+        status,
+        reason,
+        cancelled_by: None,
+        fee_minor: None,
     }
 }
 
@@ -1366,7 +1376,7 @@ async fn nothing_is_booked_twice(b: TestBackend) {
     // Cancelling frees the time.
     let c = s
         .store
-        .set_appointment_status(first[0].id, "cancelled", Some("Ill"), &a, now())
+        .set_appointment_status(first[0].id, &status("cancelled", Some("Ill")), &a, now())
         .await
         .unwrap();
     assert_eq!(
@@ -1383,7 +1393,7 @@ async fn nothing_is_booked_twice(b: TestBackend) {
         .unwrap();
     assert!(
         s.store
-            .set_appointment_status(first[0].id, "checked_in", None, &a, now())
+            .set_appointment_status(first[0].id, &status("checked_in", None), &a, now())
             .await
             .is_err(),
         "cancelled is final"
@@ -1495,6 +1505,257 @@ async fn hours_and_closures_round_trip(b: TestBackend) {
     );
 }
 
+fn moved(a: &Appointment, room: i64, start: &str, minutes: i64) -> Move {
+    let starts_at: Timestamp = start.parse().unwrap();
+    Move {
+        id: a.id,
+        practitioner_id: a.practitioner_id,
+        room_id: Some(room),
+        device_id: a.device_id,
+        starts_at,
+        ends_at: starts_at + SignedDuration::from_mins(minutes),
+        local_start: start.into(),
+        window_override: None,
+    }
+}
+
+/// Moving appointments frees their old time and claims the new one, all or
+/// none, and a course can move along onto its own sessions' times.
+async fn moves_are_whole_and_never_double_book(b: TestBackend) {
+    let s = seeded(b).await;
+    let a = actor(s.owner_id);
+    let p = s
+        .store
+        .create_patient(s.clinic_id, &patient("Mo", "Ving", "1990-01-01"), &a, now())
+        .await
+        .unwrap();
+    let room = s
+        .store
+        .create_room(s.clinic_id, &RoomDetails::parse("R1").unwrap(), &a, now())
+        .await
+        .unwrap()
+        .id;
+    let course = s
+        .store
+        .book(
+            &[
+                appointment(&s, p.id, room, "2026-11-23T10:00:00Z", 60),
+                appointment(&s, p.id, room, "2026-12-21T10:00:00Z", 60),
+            ],
+            &a,
+            now(),
+        )
+        .await
+        .unwrap();
+    let other = s
+        .store
+        .book(
+            &[appointment(&s, p.id, room, "2026-11-24T10:00:00Z", 60)],
+            &a,
+            now(),
+        )
+        .await
+        .unwrap();
+    // Session 1 onto session 2's time, session 2 four weeks later: one step.
+    let mut m2 = moved(&course[1], room, "2027-01-18T10:00:00Z", 60);
+    m2.window_override = Some("Patient travelling".into());
+    let done = s
+        .store
+        .reschedule(
+            &[moved(&course[0], room, "2026-12-21T10:00:00Z", 60), m2],
+            &a,
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(done[0].local_start, "2026-12-21T10:00:00Z");
+    assert_eq!(done[0].moved_from.as_deref(), Some("2026-11-23T10:00:00Z"));
+    assert_eq!(
+        done[1].window_override.as_deref(),
+        Some("Patient travelling")
+    );
+    // The freed time can be booked again.
+    s.store
+        .book(
+            &[appointment(&s, p.id, room, "2026-11-23T10:00:00Z", 60)],
+            &a,
+            now(),
+        )
+        .await
+        .unwrap();
+    // Onto another appointment's time: refused, and nothing moved.
+    let clash = s
+        .store
+        .reschedule(
+            &[
+                moved(&done[1], room, "2027-01-25T10:00:00Z", 60),
+                moved(&done[0], room, "2026-11-24T10:30:00Z", 60),
+            ],
+            &a,
+            now(),
+        )
+        .await;
+    assert!(
+        matches!(clash, Err(StoreError::Conflict(ref m)) if m.contains("already booked")),
+        "{clash:?}"
+    );
+    let kept = s.store.appointment(done[1].id).await.unwrap();
+    assert_eq!(
+        kept.local_start, "2027-01-18T10:00:00Z",
+        "the first move was rolled back"
+    );
+    assert!(
+        s.store
+            .book(
+                &[appointment(&s, p.id, room, "2027-01-18T10:30:00Z", 30)],
+                &a,
+                now()
+            )
+            .await
+            .is_err(),
+        "its time is still claimed"
+    );
+    // Only a booked appointment moves.
+    s.store
+        .set_appointment_status(other[0].id, &status("checked_in", None), &a, now())
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.store
+            .reschedule(
+                &[moved(&other[0], room, "2026-11-30T10:00:00Z", 60)],
+                &a,
+                now()
+            )
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+}
+
+async fn policies_templates_and_fees_round_trip(b: TestBackend) {
+    use needlepoint_domain::booking_rules::CancellationPolicy;
+    use needlepoint_domain::message_template::MessageTemplate;
+    let s = seeded(b).await;
+    let a = actor(s.owner_id);
+    assert_eq!(
+        s.store.cancellation_policy(s.clinic_id).await.unwrap(),
+        CancellationPolicy::default(),
+        "no policy until one is set"
+    );
+    let policy = CancellationPolicy::parse("48", "30").unwrap();
+    s.store
+        .set_cancellation_policy(s.clinic_id, &policy, &a, now())
+        .await
+        .unwrap();
+    assert_eq!(
+        s.store.cancellation_policy(s.clinic_id).await.unwrap(),
+        policy
+    );
+
+    assert!(s
+        .store
+        .message_templates(s.clinic_id)
+        .await
+        .unwrap()
+        .is_empty());
+    let t = MessageTemplate::parse("See you {when}", "Hello {patient}").unwrap();
+    s.store
+        .set_message_template(s.clinic_id, "reminder_24h", &t, &a, now())
+        .await
+        .unwrap();
+    let t2 = MessageTemplate::parse("Soon: {when}", "Hi {patient}").unwrap();
+    s.store
+        .set_message_template(s.clinic_id, "reminder_24h", &t2, &a, now())
+        .await
+        .unwrap();
+    assert_eq!(
+        s.store.message_templates(s.clinic_id).await.unwrap(),
+        vec![("reminder_24h".to_string(), t2)]
+    );
+    assert!(s
+        .store
+        .set_message_template(s.clinic_id, "birthday", &t, &a, now())
+        .await
+        .is_err());
+
+    // A late cancellation keeps who cancelled and the fee.
+    let p = s
+        .store
+        .create_patient(s.clinic_id, &patient("Fe", "Late", "1990-01-01"), &a, now())
+        .await
+        .unwrap();
+    let room = s
+        .store
+        .create_room(s.clinic_id, &RoomDetails::parse("R1").unwrap(), &a, now())
+        .await
+        .unwrap()
+        .id;
+    let booked = s
+        .store
+        .book(
+            &[appointment(&s, p.id, room, "2026-11-23T10:00:00Z", 60)],
+            &a,
+            now(),
+        )
+        .await
+        .unwrap();
+    let c = s
+        .store
+        .set_appointment_status(
+            booked[0].id,
+            &StatusChange {
+                status: "cancelled",
+                reason: Some("Forgot"),
+                cancelled_by: Some("patient"),
+                fee_minor: Some(3000),
+            },
+            &a,
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (c.cancelled_by.as_deref(), c.fee_minor),
+        (Some("patient"), Some(3000))
+    );
+    // Its unsent messages stop; a new message of the same kind may be queued.
+    let msg = |kind: &str| NewMessage {
+        clinic_id: s.clinic_id,
+        patient_id: Some(p.id),
+        appointment_id: Some(c.id),
+        kind: kind.into(),
+        channel: "email".into(),
+        to_address: "fe@example.com".into(),
+        subject: "s".into(),
+        body: "b".into(),
+        attachment: None,
+        due_at: now(),
+    };
+    s.store
+        .enqueue_messages(&[msg("reminder_24h"), msg("reminder_24h")])
+        .await
+        .unwrap();
+    assert_eq!(
+        s.store.messages(s.clinic_id, 10).await.unwrap().len(),
+        1,
+        "queued once"
+    );
+    s.store.cancel_messages(c.id).await.unwrap();
+    s.store
+        .enqueue_messages(&[msg("reminder_24h")])
+        .await
+        .unwrap();
+    let statuses: Vec<String> = s
+        .store
+        .messages(s.clinic_id, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.status)
+        .collect();
+    assert_eq!(statuses, ["pending", "cancelled"]);
+}
+
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -1531,4 +1792,6 @@ conformance!(
     nothing_is_booked_twice,
     racing_bookings_one_wins,
     hours_and_closures_round_trip,
+    moves_are_whole_and_never_double_book,
+    policies_templates_and_fees_round_trip,
 );

@@ -1,0 +1,159 @@
+//! The wording of messages to patients. Each clinic may rewrite them; the
+//! placeholders in braces are filled in when a message is queued, and a
+//! template naming a placeholder that does not exist is refused when saved.
+
+use crate::Invalid;
+
+/// The messages a clinic can word, with what each is for.
+pub const KINDS: [(&str, &str); 5] = [
+    (
+        "confirmation",
+        "Booking confirmation (the .ics is attached)",
+    ),
+    ("reminder_48h", "Reminder 48 hours before"),
+    ("reminder_24h", "Reminder 24 hours before"),
+    ("rescheduled", "Appointment moved"),
+    ("cancellation", "Cancellation"),
+];
+
+/// Every placeholder, and what it becomes.
+pub const PLACEHOLDERS: [(&str, &str); 6] = [
+    ("patient", "the patient's given name"),
+    ("clinic", "the clinic's name"),
+    ("what", "what is booked, e.g. \"microneedling session 2\""),
+    ("when", "the date and time, in the clinic's zone"),
+    (
+        "before",
+        "the plan's instructions for before a session (empty if none)",
+    ),
+    ("fee", "the late-cancellation fee charged (empty if none)"),
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageTemplate {
+    pub subject: String,
+    pub body: String,
+}
+
+impl MessageTemplate {
+    /// The shipped wording of a kind of message.
+    pub fn shipped(kind: &str) -> Option<MessageTemplate> {
+        let (subject, body) = match kind {
+            "confirmation" => (
+                "Booked: your {what} at {clinic}",
+                "Dear {patient},\n\nYour {what} at {clinic} is booked for {when}.{before}",
+            ),
+            "reminder_48h" | "reminder_24h" => (
+                "Reminder: your {what} on {when}",
+                "Dear {patient},\n\nA reminder of your {what} at {clinic} on {when}.{before}",
+            ),
+            "rescheduled" => (
+                "Moved: your {what} at {clinic}",
+                "Dear {patient},\n\nYour {what} at {clinic} has moved to {when}.{before}",
+            ),
+            "cancellation" => (
+                "Cancelled: your appointment at {clinic}",
+                "Dear {patient},\n\nYour {what} at {clinic} on {when} is cancelled.{fee} Contact the clinic to book another time.",
+            ),
+            _ => return None,
+        };
+        Some(MessageTemplate {
+            subject: subject.into(),
+            body: body.into(),
+        })
+    }
+
+    /// A clinic's wording, checked: both parts present, braces closed and
+    /// every placeholder known.
+    pub fn parse(subject: &str, body: &str) -> Result<MessageTemplate, Invalid> {
+        let mut inv = Invalid::default();
+        for (field, text, max) in [("subject", subject, 200), ("body", body, 5000)] {
+            if text.trim().is_empty() {
+                inv.push(field, "This field is required.");
+            } else if text.chars().count() > max {
+                inv.push(field, format!("Keep it under {max} characters."));
+            } else if let Err(m) = placeholders(text) {
+                inv.push(field, m);
+            }
+        }
+        if subject.contains('\n') {
+            inv.push("subject", "A subject is one line.");
+        }
+        inv.into_result()?;
+        Ok(MessageTemplate {
+            subject: subject.trim().into(),
+            body: body.trim_end().replace("\r\n", "\n"),
+        })
+    }
+
+    /// Subject and body with every placeholder filled in.
+    pub fn render(&self, values: &[(&str, &str)]) -> (String, String) {
+        let fill = |text: &str| {
+            let mut out = text.to_string();
+            for (name, value) in values {
+                out = out.replace(&format!("{{{name}}}"), value);
+            }
+            out
+        };
+        (fill(&self.subject), fill(&self.body))
+    }
+}
+
+/// The placeholder names in `text`, or what is wrong with them.
+fn placeholders(text: &str) -> Result<Vec<&str>, String> {
+    let mut out = vec![];
+    let mut rest = text;
+    while let Some(open) = rest.find(['{', '}']) {
+        if rest[open..].starts_with('}') {
+            return Err("A \"}\" has no \"{\" before it.".into());
+        }
+        let after = &rest[open + 1..];
+        let close = after
+            .find('}')
+            .ok_or("A \"{\" is not closed with \"}\".".to_string())?;
+        let name = &after[..close];
+        if !PLACEHOLDERS.iter().any(|(p, _)| *p == name) {
+            return Err(format!(
+                "{{{name}}} is not a placeholder; use {}.",
+                PLACEHOLDERS
+                    .iter()
+                    .map(|(p, _)| format!("{{{p}}}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        out.push(name);
+        rest = &after[close + 1..];
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_shipped_wording_that_parses() {
+        for (kind, _) in KINDS {
+            let t = MessageTemplate::shipped(kind).unwrap();
+            assert_eq!(MessageTemplate::parse(&t.subject, &t.body).unwrap(), t);
+        }
+        assert!(MessageTemplate::shipped("birthday").is_none());
+    }
+
+    #[test]
+    fn placeholders_are_filled_and_unknown_ones_refused() {
+        let t = MessageTemplate::parse("See you {when}", "Hi {patient},\r\n{before}\n").unwrap();
+        let (s, b) = t.render(&[("when", "Monday"), ("patient", "Ada"), ("before", "")]);
+        assert_eq!((s.as_str(), b.as_str()), ("See you Monday", "Hi Ada,\n"));
+        let e = MessageTemplate::parse("Hi {name}", "").unwrap_err();
+        assert!(e
+            .message_for("subject")
+            .unwrap()
+            .contains("{name} is not a placeholder"));
+        assert_eq!(e.message_for("body"), Some("This field is required."));
+        for bad in ["Hi {patient", "Hi patient}", "Two\nlines"] {
+            assert!(MessageTemplate::parse(bad, "ok").is_err(), "{bad}");
+        }
+    }
+}
