@@ -126,6 +126,27 @@ struct ServeArgs {
     /// Mark cookies Secure: use when served over HTTPS (behind a reverse proxy).
     #[arg(long)]
     secure_cookies: bool,
+    #[command(flatten)]
+    delivery: DeliveryArgs,
+}
+
+/// How messages to patients leave; without these they go to DATA_DIR/mailbox.
+#[derive(Args)]
+struct DeliveryArgs {
+    /// Send e-mail through this SMTP relay: smtp://[user:password@]host[:port] (plain SMTP).
+    #[arg(long, env = "NEEDLEPOINT_SMTP", value_name = "URL")]
+    smtp: Option<String>,
+    /// The From address of e-mails (with --smtp).
+    #[arg(
+        long,
+        env = "NEEDLEPOINT_MAIL_FROM",
+        value_name = "ADDRESS",
+        default_value = ""
+    )]
+    mail_from: String,
+    /// Send SMS by running this program with the number as argument and the text on stdin.
+    #[arg(long, env = "NEEDLEPOINT_SMS_COMMAND", value_name = "PROGRAM")]
+    sms_command: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -239,7 +260,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 secure_cookies: a.secure_cookies,
             };
             let state = AppState::new(store, kb, config);
-            start_outbox(&state, &a.db.data_dir);
+            start_outbox(&state, &a.db.data_dir, &a.delivery)?;
             serve(state, a.listen, None).await
         }
         Command::Plan(a) => {
@@ -275,16 +296,42 @@ async fn run(command: Command) -> anyhow::Result<()> {
     }
 }
 
-/// The outbox worker: without a provider configured, e-mails go to a
-/// mailbox folder in the data folder (read them there or on the Messages page).
-fn start_outbox(state: &AppState, data_dir: &std::path::Path) {
+/// The outbox worker: e-mail over SMTP and SMS through a program when
+/// configured; otherwise into a mailbox folder in the data folder (read
+/// there or on the Messages page), so the demo works offline.
+fn start_outbox(
+    state: &AppState,
+    data_dir: &std::path::Path,
+    d: &DeliveryArgs,
+) -> anyhow::Result<()> {
+    use needlepoint_web::delivery::{ByChannel, SmsCommand, Smtp};
+    use needlepoint_web::outbox::{MailboxFolder, Sender};
     let mailbox = data_dir.join("mailbox");
-    tracing::info!(folder = %mailbox.display(), "messages go to the local mailbox folder");
+    let email: Box<dyn Sender> = match &d.smtp {
+        Some(url) => {
+            let smtp =
+                Smtp::parse(url, &d.mail_from).map_err(|e| anyhow::anyhow!("--smtp: {e}"))?;
+            tracing::info!(host = %smtp.host, port = smtp.port, "e-mail goes through SMTP");
+            Box::new(smtp)
+        }
+        None => {
+            tracing::info!(folder = %mailbox.display(), "e-mail goes to the local mailbox folder");
+            Box::new(MailboxFolder(mailbox.clone()))
+        }
+    };
+    let sms: Box<dyn Sender> = match &d.sms_command {
+        Some(program) => {
+            tracing::info!(program = %program.display(), "SMS goes through the provider's program");
+            Box::new(SmsCommand(program.clone()))
+        }
+        None => Box::new(MailboxFolder(mailbox)),
+    };
     needlepoint_web::outbox::spawn_worker(
         state.clone(),
-        Arc::new(needlepoint_web::outbox::MailboxFolder(mailbox)),
+        Arc::new(ByChannel { email, sms }),
         std::time::Duration::from_secs(5),
     );
+    Ok(())
 }
 
 async fn serve(state: AppState, listen: SocketAddr, banner: Option<String>) -> anyhow::Result<()> {
@@ -348,7 +395,12 @@ async fn demo_command(a: DemoArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let state = AppState::new(store, kb, WebConfig::default());
-    start_outbox(&state, &dir);
+    let offline = DeliveryArgs {
+        smtp: None,
+        mail_from: String::new(),
+        sms_command: None,
+    };
+    start_outbox(&state, &dir, &offline)?;
     serve(state, a.listen, Some(banner)).await
 }
 

@@ -1,16 +1,24 @@
-//! Booking a plan's course: the clinic's calendar and free resources read
-//! from the record, the course proposed by the pure search, and booked all
-//! together (the database refuses any double booking).
+//! Booking, shared by pages and API: the clinic's calendar and free
+//! resources read from the record, times found by the pure search or a
+//! time chosen by hand checked by the pure rules, then booked, moved or
+//! cancelled in one write each (the database refuses any double booking).
 
-use crate::clinical::clinic_today;
+use crate::clinical::{clinic_kb, with_birth_date};
 use crate::AppState;
-use jiff::civil::{Time, Weekday};
+use jiff::civil::{Date, DateTime, Time, Weekday};
 use jiff::{SignedDuration, Span, Timestamp};
+use needlepoint_domain::booking_rules::{self, only_overridable, Refusal, Window};
+use needlepoint_domain::knowledge::{AppointmentType, KnowledgeBase};
 use needlepoint_domain::planning::approx_days;
 use needlepoint_domain::scheduling::{
-    propose_course, Busy, ClinicCalendar, CourseRequest, Pools, Resource, Slot, SlotRequest,
+    find_slots, propose_course, resources_at, Busy, ClinicCalendar, CourseRequest, Pools, Resource,
+    Slot, SlotRequest, WeeklyHours,
 };
-use needlepoint_store::{Actor, Appointment, NewAppointment, Patient, PlanRecord, StoreError};
+use needlepoint_domain::screening::{screen, Deferral};
+use needlepoint_domain::Depth;
+use needlepoint_store::{
+    Actor, Appointment, Clinic, Move, NewAppointment, Patient, PlanRecord, StatusChange, StoreError,
+};
 use std::collections::HashMap;
 
 /// How far ahead the first session is looked for.
@@ -26,8 +34,11 @@ pub struct Preferences {
 
 #[derive(Debug)]
 pub enum BookError {
-    /// Something the clinic or plan lacks, in words.
+    /// Something the clinic, plan or calendar lacks, in words.
     Cannot(String),
+    /// The rules refuse the time; a clinician may override them when
+    /// every one is a healing window.
+    Refused(Vec<Refusal>),
     Store(StoreError),
 }
 
@@ -37,63 +48,91 @@ impl From<StoreError> for BookError {
     }
 }
 
-/// Sessions of the plan already booked (and not cancelled).
+impl BookError {
+    /// The refusal for people: each reason on its own line.
+    pub fn message(&self) -> String {
+        match self {
+            BookError::Cannot(m) => m.clone(),
+            BookError::Refused(r) => r
+                .iter()
+                .map(|r| r.message.as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
+            BookError::Store(StoreError::Conflict(m)) => m.clone(),
+            BookError::Store(e) => e.to_string(),
+        }
+    }
+}
+
+fn active(a: &Appointment) -> bool {
+    !matches!(a.status.as_str(), "cancelled" | "no_show")
+}
+
+/// Sessions of the plan booked and not cancelled, in course order.
 pub async fn booked_sessions(
     st: &AppState,
     r: &PlanRecord,
 ) -> Result<Vec<Appointment>, StoreError> {
-    Ok(st
+    let mut list: Vec<Appointment> = st
         .store
         .patient_appointments(r.patient_id)
         .await?
         .into_iter()
-        .filter(|a| {
-            a.plan_id == Some(r.id) && !matches!(a.status.as_str(), "cancelled" | "no_show")
-        })
-        .collect())
+        .filter(|a| a.plan_id == Some(r.id) && active(a))
+        .collect();
+    list.sort_by_key(|a| (a.session_number, a.starts_at));
+    Ok(list)
 }
 
-/// Proposes the plan's remaining sessions.
-pub async fn propose(
+/// A clinic's calendar and resources, with what keeps each busy.
+pub struct Schedule {
+    pub kb: KnowledgeBase,
+    pub clinic: Clinic,
+    pub cal: ClinicCalendar,
+    practitioners: Vec<Resource>,
+    rooms: Vec<Resource>,
+    devices: Vec<(Resource, Depth)>,
+    buffer: SignedDuration,
+    pub now: Timestamp,
+    pub today: Date,
+}
+
+/// Loads the clinic's schedule; the appointments in `moving` do not count
+/// as busy, since they are about to move.
+pub async fn schedule(
     st: &AppState,
-    p: &Patient,
-    r: &PlanRecord,
-    prefs: &Preferences,
-) -> Result<Vec<Slot>, BookError> {
-    let kb = crate::clinical::clinic_kb(st, p.clinic_id).await?;
-    let clinic = st.store.clinic(p.clinic_id).await?;
+    clinic_id: i64,
+    moving: &[i64],
+) -> Result<Schedule, BookError> {
+    let kb = clinic_kb(st, clinic_id).await?;
+    let clinic = st.store.clinic(clinic_id).await?;
     let zone = jiff::tz::TimeZone::get(&clinic.details.time_zone)
         .map_err(|_| BookError::Cannot("The clinic's time zone is unknown.".into()))?;
-    let Some(hours) = st.store.clinic_hours(p.clinic_id).await? else {
+    let Some(hours) = st.store.clinic_hours(clinic_id).await? else {
         return Err(BookError::Cannot(
             "Set the clinic's opening hours in Settings first.".into(),
         ));
     };
     let closed = st
         .store
-        .closures(p.clinic_id)
+        .closures(clinic_id)
         .await?
         .into_iter()
         .map(|(d, _)| d)
         .collect();
-    let cal = ClinicCalendar {
-        zone,
-        hours,
-        closed,
-    };
     let now = needlepoint_store::now();
+    let today = now.to_zoned(zone.clone()).date();
+    let buffer = SignedDuration::from_mins(i64::from(kb.scheduling.buffer_minutes));
 
     // Who and what is busy: the clinic's bookings for the coming year.
     let mut busy: HashMap<(&str, i64), Vec<(Timestamp, Timestamp)>> = HashMap::new();
-    let horizon = now + SignedDuration::from_hours(24 * 400);
-    let appointments = st
+    let day = SignedDuration::from_hours(24);
+    for a in st
         .store
-        .appointments(p.clinic_id, now - SignedDuration::from_hours(24), horizon)
-        .await?;
-    let buffer = SignedDuration::from_mins(i64::from(kb.scheduling.buffer_minutes));
-    for a in appointments
+        .appointments(clinic_id, now - day, now + day * 400)
+        .await?
         .iter()
-        .filter(|a| !matches!(a.status.as_str(), "cancelled" | "no_show"))
+        .filter(|a| active(a) && !moving.contains(&a.id))
     {
         for (kind, id) in [
             ("practitioner", a.practitioner_id),
@@ -103,7 +142,7 @@ pub async fn propose(
             if let Some(id) = id {
                 busy.entry((kind, id))
                     .or_default()
-                    .push((a.starts_at - buffer, a.ends_at + buffer));
+                    .push((a.starts_at, a.ends_at));
             }
         }
     }
@@ -114,16 +153,12 @@ pub async fn propose(
     for s in st.store.list_staff(clinic.organisation_id).await? {
         if s.active
             && s.practitioner.is_some()
-            && st
-                .store
-                .staff_clinic_ids(s.id)
-                .await?
-                .contains(&p.clinic_id)
+            && st.store.staff_clinic_ids(s.id).await?.contains(&clinic_id)
         {
             // No day set at all means "whenever the clinic is open".
             let hours = st
                 .store
-                .staff_hours(s.id, p.clinic_id)
+                .staff_hours(s.id, clinic_id)
                 .await?
                 .filter(|h| h.days.iter().any(|d| !d.is_empty()));
             practitioners.push(Resource {
@@ -133,54 +168,199 @@ pub async fn propose(
             });
         }
     }
-    if practitioners.is_empty() {
-        return Err(BookError::Cannot(
-            "No practitioner works at this clinic.".into(),
-        ));
-    }
-    let session = kb
-        .appointment_type("session")
-        .ok_or_else(|| BookError::Cannot("No session appointment type.".into()))?;
-    let rooms = if session.needs_room {
-        st.store
-            .rooms(p.clinic_id)
-            .await?
-            .into_iter()
-            .filter(|x| x.active)
-            .map(|x| Resource {
-                id: x.id,
-                hours: None,
-                busy: take("room", x.id),
-            })
-            .collect()
-    } else {
-        vec![]
-    };
-    let deepest = r.plan.areas.iter().map(|a| a.depth.max).max();
-    let devices: Vec<Resource> = if session.needs_device {
-        st.store
-            .devices(p.clinic_id)
-            .await?
-            .into_iter()
-            .filter(|d| d.active && deepest.is_none_or(|m| d.details.max_depth >= m))
-            .map(|d| Resource {
-                id: d.id,
-                hours: None,
-                busy: take("device", d.id),
-            })
-            .collect()
-    } else {
-        vec![]
-    };
-    if session.needs_room && rooms.is_empty() {
-        return Err(BookError::Cannot("The clinic has no room to book.".into()));
-    }
-    if session.needs_device && devices.is_empty() {
-        return Err(BookError::Cannot(
-            "No device of the clinic reaches the plan's depth.".into(),
-        ));
+    let rooms = st
+        .store
+        .rooms(clinic_id)
+        .await?
+        .into_iter()
+        .filter(|x| x.active)
+        .map(|x| Resource {
+            id: x.id,
+            hours: None,
+            busy: take("room", x.id),
+        })
+        .collect();
+    let devices = st
+        .store
+        .devices(clinic_id)
+        .await?
+        .into_iter()
+        .filter(|d| d.active)
+        .map(|d| {
+            (
+                Resource {
+                    id: d.id,
+                    hours: None,
+                    busy: take("device", d.id),
+                },
+                d.details.max_depth,
+            )
+        })
+        .collect();
+    Ok(Schedule {
+        kb,
+        cal: ClinicCalendar {
+            zone,
+            hours,
+            closed,
+        },
+        clinic,
+        practitioners,
+        rooms,
+        devices,
+        buffer,
+        now,
+        today,
+    })
+}
+
+impl Schedule {
+    pub fn appointment_type(&self, kind: &str) -> Result<&AppointmentType, BookError> {
+        self.kb
+            .appointment_type(kind)
+            .ok_or_else(|| BookError::Cannot(format!("There is no appointment type {kind:?}.")))
     }
 
+    /// How long an appointment of `kind` lasts; a session by its plan's areas.
+    pub fn duration(
+        &self,
+        kind: &str,
+        plan: Option<&PlanRecord>,
+    ) -> Result<SignedDuration, BookError> {
+        let t = self.appointment_type(kind)?;
+        let areas: Vec<String> = plan
+            .map(|r| r.plan.areas.iter().map(|a| a.area.clone()).collect())
+            .unwrap_or_default();
+        Ok(SignedDuration::from_mins(i64::from(
+            t.duration_minutes(&self.kb, &areas),
+        )))
+    }
+
+    pub fn practitioner_hours(&self, id: i64) -> Option<&WeeklyHours> {
+        self.practitioners
+            .iter()
+            .find(|p| p.id == id)
+            .and_then(|p| p.hours.as_ref())
+    }
+
+    /// The resources an appointment of `kind` may use.
+    fn pools(
+        &self,
+        kind: &str,
+        practitioner: Option<i64>,
+        deepest: Option<Depth>,
+    ) -> Result<Pools, BookError> {
+        let t = self.appointment_type(kind)?;
+        let practitioners: Vec<Resource> = self
+            .practitioners
+            .iter()
+            .filter(|p| practitioner.is_none_or(|id| p.id == id))
+            .cloned()
+            .collect();
+        if practitioners.is_empty() {
+            return Err(BookError::Cannot(match practitioner {
+                Some(_) => "That practitioner does not work at this clinic.".into(),
+                None => "No practitioner works at this clinic.".into(),
+            }));
+        }
+        let rooms = if t.needs_room {
+            self.rooms.clone()
+        } else {
+            vec![]
+        };
+        let devices: Vec<Resource> = if t.needs_device {
+            self.devices
+                .iter()
+                .filter(|(_, max)| deepest.is_none_or(|m| *max >= m))
+                .map(|(r, _)| r.clone())
+                .collect()
+        } else {
+            vec![]
+        };
+        if t.needs_room && rooms.is_empty() {
+            return Err(BookError::Cannot("The clinic has no room to book.".into()));
+        }
+        if t.needs_device && devices.is_empty() {
+            return Err(BookError::Cannot(
+                "No device of the clinic reaches the plan's depth.".into(),
+            ));
+        }
+        Ok(Pools {
+            practitioners,
+            rooms,
+            devices,
+        })
+    }
+
+    fn local_date(&self, t: Timestamp) -> Date {
+        t.to_zoned(self.cal.zone.clone()).date()
+    }
+
+    fn local(&self, t: Timestamp) -> DateTime {
+        t.to_zoned(self.cal.zone.clone()).datetime()
+    }
+
+    fn base_request(&self, duration: SignedDuration, from: Date, to: Date) -> SlotRequest {
+        SlotRequest {
+            duration,
+            buffer: self.buffer,
+            step_minutes: STEP_MINUTES,
+            not_before: self.now,
+            from,
+            to,
+            weekdays: vec![],
+            between: None,
+        }
+    }
+}
+
+fn deepest(plan: Option<&PlanRecord>) -> Option<Depth> {
+    plan.and_then(|r| r.plan.areas.iter().map(|a| a.depth.max).max())
+}
+
+/// The interval of a plan's course in days.
+fn interval_days(r: &PlanRecord) -> (i64, i64) {
+    (
+        i64::from(approx_days(r.plan.interval.min)),
+        i64::from(approx_days(r.plan.interval.max)),
+    )
+}
+
+/// The deferral from screening the patient's current history today for
+/// the plan's areas, with its reasons, so a filler or sunburn recorded
+/// after the plan was made still holds the course back.
+async fn deferral(
+    st: &AppState,
+    s: &Schedule,
+    p: &Patient,
+    r: &PlanRecord,
+) -> Result<Option<(Deferral, String)>, StoreError> {
+    let current = st.store.current_history(p.id).await?;
+    let history = with_birth_date(p, current.as_ref());
+    let areas: Vec<String> = r.plan.areas.iter().map(|a| a.area.clone()).collect();
+    let Ok(result) = screen(&s.kb, &history, &areas, s.today) else {
+        return Ok(None);
+    };
+    Ok(result.deferral.map(|d| {
+        let why: Vec<String> = result
+            .reasons()
+            .iter()
+            .filter(|x| x.deferral.is_some())
+            .map(|x| x.fact.clone())
+            .collect();
+        (d, why.join("; "))
+    }))
+}
+
+/// Proposes the plan's remaining sessions.
+pub async fn propose(
+    st: &AppState,
+    p: &Patient,
+    r: &PlanRecord,
+    prefs: &Preferences,
+) -> Result<Vec<Slot>, BookError> {
+    let s = schedule(st, p.clinic_id, &[]).await?;
+    let pools = s.pools("session", None, deepest(Some(r)))?;
     let booked = booked_sessions(st, r).await?;
     let remaining = (r.plan.sessions as usize).saturating_sub(booked.len());
     if remaining == 0 {
@@ -188,27 +368,20 @@ pub async fn propose(
             "Every session of this plan is booked.".into(),
         ));
     }
-    let (imin, imax) = (
-        i64::from(approx_days(r.plan.interval.min)),
-        i64::from(approx_days(r.plan.interval.max)),
-    );
-    let today = clinic_today(st, p.clinic_id).await?;
-    let mut first_from = r.plan.earliest_start.max(today);
-    if let Some(last) = booked.iter().map(|a| a.starts_at).max() {
-        first_from =
-            first_from.max(last.to_zoned(cal.zone.clone()).date() + Span::new().days(imin));
+    let (imin, imax) = interval_days(r);
+    let mut first_from = r.plan.earliest_start.max(s.today);
+    match deferral(st, &s, p, r).await? {
+        Some((Deferral::Until(d), _)) => first_from = first_from.max(d),
+        Some((Deferral::UntilResolved, why)) => {
+            return Err(BookError::Cannot(format!(
+                "The patient's screening defers treatment until this has resolved: {why}."
+            )))
+        }
+        None => {}
     }
-    let areas: Vec<String> = r.plan.areas.iter().map(|a| a.area.clone()).collect();
-    let base = SlotRequest {
-        duration: SignedDuration::from_mins(i64::from(session.duration_minutes(&kb, &areas))),
-        buffer: SignedDuration::ZERO,
-        step_minutes: STEP_MINUTES,
-        not_before: now,
-        from: first_from,
-        to: first_from,
-        weekdays: vec![],
-        between: None,
-    };
+    if let Some(last) = booked.iter().map(|a| a.starts_at).max() {
+        first_from = first_from.max(s.local_date(last) + Span::new().days(imin));
+    }
     let course = CourseRequest {
         sessions: remaining as u32,
         first_from,
@@ -218,20 +391,12 @@ pub async fn propose(
         weekdays: prefs.weekdays.clone(),
         between: prefs.between,
     };
-    propose_course(
-        &cal,
-        &Pools {
-            practitioners,
-            rooms,
-            devices,
-        },
-        &base,
-        &course,
-    )
-    .map_err(BookError::Cannot)
+    let base = s.base_request(s.duration("session", Some(r))?, first_from, first_from);
+    propose_course(&s.cal, &pools, &base, &course).map_err(BookError::Cannot)
 }
 
-/// Books the slots as the plan's next sessions, all or none.
+/// Books the slots as the plan's next sessions, all or none, and queues
+/// the confirmations and reminders.
 pub async fn book(
     st: &AppState,
     p: &Patient,
@@ -257,10 +422,404 @@ pub async fn book(
             ends_at: s.end,
             local_start: s.local.to_string(),
             time_zone: zone.clone(),
+            window_override: None,
         })
         .collect();
-    Ok(st
+    let booked = st
         .store
         .book(&list, actor, needlepoint_store::now())
-        .await?)
+        .await?;
+    crate::outbox::queue_for_booking(st, p, &booked, &r.plan.pretreatment).await?;
+    Ok(booked)
+}
+
+/// What is asked for: an appointment of a kind for a patient (a session
+/// belongs to a plan), perhaps with one practitioner.
+#[derive(Debug, Clone, Copy)]
+pub struct Wanted<'a> {
+    pub patient: &'a Patient,
+    pub kind: &'a str,
+    pub plan: Option<&'a PlanRecord>,
+    pub practitioner: Option<i64>,
+}
+
+impl Wanted<'_> {
+    fn check_plan(&self) -> Result<(), BookError> {
+        match (self.kind, self.plan) {
+            ("session", None) => Err(BookError::Cannot(
+                "A session belongs to a plan: choose the patient's accepted plan.".into(),
+            )),
+            ("session", Some(r))
+                if !matches!(
+                    r.status,
+                    needlepoint_domain::plan::PlanStatus::Accepted
+                        | needlepoint_domain::plan::PlanStatus::InProgress
+                ) =>
+            {
+                Err(BookError::Cannot(
+                    "Only an accepted plan, with its signed consent, can be booked.".into(),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The earliest `n` free times from `from` to `to` for what is wanted,
+/// inside the patient's constraints: a screening deferral, and for a
+/// session the healing window after the plan's last booked one.
+pub async fn find_times(
+    st: &AppState,
+    w: &Wanted<'_>,
+    from: Date,
+    to: Date,
+    n: usize,
+) -> Result<Vec<Slot>, BookError> {
+    w.check_plan()?;
+    let s = schedule(st, w.patient.clinic_id, &[]).await?;
+    let pools = s.pools(w.kind, w.practitioner, deepest(w.plan))?;
+    let mut req = s.base_request(s.duration(w.kind, w.plan)?, from.max(s.today), to);
+    if let (Some(r), "session") = (w.plan, w.kind) {
+        match deferral(st, &s, w.patient, r).await? {
+            Some((Deferral::Until(d), _)) => req.from = req.from.max(d),
+            Some((Deferral::UntilResolved, why)) => {
+                return Err(BookError::Cannot(format!(
+                    "The patient's screening defers treatment until this has resolved: {why}."
+                )))
+            }
+            None => {}
+        }
+        let (imin, imax) = interval_days(r);
+        if let Some(last) = booked_sessions(st, r).await?.last() {
+            let prev = s.local_date(last.starts_at);
+            req.from = req.from.max(prev + Span::new().days(imin));
+            req.to = req.to.min(prev + Span::new().days(imax));
+        }
+    }
+    Ok(find_slots(&s.cal, &pools, &req, n))
+}
+
+/// The healing window of session `number` between the plan's other
+/// booked sessions; `with_next`: whether the session after it stays.
+fn window(
+    s: &Schedule,
+    r: &PlanRecord,
+    others: &[Appointment],
+    number: i64,
+    with_next: bool,
+) -> Window {
+    let (min_days, max_days) = interval_days(r);
+    let date_of = |a: &Appointment| s.local_date(a.starts_at);
+    Window {
+        previous: others
+            .iter()
+            .filter(|a| a.session_number.is_some_and(|n| n < number))
+            .max_by_key(|a| a.session_number)
+            .map(date_of),
+        next: others
+            .iter()
+            .filter(|a| with_next && a.session_number.is_some_and(|n| n > number))
+            .min_by_key(|a| a.session_number)
+            .map(date_of),
+        min_days,
+        max_days,
+    }
+}
+
+/// Checks a time chosen by hand against the rules and finds free resources
+/// for it. `window_override` (a clinician's reason) lets a session break
+/// its healing window; nothing else can be overridden.
+async fn check_time(
+    st: &AppState,
+    s: &Schedule,
+    w: &Wanted<'_>,
+    local: DateTime,
+    window: Option<Window>,
+    window_override: Option<&str>,
+) -> Result<Slot, BookError> {
+    w.check_plan()?;
+    let duration = s.duration(w.kind, w.plan)?;
+    let deferral = match (w.kind, w.plan) {
+        ("session", Some(r)) => deferral(st, s, w.patient, r).await?,
+        _ => None,
+    };
+    let req = booking_rules::Request {
+        local,
+        duration,
+        now: s.now,
+        practitioner_hours: w.practitioner.and_then(|id| s.practitioner_hours(id)),
+        deferral,
+        window,
+    };
+    let start = match booking_rules::check(&s.cal, &req) {
+        Ok((start, _)) => start,
+        Err(refusals) if only_overridable(&refusals) && window_override.is_some() => s
+            .cal
+            .zone
+            .to_ambiguous_timestamp(local)
+            .unambiguous()
+            .map_err(|e| BookError::Cannot(e.to_string()))?,
+        Err(refusals) => return Err(BookError::Refused(refusals)),
+    };
+    let pools = s.pools(w.kind, w.practitioner, deepest(w.plan))?;
+    resources_at(&pools, &s.cal.zone, start, duration, s.buffer).ok_or_else(|| {
+        BookError::Cannot(format!(
+            "{} is taken: {} already booked then. Find free times instead.",
+            local.strftime("%H:%M on %-d %B"),
+            if w.practitioner.is_some() {
+                "the practitioner, or every room or device, is"
+            } else {
+                "every practitioner, room or device is"
+            }
+        ))
+    })
+}
+
+/// Books one appointment at a time chosen by hand (or picked from
+/// [`find_times`]), after checking it, and queues its messages.
+pub async fn book_one(
+    st: &AppState,
+    w: &Wanted<'_>,
+    local: DateTime,
+    window_override: Option<&str>,
+    actor: &Actor,
+) -> Result<Appointment, BookError> {
+    let s = schedule(st, w.patient.clinic_id, &[]).await?;
+    let (number, window) = match (w.kind, w.plan) {
+        ("session", Some(r)) => {
+            let booked = booked_sessions(st, r).await?;
+            if booked.len() >= r.plan.sessions as usize {
+                return Err(BookError::Cannot(
+                    "Every session of this plan is booked.".into(),
+                ));
+            }
+            let n = booked
+                .iter()
+                .filter_map(|a| a.session_number)
+                .max()
+                .unwrap_or(0)
+                + 1;
+            (Some(n), Some(window(&s, r, &booked, n, true)))
+        }
+        _ => (None, None),
+    };
+    let slot = check_time(st, &s, w, local, window, window_override).await?;
+    let booked = st
+        .store
+        .book(
+            &[NewAppointment {
+                clinic_id: w.patient.clinic_id,
+                patient_id: w.patient.id,
+                plan_id: w.plan.filter(|_| w.kind == "session").map(|r| r.id),
+                session_number: number,
+                kind: w.kind.into(),
+                practitioner_id: slot.practitioner,
+                room_id: slot.room,
+                device_id: slot.device,
+                starts_at: slot.start,
+                ends_at: slot.end,
+                local_start: slot.local.to_string(),
+                time_zone: s.clinic.details.time_zone.clone(),
+                window_override: window_override.map(str::to_string),
+            }],
+            actor,
+            needlepoint_store::now(),
+        )
+        .await?;
+    let before = w
+        .plan
+        .filter(|_| w.kind == "session")
+        .map(|r| r.plan.pretreatment.clone())
+        .unwrap_or_default();
+    crate::outbox::queue_for_booking(st, w.patient, &booked, &before).await?;
+    Ok(booked.into_iter().next().expect("one booked"))
+}
+
+/// A move asked for: the new wall-clock start and practitioner, a
+/// clinician's reason to break a healing window, and whether the later
+/// sessions of the course may move along with it.
+#[derive(Debug, Clone, Default)]
+pub struct MoveRequest {
+    pub local: Option<DateTime>,
+    pub practitioner: Option<i64>,
+    pub window_override: Option<String>,
+    pub move_later: bool,
+}
+
+/// Plans a move of `a` and, if asked, of the plan's later sessions (each
+/// inside its window after the one before, at the same weekday and time
+/// where free). Nothing is written.
+pub async fn plan_move(
+    st: &AppState,
+    a: &Appointment,
+    m: &MoveRequest,
+) -> Result<Vec<Move>, BookError> {
+    if a.status != "booked" {
+        return Err(BookError::Cannot(format!(
+            "Only a booked appointment can be moved; this one is {}.",
+            a.status.replace('_', " ")
+        )));
+    }
+    let local = m
+        .local
+        .ok_or_else(|| BookError::Cannot("Choose the new date and time.".into()))?;
+    let p = st.store.patient(a.patient_id).await?;
+    let plan = match a.plan_id {
+        Some(id) => Some(st.store.plan(id).await?),
+        None => None,
+    };
+    let sessions = match &plan {
+        Some(r) => booked_sessions(st, r).await?,
+        None => vec![],
+    };
+    let number = a.session_number.unwrap_or(0);
+    let later: Vec<&Appointment> = sessions
+        .iter()
+        .filter(|x| m.move_later && x.session_number.is_some_and(|n| n > number))
+        .collect();
+    let mut moving: Vec<i64> = vec![a.id];
+    moving.extend(later.iter().map(|x| x.id));
+    let s = schedule(st, a.clinic_id, &moving).await?;
+    let w = Wanted {
+        patient: &p,
+        kind: &a.kind,
+        plan: plan.as_ref(),
+        practitioner: m.practitioner.or(a.practitioner_id),
+    };
+    let others: Vec<Appointment> = sessions.iter().filter(|x| x.id != a.id).cloned().collect();
+    let win = plan
+        .as_ref()
+        .filter(|_| a.kind == "session")
+        .map(|r| window(&s, r, &others, number, !m.move_later));
+    let slot = check_time(st, &s, &w, local, win, m.window_override.as_deref()).await?;
+    let mut out = vec![Move {
+        id: a.id,
+        practitioner_id: slot.practitioner,
+        room_id: slot.room,
+        device_id: slot.device,
+        starts_at: slot.start,
+        ends_at: slot.end,
+        local_start: slot.local.to_string(),
+        window_override: m.window_override.clone(),
+    }];
+    if let (Some(r), Some(first)) = (&plan, later.first()) {
+        // The later sessions keep their weekday and time where they can.
+        let mut pools = s.pools("session", None, deepest(Some(r)))?;
+        for (pool, id) in [
+            (&mut pools.practitioners, slot.practitioner),
+            (&mut pools.rooms, slot.room),
+            (&mut pools.devices, slot.device),
+        ] {
+            if let Some(res) = id.and_then(|id| pool.iter_mut().find(|x| x.id == id)) {
+                res.busy.add((slot.start, slot.end));
+            }
+        }
+        let (imin, imax) = interval_days(r);
+        let from = slot.local.date() + Span::new().days(imin);
+        let was = s.local(first.starts_at);
+        let course = CourseRequest {
+            sessions: later.len() as u32,
+            first_from: from,
+            first_within_days: imax - imin,
+            interval_min_days: imin,
+            interval_max_days: imax,
+            weekdays: vec![was.weekday()],
+            between: Some((was.time(), was.time())),
+        };
+        let base = s.base_request(s.duration("session", Some(r))?, from, from);
+        let slots = propose_course(&s.cal, &pools, &base, &course)
+            .map_err(|e| BookError::Cannot(format!("The later sessions cannot move along: {e}")))?;
+        for (x, slot) in later.iter().zip(slots) {
+            out.push(Move {
+                id: x.id,
+                practitioner_id: slot.practitioner,
+                room_id: slot.room,
+                device_id: slot.device,
+                starts_at: slot.start,
+                ends_at: slot.end,
+                local_start: slot.local.to_string(),
+                window_override: None,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Plans and makes a move, then re-queues the patient's messages.
+pub async fn move_appointment(
+    st: &AppState,
+    a: &Appointment,
+    m: &MoveRequest,
+    actor: &Actor,
+) -> Result<Vec<Appointment>, BookError> {
+    let moves = plan_move(st, a, m).await?;
+    let moved = st
+        .store
+        .reschedule(&moves, actor, needlepoint_store::now())
+        .await?;
+    let p = st.store.patient(a.patient_id).await?;
+    let before = match a.plan_id {
+        Some(id) => st.store.plan(id).await?.plan.pretreatment,
+        None => vec![],
+    };
+    crate::outbox::queue_for_move(st, &p, &moved, &before).await?;
+    Ok(moved)
+}
+
+/// Who cancels: a patient cancelling late pays the clinic's fee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelledBy {
+    Patient,
+    Clinic,
+}
+
+/// Moves an appointment on: check-in, completion, no-show (which pays the
+/// late fee) or cancellation (with a reason; late by the patient pays).
+pub async fn set_status(
+    st: &AppState,
+    a: &Appointment,
+    to: &str,
+    reason: Option<&str>,
+    by: Option<CancelledBy>,
+    actor: &Actor,
+) -> Result<Appointment, BookError> {
+    if !matches!(to, "checked_in" | "completed" | "no_show" | "cancelled") {
+        return Err(BookError::Cannot("Unknown appointment state.".into()));
+    }
+    if to == "cancelled" && reason.is_none() {
+        return Err(BookError::Cannot(
+            "Say why the appointment is cancelled.".into(),
+        ));
+    }
+    if to == "cancelled" && by.is_none() {
+        return Err(BookError::Cannot(
+            "Say who cancelled: the patient or the clinic.".into(),
+        ));
+    }
+    let now = needlepoint_store::now();
+    let policy = st.store.cancellation_policy(a.clinic_id).await?;
+    let fee = match (to, by) {
+        ("cancelled", Some(CancelledBy::Patient)) => policy.fee(a.starts_at, now),
+        ("no_show", _) => policy.fee(a.starts_at, a.starts_at),
+        _ => 0,
+    };
+    let change = StatusChange {
+        status: to,
+        reason,
+        cancelled_by: by.map(|b| match b {
+            CancelledBy::Patient => "patient",
+            CancelledBy::Clinic => "clinic",
+        }),
+        fee_minor: Some(fee).filter(|f| *f > 0),
+    };
+    let done = st
+        .store
+        .set_appointment_status(a.id, &change, actor, now)
+        .await?;
+    if to == "cancelled" {
+        crate::outbox::queue_cancellation(st, &done).await?;
+    } else if to == "no_show" {
+        st.store.cancel_messages(a.id).await?;
+    }
+    Ok(done)
 }

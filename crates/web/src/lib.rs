@@ -12,6 +12,7 @@ pub mod auth;
 pub mod booking;
 pub mod clinical;
 mod csrf;
+pub mod delivery;
 mod error;
 pub mod ical;
 pub mod outbox;

@@ -6,7 +6,9 @@
 
 use crate::AppState;
 use jiff::{SignedDuration, Timestamp};
+use needlepoint_domain::message_template::{MessageTemplate, KINDS};
 use needlepoint_store::{Appointment, Message, NewMessage, Patient, StoreError};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -18,16 +20,23 @@ pub trait Sender: Send + Sync {
 /// Writes each e-mail as an `.eml` file: a mailbox to read offline.
 pub struct MailboxFolder(pub PathBuf);
 
-impl Sender for MailboxFolder {
-    fn send(&self, m: &Message) -> Result<(), String> {
-        std::fs::create_dir_all(&self.0)
-            .map_err(|e| format!("cannot create {}: {e}", self.0.display()))?;
+impl MailboxFolder {
+    /// The message as an RFC 5322 e-mail: text, with the .ics attached.
+    pub fn message_text(m: &Message, from: &str) -> String {
         let boundary = format!("needlepoint-{}", m.id);
+        let date = needlepoint_store::now().strftime("%a, %d %b %Y %H:%M:%S +0000");
         let mut eml = format!(
-            "To: {}\r\nSubject: {}\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n\
-             --{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{}\r\n",
+            "From: {from}\r\nTo: {}\r\nSubject: {}\r\nDate: {date}\r\nMessage-ID: <message-{}@needlepoint>\r\n\
+             MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n\
+             --{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}\r\n",
             m.to_address,
-            m.subject,
+            if m.subject.is_ascii() {
+                m.subject.clone()
+            } else {
+                // RFC 2047: headers are ASCII; anything else is encoded.
+                format!("=?utf-8?B?{}?=", crate::delivery::base64(m.subject.as_bytes()))
+            },
+            m.id,
             m.body.replace('\n', "\r\n")
         );
         if let Some(ics) = &m.attachment {
@@ -37,10 +46,19 @@ impl Sender for MailboxFolder {
             ));
         }
         eml.push_str(&format!("--{boundary}--\r\n"));
+        eml
+    }
+}
+
+impl Sender for MailboxFolder {
+    fn send(&self, m: &Message) -> Result<(), String> {
+        std::fs::create_dir_all(&self.0)
+            .map_err(|e| format!("cannot create {}: {e}", self.0.display()))?;
         let file = self
             .0
             .join(format!("{:06}-{}-{}.eml", m.id, m.kind, m.channel));
-        std::fs::write(&file, eml).map_err(|e| format!("cannot write {}: {e}", file.display()))
+        std::fs::write(&file, Self::message_text(m, "needlepoint@localhost"))
+            .map_err(|e| format!("cannot write {}: {e}", file.display()))
     }
 }
 
@@ -95,18 +113,54 @@ fn address(p: &Patient) -> Option<(&'static str, String)> {
     }
 }
 
-/// Confirmation now and reminders 48 and 24 hours before, with the plan's
-/// instructions for before a session.
-pub async fn queue_for_booking(
+/// The clinic's wording of each message, or the shipped wording.
+async fn templates(
+    st: &AppState,
+    clinic_id: i64,
+) -> Result<HashMap<String, MessageTemplate>, StoreError> {
+    let mut out: HashMap<String, MessageTemplate> = KINDS
+        .iter()
+        .filter_map(|(k, _)| MessageTemplate::shipped(k).map(|t| (k.to_string(), t)))
+        .collect();
+    out.extend(st.store.message_templates(clinic_id).await?);
+    Ok(out)
+}
+
+/// "microneedling session 2", "consultation".
+fn what(kb: &needlepoint_domain::knowledge::KnowledgeBase, a: &Appointment) -> String {
+    match (a.kind.as_str(), a.session_number) {
+        ("session", Some(n)) => format!("microneedling session {n}"),
+        ("session", None) => "microneedling session".into(),
+        (kind, _) => kb
+            .appointment_type(kind)
+            .map(|t| t.name.to_lowercase())
+            .unwrap_or_else(|| kind.replace('_', " ")),
+    }
+}
+
+fn when(a: &Appointment) -> String {
+    a.starts_at
+        .to_zoned(jiff::tz::TimeZone::get(&a.time_zone).unwrap_or(jiff::tz::TimeZone::UTC))
+        .strftime("%A %-d %B %Y at %H:%M")
+        .to_string()
+}
+
+/// Queues, for each appointment, the first message (`confirmation` or
+/// `rescheduled`, due now with the .ics) and the 48 h and 24 h reminders,
+/// in the clinic's wording with the plan's instructions for before.
+async fn queue(
     st: &AppState,
     p: &Patient,
-    booked: &[Appointment],
+    list: &[Appointment],
+    first: &str,
     instructions: &[String],
 ) -> Result<(), StoreError> {
     let Some((channel, to)) = address(p) else {
         return Ok(());
     };
     let clinic = st.store.clinic(p.clinic_id).await?.details.name;
+    let kb = crate::clinical::clinic_kb(st, p.clinic_id).await?;
+    let wording = templates(st, p.clinic_id).await?;
     let now = needlepoint_store::now();
     let before = if instructions.is_empty() {
         String::new()
@@ -120,19 +174,17 @@ pub async fn queue_for_booking(
                 .join("\n")
         )
     };
-    let mut list = vec![];
-    for a in booked {
-        let when = a
-            .starts_at
-            .to_zoned(jiff::tz::TimeZone::get(&a.time_zone).unwrap_or(jiff::tz::TimeZone::UTC))
-            .strftime("%A %-d %B %Y at %H:%M")
-            .to_string();
-        let what = format!(
-            "microneedling session{}",
-            a.session_number
-                .map(|n| format!(" {n}"))
-                .unwrap_or_default()
-        );
+    let mut out = vec![];
+    for a in list {
+        let (what, when) = (what(&kb, a), when(a));
+        let values = [
+            ("patient", p.details.given_name.as_str()),
+            ("clinic", clinic.as_str()),
+            ("what", what.as_str()),
+            ("when", when.as_str()),
+            ("before", before.as_str()),
+            ("fee", ""),
+        ];
         let ics = crate::ical::calendar(
             &clinic,
             &[crate::ical::Event {
@@ -146,60 +198,89 @@ pub async fn queue_for_booking(
             }],
             now,
         );
-        let mut msg = |kind: &str,
-                       due: Timestamp,
-                       subject: String,
-                       body: String,
-                       attachment: Option<String>| {
-            if due >= now - SignedDuration::from_mins(1) {
-                list.push(NewMessage {
-                    clinic_id: a.clinic_id,
-                    patient_id: Some(p.id),
-                    appointment_id: Some(a.id),
-                    kind: kind.into(),
-                    channel: channel.into(),
-                    to_address: to.clone(),
-                    subject,
-                    body,
-                    attachment,
-                    due_at: due,
-                });
+        let reminders = [48, 24].map(|h| {
+            (
+                format!("reminder_{h}h"),
+                a.starts_at - SignedDuration::from_hours(h),
+            )
+        });
+        for (kind, due) in std::iter::once((first.to_string(), now)).chain(reminders) {
+            // A reminder whose time has passed is not sent late.
+            if due < now - SignedDuration::from_mins(1) {
+                continue;
             }
-        };
-        let hello = format!("Dear {},", p.details.given_name);
-        msg(
-            "confirmation",
-            now,
-            format!("Booked: your {what} at {clinic}"),
-            format!("{hello}\n\nYour {what} at {clinic} is booked for {when}.{before}"),
-            Some(ics),
-        );
-        for hours in [48, 24] {
-            msg(
-                &format!("reminder_{hours}h"),
-                a.starts_at - SignedDuration::from_hours(hours),
-                format!("Reminder: your {what} on {when}"),
-                format!("{hello}\n\nA reminder of your {what} at {clinic} on {when}.{before}"),
-                None,
-            );
+            let (subject, body) = wording[&kind].render(&values);
+            out.push(NewMessage {
+                clinic_id: a.clinic_id,
+                patient_id: Some(p.id),
+                appointment_id: Some(a.id),
+                attachment: (kind == first).then(|| ics.clone()),
+                kind,
+                channel: channel.into(),
+                to_address: to.clone(),
+                subject,
+                body,
+                due_at: due,
+            });
         }
     }
-    st.store.enqueue_messages(&list).await
+    st.store.enqueue_messages(&out).await
 }
 
-/// Stops an appointment's reminders and tells the patient it is cancelled.
+/// A confirmation now and reminders 48 and 24 hours before.
+pub async fn queue_for_booking(
+    st: &AppState,
+    p: &Patient,
+    booked: &[Appointment],
+    instructions: &[String],
+) -> Result<(), StoreError> {
+    queue(st, p, booked, "confirmation", instructions).await
+}
+
+/// Moved appointments: their unsent reminders stop, and the patient is told
+/// the new time and reminded before it.
+pub async fn queue_for_move(
+    st: &AppState,
+    p: &Patient,
+    moved: &[Appointment],
+    instructions: &[String],
+) -> Result<(), StoreError> {
+    for a in moved {
+        st.store.cancel_messages(a.id).await?;
+    }
+    queue(st, p, moved, "rescheduled", instructions).await
+}
+
+/// Stops an appointment's reminders and tells the patient it is cancelled,
+/// with the fee if one is charged.
 pub async fn queue_cancellation(st: &AppState, a: &Appointment) -> Result<(), StoreError> {
     st.store.cancel_messages(a.id).await?;
     let p = st.store.patient(a.patient_id).await?;
     let Some((channel, to)) = address(&p) else {
         return Ok(());
     };
-    let clinic = st.store.clinic(a.clinic_id).await?.details.name;
-    let when = a
-        .starts_at
-        .to_zoned(jiff::tz::TimeZone::get(&a.time_zone).unwrap_or(jiff::tz::TimeZone::UTC))
-        .strftime("%A %-d %B %Y at %H:%M")
-        .to_string();
+    let clinic = st.store.clinic(a.clinic_id).await?;
+    let kb = crate::clinical::clinic_kb(st, a.clinic_id).await?;
+    let fee = match a.fee_minor {
+        Some(f) if f > 0 => {
+            let currency = st.store.clinic_pricing(a.clinic_id).await?.currency;
+            format!(
+                " As it was cancelled at short notice, the clinic's late-cancellation fee of {} applies.",
+                needlepoint_domain::clinic::format_money(f, &currency)
+            )
+        }
+        _ => String::new(),
+    };
+    let (what, when) = (what(&kb, a), when(a));
+    let values = [
+        ("patient", p.details.given_name.as_str()),
+        ("clinic", clinic.details.name.as_str()),
+        ("what", what.as_str()),
+        ("when", when.as_str()),
+        ("before", ""),
+        ("fee", fee.as_str()),
+    ];
+    let (subject, body) = templates(st, a.clinic_id).await?["cancellation"].render(&values);
     st.store
         .enqueue_messages(&[NewMessage {
             clinic_id: a.clinic_id,
@@ -208,8 +289,8 @@ pub async fn queue_cancellation(st: &AppState, a: &Appointment) -> Result<(), St
             kind: "cancellation".into(),
             channel: channel.into(),
             to_address: to,
-            subject: format!("Cancelled: your appointment at {clinic}"),
-            body: format!("Dear {},\n\nYour appointment at {clinic} on {when} is cancelled. Contact the clinic to book another time.", p.details.given_name),
+            subject,
+            body,
             attachment: None,
             due_at: needlepoint_store::now(),
         }])

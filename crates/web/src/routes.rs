@@ -5,8 +5,8 @@
 use crate::access::{Access, ANY_STAFF, CLINICAL, OWNER};
 use crate::auth::authorize;
 use crate::pages::{
-    account, booking, history, intake, overview, patients, plans, rules, screenings, session,
-    settings,
+    account, appointments, booking, history, intake, overview, patients, plans, rules, screenings,
+    session, settings,
 };
 use crate::{api, assets, AppState};
 use axum::extract::State;
@@ -65,9 +65,14 @@ fn table() -> Vec<Entry> {
         // Pages.
         r(M::GET, "/today", ANY_STAFF, overview::today),
         r(M::GET, "/calendar", ANY_STAFF, booking::week),
+        r(M::GET, "/calendar/day", ANY_STAFF, booking::day),
         r(M::GET, "/messages", ANY_STAFF, overview::messages),
+        r(M::GET, "/appointments/new", ANY_STAFF, appointments::new_form),
+        r(M::POST, "/appointments", ANY_STAFF, appointments::create),
+        r(M::GET, "/appointments/{id}", ANY_STAFF, appointments::show),
         r(M::GET, "/appointments/{id}/ics", ANY_STAFF, booking::appointment_ics),
-        r(M::POST, "/appointments/{id}/status", ANY_STAFF, overview::appointment_status),
+        r(M::POST, "/appointments/{id}/status", ANY_STAFF, appointments::set_status),
+        r(M::POST, "/appointments/{id}/move", ANY_STAFF, appointments::move_it),
         r(M::POST, "/account/calendar-feed", ANY_STAFF, account::new_feed),
         r(M::POST, "/account/calendar-feed/revoke", ANY_STAFF, account::revoke_feed),
         // A practitioner's calendar feed: the token is the credential.
@@ -117,6 +122,8 @@ fn table() -> Vec<Entry> {
         r(M::POST, "/settings/clinics/{id}/pricing", OWNER, settings::set_pricing),
         r(M::POST, "/settings/clinics/{id}/hours", OWNER, settings::set_hours),
         r(M::POST, "/settings/clinics/{id}/closures", OWNER, settings::add_closure),
+        r(M::POST, "/settings/clinics/{id}/policy", OWNER, settings::set_policy),
+        r(M::POST, "/settings/clinics/{id}/messages/{kind}", OWNER, settings::set_template),
         r(M::GET, "/settings/staff/{id}/hours", OWNER, settings::staff_hours),
         r(M::POST, "/settings/staff/{id}/hours/{cid}", OWNER, settings::set_staff_hours),
         r(M::GET, "/settings/clinics/{id}/rules", CLINICAL, rules::page),

@@ -118,8 +118,8 @@ async fn page(
                     })
                     .collect();
             }
-            Err(BookError::Cannot(m)) => problem = Some(m),
             Err(BookError::Store(e)) => return Err(e.into()),
+            Err(e) => problem = Some(e.message()),
         }
     }
     Ok(BookingPage {
@@ -168,8 +168,8 @@ pub async fn confirm(
     // Book exactly what was shown, if it is still what the search finds.
     let slots = match booking::propose(&st, &p, &r, &preferences(&v)).await {
         Ok(s) => s,
-        Err(BookError::Cannot(m)) => return refuse(m).await,
         Err(BookError::Store(e)) => return Err(e.into()),
+        Err(e) => return refuse(e.message()).await,
     };
     if fingerprint(&slots) != v.get("expected") {
         return refuse(
@@ -179,7 +179,6 @@ pub async fn confirm(
     }
     match booking::book(&st, &p, &r, &slots, &caller.actor()).await {
         Ok(booked) => {
-            crate::outbox::queue_for_booking(&st, &p, &booked, &r.plan.pretreatment).await?;
             let first = booked
                 .first()
                 .map(|a| a.local_start.get(..10).unwrap_or("").to_string())
@@ -192,21 +191,22 @@ pub async fn confirm(
         Err(BookError::Store(StoreError::Conflict(m))) => {
             refuse(format!("{m} Nothing was booked; here is a new proposal.")).await
         }
-        Err(BookError::Cannot(m)) => refuse(m).await,
         Err(BookError::Store(e)) => Err(e.into()),
+        Err(e) => refuse(e.message()).await,
     }
 }
 
 pub struct Entry {
+    id: i64,
     time: String,
     patient: String,
-    patient_id: i64,
     what: String,
     cancelled: bool,
 }
 
 pub struct DayColumn {
     label: String,
+    date: String,
     today: bool,
     entries: Vec<Entry>,
 }
@@ -222,12 +222,66 @@ struct WeekPage {
     prev: String,
     next: String,
     days: Vec<DayColumn>,
+    /// Whose week: `p12` (a practitioner), `r3` (a room) or all.
+    who: String,
+    whos: Vec<(String, String)>,
 }
 
 #[derive(serde::Deserialize)]
 pub struct WeekQuery {
     clinic: Option<i64>,
     week: Option<String>,
+    #[serde(default)]
+    who: String,
+}
+
+/// The practitioners working at a clinic, by name.
+async fn clinic_practitioners(
+    st: &AppState,
+    organisation_id: i64,
+    clinic_id: i64,
+) -> Result<Vec<(i64, String)>, PageError> {
+    let mut out = vec![];
+    for s in st.store.list_staff(organisation_id).await? {
+        if s.active
+            && s.practitioner.is_some()
+            && st.store.staff_clinic_ids(s.id).await?.contains(&clinic_id)
+        {
+            out.push((s.id, s.name));
+        }
+    }
+    Ok(out)
+}
+
+/// The choices of whose calendar to show: every practitioner and room.
+async fn whos(
+    st: &AppState,
+    organisation_id: i64,
+    clinic_id: i64,
+) -> Result<Vec<(String, String)>, PageError> {
+    let mut out: Vec<(String, String)> = clinic_practitioners(st, organisation_id, clinic_id)
+        .await?
+        .into_iter()
+        .map(|(id, n)| (format!("p{id}"), n))
+        .collect();
+    for r in st.store.rooms(clinic_id).await? {
+        if r.active {
+            out.push((format!("r{}", r.id), format!("Room: {}", r.details.name)));
+        }
+    }
+    Ok(out)
+}
+
+/// Whether an appointment belongs to the chosen practitioner or room.
+fn belongs(a: &needlepoint_store::Appointment, who: &str) -> bool {
+    match (
+        who.get(..1),
+        who.get(1..).and_then(|x| x.parse::<i64>().ok()),
+    ) {
+        (Some("p"), Some(id)) => a.practitioner_id == Some(id),
+        (Some("r"), Some(id)) => a.room_id == Some(id),
+        _ => true,
+    }
 }
 
 pub async fn week(
@@ -283,27 +337,21 @@ pub async fn week(
             let d = monday + Span::new().days(i);
             DayColumn {
                 label: d.strftime("%a %-d %b").to_string(),
+                date: d.to_string(),
                 today: d == today,
                 entries: vec![],
             }
         })
         .collect();
-    for a in appointments {
+    for a in appointments.into_iter().filter(|a| belongs(a, &q.who)) {
         let local = a.starts_at.to_zoned(zone.clone());
         let i = (local.date() - monday).get_days() as usize;
         if let std::collections::hash_map::Entry::Vacant(e) = names.entry(a.patient_id) {
             e.insert(st.store.patient(a.patient_id).await?.details.full_name());
         }
         let what = format!(
-            "{}{} · {}{}",
-            if a.kind == "session" {
-                "Session"
-            } else {
-                a.kind.as_str()
-            },
-            a.session_number
-                .map(|n| format!(" {n}"))
-                .unwrap_or_default(),
+            "{} · {}{}",
+            super::appointments::kind_label(&a),
             a.practitioner_id
                 .and_then(|id| staff.get(&id).cloned())
                 .unwrap_or_default(),
@@ -313,13 +361,13 @@ pub async fn week(
         );
         if let Some(col) = days.get_mut(i) {
             col.entries.push(Entry {
+                id: a.id,
                 time: format!(
                     "{}–{}",
                     local.strftime("%H:%M"),
                     a.ends_at.to_zoned(zone.clone()).strftime("%H:%M")
                 ),
                 patient: names[&a.patient_id].clone(),
-                patient_id: a.patient_id,
                 what,
                 cancelled: a.status == "cancelled",
             });
@@ -338,6 +386,8 @@ pub async fn week(
         prev: week_of(monday - Span::new().days(7)),
         next: week_of(monday + Span::new().days(7)),
         days,
+        whos: whos(&st, clinic.organisation_id, clinic.id).await?,
+        who: q.who,
     }))
 }
 
@@ -433,4 +483,296 @@ pub async fn appointment_ics(
         &events(&st, vec![a]).await?,
         needlepoint_store::now(),
     )))
+}
+
+/// One cell of the day view: free (a link to book), off (closed, past or
+/// outside working hours), or appointments spanning `rows` quarter hours.
+pub struct DayCell {
+    free: bool,
+    rows: usize,
+    href: String,
+    items: Vec<Entry>,
+}
+
+pub struct DayRow {
+    label: String,
+    cells: Vec<DayCell>,
+}
+
+#[derive(Template)]
+#[template(path = "calendar_day.html")]
+struct DayPage {
+    shell: Shell,
+    clinics: Vec<(i64, String, bool)>,
+    clinic_id: i64,
+    zone: String,
+    title: String,
+    date: String,
+    prev: String,
+    next: String,
+    by: String,
+    closed: Option<String>,
+    columns: Vec<String>,
+    rows: Vec<DayRow>,
+    cancelled: Vec<Entry>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct DayQuery {
+    clinic: Option<i64>,
+    date: Option<String>,
+    #[serde(default)]
+    by: String,
+}
+
+const QUARTER: i64 = 15;
+
+/// A clinic's day, one column per practitioner (or room), in quarter
+/// hours on the clinic's clock; click a free quarter to book it.
+pub async fn day(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Query(q): Query<DayQuery>,
+) -> Result<Response, PageError> {
+    let clinics = st.store.clinics_for_staff(caller.staff.id).await?;
+    let Some(clinic) = clinics
+        .iter()
+        .find(|c| Some(c.id) == q.clinic)
+        .or(clinics.first())
+        .cloned()
+    else {
+        return Err(PageError::NotFound);
+    };
+    let zone =
+        jiff::tz::TimeZone::get(&clinic.details.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let now = needlepoint_store::now();
+    let date = q
+        .date
+        .as_deref()
+        .and_then(|d| d.parse::<Date>().ok())
+        .unwrap_or(now.to_zoned(zone.clone()).date());
+    let by_room = q.by == "room";
+    let hours = st.store.clinic_hours(clinic.id).await?.unwrap_or_default();
+    let closure = st
+        .store
+        .closures(clinic.id)
+        .await?
+        .into_iter()
+        .find(|(d, _)| *d == date)
+        .map(|(_, why)| why);
+    let open = hours.on(date.weekday()).to_vec();
+    let closed = match (&closure, open.is_empty()) {
+        (Some(why), _) => Some(format!("Closed: {why}.")),
+        (None, true) => Some(format!("The clinic is closed on {}s.", date.strftime("%A"))),
+        _ => None,
+    };
+    // Rows from the earliest opening to the latest closing (9–17 when closed).
+    let minutes = |t: jiff::civil::Time| i64::from(t.hour()) * 60 + i64::from(t.minute());
+    let first = open
+        .iter()
+        .map(|(o, _)| minutes(*o))
+        .min()
+        .unwrap_or(9 * 60)
+        / QUARTER
+        * QUARTER;
+    let last = open
+        .iter()
+        .map(|(_, c)| minutes(*c))
+        .max()
+        .unwrap_or(17 * 60);
+    let n_rows = ((last - first + QUARTER - 1) / QUARTER).max(1) as usize;
+    let at = |row: usize| {
+        let m = first + row as i64 * QUARTER;
+        time((m / 60) as i8, (m % 60) as i8, 0, 0)
+    };
+
+    // Columns: (id, name, working hours).
+    let mut columns: Vec<(
+        i64,
+        String,
+        Option<needlepoint_domain::scheduling::WeeklyHours>,
+    )> = vec![];
+    if by_room {
+        for r in st
+            .store
+            .rooms(clinic.id)
+            .await?
+            .into_iter()
+            .filter(|r| r.active)
+        {
+            columns.push((r.id, r.details.name, None));
+        }
+    } else {
+        for (id, name) in clinic_practitioners(&st, clinic.organisation_id, clinic.id).await? {
+            let h = st
+                .store
+                .staff_hours(id, clinic.id)
+                .await?
+                .filter(|h| h.days.iter().any(|d| !d.is_empty()));
+            columns.push((id, name, h));
+        }
+    }
+    let midnight = |d: Date| {
+        zone.to_ambiguous_timestamp(d.to_datetime(time(0, 0, 0, 0)))
+            .compatible()
+            .map_err(|e| anyhow::anyhow!("{e}"))
+    };
+    let appointments = st
+        .store
+        .appointments(
+            clinic.id,
+            midnight(date)?,
+            midnight(date + Span::new().days(1))?,
+        )
+        .await?;
+    let mut names: HashMap<i64, String> = HashMap::new();
+    for a in &appointments {
+        if let std::collections::hash_map::Entry::Vacant(e) = names.entry(a.patient_id) {
+            e.insert(st.store.patient(a.patient_id).await?.details.full_name());
+        }
+    }
+    let entry = |a: &needlepoint_store::Appointment| Entry {
+        id: a.id,
+        time: format!(
+            "{}–{}",
+            a.starts_at.to_zoned(zone.clone()).strftime("%H:%M"),
+            a.ends_at.to_zoned(zone.clone()).strftime("%H:%M")
+        ),
+        patient: names[&a.patient_id].clone(),
+        what: super::appointments::kind_label(a),
+        cancelled: a.status == "cancelled",
+    };
+    let (live, gone): (Vec<_>, Vec<_>) = appointments
+        .iter()
+        .partition(|a| !matches!(a.status.as_str(), "cancelled" | "no_show"));
+    let key = |a: &needlepoint_store::Appointment| {
+        if by_room {
+            a.room_id
+        } else {
+            a.practitioner_id
+        }
+    };
+    if live
+        .iter()
+        .any(|a| key(a).is_none_or(|id| !columns.iter().any(|c| c.0 == id)))
+    {
+        columns.push((0, if by_room { "No room" } else { "Anyone" }.into(), None));
+    }
+
+    // Each column's quarters: which block covers it; blocks merge when
+    // appointments share a quarter.
+    let mut blocks: Vec<(usize, usize, usize, Vec<Entry>)> = vec![]; // (col, first row, rows, items)
+    let mut owner: Vec<Vec<Option<usize>>> = vec![vec![None; n_rows]; columns.len()];
+    for a in &live {
+        let col = columns
+            .iter()
+            .position(|c| key(a) == Some(c.0))
+            .unwrap_or(columns.len() - 1);
+        let s = minutes(a.starts_at.to_zoned(zone.clone()).time());
+        let e = s + a.ends_at.duration_since(a.starts_at).as_mins();
+        let r0 = ((s - first).max(0) / QUARTER) as usize;
+        let r1 = (((e - first + QUARTER - 1) / QUARTER).max(1) as usize).min(n_rows);
+        let r0 = r0.min(n_rows - 1);
+        let b = match owner[col][r0] {
+            Some(b) => b,
+            None => {
+                blocks.push((col, r0, 0, vec![]));
+                blocks.len() - 1
+            }
+        };
+        let end = (blocks[b].1 + blocks[b].2).max(r1.max(r0 + 1));
+        blocks[b].2 = end - blocks[b].1;
+        blocks[b].3.push(entry(a));
+        for slot in owner[col].iter_mut().take(end).skip(blocks[b].1) {
+            *slot = Some(b);
+        }
+    }
+    let mut blocks: Vec<Option<(usize, usize, usize, Vec<Entry>)>> =
+        blocks.into_iter().map(Some).collect();
+    let mut rows = vec![];
+    for r in 0..n_rows {
+        let t = at(r);
+        let starts = zone
+            .to_ambiguous_timestamp(date.to_datetime(t))
+            .unambiguous()
+            .ok();
+        let mut cells = vec![];
+        for (c, (id, _, staff_hours)) in columns.iter().enumerate() {
+            match owner[c][r] {
+                Some(b) => {
+                    if let Some((_, _, n, items)) =
+                        blocks[b].take_if(|(_, first_row, _, _)| *first_row == r)
+                    {
+                        cells.push(DayCell {
+                            free: false,
+                            rows: n,
+                            href: String::new(),
+                            items,
+                        });
+                    }
+                }
+                None => {
+                    let end = t
+                        .checked_add(Span::new().minutes(QUARTER))
+                        .unwrap_or(time(23, 59, 0, 0));
+                    let inside = |h: &[(jiff::civil::Time, jiff::civil::Time)]| {
+                        h.iter().any(|(o, c)| *o <= t && end <= *c)
+                    };
+                    let free = closed.is_none()
+                        && starts.is_some_and(|s| s >= now)
+                        && inside(&open)
+                        && staff_hours
+                            .as_ref()
+                            .is_none_or(|h| inside(h.on(date.weekday())))
+                        && *id != 0;
+                    let href = if free {
+                        let mut h = format!(
+                            "/appointments/new?clinic={}&date={date}&time={}",
+                            clinic.id,
+                            t.strftime("%H:%M")
+                        );
+                        if !by_room {
+                            h.push_str(&format!("&practitioner={id}"));
+                        }
+                        h
+                    } else {
+                        String::new()
+                    };
+                    cells.push(DayCell {
+                        free,
+                        rows: 1,
+                        href,
+                        items: vec![],
+                    });
+                }
+            }
+        }
+        rows.push(DayRow {
+            label: if t.minute() % 30 == 0 {
+                t.strftime("%H:%M").to_string()
+            } else {
+                String::new()
+            },
+            cells,
+        });
+    }
+    Ok(render(&DayPage {
+        shell: Shell::new(&caller, &csrf, "calendar"),
+        clinics: clinics
+            .iter()
+            .map(|c| (c.id, c.details.name.clone(), c.id == clinic.id))
+            .collect(),
+        clinic_id: clinic.id,
+        zone: clinic.details.time_zone.clone(),
+        title: date.strftime("%A %-d %B %Y").to_string(),
+        date: date.to_string(),
+        prev: (date - Span::new().days(1)).to_string(),
+        next: (date + Span::new().days(1)).to_string(),
+        by: if by_room { "room" } else { "practitioner" }.into(),
+        closed,
+        columns: columns.into_iter().map(|c| c.1).collect(),
+        rows,
+        cancelled: gone.into_iter().map(entry).collect(),
+    }))
 }

@@ -43,6 +43,8 @@ pub enum FieldKind {
     Select(Vec<(String, String)>),
     Checkboxes(Vec<(String, String)>),
     Checkbox,
+    /// Several lines of text.
+    TextArea,
 }
 
 impl FieldKind {

@@ -1,6 +1,7 @@
 //! Server-rendered pages for people.
 
 pub mod account;
+pub mod appointments;
 pub mod booking;
 pub mod forms;
 pub mod history;

@@ -7,7 +7,7 @@ use crate::view::{local_time, render, Shell};
 use crate::AppState;
 use askama::Template;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use jiff::tz::TimeZone;
 use needlepoint_store::{AuditEntry, Device};
 
@@ -278,37 +278,6 @@ pub async fn audit_log(
 }
 
 /// Moves one of today's appointments on (check in, complete, no-show, cancel).
-pub async fn appointment_status(
-    State(st): State<AppState>,
-    caller: Caller,
-    axum::extract::Path(id): axum::extract::Path<i64>,
-    axum::Form(f): axum::Form<Vec<(String, String)>>,
-) -> Result<Response, PageError> {
-    let a = st.store.appointment(id).await?;
-    if !caller.sees_clinic(a.clinic_id) {
-        return Err(PageError::NotFound);
-    }
-    let v = super::forms::FormValues(f);
-    let to = v.get("to");
-    if !matches!(to, "checked_in" | "completed" | "no_show" | "cancelled") {
-        return Err(PageError::BadRequest("Unknown appointment state.".into()));
-    }
-    let reason = Some(v.get("reason").trim()).filter(|r| !r.is_empty());
-    if to == "cancelled" && reason.is_none() {
-        return Err(PageError::BadRequest(
-            "Say why the appointment is cancelled.".into(),
-        ));
-    }
-    let a = st
-        .store
-        .set_appointment_status(id, to, reason, &caller.actor(), needlepoint_store::now())
-        .await?;
-    if to == "cancelled" {
-        crate::outbox::queue_cancellation(&st, &a).await?;
-    }
-    Ok(axum::response::Redirect::to("/today").into_response())
-}
-
 pub struct MessageRow {
     when: String,
     to: String,

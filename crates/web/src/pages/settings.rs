@@ -187,6 +187,150 @@ fn price_form(clinic_id: i64) -> SimpleForm {
         .values(FormValues::default().with("currency", "GBP").with("kind", "area"))
 }
 
+fn policy_form(
+    clinic_id: i64,
+    p: &needlepoint_domain::booking_rules::CancellationPolicy,
+) -> SimpleForm {
+    SimpleForm::new(
+        format!("policy-{clinic_id}"),
+        "Cancellation policy",
+        format!("/settings/clinics/{clinic_id}/policy"),
+        "Save",
+    )
+    .fields(vec![
+        field(
+            "notice_hours",
+            "Notice needed (hours)",
+            FieldKind::Text,
+            "0 for no policy; e.g. 48",
+        ),
+        field(
+            "fee",
+            "Fee for a late cancellation or a no-show",
+            FieldKind::Text,
+            "in the clinic's currency, e.g. 30 or 30.00",
+        ),
+    ])
+    .values(FormValues(vec![
+        ("notice_hours".into(), p.notice_hours.to_string()),
+        (
+            "fee".into(),
+            format!("{}.{:02}", p.fee_minor / 100, p.fee_minor % 100),
+        ),
+    ]))
+}
+
+/// The placeholders a message may use, for the form's hint.
+const PLACEHOLDER_HINT: &str = "{patient} {clinic} {what} {when} {before} {fee}";
+
+fn template_form(
+    clinic_id: i64,
+    kind: &str,
+    title: &str,
+    t: &needlepoint_domain::message_template::MessageTemplate,
+) -> SimpleForm {
+    SimpleForm::new(
+        format!("message-{clinic_id}-{kind}"),
+        format!("Message: {title}"),
+        format!("/settings/clinics/{clinic_id}/messages/{kind}"),
+        "Save",
+    )
+    .fields(vec![
+        field("subject", "Subject", FieldKind::Text, PLACEHOLDER_HINT),
+        field("body", "Text", FieldKind::TextArea, PLACEHOLDER_HINT),
+    ])
+    .values(FormValues(vec![
+        ("subject".into(), t.subject.clone()),
+        ("body".into(), t.body.clone()),
+    ]))
+}
+
+/// The clinic's wording of each message: its own, or the shipped one.
+async fn template_forms(st: &AppState, clinic_id: i64) -> Result<Vec<SimpleForm>, PageError> {
+    use needlepoint_domain::message_template::{MessageTemplate, KINDS};
+    let own = st.store.message_templates(clinic_id).await?;
+    Ok(KINDS
+        .iter()
+        .filter_map(|(kind, title)| {
+            let t = own
+                .iter()
+                .find(|(k, _)| k == kind)
+                .map(|(_, t)| t.clone())
+                .or_else(|| MessageTemplate::shipped(kind))?;
+            Some(template_form(clinic_id, kind, title, &t))
+        })
+        .collect())
+}
+
+pub async fn set_policy(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let c = own_clinic(&st, &caller, id).await?;
+    let v = FormValues(f);
+    match needlepoint_domain::booking_rules::CancellationPolicy::parse(
+        v.get("notice_hours"),
+        v.get("fee"),
+    ) {
+        Ok(p) => {
+            st.store
+                .set_cancellation_policy(id, &p, &caller.actor(), needlepoint_store::now())
+                .await?;
+            Ok(saved(&format!("clinic-{id}")))
+        }
+        Err(inv) => {
+            let current = st.store.cancellation_policy(id).await?;
+            Ok(failed(
+                &caller,
+                &csrf,
+                policy_form(id, &current),
+                v,
+                inv,
+                None,
+                c.details.name,
+            ))
+        }
+    }
+}
+
+pub async fn set_template(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path((id, kind)): Path<(i64, String)>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    use needlepoint_domain::message_template::{MessageTemplate, KINDS};
+    let c = own_clinic(&st, &caller, id).await?;
+    let Some((kind, title)) = KINDS.iter().find(|(k, _)| *k == kind) else {
+        return Err(PageError::NotFound);
+    };
+    let v = FormValues(f);
+    match MessageTemplate::parse(v.get("subject"), v.get("body")) {
+        Ok(t) => {
+            st.store
+                .set_message_template(id, kind, &t, &caller.actor(), needlepoint_store::now())
+                .await?;
+            Ok(saved(&format!("clinic-{id}")))
+        }
+        Err(inv) => {
+            let shipped = MessageTemplate::shipped(kind).expect("every kind has wording");
+            Ok(failed(
+                &caller,
+                &csrf,
+                template_form(id, kind, title, &shipped),
+                v,
+                inv,
+                None,
+                c.details.name,
+            ))
+        }
+    }
+}
+
 fn pricing_form(clinic_id: i64, p: &needlepoint_domain::ClinicPricing) -> SimpleForm {
     SimpleForm::new(
         format!("pricing-{clinic_id}"),
@@ -400,10 +544,14 @@ pub async fn page(
                     hours.as_ref(),
                 ),
                 closure_form(c.id),
+                policy_form(c.id, &st.store.cancellation_policy(c.id).await?),
                 room_form(c.id),
                 device_form(c.id),
                 price_form(c.id),
-            ],
+            ]
+            .into_iter()
+            .chain(template_forms(&st, c.id).await?)
+            .collect(),
             clinic: c.clone(),
         });
     }

@@ -52,6 +52,7 @@ async fn feeds_are_valid_icalendar_across_dst(b: TestBackend) {
             ends_at: start + jiff::SignedDuration::from_mins(65),
             local_start: day.at(10, 0, 0, 0).to_string(),
             time_zone: "Europe/London".into(),
+            window_override: None,
         });
     }
     c.app
@@ -155,6 +156,7 @@ async fn todays_list_checks_patients_in(b: TestBackend) {
             ends_at: start + jiff::SignedDuration::from_mins(10),
             local_start: today.to_string(),
             time_zone: "Europe/London".into(),
+            window_override: None,
         });
     }
     let booked = c.app.store.book(&list, &actor, now).await.unwrap();
@@ -185,7 +187,11 @@ async fn todays_list_checks_patients_in(b: TestBackend) {
     let r = desk
         .post_form(
             &format!("/appointments/{}/status", booked[1].id),
-            &[("to", "cancelled"), ("reason", "Patient called")],
+            &[
+                ("to", "cancelled"),
+                ("reason", "Patient called"),
+                ("by", "clinic"),
+            ],
         )
         .await;
     assert_eq!(r.status(), 303);
@@ -251,6 +257,7 @@ async fn the_outbox_delivers_retries_and_never_loses(b: TestBackend) {
         ends_at: start + jiff::SignedDuration::from_mins(65),
         local_start: "later".into(),
         time_zone: "Europe/London".into(),
+        window_override: None,
     };
     let booked = c.app.store.book(&[appt], &actor, now).await.unwrap();
     let kb = needlepoint_knowledge::shipped().unwrap();
@@ -325,8 +332,12 @@ async fn the_outbox_delivers_retries_and_never_loses(b: TestBackend) {
         .store
         .set_appointment_status(
             booked[0].id,
-            "cancelled",
-            Some("Ill"),
+            &needlepoint_store::StatusChange {
+                status: "cancelled",
+                reason: Some("Ill"),
+                cancelled_by: Some("patient"),
+                fee_minor: None,
+            },
             &actor,
             needlepoint_store::now(),
         )

@@ -1,0 +1,598 @@
+//! One appointment: its page, moving it (with the refusals and a
+//! clinician's override), checking in, cancelling under the clinic's
+//! policy; and booking a single appointment from free times or a time
+//! chosen by hand.
+
+use super::forms::FormValues;
+use crate::access::CLINICAL;
+use crate::auth::Caller;
+use crate::booking::{self, BookError, CancelledBy, MoveRequest, Wanted};
+use crate::csrf::CsrfToken;
+use crate::error::PageError;
+use crate::view::{render, Shell};
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use jiff::civil::{Date, DateTime, Time};
+use jiff::tz::TimeZone;
+use needlepoint_domain::booking_rules::only_overridable;
+use needlepoint_domain::clinic::format_money;
+use needlepoint_store::{Appointment, Patient, PlanRecord};
+use std::collections::HashMap;
+
+/// Appointment kinds people book one at a time (a session comes with a plan).
+pub const KINDS: [(&str, &str); 4] = [
+    ("consultation", "Consultation"),
+    ("follow_up", "Follow-up check"),
+    ("home_care_review", "Home-care review"),
+    ("session", "Microneedling session (next of the plan)"),
+];
+
+pub fn kind_label(a: &Appointment) -> String {
+    match (a.kind.as_str(), a.session_number) {
+        ("session", Some(n)) => format!("Session {n}"),
+        (k, _) => KINDS
+            .iter()
+            .find(|(c, _)| *c == k)
+            .map(|(_, l)| l.to_string())
+            .unwrap_or_else(|| k.replace('_', " ")),
+    }
+}
+
+/// "2026-11-23" and "10:30" from a form, as a wall-clock time.
+fn parse_local(date: &str, time: &str) -> Result<DateTime, String> {
+    let d: Date = date
+        .trim()
+        .parse()
+        .map_err(|_| "Choose a date.".to_string())?;
+    let t = Time::strptime("%H:%M", time.trim())
+        .map_err(|_| "Write the time as HH:MM, like 10:30.".to_string())?;
+    Ok(d.to_datetime(t))
+}
+
+/// A refusal as the page shows it, and whether a clinician may override.
+pub struct Problem {
+    lines: Vec<String>,
+    overridable: bool,
+}
+
+impl Problem {
+    fn from(e: &BookError) -> Problem {
+        Problem {
+            lines: e.message().lines().map(str::to_string).collect(),
+            overridable: matches!(e, BookError::Refused(r) if only_overridable(r)),
+        }
+    }
+
+    fn text(m: impl Into<String>) -> Problem {
+        Problem {
+            lines: vec![m.into()],
+            overridable: false,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "appointment.html")]
+struct AppointmentPage {
+    shell: Shell,
+    a: Appointment,
+    label: String,
+    patient: String,
+    when: String,
+    until: String,
+    zone: String,
+    practitioner: String,
+    room: String,
+    device: String,
+    fee: String,
+    /// What cancelling now by the patient would cost, in words.
+    policy_note: String,
+    practitioners: Vec<(i64, String, bool)>,
+    date: String,
+    time: String,
+    reason: String,
+    clinician: bool,
+    problem: Option<Problem>,
+    /// The later sessions' new times, if they move along.
+    later: Vec<String>,
+    has_later: bool,
+}
+
+async fn names(st: &AppState, organisation: i64) -> Result<HashMap<i64, String>, PageError> {
+    Ok(st
+        .store
+        .list_staff(organisation)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.name))
+        .collect())
+}
+
+async fn visible(st: &AppState, caller: &Caller, id: i64) -> Result<Appointment, PageError> {
+    let a = st.store.appointment(id).await?;
+    if caller.sees_clinic(a.clinic_id) {
+        Ok(a)
+    } else {
+        Err(PageError::NotFound)
+    }
+}
+
+async fn page(
+    st: &AppState,
+    caller: &Caller,
+    csrf: &CsrfToken,
+    a: Appointment,
+    v: &FormValues,
+    problem: Option<Problem>,
+    later: Vec<String>,
+) -> Result<AppointmentPage, PageError> {
+    let clinic = st.store.clinic(a.clinic_id).await?;
+    let zone = TimeZone::get(&a.time_zone).unwrap_or(TimeZone::UTC);
+    let start = a.starts_at.to_zoned(zone.clone());
+    let staff = names(st, clinic.organisation_id).await?;
+    let rooms: HashMap<i64, String> = st
+        .store
+        .rooms(a.clinic_id)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.details.name))
+        .collect();
+    let devices: HashMap<i64, String> = st
+        .store
+        .devices(a.clinic_id)
+        .await?
+        .into_iter()
+        .map(|d| (d.id, d.details.name))
+        .collect();
+    let currency = st.store.clinic_pricing(a.clinic_id).await?.currency;
+    let policy = st.store.cancellation_policy(a.clinic_id).await?;
+    let now = needlepoint_store::now();
+    let late_fee = policy.fee(a.starts_at, now);
+    let policy_note = if policy.notice_hours == 0 || policy.fee_minor == 0 {
+        "The clinic has no late-cancellation fee.".to_string()
+    } else if late_fee > 0 {
+        format!(
+            "Less than {} hours' notice: if the patient cancels now, the fee of {} applies.",
+            policy.notice_hours,
+            format_money(late_fee, &currency)
+        )
+    } else {
+        format!(
+            "The patient can cancel without a fee until {} hours before.",
+            policy.notice_hours
+        )
+    };
+    let mut practitioners = vec![];
+    for s in st.store.list_staff(clinic.organisation_id).await? {
+        if s.active
+            && s.practitioner.is_some()
+            && st
+                .store
+                .staff_clinic_ids(s.id)
+                .await?
+                .contains(&a.clinic_id)
+        {
+            let chosen = match v.get("practitioner").parse::<i64>() {
+                Ok(id) => id == s.id,
+                Err(_) => a.practitioner_id == Some(s.id),
+            };
+            practitioners.push((s.id, s.name, chosen));
+        }
+    }
+    let has_later = match a.plan_id {
+        Some(pid) => booking::booked_sessions(st, &st.store.plan(pid).await?)
+            .await?
+            .iter()
+            .any(|x| x.session_number > a.session_number),
+        None => false,
+    };
+    let or = |name: &str, default: String| {
+        let x = v.get(name);
+        if x.is_empty() {
+            default
+        } else {
+            x.to_string()
+        }
+    };
+    Ok(AppointmentPage {
+        shell: Shell::new(caller, csrf, "calendar"),
+        label: kind_label(&a),
+        patient: st.store.patient(a.patient_id).await?.details.full_name(),
+        when: start.strftime("%A %-d %B %Y, %H:%M").to_string(),
+        until: a.ends_at.to_zoned(zone).strftime("%H:%M").to_string(),
+        zone: a.time_zone.clone(),
+        practitioner: a
+            .practitioner_id
+            .and_then(|id| staff.get(&id).cloned())
+            .unwrap_or_else(|| "—".into()),
+        room: a
+            .room_id
+            .and_then(|id| rooms.get(&id).cloned())
+            .unwrap_or_else(|| "—".into()),
+        device: a
+            .device_id
+            .and_then(|id| devices.get(&id).cloned())
+            .unwrap_or_else(|| "—".into()),
+        fee: a
+            .fee_minor
+            .map(|f| format_money(f, &currency))
+            .unwrap_or_default(),
+        policy_note,
+        practitioners,
+        date: or("date", start.date().to_string()),
+        time: or("time", start.strftime("%H:%M").to_string()),
+        reason: v.get("window_override").to_string(),
+        clinician: CLINICAL.admits(caller.role),
+        problem,
+        later,
+        has_later,
+        a,
+    })
+}
+
+pub async fn show(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let a = visible(&st, &caller, id).await?;
+    Ok(render(
+        &page(&st, &caller, &csrf, a, &FormValues(vec![]), None, vec![]).await?,
+    ))
+}
+
+fn status_of(e: &BookError) -> StatusCode {
+    match e {
+        BookError::Store(needlepoint_store::StoreError::Conflict(_)) => StatusCode::CONFLICT,
+        BookError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// Check-in, completion, no-show or cancellation.
+pub async fn set_status(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let a = visible(&st, &caller, id).await?;
+    let v = FormValues(f);
+    let reason = Some(v.get("reason").trim()).filter(|r| !r.is_empty());
+    let by = match v.get("by") {
+        "patient" => Some(CancelledBy::Patient),
+        "clinic" => Some(CancelledBy::Clinic),
+        _ => None,
+    };
+    match booking::set_status(&st, &a, v.get("to"), reason, by, &caller.actor()).await {
+        Ok(_) if v.get("back") == "today" => Ok(Redirect::to("/today").into_response()),
+        Ok(_) => Ok(Redirect::to(&format!("/appointments/{id}")).into_response()),
+        Err(BookError::Store(e)) if !matches!(e, needlepoint_store::StoreError::Conflict(_)) => {
+            Err(e.into())
+        }
+        Err(e) => {
+            let p = page(&st, &caller, &csrf, a, &v, Some(Problem::from(&e)), vec![]).await?;
+            Ok((status_of(&e), render(&p)).into_response())
+        }
+    }
+}
+
+/// Moves the appointment; the later sessions move along only when asked.
+pub async fn move_it(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let a = visible(&st, &caller, id).await?;
+    let v = FormValues(f);
+    let (problem, code, later) = match try_move(&st, &caller, &a, &v).await? {
+        Ok(()) => return Ok(Redirect::to(&format!("/appointments/{id}")).into_response()),
+        Err(refused) => refused,
+    };
+    let p = page(&st, &caller, &csrf, a, &v, Some(problem), later).await?;
+    Ok((code, render(&p)).into_response())
+}
+
+type Refused = (Problem, StatusCode, Vec<String>);
+
+async fn try_move(
+    st: &AppState,
+    caller: &Caller,
+    a: &Appointment,
+    v: &FormValues,
+) -> Result<Result<(), Refused>, PageError> {
+    let local = match parse_local(v.get("date"), v.get("time")) {
+        Ok(l) => l,
+        Err(m) => {
+            return Ok(Err((
+                Problem::text(m),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                vec![],
+            )))
+        }
+    };
+    let window_override =
+        Some(v.get("window_override").trim().to_string()).filter(|r| !r.is_empty());
+    if window_override.is_some() && !CLINICAL.admits(caller.role) {
+        return Ok(Err((
+            Problem::text("Only a clinician can book outside a healing window."),
+            StatusCode::FORBIDDEN,
+            vec![],
+        )));
+    }
+    let m = MoveRequest {
+        local: Some(local),
+        practitioner: v.get("practitioner").parse().ok(),
+        window_override,
+        move_later: v.get("move_later") == "1",
+    };
+    let e = match booking::move_appointment(st, a, &m, &caller.actor()).await {
+        Ok(_) => return Ok(Ok(())),
+        Err(BookError::Store(e)) if !matches!(e, needlepoint_store::StoreError::Conflict(_)) => {
+            return Err(e.into())
+        }
+        Err(e) => e,
+    };
+    // A broken window: show where the later sessions would go if they moved
+    // along, for the clinician to agree to.
+    let mut later = vec![];
+    if matches!(e, BookError::Refused(_)) && !m.move_later {
+        let along = MoveRequest {
+            move_later: true,
+            ..m.clone()
+        };
+        if let Ok(moves) = booking::plan_move(st, a, &along).await {
+            for mv in moves.iter().skip(1) {
+                let x = st.store.appointment(mv.id).await?;
+                later.push(format!(
+                    "{}: {} → {}",
+                    kind_label(&x),
+                    x.local_start.replace('T', " "),
+                    mv.local_start.replace('T', " ")
+                ));
+            }
+        }
+    }
+    Ok(Err((Problem::from(&e), status_of(&e), later)))
+}
+
+#[derive(Template)]
+#[template(path = "appointment_new.html")]
+struct NewPage {
+    shell: Shell,
+    clinics: Vec<(i64, String, bool)>,
+    clinic_id: i64,
+    zone: String,
+    q: String,
+    matches: Vec<(i64, String)>,
+    patient: Option<(i64, String)>,
+    kinds: Vec<(&'static str, &'static str, bool)>,
+    plan: Option<(i64, String)>,
+    practitioners: Vec<(i64, String, bool)>,
+    date: String,
+    time: String,
+    reason: String,
+    clinician: bool,
+    /// Free times found: (date, time, label).
+    times: Vec<(String, String, String)>,
+    searched: bool,
+    problem: Option<Problem>,
+}
+
+/// The patient's plan a session would belong to: the accepted or started one.
+async fn active_plan(st: &AppState, p: &Patient) -> Result<Option<PlanRecord>, PageError> {
+    use needlepoint_domain::plan::PlanStatus;
+    Ok(st
+        .store
+        .plans(p.id)
+        .await?
+        .into_iter()
+        .rev()
+        .find(|r| matches!(r.status, PlanStatus::Accepted | PlanStatus::InProgress)))
+}
+
+async fn new_page(
+    st: &AppState,
+    caller: &Caller,
+    csrf: &CsrfToken,
+    v: &FormValues,
+    problem: Option<Problem>,
+) -> Result<NewPage, PageError> {
+    let clinics = st.store.clinics_for_staff(caller.staff.id).await?;
+    let patient = match v.get("patient").parse::<i64>() {
+        Ok(id) => Some(super::visible_patient(st.store.as_ref(), caller, id).await?),
+        Err(_) => None,
+    };
+    let wanted_clinic = patient
+        .as_ref()
+        .map(|p| p.clinic_id)
+        .or(v.get("clinic").parse().ok());
+    let Some(clinic) = clinics
+        .iter()
+        .find(|c| Some(c.id) == wanted_clinic)
+        .or(clinics.first())
+        .cloned()
+    else {
+        return Err(PageError::NotFound);
+    };
+    let q = v.get("q").trim().to_string();
+    let matches = if patient.is_none() {
+        st.store
+            .search_patients(caller.staff.id, Some(clinic.id), &q, 20, 0)
+            .await?
+            .patients
+            .into_iter()
+            .map(|p| {
+                (
+                    p.id,
+                    format!(
+                        "{} · born {}",
+                        p.details.full_name(),
+                        p.details.date_of_birth
+                    ),
+                )
+            })
+            .collect()
+    } else {
+        vec![]
+    };
+    let kind = match v.get("kind") {
+        "" => "consultation",
+        k => k,
+    };
+    let plan = match &patient {
+        Some(p) => active_plan(st, p).await?,
+        None => None,
+    };
+    let mut practitioners = vec![];
+    for s in st.store.list_staff(clinic.organisation_id).await? {
+        if s.active
+            && s.practitioner.is_some()
+            && st.store.staff_clinic_ids(s.id).await?.contains(&clinic.id)
+        {
+            let on = v.get("practitioner") == s.id.to_string();
+            practitioners.push((s.id, s.name, on));
+        }
+    }
+    let mut times = vec![];
+    let mut problem = problem;
+    let searched = v.get("find") == "1";
+    if let (true, Some(p)) = (searched, &patient) {
+        let zone = TimeZone::get(&clinic.details.time_zone).unwrap_or(TimeZone::UTC);
+        let today = needlepoint_store::now().to_zoned(zone).date();
+        let from = v.get("date").parse::<Date>().unwrap_or(today);
+        let w = Wanted {
+            patient: p,
+            kind,
+            plan: plan.as_ref(),
+            practitioner: v.get("practitioner").parse().ok(),
+        };
+        let names = names(st, clinic.organisation_id).await?;
+        match booking::find_times(st, &w, from, from + jiff::Span::new().days(60), 10).await {
+            Ok(slots) => {
+                times = slots
+                    .iter()
+                    .map(|s| {
+                        (
+                            s.local.date().to_string(),
+                            s.local.time().strftime("%H:%M").to_string(),
+                            format!(
+                                "{} · {}",
+                                s.local.strftime("%a %-d %b, %H:%M"),
+                                s.practitioner
+                                    .and_then(|id| names.get(&id).cloned())
+                                    .unwrap_or_default()
+                            ),
+                        )
+                    })
+                    .collect();
+                if times.is_empty() {
+                    problem = Some(Problem::text("No free time in the next 60 days."));
+                }
+            }
+            Err(BookError::Store(e)) => return Err(e.into()),
+            Err(e) => problem = Some(Problem::from(&e)),
+        }
+    }
+    Ok(NewPage {
+        shell: Shell::new(caller, csrf, "calendar"),
+        clinics: clinics
+            .iter()
+            .map(|c| (c.id, c.details.name.clone(), c.id == clinic.id))
+            .collect(),
+        clinic_id: clinic.id,
+        zone: clinic.details.time_zone.clone(),
+        q,
+        matches,
+        patient: patient.as_ref().map(|p| (p.id, p.details.full_name())),
+        kinds: KINDS.iter().map(|(c, l)| (*c, *l, *c == kind)).collect(),
+        plan: plan.map(|r| (r.id, format!("plan of {} sessions", r.plan.sessions))),
+        practitioners,
+        date: v.get("date").to_string(),
+        time: v.get("time").to_string(),
+        reason: v.get("window_override").to_string(),
+        clinician: CLINICAL.admits(caller.role),
+        times,
+        searched,
+        problem,
+    })
+}
+
+/// The booking form: pick a patient, then a free time or one by hand.
+pub async fn new_form(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    Ok(render(
+        &new_page(&st, &caller, &csrf, &FormValues(q), None).await?,
+    ))
+}
+
+pub async fn create(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let v = FormValues(f);
+    if v.get("find") == "1" {
+        // "Find free times" posts the same form: show them, book nothing.
+        return Ok(render(&new_page(&st, &caller, &csrf, &v, None).await?));
+    }
+    let (problem, code) = match try_book(&st, &caller, &v).await? {
+        Ok(a) => return Ok(Redirect::to(&format!("/appointments/{}", a.id)).into_response()),
+        Err(refused) => refused,
+    };
+    let p = new_page(&st, &caller, &csrf, &v, Some(problem)).await?;
+    Ok((code, render(&p)).into_response())
+}
+
+async fn try_book(
+    st: &AppState,
+    caller: &Caller,
+    v: &FormValues,
+) -> Result<Result<Appointment, (Problem, StatusCode)>, PageError> {
+    let unprocessable = |m: &str| Ok(Err((Problem::text(m), StatusCode::UNPROCESSABLE_ENTITY)));
+    let Ok(pid) = v.get("patient").parse::<i64>() else {
+        return unprocessable("Choose the patient first.");
+    };
+    let p = super::visible_patient(st.store.as_ref(), caller, pid).await?;
+    let local = match parse_local(v.get("date"), v.get("time")) {
+        Ok(l) => l,
+        Err(m) => return unprocessable(&m),
+    };
+    let window_override = Some(v.get("window_override").trim()).filter(|r| !r.is_empty());
+    if window_override.is_some() && !CLINICAL.admits(caller.role) {
+        return Ok(Err((
+            Problem::text("Only a clinician can book outside a healing window."),
+            StatusCode::FORBIDDEN,
+        )));
+    }
+    let plan = active_plan(st, &p).await?;
+    let w = Wanted {
+        patient: &p,
+        kind: match v.get("kind") {
+            "" => "consultation",
+            k => k,
+        },
+        plan: plan.as_ref(),
+        practitioner: v.get("practitioner").parse().ok(),
+    };
+    match booking::book_one(st, &w, local, window_override, &caller.actor()).await {
+        Ok(a) => Ok(Ok(a)),
+        Err(BookError::Store(e)) if !matches!(e, needlepoint_store::StoreError::Conflict(_)) => {
+            Err(e.into())
+        }
+        Err(e) => Ok(Err((Problem::from(&e), status_of(&e)))),
+    }
+}
