@@ -563,7 +563,7 @@ async fn check_time(
     };
     let pools = s.pools(w.kind, w.practitioner, deepest(w.plan))?;
     resources_at(&pools, &s.cal.zone, start, duration, s.buffer).ok_or_else(|| {
-        BookError::Cannot(format!(
+        BookError::Store(StoreError::Conflict(format!(
             "{} is taken: {} already booked then. Find free times instead.",
             local.strftime("%H:%M on %-d %B"),
             if w.practitioner.is_some() {
@@ -571,7 +571,7 @@ async fn check_time(
             } else {
                 "every practitioner, room or device is"
             }
-        ))
+        )))
     })
 }
 

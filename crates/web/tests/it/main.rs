@@ -4,6 +4,7 @@
 
 mod access;
 mod api;
+mod appointments;
 mod browser;
 mod calendar;
 mod common;
