@@ -59,6 +59,12 @@ impl BookError {
                 .collect::<Vec<_>>()
                 .join("\n"),
             BookError::Store(StoreError::Conflict(m)) => m.clone(),
+            BookError::Store(StoreError::Invalid(i)) => i
+                .errors
+                .iter()
+                .map(|e| e.message.as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
             BookError::Store(e) => e.to_string(),
         }
     }
@@ -783,18 +789,22 @@ pub async fn set_status(
     by: Option<CancelledBy>,
     actor: &Actor,
 ) -> Result<Appointment, BookError> {
+    let invalid = |field: &str, m: &str| {
+        Err(BookError::Store(StoreError::Invalid(
+            needlepoint_domain::Invalid::one(field, m),
+        )))
+    };
     if !matches!(to, "checked_in" | "completed" | "no_show" | "cancelled") {
-        return Err(BookError::Cannot("Unknown appointment state.".into()));
+        return invalid("status", "Use checked_in, completed, no_show or cancelled.");
     }
     if to == "cancelled" && reason.is_none() {
-        return Err(BookError::Cannot(
-            "Say why the appointment is cancelled.".into(),
-        ));
+        return invalid("reason", "Say why the appointment is cancelled.");
     }
     if to == "cancelled" && by.is_none() {
-        return Err(BookError::Cannot(
-            "Say who cancelled: the patient or the clinic.".into(),
-        ));
+        return invalid(
+            "cancelled_by",
+            "Say who cancelled: the patient or the clinic.",
+        );
     }
     let now = needlepoint_store::now();
     let policy = st.store.cancellation_policy(a.clinic_id).await?;

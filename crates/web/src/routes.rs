@@ -159,6 +159,14 @@ fn table() -> Vec<Entry> {
         r(M::GET, "/api/v1/plans/{id}", CLINICAL, api::get_plan),
         r(M::PUT, "/api/v1/plans/{id}", CLINICAL, api::update_plan),
         r(M::POST, "/api/v1/plans/{id}/status", CLINICAL, api::plan_status),
+        r(M::GET, "/api/v1/availability", ANY_STAFF, api::availability),
+        r(M::GET, "/api/v1/appointments", ANY_STAFF, api::list_appointments),
+        r(M::POST, "/api/v1/appointments", ANY_STAFF, api::create_appointment),
+        r(M::GET, "/api/v1/appointments/{id}", ANY_STAFF, api::get_appointment),
+        r(M::POST, "/api/v1/appointments/{id}/move", ANY_STAFF, api::move_appointment),
+        r(M::POST, "/api/v1/appointments/{id}/status", ANY_STAFF, api::appointment_status),
+        r(M::GET, "/api/v1/plans/{id}/course", ANY_STAFF, api::propose_course),
+        r(M::POST, "/api/v1/plans/{id}/course", ANY_STAFF, api::book_course),
     ]
 }
 

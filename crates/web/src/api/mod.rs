@@ -2,6 +2,7 @@
 //! description (`#[utoipa::path]`); [`openapi`] gathers them, and a test
 //! checks that the document and the route table list the same operations.
 
+mod appointments;
 mod json;
 mod patients;
 mod people;
@@ -11,6 +12,7 @@ mod screening;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+pub use appointments::*;
 pub use json::ApiJson;
 pub use patients::*;
 pub use people::*;
@@ -53,6 +55,14 @@ pub use screening::*;
         plans::get_plan,
         plans::update_plan,
         plans::plan_status,
+        appointments::availability,
+        appointments::list_appointments,
+        appointments::get_appointment,
+        appointments::create_appointment,
+        appointments::move_appointment,
+        appointments::appointment_status,
+        appointments::propose_course,
+        appointments::book_course,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -60,6 +70,7 @@ pub use screening::*;
         (name = "patients", description = "Patients and their clinical notes"),
         (name = "screening", description = "Histories, eligibility screening and the knowledge base behind it"),
         (name = "plans", description = "Treatment plans, quotes and signed consents"),
+        (name = "scheduling", description = "Free times, appointments, moving and cancelling them, and booking a plan's course"),
     )
 )]
 pub struct ApiDoc;

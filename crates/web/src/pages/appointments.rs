@@ -246,6 +246,12 @@ pub async fn show(
     ))
 }
 
+/// Store errors the page shows beside the form rather than as an error page.
+fn is_refusal(e: &needlepoint_store::StoreError) -> bool {
+    use needlepoint_store::StoreError::{Conflict, Invalid};
+    matches!(e, Conflict(_) | Invalid(_))
+}
+
 fn status_of(e: &BookError) -> StatusCode {
     match e {
         BookError::Store(needlepoint_store::StoreError::Conflict(_)) => StatusCode::CONFLICT,
@@ -273,9 +279,7 @@ pub async fn set_status(
     match booking::set_status(&st, &a, v.get("to"), reason, by, &caller.actor()).await {
         Ok(_) if v.get("back") == "today" => Ok(Redirect::to("/today").into_response()),
         Ok(_) => Ok(Redirect::to(&format!("/appointments/{id}")).into_response()),
-        Err(BookError::Store(e)) if !matches!(e, needlepoint_store::StoreError::Conflict(_)) => {
-            Err(e.into())
-        }
+        Err(BookError::Store(e)) if !is_refusal(&e) => Err(e.into()),
         Err(e) => {
             let p = page(&st, &caller, &csrf, a, &v, Some(Problem::from(&e)), vec![]).await?;
             Ok((status_of(&e), render(&p)).into_response())
@@ -336,9 +340,7 @@ async fn try_move(
     };
     let e = match booking::move_appointment(st, a, &m, &caller.actor()).await {
         Ok(_) => return Ok(Ok(())),
-        Err(BookError::Store(e)) if !matches!(e, needlepoint_store::StoreError::Conflict(_)) => {
-            return Err(e.into())
-        }
+        Err(BookError::Store(e)) if !is_refusal(&e) => return Err(e.into()),
         Err(e) => e,
     };
     // A broken window: show where the later sessions would go if they moved
@@ -590,9 +592,7 @@ async fn try_book(
     };
     match booking::book_one(st, &w, local, window_override, &caller.actor()).await {
         Ok(a) => Ok(Ok(a)),
-        Err(BookError::Store(e)) if !matches!(e, needlepoint_store::StoreError::Conflict(_)) => {
-            Err(e.into())
-        }
+        Err(BookError::Store(e)) if !is_refusal(&e) => Err(e.into()),
         Err(e) => Ok(Err((Problem::from(&e), status_of(&e)))),
     }
 }

@@ -527,6 +527,14 @@ pub struct DayQuery {
 
 const QUARTER: i64 = 15;
 
+/// Appointments of one column drawn as one cell: from quarter `first`,
+/// `rows` quarters long (appointments sharing a quarter share a cell).
+struct Block {
+    first: usize,
+    rows: usize,
+    items: Vec<Entry>,
+}
+
 /// A clinic's day, one column per practitioner (or room), in quarter
 /// hours on the clinic's clock; click a free quarter to book it.
 pub async fn day(
@@ -662,7 +670,7 @@ pub async fn day(
 
     // Each column's quarters: which block covers it; blocks merge when
     // appointments share a quarter.
-    let mut blocks: Vec<(usize, usize, usize, Vec<Entry>)> = vec![]; // (col, first row, rows, items)
+    let mut blocks: Vec<Block> = vec![];
     let mut owner: Vec<Vec<Option<usize>>> = vec![vec![None; n_rows]; columns.len()];
     for a in &live {
         let col = columns
@@ -677,20 +685,25 @@ pub async fn day(
         let b = match owner[col][r0] {
             Some(b) => b,
             None => {
-                blocks.push((col, r0, 0, vec![]));
+                blocks.push(Block {
+                    first: r0,
+                    rows: 0,
+                    items: vec![],
+                });
                 blocks.len() - 1
             }
         };
-        let end = (blocks[b].1 + blocks[b].2).max(r1.max(r0 + 1));
-        blocks[b].2 = end - blocks[b].1;
-        blocks[b].3.push(entry(a));
-        for slot in owner[col].iter_mut().take(end).skip(blocks[b].1) {
+        let end = (blocks[b].first + blocks[b].rows).max(r1.max(r0 + 1));
+        blocks[b].rows = end - blocks[b].first;
+        blocks[b].items.push(entry(a));
+        for slot in owner[col].iter_mut().take(end).skip(blocks[b].first) {
             *slot = Some(b);
         }
     }
-    let mut blocks: Vec<Option<(usize, usize, usize, Vec<Entry>)>> =
-        blocks.into_iter().map(Some).collect();
+    let mut blocks: Vec<Option<Block>> = blocks.into_iter().map(Some).collect();
     let mut rows = vec![];
+    // Rows outside, columns inside: `owner` is per column, so index it.
+    #[allow(clippy::needless_range_loop)]
     for r in 0..n_rows {
         let t = at(r);
         let starts = zone
@@ -701,14 +714,12 @@ pub async fn day(
         for (c, (id, _, staff_hours)) in columns.iter().enumerate() {
             match owner[c][r] {
                 Some(b) => {
-                    if let Some((_, _, n, items)) =
-                        blocks[b].take_if(|(_, first_row, _, _)| *first_row == r)
-                    {
+                    if let Some(block) = blocks[b].take_if(|x| x.first == r) {
                         cells.push(DayCell {
                             free: false,
-                            rows: n,
+                            rows: block.rows,
                             href: String::new(),
-                            items,
+                            items: block.items,
                         });
                     }
                 }

@@ -769,10 +769,199 @@ async fn the_day_view_offers_free_times_per_practitioner_and_room(b: TestBackend
     .contains(&format!("/appointments/{id}")));
 }
 
+/// The API: free times, booking with the same refusals as the pages,
+/// a plan's course proposed and booked whole, moving and cancelling.
+async fn the_api_schedules_with_the_same_rules(b: TestBackend) {
+    use crate::common::json_call;
+    use reqwest::Method;
+    use serde_json::json;
+    let (c, plan) = bookable(b).await;
+    let mut desk = c.client_as(Role::FrontDesk).await;
+    let pid = c.patient_id;
+    let monday = next(Weekday::Monday);
+    let (s, v) = json_call(
+        &mut desk,
+        Method::GET,
+        &format!("/api/v1/availability?patient_id={pid}&kind=consultation&from={monday}&limit=3"),
+        json!(null),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v.as_array().unwrap().len(), 3);
+    assert_eq!(v[0]["local_start"], format!("{monday}T09:00:00"));
+    assert_eq!(v[0]["practitioner_id"], c.clinician);
+
+    let sunday = next(Weekday::Sunday);
+    let (s, v) = json_call(
+        &mut desk,
+        Method::POST,
+        "/api/v1/appointments",
+        json!({"patient_id": pid, "kind": "consultation", "local_start": format!("{sunday}T10:00")}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["fields"][0]["field"].as_str()),
+        (422, Some("local_start")),
+        "{v}"
+    );
+    assert!(v["message"]
+        .as_str()
+        .unwrap()
+        .contains("not open on Sundays"));
+    let (s, v) = json_call(
+        &mut desk,
+        Method::POST,
+        "/api/v1/appointments",
+        json!({"patient_id": pid, "kind": "consultation", "local_start": "next monday"}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["fields"][0]["field"].as_str()),
+        (422, Some("local_start"))
+    );
+    let consult = json!({"patient_id": pid, "kind": "consultation", "local_start": format!("{monday}T10:00")});
+    let (s, a) = json_call(
+        &mut desk,
+        Method::POST,
+        "/api/v1/appointments",
+        consult.clone(),
+    )
+    .await;
+    assert_eq!(s, 201, "{a}");
+    let (s, v) = json_call(&mut desk, Method::POST, "/api/v1/appointments", consult).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (409, Some("conflict")),
+        "double booked: {v}"
+    );
+
+    // The course: proposed, then booked only as proposed.
+    let (s, proposal) = json_call(
+        &mut desk,
+        Method::GET,
+        &format!("/api/v1/plans/{plan}/course?weekdays=Tue&time=morning"),
+        json!(null),
+    )
+    .await;
+    assert_eq!(s, 200, "{proposal}");
+    let expected: Vec<String> = proposal
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["starts_at"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(expected.len(), 3);
+    let (s, _) = json_call(
+        &mut desk,
+        Method::POST,
+        &format!("/api/v1/plans/{plan}/course"),
+        json!({"expected": ["2020-01-01T10:00:00Z"], "weekdays": "Tue", "time": "morning"}),
+    )
+    .await;
+    assert_eq!(s, 409, "a stale proposal books nothing");
+    let (s, course) = json_call(
+        &mut desk,
+        Method::POST,
+        &format!("/api/v1/plans/{plan}/course"),
+        json!({"expected": expected, "weekdays": "Tue", "time": "morning"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{course}");
+    assert_eq!(course[2]["session_number"], 3);
+
+    // Moving session 2 a week after session 1: refused on the window, which
+    // only a clinician may override.
+    let s1_day: Date = course[0]["local_start"].as_str().unwrap()[..10]
+        .parse()
+        .unwrap();
+    let s2 = course[1]["id"].as_i64().unwrap();
+    let soon = json!({"local_start": format!("{}T10:00", plus(s1_day, 7))});
+    let (s, v) = json_call(
+        &mut desk,
+        Method::POST,
+        &format!("/api/v1/appointments/{s2}/move"),
+        soon.clone(),
+    )
+    .await;
+    assert_eq!(
+        (s, v["fields"][0]["field"].as_str()),
+        (422, Some("window_override")),
+        "{v}"
+    );
+    let mut over = soon.clone();
+    over["window_override"] = json!("Flying out");
+    let (s, _) = json_call(
+        &mut desk,
+        Method::POST,
+        &format!("/api/v1/appointments/{s2}/move"),
+        over.clone(),
+    )
+    .await;
+    assert_eq!(s, 403, "the front desk cannot override");
+    let mut nurse = c.client_as(Role::Clinician).await;
+    let (s, v) = json_call(
+        &mut nurse,
+        Method::POST,
+        &format!("/api/v1/appointments/{s2}/move"),
+        over,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v[0]["window_override"], "Flying out");
+    assert_eq!(v[0]["moved_from"], course[1]["local_start"]);
+
+    let id = a["id"].as_i64().unwrap();
+    let (s, v) = json_call(
+        &mut desk,
+        Method::POST,
+        &format!("/api/v1/appointments/{id}/status"),
+        json!({"status": "cancelled", "reason": "Ill"}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["fields"][0]["field"].as_str()),
+        (422, Some("cancelled_by"))
+    );
+    let (s, v) = json_call(
+        &mut desk,
+        Method::POST,
+        &format!("/api/v1/appointments/{id}/status"),
+        json!({"status": "cancelled", "reason": "Ill", "cancelled_by": "patient"}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["status"].as_str(), v["cancelled_by"].as_str()),
+        (200, Some("cancelled"), Some("patient"))
+    );
+    let (s, v) = json_call(
+        &mut desk,
+        Method::GET,
+        &format!(
+            "/api/v1/appointments?clinic_id={}&from={}&to={}",
+            c.clinic_id,
+            london_today(),
+            plus(monday, 150)
+        ),
+        json!(null),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(v.as_array().unwrap().len(), 4, "cancelled ones included");
+    let (s, _) = json_call(
+        &mut desk,
+        Method::GET,
+        &format!("/api/v1/appointments/{}", id),
+        json!(null),
+    )
+    .await;
+    assert_eq!(s, 200);
+}
+
 crate::both!(
     single_bookings_and_every_refusal,
     moving_a_session_moves_the_later_ones_when_agreed,
     the_cancellation_policy_charges_late_patients,
     clinics_word_their_own_messages,
     the_day_view_offers_free_times_per_practitioner_and_room,
+    the_api_schedules_with_the_same_rules,
 );

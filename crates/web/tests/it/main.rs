@@ -8,6 +8,7 @@ mod appointments;
 mod browser;
 mod calendar;
 mod common;
+mod delivery;
 mod openapi;
 mod pages;
 mod plans;
