@@ -162,15 +162,16 @@ impl Sender for SmsCommand {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| format!("cannot run {}: {e}", self.0.display()))?;
-        child
+        // A program that fails early may not read its input: its exit
+        // status and message say more than the broken pipe would.
+        let written = child
             .stdin
             .take()
             .expect("piped")
-            .write_all(m.body.as_bytes())
-            .map_err(|e| e.to_string())?;
+            .write_all(m.body.as_bytes());
         let out = child.wait_with_output().map_err(|e| e.to_string())?;
         if out.status.success() {
-            Ok(())
+            written.map_err(|e| format!("{} did not read the text: {e}", self.0.display()))
         } else {
             Err(format!(
                 "{} failed ({}): {}",

@@ -556,3 +556,74 @@ mod booking {
     use super::book_a_course_from_a_plan;
     crate::both!(book_a_course_from_a_plan);
 }
+
+/// The front desk clicks a free time on the day view, books a consultation
+/// for a patient there, opens it and moves it; a time outside opening hours
+/// is refused on the page with the reason.
+async fn book_from_the_day_view(backend: TestBackend) {
+    let (c, _plan) = crate::appointments::bookable(backend).await;
+    let base = c.app.base.clone();
+    let shot = |name: &str| shot_name(backend, name);
+    let monday = {
+        let mut d = needlepoint_store::now()
+            .to_zoned(jiff::tz::TimeZone::get("Europe/London").unwrap())
+            .date()
+            + jiff::Span::new().days(7);
+        while d.weekday() != jiff::civil::Weekday::Monday {
+            d = d.tomorrow().unwrap();
+        }
+        d
+    };
+    let b = Browser::start().await;
+    sign_in(&b, &base, "desk@example.com", PASSWORD).await;
+    b.wait_for_url("/today").await;
+    b.goto(&format!(
+        "{base}/calendar/day?clinic={}&date={monday}",
+        c.clinic_id
+    ))
+    .await;
+    b.wait_for_text("#day", "10:30").await;
+    b.screenshot(&shot("40-day-view-empty")).await;
+    b.click("#day a[aria-label='Book at 10:30']").await;
+    b.wait_for_url("/appointments/new").await;
+    b.type_into("#patient-q", "Okafor").await;
+    b.click("form.searchbar button").await;
+    b.click("#patient-matches a").await;
+    b.wait_for_text("main", "For Amara Okafor").await;
+    assert_eq!(
+        b.value("#book-time").await,
+        "10:30",
+        "the clicked time is kept"
+    );
+    b.screenshot(&shot("41-book-one")).await;
+    b.click("#book-at").await;
+    b.wait_for_url("/appointments/").await;
+    b.wait_for_text("main", "Consultation: Amara Okafor").await;
+    b.screenshot(&shot("42-appointment")).await;
+
+    // Moving it before opening time is refused, with the reason, on the page.
+    b.type_into("#move-time", "0700AM").await;
+    b.click("#move-submit").await;
+    let why = b
+        .wait_for_text("#appt-problem", "Outside opening hours")
+        .await;
+    assert!(why.contains("09:00-18:00"), "{why}");
+    b.screenshot(&shot("43-move-refused")).await;
+    b.type_into("#move-time", "0200PM").await;
+    b.click("#move-submit").await;
+    b.wait_for_text("main", "14:00–14:30").await;
+    b.goto(&format!(
+        "{base}/calendar/day?clinic={}&date={monday}",
+        c.clinic_id
+    ))
+    .await;
+    let day = b.wait_for_text("#day", "Amara Okafor").await;
+    assert!(day.contains("14:00–14:30"), "{day}");
+    b.screenshot(&shot("44-day-view-booked")).await;
+    b.quit().await;
+}
+
+mod day_view {
+    use super::book_from_the_day_view;
+    crate::both!(book_from_the_day_view);
+}
