@@ -222,9 +222,21 @@ pub async fn schedule(
 
 impl Schedule {
     pub fn appointment_type(&self, kind: &str) -> Result<&AppointmentType, BookError> {
-        self.kb
-            .appointment_type(kind)
-            .ok_or_else(|| BookError::Cannot(format!("There is no appointment type {kind:?}.")))
+        self.kb.appointment_type(kind).ok_or_else(|| {
+            let known: Vec<&str> = self
+                .kb
+                .appointment_types
+                .iter()
+                .map(|t| t.code.as_str())
+                .collect();
+            BookError::Store(StoreError::Invalid(needlepoint_domain::Invalid::one(
+                "kind",
+                format!(
+                    "There is no appointment type {kind:?}; use {}.",
+                    known.join(", ")
+                ),
+            )))
+        })
     }
 
     /// How long an appointment of `kind` lasts; a session by its plan's areas.
@@ -499,7 +511,14 @@ pub async fn find_times(
         if let Some(last) = booked_sessions(st, r).await?.last() {
             let prev = s.local_date(last.starts_at);
             req.from = req.from.max(prev + Span::new().days(imin));
-            req.to = req.to.min(prev + Span::new().days(imax));
+            let last = prev + Span::new().days(imax);
+            if last < req.from {
+                return Err(BookError::Cannot(format!(
+                    "The previous session was on {prev}: the next one falls between {} and {last}.",
+                    prev + Span::new().days(imin)
+                )));
+            }
+            req.to = req.to.min(last);
         }
     }
     Ok(find_slots(&s.cal, &pools, &req, n))
