@@ -74,6 +74,18 @@ fn active(a: &Appointment) -> bool {
     !matches!(a.status.as_str(), "cancelled" | "no_show")
 }
 
+/// The plan a patient's next session belongs to: the accepted or started one.
+pub async fn active_plan(st: &AppState, p: &Patient) -> Result<Option<PlanRecord>, StoreError> {
+    use needlepoint_domain::plan::PlanStatus;
+    Ok(st
+        .store
+        .plans(p.id)
+        .await?
+        .into_iter()
+        .rev()
+        .find(|r| matches!(r.status, PlanStatus::Accepted | PlanStatus::InProgress)))
+}
+
 /// Sessions of the plan booked and not cancelled, in course order.
 pub async fn booked_sessions(
     st: &AppState,

@@ -137,18 +137,6 @@ async fn visible(st: &AppState, caller: &Caller, id: i64) -> Result<Appointment,
     }
 }
 
-/// The plan a session belongs to: the patient's accepted or started one.
-async fn active_plan(st: &AppState, p: &Patient) -> Result<Option<PlanRecord>, ApiError> {
-    use needlepoint_domain::plan::PlanStatus;
-    Ok(st
-        .store
-        .plans(p.id)
-        .await?
-        .into_iter()
-        .rev()
-        .find(|r| matches!(r.status, PlanStatus::Accepted | PlanStatus::InProgress)))
-}
-
 fn local(field: &str, s: &str) -> Result<DateTime, ApiError> {
     s.parse::<DateTime>().map_err(|_| {
         Invalid::one(
@@ -208,7 +196,7 @@ pub async fn availability(
     if to < from || (to - from).get_days() > 366 {
         return Err(Invalid::one("to", "Search at most a year, ending after it starts.").into());
     }
-    let plan = active_plan(&st, &p).await?;
+    let plan = booking::active_plan(&st, &p).await?;
     let w = Wanted {
         patient: &p,
         kind: &q.kind,
@@ -302,7 +290,7 @@ pub async fn create_appointment(
     let p = visible_patient(&st, &caller, body.patient_id).await?;
     only_clinicians_override(&caller, &body.window_override)?;
     let at = local("local_start", &body.local_start)?;
-    let plan = active_plan(&st, &p).await?;
+    let plan = booking::active_plan(&st, &p).await?;
     let w = Wanted {
         patient: &p,
         kind: &body.kind,

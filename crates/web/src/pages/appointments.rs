@@ -20,7 +20,7 @@ use jiff::civil::{Date, DateTime, Time};
 use jiff::tz::TimeZone;
 use needlepoint_domain::booking_rules::only_overridable;
 use needlepoint_domain::clinic::format_money;
-use needlepoint_store::{Appointment, Patient, PlanRecord};
+use needlepoint_store::Appointment;
 use std::collections::HashMap;
 
 /// Appointment kinds people book one at a time (a session comes with a plan).
@@ -166,23 +166,17 @@ async fn page(
             policy.notice_hours
         )
     };
-    let mut practitioners = vec![];
-    for s in st.store.list_staff(clinic.organisation_id).await? {
-        if s.active
-            && s.practitioner.is_some()
-            && st
-                .store
-                .staff_clinic_ids(s.id)
-                .await?
-                .contains(&a.clinic_id)
-        {
-            let chosen = match v.get("practitioner").parse::<i64>() {
-                Ok(id) => id == s.id,
-                Err(_) => a.practitioner_id == Some(s.id),
-            };
-            practitioners.push((s.id, s.name, chosen));
-        }
-    }
+    let chosen = v
+        .get("practitioner")
+        .parse::<i64>()
+        .ok()
+        .or(a.practitioner_id);
+    let practitioners =
+        super::booking::clinic_practitioners(st, clinic.organisation_id, a.clinic_id)
+            .await?
+            .into_iter()
+            .map(|(id, name)| (id, name, Some(id) == chosen))
+            .collect();
     let has_later = match a.plan_id {
         Some(pid) => booking::booked_sessions(st, &st.store.plan(pid).await?)
             .await?
@@ -389,18 +383,6 @@ struct NewPage {
     problem: Option<Problem>,
 }
 
-/// The patient's plan a session would belong to: the accepted or started one.
-async fn active_plan(st: &AppState, p: &Patient) -> Result<Option<PlanRecord>, PageError> {
-    use needlepoint_domain::plan::PlanStatus;
-    Ok(st
-        .store
-        .plans(p.id)
-        .await?
-        .into_iter()
-        .rev()
-        .find(|r| matches!(r.status, PlanStatus::Accepted | PlanStatus::InProgress)))
-}
-
 async fn new_page(
     st: &AppState,
     caller: &Caller,
@@ -451,19 +433,15 @@ async fn new_page(
         k => k,
     };
     let plan = match &patient {
-        Some(p) => active_plan(st, p).await?,
+        Some(p) => booking::active_plan(st, p).await?,
         None => None,
     };
-    let mut practitioners = vec![];
-    for s in st.store.list_staff(clinic.organisation_id).await? {
-        if s.active
-            && s.practitioner.is_some()
-            && st.store.staff_clinic_ids(s.id).await?.contains(&clinic.id)
-        {
-            let on = v.get("practitioner") == s.id.to_string();
-            practitioners.push((s.id, s.name, on));
-        }
-    }
+    let chosen = v.get("practitioner").parse::<i64>().ok();
+    let practitioners = super::booking::clinic_practitioners(st, clinic.organisation_id, clinic.id)
+        .await?
+        .into_iter()
+        .map(|(id, name)| (id, name, Some(id) == chosen))
+        .collect();
     let mut times = vec![];
     let mut problem = problem;
     let searched = v.get("find") == "1";
@@ -580,7 +558,7 @@ async fn try_book(
             StatusCode::FORBIDDEN,
         )));
     }
-    let plan = active_plan(st, &p).await?;
+    let plan = booking::active_plan(st, &p).await?;
     let w = Wanted {
         patient: &p,
         kind: match v.get("kind") {

@@ -236,7 +236,7 @@ pub struct WeekQuery {
 }
 
 /// The practitioners working at a clinic, by name.
-async fn clinic_practitioners(
+pub(super) async fn clinic_practitioners(
     st: &AppState,
     organisation_id: i64,
     clinic_id: i64,
