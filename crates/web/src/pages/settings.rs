@@ -269,31 +269,23 @@ pub async fn set_policy(
     Path(id): Path<i64>,
     Form(f): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let c = own_clinic(&st, &caller, id).await?;
-    let v = FormValues(f);
-    match needlepoint_domain::booking_rules::CancellationPolicy::parse(
-        v.get("notice_hours"),
-        v.get("fee"),
-    ) {
-        Ok(p) => {
+    use needlepoint_domain::booking_rules::CancellationPolicy;
+    let actor = caller.actor();
+    add_to_clinic(
+        &st,
+        &caller,
+        &csrf,
+        id,
+        f,
+        || policy_form(id, &CancellationPolicy::default()),
+        |v| CancellationPolicy::parse(v.get("notice_hours"), v.get("fee")),
+        async |p| {
             st.store
-                .set_cancellation_policy(id, &p, &caller.actor(), needlepoint_store::now())
-                .await?;
-            Ok(saved(&format!("clinic-{id}")))
-        }
-        Err(inv) => {
-            let current = st.store.cancellation_policy(id).await?;
-            Ok(failed(
-                &caller,
-                &csrf,
-                policy_form(id, &current),
-                v,
-                inv,
-                None,
-                c.details.name,
-            ))
-        }
-    }
+                .set_cancellation_policy(id, &p, &actor, needlepoint_store::now())
+                .await
+        },
+    )
+    .await
 }
 
 pub async fn set_template(
@@ -304,31 +296,26 @@ pub async fn set_template(
     Form(f): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     use needlepoint_domain::message_template::{MessageTemplate, KINDS};
-    let c = own_clinic(&st, &caller, id).await?;
     let Some((kind, title)) = KINDS.iter().find(|(k, _)| *k == kind) else {
         return Err(PageError::NotFound);
     };
-    let v = FormValues(f);
-    match MessageTemplate::parse(v.get("subject"), v.get("body")) {
-        Ok(t) => {
+    let shipped = MessageTemplate::shipped(kind).expect("every kind has wording");
+    let actor = caller.actor();
+    add_to_clinic(
+        &st,
+        &caller,
+        &csrf,
+        id,
+        f,
+        || template_form(id, kind, title, &shipped),
+        |v| MessageTemplate::parse(v.get("subject"), v.get("body")),
+        async |t| {
             st.store
-                .set_message_template(id, kind, &t, &caller.actor(), needlepoint_store::now())
-                .await?;
-            Ok(saved(&format!("clinic-{id}")))
-        }
-        Err(inv) => {
-            let shipped = MessageTemplate::shipped(kind).expect("every kind has wording");
-            Ok(failed(
-                &caller,
-                &csrf,
-                template_form(id, kind, title, &shipped),
-                v,
-                inv,
-                None,
-                c.details.name,
-            ))
-        }
-    }
+                .set_message_template(id, kind, &t, &actor, needlepoint_store::now())
+                .await
+        },
+    )
+    .await
 }
 
 fn pricing_form(clinic_id: i64, p: &needlepoint_domain::ClinicPricing) -> SimpleForm {
@@ -722,7 +709,7 @@ async fn add_to_clinic<D>(
     csrf: &CsrfToken,
     clinic_id: i64,
     fields: Vec<(String, String)>,
-    form: fn(i64) -> SimpleForm,
+    form: impl Fn() -> SimpleForm,
     parse: impl FnOnce(&FormValues) -> Result<D, Invalid>,
     save: impl AsyncFnOnce(D) -> Result<(), StoreError>,
 ) -> Result<Response, PageError> {
@@ -730,24 +717,14 @@ async fn add_to_clinic<D>(
     let v = FormValues(fields);
     let d = match parse(&v) {
         Ok(d) => d,
-        Err(e) => {
-            return Ok(failed(
-                caller,
-                csrf,
-                form(clinic_id),
-                v,
-                e,
-                None,
-                c.details.name,
-            ))
-        }
+        Err(e) => return Ok(failed(caller, csrf, form(), v, e, None, c.details.name)),
     };
     match on_conflict(save(d).await)? {
         Ok(()) => Ok(saved(&format!("clinic-{clinic_id}"))),
         Err(m) => Ok(failed(
             caller,
             csrf,
-            form(clinic_id),
+            form(),
             v,
             Invalid::default(),
             Some(m),
@@ -770,7 +747,7 @@ pub async fn add_room(
         &csrf,
         id,
         f,
-        room_form,
+        || room_form(id),
         |v| RoomDetails::parse(v.get("name")),
         async |d| {
             st.store
@@ -798,12 +775,21 @@ pub async fn add_device(
             v.get("max_depth_mm"),
         )
     };
-    add_to_clinic(&st, &caller, &csrf, id, f, device_form, parse, async |d| {
-        st.store
-            .create_device(id, &d, &actor, needlepoint_store::now())
-            .await
-            .map(|_| ())
-    })
+    add_to_clinic(
+        &st,
+        &caller,
+        &csrf,
+        id,
+        f,
+        || device_form(id),
+        parse,
+        async |d| {
+            st.store
+                .create_device(id, &d, &actor, needlepoint_store::now())
+                .await
+                .map(|_| ())
+        },
+    )
     .await
 }
 
@@ -835,12 +821,21 @@ pub async fn add_price(
             None => Ok(item),
         }
     };
-    add_to_clinic(&st, &caller, &csrf, id, f, price_form, parse, async |d| {
-        st.store
-            .create_price_item(id, &d, &actor, needlepoint_store::now())
-            .await
-            .map(|_| ())
-    })
+    add_to_clinic(
+        &st,
+        &caller,
+        &csrf,
+        id,
+        f,
+        || price_form(id),
+        parse,
+        async |d| {
+            st.store
+                .create_price_item(id, &d, &actor, needlepoint_store::now())
+                .await
+                .map(|_| ())
+        },
+    )
     .await
 }
 
