@@ -503,6 +503,41 @@ pub struct SchedulingSettings {
     pub evidence: Evidence,
 }
 
+/// What a session's chart checks before and during needling.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChartingSettings {
+    pub min_numbing_minutes: u32,
+    /// The contraindication whose precaution is antiviral prophylaxis.
+    pub antiviral_rule: String,
+    /// Photo views needed before a session that treats a face area.
+    pub face_views: Vec<String>,
+    pub max_passes: u32,
+    pub source: String,
+    pub evidence: Evidence,
+}
+
+/// One item of the pre-procedure checklist, with why it is there.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChecklistItem {
+    pub code: String,
+    pub name: String,
+    pub why: String,
+    pub source: String,
+    pub evidence: Evidence,
+}
+
+/// A rule about needles and products used in a session.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupplyRule {
+    pub code: String,
+    pub text: String,
+    pub source: String,
+    pub evidence: Evidence,
+}
+
 /// The whole knowledge base. Field names are the TOML's table names.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -511,6 +546,11 @@ pub struct KnowledgeBase {
     pub screening: ScreeningSettings,
     pub planning: PlanningSettings,
     pub scheduling: SchedulingSettings,
+    pub charting: ChartingSettings,
+    #[serde(rename = "checklist_item")]
+    pub checklist: Vec<ChecklistItem>,
+    #[serde(rename = "supply_rule")]
+    pub supply_rules: Vec<SupplyRule>,
     #[serde(rename = "appointment_type")]
     pub appointment_types: Vec<AppointmentType>,
     #[serde(rename = "no_go_zone")]
@@ -553,6 +593,14 @@ pub struct KbProblem {
 }
 
 impl KnowledgeBase {
+    pub fn checklist_item(&self, code: &str) -> Option<&ChecklistItem> {
+        self.checklist.iter().find(|c| c.code == code)
+    }
+
+    pub fn supply_rule(&self, code: &str) -> Option<&SupplyRule> {
+        self.supply_rules.iter().find(|c| c.code == code)
+    }
+
     pub fn area(&self, code: &str) -> Option<&Area> {
         self.areas.iter().find(|a| a.code == code)
     }
@@ -653,6 +701,28 @@ impl KnowledgeBase {
                 {
                     p(c, "code", "use lower-case letters, digits and _".into());
                 }
+            }
+        }
+        if !self.rules.iter().any(|r| r.id == self.charting.antiviral_rule) {
+            p(
+                "charting",
+                "antiviral_rule",
+                format!("no contraindication {:?}", self.charting.antiviral_rule),
+            );
+        }
+        for v in &self.charting.face_views {
+            if !crate::charting::VIEWS.iter().any(|(code, _)| code == v) {
+                p("charting", "face_views", format!("unknown photo view {v:?}"));
+            }
+        }
+        for code in crate::charting::CHECKLIST {
+            if self.checklist_item(code).is_none() {
+                p("checklist_item", code, "missing".into());
+            }
+        }
+        for code in ["single_use_needles", "not_intradermal"] {
+            if self.supply_rule(code).is_none() {
+                p("supply_rule", code, "missing".into());
             }
         }
         let regions: Vec<&str> = self.areas.iter().map(|a| a.region.as_str()).collect();
@@ -786,6 +856,14 @@ impl KnowledgeBase {
             });
         }
         out.push(Setting {
+            key: "charting.min_numbing_minutes".into(),
+            label: "Minimum numbing time before needling (minutes)".into(),
+            value: self.charting.min_numbing_minutes.to_string(),
+            format: "a number of minutes, e.g. 30",
+            source: self.charting.source.clone(),
+            evidence: self.charting.evidence,
+        });
+        out.push(Setting {
             key: "scheduling.buffer_minutes".into(),
             label: "Minutes kept free between appointments".into(),
             value: self.scheduling.buffer_minutes.to_string(),
@@ -842,6 +920,9 @@ impl KnowledgeBase {
                 let area = self.areas.iter_mut().find(|a| a.code == *code);
                 let area = area.ok_or_else(|| format!("No area called {code:?}."))?;
                 area.depth = DepthRange::parse(value.trim())?;
+            }
+            ["charting", "min_numbing_minutes"] => {
+                self.charting.min_numbing_minutes = minutes(value, 0..=120)?;
             }
             ["scheduling", "buffer_minutes"] => {
                 self.scheduling.buffer_minutes = minutes(value, 0..=120)?;

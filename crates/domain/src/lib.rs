@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod booking_rules;
+pub mod charting;
 pub mod clinic;
 pub mod depth;
 pub mod history;

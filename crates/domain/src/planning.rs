@@ -244,7 +244,8 @@ fn bound_depth(kb: &KnowledgeBase, a: &mut PlannedArea, device: &DeviceModel, h:
     }
 }
 
-fn mm(d: Depth) -> String {
+/// Millimetres without trailing zeros: "0.5", "1.25".
+pub fn mm(d: Depth) -> String {
     let um = d.micrometres();
     let s = format!("{}.{:03}", um / 1000, um % 1000);
     s.trim_end_matches('0').trim_end_matches('.').to_string()

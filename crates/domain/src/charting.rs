@@ -1,0 +1,635 @@
+//! Charting a session: the checklist that gates the start, the guardrails on
+//! each zone's depth, which lots may be used, and who may sign. Pure: every
+//! fact (the screening in force, the photos taken, the time now) comes in as
+//! an argument.
+
+use crate::knowledge::{DeviceModel, KnowledgeBase};
+use crate::planning::mm;
+use crate::screening::{Deferral, Status};
+use crate::validation::{FieldError, Invalid};
+use crate::{Depth, Role};
+use jiff::civil::Date;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// The checklist items, in the order they are shown.
+pub const CHECKLIST: [&str; 5] = ["screening", "consent", "photos", "anaesthetic", "antiviral"];
+
+/// Standard photo views; an area close-up is `closeup_<area code>`.
+pub const VIEWS: [(&str, &str); 5] = [
+    ("front", "Front"),
+    ("left_45", "Left 45°"),
+    ("right_45", "Right 45°"),
+    ("left_90", "Left 90° (profile)"),
+    ("right_90", "Right 90° (profile)"),
+];
+
+const CLOSEUP: &str = "closeup_";
+
+/// The label of a view, or `None` for an unknown one.
+pub fn view_label(kb: &KnowledgeBase, view: &str) -> Option<String> {
+    if let Some((_, l)) = VIEWS.iter().find(|(c, _)| *c == view) {
+        return Some(l.to_string());
+    }
+    let area = kb.area(view.strip_prefix(CLOSEUP)?)?;
+    Some(format!("Close-up: {}", area.name))
+}
+
+/// Every view a photo can be filed under, with its label.
+pub fn all_views(kb: &KnowledgeBase) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = VIEWS
+        .iter()
+        .map(|(c, l)| (c.to_string(), l.to_string()))
+        .collect();
+    for a in &kb.areas {
+        out.push((
+            format!("{CLOSEUP}{}", a.code),
+            format!("Close-up: {}", a.name),
+        ));
+    }
+    out
+}
+
+/// The photos a session treating `areas` needs before needling: the
+/// standard face views when a face area is treated, and a close-up of each
+/// other area.
+pub fn required_views(kb: &KnowledgeBase, areas: &[String]) -> Vec<String> {
+    let mut out = vec![];
+    let face = areas
+        .iter()
+        .any(|a| kb.area(a).is_some_and(|a| a.region == "face"));
+    if face {
+        out.extend(kb.charting.face_views.iter().cloned());
+    }
+    for a in areas {
+        if kb.area(a).is_some_and(|a| a.region != "face") {
+            out.push(format!("{CLOSEUP}{a}"));
+        }
+    }
+    out
+}
+
+// ---- checklist ---------------------------------------------------------------
+
+/// The screening as the checklist sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScreeningFact {
+    None,
+    /// Too old, or the history changed since: the reason.
+    Stale(String),
+    /// Current, with the outcome in force.
+    Current {
+        status: Status,
+        deferral: Option<Deferral>,
+    },
+}
+
+/// Topical anaesthetic, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Anaesthetic {
+    NotRecorded,
+    AppliedAt { at: Timestamp },
+    /// None used (an allergy, or the patient declined), with the reason.
+    NotUsed { reason: String },
+}
+
+/// What the checklist is evaluated from.
+#[derive(Debug, Clone)]
+pub struct ChecklistFacts {
+    pub screening: ScreeningFact,
+    /// The areas the signed consent covers; `None` when none is signed for
+    /// the plan as it stands.
+    pub consented_areas: Option<Vec<String>>,
+    /// The areas to treat today.
+    pub areas: Vec<String>,
+    /// `false` when the patient's consent allows no photos at all.
+    pub photos_allowed: bool,
+    /// The views photographed for this session.
+    pub photos: Vec<String>,
+    pub first_session: bool,
+    pub anaesthetic: Anaesthetic,
+    /// The screening names the antiviral precaution.
+    pub antiviral_needed: bool,
+    pub antiviral_taken: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "state", content = "detail")]
+pub enum CheckState {
+    Done(String),
+    Missing(String),
+    NotNeeded(String),
+}
+
+impl CheckState {
+    pub fn passes(&self) -> bool {
+        !matches!(self, CheckState::Missing(_))
+    }
+    pub fn detail(&self) -> &str {
+        match self {
+            CheckState::Done(d) | CheckState::Missing(d) | CheckState::NotNeeded(d) => d,
+        }
+    }
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CheckState::Done(_) => "done",
+            CheckState::Missing(_) => "missing",
+            CheckState::NotNeeded(_) => "not_needed",
+        }
+    }
+}
+
+/// One evaluated item, with why it is on the list.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub code: String,
+    pub name: String,
+    pub why: String,
+    pub source: String,
+    pub state: CheckState,
+}
+
+/// Evaluates the pre-procedure checklist at `now` (the clinic's `today`).
+pub fn checklist(kb: &KnowledgeBase, f: &ChecklistFacts, now: Timestamp, today: Date) -> Vec<Check> {
+    CHECKLIST
+        .iter()
+        .map(|code| {
+            let state = match *code {
+                "screening" => screening_state(&f.screening, today),
+                "consent" => consent_state(f),
+                "photos" => photos_state(kb, f),
+                "anaesthetic" => anaesthetic_state(kb, &f.anaesthetic, now),
+                _ => antiviral_state(f),
+            };
+            let item = kb.checklist_item(code);
+            Check {
+                code: code.to_string(),
+                name: item.map_or(code.to_string(), |i| i.name.clone()),
+                why: item.map_or(String::new(), |i| i.why.clone()),
+                source: item.map_or(String::new(), |i| i.source.clone()),
+                state,
+            }
+        })
+        .collect()
+}
+
+/// Needling may start only when every item passes.
+pub fn ready(checks: &[Check]) -> bool {
+    checks.iter().all(|c| c.state.passes())
+}
+
+fn screening_state(s: &ScreeningFact, today: Date) -> CheckState {
+    match s {
+        ScreeningFact::None => CheckState::Missing("The patient has not been screened.".into()),
+        ScreeningFact::Stale(why) => CheckState::Missing(format!("Screen again: {why}")),
+        ScreeningFact::Current { status, deferral } => match (status, deferral) {
+            (_, Some(Deferral::UntilResolved)) => CheckState::Missing(
+                "Deferred until a condition has resolved; screen again once it has.".into(),
+            ),
+            (_, Some(Deferral::Until(d))) if *d > today => {
+                CheckState::Missing(format!("Deferred until {d}."))
+            }
+            (Status::NotEligible, _) => CheckState::Missing("Not eligible for treatment.".into()),
+            (Status::NeedsPhysicianApproval, _) => CheckState::Missing(
+                "Needs a physician's approval, recorded as an override of the screening.".into(),
+            ),
+            (status, _) => CheckState::Done(format!("{} and current.", status.label())),
+        },
+    }
+}
+
+fn consent_state(f: &ChecklistFacts) -> CheckState {
+    let Some(covered) = &f.consented_areas else {
+        return CheckState::Missing("No consent is signed for the plan as it stands.".into());
+    };
+    let missing: Vec<&str> = f
+        .areas
+        .iter()
+        .filter(|a| !covered.contains(a))
+        .map(String::as_str)
+        .collect();
+    if missing.is_empty() {
+        CheckState::Done("Signed, covering every area planned for today.".into())
+    } else {
+        CheckState::Missing(format!("The consent does not cover: {}.", missing.join(", ")))
+    }
+}
+
+fn photos_state(kb: &KnowledgeBase, f: &ChecklistFacts) -> CheckState {
+    if !f.photos_allowed {
+        return CheckState::NotNeeded("The patient's consent allows no photos.".into());
+    }
+    let kind = if f.first_session {
+        "Baseline"
+    } else {
+        "Progress"
+    };
+    let missing: Vec<String> = required_views(kb, &f.areas)
+        .into_iter()
+        .filter(|v| !f.photos.contains(v))
+        .map(|v| view_label(kb, &v).unwrap_or(v))
+        .collect();
+    if missing.is_empty() {
+        CheckState::Done(format!("{kind} photos taken."))
+    } else {
+        CheckState::Missing(format!("{kind} photos still to take: {}.", missing.join(", ")))
+    }
+}
+
+fn anaesthetic_state(kb: &KnowledgeBase, a: &Anaesthetic, now: Timestamp) -> CheckState {
+    let min = i64::from(kb.charting.min_numbing_minutes);
+    match a {
+        Anaesthetic::NotRecorded => {
+            CheckState::Missing("Record when the numbing cream went on.".into())
+        }
+        Anaesthetic::NotUsed { reason } => {
+            CheckState::NotNeeded(format!("No anaesthetic: {reason}"))
+        }
+        Anaesthetic::AppliedAt { at } => {
+            let on = (now.as_second() - at.as_second()).div_euclid(60);
+            if *at > now {
+                CheckState::Missing("The time the cream went on is in the future.".into())
+            } else if on < min {
+                CheckState::Missing(format!(
+                    "On for {on} min; wait {} more (at least {min} min).",
+                    min - on
+                ))
+            } else {
+                CheckState::Done(format!("On for {on} min (at least {min})."))
+            }
+        }
+    }
+}
+
+fn antiviral_state(f: &ChecklistFacts) -> CheckState {
+    match (f.antiviral_needed, f.antiviral_taken) {
+        (false, _) => CheckState::NotNeeded("The screening names no cold-sore history.".into()),
+        (true, true) => CheckState::Done("The patient confirms taking it.".into()),
+        (true, false) => CheckState::Missing(
+            "A history of cold sores: confirm the antiviral was started before today.".into(),
+        ),
+    }
+}
+
+// ---- zones -------------------------------------------------------------------
+
+/// How far the clinician took the skin in a zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Endpoint {
+    Erythema,
+    PinpointBleeding,
+    NotReached,
+}
+
+impl Endpoint {
+    pub const ALL: [Endpoint; 3] = [
+        Endpoint::Erythema,
+        Endpoint::PinpointBleeding,
+        Endpoint::NotReached,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Endpoint::Erythema => "erythema",
+            Endpoint::PinpointBleeding => "pinpoint_bleeding",
+            Endpoint::NotReached => "not_reached",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Endpoint::Erythema => "Uniform erythema",
+            Endpoint::PinpointBleeding => "Pinpoint bleeding",
+            Endpoint::NotReached => "Endpoint not reached",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Endpoint> {
+        Endpoint::ALL.into_iter().find(|e| e.as_str() == s.trim())
+    }
+}
+
+/// What was done in one zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ZoneRecord {
+    /// The area's code in the knowledge base.
+    pub zone: String,
+    pub depth: Depth,
+    pub passes: u32,
+    /// The device model's code in the knowledge base.
+    pub device: String,
+    /// The speed setting, as the device labels it ("single speed", "120 Hz").
+    pub speed: String,
+    pub endpoint: Endpoint,
+    pub notes: String,
+    /// Why the depth is above the area's range; the zone is flagged.
+    pub override_reason: Option<String>,
+    /// The warning that was overridden, as shown then.
+    pub flag: Option<String>,
+}
+
+/// A zone as typed into the form or the API.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ZoneInput {
+    pub zone: String,
+    pub depth: String,
+    pub passes: String,
+    pub device: String,
+    #[serde(default)]
+    pub speed: String,
+    pub endpoint: String,
+    #[serde(default)]
+    pub notes: String,
+    #[serde(default)]
+    pub override_reason: String,
+}
+
+/// What the guardrails say about a depth in a zone with a device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ZoneCheck {
+    Ok,
+    /// Above the area's usual range: allowed with a reason, and flagged.
+    AboveRange(String),
+    /// Never allowed.
+    Refused(String),
+}
+
+/// The guardrails: refused inside a no-go zone or beyond the device's
+/// limits; a warning above the area's range.
+pub fn check_zone(kb: &KnowledgeBase, zone: &str, depth: Depth, device: &DeviceModel) -> ZoneCheck {
+    if let Some(z) = kb.no_go_zones.iter().find(|z| z.code == zone) {
+        return ZoneCheck::Refused(format!("{} is never needled ({}).", z.name, z.source));
+    }
+    let Some(area) = kb.area(zone) else {
+        return ZoneCheck::Refused(format!("Unknown zone {zone:?}."));
+    };
+    if depth > device.depth.max || depth < device.depth.min {
+        return ZoneCheck::Refused(format!(
+            "{} mm is beyond what {} allows ({}–{} mm; {}).",
+            mm(depth),
+            device.name,
+            mm(device.depth.min),
+            mm(device.depth.max),
+            device.source
+        ));
+    }
+    if depth > area.depth.max {
+        return ZoneCheck::AboveRange(format!(
+            "{} mm is above the usual {}–{} mm for {} ({}).",
+            mm(depth),
+            mm(area.depth.min),
+            mm(area.depth.max),
+            area.name,
+            area.source
+        ));
+    }
+    ZoneCheck::Ok
+}
+
+/// Parses and checks a zone. `consented` lists the areas the signed consent
+/// covers: a zone outside it is refused.
+pub fn parse_zone(
+    kb: &KnowledgeBase,
+    input: &ZoneInput,
+    consented: &[String],
+) -> Result<ZoneRecord, Invalid> {
+    let mut inv = Invalid::default();
+    let zone = input.zone.trim().to_string();
+    let is_no_go = kb.no_go_zones.iter().any(|z| z.code == zone);
+    if zone.is_empty() {
+        inv.push("zone", "Choose a zone on the map.");
+    } else if !is_no_go && kb.area(&zone).is_none() {
+        inv.push("zone", format!("Unknown zone {zone:?}."));
+    } else if !is_no_go && !consented.contains(&zone) {
+        let name = kb.area(&zone).map_or(zone.as_str(), |a| a.name.as_str());
+        inv.push(
+            "zone",
+            format!("The signed consent does not cover {name}: add it to the plan and have the consent signed again."),
+        );
+    }
+    let depth = inv.check(Depth::parse_mm("depth", &input.depth));
+    let passes = match input.passes.trim().parse::<u32>() {
+        Ok(n) if n >= 1 && n <= kb.charting.max_passes => Some(n),
+        Ok(_) => {
+            inv.push(
+                "passes",
+                format!("Passes are 1 to {}.", kb.charting.max_passes),
+            );
+            None
+        }
+        Err(_) => {
+            inv.push("passes", "Enter the number of passes, like 3.");
+            None
+        }
+    };
+    let device = kb.devices.iter().find(|d| d.code == input.device.trim());
+    if device.is_none() {
+        inv.push("device", "Choose the device used.");
+    }
+    let endpoint = Endpoint::parse(&input.endpoint);
+    if endpoint.is_none() {
+        inv.push("endpoint", "Choose the endpoint reached.");
+    }
+    let speed = input.speed.trim().to_string();
+    if speed.chars().count() > 40 {
+        inv.push("speed", "Keep the speed under 40 characters.");
+    }
+    let notes = input.notes.trim().to_string();
+    if notes.chars().count() > 2000 {
+        inv.push("notes", "Keep notes under 2000 characters.");
+    }
+    let reason = Some(input.override_reason.trim().to_string()).filter(|r| !r.is_empty());
+    let mut flag = None;
+    if let (Some(depth), Some(device)) = (depth, device) {
+        match check_zone(kb, &zone, depth, device) {
+            ZoneCheck::Ok => {}
+            ZoneCheck::Refused(m) => inv.push(if is_no_go { "zone" } else { "depth" }, m),
+            ZoneCheck::AboveRange(m) => match &reason {
+                Some(_) => flag = Some(m),
+                None => inv.push(
+                    "depth",
+                    format!("{m} Give a reason to go deeper; the zone will be flagged and the session needs a medical director's second sign-off."),
+                ),
+            },
+        }
+    }
+    inv.into_result()?;
+    Ok(ZoneRecord {
+        zone,
+        depth: depth.unwrap(),
+        passes: passes.unwrap(),
+        device: device.unwrap().code.clone(),
+        speed,
+        endpoint: endpoint.unwrap(),
+        notes,
+        override_reason: flag.as_ref().and(reason),
+        flag,
+    })
+}
+
+// ---- needles and products ------------------------------------------------------
+
+/// What a stock item is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SupplyKind {
+    Cartridge,
+    Roller,
+    Product,
+}
+
+impl SupplyKind {
+    pub const ALL: [SupplyKind; 3] = [SupplyKind::Cartridge, SupplyKind::Roller, SupplyKind::Product];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SupplyKind::Cartridge => "cartridge",
+            SupplyKind::Roller => "roller",
+            SupplyKind::Product => "product",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            SupplyKind::Cartridge => "Needle cartridge",
+            SupplyKind::Roller => "Roller",
+            SupplyKind::Product => "Product",
+        }
+    }
+    pub fn parse(s: &str) -> Result<SupplyKind, FieldError> {
+        SupplyKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s.trim())
+            .ok_or_else(|| FieldError::new("kind", "Choose cartridge, roller or product."))
+    }
+    /// Needles: single use, and a session needs at least one.
+    pub fn is_needle(self) -> bool {
+        self != SupplyKind::Product
+    }
+}
+
+/// A lot as the rules see it.
+#[derive(Debug, Clone)]
+pub struct LotFacts<'a> {
+    pub item: &'a str,
+    pub lot_number: &'a str,
+    pub expires_on: Date,
+    pub recalled: Option<&'a str>,
+    pub quantity: i64,
+}
+
+/// Why a lot cannot be used on `today`, if it cannot.
+pub fn lot_refusal(lot: &LotFacts<'_>, today: Date) -> Option<String> {
+    let name = format!("{} lot {}", lot.item, lot.lot_number);
+    if let Some(reason) = lot.recalled {
+        return Some(format!("{name} has been recalled ({reason}): it must not be used."));
+    }
+    if lot.expires_on < today {
+        return Some(format!(
+            "{name} expired on {}: it must not be used.",
+            lot.expires_on
+        ));
+    }
+    if lot.quantity <= 0 {
+        return Some(format!("{name} has none left in stock."));
+    }
+    None
+}
+
+/// The warning for a product applied after needling that is not made for
+/// intradermal contact, with its source.
+pub fn product_warning(kb: &KnowledgeBase, kind: SupplyKind, intradermal: bool) -> Option<String> {
+    if kind != SupplyKind::Product || intradermal {
+        return None;
+    }
+    kb.supply_rule("not_intradermal")
+        .map(|r| format!("{} ({})", r.text, r.source))
+}
+
+// ---- sign-off ----------------------------------------------------------------
+
+/// Who is signing, as the rules need them.
+#[derive(Debug, Clone, Copy)]
+pub struct Signer {
+    pub id: i64,
+    pub role: Role,
+    /// Has practitioner details: treats patients.
+    pub practitioner: bool,
+    pub medical_director: bool,
+}
+
+impl Signer {
+    fn is_clinician(&self) -> bool {
+        self.practitioner && matches!(self.role, Role::Clinician | Role::Owner)
+    }
+}
+
+/// Why this session cannot be signed by `who`, if it cannot.
+pub fn sign_refusals(
+    kb: &KnowledgeBase,
+    who: Signer,
+    zones: &[ZoneRecord],
+    needle_lots: usize,
+) -> Vec<String> {
+    let mut out = vec![];
+    if !who.is_clinician() {
+        out.push("Only a clinician who treats patients can sign a session.".into());
+    }
+    if zones.is_empty() {
+        out.push("Chart at least one zone before signing.".into());
+    }
+    if needle_lots == 0 {
+        let rule = kb
+            .supply_rule("single_use_needles")
+            .map_or(String::new(), |r| format!(" {} ({})", r.text, r.source));
+        out.push(format!(
+            "Record the cartridge or roller lot used.{rule}"
+        ));
+    }
+    out
+}
+
+/// A session with a flagged zone needs a second sign-off.
+pub fn needs_second_signoff(zones: &[ZoneRecord]) -> bool {
+    zones.iter().any(|z| z.flag.is_some())
+}
+
+/// Why `who` cannot give the second sign-off of a session signed by
+/// `signed_by`, if they cannot.
+pub fn second_signoff_refusal(who: Signer, signed_by: i64) -> Option<String> {
+    if !who.is_clinician() || !who.medical_director {
+        Some("The second sign-off is by a clinician who is a medical director.".into())
+    } else if who.id == signed_by {
+        Some("The second sign-off must be by someone other than the clinician who signed.".into())
+    } else {
+        None
+    }
+}
+
+/// A correction to a signed session: the original stays as it was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AmendmentInput {
+    /// A zone's code, or empty for the session as a whole.
+    pub zone: String,
+    pub text: String,
+    pub reason: String,
+}
+
+impl AmendmentInput {
+    pub fn check(&self, zones: &[ZoneRecord]) -> Result<(), Invalid> {
+        let mut inv = Invalid::default();
+        let z = self.zone.trim();
+        if !z.is_empty() && !zones.iter().any(|r| r.zone == z) {
+            inv.push("zone", "That zone was not charted in this session.");
+        }
+        for (field, v, what) in [
+            ("text", &self.text, "the correction"),
+            ("reason", &self.reason, "why it is corrected"),
+        ] {
+            let t = v.trim();
+            if t.is_empty() {
+                inv.push(field, format!("Write {what}."));
+            } else if t.chars().count() > 4000 {
+                inv.push(field, "Keep it under 4000 characters.");
+            }
+        }
+        inv.into_result()
+    }
+}
