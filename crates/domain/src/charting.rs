@@ -89,9 +89,13 @@ pub enum ScreeningFact {
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Anaesthetic {
     NotRecorded,
-    AppliedAt { at: Timestamp },
+    AppliedAt {
+        at: Timestamp,
+    },
     /// None used (an allergy, or the patient declined), with the reason.
-    NotUsed { reason: String },
+    NotUsed {
+        reason: String,
+    },
 }
 
 /// What the checklist is evaluated from.
@@ -151,7 +155,12 @@ pub struct Check {
 }
 
 /// Evaluates the pre-procedure checklist at `now` (the clinic's `today`).
-pub fn checklist(kb: &KnowledgeBase, f: &ChecklistFacts, now: Timestamp, today: Date) -> Vec<Check> {
+pub fn checklist(
+    kb: &KnowledgeBase,
+    f: &ChecklistFacts,
+    now: Timestamp,
+    today: Date,
+) -> Vec<Check> {
     CHECKLIST
         .iter()
         .map(|code| {
@@ -212,7 +221,10 @@ fn consent_state(f: &ChecklistFacts) -> CheckState {
     if missing.is_empty() {
         CheckState::Done("Signed, covering every area planned for today.".into())
     } else {
-        CheckState::Missing(format!("The consent does not cover: {}.", missing.join(", ")))
+        CheckState::Missing(format!(
+            "The consent does not cover: {}.",
+            missing.join(", ")
+        ))
     }
 }
 
@@ -233,7 +245,10 @@ fn photos_state(kb: &KnowledgeBase, f: &ChecklistFacts) -> CheckState {
     if missing.is_empty() {
         CheckState::Done(format!("{kind} photos taken."))
     } else {
-        CheckState::Missing(format!("{kind} photos still to take: {}.", missing.join(", ")))
+        CheckState::Missing(format!(
+            "{kind} photos still to take: {}.",
+            missing.join(", ")
+        ))
     }
 }
 
@@ -478,7 +493,11 @@ pub enum SupplyKind {
 }
 
 impl SupplyKind {
-    pub const ALL: [SupplyKind; 3] = [SupplyKind::Cartridge, SupplyKind::Roller, SupplyKind::Product];
+    pub const ALL: [SupplyKind; 3] = [
+        SupplyKind::Cartridge,
+        SupplyKind::Roller,
+        SupplyKind::Product,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             SupplyKind::Cartridge => "cartridge",
@@ -519,7 +538,9 @@ pub struct LotFacts<'a> {
 pub fn lot_refusal(lot: &LotFacts<'_>, today: Date) -> Option<String> {
     let name = format!("{} lot {}", lot.item, lot.lot_number);
     if let Some(reason) = lot.recalled {
-        return Some(format!("{name} has been recalled ({reason}): it must not be used."));
+        return Some(format!(
+            "{name} has been recalled ({reason}): it must not be used."
+        ));
     }
     if lot.expires_on < today {
         return Some(format!(
@@ -579,9 +600,7 @@ pub fn sign_refusals(
         let rule = kb
             .supply_rule("single_use_needles")
             .map_or(String::new(), |r| format!(" {} ({})", r.text, r.source));
-        out.push(format!(
-            "Record the cartridge or roller lot used.{rule}"
-        ));
+        out.push(format!("Record the cartridge or roller lot used.{rule}"));
     }
     out
 }

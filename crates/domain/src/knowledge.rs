@@ -703,7 +703,11 @@ impl KnowledgeBase {
                 }
             }
         }
-        if !self.rules.iter().any(|r| r.id == self.charting.antiviral_rule) {
+        if !self
+            .rules
+            .iter()
+            .any(|r| r.id == self.charting.antiviral_rule)
+        {
             p(
                 "charting",
                 "antiviral_rule",
@@ -712,7 +716,11 @@ impl KnowledgeBase {
         }
         for v in &self.charting.face_views {
             if !crate::charting::VIEWS.iter().any(|(code, _)| code == v) {
-                p("charting", "face_views", format!("unknown photo view {v:?}"));
+                p(
+                    "charting",
+                    "face_views",
+                    format!("unknown photo view {v:?}"),
+                );
             }
         }
         for code in crate::charting::CHECKLIST {

@@ -224,13 +224,16 @@ pub enum PhotoUse {
     ClinicalRecordOnly,
     Anonymised,
     Publish,
+    /// No photos may be taken at all.
+    NoPhotos,
 }
 
 impl PhotoUse {
-    pub const ALL: [PhotoUse; 3] = [
+    pub const ALL: [PhotoUse; 4] = [
         PhotoUse::ClinicalRecordOnly,
         PhotoUse::Anonymised,
         PhotoUse::Publish,
+        PhotoUse::NoPhotos,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -238,6 +241,7 @@ impl PhotoUse {
             PhotoUse::ClinicalRecordOnly => "clinical_record_only",
             PhotoUse::Anonymised => "anonymised",
             PhotoUse::Publish => "publish",
+            PhotoUse::NoPhotos => "none",
         }
     }
 
@@ -246,6 +250,7 @@ impl PhotoUse {
             PhotoUse::ClinicalRecordOnly => "Only in my clinical record",
             PhotoUse::Anonymised => "In my record, and anonymised for teaching or research",
             PhotoUse::Publish => "In my record, and the clinic may publish them",
+            PhotoUse::NoPhotos => "No photos may be taken of me",
         }
     }
 

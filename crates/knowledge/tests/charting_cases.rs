@@ -59,10 +59,17 @@ fn a_complete_checklist_is_ready_and_every_item_says_why() {
 #[test]
 fn each_gate_stops_the_start() {
     let cases: Vec<(&str, Box<dyn Fn(&mut ChecklistFacts)>, &str)> = vec![
-        ("screening", Box::new(|f| f.screening = ScreeningFact::None), "not been screened"),
         (
             "screening",
-            Box::new(|f| f.screening = ScreeningFact::Stale("Older than the clinic's limit of 30 days.".into())),
+            Box::new(|f| f.screening = ScreeningFact::None),
+            "not been screened",
+        ),
+        (
+            "screening",
+            Box::new(|f| {
+                f.screening =
+                    ScreeningFact::Stale("Older than the clinic's limit of 30 days.".into())
+            }),
             "Screen again",
         ),
         (
@@ -105,13 +112,21 @@ fn each_gate_stops_the_start() {
             }),
             "Not eligible",
         ),
-        ("consent", Box::new(|f| f.consented_areas = None), "No consent"),
+        (
+            "consent",
+            Box::new(|f| f.consented_areas = None),
+            "No consent",
+        ),
         (
             "consent",
             Box::new(|f| f.consented_areas = Some(vec!["cheeks".into()])),
             "does not cover: forehead",
         ),
-        ("photos", Box::new(|f| f.photos = vec!["front".into()]), "Baseline photos still to take: Left 45°, Right 45°"),
+        (
+            "photos",
+            Box::new(|f| f.photos = vec!["front".into()]),
+            "Baseline photos still to take: Left 45°, Right 45°",
+        ),
         (
             "photos",
             Box::new(|f| {
@@ -120,25 +135,44 @@ fn each_gate_stops_the_start() {
             }),
             "Progress photos",
         ),
-        ("anaesthetic", Box::new(|f| f.anaesthetic = Anaesthetic::NotRecorded), "Record when"),
         (
             "anaesthetic",
-            Box::new(|f| f.anaesthetic = Anaesthetic::AppliedAt { at: now() - 20.minutes() }),
+            Box::new(|f| f.anaesthetic = Anaesthetic::NotRecorded),
+            "Record when",
+        ),
+        (
+            "anaesthetic",
+            Box::new(|f| {
+                f.anaesthetic = Anaesthetic::AppliedAt {
+                    at: now() - 20.minutes(),
+                }
+            }),
             "wait 10 more",
         ),
         (
             "anaesthetic",
-            Box::new(|f| f.anaesthetic = Anaesthetic::AppliedAt { at: now() + 5.minutes() }),
+            Box::new(|f| {
+                f.anaesthetic = Anaesthetic::AppliedAt {
+                    at: now() + 5.minutes(),
+                }
+            }),
             "future",
         ),
-        ("antiviral", Box::new(|f| f.antiviral_needed = true), "cold sores"),
+        (
+            "antiviral",
+            Box::new(|f| f.antiviral_needed = true),
+            "cold sores",
+        ),
     ];
     for (code, change, says) in cases {
         let mut f = ready_facts();
         change(&mut f);
         let s = state(&f, code);
         assert!(matches!(s, CheckState::Missing(_)), "{code}: {s:?}");
-        assert!(s.detail().contains(says), "{code}: {s:?} should say {says:?}");
+        assert!(
+            s.detail().contains(says),
+            "{code}: {s:?} should say {says:?}"
+        );
         assert!(!ready(&checklist(&kb(), &f, now(), TODAY)));
     }
 }
@@ -174,11 +208,14 @@ fn what_makes_an_item_pass_or_not_apply() {
 #[test]
 fn a_clinic_can_require_longer_numbing() {
     let mut kb = kb();
-    kb.apply_override("charting.min_numbing_minutes", "45").unwrap();
+    kb.apply_override("charting.min_numbing_minutes", "45")
+        .unwrap();
     let f = ready_facts(); // on for 40 minutes
     let c = checklist(&kb, &f, now(), TODAY);
     assert!(c[3].state.detail().contains("wait 5 more"), "{:?}", c[3]);
-    assert!(kb.apply_override("charting.min_numbing_minutes", "abc").is_err());
+    assert!(kb
+        .apply_override("charting.min_numbing_minutes", "abc")
+        .is_err());
 }
 
 #[test]
@@ -228,10 +265,18 @@ fn above_the_range_needs_a_reason_and_is_flagged() {
     let areas = all_areas(&kb);
     let e = parse_zone(&kb, &zone("forehead", "0.75", "skinpen", ""), &areas).unwrap_err();
     let m = e.message_for("depth").unwrap();
-    assert!(m.contains("above the usual 0.25–0.5 mm") && m.contains("reason"), "{m}");
+    assert!(
+        m.contains("above the usual 0.25–0.5 mm") && m.contains("reason"),
+        "{m}"
+    );
     let z = parse_zone(
         &kb,
-        &zone("forehead", "0.75", "skinpen", "Deep rolling scars, agreed with patient"),
+        &zone(
+            "forehead",
+            "0.75",
+            "skinpen",
+            "Deep rolling scars, agreed with patient",
+        ),
         &areas,
     )
     .unwrap();
@@ -248,10 +293,34 @@ fn beyond_the_device_or_inside_the_orbital_rim_is_refused_even_with_a_reason() {
     let kb = kb();
     let areas = all_areas(&kb);
     for (z, depth, device, field, says) in [
-        ("cheeks", "2.0", "exceed", "depth", "beyond what Exceed allows (0–1.9 mm"),
-        ("thighs", "2.75", "skinpen", "depth", "beyond what SkinPen Precision allows"),
-        ("cheeks", "0.25", "medical_roller", "depth", "beyond what Medical roller"),
-        ("inside_orbital_rim", "0.25", "skinpen", "zone", "never needled"),
+        (
+            "cheeks",
+            "2.0",
+            "exceed",
+            "depth",
+            "beyond what Exceed allows (0–1.9 mm",
+        ),
+        (
+            "thighs",
+            "2.75",
+            "skinpen",
+            "depth",
+            "beyond what SkinPen Precision allows",
+        ),
+        (
+            "cheeks",
+            "0.25",
+            "medical_roller",
+            "depth",
+            "beyond what Medical roller",
+        ),
+        (
+            "inside_orbital_rim",
+            "0.25",
+            "skinpen",
+            "zone",
+            "never needled",
+        ),
     ] {
         let e = parse_zone(&kb, &zone(z, depth, device, "I am sure"), &areas).unwrap_err();
         let m = e.message_for(field).unwrap_or_default();
@@ -270,7 +339,10 @@ fn bad_values_get_a_message_on_their_field() {
         ("0.33", "steps of 0.05"),
     ] {
         let e = parse_zone(&kb, &zone("cheeks", depth, "skinpen", ""), &areas).unwrap_err();
-        assert!(e.message_for("depth").unwrap().contains(says), "{depth}: {e:?}");
+        assert!(
+            e.message_for("depth").unwrap().contains(says),
+            "{depth}: {e:?}"
+        );
     }
     let mut z = zone("cheeks", "0.5", "", "");
     z.passes = "0".into();
@@ -280,14 +352,20 @@ fn bad_values_get_a_message_on_their_field() {
     assert!(e.message_for("device").is_some());
     assert!(e.message_for("endpoint").is_some());
     z = zone("elbow", "0.5", "skinpen", "");
-    assert!(parse_zone(&kb, &z, &areas).unwrap_err().message_for("zone").is_some());
+    assert!(parse_zone(&kb, &z, &areas)
+        .unwrap_err()
+        .message_for("zone")
+        .is_some());
 }
 
 #[test]
 fn a_zone_outside_the_signed_consent_is_refused() {
     let kb = kb();
     let e = parse_zone(&kb, &zone("neck", "0.5", "skinpen", ""), &["cheeks".into()]).unwrap_err();
-    assert!(e.message_for("zone").unwrap().contains("does not cover Neck"));
+    assert!(e
+        .message_for("zone")
+        .unwrap()
+        .contains("does not cover Neck"));
 }
 
 #[test]
@@ -304,14 +382,19 @@ fn expired_recalled_or_empty_lots_are_refused() {
     assert!(e.contains("expired on 2026-11-21"), "{e}");
     let r = lot_refusal(&lot(TODAY, Some("sterility breach"), 3), TODAY).unwrap();
     assert!(r.contains("recalled (sterility breach)"), "{r}");
-    assert!(lot_refusal(&lot(TODAY, None, 0), TODAY).unwrap().contains("none left"));
+    assert!(lot_refusal(&lot(TODAY, None, 0), TODAY)
+        .unwrap()
+        .contains("none left"));
 }
 
 #[test]
 fn a_serum_not_made_for_the_dermis_warns_of_granulomas() {
     let kb = kb();
     let w = product_warning(&kb, SupplyKind::Product, false).unwrap();
-    assert!(w.contains("granulomas") && w.contains("Soltani-Arabshahi"), "{w}");
+    assert!(
+        w.contains("granulomas") && w.contains("Soltani-Arabshahi"),
+        "{w}"
+    );
     assert!(product_warning(&kb, SupplyKind::Product, true).is_none());
     assert!(product_warning(&kb, SupplyKind::Cartridge, false).is_none());
 }
@@ -337,9 +420,15 @@ fn only_a_treating_clinician_signs_and_a_medical_director_countersigns() {
         practitioner: false,
         ..clinician
     };
-    assert_eq!(sign_refusals(&kb, manager, std::slice::from_ref(&z), 1).len(), 1);
+    assert_eq!(
+        sign_refusals(&kb, manager, std::slice::from_ref(&z), 1).len(),
+        1
+    );
     let r = sign_refusals(&kb, clinician, &[], 0);
-    assert!(r[0].contains("at least one zone") && r[1].contains("single-use"), "{r:?}");
+    assert!(
+        r[0].contains("at least one zone") && r[1].contains("single-use"),
+        "{r:?}"
+    );
 
     let director = Signer {
         id: 2,
@@ -347,8 +436,12 @@ fn only_a_treating_clinician_signs_and_a_medical_director_countersigns() {
         ..clinician
     };
     assert!(second_signoff_refusal(director, 1).is_none());
-    assert!(second_signoff_refusal(director, 2).unwrap().contains("someone other"));
-    assert!(second_signoff_refusal(clinician, 5).unwrap().contains("medical director"));
+    assert!(second_signoff_refusal(director, 2)
+        .unwrap()
+        .contains("someone other"));
+    assert!(second_signoff_refusal(clinician, 5)
+        .unwrap()
+        .contains("medical director"));
 }
 
 #[test]
@@ -361,7 +454,11 @@ fn an_amendment_needs_a_correction_and_a_reason() {
         reason: String::new(),
     };
     let e = a.check(std::slice::from_ref(&z)).unwrap_err();
-    assert!(e.message_for("zone").is_some() && e.message_for("text").is_some() && e.message_for("reason").is_some());
+    assert!(
+        e.message_for("zone").is_some()
+            && e.message_for("text").is_some()
+            && e.message_for("reason").is_some()
+    );
     let ok = AmendmentInput {
         zone: "cheeks".into(),
         text: "Depth was 0.75 mm, not 1.0".into(),

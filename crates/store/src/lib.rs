@@ -8,6 +8,7 @@
 //! almost everywhere). The conformance tests run every case against both.
 
 pub mod audit;
+mod charting_sql;
 mod migrate;
 pub mod model;
 pub mod open;
@@ -392,9 +393,153 @@ pub trait ScheduleRecords: Send + Sync {
     ) -> Result<()>;
 }
 
+/// Session charts, the clinic's stock and its lots, recalls and photos.
+#[async_trait]
+pub trait ChartRecords: Send + Sync {
+    /// Marks a staff member as a medical director (or not).
+    async fn set_medical_director(
+        &self,
+        staff_id: i64,
+        on: bool,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Staff>;
+
+    async fn create_supply_item(
+        &self,
+        clinic_id: i64,
+        item: &NewSupplyItem,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<SupplyItem>;
+    /// A clinic's items by name, with the units usable on `today`.
+    async fn supply_items(
+        &self,
+        clinic_id: i64,
+        today: jiff::civil::Date,
+    ) -> Result<Vec<SupplyItem>>;
+    /// Receives a lot into stock; the same lot number twice is `Conflict`.
+    async fn receive_lot(&self, lot: &NewLot, actor: &Actor, now: Timestamp) -> Result<Lot>;
+    async fn lot(&self, id: i64) -> Result<Lot>;
+    /// A clinic's lots, soonest expiry first.
+    async fn lots(&self, clinic_id: i64) -> Result<Vec<Lot>>;
+    /// Corrects a lot's quantity after counting it.
+    async fn count_lot(
+        &self,
+        lot_id: i64,
+        quantity: i64,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Lot>;
+    async fn stock_movements(&self, lot_id: i64) -> Result<Vec<StockMovement>>;
+    async fn recall_lot(
+        &self,
+        lot_id: i64,
+        reason: &str,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Lot>;
+    /// Every session that used a lot, oldest first.
+    async fn lot_uses(&self, lot_id: i64) -> Result<Vec<LotUse>>;
+    /// Queues the recall messages and marks the lot notified, together;
+    /// `Conflict` when they were already queued.
+    async fn notify_recall(
+        &self,
+        lot_id: i64,
+        messages: &[NewMessage],
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Lot>;
+
+    /// The chart of an appointment, created on first use.
+    async fn open_chart(
+        &self,
+        appointment: &Appointment,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Chart>;
+    async fn chart(&self, id: i64) -> Result<Chart>;
+    async fn chart_for_appointment(&self, appointment_id: i64) -> Result<Option<Chart>>;
+    /// A patient's charts, oldest first.
+    async fn patient_charts(&self, patient_id: i64) -> Result<Vec<Chart>>;
+    /// Saves the checklist; refused once signed.
+    async fn save_checklist(
+        &self,
+        id: i64,
+        checklist: &ChecklistRecord,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Chart>;
+    /// Starts needling, keeping the checklist as it stood.
+    async fn start_chart(
+        &self,
+        id: i64,
+        checks: &[needlepoint_domain::charting::Check],
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Chart>;
+    /// Adds or replaces a zone; only while needling (started, not signed).
+    async fn save_zone(
+        &self,
+        id: i64,
+        zone: &needlepoint_domain::charting::ZoneRecord,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Chart>;
+    async fn remove_zone(
+        &self,
+        id: i64,
+        zone: &str,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Chart>;
+    /// Records a lot used; the caller has checked it may be used.
+    async fn add_chart_lot(
+        &self,
+        id: i64,
+        lot_id: i64,
+        quantity: i64,
+        warning: Option<&str>,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Chart>;
+    async fn remove_chart_lot(
+        &self,
+        id: i64,
+        lot_id: i64,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Chart>;
+    /// Signs at `expected_version` and takes the lots used out of stock, in
+    /// one transaction; from then on the chart is read-only.
+    async fn sign_chart(
+        &self,
+        id: i64,
+        expected_version: i64,
+        needs_cosign: bool,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Chart>;
+    async fn cosign_chart(&self, id: i64, actor: &Actor, now: Timestamp) -> Result<Chart>;
+    async fn amend_chart(
+        &self,
+        id: i64,
+        amendment: &needlepoint_domain::charting::AmendmentInput,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Chart>;
+
+    async fn add_photo(&self, photo: &NewPhoto, actor: &Actor, now: Timestamp) -> Result<Photo>;
+    async fn photo(&self, id: i64) -> Result<Photo>;
+    /// A patient's photos, oldest first.
+    async fn patient_photos(&self, patient_id: i64) -> Result<Vec<Photo>>;
+}
+
 /// The record, whatever database keeps it.
 #[async_trait]
-pub trait Store: ScreeningRecords + PlanRecords + ScheduleRecords + Send + Sync + 'static {
+pub trait Store:
+    ScreeningRecords + PlanRecords + ScheduleRecords + ChartRecords + Send + Sync + 'static
+{
     fn backend(&self) -> Backend;
 
     /// Answers when the database does: for `/readyz`.

@@ -50,6 +50,11 @@ pub const SQLITE: &[Migration] = &[
         name: "changes",
         sql: include_str!("../migrations/sqlite/0008_changes.sql"),
     },
+    Migration {
+        version: 9,
+        name: "charting",
+        sql: include_str!("../migrations/sqlite/0009_charting.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -92,6 +97,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 8,
         name: "changes",
         sql: include_str!("../migrations/postgres/0008_changes.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "charting",
+        sql: include_str!("../migrations/postgres/0009_charting.sql"),
     },
 ];
 

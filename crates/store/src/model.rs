@@ -33,6 +33,8 @@ pub struct Staff {
     pub active: bool,
     /// Present when this person treats patients.
     pub practitioner: Option<PractitionerDetails>,
+    /// Gives the second sign-off of a session with an override.
+    pub medical_director: bool,
     pub created_at: Timestamp,
 }
 
@@ -385,4 +387,200 @@ pub struct Message {
     pub attempts: i64,
     pub last_error: Option<String>,
     pub sent_at: Option<Timestamp>,
+}
+
+/// Something a clinic stocks, with how many usable units it has.
+#[derive(Debug, Clone, Serialize)]
+pub struct SupplyItem {
+    pub id: i64,
+    pub clinic_id: i64,
+    pub kind: needlepoint_domain::charting::SupplyKind,
+    pub name: String,
+    pub supplier: String,
+    /// A product made for intradermal contact.
+    pub intradermal: bool,
+    pub reorder_at: i64,
+    pub active: bool,
+    /// Units in lots that are neither expired (on `today` as asked) nor recalled.
+    pub usable: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSupplyItem {
+    pub kind: needlepoint_domain::charting::SupplyKind,
+    pub name: String,
+    pub supplier: String,
+    pub intradermal: bool,
+    pub reorder_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Lot {
+    pub id: i64,
+    pub item_id: i64,
+    pub clinic_id: i64,
+    pub item_name: String,
+    pub kind: needlepoint_domain::charting::SupplyKind,
+    pub intradermal: bool,
+    pub supplier: String,
+    pub lot_number: String,
+    pub expires_on: jiff::civil::Date,
+    pub quantity: i64,
+    pub received_at: Timestamp,
+    pub recalled_at: Option<Timestamp>,
+    pub recall_reason: Option<String>,
+    pub recall_notified_at: Option<Timestamp>,
+}
+
+impl Lot {
+    pub fn facts(&self) -> needlepoint_domain::charting::LotFacts<'_> {
+        needlepoint_domain::charting::LotFacts {
+            item: &self.item_name,
+            lot_number: &self.lot_number,
+            expires_on: self.expires_on,
+            recalled: self.recall_reason.as_deref(),
+            quantity: self.quantity,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewLot {
+    pub item_id: i64,
+    pub lot_number: String,
+    pub expires_on: jiff::civil::Date,
+    pub quantity: i64,
+}
+
+/// A change of a lot's quantity.
+#[derive(Debug, Clone, Serialize)]
+pub struct StockMovement {
+    pub id: i64,
+    pub lot_id: i64,
+    pub delta: i64,
+    /// received, used, count (a correction after counting).
+    pub reason: String,
+    pub chart_id: Option<i64>,
+    pub at: Timestamp,
+    pub by_id: Option<i64>,
+}
+
+/// One session that used a lot: what a recall lists.
+#[derive(Debug, Clone, Serialize)]
+pub struct LotUse {
+    pub chart_id: i64,
+    pub appointment_id: i64,
+    pub patient_id: i64,
+    pub patient_name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub clinic_id: i64,
+    pub used_at: Timestamp,
+    pub quantity: i64,
+}
+
+/// A lot recorded on a chart.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChartLot {
+    pub lot_id: i64,
+    pub item_name: String,
+    pub kind: needlepoint_domain::charting::SupplyKind,
+    pub lot_number: String,
+    pub expires_on: jiff::civil::Date,
+    pub quantity: i64,
+    pub warning: Option<String>,
+}
+
+/// What the clinician recorded for the checklist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ChecklistRecord {
+    pub anaesthetic: needlepoint_domain::charting::Anaesthetic,
+    pub antiviral_taken: bool,
+}
+
+impl Default for ChecklistRecord {
+    fn default() -> Self {
+        ChecklistRecord {
+            anaesthetic: needlepoint_domain::charting::Anaesthetic::NotRecorded,
+            antiviral_taken: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Amendment {
+    pub id: i64,
+    pub zone: Option<String>,
+    pub text: String,
+    pub reason: String,
+    pub created_at: Timestamp,
+    pub created_by: i64,
+    pub created_by_name: String,
+}
+
+/// A session's chart.
+#[derive(Debug, Clone, Serialize)]
+pub struct Chart {
+    pub id: i64,
+    pub clinic_id: i64,
+    pub patient_id: i64,
+    pub plan_id: Option<i64>,
+    pub appointment_id: i64,
+    pub session_number: Option<i64>,
+    /// checklist, in_progress, signed.
+    pub status: String,
+    pub checklist: ChecklistRecord,
+    /// The checklist as it stood when needling started.
+    pub started_checks: Option<Vec<serde_json::Value>>,
+    pub started_at: Option<Timestamp>,
+    pub started_by: Option<i64>,
+    pub zones: Vec<needlepoint_domain::charting::ZoneRecord>,
+    pub lots: Vec<ChartLot>,
+    pub signed_at: Option<Timestamp>,
+    pub signed_by: Option<i64>,
+    pub signed_by_name: Option<String>,
+    pub needs_cosign: bool,
+    pub cosigned_at: Option<Timestamp>,
+    pub cosigned_by: Option<i64>,
+    pub cosigned_by_name: Option<String>,
+    pub amendments: Vec<Amendment>,
+    pub version: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Chart {
+    pub fn is_signed(&self) -> bool {
+        self.status == "signed"
+    }
+    pub fn needle_lots(&self) -> usize {
+        self.lots.iter().filter(|l| l.kind.is_needle()).count()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewPhoto {
+    pub clinic_id: i64,
+    pub patient_id: i64,
+    pub chart_id: Option<i64>,
+    pub view: String,
+    pub sha256: String,
+    pub width: i64,
+    pub height: i64,
+    pub bytes: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Photo {
+    pub id: i64,
+    pub clinic_id: i64,
+    pub patient_id: i64,
+    pub chart_id: Option<i64>,
+    pub view: String,
+    pub sha256: String,
+    pub width: i64,
+    pub height: i64,
+    pub bytes: i64,
+    pub created_at: Timestamp,
+    pub created_by: Option<i64>,
 }

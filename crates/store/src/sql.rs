@@ -80,7 +80,7 @@ fn like_pattern(word: &str) -> String {
 }
 
 const STAFF_COLS: &str = "id, organisation_id, email, name, role, active, is_practitioner, \
-     profession, registration_number, created_at";
+     profession, registration_number, medical_director, created_at";
 const PATIENT_COLS: &str = "id, clinic_id, given_name, family_name, date_of_birth, sex, email, \
      phone, address, notes, version, created_at, updated_at";
 const AUDIT_COLS: &str =
@@ -167,6 +167,7 @@ macro_rules! store_impl {
                     role: Role::parse(&role).map_err(|e| decode_err("role", e.message))?,
                     active: r.try_get("active")?,
                     practitioner,
+                    medical_director: r.try_get("medical_director")?,
                     created_at: r.try_get::<Ts, _>("created_at")?.0,
                 })
             }
@@ -1101,6 +1102,7 @@ mod sqlite_impl {
     crate::screening_sql::screening_impl!(Sqlite);
     crate::plans_sql::plans_impl!(Sqlite);
     crate::schedule_sql::schedule_impl!(Sqlite);
+    crate::charting_sql::charting_impl!(Sqlite);
 
     impl SqlStore<Sqlite> {
         /// SQLite serialises writers with its own lock; nothing more needed.
@@ -1135,6 +1137,7 @@ mod postgres_impl {
     crate::screening_sql::screening_impl!(Postgres);
     crate::plans_sql::plans_impl!(Postgres);
     crate::schedule_sql::schedule_impl!(Postgres);
+    crate::charting_sql::charting_impl!(Postgres);
 
     impl SqlStore<Postgres> {
         /// Two servers starting at once must not both apply a migration.
