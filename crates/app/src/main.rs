@@ -258,6 +258,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let store = open(&a.db).await?;
             let config = WebConfig {
                 secure_cookies: a.secure_cookies,
+                data_dir: a.db.data_dir.clone(),
             };
             let state = AppState::new(store, kb, config);
             start_outbox(&state, &a.db.data_dir, &a.delivery)?;
@@ -394,7 +395,11 @@ async fn demo_command(a: DemoArgs) -> anyhow::Result<()> {
         println!("{}", banner.replace("{url}", "(not serving: --no-serve)"));
         return Ok(());
     }
-    let state = AppState::new(store, kb, WebConfig::default());
+    let config = WebConfig {
+        data_dir: dir.clone(),
+        ..WebConfig::default()
+    };
+    let state = AppState::new(store, kb, config);
     let offline = DeliveryArgs {
         smtp: None,
         mail_from: String::new(),

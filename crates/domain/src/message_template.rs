@@ -5,7 +5,7 @@
 use crate::Invalid;
 
 /// The messages a clinic can word, with what each is for.
-pub const KINDS: [(&str, &str); 5] = [
+pub const KINDS: [(&str, &str); 6] = [
     (
         "confirmation",
         "Booking confirmation (the .ics is attached)",
@@ -14,6 +14,7 @@ pub const KINDS: [(&str, &str); 5] = [
     ("reminder_24h", "Reminder 24 hours before"),
     ("rescheduled", "Appointment moved"),
     ("cancellation", "Cancellation"),
+    ("recall", "Recall of a needle or product used"),
 ];
 
 /// Every placeholder, and what it becomes.
@@ -54,6 +55,12 @@ impl MessageTemplate {
             "cancellation" => (
                 "Cancelled: your appointment at {clinic}",
                 "Dear {patient},\n\nYour {what} at {clinic} on {when} is cancelled.{fee} Contact the clinic to book another time.",
+            ),
+            "recall" => (
+                "Important: a product used at your treatment at {clinic}",
+                "Dear {patient},\n\nThe maker has recalled {what}, used at your microneedling session on {when}. \
+                 Please contact {clinic} so that we can check on you. If you notice redness that spreads, swelling, \
+                 lumps, pus or fever, call us or seek medical care straight away.",
             ),
             _ => return None,
         };

@@ -69,3 +69,27 @@
     });
   });
 })();
+// Photos: preview the chosen photo under the guide overlay; slide between
+// before and after.
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", function () {
+    var file = document.getElementById("photo-file");
+    var guide = document.getElementById("photo-guide");
+    if (file && guide) {
+      file.addEventListener("change", function () {
+        var f = file.files && file.files[0];
+        if (!f) { guide.hidden = true; return; }
+        guide.querySelector(".preview").src = URL.createObjectURL(f);
+        guide.hidden = false;
+      });
+    }
+    var slider = document.getElementById("overlay-slider");
+    var top = document.getElementById("overlay-top");
+    if (slider && top) {
+      var set = function () { top.style.clipPath = "inset(0 0 0 " + slider.value + "%)"; };
+      slider.addEventListener("input", set);
+      set();
+    }
+  });
+})();

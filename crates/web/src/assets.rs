@@ -36,6 +36,11 @@ const ASSETS: &[Asset] = &[
         content_type: "image/svg+xml",
         body: include_bytes!("../assets/logo.svg"),
     },
+    Asset {
+        name: "photo-guide.svg",
+        content_type: "image/svg+xml",
+        body: include_bytes!("../assets/photo-guide.svg"),
+    },
 ];
 
 pub async fn serve_asset(Path(name): Path<String>) -> Response {

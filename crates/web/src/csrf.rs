@@ -116,12 +116,25 @@ async fn check(req: Request, expected: Option<&str>) -> Result<Request, Refusal>
             Err(Refusal::BadToken)
         };
     }
-    let is_form = req
+    let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+        .unwrap_or("");
+    // A file upload's body is not buffered here (it may be large): its form
+    // carries the token in the query string instead.
+    if content_type.starts_with("multipart/form-data") {
+        let presented = serde_urlencoded::from_str::<Vec<(String, String)>>(
+            req.uri().query().unwrap_or(""),
+        )
+        .ok()
+        .and_then(|q| q.into_iter().find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v));
+        return match presented {
+            Some(p) if same(&p, expected) => Ok(req),
+            _ => Err(Refusal::BadToken),
+        };
+    }
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
         return Err(Refusal::BadToken);
     }
     let (parts, body) = req.into_parts();

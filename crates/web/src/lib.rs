@@ -10,6 +10,7 @@ pub mod api;
 mod assets;
 pub mod auth;
 pub mod booking;
+pub mod charting;
 pub mod clinical;
 mod csrf;
 pub mod delivery;
@@ -17,8 +18,10 @@ mod error;
 pub mod ical;
 pub mod outbox;
 mod pages;
+pub mod photos;
 pub mod routes;
 mod view;
+pub mod zone_map;
 
 use axum::Router;
 use needlepoint_domain::knowledge::KnowledgeBase;
@@ -32,6 +35,8 @@ pub struct WebConfig {
     /// Mark cookies `Secure` (serve behind HTTPS). Off for plain-HTTP
     /// localhost, where browsers would otherwise drop them.
     pub secure_cookies: bool,
+    /// Where photos are kept (`photos/` inside it).
+    pub data_dir: std::path::PathBuf,
 }
 
 #[derive(Clone)]

@@ -308,3 +308,57 @@ mod tests {
         assert_eq!(backoff(40).as_secs(), 360 * 60);
     }
 }
+
+/// One recall message per patient who had the lot (at their first session
+/// with it), in the clinic's wording. Patients with neither e-mail nor
+/// phone are left out; the recall page lists them to call.
+pub async fn recall_messages(
+    st: &AppState,
+    lot: &needlepoint_store::Lot,
+    uses: &[needlepoint_store::LotUse],
+) -> Result<Vec<NewMessage>, StoreError> {
+    let clinic = st.store.clinic(lot.clinic_id).await?;
+    let wording = templates(st, lot.clinic_id).await?;
+    let what = format!(
+        "a {} ({}, lot {})",
+        lot.kind.label().to_lowercase(),
+        lot.item_name,
+        lot.lot_number
+    );
+    let tz = jiff::tz::TimeZone::get(&clinic.details.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let now = needlepoint_store::now();
+    let mut seen = std::collections::HashSet::new();
+    let mut out = vec![];
+    for u in uses {
+        if !seen.insert(u.patient_id) {
+            continue;
+        }
+        let p = st.store.patient(u.patient_id).await?;
+        let Some((channel, to)) = address(&p) else {
+            continue;
+        };
+        let when = u.used_at.to_zoned(tz.clone()).strftime("%-d %B %Y").to_string();
+        let values = [
+            ("patient", p.details.given_name.as_str()),
+            ("clinic", clinic.details.name.as_str()),
+            ("what", what.as_str()),
+            ("when", when.as_str()),
+            ("before", ""),
+            ("fee", ""),
+        ];
+        let (subject, body) = wording["recall"].render(&values);
+        out.push(NewMessage {
+            clinic_id: lot.clinic_id,
+            patient_id: Some(p.id),
+            appointment_id: Some(u.appointment_id),
+            kind: "recall".into(),
+            channel: channel.into(),
+            to_address: to,
+            subject,
+            body,
+            attachment: None,
+            due_at: now,
+        });
+    }
+    Ok(out)
+}

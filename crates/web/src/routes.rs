@@ -5,8 +5,8 @@
 use crate::access::{Access, ANY_STAFF, CLINICAL, OWNER};
 use crate::auth::authorize;
 use crate::pages::{
-    account, appointments, booking, history, intake, overview, patients, plans, rules, screenings,
-    session, settings,
+    account, appointments, booking, charting, history, intake, inventory, overview, patients, plans,
+    rules, screenings, session, settings,
 };
 use crate::{api, assets, AppState};
 use axum::extract::State;
@@ -77,7 +77,27 @@ fn table() -> Vec<Entry> {
         r(M::POST, "/account/calendar-feed/revoke", ANY_STAFF, account::revoke_feed),
         // A practitioner's calendar feed: the token is the credential.
         r(M::GET, "/calendar/feed/{token}", Public, booking::feed),
-        r(M::GET, "/inventory", ANY_STAFF, overview::inventory),
+        r(M::GET, "/appointments/{id}/chart", CLINICAL, charting::open),
+        r(M::GET, "/sessions/{id}", CLINICAL, charting::show),
+        r(M::POST, "/sessions/{id}/checklist", CLINICAL, charting::checklist),
+        r(M::POST, "/sessions/{id}/start", CLINICAL, charting::start),
+        r(M::POST, "/sessions/{id}/zones", CLINICAL, charting::save_zone),
+        r(M::POST, "/sessions/{id}/zones/{zone}/remove", CLINICAL, charting::remove_zone),
+        r(M::POST, "/sessions/{id}/lots", CLINICAL, charting::add_lot),
+        r(M::POST, "/sessions/{id}/lots/{lot}/remove", CLINICAL, charting::remove_lot),
+        upload(r(M::POST, "/sessions/{id}/photos", CLINICAL, charting::upload_photo)),
+        r(M::POST, "/sessions/{id}/sign", CLINICAL, charting::sign),
+        r(M::POST, "/sessions/{id}/cosign", CLINICAL, charting::cosign),
+        r(M::POST, "/sessions/{id}/amend", CLINICAL, charting::amend),
+        r(M::GET, "/photos/{id}", CLINICAL, charting::photo_file),
+        r(M::GET, "/patients/{id}/photos", CLINICAL, charting::patient_photos),
+        r(M::GET, "/inventory", ANY_STAFF, inventory::page),
+        r(M::POST, "/inventory/items", ANY_STAFF, inventory::add_item),
+        r(M::POST, "/inventory/lots", ANY_STAFF, inventory::receive),
+        r(M::GET, "/inventory/lots/{id}", CLINICAL, inventory::lot_page),
+        r(M::POST, "/inventory/lots/{id}/count", ANY_STAFF, inventory::count),
+        r(M::POST, "/inventory/lots/{id}/recall", CLINICAL, inventory::recall),
+        r(M::POST, "/inventory/lots/{id}/notify", CLINICAL, inventory::notify),
         r(M::GET, "/reports", CLINICAL, overview::reports),
         r(M::GET, "/audit", OWNER, overview::audit_log),
         r(M::GET, "/patients", ANY_STAFF, patients::list),
@@ -130,6 +150,7 @@ fn table() -> Vec<Entry> {
         r(M::POST, "/settings/clinics/{id}/rules", OWNER, rules::change),
         r(M::POST, "/settings/staff", OWNER, settings::add_staff),
         r(M::POST, "/settings/staff/{id}/active", OWNER, settings::set_staff_active),
+        r(M::POST, "/settings/staff/{id}/medical-director", OWNER, settings::set_medical_director),
         r(M::GET, "/account", ANY_STAFF, account::page),
         r(M::POST, "/account/tokens", ANY_STAFF, account::create_token),
         r(M::POST, "/account/tokens/{id}/revoke", ANY_STAFF, account::revoke_token),
@@ -167,7 +188,33 @@ fn table() -> Vec<Entry> {
         r(M::POST, "/api/v1/appointments/{id}/status", ANY_STAFF, api::appointment_status),
         r(M::GET, "/api/v1/plans/{id}/course", ANY_STAFF, api::propose_course),
         r(M::POST, "/api/v1/plans/{id}/course", ANY_STAFF, api::book_course),
+        r(M::POST, "/api/v1/appointments/{id}/session", CLINICAL, api::open_session),
+        r(M::GET, "/api/v1/sessions/{id}", CLINICAL, api::get_session),
+        r(M::GET, "/api/v1/patients/{id}/sessions", CLINICAL, api::list_sessions),
+        r(M::PUT, "/api/v1/sessions/{id}/checklist", CLINICAL, api::put_checklist),
+        r(M::POST, "/api/v1/sessions/{id}/start", CLINICAL, api::start_session),
+        r(M::PUT, "/api/v1/sessions/{id}/zones/{zone}", CLINICAL, api::put_zone),
+        r(M::DELETE, "/api/v1/sessions/{id}/zones/{zone}", CLINICAL, api::delete_zone),
+        r(M::POST, "/api/v1/sessions/{id}/lots", CLINICAL, api::add_session_lot),
+        r(M::POST, "/api/v1/sessions/{id}/sign", CLINICAL, api::sign_session),
+        r(M::POST, "/api/v1/sessions/{id}/cosign", CLINICAL, api::cosign_session),
+        r(M::POST, "/api/v1/sessions/{id}/amendments", CLINICAL, api::amend_session),
+        r(M::GET, "/api/v1/inventory", ANY_STAFF, api::list_items),
+        r(M::POST, "/api/v1/inventory", ANY_STAFF, api::create_item),
+        r(M::GET, "/api/v1/lots", ANY_STAFF, api::list_lots),
+        r(M::POST, "/api/v1/lots", ANY_STAFF, api::receive_lot),
+        r(M::GET, "/api/v1/lots/{id}", ANY_STAFF, api::get_lot),
+        r(M::GET, "/api/v1/lots/{id}/uses", CLINICAL, api::lot_uses),
+        r(M::POST, "/api/v1/lots/{id}/recall", CLINICAL, api::recall_lot),
     ]
+}
+
+/// A route that takes a photo: its body may be as large as a photo.
+fn upload(mut e: Entry) -> Entry {
+    e.handler = e.handler.layer(axum::extract::DefaultBodyLimit::max(
+        crate::photos::MAX_BYTES + 64 * 1024,
+    ));
+    e
 }
 
 /// Every route's method, path and access rule.

@@ -74,7 +74,7 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     set(
         h,
         header::CONTENT_SECURITY_POLICY,
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+        "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; \
          frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
     );
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");

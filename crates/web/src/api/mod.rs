@@ -3,6 +3,7 @@
 //! checks that the document and the route table list the same operations.
 
 mod appointments;
+mod charting;
 mod json;
 mod patients;
 mod people;
@@ -13,6 +14,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 pub use appointments::*;
+pub use charting::*;
 pub use json::ApiJson;
 pub use patients::*;
 pub use people::*;
@@ -63,6 +65,24 @@ pub use screening::*;
         appointments::appointment_status,
         appointments::propose_course,
         appointments::book_course,
+        charting::open_session,
+        charting::get_session,
+        charting::list_sessions,
+        charting::put_checklist,
+        charting::start_session,
+        charting::put_zone,
+        charting::delete_zone,
+        charting::add_session_lot,
+        charting::sign_session,
+        charting::cosign_session,
+        charting::amend_session,
+        charting::list_items,
+        charting::create_item,
+        charting::list_lots,
+        charting::receive_lot,
+        charting::get_lot,
+        charting::lot_uses,
+        charting::recall_lot,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -71,6 +91,8 @@ pub use screening::*;
         (name = "screening", description = "Histories, eligibility screening and the knowledge base behind it"),
         (name = "plans", description = "Treatment plans, quotes and signed consents"),
         (name = "scheduling", description = "Free times, appointments, moving and cancelling them, and booking a plan's course"),
+        (name = "charting", description = "Session charts: checklist, zones, lots used, sign-off and amendments"),
+        (name = "inventory", description = "Needle cartridges, rollers and products by lot; recalls"),
     )
 )]
 pub struct ApiDoc;

@@ -3,9 +3,11 @@
 pub mod account;
 pub mod appointments;
 pub mod booking;
+pub mod charting;
 pub mod forms;
 pub mod history;
 pub mod intake;
+pub mod inventory;
 pub mod overview;
 pub mod patients;
 pub mod plans;

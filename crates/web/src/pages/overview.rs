@@ -9,7 +9,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 use jiff::tz::TimeZone;
-use needlepoint_store::{AuditEntry, Device};
+use needlepoint_store::AuditEntry;
 
 pub struct ClinicToday {
     name: String,
@@ -18,6 +18,8 @@ pub struct ClinicToday {
     local_time: String,
     patients: i64,
     appointments: Vec<TodayRow>,
+    /// Items at or below their reorder level: (name, usable, reorder at).
+    low_stock: Vec<(String, i64, i64)>,
 }
 
 /// One of today's appointments, with what can be done next.
@@ -29,6 +31,8 @@ pub struct TodayRow {
     what: String,
     status: String,
     actions: Vec<(&'static str, &'static str)>,
+    /// A session a clinician can chart.
+    chartable: bool,
 }
 
 fn next_actions(status: &str) -> Vec<(&'static str, &'static str)> {
@@ -99,6 +103,8 @@ pub async fn today(
                     ),
                     status: a.status.replace('_', " "),
                     actions: next_actions(&a.status),
+                    chartable: a.kind == "session"
+                        && matches!(a.status.as_str(), "booked" | "checked_in" | "completed"),
                 });
             }
         }
@@ -109,6 +115,11 @@ pub async fn today(
             local_time: z.strftime("%H:%M").to_string(),
             patients,
             appointments,
+            low_stock: super::inventory::low_stock(&st, c.id, z.date())
+                .await?
+                .into_iter()
+                .map(|i| (i.name, i.usable, i.reorder_at))
+                .collect(),
         });
     }
     // Greet by the first clinic's local hour: that is where the person works.
@@ -147,28 +158,6 @@ pub async fn today(
             .unwrap_or_default(),
         clinics,
         recent,
-    }))
-}
-
-#[derive(Template)]
-#[template(path = "inventory.html")]
-struct InventoryPage {
-    shell: Shell,
-    clinics: Vec<(String, Vec<Device>)>,
-}
-
-pub async fn inventory(
-    State(st): State<AppState>,
-    caller: Caller,
-    csrf: CsrfToken,
-) -> Result<Response, PageError> {
-    let mut clinics = vec![];
-    for c in st.store.clinics_for_staff(caller.staff.id).await? {
-        clinics.push((c.details.name, st.store.devices(c.id).await?));
-    }
-    Ok(render(&InventoryPage {
-        shell: Shell::new(&caller, &csrf, "inventory"),
-        clinics,
     }))
 }
 

@@ -446,6 +446,7 @@ pub struct StaffRow {
     role: &'static str,
     practitioner: String,
     clinics: String,
+    medical_director: bool,
 }
 
 #[derive(Template)]
@@ -560,6 +561,7 @@ pub async fn page(
                     None => p.profession.clone(),
                 })
                 .unwrap_or_else(|| "—".into()),
+            medical_director: s.medical_director,
             id: s.id,
             active: s.active,
             name: s.name,
@@ -1121,6 +1123,31 @@ pub async fn set_staff_hours(
             Ok(failed(&caller, &csrf, form, v, e, None, s.name))
         }
     }
+}
+
+/// Marks a clinician as a medical director, who gives the second sign-off
+/// of a session charted above a zone's usual range.
+pub async fn set_medical_director(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Form(f): Fields,
+) -> Result<Response, PageError> {
+    let v = FormValues(f);
+    let staff = st.store.staff(id).await?;
+    if staff.organisation_id != caller.staff.organisation_id {
+        return Err(PageError::NotFound);
+    }
+    let on = v.get("on") == "yes";
+    if on && staff.practitioner.is_none() {
+        return Err(PageError::BadRequest(
+            "A medical director treats patients: record them as a practitioner first.".into(),
+        ));
+    }
+    st.store
+        .set_medical_director(id, on, &caller.actor(), needlepoint_store::now())
+        .await?;
+    Ok(saved("staff"))
 }
 
 /// Deactivates or reactivates a staff member of this organisation.

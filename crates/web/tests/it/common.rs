@@ -27,7 +27,11 @@ pub async fn spawn_with(store: Arc<dyn Store>) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let kb = needlepoint_knowledge::shipped().unwrap();
-    let state = AppState::new(store.clone(), kb, WebConfig::default());
+    let config = WebConfig {
+        data_dir: needlepoint_store::testing::temp_dir("web"),
+        ..WebConfig::default()
+    };
+    let state = AppState::new(store.clone(), kb, config);
     tokio::spawn(async move {
         needlepoint_web::serve(listener, state).await.unwrap();
     });

@@ -1,0 +1,631 @@
+//! Session charts, stock, lots and recalls over JSON: the same rules and
+//! refusals as the pages (see [`crate::charting`]).
+
+use super::ApiJson;
+use crate::auth::Caller;
+use crate::charting::{self, ChartError, ChecklistInput, Context};
+use crate::error::{ApiError, ErrorBody};
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use needlepoint_domain::charting::{AmendmentInput, ZoneInput};
+use needlepoint_domain::Invalid;
+use needlepoint_store::{Chart, Lot, LotUse, SupplyItem};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+impl From<ChartError> for ApiError {
+    fn from(e: ChartError) -> Self {
+        match e {
+            ChartError::Invalid(i) => ApiError::Invalid(i),
+            ChartError::Refused(lines) => ApiError::Conflict(lines.join(" ")),
+            ChartError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// A session's chart with its checklist as evaluated now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionOut {
+    pub id: i64,
+    pub clinic_id: i64,
+    pub patient_id: i64,
+    pub plan_id: Option<i64>,
+    pub appointment_id: i64,
+    pub session_number: Option<i64>,
+    /// `checklist`, `in_progress` or `signed`.
+    pub status: String,
+    /// What was recorded: anaesthetic and antiviral.
+    pub checklist: serde_json::Value,
+    /// Each checklist item with its state, why it is there and its source.
+    pub checks: serde_json::Value,
+    /// Whether needling may start.
+    pub ready: bool,
+    /// Zone records: zone, depth (µm), passes, device, speed, endpoint,
+    /// notes, override_reason, flag.
+    pub zones: serde_json::Value,
+    pub lots: serde_json::Value,
+    pub signed_at: Option<String>,
+    pub signed_by: Option<i64>,
+    pub needs_cosign: bool,
+    pub cosigned_at: Option<String>,
+    pub cosigned_by: Option<i64>,
+    pub amendments: serde_json::Value,
+    /// Send this back when signing.
+    pub version: i64,
+}
+
+fn v<T: Serialize>(x: &T) -> serde_json::Value {
+    serde_json::to_value(x).unwrap_or_default()
+}
+
+fn out(cx: &Context) -> SessionOut {
+    let c: &Chart = &cx.chart;
+    SessionOut {
+        id: c.id,
+        clinic_id: c.clinic_id,
+        patient_id: c.patient_id,
+        plan_id: c.plan_id,
+        appointment_id: c.appointment_id,
+        session_number: c.session_number,
+        status: c.status.clone(),
+        checklist: v(&c.checklist),
+        checks: v(&cx.checks),
+        ready: cx.ready(),
+        zones: v(&c.zones),
+        lots: v(&c.lots),
+        signed_at: c.signed_at.map(|t| t.to_string()),
+        signed_by: c.signed_by,
+        needs_cosign: c.needs_cosign,
+        cosigned_at: c.cosigned_at.map(|t| t.to_string()),
+        cosigned_by: c.cosigned_by,
+        amendments: v(&c.amendments),
+        version: c.version,
+    }
+}
+
+async fn visible(st: &AppState, caller: &Caller, id: i64) -> Result<Context, ApiError> {
+    let c = st.store.chart(id).await?;
+    if !caller.sees_clinic(c.clinic_id) {
+        return Err(ApiError::NotFound);
+    }
+    Ok(charting::context(st, c).await?)
+}
+
+/// The chart as it now stands.
+async fn fresh(st: &AppState, c: Chart) -> Result<Json<SessionOut>, ApiError> {
+    Ok(Json(out(&charting::context(st, c).await?)))
+}
+
+#[utoipa::path(post, path = "/api/v1/appointments/{id}/session", tag = "charting", params(("id" = i64, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The session's chart, opened on first use", body = SessionOut),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn open_session(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<SessionOut>, ApiError> {
+    let a = st.store.appointment(id).await?;
+    if !caller.sees_clinic(a.clinic_id) {
+        return Err(ApiError::NotFound);
+    }
+    let c = charting::open(&st, &caller, &a).await?;
+    fresh(&st, c).await
+}
+
+#[utoipa::path(get, path = "/api/v1/sessions/{id}", tag = "charting", params(("id" = i64, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = SessionOut), (status = 404, body = ErrorBody)))]
+pub async fn get_session(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<SessionOut>, ApiError> {
+    Ok(Json(out(&visible(&st, &caller, id).await?)))
+}
+
+#[utoipa::path(get, path = "/api/v1/patients/{id}/sessions", tag = "charting", params(("id" = i64, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = [SessionOut]), (status = 404, body = ErrorBody)))]
+pub async fn list_sessions(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<SessionOut>>, ApiError> {
+    let p = st.store.patient(id).await?;
+    if !caller.sees_clinic(p.clinic_id) {
+        return Err(ApiError::NotFound);
+    }
+    let mut list = vec![];
+    for c in st.store.patient_charts(id).await? {
+        list.push(out(&charting::context(&st, c).await?));
+    }
+    Ok(Json(list))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChecklistIn {
+    /// When the numbing cream went on: `HH:MM` today in the clinic's zone.
+    #[serde(default)]
+    pub anaesthetic_at: String,
+    /// Why no anaesthetic was used, instead of a time.
+    #[serde(default)]
+    pub no_anaesthetic_reason: String,
+    #[serde(default)]
+    pub antiviral_taken: bool,
+}
+
+#[utoipa::path(put, path = "/api/v1/sessions/{id}/checklist", tag = "charting", params(("id" = i64, Path)),
+    request_body = ChecklistIn, security(("bearer" = [])),
+    responses((status = 200, body = SessionOut), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put_checklist(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<ChecklistIn>,
+) -> Result<Json<SessionOut>, ApiError> {
+    let cx = visible(&st, &caller, id).await?;
+    let input = ChecklistInput {
+        anaesthetic_at: &b.anaesthetic_at,
+        no_anaesthetic_reason: &b.no_anaesthetic_reason,
+        antiviral_taken: b.antiviral_taken,
+    };
+    let c = charting::save_checklist(&st, &caller, &cx, &input).await?;
+    fresh(&st, c).await
+}
+
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/start", tag = "charting", params(("id" = i64, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = SessionOut), (status = 409, description = "A checklist item is not done", body = ErrorBody)))]
+pub async fn start_session(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<SessionOut>, ApiError> {
+    let cx = visible(&st, &caller, id).await?;
+    let c = charting::start(&st, &caller, &cx).await?;
+    fresh(&st, c).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneIn {
+    /// Millimetres, e.g. `"0.75"`.
+    pub depth: String,
+    pub passes: String,
+    /// A device code from the knowledge base (`skinpen`, `exceed`, …).
+    pub device: String,
+    #[serde(default)]
+    pub speed: String,
+    /// `erythema`, `pinpoint_bleeding` or `not_reached`.
+    pub endpoint: String,
+    #[serde(default)]
+    pub notes: String,
+    /// Needed above the area's usual range; the zone is then flagged.
+    #[serde(default)]
+    pub override_reason: String,
+}
+
+#[utoipa::path(put, path = "/api/v1/sessions/{id}/zones/{zone}", tag = "charting",
+    params(("id" = i64, Path), ("zone" = String, Path, description = "An area code")),
+    request_body = ZoneIn, security(("bearer" = [])),
+    responses((status = 200, body = SessionOut), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put_zone(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path((id, zone)): Path<(i64, String)>,
+    ApiJson(b): ApiJson<ZoneIn>,
+) -> Result<Json<SessionOut>, ApiError> {
+    let cx = visible(&st, &caller, id).await?;
+    let input = ZoneInput {
+        zone,
+        depth: b.depth,
+        passes: b.passes,
+        device: b.device,
+        speed: b.speed,
+        endpoint: b.endpoint,
+        notes: b.notes,
+        override_reason: b.override_reason,
+    };
+    let c = charting::save_zone(&st, &caller, &cx, &input).await?;
+    fresh(&st, c).await
+}
+
+#[utoipa::path(delete, path = "/api/v1/sessions/{id}/zones/{zone}", tag = "charting",
+    params(("id" = i64, Path), ("zone" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = SessionOut), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn delete_zone(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path((id, zone)): Path<(i64, String)>,
+) -> Result<Json<SessionOut>, ApiError> {
+    visible(&st, &caller, id).await?;
+    let c = st
+        .store
+        .remove_zone(id, &zone, &caller.actor(), needlepoint_store::now())
+        .await?;
+    fresh(&st, c).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LotUseIn {
+    pub lot_id: i64,
+    #[serde(default)]
+    pub quantity: Option<i64>,
+}
+
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/lots", tag = "charting", params(("id" = i64, Path)),
+    request_body = LotUseIn, security(("bearer" = [])),
+    responses((status = 200, body = SessionOut), (status = 409, body = ErrorBody),
+        (status = 422, description = "Expired, recalled or not in stock", body = ErrorBody)))]
+pub async fn add_session_lot(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<LotUseIn>,
+) -> Result<Json<SessionOut>, ApiError> {
+    let cx = visible(&st, &caller, id).await?;
+    let q = b.quantity.unwrap_or(1).to_string();
+    let c = charting::add_lot(&st, &caller, &cx, &b.lot_id.to_string(), &q).await?;
+    fresh(&st, c).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignIn {
+    /// The `version` of the chart you are signing.
+    pub version: i64,
+}
+
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/sign", tag = "charting", params(("id" = i64, Path)),
+    request_body = SignIn, security(("bearer" = [])),
+    responses((status = 200, body = SessionOut), (status = 409, body = ErrorBody)))]
+pub async fn sign_session(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<SignIn>,
+) -> Result<Json<SessionOut>, ApiError> {
+    let cx = visible(&st, &caller, id).await?;
+    let c = charting::sign(&st, &caller, &cx, b.version).await?;
+    fresh(&st, c).await
+}
+
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/cosign", tag = "charting", params(("id" = i64, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = SessionOut), (status = 409, body = ErrorBody)))]
+pub async fn cosign_session(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<SessionOut>, ApiError> {
+    let cx = visible(&st, &caller, id).await?;
+    let c = charting::cosign(&st, &caller, &cx).await?;
+    fresh(&st, c).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AmendmentIn {
+    /// A zone's code, or empty for the session as a whole.
+    #[serde(default)]
+    pub zone: String,
+    pub text: String,
+    pub reason: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/amendments", tag = "charting", params(("id" = i64, Path)),
+    request_body = AmendmentIn, security(("bearer" = [])),
+    responses((status = 200, body = SessionOut), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn amend_session(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<AmendmentIn>,
+) -> Result<Json<SessionOut>, ApiError> {
+    let cx = visible(&st, &caller, id).await?;
+    let a = AmendmentInput {
+        zone: b.zone,
+        text: b.text,
+        reason: b.reason,
+    };
+    let c = charting::amend(&st, &caller, &cx, &a).await?;
+    fresh(&st, c).await
+}
+
+// ---- stock ----------------------------------------------------------------------
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ClinicQuery {
+    pub clinic_id: i64,
+}
+
+fn clinic(caller: &Caller, id: i64) -> Result<i64, ApiError> {
+    if caller.sees_clinic(id) {
+        Ok(id)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ItemOut {
+    pub id: i64,
+    pub clinic_id: i64,
+    /// `cartridge`, `roller` or `product`.
+    pub kind: String,
+    pub name: String,
+    pub supplier: String,
+    pub intradermal: bool,
+    pub reorder_at: i64,
+    /// Units in lots neither expired nor recalled.
+    pub usable: i64,
+    pub low: bool,
+}
+
+impl From<SupplyItem> for ItemOut {
+    fn from(i: SupplyItem) -> Self {
+        ItemOut {
+            low: i.usable <= i.reorder_at,
+            id: i.id,
+            clinic_id: i.clinic_id,
+            kind: i.kind.as_str().into(),
+            name: i.name,
+            supplier: i.supplier,
+            intradermal: i.intradermal,
+            reorder_at: i.reorder_at,
+            usable: i.usable,
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/inventory", tag = "inventory", params(ClinicQuery),
+    security(("bearer" = [])), responses((status = 200, body = [ItemOut])))]
+pub async fn list_items(
+    State(st): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ClinicQuery>,
+) -> Result<Json<Vec<ItemOut>>, ApiError> {
+    let id = clinic(&caller, q.clinic_id)?;
+    let today = crate::clinical::clinic_today(&st, id).await?;
+    let items = st.store.supply_items(id, today).await?;
+    Ok(Json(items.into_iter().map(ItemOut::from).collect()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ItemIn {
+    pub clinic_id: i64,
+    pub kind: String,
+    pub name: String,
+    pub supplier: String,
+    #[serde(default)]
+    pub intradermal: bool,
+    #[serde(default)]
+    pub reorder_at: i64,
+}
+
+#[utoipa::path(post, path = "/api/v1/inventory", tag = "inventory", request_body = ItemIn,
+    security(("bearer" = [])),
+    responses((status = 201, body = ItemOut), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_item(
+    State(st): State<AppState>,
+    caller: Caller,
+    ApiJson(b): ApiJson<ItemIn>,
+) -> Result<(StatusCode, Json<ItemOut>), ApiError> {
+    let id = clinic(&caller, b.clinic_id)?;
+    let v = crate::pages::forms::FormValues(vec![
+        ("kind".into(), b.kind),
+        ("name".into(), b.name),
+        ("supplier".into(), b.supplier),
+        ("intradermal".into(), if b.intradermal { "1".into() } else { String::new() }),
+        ("reorder_at".into(), b.reorder_at.to_string()),
+    ]);
+    let item = crate::pages::inventory::parse_item(&v)?;
+    let saved = st
+        .store
+        .create_supply_item(id, &item, &caller.actor(), needlepoint_store::now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(saved.into())))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LotOut {
+    pub id: i64,
+    pub item_id: i64,
+    pub clinic_id: i64,
+    pub item_name: String,
+    pub kind: String,
+    pub lot_number: String,
+    pub expires_on: String,
+    pub quantity: i64,
+    pub recalled_at: Option<String>,
+    pub recall_reason: Option<String>,
+    pub recall_notified_at: Option<String>,
+}
+
+impl From<Lot> for LotOut {
+    fn from(l: Lot) -> Self {
+        LotOut {
+            id: l.id,
+            item_id: l.item_id,
+            clinic_id: l.clinic_id,
+            item_name: l.item_name,
+            kind: l.kind.as_str().into(),
+            lot_number: l.lot_number,
+            expires_on: l.expires_on.to_string(),
+            quantity: l.quantity,
+            recalled_at: l.recalled_at.map(|t| t.to_string()),
+            recall_reason: l.recall_reason,
+            recall_notified_at: l.recall_notified_at.map(|t| t.to_string()),
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/lots", tag = "inventory", params(ClinicQuery),
+    security(("bearer" = [])), responses((status = 200, body = [LotOut])))]
+pub async fn list_lots(
+    State(st): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ClinicQuery>,
+) -> Result<Json<Vec<LotOut>>, ApiError> {
+    let id = clinic(&caller, q.clinic_id)?;
+    Ok(Json(st.store.lots(id).await?.into_iter().map(LotOut::from).collect()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LotIn {
+    pub item_id: i64,
+    pub lot_number: String,
+    /// `YYYY-MM-DD`.
+    pub expires_on: String,
+    pub quantity: i64,
+}
+
+#[utoipa::path(post, path = "/api/v1/lots", tag = "inventory", request_body = LotIn,
+    security(("bearer" = [])),
+    responses((status = 201, body = LotOut), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn receive_lot(
+    State(st): State<AppState>,
+    caller: Caller,
+    ApiJson(b): ApiJson<LotIn>,
+) -> Result<(StatusCode, Json<LotOut>), ApiError> {
+    // The item decides the clinic; one the caller cannot see does not exist.
+    let mut owner = None;
+    for c in &caller.clinic_ids {
+        let today = crate::clinical::clinic_today(&st, *c).await?;
+        if st.store.supply_items(*c, today).await?.iter().any(|i| i.id == b.item_id) {
+            owner = Some((*c, today));
+        }
+    }
+    let Some((_, today)) = owner else {
+        return Err(Invalid::one("item_id", "No such item in your clinics.").into());
+    };
+    let v = crate::pages::forms::FormValues(vec![
+        ("item_id".into(), b.item_id.to_string()),
+        ("lot_number".into(), b.lot_number),
+        ("expires_on".into(), b.expires_on),
+        ("quantity".into(), b.quantity.to_string()),
+    ]);
+    let lot = crate::pages::inventory::parse_lot(&v, today)?;
+    let saved = st
+        .store
+        .receive_lot(&lot, &caller.actor(), needlepoint_store::now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(saved.into())))
+}
+
+async fn visible_lot(st: &AppState, caller: &Caller, id: i64) -> Result<Lot, ApiError> {
+    let l = st.store.lot(id).await?;
+    if caller.sees_clinic(l.clinic_id) {
+        Ok(l)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/lots/{id}", tag = "inventory", params(("id" = i64, Path)),
+    security(("bearer" = [])), responses((status = 200, body = LotOut), (status = 404, body = ErrorBody)))]
+pub async fn get_lot(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<LotOut>, ApiError> {
+    Ok(Json(visible_lot(&st, &caller, id).await?.into()))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LotUseOut {
+    pub session_id: i64,
+    pub appointment_id: i64,
+    pub patient_id: i64,
+    pub patient_name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub used_at: String,
+    pub quantity: i64,
+}
+
+impl From<LotUse> for LotUseOut {
+    fn from(u: LotUse) -> Self {
+        LotUseOut {
+            session_id: u.chart_id,
+            appointment_id: u.appointment_id,
+            patient_id: u.patient_id,
+            patient_name: u.patient_name,
+            email: u.email,
+            phone: u.phone,
+            used_at: u.used_at.to_string(),
+            quantity: u.quantity,
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/lots/{id}/uses", tag = "inventory", params(("id" = i64, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, description = "Every session (and patient) that used the lot", body = [LotUseOut])))]
+pub async fn lot_uses(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<LotUseOut>>, ApiError> {
+    visible_lot(&st, &caller, id).await?;
+    Ok(Json(st.store.lot_uses(id).await?.into_iter().map(LotUseOut::from).collect()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecallIn {
+    /// From the maker's notice.
+    pub reason: String,
+    /// Queue a message to every patient who had the lot, now.
+    #[serde(default)]
+    pub notify: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecallOut {
+    pub lot: LotOut,
+    pub uses: Vec<LotUseOut>,
+    /// Messages queued by this call.
+    pub messages_queued: usize,
+}
+
+#[utoipa::path(post, path = "/api/v1/lots/{id}/recall", tag = "inventory", params(("id" = i64, Path)),
+    request_body = RecallIn, security(("bearer" = [])),
+    responses((status = 200, body = RecallOut), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn recall_lot(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<RecallIn>,
+) -> Result<Json<RecallOut>, ApiError> {
+    let lot = visible_lot(&st, &caller, id).await?;
+    let reason = b.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(Invalid::one("reason", "Give the reason for the recall, up to 500 characters.").into());
+    }
+    let now = needlepoint_store::now();
+    let mut lot = if lot.recalled_at.is_none() {
+        st.store.recall_lot(id, reason, &caller.actor(), now).await?
+    } else {
+        lot
+    };
+    let uses = st.store.lot_uses(id).await?;
+    let mut queued = 0;
+    if b.notify {
+        let messages = crate::outbox::recall_messages(&st, &lot, &uses).await?;
+        queued = messages.len();
+        lot = st.store.notify_recall(id, &messages, &caller.actor(), now).await?;
+    }
+    Ok(Json(RecallOut {
+        lot: lot.into(),
+        uses: uses.into_iter().map(LotUseOut::from).collect(),
+        messages_queued: queued,
+    }))
+}

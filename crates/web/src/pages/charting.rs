@@ -1,0 +1,889 @@
+//! A session's chart: the checklist that gates the start, the zone map,
+//! lots used, photos, sign-off, the second sign-off and amendments; and the
+//! patient's photos side by side.
+
+use super::forms::FormValues;
+use crate::auth::Caller;
+use crate::charting::{self, ChartError, ChecklistInput, Context};
+use crate::csrf::CsrfToken;
+use crate::error::PageError;
+use crate::photos::{self, PhotoError};
+use crate::view::{local_time, render, Shell};
+use crate::zone_map::{self, ZoneState};
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use needlepoint_domain::charting::{view_label, AmendmentInput, Anaesthetic, Endpoint, ZoneInput};
+use needlepoint_domain::planning::mm;
+use needlepoint_store::{Chart, NewPhoto, Photo};
+use std::collections::HashMap;
+
+pub struct CheckRow {
+    name: String,
+    why: String,
+    source: String,
+    state: &'static str,
+    detail: String,
+}
+
+pub struct ZoneRow {
+    code: String,
+    name: String,
+    depth: String,
+    passes: u32,
+    device: String,
+    speed: String,
+    endpoint: &'static str,
+    notes: String,
+    flag: Option<String>,
+    reason: Option<String>,
+    amendments: Vec<(String, String, String)>,
+}
+
+pub struct ZoneForm {
+    code: String,
+    name: String,
+    guideline: String,
+    note: String,
+    nogo: Option<String>,
+    charted: bool,
+}
+
+pub struct LotRow {
+    lot_id: i64,
+    item: String,
+    kind: &'static str,
+    lot_number: String,
+    expires_on: String,
+    quantity: i64,
+    warning: Option<String>,
+}
+
+pub struct PhotoRow {
+    id: i64,
+    view: String,
+}
+
+#[derive(Template)]
+#[template(path = "chart.html")]
+struct ChartPage {
+    shell: Shell,
+    id: i64,
+    patient_id: i64,
+    patient: String,
+    appointment_id: i64,
+    title: String,
+    when: String,
+    status: String,
+    version: i64,
+    checks: Vec<CheckRow>,
+    ready: bool,
+    anaesthetic_at: String,
+    no_anaesthetic: String,
+    antiviral_taken: bool,
+    map: String,
+    zone_form: Option<ZoneForm>,
+    zones: Vec<ZoneRow>,
+    devices: Vec<(String, String)>,
+    endpoints: Vec<(&'static str, &'static str)>,
+    lots: Vec<LotRow>,
+    lot_choices: Vec<(i64, String)>,
+    views: Vec<(String, String, bool)>,
+    photos: Vec<PhotoRow>,
+    photos_allowed: bool,
+    photo_use: String,
+    upload_csrf: String,
+    signed_line: String,
+    cosign_line: String,
+    needs_cosign: bool,
+    session_amendments: Vec<(String, String, String)>,
+    problem: Vec<String>,
+    v: FormValues,
+    errors: HashMap<String, String>,
+}
+
+impl ChartPage {
+    fn err(&self, field: &str) -> &str {
+        self.errors.get(field).map(String::as_str).unwrap_or("")
+    }
+}
+
+async fn visible_chart(st: &AppState, caller: &Caller, id: i64) -> Result<Chart, PageError> {
+    let c = st.store.chart(id).await?;
+    if caller.sees_clinic(c.clinic_id) {
+        Ok(c)
+    } else {
+        Err(PageError::NotFound)
+    }
+}
+
+fn depth_text(d: needlepoint_domain::Depth) -> String {
+    format!("{} mm", mm(d))
+}
+
+/// What a problem puts on the page: its lines and its fields' messages.
+struct Problem {
+    lines: Vec<String>,
+    fields: HashMap<String, String>,
+}
+
+impl From<ChartError> for Problem {
+    fn from(e: ChartError) -> Self {
+        let fields = match &e {
+            ChartError::Invalid(i) => i
+                .errors
+                .iter()
+                .map(|f| (f.field.clone(), f.message.clone()))
+                .collect(),
+            _ => HashMap::new(),
+        };
+        let lines = match &e {
+            ChartError::Invalid(_) => vec!["Nothing was saved: see the messages below.".into()],
+            _ => e.lines(),
+        };
+        Problem { lines, fields }
+    }
+}
+
+async fn page(
+    st: &AppState,
+    caller: &Caller,
+    csrf: &CsrfToken,
+    cx: Context,
+    selected: Option<&str>,
+    v: FormValues,
+    problem: Option<Problem>,
+) -> Result<ChartPage, PageError> {
+    let c = &cx.chart;
+    let kb = &cx.kb;
+    let staff: HashMap<i64, String> = st
+        .store
+        .list_staff(caller.staff.organisation_id)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.name))
+        .collect();
+    let checks = cx
+        .checks
+        .iter()
+        .map(|k| CheckRow {
+            name: k.name.clone(),
+            why: k.why.clone(),
+            source: k.source.clone(),
+            state: k.state.as_str(),
+            detail: k.state.detail().to_string(),
+        })
+        .collect();
+    let tz = jiff::tz::TimeZone::get(&cx.zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let (anaesthetic_at, no_anaesthetic) = match &c.checklist.anaesthetic {
+        Anaesthetic::AppliedAt { at } => (at.to_zoned(tz).strftime("%H:%M").to_string(), String::new()),
+        Anaesthetic::NotUsed { reason } => (String::new(), reason.clone()),
+        Anaesthetic::NotRecorded => (String::new(), String::new()),
+    };
+    let planned: Vec<String> = cx.consented.clone();
+    let state = |z: &str| -> ZoneState {
+        if kb.no_go_zones.iter().any(|n| n.code == z) {
+            return ZoneState::NoGo;
+        }
+        match c.zones.iter().find(|r| r.zone == z) {
+            Some(r) if r.flag.is_some() => ZoneState::Flagged(depth_text(r.depth)),
+            Some(r) => ZoneState::Charted(depth_text(r.depth)),
+            None if planned.iter().any(|p| p == z) => ZoneState::Planned,
+            None => ZoneState::Off,
+        }
+    };
+    let id = c.id;
+    let map = zone_map::render(kb, &|z| format!("/sessions/{id}?zone={z}#zone-form"), &state, selected);
+    let zone_form = selected.map(|code| {
+        let area = kb.area(code);
+        let plan_area = cx
+            .plan
+            .as_ref()
+            .and_then(|p| p.plan.areas.iter().find(|a| a.area == code));
+        ZoneForm {
+            code: code.to_string(),
+            name: area.map_or_else(
+                || {
+                    kb.no_go_zones
+                        .iter()
+                        .find(|z| z.code == code)
+                        .map_or(code.to_string(), |z| z.name.clone())
+                },
+                |a| a.name.clone(),
+            ),
+            guideline: area.map_or(String::new(), |a| {
+                format!("{}–{} mm ({})", mm(a.depth.min), mm(a.depth.max), a.source)
+            }),
+            note: plan_area.map_or(String::new(), |p| {
+                format!("Planned {}–{} mm.", mm(p.depth.min), mm(p.depth.max))
+            }),
+            nogo: kb
+                .no_go_zones
+                .iter()
+                .find(|z| z.code == code)
+                .map(|z| format!("{} is never needled ({}).", z.name, z.source)),
+            charted: c.zones.iter().any(|z| z.zone == code),
+        }
+    });
+    // The form starts from what was charted, else from the plan.
+    let mut v = v;
+    if v.0.is_empty() {
+        if let Some(code) = selected {
+            if let Some(r) = c.zones.iter().find(|z| z.zone == code) {
+                v = FormValues(vec![
+                    ("depth".into(), mm(r.depth)),
+                    ("passes".into(), r.passes.to_string()),
+                    ("device".into(), r.device.clone()),
+                    ("speed".into(), r.speed.clone()),
+                    ("endpoint".into(), r.endpoint.as_str().into()),
+                    ("notes".into(), r.notes.clone()),
+                    ("override_reason".into(), r.override_reason.clone().unwrap_or_default()),
+                ]);
+            } else if let Some(p) = cx.plan.as_ref() {
+                let depth = p
+                    .plan
+                    .areas
+                    .iter()
+                    .find(|a| a.area == code)
+                    .map(|a| mm(a.depth.max))
+                    .unwrap_or_default();
+                v = FormValues(vec![
+                    ("depth".into(), depth),
+                    ("passes".into(), "3".into()),
+                    ("device".into(), p.plan.device.clone()),
+                ]);
+            }
+        }
+    }
+    let amend_rows = |zone: Option<&str>| -> Vec<(String, String, String)> {
+        c.amendments
+            .iter()
+            .filter(|a| a.zone.as_deref() == zone)
+            .map(|a| {
+                (
+                    a.text.clone(),
+                    a.reason.clone(),
+                    format!("{}, {}", a.created_by_name, local_time(a.created_at, &cx.zone)),
+                )
+            })
+            .collect()
+    };
+    let zones = c
+        .zones
+        .iter()
+        .map(|z| ZoneRow {
+            code: z.zone.clone(),
+            name: kb.area(&z.zone).map_or(z.zone.clone(), |a| a.name.clone()),
+            depth: depth_text(z.depth),
+            passes: z.passes,
+            device: kb
+                .devices
+                .iter()
+                .find(|d| d.code == z.device)
+                .map_or(z.device.clone(), |d| d.name.clone()),
+            speed: z.speed.clone(),
+            endpoint: z.endpoint.label(),
+            notes: z.notes.clone(),
+            flag: z.flag.clone(),
+            reason: z.override_reason.clone(),
+            amendments: amend_rows(Some(&z.zone)),
+        })
+        .collect();
+    let lots = c
+        .lots
+        .iter()
+        .map(|l| LotRow {
+            lot_id: l.lot_id,
+            item: l.item_name.clone(),
+            kind: l.kind.label(),
+            lot_number: l.lot_number.clone(),
+            expires_on: l.expires_on.to_string(),
+            quantity: l.quantity,
+            warning: l.warning.clone(),
+        })
+        .collect();
+    // Every lot of the clinic is offered; the unusable ones say why, and
+    // are refused if chosen.
+    let lot_choices = st
+        .store
+        .lots(c.clinic_id)
+        .await?
+        .into_iter()
+        .filter(|l| l.quantity > 0 || l.recalled_at.is_some())
+        .map(|l| {
+            let why = needlepoint_domain::charting::lot_refusal(&l.facts(), cx.today)
+                .map(|_| {
+                    if l.recalled_at.is_some() {
+                        " — RECALLED".to_string()
+                    } else {
+                        " — EXPIRED".to_string()
+                    }
+                })
+                .unwrap_or_default();
+            (
+                l.id,
+                format!(
+                    "{} · lot {} · exp. {} · {} left{why}",
+                    l.item_name, l.lot_number, l.expires_on, l.quantity
+                ),
+            )
+        })
+        .collect();
+    let photos_all: Vec<Photo> = st
+        .store
+        .patient_photos(c.patient_id)
+        .await?
+        .into_iter()
+        .filter(|p| p.chart_id == Some(c.id))
+        .collect();
+    let areas: Vec<String> = cx
+        .plan
+        .as_ref()
+        .map(|p| p.plan.areas.iter().map(|a| a.area.clone()).collect())
+        .unwrap_or_default();
+    let required = needlepoint_domain::charting::required_views(kb, &areas);
+    let mut views: Vec<(String, String, bool)> = needlepoint_domain::charting::all_views(kb)
+        .into_iter()
+        .filter(|(code, _)| !code.starts_with("closeup_") || areas.iter().any(|a| code.ends_with(a.as_str())))
+        .map(|(code, label)| {
+            let needed = required.contains(&code);
+            (code, if needed { format!("{label} (needed)") } else { label }, needed)
+        })
+        .collect();
+    views.sort_by_key(|(_, _, needed)| !needed);
+    let signed_line = match (c.signed_at, c.signed_by) {
+        (Some(at), Some(by)) => format!(
+            "Signed by {} on {}",
+            staff.get(&by).cloned().unwrap_or_default(),
+            local_time(at, &cx.zone)
+        ),
+        _ => String::new(),
+    };
+    let cosign_line = match (c.cosigned_at, c.cosigned_by) {
+        (Some(at), Some(by)) => format!(
+            "Second sign-off by {} on {}",
+            staff.get(&by).cloned().unwrap_or_default(),
+            local_time(at, &cx.zone)
+        ),
+        _ => String::new(),
+    };
+    let (problem, errors) = match problem {
+        Some(p) => (p.lines, p.fields),
+        None => (vec![], HashMap::new()),
+    };
+    Ok(ChartPage {
+        shell: Shell::new(caller, csrf, "patients"),
+        id: c.id,
+        patient_id: c.patient_id,
+        patient: cx.patient.details.full_name(),
+        appointment_id: c.appointment_id,
+        title: match c.session_number {
+            Some(n) => format!("Session {n}"),
+            None => "Session".into(),
+        },
+        when: local_time(cx.appointment.starts_at, &cx.zone),
+        status: c.status.clone(),
+        version: c.version,
+        ready: cx.ready(),
+        checks,
+        anaesthetic_at,
+        no_anaesthetic,
+        antiviral_taken: c.checklist.antiviral_taken,
+        map,
+        zone_form,
+        zones,
+        devices: kb
+            .devices
+            .iter()
+            .filter(|d| d.code != "home_roller")
+            .map(|d| (d.code.clone(), d.name.clone()))
+            .collect(),
+        endpoints: Endpoint::ALL.iter().map(|e| (e.as_str(), e.label())).collect(),
+        lots,
+        lot_choices,
+        views,
+        photos: photos_all
+            .iter()
+            .map(|p| PhotoRow {
+                id: p.id,
+                view: view_label(kb, &p.view).unwrap_or_else(|| p.view.clone()),
+            })
+            .collect(),
+        photos_allowed: cx.photos_allowed(),
+        photo_use: cx.photo_use.map_or("no consent signed".into(), |u| u.label().to_string()),
+        upload_csrf: csrf.0.clone(),
+        signed_line,
+        cosign_line,
+        needs_cosign: c.needs_cosign && c.cosigned_at.is_none(),
+        session_amendments: amend_rows(None),
+        problem,
+        v,
+        errors,
+    })
+}
+
+async fn show_page(
+    st: &AppState,
+    caller: &Caller,
+    csrf: &CsrfToken,
+    chart: Chart,
+    selected: Option<&str>,
+    v: FormValues,
+    problem: Option<Problem>,
+) -> Result<Response, PageError> {
+    let failed = problem.is_some();
+    let cx = charting::context(st, chart).await?;
+    let p = page(st, caller, csrf, cx, selected, v, problem).await?;
+    let code = if failed {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok((code, render(&p)).into_response())
+}
+
+/// `GET /appointments/{id}/chart`: opens the session's chart.
+pub async fn open(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let a = st.store.appointment(id).await?;
+    if !caller.sees_clinic(a.clinic_id) {
+        return Err(PageError::NotFound);
+    }
+    match charting::open(&st, &caller, &a).await {
+        Ok(c) => Ok(Redirect::to(&format!("/sessions/{}", c.id)).into_response()),
+        Err(e) => Err(PageError::Conflict(e.lines().join(" "))),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct ShowQuery {
+    zone: Option<String>,
+}
+
+pub async fn show(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+    Query(q): Query<ShowQuery>,
+) -> Result<Response, PageError> {
+    let chart = visible_chart(&st, &caller, id).await?;
+    show_page(&st, &caller, &csrf, chart, q.zone.as_deref(), FormValues::default(), None).await
+}
+
+/// Runs a change; on success back to the chart (at `anchor`), else the
+/// chart again with the problem and what was typed.
+async fn act<F, Fut>(
+    st: AppState,
+    caller: Caller,
+    csrf: CsrfToken,
+    id: i64,
+    v: FormValues,
+    selected: Option<String>,
+    anchor: &str,
+    f: F,
+) -> Result<Response, PageError>
+where
+    F: FnOnce(AppState, Caller, Context, FormValues) -> Fut,
+    Fut: std::future::Future<Output = Result<Chart, ChartError>>,
+{
+    let chart = visible_chart(&st, &caller, id).await?;
+    let cx = charting::context(&st, chart.clone()).await?;
+    match f(st.clone(), caller.clone(), cx, v.clone()).await {
+        Ok(_) => Ok(Redirect::to(&format!("/sessions/{id}{anchor}")).into_response()),
+        Err(ChartError::Store(e)) => Err(e.into()),
+        Err(e) => {
+            let chart = st.store.chart(id).await?;
+            show_page(&st, &caller, &csrf, chart, selected.as_deref(), v, Some(e.into())).await
+        }
+    }
+}
+
+pub async fn checklist(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    act(st, caller, csrf, id, FormValues(f), None, "#checklist", |st, caller, cx, v| async move {
+        let input = ChecklistInput {
+            anaesthetic_at: v.get("anaesthetic_at"),
+            no_anaesthetic_reason: v.get("no_anaesthetic"),
+            antiviral_taken: v.get("antiviral_taken") == "1",
+        };
+        charting::save_checklist(&st, &caller, &cx, &input).await
+    })
+    .await
+}
+
+pub async fn start(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    act(st, caller, csrf, id, FormValues::default(), None, "#zones", |st, caller, cx, _| async move {
+        charting::start(&st, &caller, &cx).await
+    })
+    .await
+}
+
+pub async fn save_zone(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let v = FormValues(f);
+    let zone = v.get("zone").to_string();
+    act(st, caller, csrf, id, v, Some(zone), "#zones", |st, caller, cx, v| async move {
+        let input = ZoneInput {
+            zone: v.get("zone").into(),
+            depth: v.get("depth").into(),
+            passes: v.get("passes").into(),
+            device: v.get("device").into(),
+            speed: v.get("speed").into(),
+            endpoint: v.get("endpoint").into(),
+            notes: v.get("notes").into(),
+            override_reason: v.get("override_reason").into(),
+        };
+        charting::save_zone(&st, &caller, &cx, &input).await
+    })
+    .await
+}
+
+pub async fn remove_zone(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path((id, zone)): Path<(i64, String)>,
+) -> Result<Response, PageError> {
+    act(st, caller, csrf, id, FormValues::default(), None, "#zones", |st, caller, cx, _| async move {
+        Ok(st.store.remove_zone(cx.chart.id, &zone, &caller.actor(), needlepoint_store::now()).await?)
+    })
+    .await
+}
+
+pub async fn add_lot(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    act(st, caller, csrf, id, FormValues(f), None, "#lots", |st, caller, cx, v| async move {
+        charting::add_lot(&st, &caller, &cx, v.get("lot_id"), v.get("quantity")).await
+    })
+    .await
+}
+
+pub async fn remove_lot(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path((id, lot)): Path<(i64, i64)>,
+) -> Result<Response, PageError> {
+    act(st, caller, csrf, id, FormValues::default(), None, "#lots", |st, caller, cx, _| async move {
+        Ok(st.store.remove_chart_lot(cx.chart.id, lot, &caller.actor(), needlepoint_store::now()).await?)
+    })
+    .await
+}
+
+pub async fn sign(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    act(st, caller, csrf, id, FormValues(f), None, "#sign", |st, caller, cx, v| async move {
+        let version = v.get("version").parse().unwrap_or(-1);
+        charting::sign(&st, &caller, &cx, version).await
+    })
+    .await
+}
+
+pub async fn cosign(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    act(st, caller, csrf, id, FormValues::default(), None, "#sign", |st, caller, cx, _| async move {
+        charting::cosign(&st, &caller, &cx).await
+    })
+    .await
+}
+
+pub async fn amend(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    act(st, caller, csrf, id, FormValues(f), None, "#amend", |st, caller, cx, v| async move {
+        let a = AmendmentInput {
+            zone: v.get("zone").into(),
+            text: v.get("text").into(),
+            reason: v.get("reason").into(),
+        };
+        charting::amend(&st, &caller, &cx, &a).await
+    })
+    .await
+}
+
+/// Reads the upload form: the view and the file's bytes, stopping at the
+/// size limit.
+async fn read_upload(headers: &HeaderMap, mut m: Multipart) -> Result<(String, Vec<u8>), PhotoError> {
+    // Refuse an announced oversize body before reading any of it.
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    if announced > photos::MAX_BYTES + 64 * 1024 {
+        return Err(PhotoError::TooLarge(announced));
+    }
+    let (mut view, mut data) = (String::new(), vec![]);
+    loop {
+        let field = match m.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(PhotoError::TooLarge(photos::MAX_BYTES + 1))
+            }
+            Err(_) => return Err(PhotoError::Unreadable),
+        };
+        match field.name() {
+            Some("view") => view = field.text().await.map_err(|_| PhotoError::Unreadable)?,
+            Some("photo") => {
+                let mut field = field;
+                while let Some(chunk) = field.chunk().await.map_err(|e| {
+                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        PhotoError::TooLarge(photos::MAX_BYTES + 1)
+                    } else {
+                        PhotoError::Unreadable
+                    }
+                })? {
+                    data.extend_from_slice(&chunk);
+                    if data.len() > photos::MAX_BYTES {
+                        return Err(PhotoError::TooLarge(data.len()));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok((view, data))
+}
+
+/// Checks, cleans and keeps an uploaded photo for a chart.
+pub async fn keep_photo(
+    st: &AppState,
+    caller: &Caller,
+    cx: &Context,
+    view: &str,
+    data: Vec<u8>,
+) -> Result<Photo, ChartError> {
+    use needlepoint_domain::Invalid;
+    if !cx.photos_allowed() {
+        return Err(ChartError::Refused(vec![
+            "The patient's consent allows no photos: none can be kept.".into(),
+        ]));
+    }
+    if view_label(&cx.kb, view).is_none() {
+        return Err(Invalid::one("view", "Choose which view this photo is.").into());
+    }
+    // Decoding is CPU work: keep it off the threads serving requests.
+    let dir = st.config.data_dir.clone();
+    let cleaned = tokio::task::spawn_blocking(move || {
+        let c = photos::clean(&data)?;
+        photos::keep(&dir, &c).map_err(|e| {
+            tracing::error!(error = %e, "could not write a photo");
+            PhotoError::Unreadable
+        })?;
+        Ok::<_, PhotoError>(c)
+    })
+    .await
+    .map_err(|e| ChartError::Refused(vec![format!("The photo could not be processed: {e}")]))?
+    .map_err(|e| Invalid::one("photo", e.message()))?;
+    Ok(st
+        .store
+        .add_photo(
+            &NewPhoto {
+                clinic_id: cx.chart.clinic_id,
+                patient_id: cx.chart.patient_id,
+                chart_id: Some(cx.chart.id),
+                view: view.to_string(),
+                sha256: cleaned.sha256,
+                width: i64::from(cleaned.width),
+                height: i64::from(cleaned.height),
+                bytes: cleaned.jpeg.len() as i64,
+            },
+            &caller.actor(),
+            needlepoint_store::now(),
+        )
+        .await?)
+}
+
+pub async fn upload_photo(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    m: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Response, PageError> {
+    let chart = visible_chart(&st, &caller, id).await?;
+    let upload = match m {
+        Ok(m) => read_upload(&headers, m).await,
+        Err(_) => Err(PhotoError::Empty),
+    };
+    let (view, data) = match upload {
+        Ok(u) => u,
+        Err(e) => {
+            let p = Problem {
+                lines: vec![e.message()],
+                fields: HashMap::from([("photo".to_string(), e.message())]),
+            };
+            let mut resp =
+                show_page(&st, &caller, &csrf, chart, None, FormValues::default(), Some(p)).await?;
+            if matches!(e, PhotoError::TooLarge(_)) {
+                *resp.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+            }
+            return Ok(resp);
+        }
+    };
+    let cx = charting::context(&st, chart.clone()).await?;
+    let v = FormValues(vec![("view".into(), view.clone())]);
+    match keep_photo(&st, &caller, &cx, &view, data).await {
+        Ok(_) => Ok(Redirect::to(&format!("/sessions/{id}#photos")).into_response()),
+        Err(ChartError::Store(e)) => Err(e.into()),
+        Err(e) => show_page(&st, &caller, &csrf, chart, None, v, Some(e.into())).await,
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct PhotoQuery {
+    #[serde(default)]
+    thumb: bool,
+}
+
+/// `GET /photos/{id}`: the cleaned image (or its thumbnail).
+pub async fn photo_file(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Query(q): Query<PhotoQuery>,
+) -> Result<Response, PageError> {
+    let p = st.store.photo(id).await?;
+    if !caller.sees_clinic(p.clinic_id) {
+        return Err(PageError::NotFound);
+    }
+    let path = photos::path(&st.config.data_dir, &p.sha256, q.thumb);
+    let bytes = tokio::fs::read(&path).await.map_err(|e| {
+        tracing::error!(error = %e, path = %path.display(), "photo file missing");
+        PageError::NotFound
+    })?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/jpeg"),
+            (header::CACHE_CONTROL, "private, max-age=86400, immutable"),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "photos.html")]
+struct PhotosPage {
+    shell: Shell,
+    patient_id: i64,
+    patient: String,
+    photos: Vec<(i64, String, String)>,
+    views: Vec<(String, String)>,
+    view: String,
+    before: Option<(i64, String)>,
+    after: Option<(i64, String)>,
+    choices: Vec<(i64, String)>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct CompareQuery {
+    view: Option<String>,
+    before: Option<i64>,
+    after: Option<i64>,
+}
+
+/// `GET /patients/{id}/photos`: every photo, and one view before and after
+/// side by side, with an overlay slider.
+pub async fn patient_photos(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+    Query(q): Query<CompareQuery>,
+) -> Result<Response, PageError> {
+    let patient = super::visible_patient(st.store.as_ref(), &caller, id).await?;
+    let kb = crate::clinical::clinic_kb(&st, patient.clinic_id).await?;
+    let clinic = st.store.clinic(patient.clinic_id).await?;
+    let all = st.store.patient_photos(id).await?;
+    let charts: HashMap<i64, Option<i64>> = st
+        .store
+        .patient_charts(id)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.session_number))
+        .collect();
+    let describe = |p: &Photo| {
+        let session = p
+            .chart_id
+            .and_then(|c| charts.get(&c).copied().flatten())
+            .map_or(String::new(), |n| format!("session {n}, "));
+        format!("{session}{}", local_time(p.created_at, &clinic.details.time_zone))
+    };
+    let mut views: Vec<(String, String)> = vec![];
+    for p in &all {
+        if !views.iter().any(|(c, _)| *c == p.view) {
+            views.push((p.view.clone(), view_label(&kb, &p.view).unwrap_or(p.view.clone())));
+        }
+    }
+    let view = q
+        .view
+        .filter(|v| views.iter().any(|(c, _)| c == v))
+        .or_else(|| views.first().map(|(c, _)| c.clone()))
+        .unwrap_or_default();
+    let of_view: Vec<&Photo> = all.iter().filter(|p| p.view == view).collect();
+    let pick = |wanted: Option<i64>, default: Option<&&Photo>| {
+        wanted
+            .and_then(|w| of_view.iter().find(|p| p.id == w))
+            .or(default)
+            .map(|p| (p.id, describe(p)))
+    };
+    let before = pick(q.before, of_view.first());
+    let after = pick(q.after, of_view.last()).filter(|a| Some(a.0) != before.as_ref().map(|b| b.0));
+    Ok(render(&PhotosPage {
+        shell: Shell::new(&caller, &csrf, "patients"),
+        patient_id: id,
+        patient: patient.details.full_name(),
+        photos: all
+            .iter()
+            .map(|p| (p.id, view_label(&kb, &p.view).unwrap_or(p.view.clone()), describe(p)))
+            .collect(),
+        choices: of_view.iter().map(|p| (p.id, describe(p))).collect(),
+        views,
+        view,
+        before,
+        after,
+    }))
+}
