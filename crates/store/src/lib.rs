@@ -28,6 +28,7 @@ use needlepoint_domain::{
 use std::path::Path;
 
 pub use audit::{Actor, AuditEvent, Channel};
+pub use charting_sql::SIGNED as SIGNED_MESSAGE;
 pub use model::*;
 pub use open::{open, open_postgres, open_sqlite, SqliteDurability};
 

@@ -7,12 +7,14 @@ use crate::clinical::{clinic_kb, clinic_today, freshness};
 use crate::AppState;
 use jiff::civil::Date;
 use needlepoint_domain::charting::{
-    self, Anaesthetic, AmendmentInput, Check, ChecklistFacts, ScreeningFact, Signer, ZoneInput,
+    self, AmendmentInput, Anaesthetic, Check, ChecklistFacts, ScreeningFact, Signer, ZoneInput,
 };
 use needlepoint_domain::knowledge::KnowledgeBase;
 use needlepoint_domain::plan::PhotoUse;
 use needlepoint_domain::Invalid;
-use needlepoint_store::{Appointment, Chart, ChecklistRecord, Lot, Patient, PlanRecord, StoreError};
+use needlepoint_store::{
+    Appointment, Chart, ChecklistRecord, Lot, Patient, PlanRecord, StoreError,
+};
 
 /// Why a change to a chart was not made.
 #[derive(Debug)]
@@ -73,6 +75,18 @@ impl Context {
     pub fn ready(&self) -> bool {
         charting::ready(&self.checks)
     }
+
+    /// A signed chart is read-only: every change is refused up front, with
+    /// the same words as the store's own check.
+    pub fn editable(&self) -> Result<(), ChartError> {
+        if self.chart.is_signed() {
+            Err(ChartError::Refused(vec![
+                needlepoint_store::SIGNED_MESSAGE.into()
+            ]))
+        } else {
+            Ok(())
+        }
+    }
 }
 
 /// The chart of an appointment (a session), opened on first use.
@@ -88,7 +102,10 @@ pub async fn open(st: &AppState, caller: &Caller, a: &Appointment) -> Result<Cha
             a.status.replace('_', " ")
         )]));
     }
-    Ok(st.store.open_chart(a, &caller.actor(), needlepoint_store::now()).await?)
+    Ok(st
+        .store
+        .open_chart(a, &caller.actor(), needlepoint_store::now())
+        .await?)
 }
 
 pub async fn context(st: &AppState, chart: Chart) -> Result<Context, StoreError> {
@@ -122,7 +139,11 @@ pub async fn context(st: &AppState, chart: Chart) -> Result<Context, StoreError>
     let photo_use = consent.as_ref().and_then(|c| PhotoUse::parse(&c.photo_use));
 
     let screenings = st.store.screenings(patient.id).await?;
-    let current = st.store.current_history(patient.id).await?.map(|h| h.version);
+    let current = st
+        .store
+        .current_history(patient.id)
+        .await?
+        .map(|h| h.version);
     let latest = screenings.first();
     let screening = match latest {
         None => ScreeningFact::None,
@@ -205,6 +226,7 @@ pub async fn save_checklist(
     cx: &Context,
     input: &ChecklistInput<'_>,
 ) -> Result<Chart, ChartError> {
+    cx.editable()?;
     let reason = input.no_anaesthetic_reason.trim();
     let at = input.anaesthetic_at.trim();
     let anaesthetic = if !reason.is_empty() {
@@ -221,9 +243,8 @@ pub async fn save_checklist(
     } else if at.is_empty() {
         Anaesthetic::NotRecorded
     } else {
-        let t = jiff::civil::Time::strptime("%H:%M", at).map_err(|_| {
-            Invalid::one("anaesthetic_at", "Write the time as HH:MM, like 09:15.")
-        })?;
+        let t = jiff::civil::Time::strptime("%H:%M", at)
+            .map_err(|_| Invalid::one("anaesthetic_at", "Write the time as HH:MM, like 09:15."))?;
         let tz = jiff::tz::TimeZone::get(&cx.zone).unwrap_or(jiff::tz::TimeZone::UTC);
         let instant = tz
             .to_ambiguous_timestamp(cx.today.to_datetime(t))
@@ -244,12 +265,18 @@ pub async fn save_checklist(
     };
     Ok(st
         .store
-        .save_checklist(cx.chart.id, &record, &caller.actor(), needlepoint_store::now())
+        .save_checklist(
+            cx.chart.id,
+            &record,
+            &caller.actor(),
+            needlepoint_store::now(),
+        )
         .await?)
 }
 
 /// Starts needling when every checklist item passes.
 pub async fn start(st: &AppState, caller: &Caller, cx: &Context) -> Result<Chart, ChartError> {
+    cx.editable()?;
     let missing: Vec<String> = cx
         .checks
         .iter()
@@ -261,7 +288,12 @@ pub async fn start(st: &AppState, caller: &Caller, cx: &Context) -> Result<Chart
     }
     Ok(st
         .store
-        .start_chart(cx.chart.id, &cx.checks, &caller.actor(), needlepoint_store::now())
+        .start_chart(
+            cx.chart.id,
+            &cx.checks,
+            &caller.actor(),
+            needlepoint_store::now(),
+        )
         .await?)
 }
 
@@ -271,10 +303,16 @@ pub async fn save_zone(
     cx: &Context,
     input: &ZoneInput,
 ) -> Result<Chart, ChartError> {
+    cx.editable()?;
     let zone = charting::parse_zone(&cx.kb, input, &cx.consented)?;
     Ok(st
         .store
-        .save_zone(cx.chart.id, &zone, &caller.actor(), needlepoint_store::now())
+        .save_zone(
+            cx.chart.id,
+            &zone,
+            &caller.actor(),
+            needlepoint_store::now(),
+        )
         .await?)
 }
 
@@ -306,6 +344,7 @@ pub async fn add_lot(
     lot_id: &str,
     quantity: &str,
 ) -> Result<Chart, ChartError> {
+    cx.editable()?;
     let lot_id: i64 = lot_id
         .trim()
         .parse()
@@ -404,8 +443,13 @@ pub async fn amend(
     cx: &Context,
     a: &AmendmentInput,
 ) -> Result<Chart, ChartError> {
-    if !matches!(caller.role, needlepoint_domain::Role::Clinician | needlepoint_domain::Role::Owner) {
-        return Err(ChartError::Refused(vec!["Only a clinician amends a session.".into()]));
+    if !matches!(
+        caller.role,
+        needlepoint_domain::Role::Clinician | needlepoint_domain::Role::Owner
+    ) {
+        return Err(ChartError::Refused(vec![
+            "Only a clinician amends a session.".into(),
+        ]));
     }
     a.check(&cx.chart.zones)?;
     Ok(st

@@ -124,11 +124,10 @@ async fn check(req: Request, expected: Option<&str>) -> Result<Request, Refusal>
     // A file upload's body is not buffered here (it may be large): its form
     // carries the token in the query string instead.
     if content_type.starts_with("multipart/form-data") {
-        let presented = serde_urlencoded::from_str::<Vec<(String, String)>>(
-            req.uri().query().unwrap_or(""),
-        )
-        .ok()
-        .and_then(|q| q.into_iter().find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v));
+        let presented =
+            serde_urlencoded::from_str::<Vec<(String, String)>>(req.uri().query().unwrap_or(""))
+                .ok()
+                .and_then(|q| q.into_iter().find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v));
         return match presented {
             Some(p) if same(&p, expected) => Ok(req),
             _ => Err(Refusal::BadToken),

@@ -337,7 +337,11 @@ pub async fn recall_messages(
         let Some((channel, to)) = address(&p) else {
             continue;
         };
-        let when = u.used_at.to_zoned(tz.clone()).strftime("%-d %B %Y").to_string();
+        let when = u
+            .used_at
+            .to_zoned(tz.clone())
+            .strftime("%-d %B %Y")
+            .to_string();
         let values = [
             ("patient", p.details.given_name.as_str()),
             ("clinic", clinic.details.name.as_str()),

@@ -105,10 +105,7 @@ pub fn clean(data: &[u8]) -> Result<Cleaned, PhotoError> {
     img.apply_orientation(orientation);
     let jpeg = encode(&img, JPEG_QUALITY)?;
     let thumb = encode(&img.thumbnail(THUMB_SIDE, THUMB_SIDE), 80)?;
-    let sha256 = Sha256::digest(&jpeg)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sha256 = sha256_hex(&jpeg);
     Ok(Cleaned {
         jpeg,
         thumb,
@@ -116,6 +113,14 @@ pub fn clean(data: &[u8]) -> Result<Cleaned, PhotoError> {
         height: img.height(),
         sha256,
     })
+}
+
+/// The name a photo is kept under: the SHA-256 of its cleaned bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Where a photo (or its thumbnail) lives: `photos/ab/abcdef….jpg`.

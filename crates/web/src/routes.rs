@@ -5,8 +5,8 @@
 use crate::access::{Access, ANY_STAFF, CLINICAL, OWNER};
 use crate::auth::authorize;
 use crate::pages::{
-    account, appointments, booking, charting, history, intake, inventory, overview, patients, plans,
-    rules, screenings, session, settings,
+    account, appointments, booking, charting, history, intake, inventory, overview, patients,
+    plans, rules, screenings, session, settings,
 };
 use crate::{api, assets, AppState};
 use axum::extract::State;

@@ -422,7 +422,14 @@ pub async fn create_item(
         ("kind".into(), b.kind),
         ("name".into(), b.name),
         ("supplier".into(), b.supplier),
-        ("intradermal".into(), if b.intradermal { "1".into() } else { String::new() }),
+        (
+            "intradermal".into(),
+            if b.intradermal {
+                "1".into()
+            } else {
+                String::new()
+            },
+        ),
         ("reorder_at".into(), b.reorder_at.to_string()),
     ]);
     let item = crate::pages::inventory::parse_item(&v)?;
@@ -474,7 +481,14 @@ pub async fn list_lots(
     Query(q): Query<ClinicQuery>,
 ) -> Result<Json<Vec<LotOut>>, ApiError> {
     let id = clinic(&caller, q.clinic_id)?;
-    Ok(Json(st.store.lots(id).await?.into_iter().map(LotOut::from).collect()))
+    Ok(Json(
+        st.store
+            .lots(id)
+            .await?
+            .into_iter()
+            .map(LotOut::from)
+            .collect(),
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -499,7 +513,13 @@ pub async fn receive_lot(
     let mut owner = None;
     for c in &caller.clinic_ids {
         let today = crate::clinical::clinic_today(&st, *c).await?;
-        if st.store.supply_items(*c, today).await?.iter().any(|i| i.id == b.item_id) {
+        if st
+            .store
+            .supply_items(*c, today)
+            .await?
+            .iter()
+            .any(|i| i.id == b.item_id)
+        {
             owner = Some((*c, today));
         }
     }
@@ -575,7 +595,14 @@ pub async fn lot_uses(
     Path(id): Path<i64>,
 ) -> Result<Json<Vec<LotUseOut>>, ApiError> {
     visible_lot(&st, &caller, id).await?;
-    Ok(Json(st.store.lot_uses(id).await?.into_iter().map(LotUseOut::from).collect()))
+    Ok(Json(
+        st.store
+            .lot_uses(id)
+            .await?
+            .into_iter()
+            .map(LotUseOut::from)
+            .collect(),
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -608,11 +635,17 @@ pub async fn recall_lot(
     let lot = visible_lot(&st, &caller, id).await?;
     let reason = b.reason.trim();
     if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(Invalid::one("reason", "Give the reason for the recall, up to 500 characters.").into());
+        return Err(Invalid::one(
+            "reason",
+            "Give the reason for the recall, up to 500 characters.",
+        )
+        .into());
     }
     let now = needlepoint_store::now();
     let mut lot = if lot.recalled_at.is_none() {
-        st.store.recall_lot(id, reason, &caller.actor(), now).await?
+        st.store
+            .recall_lot(id, reason, &caller.actor(), now)
+            .await?
     } else {
         lot
     };
@@ -621,7 +654,10 @@ pub async fn recall_lot(
     if b.notify {
         let messages = crate::outbox::recall_messages(&st, &lot, &uses).await?;
         queued = messages.len();
-        lot = st.store.notify_recall(id, &messages, &caller.actor(), now).await?;
+        lot = st
+            .store
+            .notify_recall(id, &messages, &caller.actor(), now)
+            .await?;
     }
     Ok(Json(RecallOut {
         lot: lot.into(),

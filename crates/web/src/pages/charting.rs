@@ -120,8 +120,9 @@ async fn visible_chart(st: &AppState, caller: &Caller, id: i64) -> Result<Chart,
     }
 }
 
+/// "1.00 mm", as pens are labelled.
 fn depth_text(d: needlepoint_domain::Depth) -> String {
-    format!("{} mm", mm(d))
+    d.to_string()
 }
 
 /// What a problem puts on the page: its lines and its fields' messages.
@@ -179,7 +180,9 @@ async fn page(
         .collect();
     let tz = jiff::tz::TimeZone::get(&cx.zone).unwrap_or(jiff::tz::TimeZone::UTC);
     let (anaesthetic_at, no_anaesthetic) = match &c.checklist.anaesthetic {
-        Anaesthetic::AppliedAt { at } => (at.to_zoned(tz).strftime("%H:%M").to_string(), String::new()),
+        Anaesthetic::AppliedAt { at } => {
+            (at.to_zoned(tz).strftime("%H:%M").to_string(), String::new())
+        }
         Anaesthetic::NotUsed { reason } => (String::new(), reason.clone()),
         Anaesthetic::NotRecorded => (String::new(), String::new()),
     };
@@ -196,7 +199,12 @@ async fn page(
         }
     };
     let id = c.id;
-    let map = zone_map::render(kb, &|z| format!("/sessions/{id}?zone={z}#zone-form"), &state, selected);
+    let map = zone_map::render(
+        kb,
+        &|z| format!("/sessions/{id}?zone={z}#zone-form"),
+        &state,
+        selected,
+    );
     let zone_form = selected.map(|code| {
         let area = kb.area(code);
         let plan_area = cx
@@ -240,7 +248,10 @@ async fn page(
                     ("speed".into(), r.speed.clone()),
                     ("endpoint".into(), r.endpoint.as_str().into()),
                     ("notes".into(), r.notes.clone()),
-                    ("override_reason".into(), r.override_reason.clone().unwrap_or_default()),
+                    (
+                        "override_reason".into(),
+                        r.override_reason.clone().unwrap_or_default(),
+                    ),
                 ]);
             } else if let Some(p) = cx.plan.as_ref() {
                 let depth = p
@@ -266,7 +277,11 @@ async fn page(
                 (
                     a.text.clone(),
                     a.reason.clone(),
-                    format!("{}, {}", a.created_by_name, local_time(a.created_at, &cx.zone)),
+                    format!(
+                        "{}, {}",
+                        a.created_by_name,
+                        local_time(a.created_at, &cx.zone)
+                    ),
                 )
             })
             .collect()
@@ -347,10 +362,20 @@ async fn page(
     let required = needlepoint_domain::charting::required_views(kb, &areas);
     let mut views: Vec<(String, String, bool)> = needlepoint_domain::charting::all_views(kb)
         .into_iter()
-        .filter(|(code, _)| !code.starts_with("closeup_") || areas.iter().any(|a| code.ends_with(a.as_str())))
+        .filter(|(code, _)| {
+            !code.starts_with("closeup_") || areas.iter().any(|a| code.ends_with(a.as_str()))
+        })
         .map(|(code, label)| {
             let needed = required.contains(&code);
-            (code, if needed { format!("{label} (needed)") } else { label }, needed)
+            (
+                code,
+                if needed {
+                    format!("{label} (needed)")
+                } else {
+                    label
+                },
+                needed,
+            )
         })
         .collect();
     views.sort_by_key(|(_, _, needed)| !needed);
@@ -401,7 +426,10 @@ async fn page(
             .filter(|d| d.code != "home_roller")
             .map(|d| (d.code.clone(), d.name.clone()))
             .collect(),
-        endpoints: Endpoint::ALL.iter().map(|e| (e.as_str(), e.label())).collect(),
+        endpoints: Endpoint::ALL
+            .iter()
+            .map(|e| (e.as_str(), e.label()))
+            .collect(),
         lots,
         lot_choices,
         views,
@@ -413,7 +441,9 @@ async fn page(
             })
             .collect(),
         photos_allowed: cx.photos_allowed(),
-        photo_use: cx.photo_use.map_or("no consent signed".into(), |u| u.label().to_string()),
+        photo_use: cx
+            .photo_use
+            .map_or("no consent signed".into(), |u| u.label().to_string()),
         upload_csrf: csrf.0.clone(),
         signed_line,
         cosign_line,
@@ -474,7 +504,16 @@ pub async fn show(
     Query(q): Query<ShowQuery>,
 ) -> Result<Response, PageError> {
     let chart = visible_chart(&st, &caller, id).await?;
-    show_page(&st, &caller, &csrf, chart, q.zone.as_deref(), FormValues::default(), None).await
+    show_page(
+        &st,
+        &caller,
+        &csrf,
+        chart,
+        q.zone.as_deref(),
+        FormValues::default(),
+        None,
+    )
+    .await
 }
 
 /// Runs a change; on success back to the chart (at `anchor`), else the
@@ -500,7 +539,16 @@ where
         Err(ChartError::Store(e)) => Err(e.into()),
         Err(e) => {
             let chart = st.store.chart(id).await?;
-            show_page(&st, &caller, &csrf, chart, selected.as_deref(), v, Some(e.into())).await
+            show_page(
+                &st,
+                &caller,
+                &csrf,
+                chart,
+                selected.as_deref(),
+                v,
+                Some(e.into()),
+            )
+            .await
         }
     }
 }
@@ -512,14 +560,23 @@ pub async fn checklist(
     Path(id): Path<i64>,
     Form(f): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    act(st, caller, csrf, id, FormValues(f), None, "#checklist", |st, caller, cx, v| async move {
-        let input = ChecklistInput {
-            anaesthetic_at: v.get("anaesthetic_at"),
-            no_anaesthetic_reason: v.get("no_anaesthetic"),
-            antiviral_taken: v.get("antiviral_taken") == "1",
-        };
-        charting::save_checklist(&st, &caller, &cx, &input).await
-    })
+    act(
+        st,
+        caller,
+        csrf,
+        id,
+        FormValues(f),
+        None,
+        "#checklist",
+        |st, caller, cx, v| async move {
+            let input = ChecklistInput {
+                anaesthetic_at: v.get("anaesthetic_at"),
+                no_anaesthetic_reason: v.get("no_anaesthetic"),
+                antiviral_taken: v.get("antiviral_taken") == "1",
+            };
+            charting::save_checklist(&st, &caller, &cx, &input).await
+        },
+    )
     .await
 }
 
@@ -529,9 +586,16 @@ pub async fn start(
     csrf: CsrfToken,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    act(st, caller, csrf, id, FormValues::default(), None, "#zones", |st, caller, cx, _| async move {
-        charting::start(&st, &caller, &cx).await
-    })
+    act(
+        st,
+        caller,
+        csrf,
+        id,
+        FormValues::default(),
+        None,
+        "#zones",
+        |st, caller, cx, _| async move { charting::start(&st, &caller, &cx).await },
+    )
     .await
 }
 
@@ -544,19 +608,28 @@ pub async fn save_zone(
 ) -> Result<Response, PageError> {
     let v = FormValues(f);
     let zone = v.get("zone").to_string();
-    act(st, caller, csrf, id, v, Some(zone), "#zones", |st, caller, cx, v| async move {
-        let input = ZoneInput {
-            zone: v.get("zone").into(),
-            depth: v.get("depth").into(),
-            passes: v.get("passes").into(),
-            device: v.get("device").into(),
-            speed: v.get("speed").into(),
-            endpoint: v.get("endpoint").into(),
-            notes: v.get("notes").into(),
-            override_reason: v.get("override_reason").into(),
-        };
-        charting::save_zone(&st, &caller, &cx, &input).await
-    })
+    act(
+        st,
+        caller,
+        csrf,
+        id,
+        v,
+        Some(zone),
+        "#zones",
+        |st, caller, cx, v| async move {
+            let input = ZoneInput {
+                zone: v.get("zone").into(),
+                depth: v.get("depth").into(),
+                passes: v.get("passes").into(),
+                device: v.get("device").into(),
+                speed: v.get("speed").into(),
+                endpoint: v.get("endpoint").into(),
+                notes: v.get("notes").into(),
+                override_reason: v.get("override_reason").into(),
+            };
+            charting::save_zone(&st, &caller, &cx, &input).await
+        },
+    )
     .await
 }
 
@@ -566,9 +639,26 @@ pub async fn remove_zone(
     csrf: CsrfToken,
     Path((id, zone)): Path<(i64, String)>,
 ) -> Result<Response, PageError> {
-    act(st, caller, csrf, id, FormValues::default(), None, "#zones", |st, caller, cx, _| async move {
-        Ok(st.store.remove_zone(cx.chart.id, &zone, &caller.actor(), needlepoint_store::now()).await?)
-    })
+    act(
+        st,
+        caller,
+        csrf,
+        id,
+        FormValues::default(),
+        None,
+        "#zones",
+        |st, caller, cx, _| async move {
+            Ok(st
+                .store
+                .remove_zone(
+                    cx.chart.id,
+                    &zone,
+                    &caller.actor(),
+                    needlepoint_store::now(),
+                )
+                .await?)
+        },
+    )
     .await
 }
 
@@ -579,9 +669,18 @@ pub async fn add_lot(
     Path(id): Path<i64>,
     Form(f): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    act(st, caller, csrf, id, FormValues(f), None, "#lots", |st, caller, cx, v| async move {
-        charting::add_lot(&st, &caller, &cx, v.get("lot_id"), v.get("quantity")).await
-    })
+    act(
+        st,
+        caller,
+        csrf,
+        id,
+        FormValues(f),
+        None,
+        "#lots",
+        |st, caller, cx, v| async move {
+            charting::add_lot(&st, &caller, &cx, v.get("lot_id"), v.get("quantity")).await
+        },
+    )
     .await
 }
 
@@ -591,9 +690,21 @@ pub async fn remove_lot(
     csrf: CsrfToken,
     Path((id, lot)): Path<(i64, i64)>,
 ) -> Result<Response, PageError> {
-    act(st, caller, csrf, id, FormValues::default(), None, "#lots", |st, caller, cx, _| async move {
-        Ok(st.store.remove_chart_lot(cx.chart.id, lot, &caller.actor(), needlepoint_store::now()).await?)
-    })
+    act(
+        st,
+        caller,
+        csrf,
+        id,
+        FormValues::default(),
+        None,
+        "#lots",
+        |st, caller, cx, _| async move {
+            Ok(st
+                .store
+                .remove_chart_lot(cx.chart.id, lot, &caller.actor(), needlepoint_store::now())
+                .await?)
+        },
+    )
     .await
 }
 
@@ -604,10 +715,19 @@ pub async fn sign(
     Path(id): Path<i64>,
     Form(f): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    act(st, caller, csrf, id, FormValues(f), None, "#sign", |st, caller, cx, v| async move {
-        let version = v.get("version").parse().unwrap_or(-1);
-        charting::sign(&st, &caller, &cx, version).await
-    })
+    act(
+        st,
+        caller,
+        csrf,
+        id,
+        FormValues(f),
+        None,
+        "#sign",
+        |st, caller, cx, v| async move {
+            let version = v.get("version").parse().unwrap_or(-1);
+            charting::sign(&st, &caller, &cx, version).await
+        },
+    )
     .await
 }
 
@@ -617,9 +737,16 @@ pub async fn cosign(
     csrf: CsrfToken,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    act(st, caller, csrf, id, FormValues::default(), None, "#sign", |st, caller, cx, _| async move {
-        charting::cosign(&st, &caller, &cx).await
-    })
+    act(
+        st,
+        caller,
+        csrf,
+        id,
+        FormValues::default(),
+        None,
+        "#sign",
+        |st, caller, cx, _| async move { charting::cosign(&st, &caller, &cx).await },
+    )
     .await
 }
 
@@ -630,20 +757,32 @@ pub async fn amend(
     Path(id): Path<i64>,
     Form(f): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    act(st, caller, csrf, id, FormValues(f), None, "#amend", |st, caller, cx, v| async move {
-        let a = AmendmentInput {
-            zone: v.get("zone").into(),
-            text: v.get("text").into(),
-            reason: v.get("reason").into(),
-        };
-        charting::amend(&st, &caller, &cx, &a).await
-    })
+    act(
+        st,
+        caller,
+        csrf,
+        id,
+        FormValues(f),
+        None,
+        "#amend",
+        |st, caller, cx, v| async move {
+            let a = AmendmentInput {
+                zone: v.get("zone").into(),
+                text: v.get("text").into(),
+                reason: v.get("reason").into(),
+            };
+            charting::amend(&st, &caller, &cx, &a).await
+        },
+    )
     .await
 }
 
 /// Reads the upload form: the view and the file's bytes, stopping at the
 /// size limit.
-async fn read_upload(headers: &HeaderMap, mut m: Multipart) -> Result<(String, Vec<u8>), PhotoError> {
+async fn read_upload(
+    headers: &HeaderMap,
+    mut m: Multipart,
+) -> Result<(String, Vec<u8>), PhotoError> {
     // Refuse an announced oversize body before reading any of it.
     let announced = headers
         .get(header::CONTENT_LENGTH)
@@ -695,6 +834,7 @@ pub async fn keep_photo(
     data: Vec<u8>,
 ) -> Result<Photo, ChartError> {
     use needlepoint_domain::Invalid;
+    cx.editable()?;
     if !cx.photos_allowed() {
         return Err(ChartError::Refused(vec![
             "The patient's consent allows no photos: none can be kept.".into(),
@@ -755,8 +895,16 @@ pub async fn upload_photo(
                 lines: vec![e.message()],
                 fields: HashMap::from([("photo".to_string(), e.message())]),
             };
-            let mut resp =
-                show_page(&st, &caller, &csrf, chart, None, FormValues::default(), Some(p)).await?;
+            let mut resp = show_page(
+                &st,
+                &caller,
+                &csrf,
+                chart,
+                None,
+                FormValues::default(),
+                Some(p),
+            )
+            .await?;
             if matches!(e, PhotoError::TooLarge(_)) {
                 *resp.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
             }
@@ -850,12 +998,18 @@ pub async fn patient_photos(
             .chart_id
             .and_then(|c| charts.get(&c).copied().flatten())
             .map_or(String::new(), |n| format!("session {n}, "));
-        format!("{session}{}", local_time(p.created_at, &clinic.details.time_zone))
+        format!(
+            "{session}{}",
+            local_time(p.created_at, &clinic.details.time_zone)
+        )
     };
     let mut views: Vec<(String, String)> = vec![];
     for p in &all {
         if !views.iter().any(|(c, _)| *c == p.view) {
-            views.push((p.view.clone(), view_label(&kb, &p.view).unwrap_or(p.view.clone())));
+            views.push((
+                p.view.clone(),
+                view_label(&kb, &p.view).unwrap_or(p.view.clone()),
+            ));
         }
     }
     let view = q
@@ -878,7 +1032,13 @@ pub async fn patient_photos(
         patient: patient.details.full_name(),
         photos: all
             .iter()
-            .map(|p| (p.id, view_label(&kb, &p.view).unwrap_or(p.view.clone()), describe(p)))
+            .map(|p| {
+                (
+                    p.id,
+                    view_label(&kb, &p.view).unwrap_or(p.view.clone()),
+                    describe(p),
+                )
+            })
             .collect(),
         choices: of_view.iter().map(|p| (p.id, describe(p))).collect(),
         views,

@@ -119,17 +119,15 @@ async fn inventory_page(
     }
     let failed = problem.is_some();
     let errors: HashMap<String, String> = problem
-        .map(|i| {
-            i.errors
-                .into_iter()
-                .map(|e| (e.field, e.message))
-                .collect()
-        })
+        .map(|i| i.errors.into_iter().map(|e| (e.field, e.message)).collect())
         .unwrap_or_default();
     let page = InventoryPage {
         shell: Shell::new(caller, csrf, "inventory"),
         clinics,
-        kinds: SupplyKind::ALL.iter().map(|k| (k.as_str(), k.label())).collect(),
+        kinds: SupplyKind::ALL
+            .iter()
+            .map(|k| (k.as_str(), k.label()))
+            .collect(),
         problem: failed.then(|| "Nothing was saved: see the messages below.".to_string()),
         form_clinic,
         v,
@@ -190,9 +188,7 @@ pub fn parse_item(v: &FormValues) -> Result<NewSupplyItem, Invalid> {
     }
     let reorder_at = match v.get("reorder_at").trim() {
         "" => Some(0),
-        s => inv.check(
-            whole("reorder_at", s, 0..=100_000).map_err(|i| i.errors[0].clone()),
-        ),
+        s => inv.check(whole("reorder_at", s, 0..=100_000).map_err(|i| i.errors[0].clone())),
     };
     inv.into_result()?;
     Ok(NewSupplyItem {
@@ -213,11 +209,17 @@ pub fn parse_lot(v: &FormValues, today: Date) -> Result<NewLot, Invalid> {
     }
     let lot_number = v.get("lot_number").trim().to_string();
     if lot_number.is_empty() || lot_number.chars().count() > 60 {
-        inv.push("lot_number", "Copy the lot number from the box (up to 60 characters).");
+        inv.push(
+            "lot_number",
+            "Copy the lot number from the box (up to 60 characters).",
+        );
     }
     let expires_on = match v.get("expires_on").trim().parse::<Date>() {
         Ok(d) if d < today => {
-            inv.push("expires_on", format!("This lot expired on {d}: do not take it into stock."));
+            inv.push(
+                "expires_on",
+                format!("This lot expired on {d}: do not take it into stock."),
+            );
             None
         }
         Ok(d) => Some(d),
@@ -226,9 +228,8 @@ pub fn parse_lot(v: &FormValues, today: Date) -> Result<NewLot, Invalid> {
             None
         }
     };
-    let quantity = inv.check(
-        whole("quantity", v.get("quantity"), 1..=100_000).map_err(|i| i.errors[0].clone()),
-    );
+    let quantity = inv
+        .check(whole("quantity", v.get("quantity"), 1..=100_000).map_err(|i| i.errors[0].clone()));
     inv.into_result()?;
     Ok(NewLot {
         item_id: item_id.unwrap(),
@@ -279,7 +280,10 @@ pub async fn receive(
         if items.iter().any(|i| i.id == l.item_id) {
             Ok(l)
         } else {
-            Err(Invalid::one("item_id", "Choose an item this clinic stocks."))
+            Err(Invalid::one(
+                "item_id",
+                "Choose an item this clinic stocks.",
+            ))
         }
     });
     let result = match parsed {
@@ -340,8 +344,12 @@ async fn lot_view(
     let page = LotPage {
         shell: Shell::new(caller, csrf, "inventory"),
         state: lot_state(&lot, today),
-        recalled: lot.recalled_at.map_or(String::new(), |t| local_time(t, &zone)),
-        notified: lot.recall_notified_at.map_or(String::new(), |t| local_time(t, &zone)),
+        recalled: lot
+            .recalled_at
+            .map_or(String::new(), |t| local_time(t, &zone)),
+        notified: lot
+            .recall_notified_at
+            .map_or(String::new(), |t| local_time(t, &zone)),
         patients: seen.len(),
         uses: uses
             .iter()
@@ -351,7 +359,10 @@ async fn lot_view(
                     u.patient_id,
                     u.patient_name.clone(),
                     local_time(u.used_at, &zone),
-                    u.email.clone().or(u.phone.clone()).unwrap_or_else(|| "no contact details".into()),
+                    u.email
+                        .clone()
+                        .or(u.phone.clone())
+                        .unwrap_or_else(|| "no contact details".into()),
                 )
             })
             .collect(),
@@ -436,7 +447,9 @@ pub async fn recall(
             &caller,
             &csrf,
             lot,
-            Some("Give the reason for the recall (the maker's notice), up to 500 characters.".into()),
+            Some(
+                "Give the reason for the recall (the maker's notice), up to 500 characters.".into(),
+            ),
             reason,
         )
         .await;
@@ -468,7 +481,9 @@ pub async fn notify(
         .await
     {
         Ok(_) => Ok(Redirect::to(&format!("/inventory/lots/{id}")).into_response()),
-        Err(StoreError::Conflict(m)) => lot_view(&st, &caller, &csrf, lot, Some(m), String::new()).await,
+        Err(StoreError::Conflict(m)) => {
+            lot_view(&st, &caller, &csrf, lot, Some(m), String::new()).await
+        }
         Err(e) => Err(e.into()),
     }
 }

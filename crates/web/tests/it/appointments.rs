@@ -40,6 +40,14 @@ fn plus(d: Date, days: i64) -> Date {
 /// three sessions 4–6 weeks apart; the clinic open Monday to Saturday
 /// 9–18, with one room and one pen.
 pub async fn bookable(b: TestBackend) -> (Clinic, i64) {
+    bookable_with(b, needlepoint_domain::plan::PhotoUse::ClinicalRecordOnly).await
+}
+
+/// As [`bookable`], with the patient's choice of photo use in the consent.
+pub async fn bookable_with(
+    b: TestBackend,
+    photo_use: needlepoint_domain::plan::PhotoUse,
+) -> (Clinic, i64) {
     use jiff::civil::time;
     let c = crate::browser::ready_to_plan(b).await;
     let (owner, now) = (actor(c.owner), needlepoint_store::now());
@@ -93,7 +101,7 @@ pub async fn bookable(b: TestBackend) -> (Clinic, i64) {
     assert_eq!(s, 200, "{plan}");
     let (text, sha256) = needlepoint_web::clinical::frozen_consent(
         "The plan as explained.",
-        needlepoint_domain::plan::PhotoUse::ClinicalRecordOnly,
+        photo_use,
         "Amara Okafor",
         london_today(),
     );
@@ -103,7 +111,7 @@ pub async fn bookable(b: TestBackend) -> (Clinic, i64) {
             plan_version: 2,
             text,
             sha256,
-            photo_use: "clinical_record_only".into(),
+            photo_use: photo_use.as_str().into(),
             typed_name: "Amara Okafor".into(),
             signature: "data:image/png;base64,AA==".into(),
             ip: None,

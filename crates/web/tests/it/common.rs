@@ -143,6 +143,11 @@ impl Clinic {
     /// A browser-like client signed in as `role`, with a fresh session made
     /// straight in the store (the sign-in form has tests of its own).
     pub async fn client_as(&self, role: Role) -> Client {
+        self.client_for(self.staff_id(role)).await
+    }
+
+    /// A client signed in as this staff member.
+    pub async fn client_for(&self, staff_id: i64) -> Client {
         let token = auth::random_token();
         let now = needlepoint_store::now();
         self.app
@@ -150,7 +155,7 @@ impl Clinic {
             .create_session(
                 &WebSession {
                     token_hash: auth::token_hash(&token),
-                    staff_id: self.staff_id(role),
+                    staff_id,
                     created_at: now,
                     expires_at: auth::session_expiry(now),
                     ip: None,
@@ -224,6 +229,13 @@ impl Client {
             Body::FormNoCsrf(pairs) => req
                 .header("content-type", "application/x-www-form-urlencoded")
                 .body(serde_urlencoded_pairs(&pairs)),
+            // A file upload: the token goes in the query string.
+            Body::Multipart(boundary, bytes) => req
+                .header(
+                    "content-type",
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .body(bytes),
             Body::Json(v) => req
                 .header("content-type", "application/json")
                 .header("x-csrf-token", self.csrf.clone())
@@ -247,8 +259,27 @@ impl Client {
     }
 }
 
+impl Client {
+    /// Uploads a photo as the chart's form does.
+    pub async fn upload_photo(&mut self, chart: i64, view: &str, bytes: &[u8]) -> Response {
+        let boundary = "----needlepoint-test-boundary".to_string();
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"view\"\r\n\r\n{view}\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"p.jpg\"\r\n\
+             Content-Type: image/jpeg\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let path = format!("/sessions/{chart}/photos?csrf_token={}", self.csrf);
+        self.request(Method::POST, &path, Body::Multipart(boundary, body))
+            .await
+    }
+}
+
 pub enum Body {
     None,
+    Multipart(String, Vec<u8>),
     Form(Vec<(String, String)>),
     FormNoCsrf(Vec<(String, String)>),
     Json(String),

@@ -7,6 +7,7 @@ mod api;
 mod appointments;
 mod browser;
 mod calendar;
+mod charting;
 mod common;
 mod delivery;
 mod openapi;
