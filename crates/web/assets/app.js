@@ -74,6 +74,9 @@
 (function () {
   "use strict";
   document.addEventListener("DOMContentLoaded", function () {
+    // A form that came back with errors: put the cursor on the first one.
+    var bad = document.querySelector(".has-error input, .has-error select, .has-error textarea");
+    if (bad) { bad.focus(); bad.scrollIntoView({ block: "center" }); }
     var file = document.getElementById("photo-file");
     var guide = document.getElementById("photo-guide");
     if (file && guide) {

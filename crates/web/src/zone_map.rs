@@ -42,7 +42,7 @@ const FACE: &[Shape] = &[
     Shape {
         zone: "nose",
         elements: &["<path d='M140,170 L160,170 L173,246 Q150,258 127,246 Z'/>"],
-        label: (150, 228),
+        label: (150, 232),
     },
     Shape {
         zone: "cheeks",
@@ -50,7 +50,7 @@ const FACE: &[Shape] = &[
             "<path d='M60,196 Q70,184 88,204 L124,214 L120,264 Q84,270 68,250 Z'/>",
             "<path d='M240,196 Q230,184 212,204 L176,214 L180,264 Q216,270 232,250 Z'/>",
         ],
-        label: (94, 240),
+        label: (96, 236),
     },
     Shape {
         zone: "perioral",
@@ -155,8 +155,8 @@ fn draw(
         let (class, note, label) = match &st {
             ZoneState::Off => ("off", "not planned".to_string(), None),
             ZoneState::Planned => ("planned", "planned".to_string(), None),
-            ZoneState::Charted(d) => ("charted", format!("charted at {d}"), Some(d)),
-            ZoneState::Flagged(d) => ("flagged", format!("{d}, above range: flagged"), Some(d)),
+            ZoneState::Charted(d) => ("charted", format!("charted at {d} mm"), Some(d)),
+            ZoneState::Flagged(d) => ("flagged", format!("{d} mm, above range: flagged"), Some(d)),
             ZoneState::NoGo => ("nogo", "never needled".to_string(), None),
         };
         let name = kb
@@ -253,8 +253,8 @@ mod tests {
             &kb,
             &|z| format!("/sessions/1?zone={z}"),
             &|z| match z {
-                "cheeks" => ZoneState::Charted("1.0 mm".into()),
-                "forehead" => ZoneState::Flagged("0.75 mm".into()),
+                "cheeks" => ZoneState::Charted("1.00".into()),
+                "forehead" => ZoneState::Flagged("0.75".into()),
                 "inside_orbital_rim" => ZoneState::NoGo,
                 _ => ZoneState::Off,
             },
@@ -263,7 +263,8 @@ mod tests {
         assert!(svg.contains("href='/sessions/1?zone=cheeks' class='zone charted selected'"));
         assert!(svg.contains("class='zone flagged'"));
         assert!(svg.contains("class='zone nogo'"));
-        assert!(svg.contains(">1.0 mm</text>"));
+        assert!(svg.contains(">1.00</text>"));
+        assert!(svg.contains("<title>Cheeks and zygoma: charted at 1.00 mm</title>"));
         assert!(svg.contains("<title>Inside the orbital rim: never needled</title>"));
         // The no-go zone is drawn after (on top of) the area around it.
         assert!(svg.find("data-zone='inside_orbital_rim'") > svg.find("data-zone='periorbital'"));

@@ -142,7 +142,9 @@ impl From<ChartError> for Problem {
             _ => HashMap::new(),
         };
         let lines = match &e {
-            ChartError::Invalid(_) => vec!["Nothing was saved: see the messages below.".into()],
+            ChartError::Invalid(_) => std::iter::once("Nothing was saved:".to_string())
+                .chain(e.lines())
+                .collect(),
             _ => e.lines(),
         };
         Problem { lines, fields }
@@ -191,9 +193,11 @@ async fn page(
         if kb.no_go_zones.iter().any(|n| n.code == z) {
             return ZoneState::NoGo;
         }
+        // The map's labels are the number alone; the legend says mm.
+        let label = |d| depth_text(d).trim_end_matches(" mm").to_string();
         match c.zones.iter().find(|r| r.zone == z) {
-            Some(r) if r.flag.is_some() => ZoneState::Flagged(depth_text(r.depth)),
-            Some(r) => ZoneState::Charted(depth_text(r.depth)),
+            Some(r) if r.flag.is_some() => ZoneState::Flagged(label(r.depth)),
+            Some(r) => ZoneState::Charted(label(r.depth)),
             None if planned.iter().any(|p| p == z) => ZoneState::Planned,
             None => ZoneState::Off,
         }

@@ -40,16 +40,23 @@ fn plus(d: Date, days: i64) -> Date {
 /// three sessions 4–6 weeks apart; the clinic open Monday to Saturday
 /// 9–18, with one room and one pen.
 pub async fn bookable(b: TestBackend) -> (Clinic, i64) {
-    bookable_with(b, needlepoint_domain::plan::PhotoUse::ClinicalRecordOnly).await
+    bookable_with(
+        b,
+        needlepoint_domain::plan::PhotoUse::ClinicalRecordOnly,
+        &["cheeks"],
+    )
+    .await
 }
 
-/// As [`bookable`], with the patient's choice of photo use in the consent.
+/// As [`bookable`], with the patient's choice of photo use in the consent
+/// and acne scars on each of `areas`.
 pub async fn bookable_with(
     b: TestBackend,
     photo_use: needlepoint_domain::plan::PhotoUse,
+    areas: &[&str],
 ) -> (Clinic, i64) {
     use jiff::civil::time;
-    let c = crate::browser::ready_to_plan(b).await;
+    let c = crate::browser::ready_to_plan_for(b, areas).await;
     let (owner, now) = (actor(c.owner), needlepoint_store::now());
     let st = &c.app.store;
     let hours = needlepoint_domain::scheduling::WeeklyHours::weekdays(

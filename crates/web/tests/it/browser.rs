@@ -233,6 +233,11 @@ mod intake {
 
 /// A screened patient with a concern, and a price list, ready to plan.
 pub async fn ready_to_plan(backend: TestBackend) -> crate::common::Clinic {
+    ready_to_plan_for(backend, &["cheeks"]).await
+}
+
+/// As [`ready_to_plan`], with acne scars on each of `areas`.
+pub async fn ready_to_plan_for(backend: TestBackend, areas: &[&str]) -> crate::common::Clinic {
     use needlepoint_domain::history::{Concern, PatientHistory, Severity};
     let c = crate::common::spawn_clinic(backend).await;
     let actor = needlepoint_store::Actor {
@@ -246,11 +251,14 @@ pub async fn ready_to_plan(backend: TestBackend) -> crate::common::Clinic {
     let h = PatientHistory {
         date_of_birth: Some(jiff::civil::date(1990, 2, 28)),
         fitzpatrick: Some(2),
-        concerns: vec![Concern {
-            indication: "acne_scars".into(),
-            area: "cheeks".into(),
-            severity: Severity::Moderate,
-        }],
+        concerns: areas
+            .iter()
+            .map(|a| Concern {
+                indication: "acne_scars".into(),
+                area: a.to_string(),
+                severity: Severity::Moderate,
+            })
+            .collect(),
         ..Default::default()
     };
     let v = c
@@ -262,7 +270,8 @@ pub async fn ready_to_plan(backend: TestBackend) -> crate::common::Clinic {
     let today = jiff::Zoned::now()
         .with_time_zone(jiff::tz::TimeZone::get("Europe/London").unwrap())
         .date();
-    let s = needlepoint_domain::screening::screen(&kb, &h, &["cheeks".into()], today).unwrap();
+    let areas: Vec<String> = areas.iter().map(|a| a.to_string()).collect();
+    let s = needlepoint_domain::screening::screen(&kb, &h, &areas, today).unwrap();
     c.app
         .store
         .record_screening(c.patient_id, v.id, &s, &actor, now)
@@ -626,4 +635,189 @@ async fn book_from_the_day_view(backend: TestBackend) {
 mod day_view {
     use super::book_from_the_day_view;
     crate::both!(book_from_the_day_view);
+}
+
+/// A clinician charts a whole first session on the face map: the checklist
+/// (numbing time, three baseline photos through the guide), three zones,
+/// the orbital rim refused, a cartridge lot, the sign-off; then tries to
+/// change the signed record and is refused, and adds an amendment instead.
+async fn chart_a_session(backend: TestBackend) {
+    use needlepoint_domain::plan::PhotoUse;
+    let f = crate::charting::fixture_for(
+        backend,
+        PhotoUse::ClinicalRecordOnly,
+        &["cheeks", "forehead", "nose"],
+    )
+    .await;
+    let base = f.c.app.base.clone();
+    let shot = |name: &str| shot_name(backend, name);
+    let dir = needlepoint_store::testing::temp_dir("photos-to-upload");
+    let b = Browser::start().await;
+    sign_in(&b, &base, "clinician@example.com", PASSWORD).await;
+    b.wait_for_url("/today").await;
+    b.click(&format!("#chart-{}", f.appointment)).await;
+    b.wait_for_url("/sessions/").await;
+    b.wait_for_text("#checklist", "Before needling").await;
+    let chart: i64 = b.url().await.rsplit('/').next().unwrap().parse().unwrap();
+    b.screenshot(&shot("50-chart-checklist")).await;
+
+    // Numbing cream went on 40 minutes ago (or, just after midnight, none
+    // was used, with the reason).
+    let london = jiff::tz::TimeZone::get("Europe/London").unwrap();
+    let now = needlepoint_store::now().to_zoned(london);
+    let on = &now - jiff::SignedDuration::from_mins(40);
+    if on.date() == now.date() {
+        b.type_into("#anaesthetic-at", &on.strftime("%I%M%p").to_string())
+            .await;
+    } else {
+        b.type_into("#no-anaesthetic", "declined numbing cream")
+            .await;
+    }
+    b.click("#checklist-save").await;
+    b.wait_for_text("#checklist", "Topical anaesthetic on long enough")
+        .await;
+    let start_refused = b.text("#checklist").await;
+    assert!(start_refused.contains("Baseline photos still to take"));
+
+    // Three baseline photos, each through the guide overlay.
+    for (i, view) in ["front", "left_45", "right_45"].iter().enumerate() {
+        let path = dir.join(format!("{view}.jpg"));
+        std::fs::write(&path, crate::charting::jpeg(i == 0)).unwrap();
+        b.click(&format!("#photo-view option[value='{view}']"))
+            .await;
+        b.choose_file("#photo-file", &path).await;
+        if i == 0 {
+            b.find("#photo-guide:not([hidden])").await;
+            b.screenshot(&shot("51-photo-guide")).await;
+        }
+        b.click("#photo-upload").await;
+        b.wait_for_url("#photos").await;
+        b.wait_for_text(
+            "#photos .thumbs",
+            match *view {
+                "front" => "Front",
+                "left_45" => "Left 45°",
+                _ => "Right 45°",
+            },
+        )
+        .await;
+    }
+    let checks = b.text("#checklist").await;
+    assert!(checks.contains("Baseline photos taken."), "{checks}");
+    b.click("#start-session").await;
+    b.wait_for_text("#chart-status", "needling").await;
+
+    // The orbital rim is never needled: the map says so.
+    b.click("#map-inside_orbital_rim ellipse").await;
+    b.wait_for_text("#nogo-notice", "never needled").await;
+
+    // Three zones from the face map; a depth typed wrong is refused at its
+    // field and kept for correcting.
+    for (zone, depth, endpoint) in [
+        ("cheeks", "1.0", "pinpoint_bleeding"),
+        ("forehead", "0.5", "erythema"),
+        ("nose", "0.25", "erythema"),
+    ] {
+        b.click(&format!("#map-{zone} path")).await;
+        b.wait_for_text("#zone-form", "Usual depth").await;
+        if zone == "cheeks" {
+            assert!(
+                !b.value("#zone-depth").await.is_empty(),
+                "the plan's depth is pre-filled"
+            );
+            b.type_into("#zone-depth", "-1").await;
+            b.click(&format!("#endpoint-{endpoint}")).await;
+            b.click("#zone-save").await;
+            b.wait_for_text("#depth-error", "Depth cannot be negative.")
+                .await;
+            b.screenshot(&shot("52-zone-refused")).await;
+        }
+        b.type_into("#zone-depth", depth).await;
+        b.type_into("#zone-passes", "3").await;
+        b.type_into("#zone-speed", "single speed").await;
+        b.click(&format!("#endpoint-{endpoint}")).await;
+        b.click("#zone-save").await;
+        b.wait_for_text("#zone-table", &format!("{depth}")).await;
+    }
+    let table = b.text("#zone-table").await;
+    for words in [
+        "Cheeks and zygoma",
+        "1.00 MM",
+        "Forehead",
+        "0.50 MM",
+        "Nose",
+        "0.25 MM",
+        "Pinpoint bleeding",
+    ] {
+        assert!(
+            table.to_uppercase().contains(&words.to_uppercase()),
+            "{words} in {table}"
+        );
+    }
+
+    b.execute("document.getElementById('zones').scrollIntoView()")
+        .await;
+    b.screenshot(&shot("53-chart-map")).await;
+
+    // The cartridge lot used; then the sign-off.
+    b.click(&format!("#lot-id option[value='{}']", f.cartridge))
+        .await;
+    b.click("#lot-add").await;
+    b.wait_for_text("#lot-table", "C-100").await;
+    b.screenshot(&shot("54-chart-charted")).await;
+    b.click("#sign-session").await;
+    b.wait_for_text("#signed-notice", "Signed by Test Clinician")
+        .await;
+    b.screenshot(&shot("55-chart-signed")).await;
+    assert!(
+        !b.exists("#zone-record").await
+            && !b.exists("#lot-form").await
+            && !b.exists("#photo-form").await
+    );
+    assert_eq!(f.c.app.store.lot(f.cartridge).await.unwrap().quantity, 9);
+
+    // Try to change it anyway, as a stale form or a crafted request would.
+    b.execute(&format!(
+        "var f = document.createElement('form'); f.method = 'post'; f.action = '/sessions/{chart}/zones';\
+         var add = function (k, v) {{ var i = document.createElement('input'); i.name = k; i.value = v; f.appendChild(i); }};\
+         add('csrf_token', document.querySelector('meta[name=csrf-token]').content);\
+         add('zone', 'cheeks'); add('depth', '0.5'); add('passes', '2'); add('device', 'skinpen'); add('endpoint', 'erythema');\
+         document.body.appendChild(f); f.submit();"
+    ))
+    .await;
+    let refusal = b
+        .wait_for_text("#chart-problem", "signed and can no longer be changed")
+        .await;
+    assert!(refusal.contains("add an amendment instead"), "{refusal}");
+    b.screenshot(&shot("56-edit-refused")).await;
+    let c = f.c.app.store.chart(chart).await.unwrap();
+    assert_eq!(
+        c.zones
+            .iter()
+            .find(|z| z.zone == "cheeks")
+            .unwrap()
+            .depth
+            .micrometres(),
+        1000
+    );
+
+    // The correction goes beside the original.
+    b.goto(&format!("{base}/sessions/{chart}#amend")).await;
+    b.click("#amend-zone option[value='cheeks']").await;
+    b.type_into("#amend-text", "Depth was 0.75 mm on the left cheek")
+        .await;
+    b.type_into("#amend-reason", "Pen display misread").await;
+    b.click("#amend-save").await;
+    let table = b.wait_for_text("#zone-table", "Amended").await;
+    assert!(
+        table.contains("Depth was 0.75 mm on the left cheek") && table.contains("1.00 mm"),
+        "{table}"
+    );
+    b.screenshot(&shot("57-amended")).await;
+    b.quit().await;
+}
+
+mod chart_a_session {
+    use super::*;
+    crate::both!(chart_a_session);
 }

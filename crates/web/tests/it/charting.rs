@@ -40,7 +40,12 @@ pub async fn fixture(b: TestBackend) -> Fixture {
 }
 
 pub async fn fixture_with(b: TestBackend, photo_use: PhotoUse) -> Fixture {
-    let (c, plan_id) = bookable_with(b, photo_use).await;
+    fixture_for(b, photo_use, &["cheeks"]).await
+}
+
+/// As [`fixture`], with the plan treating `areas`.
+pub async fn fixture_for(b: TestBackend, photo_use: PhotoUse, areas: &[&str]) -> Fixture {
+    let (c, plan_id) = bookable_with(b, photo_use, areas).await;
     let st = c.app.store.clone();
     let (owner, now) = (actor(c.owner), needlepoint_store::now());
     let room = st.rooms(c.clinic_id).await.unwrap()[0].id;

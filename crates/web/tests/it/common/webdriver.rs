@@ -167,14 +167,51 @@ impl Browser {
         .await;
     }
 
-    pub async fn click(&self, css: &str) {
+    /// Chooses a file for a file input (no clearing first: file inputs
+    /// refuse it).
+    pub async fn choose_file(&self, css: &str, path: &std::path::Path) {
         let e = self.find(css).await;
         self.call(
             reqwest::Method::POST,
-            &format!("/element/{}/click", e.0),
-            Some(json!({})),
+            &format!("/element/{}/value", e.0),
+            Some(json!({ "text": path.display().to_string() })),
         )
         .await;
+    }
+
+    /// Runs a script in the page (WebDriver's own channel, not the page's
+    /// CSP); returns its value.
+    pub async fn execute(&self, script: &str) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .await
+    }
+
+    pub async fn click(&self, css: &str) {
+        let e = self.find(css).await;
+        // The sticky header can cover an element scrolled just into view.
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({
+                "script": "arguments[0].scrollIntoView({block: 'center'});",
+                "args": [{ ELEMENT_KEY: e.0 }],
+            })),
+        )
+        .await;
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/element/{}/click", e.0),
+                Some(json!({})),
+            )
+            .await;
+        if let Some(err) = v.get("error") {
+            panic!("clicking {css}: {err}: {}", v["message"]);
+        }
     }
 
     pub async fn text(&self, css: &str) -> String {
