@@ -2,6 +2,7 @@
 //! clinic, and the operator's tools.
 
 mod demo;
+mod generate;
 mod plan;
 mod screen;
 
@@ -46,6 +47,23 @@ enum Command {
     Screen(ScreenArgs),
     /// Propose a treatment course for a patient history (JSON) from its concerns and screening.
     Plan(PlanArgs),
+    /// Fill an empty database with a generated chain of clinics, for benchmarks.
+    Generate(GenerateArgs),
+}
+
+#[derive(Args)]
+struct GenerateArgs {
+    #[arg(long, default_value_t = 50)]
+    clinics: u32,
+    #[arg(long, default_value_t = 1_000_000)]
+    patients: u64,
+    #[arg(long, default_value_t = 5_000_000)]
+    sessions: u64,
+    /// The same seed makes the same data.
+    #[arg(long, default_value_t = 6)]
+    seed: u64,
+    #[command(flatten)]
+    db: DbArgs,
 }
 
 #[derive(Args)]
@@ -210,7 +228,7 @@ struct BackupArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    init_logging(&cli.command);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -231,10 +249,15 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
+fn init_logging(command: &Command) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("NEEDLEPOINT_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    // A bulk load's statements are long by design: not worth a warning each.
+    let default = match command {
+        Command::Generate(_) => "info,sqlx=error,tower_http=warn",
+        _ => "info,sqlx=warn,tower_http=warn",
+    };
+    let filter =
+        EnvFilter::try_from_env("NEEDLEPOINT_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
@@ -285,6 +308,20 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::User {
             command: UserCommand::Add(a),
         } => user_add(a).await,
+        Command::Generate(a) => {
+            if a.clinics == 0 || a.patients == 0 || a.sessions < a.patients {
+                bail!("give at least one clinic, one patient, and a session per patient");
+            }
+            let store = open(&a.db).await?;
+            let scale = needlepoint_store::generate::Scale {
+                clinics: a.clinics,
+                patients: a.patients,
+                sessions: a.sessions,
+                seed: a.seed,
+                until: needlepoint_store::now(),
+            };
+            generate::run(store.as_ref(), scale).await
+        }
         Command::Backup(a) => {
             let store = open(&a.db).await?;
             store

@@ -9,6 +9,8 @@
 
 pub mod audit;
 mod charting_sql;
+pub mod generate;
+mod generate_sql;
 mod migrate;
 pub mod model;
 pub mod open;
@@ -727,4 +729,12 @@ pub trait Store:
 
     /// A consistent copy of the whole database, taken while it runs.
     async fn backup_to(&self, path: &Path) -> Result<()>;
+
+    /// Fills an empty database with a generated chain, for benchmarks
+    /// (see [`generate`]); `progress` is told after each batch.
+    async fn generate(
+        &self,
+        scale: &generate::Scale,
+        progress: &(dyn Fn(generate::Progress) + Send + Sync),
+    ) -> Result<generate::Generated>;
 }

@@ -1092,6 +1092,14 @@ macro_rules! store_impl {
             async fn backup_to(&self, path: &std::path::Path) -> Result<()> {
                 self.backup(path).await
             }
+
+            async fn generate(
+                &self,
+                scale: &crate::generate::Scale,
+                progress: &(dyn Fn(crate::generate::Progress) + Send + Sync),
+            ) -> Result<crate::generate::Generated> {
+                self.generate_chain(scale, progress).await
+            }
         }
     };
 }
@@ -1103,8 +1111,18 @@ mod sqlite_impl {
     crate::plans_sql::plans_impl!(Sqlite);
     crate::schedule_sql::schedule_impl!(Sqlite);
     crate::charting_sql::charting_impl!(Sqlite);
+    crate::generate_sql::generate_impl!(Sqlite);
 
     impl SqlStore<Sqlite> {
+        const BULK_PARAMS: usize = crate::generate_sql::SQLITE_PARAMS;
+
+        /// Rows written with their own ids need nothing more on SQLite; the
+        /// query planner's statistics are refreshed.
+        async fn after_bulk_load(&self, _tables: &[&str]) -> Result<()> {
+            sqlx::query("ANALYZE").execute(&self.pool).await?;
+            Ok(())
+        }
+
         /// SQLite serialises writers with its own lock; nothing more needed.
         async fn lock_migrations(_tx: &mut Conn) -> Result<()> {
             Ok(())
@@ -1138,8 +1156,25 @@ mod postgres_impl {
     crate::plans_sql::plans_impl!(Postgres);
     crate::schedule_sql::schedule_impl!(Postgres);
     crate::charting_sql::charting_impl!(Postgres);
+    crate::generate_sql::generate_impl!(Postgres);
 
     impl SqlStore<Postgres> {
+        const BULK_PARAMS: usize = crate::generate_sql::POSTGRES_PARAMS;
+
+        /// Rows written with their own ids leave each id sequence behind:
+        /// move it past them. Then refresh the planner's statistics.
+        async fn after_bulk_load(&self, tables: &[&str]) -> Result<()> {
+            for t in tables {
+                sqlx::query(&format!(
+                    "SELECT setval(pg_get_serial_sequence('{t}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM {t}))"
+                ))
+                .execute(&self.pool)
+                .await?;
+            }
+            sqlx::query("ANALYZE").execute(&self.pool).await?;
+            Ok(())
+        }
+
         /// Two servers starting at once must not both apply a migration.
         async fn lock_migrations(tx: &mut Conn) -> Result<()> {
             sqlx::query("SELECT pg_advisory_xact_lock(7245031)")
