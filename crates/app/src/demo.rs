@@ -209,6 +209,89 @@ fn history_for(i: usize, today: Date) -> PatientHistory {
 }
 
 /// Creates the demo organisation and returns the logins to print.
+/// A clinic's stock: cartridges, rollers and serums with their lots, one of
+/// them past its expiry and the vitamin C serum that must not go on
+/// needled skin, so the inventory and the chart show their warnings.
+async fn stock(
+    store: &dyn Store,
+    clinic: i64,
+    actor: &Actor,
+    now: jiff::Timestamp,
+) -> anyhow::Result<()> {
+    use needlepoint_domain::charting::SupplyKind;
+    use needlepoint_store::{NewLot, NewSupplyItem};
+    let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let in_days = |d: i64| today.saturating_add(jiff::Span::new().days(d));
+    let items = [
+        (
+            SupplyKind::Cartridge,
+            "SkinPen 14-pin cartridge",
+            "Crown Aesthetics",
+            false,
+            20,
+            vec![
+                ("CA24-0912", in_days(400), 36),
+                ("CA24-0388", in_days(-10), 4),
+            ],
+        ),
+        (
+            SupplyKind::Roller,
+            "Medical roller 1.0 mm (192 needles)",
+            "Dermaroller GmbH",
+            false,
+            5,
+            vec![("DR-55120", in_days(600), 3)],
+        ),
+        (
+            SupplyKind::Product,
+            "Hyaluronic acid serum, sterile",
+            "Crown Aesthetics",
+            true,
+            5,
+            vec![("HA-7741", in_days(200), 12)],
+        ),
+        (
+            SupplyKind::Product,
+            "Vitamin C serum 15 %",
+            "Glow Labs",
+            false,
+            2,
+            vec![("VC-1033", in_days(300), 6)],
+        ),
+    ];
+    for (kind, name, supplier, intradermal, reorder_at, lots) in items {
+        let item = store
+            .create_supply_item(
+                clinic,
+                &NewSupplyItem {
+                    kind,
+                    name: name.into(),
+                    supplier: supplier.into(),
+                    intradermal,
+                    reorder_at,
+                },
+                actor,
+                now,
+            )
+            .await?;
+        for (lot_number, expires_on, quantity) in lots {
+            store
+                .receive_lot(
+                    &NewLot {
+                        item_id: item.id,
+                        lot_number: lot_number.into(),
+                        expires_on,
+                        quantity,
+                    },
+                    actor,
+                    now,
+                )
+                .await?;
+        }
+    }
+    Ok(())
+}
+
 pub async fn seed(store: &dyn Store, kb: &KnowledgeBase) -> anyhow::Result<Vec<(String, String)>> {
     let now = needlepoint_store::now();
     let system = Actor::system("demo");
@@ -236,6 +319,11 @@ pub async fn seed(store: &dyn Store, kb: &KnowledgeBase) -> anyhow::Result<Vec<(
         .setup("Marsh Skin Group", &london, &owner, &system, now)
         .await
         .context("creating the demo organisation")?;
+    // The owner is the group's physician: the medical director who gives
+    // the second sign-off of a session with an override.
+    let owner = store
+        .set_medical_director(owner.id, true, &system, now)
+        .await?;
     let actor = Actor {
         staff_id: Some(owner.id),
         label: owner.email.clone(),
@@ -576,6 +664,7 @@ pub async fn seed(store: &dyn Store, kb: &KnowledgeBase) -> anyhow::Result<Vec<(
             let dev = DeviceDetails::parse(n, m, s, d).map_err(|e| anyhow::anyhow!("{e}"))?;
             store.create_device(clinic, &dev, &actor, now).await?;
         }
+        stock(store, clinic, &actor, now).await?;
         for (kind, code, name, amount, areas, sessions, discount) in prices {
             let p = PriceItemDetails::parse_typed(
                 kind, code, name, amount, currency, areas, sessions, discount,

@@ -56,9 +56,12 @@ fn a_complete_checklist_is_ready_and_every_item_says_why() {
     }
 }
 
+/// A change to otherwise complete facts.
+type Change = Box<dyn Fn(&mut ChecklistFacts)>;
+
 #[test]
 fn each_gate_stops_the_start() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut ChecklistFacts)>, &str)> = vec![
+    let cases: Vec<(&str, Change, &str)> = vec![
         (
             "screening",
             Box::new(|f| f.screening = ScreeningFact::None),

@@ -297,18 +297,6 @@ pub async fn queue_cancellation(st: &AppState, a: &Appointment) -> Result<(), St
         .await
 }
 
-#[cfg(test)]
-mod tests {
-    use super::backoff;
-
-    #[test]
-    fn retries_back_off_to_six_hours() {
-        assert_eq!(backoff(0).as_secs(), 60);
-        assert_eq!(backoff(3).as_secs(), 8 * 60);
-        assert_eq!(backoff(40).as_secs(), 360 * 60);
-    }
-}
-
 /// One recall message per patient who had the lot (at their first session
 /// with it), in the clinic's wording. Patients with neither e-mail nor
 /// phone are left out; the recall page lists them to call.
@@ -365,4 +353,16 @@ pub async fn recall_messages(
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+
+    #[test]
+    fn retries_back_off_to_six_hours() {
+        assert_eq!(backoff(0).as_secs(), 60);
+        assert_eq!(backoff(3).as_secs(), 8 * 60);
+        assert_eq!(backoff(40).as_secs(), 360 * 60);
+    }
 }

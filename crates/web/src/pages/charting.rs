@@ -520,16 +520,24 @@ pub async fn show(
     .await
 }
 
-/// Runs a change; on success back to the chart (at `anchor`), else the
-/// chart again with the problem and what was typed.
+/// Where a change returns to: the anchor on success, the zone form (if any)
+/// when it comes back with a problem.
+struct Back<'a> {
+    anchor: &'a str,
+    zone: Option<String>,
+}
+
+fn back(anchor: &str) -> Back<'_> {
+    Back { anchor, zone: None }
+}
+
+/// Runs a change; on success back to the chart, else the chart again with
+/// the problem and what was typed.
 async fn act<F, Fut>(
-    st: AppState,
-    caller: Caller,
-    csrf: CsrfToken,
+    (st, caller, csrf): (AppState, Caller, CsrfToken),
     id: i64,
     v: FormValues,
-    selected: Option<String>,
-    anchor: &str,
+    to: Back<'_>,
     f: F,
 ) -> Result<Response, PageError>
 where
@@ -539,7 +547,7 @@ where
     let chart = visible_chart(&st, &caller, id).await?;
     let cx = charting::context(&st, chart.clone()).await?;
     match f(st.clone(), caller.clone(), cx, v.clone()).await {
-        Ok(_) => Ok(Redirect::to(&format!("/sessions/{id}{anchor}")).into_response()),
+        Ok(_) => Ok(Redirect::to(&format!("/sessions/{id}{}", to.anchor)).into_response()),
         Err(ChartError::Store(e)) => Err(e.into()),
         Err(e) => {
             let chart = st.store.chart(id).await?;
@@ -548,7 +556,7 @@ where
                 &caller,
                 &csrf,
                 chart,
-                selected.as_deref(),
+                to.zone.as_deref(),
                 v,
                 Some(e.into()),
             )
@@ -565,13 +573,10 @@ pub async fn checklist(
     Form(f): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     act(
-        st,
-        caller,
-        csrf,
+        (st, caller, csrf),
         id,
         FormValues(f),
-        None,
-        "#checklist",
+        back("#checklist"),
         |st, caller, cx, v| async move {
             let input = ChecklistInput {
                 anaesthetic_at: v.get("anaesthetic_at"),
@@ -591,13 +596,10 @@ pub async fn start(
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
     act(
-        st,
-        caller,
-        csrf,
+        (st, caller, csrf),
         id,
         FormValues::default(),
-        None,
-        "#zones",
+        back("#zones"),
         |st, caller, cx, _| async move { charting::start(&st, &caller, &cx).await },
     )
     .await
@@ -613,13 +615,13 @@ pub async fn save_zone(
     let v = FormValues(f);
     let zone = v.get("zone").to_string();
     act(
-        st,
-        caller,
-        csrf,
+        (st, caller, csrf),
         id,
         v,
-        Some(zone),
-        "#zones",
+        Back {
+            anchor: "#zones",
+            zone: Some(zone),
+        },
         |st, caller, cx, v| async move {
             let input = ZoneInput {
                 zone: v.get("zone").into(),
@@ -644,13 +646,10 @@ pub async fn remove_zone(
     Path((id, zone)): Path<(i64, String)>,
 ) -> Result<Response, PageError> {
     act(
-        st,
-        caller,
-        csrf,
+        (st, caller, csrf),
         id,
         FormValues::default(),
-        None,
-        "#zones",
+        back("#zones"),
         |st, caller, cx, _| async move {
             Ok(st
                 .store
@@ -674,13 +673,10 @@ pub async fn add_lot(
     Form(f): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     act(
-        st,
-        caller,
-        csrf,
+        (st, caller, csrf),
         id,
         FormValues(f),
-        None,
-        "#lots",
+        back("#lots"),
         |st, caller, cx, v| async move {
             charting::add_lot(&st, &caller, &cx, v.get("lot_id"), v.get("quantity")).await
         },
@@ -695,13 +691,10 @@ pub async fn remove_lot(
     Path((id, lot)): Path<(i64, i64)>,
 ) -> Result<Response, PageError> {
     act(
-        st,
-        caller,
-        csrf,
+        (st, caller, csrf),
         id,
         FormValues::default(),
-        None,
-        "#lots",
+        back("#lots"),
         |st, caller, cx, _| async move {
             Ok(st
                 .store
@@ -720,13 +713,10 @@ pub async fn sign(
     Form(f): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     act(
-        st,
-        caller,
-        csrf,
+        (st, caller, csrf),
         id,
         FormValues(f),
-        None,
-        "#sign",
+        back("#sign"),
         |st, caller, cx, v| async move {
             let version = v.get("version").parse().unwrap_or(-1);
             charting::sign(&st, &caller, &cx, version).await
@@ -742,13 +732,10 @@ pub async fn cosign(
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
     act(
-        st,
-        caller,
-        csrf,
+        (st, caller, csrf),
         id,
         FormValues::default(),
-        None,
-        "#sign",
+        back("#sign"),
         |st, caller, cx, _| async move { charting::cosign(&st, &caller, &cx).await },
     )
     .await
@@ -762,13 +749,10 @@ pub async fn amend(
     Form(f): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     act(
-        st,
-        caller,
-        csrf,
+        (st, caller, csrf),
         id,
         FormValues(f),
-        None,
-        "#amend",
+        back("#amend"),
         |st, caller, cx, v| async move {
             let a = AmendmentInput {
                 zone: v.get("zone").into(),

@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use jiff::Timestamp;
-use needlepoint_domain::{Invalid, PatientInput, Sex};
+use needlepoint_domain::{Invalid, PatientInput, Role, Sex};
 use needlepoint_store::{AuditEvent, Clinic, Patient, PatientPage, StoreError};
 
 const PAGE_SIZE: i64 = 25;
@@ -274,6 +274,8 @@ struct ShowPage {
     notice: Option<&'static str>,
     screening: Option<ScreeningSummary>,
     pending_intakes: usize,
+    /// Charted sessions: id, title, when, state (clinicians only).
+    sessions: Vec<(i64, String, String, &'static str)>,
 }
 
 /// The latest screening at a glance.
@@ -329,6 +331,24 @@ pub async fn show(
         }
     });
     let pending_intakes = st.store.pending_intakes(id).await?.len();
+    let mut sessions = vec![];
+    if matches!(caller.role, Role::Owner | Role::Clinician) {
+        for c in st.store.patient_charts(id).await? {
+            let state = match (c.status.as_str(), c.needs_cosign && c.cosigned_at.is_none()) {
+                ("signed", true) => "awaiting second sign-off",
+                ("signed", false) => "signed",
+                ("in_progress", _) => "needling",
+                _ => "checklist",
+            };
+            sessions.push((
+                c.id,
+                c.session_number
+                    .map_or("Session".to_string(), |n| format!("Session {n}")),
+                local_time(c.started_at.unwrap_or(c.created_at), &zone),
+                state,
+            ));
+        }
+    }
     let d = &p.details;
     let dash = || "—".to_string();
     Ok(render(&ShowPage {
@@ -349,6 +369,7 @@ pub async fn show(
         notice: q.saved.map(|_| "Saved."),
         screening,
         pending_intakes,
+        sessions,
     }))
 }
 

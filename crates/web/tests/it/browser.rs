@@ -737,7 +737,7 @@ async fn chart_a_session(backend: TestBackend) {
         b.type_into("#zone-speed", "single speed").await;
         b.click(&format!("#endpoint-{endpoint}")).await;
         b.click("#zone-save").await;
-        b.wait_for_text("#zone-table", &format!("{depth}")).await;
+        b.wait_for_text("#zone-table", depth).await;
     }
     let table = b.text("#zone-table").await;
     for words in [
