@@ -444,7 +444,8 @@ async fn page(
                 view: view_label(kb, &p.view).unwrap_or_else(|| p.view.clone()),
             })
             .collect(),
-        photos_allowed: cx.photos_allowed(),
+        // Photos wait for the consent that says how they may be used.
+        photos_allowed: cx.photo_use.is_some() && cx.photos_allowed(),
         photo_use: cx
             .photo_use
             .map_or("no consent signed".into(), |u| u.label().to_string()),
@@ -823,6 +824,11 @@ pub async fn keep_photo(
 ) -> Result<Photo, ChartError> {
     use needlepoint_domain::Invalid;
     cx.editable()?;
+    if cx.photo_use.is_none() {
+        return Err(ChartError::Refused(vec![
+            "Photos are taken once the patient has signed the consent, which records how their photos may be used.".into(),
+        ]));
+    }
     if !cx.photos_allowed() {
         return Err(ChartError::Refused(vec![
             "The patient's consent allows no photos: none can be kept.".into(),

@@ -814,6 +814,20 @@ async fn chart_a_session(backend: TestBackend) {
         "{table}"
     );
     b.screenshot(&shot("57-amended")).await;
+
+    // The stock the session used, and who had the lot.
+    b.goto(&format!("{base}/inventory")).await;
+    let stock = b.wait_for_text("main", "SkinPen cartridge").await;
+    assert!(stock.contains("expired"), "the expired lot says so");
+    b.screenshot(&shot("58-inventory")).await;
+    b.goto(&format!("{base}/inventory/lots/{}", f.cartridge))
+        .await;
+    let uses = b.wait_for_text("#lot-uses", "Amara Okafor").await;
+    assert!(uses.contains("amara@example.com"), "{uses}");
+    b.screenshot(&shot("59-lot")).await;
+    b.goto(&format!("{base}/today")).await;
+    b.wait_for_text("#low-stock", "Vitamin C serum").await;
+    b.screenshot(&shot("60-today-low-stock")).await;
     b.quit().await;
 }
 

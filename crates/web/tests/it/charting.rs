@@ -864,7 +864,7 @@ async fn a_recall_lists_every_patient_and_messages_them_once(b: TestBackend) {
     );
     let lot_page = format!("/inventory/lots/{}", f.cartridge);
     let html = nurse.get(&lot_page).await.text().await.unwrap();
-    assert!(html.contains("Used in 1 sessions (1 patients)") && html.contains("Amara Okafor"));
+    assert!(html.contains("Used in 1 session (1 patient)") && html.contains("Amara Okafor"));
     let r = nurse
         .post_form(&format!("{lot_page}/recall"), &[("reason", "")])
         .await;
@@ -1087,6 +1087,60 @@ async fn no_photos_when_the_patient_declined_them(b: TestBackend) {
     );
 }
 
+async fn no_photos_before_a_consent_is_signed(b: TestBackend) {
+    let f = fixture(b).await;
+    let st = f.c.app.store.clone();
+    // A second plan, proposed and not yet consented, with a session booked.
+    let mut nurse = f.c.client_as(Role::Clinician).await;
+    let (s, plan) = json_call(
+        &mut nurse,
+        Method::POST,
+        &format!("/api/v1/patients/{}/plans", f.c.patient_id),
+        json!({"device": "skinpen"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{plan}");
+    let mut a = st.appointment(f.appointment).await.unwrap();
+    let start = a.starts_at + jiff::SignedDuration::from_hours(24 * 60);
+    let booked = st
+        .book(
+            &[NewAppointment {
+                clinic_id: a.clinic_id,
+                patient_id: a.patient_id,
+                plan_id: plan["id"].as_i64(),
+                session_number: Some(1),
+                kind: "session".into(),
+                practitioner_id: a.practitioner_id,
+                room_id: a.room_id,
+                device_id: None,
+                starts_at: start,
+                ends_at: start + jiff::SignedDuration::from_mins(90),
+                local_start: "later".into(),
+                time_zone: a.time_zone.clone(),
+                window_override: None,
+            }],
+            &actor(f.c.owner),
+            needlepoint_store::now(),
+        )
+        .await
+        .unwrap();
+    a = booked[0].clone();
+    let chart = open_chart(&mut nurse, a.id).await;
+    let html = page(&mut nurse, chart).await;
+    assert!(
+        html.contains("Photo consent: no consent signed.") && !html.contains("id=\"photo-form\"")
+    );
+    assert!(html.contains("No consent is signed for the plan as it stands."));
+    let r = nurse.upload_photo(chart, "front", &jpeg(false)).await;
+    assert_eq!(r.status(), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("once the patient has signed the consent"));
+    assert!(st.patient_photos(f.c.patient_id).await.unwrap().is_empty());
+}
+
 async fn the_api_charts_a_session_with_the_same_rules(b: TestBackend) {
     let f = fixture(b).await;
     let st = f.c.app.store.clone();
@@ -1236,5 +1290,6 @@ crate::both!(
     a_recall_lists_every_patient_and_messages_them_once,
     uploads_are_checked_cleaned_and_kept_by_content,
     no_photos_when_the_patient_declined_them,
+    no_photos_before_a_consent_is_signed,
     the_api_charts_a_session_with_the_same_rules,
 );
