@@ -155,8 +155,9 @@ pub fn batch(
             phone,
         });
         let n = base + u64::from(i < extra);
-        // Sessions 4–6 weeks apart, starting anywhere that leaves room.
-        let course = SignedDuration::from_hours(24 * 42 * n as i64);
+        // Sessions 4–6 weeks apart, starting anywhere that leaves room for
+        // the rest of the course before `until`.
+        let course = SignedDuration::from_hours(24 * 42 * n.saturating_sub(1) as i64);
         let room = (span - course).as_secs().max(1) as u64;
         let mut at = start + SignedDuration::from_secs((rng.below(room) / 900 * 900) as i64);
         for k in 0..n {
@@ -207,6 +208,9 @@ mod tests {
             assert!(s.starts_at <= scale.until, "in the past");
             assert!(s.cartridge_lot < CARTRIDGE_LOTS as usize);
         }
+        // Lots are used from the first to the last: sessions run up to `until`.
+        let lots: std::collections::BTreeSet<usize> = all.iter().map(|s| s.cartridge_lot).collect();
+        assert!(lots.len() > 1);
         // The same seed gives the same data.
         let (again, _) = batch(&scale, 0, 4, 1);
         assert_eq!(again[3].family, p1[3].family);
