@@ -702,6 +702,11 @@ async fn chart_a_session(backend: TestBackend) {
         )
         .await;
     }
+    // A second front view, to compare.
+    b.click("#photo-view option[value='front']").await;
+    b.choose_file("#photo-file", &dir.join("left_45.jpg")).await;
+    b.click("#photo-upload").await;
+    b.wait_for_url("#photos").await;
     let checks = b.text("#checklist").await;
     assert!(checks.contains("Baseline photos taken."), "{checks}");
     b.click("#start-session").await;
@@ -828,6 +833,11 @@ async fn chart_a_session(backend: TestBackend) {
     b.goto(&format!("{base}/today")).await;
     b.wait_for_text("#low-stock", "Vitamin C serum").await;
     b.screenshot(&shot("60-today-low-stock")).await;
+    b.goto(&format!("{base}/patients/{}/photos", f.c.patient_id))
+        .await;
+    b.wait_for_text("#compare", "Before and after").await;
+    b.find("#overlay-slider").await;
+    b.screenshot(&shot("61-photos-compare")).await;
     b.quit().await;
 }
 
