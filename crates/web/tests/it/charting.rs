@@ -246,6 +246,19 @@ async fn make_ready(f: &Fixture, nurse: &mut Client, chart: i64) {
         .unwrap();
 }
 
+/// A clinician with the session's chart open, the checklist done and
+/// needling started.
+async fn needling(f: &Fixture) -> (Client, i64) {
+    let mut nurse = f.c.client_as(Role::Clinician).await;
+    let chart = open_chart(&mut nurse, f.appointment).await;
+    make_ready(f, &mut nurse, chart).await;
+    let r = nurse
+        .post_form(&format!("/sessions/{chart}/start"), &[])
+        .await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    (nurse, chart)
+}
+
 async fn zone(
     nurse: &mut Client,
     chart: i64,
@@ -387,16 +400,7 @@ async fn checklist_gates_the_start(b: TestBackend) {
 
 async fn zone_guardrails_refuse_and_flag(b: TestBackend) {
     let f = fixture(b).await;
-    let mut nurse = f.c.client_as(Role::Clinician).await;
-    let chart = open_chart(&mut nurse, f.appointment).await;
-    make_ready(&f, &mut nurse, chart).await;
-    assert_eq!(
-        nurse
-            .post_form(&format!("/sessions/{chart}/start"), &[])
-            .await
-            .status(),
-        303
-    );
+    let (mut nurse, chart) = needling(&f).await;
     assert_eq!(
         zone(&mut nurse, chart, "cheeks", "1.0", "").await.status(),
         303
@@ -464,16 +468,7 @@ async fn zone_guardrails_refuse_and_flag(b: TestBackend) {
 async fn lots_are_checked_and_stock_moves_at_signoff(b: TestBackend) {
     let f = fixture(b).await;
     let st = f.c.app.store.clone();
-    let mut nurse = f.c.client_as(Role::Clinician).await;
-    let chart = open_chart(&mut nurse, f.appointment).await;
-    make_ready(&f, &mut nurse, chart).await;
-    assert_eq!(
-        nurse
-            .post_form(&format!("/sessions/{chart}/start"), &[])
-            .await
-            .status(),
-        303
-    );
+    let (mut nurse, chart) = needling(&f).await;
     let lot = |id: i64| id.to_string();
     // Expired and recalled lots are refused by name.
     let r = nurse
@@ -608,16 +603,7 @@ async fn lots_are_checked_and_stock_moves_at_signoff(b: TestBackend) {
 async fn a_signed_session_is_read_only_and_amended_beside_the_original(b: TestBackend) {
     let f = fixture(b).await;
     let st = f.c.app.store.clone();
-    let mut nurse = f.c.client_as(Role::Clinician).await;
-    let chart = open_chart(&mut nurse, f.appointment).await;
-    make_ready(&f, &mut nurse, chart).await;
-    assert_eq!(
-        nurse
-            .post_form(&format!("/sessions/{chart}/start"), &[])
-            .await
-            .status(),
-        303
-    );
+    let (mut nurse, chart) = needling(&f).await;
     assert_eq!(
         zone(&mut nurse, chart, "cheeks", "1.0", "").await.status(),
         303
@@ -729,16 +715,7 @@ async fn a_signed_session_is_read_only_and_amended_beside_the_original(b: TestBa
 async fn an_override_needs_a_medical_directors_second_signoff(b: TestBackend) {
     let f = fixture(b).await;
     let st = f.c.app.store.clone();
-    let mut nurse = f.c.client_as(Role::Clinician).await;
-    let chart = open_chart(&mut nurse, f.appointment).await;
-    make_ready(&f, &mut nurse, chart).await;
-    assert_eq!(
-        nurse
-            .post_form(&format!("/sessions/{chart}/start"), &[])
-            .await
-            .status(),
-        303
-    );
+    let (mut nurse, chart) = needling(&f).await;
     assert_eq!(
         zone(&mut nurse, chart, "cheeks", "1.5", "Rolling scars")
             .await
@@ -842,16 +819,7 @@ async fn an_override_needs_a_medical_directors_second_signoff(b: TestBackend) {
 async fn a_recall_lists_every_patient_and_messages_them_once(b: TestBackend) {
     let f = fixture(b).await;
     let st = f.c.app.store.clone();
-    let mut nurse = f.c.client_as(Role::Clinician).await;
-    let chart = open_chart(&mut nurse, f.appointment).await;
-    make_ready(&f, &mut nurse, chart).await;
-    assert_eq!(
-        nurse
-            .post_form(&format!("/sessions/{chart}/start"), &[])
-            .await
-            .status(),
-        303
-    );
+    let (mut nurse, chart) = needling(&f).await;
     assert_eq!(
         nurse
             .post_form(
