@@ -237,6 +237,11 @@ pub async fn save_checklist(
             )
             .into());
         }
+        if reason.chars().count() > 300 {
+            return Err(
+                Invalid::one("no_anaesthetic", "Keep the reason under 300 characters.").into(),
+            );
+        }
         Anaesthetic::NotUsed {
             reason: reason.to_string(),
         }

@@ -367,7 +367,7 @@ async fn page(
     let mut views: Vec<(String, String, bool)> = needlepoint_domain::charting::all_views(kb)
         .into_iter()
         .filter(|(code, _)| {
-            !code.starts_with("closeup_") || areas.iter().any(|a| code.ends_with(a.as_str()))
+            !code.starts_with("closeup_") || areas.iter().any(|a| *code == format!("closeup_{a}"))
         })
         .map(|(code, label)| {
             let needed = required.contains(&code);
