@@ -230,6 +230,11 @@ async fn make_ready(f: &Fixture, nurse: &mut Client, chart: i64) {
         let r = nurse.upload_photo(chart, view, &jpeg(false)).await;
         assert_eq!(r.status(), 303, "{view}: {}", r.text().await.unwrap());
     }
+    numb(f, chart).await;
+}
+
+/// Records numbing cream put on 40 minutes ago.
+async fn numb(f: &Fixture, chart: i64) {
     let at = needlepoint_store::now() - jiff::SignedDuration::from_mins(40);
     f.c.app
         .store
@@ -1032,20 +1037,7 @@ async fn no_photos_when_the_patient_declined_them(b: TestBackend) {
         "no upload form is offered"
     );
     // The photo item does not hold the session up.
-    let at = needlepoint_store::now() - jiff::SignedDuration::from_mins(40);
-    f.c.app
-        .store
-        .save_checklist(
-            chart,
-            &ChecklistRecord {
-                anaesthetic: Anaesthetic::AppliedAt { at },
-                antiviral_taken: false,
-            },
-            &actor(f.c.clinician),
-            needlepoint_store::now(),
-        )
-        .await
-        .unwrap();
+    numb(&f, chart).await;
     assert_eq!(
         nurse
             .post_form(&format!("/sessions/{chart}/start"), &[])
