@@ -57,11 +57,7 @@ pub fn run(
 }
 
 pub fn outcome(status: Status, deferral: Option<Deferral>) -> String {
-    match (status, deferral) {
-        (Status::Deferred, Some(Deferral::Until(d))) => format!("Deferred until {d}"),
-        (Status::Deferred, Some(Deferral::UntilResolved)) => "Deferred until resolved".into(),
-        (s, _) => s.label().into(),
-    }
+    needlepoint_domain::screening::outcome_words(status, deferral, |d| d.to_string())
 }
 
 fn table(kb: &KnowledgeBase, s: &Screening) -> String {

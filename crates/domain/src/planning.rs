@@ -97,7 +97,9 @@ pub fn propose(
         }
         match result.deferral {
             Some(Deferral::Until(d)) => earliest = earliest.max(d),
-            Some(Deferral::UntilResolved) if result.status == Status::Deferred => {
+            // Whatever else applies (a physician's approval too), an open
+            // deferral holds the area back until it resolves.
+            Some(Deferral::UntilResolved) => {
                 excluded.push((
                     c.area.clone(),
                     "Deferred until a condition resolves: screen again then.".into(),

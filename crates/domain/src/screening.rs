@@ -66,6 +66,32 @@ impl Status {
     }
 }
 
+/// An outcome in words, as the headline, the table, the CLI and the API say
+/// it. When a deferral and a stricter rule apply together, both are said:
+/// "Deferred until 4 Dec 2026, then needs physician approval", so nobody
+/// reads the approval alone and books inside the deferral. `date` formats a
+/// date for the reader (the page's long form, the CLI's ISO form).
+pub fn outcome_words(
+    status: Status,
+    deferral: Option<Deferral>,
+    date: impl Fn(Date) -> String,
+) -> String {
+    let deferred = match deferral {
+        Some(Deferral::Until(d)) => format!("Deferred until {}", date(d)),
+        Some(Deferral::UntilResolved) => "Deferred until resolved".to_string(),
+        None => return status.label().to_string(),
+    };
+    match status {
+        // A deferral is always at least "Deferred"; a weaker status with a
+        // deferral cannot come from the engine, but an override can say so.
+        Status::Eligible | Status::EligibleWithPrecautions => status.label().to_string(),
+        Status::Deferred => deferred,
+        Status::NeedsPhysicianApproval => format!("{deferred}, then needs physician approval"),
+        // Not eligible outranks any wait: the deferral would mislead.
+        Status::NotEligible => status.label().to_string(),
+    }
+}
+
 /// How long a deferral lasts. A deferral until a condition resolves is
 /// stricter than any dated one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

@@ -206,6 +206,27 @@ fn screening_excludes_and_defers() {
     assert_eq!(s.status, Status::NotEligible);
 }
 
+/// Uncontrolled diabetes needs a physician's approval *and* defers until
+/// controlled: the open deferral holds the area back even though the
+/// headline status is the stricter approval.
+#[test]
+fn a_deferral_under_an_approval_still_holds_the_area_back() {
+    let kb = kb();
+    let mut h = history(&[("acne_scars", "cheeks"), ("fine_lines", "forehead")]);
+    h.conditions.push(ConditionEntry {
+        code: "diabetes".into(),
+        areas: vec![],
+        since: None,
+        resolved_on: None,
+        controlled: Some(false),
+        note: None,
+    });
+    let s = screen(&kb, &h, &h.concern_areas(), TODAY).unwrap();
+    assert_eq!(s.status, Status::NeedsPhysicianApproval);
+    let e = plan(&kb, &h, "skinpen").unwrap_err();
+    assert!(e.summary().contains("No area"), "{e}");
+}
+
 #[test]
 fn retinoids_and_cold_sores_bring_their_instructions() {
     let kb = kb();

@@ -839,3 +839,40 @@ fn the_history_json_format_rejects_unknown_keys() {
         .to_string()
         .contains("unknown field `smoker`"));
 }
+
+/// When a deferral and a physician's approval both apply, the outcome in
+/// words says both, so the approval is never read alone (the headline, the
+/// table, the CLI and the API all use these words).
+#[test]
+fn a_deferral_with_an_approval_says_both() {
+    use needlepoint_domain::screening::outcome_words;
+    let kb = needlepoint_knowledge::shipped().unwrap();
+    let mut h = base();
+    let mut c = cond("diabetes", &[]);
+    c.controlled = Some(false);
+    h.conditions.push(c);
+    let s = screen(&kb, &h, &["cheeks".into()], NOV22).unwrap();
+    assert_eq!(s.status, NeedsPhysicianApproval);
+    assert_eq!(
+        outcome_words(s.status, s.deferral, |d| d.to_string()),
+        "Deferred until resolved, then needs physician approval"
+    );
+    let d = date(2026, 12, 4);
+    let iso = |d: Date| d.to_string();
+    let dated = Some(Deferral::Until(d));
+    assert_eq!(
+        outcome_words(NeedsPhysicianApproval, dated, iso),
+        "Deferred until 2026-12-04, then needs physician approval"
+    );
+    assert_eq!(
+        outcome_words(Deferred, dated, iso),
+        "Deferred until 2026-12-04"
+    );
+    assert_eq!(outcome_words(NotEligible, dated, iso), "Not eligible");
+    assert_eq!(
+        outcome_words(NeedsPhysicianApproval, None, iso),
+        "Needs physician approval"
+    );
+    // A clinician's override to eligible decides; the engine's wait is not said.
+    assert_eq!(outcome_words(Eligible, dated, iso), "Eligible");
+}

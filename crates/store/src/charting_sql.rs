@@ -4,6 +4,17 @@
 pub const SIGNED: &str =
     "This session is signed and can no longer be changed; add an amendment instead.";
 
+/// The lots of the same item (name, supplier, kind) and number as lot $1
+/// across its organisation, lot $1 first.
+pub const SIBLINGS: &str = "SELECT l2.id FROM lots l \
+     JOIN supply_items i ON i.id = l.item_id \
+     JOIN clinics c ON c.id = l.clinic_id \
+     JOIN lots l2 ON l2.lot_number = l.lot_number \
+     JOIN supply_items i2 ON i2.id = l2.item_id AND i2.kind = i.kind \
+          AND lower(i2.name) = lower(i.name) AND lower(i2.supplier) = lower(i.supplier) \
+     JOIN clinics c2 ON c2.id = l2.clinic_id AND c2.organisation_id = c.organisation_id \
+     WHERE l.id = $1 ORDER BY (l2.id <> l.id), l2.id";
+
 macro_rules! charting_impl {
     ($db:ty) => {
         const LOT_COLS: &str = "l.id, l.item_id, l.clinic_id, i.name AS item_name, i.kind, i.intradermal, i.supplier, \
@@ -391,27 +402,40 @@ macro_rules! charting_impl {
 
             async fn recall_lot(&self, lot_id: i64, reason: &str, actor: &Actor, now: Timestamp) -> Result<Lot> {
                 let mut tx = self.pool.begin_with(self.begin).await?;
-                let n = sqlx::query("UPDATE lots SET recalled_at = $2, recall_reason = $3 WHERE id = $1 AND recalled_at IS NULL")
-                    .bind(lot_id)
-                    .bind(Ts(now))
-                    .bind(reason)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if n == 0 {
-                    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM lots WHERE id = $1")
-                        .bind(lot_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    return Err(match exists {
-                        None => StoreError::NotFound,
-                        Some(_) => StoreError::Conflict("This lot is already recalled.".into()),
-                    });
+                let ids: Vec<i64> = sqlx::query_scalar(crate::charting_sql::SIBLINGS).bind(lot_id).fetch_all(&mut *tx).await?;
+                if ids.is_empty() {
+                    return Err(StoreError::NotFound);
                 }
-                let ev = AuditEvent::new("recall", "lot", Some(lot_id)).detail(serde_json::json!({ "reason": reason }));
-                Self::audit(&mut tx, actor, &ev, now).await?;
+                let mut marked = 0;
+                for id in &ids {
+                    let n = sqlx::query("UPDATE lots SET recalled_at = $2, recall_reason = $3 WHERE id = $1 AND recalled_at IS NULL")
+                        .bind(id)
+                        .bind(Ts(now))
+                        .bind(reason)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    if n > 0 {
+                        marked += 1;
+                        let ev = AuditEvent::new("recall", "lot", Some(*id))
+                            .detail(serde_json::json!({ "reason": reason, "recalled_from_lot": lot_id }));
+                        Self::audit(&mut tx, actor, &ev, now).await?;
+                    }
+                }
+                if marked == 0 {
+                    return Err(StoreError::Conflict("This lot is already recalled.".into()));
+                }
                 tx.commit().await?;
                 self.lot(lot_id).await
+            }
+
+            async fn lot_siblings(&self, lot_id: i64) -> Result<Vec<Lot>> {
+                let ids: Vec<i64> = sqlx::query_scalar(crate::charting_sql::SIBLINGS).bind(lot_id).fetch_all(&self.pool).await?;
+                let mut out = vec![];
+                for id in ids {
+                    out.push(self.lot(id).await?);
+                }
+                Ok(out)
             }
 
             async fn lot_uses(&self, lot_id: i64) -> Result<Vec<LotUse>> {
@@ -445,17 +469,24 @@ macro_rules! charting_impl {
                     .collect()
             }
 
-            async fn notify_recall(&self, lot_id: i64, messages: &[NewMessage], actor: &Actor, now: Timestamp) -> Result<Lot> {
+            async fn notify_recall(&self, lot_ids: &[i64], messages: &[NewMessage], actor: &Actor, now: Timestamp) -> Result<()> {
                 let mut tx = self.pool.begin_with(self.begin).await?;
-                let n = sqlx::query(
-                    "UPDATE lots SET recall_notified_at = $2 WHERE id = $1 AND recalled_at IS NOT NULL AND recall_notified_at IS NULL",
-                )
-                .bind(lot_id)
-                .bind(Ts(now))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if n == 0 {
+                for id in lot_ids {
+                    let n = sqlx::query(
+                        "UPDATE lots SET recall_notified_at = $2 WHERE id = $1 AND recalled_at IS NOT NULL AND recall_notified_at IS NULL",
+                    )
+                    .bind(id)
+                    .bind(Ts(now))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if n == 0 {
+                        return Err(StoreError::Conflict(
+                            "Mark the lot recalled first; patients are messaged once per recall.".into(),
+                        ));
+                    }
+                }
+                if lot_ids.is_empty() {
                     return Err(StoreError::Conflict(
                         "Mark the lot recalled first; patients are messaged once per recall.".into(),
                     ));
@@ -480,11 +511,13 @@ macro_rules! charting_impl {
                     .execute(&mut *tx)
                     .await?;
                 }
-                let ev = AuditEvent::new("recall_notify", "lot", Some(lot_id))
-                    .detail(serde_json::json!({ "messages": messages.len() }));
-                Self::audit(&mut tx, actor, &ev, now).await?;
+                for id in lot_ids {
+                    let ev = AuditEvent::new("recall_notify", "lot", Some(*id))
+                        .detail(serde_json::json!({ "messages": messages.len(), "lots": lot_ids }));
+                    Self::audit(&mut tx, actor, &ev, now).await?;
+                }
                 tx.commit().await?;
-                self.lot(lot_id).await
+                Ok(())
             }
 
             async fn open_chart(&self, a: &Appointment, actor: &Actor, now: Timestamp) -> Result<Chart> {

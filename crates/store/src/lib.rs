@@ -435,6 +435,10 @@ pub trait ChartRecords: Send + Sync {
         now: Timestamp,
     ) -> Result<Lot>;
     async fn stock_movements(&self, lot_id: i64) -> Result<Vec<StockMovement>>;
+    /// Marks a lot recalled, and with it every lot of the same item (name,
+    /// supplier and kind) with the same lot number at the organisation's
+    /// other clinics, in one transaction: a maker's recall is of the lot,
+    /// wherever it is stocked.
     async fn recall_lot(
         &self,
         lot_id: i64,
@@ -442,17 +446,20 @@ pub trait ChartRecords: Send + Sync {
         actor: &Actor,
         now: Timestamp,
     ) -> Result<Lot>;
+    /// The lot and every lot of the same item and number across the
+    /// organisation, this one first.
+    async fn lot_siblings(&self, lot_id: i64) -> Result<Vec<Lot>>;
     /// Every session that used a lot, oldest first.
     async fn lot_uses(&self, lot_id: i64) -> Result<Vec<LotUse>>;
-    /// Queues the recall messages and marks the lot notified, together;
-    /// `Conflict` when they were already queued.
+    /// Queues the recall messages and marks the lots notified, together;
+    /// `Conflict` when any of them was not recalled or already notified.
     async fn notify_recall(
         &self,
-        lot_id: i64,
+        lot_ids: &[i64],
         messages: &[NewMessage],
         actor: &Actor,
         now: Timestamp,
-    ) -> Result<Lot>;
+    ) -> Result<()>;
 
     /// The chart of an appointment, created on first use.
     async fn open_chart(

@@ -55,6 +55,11 @@ pub const SQLITE: &[Migration] = &[
         name: "charting",
         sql: include_str!("../migrations/sqlite/0009_charting.sql"),
     },
+    Migration {
+        version: 10,
+        name: "service",
+        sql: include_str!("../migrations/sqlite/0010_service.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -102,6 +107,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 9,
         name: "charting",
         sql: include_str!("../migrations/postgres/0009_charting.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "service",
+        sql: include_str!("../migrations/postgres/0010_service.sql"),
     },
 ];
 

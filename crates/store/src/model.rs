@@ -318,7 +318,7 @@ pub struct Move {
 /// An appointment moving on: checked in, completed, cancelled, no-show.
 #[derive(Debug, Clone, Copy)]
 pub struct StatusChange<'a> {
-    pub status: &'a str,
+    pub status: needlepoint_domain::appointment::AppointmentStatus,
     pub reason: Option<&'a str>,
     /// `patient` or `clinic`, for a cancellation.
     pub cancelled_by: Option<&'a str>,
@@ -341,8 +341,7 @@ pub struct Appointment {
     pub ends_at: Timestamp,
     pub local_start: String,
     pub time_zone: String,
-    /// booked, checked_in, completed, cancelled, no_show.
-    pub status: String,
+    pub status: needlepoint_domain::appointment::AppointmentStatus,
     pub cancel_reason: Option<String>,
     pub created_at: Timestamp,
     pub window_override: Option<String>,

@@ -14,7 +14,6 @@ macro_rules! schedule_impl {
         const APPOINTMENT_COLS: &str = "id, clinic_id, patient_id, plan_id, session_number, kind, practitioner_id, room_id, \
              device_id, starts_at, ends_at, local_start, time_zone, status, cancel_reason, created_at, window_override, moved_from, \
              cancelled_by, fee_minor";
-        const STATUSES: [&str; 5] = ["booked", "checked_in", "completed", "cancelled", "no_show"];
 
         const MESSAGE_COLS: &str = "id, clinic_id, patient_id, appointment_id, kind, channel, to_address, subject, body, \
              attachment, due_at, status, attempts, last_error, sent_at";
@@ -55,7 +54,10 @@ macro_rules! schedule_impl {
                     ends_at: r.try_get::<Ts, _>("ends_at")?.0,
                     local_start: r.try_get("local_start")?,
                     time_zone: r.try_get("time_zone")?,
-                    status: r.try_get("status")?,
+                    status: {
+                        let s: String = r.try_get("status")?;
+                        AppointmentStatus::parse(&s).ok_or_else(|| decode_err("status", s))?
+                    },
                     cancel_reason: r.try_get("cancel_reason")?,
                     created_at: r.try_get::<Ts, _>("created_at")?.0,
                     window_override: r.try_get("window_override")?,
@@ -410,27 +412,27 @@ macro_rules! schedule_impl {
 
             async fn set_appointment_status(&self, id: i64, change: &StatusChange<'_>, actor: &Actor, now: Timestamp) -> Result<Appointment> {
                 let StatusChange { status, reason, cancelled_by, fee_minor } = *change;
-                if !STATUSES.contains(&status) || status == "booked" {
-                    return Err(StoreError::Invalid(needlepoint_domain::Invalid::one("status", "Unknown appointment state.")));
-                }
                 let mut tx = self.pool.begin_with(self.begin).await?;
-                let before: String = sqlx::query_scalar("SELECT status FROM appointments WHERE id = $1")
+                let row = sqlx::query("SELECT status, starts_at FROM appointments WHERE id = $1")
                     .bind(id)
                     .fetch_optional(&mut *tx)
                     .await?
                     .ok_or(StoreError::NotFound)?;
-                if matches!(before.as_str(), "cancelled" | "completed" | "no_show") {
-                    return Err(StoreError::Conflict(format!("The appointment is already {before}.")));
-                }
+                let before: String = row.try_get("status")?;
+                let from = AppointmentStatus::parse(&before).ok_or_else(|| decode_err("status", before.clone()))?;
+                // The one state machine, checked inside the transaction so
+                // two clicks racing cannot both move it.
+                check_move(from, status, row.try_get::<Ts, _>("starts_at")?.0, now)
+                    .map_err(|e| StoreError::Conflict(e.errors.into_iter().map(|x| x.message).collect::<Vec<_>>().join(" ")))?;
                 sqlx::query("UPDATE appointments SET status = $2, cancel_reason = $3, cancelled_by = $4, fee_minor = $5 WHERE id = $1")
                     .bind(id)
-                    .bind(status)
+                    .bind(status.as_str())
                     .bind(reason)
                     .bind(cancelled_by)
                     .bind(fee_minor.filter(|f| *f > 0))
                     .execute(&mut *tx)
                     .await?;
-                if matches!(status, "cancelled" | "no_show") {
+                if !status.holds_time() {
                     sqlx::query("DELETE FROM booked_slots WHERE appointment_id = $1").bind(id).execute(&mut *tx).await?;
                 }
                 let patient_id: i64 = sqlx::query_scalar("SELECT patient_id FROM appointments WHERE id = $1")
@@ -439,7 +441,7 @@ macro_rules! schedule_impl {
                     .await?;
                 let ev = AuditEvent::new("status", "appointment", Some(id))
                     .patient(patient_id)
-                    .detail(json!({ "from": before, "to": status, "reason": reason, "cancelled_by": cancelled_by, "fee_minor": fee_minor }));
+                    .detail(json!({ "from": before, "to": status.as_str(), "reason": reason, "cancelled_by": cancelled_by, "fee_minor": fee_minor }));
                 Self::audit(&mut tx, actor, &ev, now).await?;
                 tx.commit().await?;
                 self.appointment(id).await
@@ -460,7 +462,7 @@ macro_rules! schedule_impl {
                         .await?
                         .ok_or(StoreError::NotFound)?;
                     let status: String = row.try_get("status")?;
-                    if status != "booked" {
+                    if status != AppointmentStatus::Booked.as_str() {
                         return Err(StoreError::Conflict(format!("Only a booked appointment can be moved; this one is {status}.")));
                     }
                     before.push((row.try_get::<String, _>("local_start")?, row.try_get::<i64, _>("patient_id")?));

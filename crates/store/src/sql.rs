@@ -6,6 +6,7 @@
 use crate::migrate::{Migration, POSTGRES, SQLITE};
 use crate::types::{Day, Ts};
 use crate::*;
+use needlepoint_domain::appointment::{check_move, AppointmentStatus};
 use needlepoint_domain::booking_rules::CancellationPolicy;
 use needlepoint_domain::history::PatientHistory;
 use needlepoint_domain::message_template::MessageTemplate;

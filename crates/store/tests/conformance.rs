@@ -1299,11 +1299,107 @@ fn appointment(
 
 fn status<'a>(status: &'a str, reason: Option<&'a str>) -> StatusChange<'a> {
     StatusChange {
-        status,
+        status: needlepoint_domain::appointment::AppointmentStatus::parse(status).unwrap(),
         reason,
         cancelled_by: None,
         fee_minor: None,
     }
+}
+
+/// The one state machine, checked in the store's transaction: a no-show
+/// only once the appointment has started, a checked-in patient is never a
+/// no-show, and a completed, cancelled or no-show appointment is final.
+async fn an_appointment_moves_through_its_lifecycle(b: TestBackend) {
+    let s = seeded(b).await;
+    let a = actor(s.owner_id);
+    let p = s
+        .store
+        .create_patient(s.clinic_id, &patient("Li", "Fe", "1990-01-01"), &a, now())
+        .await
+        .unwrap();
+    let book = |start: &'static str| {
+        let new = appointment(&s, p.id, 0, start, 30);
+        let store = s.store.clone();
+        let a = a.clone();
+        async move {
+            let mut new = new;
+            new.room_id = None;
+            store.book(&[new], &a, now()).await.unwrap()[0].id
+        }
+    };
+    let at = |t: &str| -> Timestamp { t.parse().unwrap() };
+    let one = book("2026-12-02T10:00:00Z").await;
+    let e = s
+        .store
+        .set_appointment_status(
+            one,
+            &status("no_show", None),
+            &a,
+            at("2026-12-02T09:59:00Z"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("once the appointment has started"),
+        "{e}"
+    );
+    assert_eq!(
+        s.store.appointment(one).await.unwrap().status.as_str(),
+        "booked"
+    );
+    let c = s
+        .store
+        .set_appointment_status(
+            one,
+            &status("checked_in", None),
+            &a,
+            at("2026-12-02T09:55:00Z"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(c.status.as_str(), "checked_in");
+    assert!(
+        s.store
+            .set_appointment_status(
+                one,
+                &status("no_show", None),
+                &a,
+                at("2026-12-02T10:10:00Z")
+            )
+            .await
+            .is_err(),
+        "a patient who checked in came"
+    );
+    s.store
+        .set_appointment_status(
+            one,
+            &status("completed", None),
+            &a,
+            at("2026-12-02T10:30:00Z"),
+        )
+        .await
+        .unwrap();
+    for to in ["checked_in", "no_show", "cancelled", "completed"] {
+        assert!(
+            s.store
+                .set_appointment_status(one, &status(to, Some("x")), &a, at("2026-12-02T11:00:00Z"))
+                .await
+                .is_err(),
+            "completed is final ({to})"
+        );
+    }
+    let two = book("2026-12-03T10:00:00Z").await;
+    let n = s
+        .store
+        .set_appointment_status(
+            two,
+            &status("no_show", None),
+            &a,
+            at("2026-12-03T10:01:00Z"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(n.status.as_str(), "no_show");
 }
 
 async fn nothing_is_booked_twice(b: TestBackend) {
@@ -1704,7 +1800,7 @@ async fn policies_templates_and_fees_round_trip(b: TestBackend) {
         .set_appointment_status(
             booked[0].id,
             &StatusChange {
-                status: "cancelled",
+                status: needlepoint_domain::appointment::AppointmentStatus::Cancelled,
                 reason: Some("Forgot"),
                 cancelled_by: Some("patient"),
                 fee_minor: Some(3000),
@@ -2138,7 +2234,7 @@ async fn a_flagged_session_waits_for_a_second_signoff(b: TestBackend) {
     assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
 }
 
-async fn recalls_find_every_use_and_message_once(b: TestBackend) {
+async fn recalls_reach_the_chain_find_every_use_and_message_once(b: TestBackend) {
     let (s, appt, cartridge, _) = charting_setup(b).await;
     let a = actor(s.owner_id);
     let c = s.store.open_chart(&appt, &a, now()).await.unwrap();
@@ -2172,12 +2268,86 @@ async fn recalls_find_every_use_and_message_once(b: TestBackend) {
     };
     let early = s
         .store
-        .notify_recall(cartridge.id, std::slice::from_ref(&msg), &a, now())
+        .notify_recall(&[cartridge.id], std::slice::from_ref(&msg), &a, now())
         .await;
     assert!(
         matches!(early, Err(StoreError::Conflict(_))),
         "not recalled yet: {early:?}"
     );
+    // The same maker's lot at the organisation's other clinic, spelled in
+    // another case; a different lot number and another maker's lot are not
+    // part of the recall.
+    let north = s
+        .store
+        .create_clinic(
+            s.organisation_id,
+            &ClinicDetails::parse("North", "America/New_York", "", "").unwrap(),
+            &a,
+            now(),
+        )
+        .await
+        .unwrap();
+    let north_lot = |name: &'static str, supplier: &'static str, number: &'static str| {
+        let store = s.store.clone();
+        let a = a.clone();
+        async move {
+            let item = store
+                .create_supply_item(
+                    north.id,
+                    &NewSupplyItem {
+                        kind: needlepoint_domain::charting::SupplyKind::Cartridge,
+                        name: name.into(),
+                        supplier: supplier.into(),
+                        intradermal: false,
+                        reorder_at: 0,
+                    },
+                    &a,
+                    now(),
+                )
+                .await
+                .unwrap();
+            store
+                .receive_lot(
+                    &NewLot {
+                        item_id: item.id,
+                        lot_number: number.into(),
+                        expires_on: jiff::civil::date(2027, 6, 30),
+                        quantity: 4,
+                    },
+                    &a,
+                    now(),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let same = north_lot("SKINPEN 14-pin cartridge", "crown", "L-10").await;
+    let other_number = {
+        let store = s.store.clone();
+        store
+            .receive_lot(
+                &NewLot {
+                    item_id: same.item_id,
+                    lot_number: "L-11".into(),
+                    expires_on: jiff::civil::date(2027, 6, 30),
+                    quantity: 4,
+                },
+                &a,
+                now(),
+            )
+            .await
+            .unwrap()
+    };
+    let other_maker = north_lot("SkinPen 14-pin cartridge", "Someone else", "L-10").await;
+    let siblings: Vec<i64> = s
+        .store
+        .lot_siblings(cartridge.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|l| l.id)
+        .collect();
+    assert_eq!(siblings, [cartridge.id, same.id], "this lot first");
     let lot = s
         .store
         .recall_lot(cartridge.id, "sterility breach", &a, now())
@@ -2185,17 +2355,68 @@ async fn recalls_find_every_use_and_message_once(b: TestBackend) {
         .unwrap();
     assert_eq!(lot.recall_reason.as_deref(), Some("sterility breach"));
     assert!(lot.recalled_at.is_some());
+    let at_north = s.store.lot(same.id).await.unwrap();
+    assert_eq!(
+        at_north.recall_reason.as_deref(),
+        Some("sterility breach"),
+        "the same lot at the other clinic is recalled too"
+    );
+    for untouched in [other_number.id, other_maker.id] {
+        assert!(s.store.lot(untouched).await.unwrap().recalled_at.is_none());
+    }
     assert!(matches!(
         s.store.recall_lot(cartridge.id, "again", &a, now()).await,
         Err(StoreError::Conflict(_))
     ));
-    let lot = s
+    assert!(matches!(
+        s.store.recall_lot(same.id, "again", &a, now()).await,
+        Err(StoreError::Conflict(_))
+    ));
+    // Notifying is all the lots at once, or nothing.
+    let half = s
         .store
-        .notify_recall(cartridge.id, std::slice::from_ref(&msg), &a, now())
+        .notify_recall(
+            &[cartridge.id, other_number.id],
+            std::slice::from_ref(&msg),
+            &a,
+            now(),
+        )
+        .await;
+    assert!(matches!(half, Err(StoreError::Conflict(_))), "{half:?}");
+    assert!(s
+        .store
+        .lot(cartridge.id)
+        .await
+        .unwrap()
+        .recall_notified_at
+        .is_none());
+    s.store
+        .notify_recall(
+            &[cartridge.id, same.id],
+            std::slice::from_ref(&msg),
+            &a,
+            now(),
+        )
         .await
         .unwrap();
-    assert!(lot.recall_notified_at.is_some());
-    let again = s.store.notify_recall(cartridge.id, &[msg], &a, now()).await;
+    assert!(s
+        .store
+        .lot(cartridge.id)
+        .await
+        .unwrap()
+        .recall_notified_at
+        .is_some());
+    assert!(s
+        .store
+        .lot(same.id)
+        .await
+        .unwrap()
+        .recall_notified_at
+        .is_some());
+    let again = s
+        .store
+        .notify_recall(&[cartridge.id], &[msg], &a, now())
+        .await;
     assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
     let queued = s.store.messages(s.clinic_id, 10).await.unwrap();
     assert_eq!(queued.iter().filter(|m| m.kind == "recall").count(), 1);
@@ -2394,6 +2615,7 @@ conformance!(
     plans_need_a_covering_consent_and_freeze_when_accepted,
     consent_links_sign_once,
     pricing_and_typed_price_items_round_trip,
+    an_appointment_moves_through_its_lifecycle,
     nothing_is_booked_twice,
     racing_bookings_one_wins,
     hours_and_closures_round_trip,
@@ -2402,7 +2624,7 @@ conformance!(
     charts_are_read_only_once_signed_and_take_stock,
     the_database_refuses_to_change_a_signed_chart,
     a_flagged_session_waits_for_a_second_signoff,
-    recalls_find_every_use_and_message_once,
+    recalls_reach_the_chain_find_every_use_and_message_once,
     stock_is_received_counted_and_usable_until_expiry,
     photos_are_recorded_with_their_view,
     a_generated_chain_is_whole_and_recallable,

@@ -7,6 +7,7 @@ use crate::clinical::{clinic_kb, with_birth_date};
 use crate::AppState;
 use jiff::civil::{Date, DateTime, Time, Weekday};
 use jiff::{SignedDuration, Span, Timestamp};
+use needlepoint_domain::appointment::AppointmentStatus;
 use needlepoint_domain::booking_rules::{self, only_overridable, Refusal, Window};
 use needlepoint_domain::knowledge::{AppointmentType, KnowledgeBase};
 use needlepoint_domain::planning::approx_days;
@@ -71,7 +72,7 @@ impl BookError {
 }
 
 fn active(a: &Appointment) -> bool {
-    !matches!(a.status.as_str(), "cancelled" | "no_show")
+    a.status.holds_time()
 }
 
 /// The plan a patient's next session belongs to: the accepted or started one.
@@ -691,10 +692,10 @@ pub async fn plan_move(
     a: &Appointment,
     m: &MoveRequest,
 ) -> Result<Vec<Move>, BookError> {
-    if a.status != "booked" {
+    if a.status != AppointmentStatus::Booked {
         return Err(BookError::Cannot(format!(
             "Only a booked appointment can be moved; this one is {}.",
-            a.status.replace('_', " ")
+            a.status.label().to_lowercase()
         )));
     }
     let local = m
@@ -820,18 +821,19 @@ pub async fn set_status(
     by: Option<CancelledBy>,
     actor: &Actor,
 ) -> Result<Appointment, BookError> {
+    use AppointmentStatus::{Cancelled, NoShow};
     let invalid = |field: &str, m: &str| {
         Err(BookError::Store(StoreError::Invalid(
             needlepoint_domain::Invalid::one(field, m),
         )))
     };
-    if !matches!(to, "checked_in" | "completed" | "no_show" | "cancelled") {
+    let Some(to) = AppointmentStatus::parse(to).filter(|s| *s != AppointmentStatus::Booked) else {
         return invalid("status", "Use checked_in, completed, no_show or cancelled.");
-    }
-    if to == "cancelled" && reason.is_none() {
+    };
+    if to == Cancelled && reason.is_none() {
         return invalid("reason", "Say why the appointment is cancelled.");
     }
-    if to == "cancelled" && by.is_none() {
+    if to == Cancelled && by.is_none() {
         return invalid(
             "cancelled_by",
             "Say who cancelled: the patient or the clinic.",
@@ -840,8 +842,8 @@ pub async fn set_status(
     let now = needlepoint_store::now();
     let policy = st.store.cancellation_policy(a.clinic_id).await?;
     let fee = match (to, by) {
-        ("cancelled", Some(CancelledBy::Patient)) => policy.fee(a.starts_at, now),
-        ("no_show", _) => policy.fee(a.starts_at, a.starts_at),
+        (Cancelled, Some(CancelledBy::Patient)) => policy.fee(a.starts_at, now),
+        (NoShow, _) => policy.fee(a.starts_at, a.starts_at),
         _ => 0,
     };
     let change = StatusChange {
@@ -857,9 +859,9 @@ pub async fn set_status(
         .store
         .set_appointment_status(a.id, &change, actor, now)
         .await?;
-    if to == "cancelled" {
+    if to == Cancelled {
         crate::outbox::queue_cancellation(st, &done).await?;
-    } else if to == "no_show" {
+    } else if to == NoShow {
         st.store.cancel_messages(a.id).await?;
     }
     Ok(done)

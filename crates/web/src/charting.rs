@@ -96,10 +96,10 @@ pub async fn open(st: &AppState, caller: &Caller, a: &Appointment) -> Result<Cha
             "Only a microneedling session is charted.".into(),
         ]));
     }
-    if matches!(a.status.as_str(), "cancelled" | "no_show") {
+    if !a.status.holds_time() {
         return Err(ChartError::Refused(vec![format!(
             "This appointment is {}; it cannot be charted.",
-            a.status.replace('_', " ")
+            a.status.label().to_lowercase()
         )]));
     }
     Ok(st
@@ -415,9 +415,15 @@ pub async fn sign(
             now,
         )
         .await?;
-    if matches!(cx.appointment.status.as_str(), "booked" | "checked_in") {
+    use needlepoint_domain::appointment::AppointmentStatus;
+    if cx
+        .appointment
+        .status
+        .next()
+        .contains(&AppointmentStatus::Completed)
+    {
         let done = needlepoint_store::StatusChange {
-            status: "completed",
+            status: AppointmentStatus::Completed,
             reason: None,
             cancelled_by: None,
             fee_minor: None,

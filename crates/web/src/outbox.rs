@@ -297,6 +297,31 @@ pub async fn queue_cancellation(st: &AppState, a: &Appointment) -> Result<(), St
         .await
 }
 
+/// Messages every patient who had a recalled lot, at every clinic of the
+/// organisation that stocks the same lot (each in its clinic's wording),
+/// and marks those lots notified, in one transaction. Returns how many
+/// messages were queued; `Conflict` when nothing is left to notify.
+pub async fn notify_recall(
+    st: &AppState,
+    lot_id: i64,
+    actor: &needlepoint_store::Actor,
+) -> Result<usize, StoreError> {
+    let mut ids = vec![];
+    let mut messages = vec![];
+    for lot in st.store.lot_siblings(lot_id).await? {
+        if lot.recalled_at.is_none() || lot.recall_notified_at.is_some() {
+            continue;
+        }
+        let uses = st.store.lot_uses(lot.id).await?;
+        messages.extend(recall_messages(st, &lot, &uses).await?);
+        ids.push(lot.id);
+    }
+    st.store
+        .notify_recall(&ids, &messages, actor, needlepoint_store::now())
+        .await?;
+    Ok(messages.len())
+}
+
 /// One recall message per patient who had the lot (at their first session
 /// with it), in the clinic's wording. Patients with neither e-mail nor
 /// phone are left out; the recall page lists them to call.

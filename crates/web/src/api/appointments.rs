@@ -62,7 +62,7 @@ impl From<Appointment> for AppointmentOut {
             ends_at: a.ends_at.to_string(),
             local_start: a.local_start,
             time_zone: a.time_zone,
-            status: a.status,
+            status: a.status.as_str().into(),
             cancel_reason: a.cancel_reason,
             cancelled_by: a.cancelled_by,
             fee_minor: a.fee_minor,

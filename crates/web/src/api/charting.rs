@@ -610,7 +610,7 @@ pub async fn lot_uses(
 pub struct RecallIn {
     /// From the maker's notice.
     pub reason: String,
-    /// Queue a message to every patient who had the lot, now.
+    /// Queue a message to every patient who had the lot (at any clinic), now.
     #[serde(default)]
     pub notify: bool,
 }
@@ -618,8 +618,9 @@ pub struct RecallIn {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RecallOut {
     pub lot: LotOut,
+    /// Every session that used this lot or the same lot at another clinic.
     pub uses: Vec<LotUseOut>,
-    /// Messages queued by this call.
+    /// Messages queued by this call, at every clinic with the lot.
     pub messages_queued: usize,
 }
 
@@ -649,15 +650,14 @@ pub async fn recall_lot(
     } else {
         lot
     };
-    let uses = st.store.lot_uses(id).await?;
     let mut queued = 0;
     if b.notify {
-        let messages = crate::outbox::recall_messages(&st, &lot, &uses).await?;
-        queued = messages.len();
-        lot = st
-            .store
-            .notify_recall(id, &messages, &caller.actor(), now)
-            .await?;
+        queued = crate::outbox::notify_recall(&st, id, &caller.actor()).await?;
+        lot = st.store.lot(id).await?;
+    }
+    let mut uses = vec![];
+    for sibling in st.store.lot_siblings(id).await? {
+        uses.extend(st.store.lot_uses(sibling.id).await?);
     }
     Ok(Json(RecallOut {
         lot: lot.into(),

@@ -171,6 +171,9 @@ pub struct ScreeningOut {
     pub history_version: i64,
     /// The outcome in force (a clinician's override, or the engine's).
     pub status: String,
+    /// The outcome in words; a deferral and a stricter rule are said
+    /// together ("Deferred until resolved, then needs physician approval").
+    pub outcome: String,
     pub age_days: i64,
     /// Why it should not be relied on, when it is stale.
     pub stale: Option<String>,
@@ -194,6 +197,9 @@ async fn out(st: &AppState, p: &Patient, s: ScreeningRecord) -> Result<Screening
         id: s.id,
         history_version: s.history_version,
         status: s.status().as_str().into(),
+        outcome: needlepoint_domain::screening::outcome_words(s.status(), s.result.deferral, |d| {
+            d.to_string()
+        }),
         age_days: f.age_days,
         stale: f.stale,
         created_by: s.created_by_name,

@@ -100,6 +100,8 @@ struct AppointmentPage {
     /// The later sessions' new times, if they move along.
     later: Vec<String>,
     has_later: bool,
+    /// The moves open now (check in, no-show once started, complete).
+    actions: Vec<(&'static str, &'static str)>,
 }
 
 async fn names(st: &AppState, organisation: i64) -> Result<HashMap<i64, String>, PageError> {
@@ -224,6 +226,12 @@ async fn page(
         problem,
         later,
         has_later,
+        actions: a
+            .status
+            .actions(a.starts_at, needlepoint_store::now())
+            .into_iter()
+            .map(|(to, label)| (to.as_str(), label))
+            .collect(),
         a,
     })
 }

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use jiff::civil::{time, Date, Weekday};
 use jiff::Span;
+use needlepoint_domain::appointment::AppointmentStatus;
 use needlepoint_domain::plan::PlanStatus;
 use needlepoint_domain::scheduling::Slot;
 use needlepoint_store::{Patient, PlanRecord, StoreError};
@@ -369,7 +370,7 @@ pub async fn week(
                 ),
                 patient: names[&a.patient_id].clone(),
                 what,
-                cancelled: a.status == "cancelled",
+                cancelled: a.status == AppointmentStatus::Cancelled,
             });
         }
     }
@@ -424,7 +425,7 @@ async fn events(
                 "Booked in Needlepoint; starts {} {}.",
                 a.local_start, a.time_zone
             ),
-            cancelled: a.status == "cancelled",
+            cancelled: a.status == AppointmentStatus::Cancelled,
         });
     }
     Ok(out)
@@ -649,11 +650,9 @@ pub async fn day(
         ),
         patient: names[&a.patient_id].clone(),
         what: super::appointments::kind_label(a),
-        cancelled: a.status == "cancelled",
+        cancelled: a.status == AppointmentStatus::Cancelled,
     };
-    let (live, gone): (Vec<_>, Vec<_>) = appointments
-        .iter()
-        .partition(|a| !matches!(a.status.as_str(), "cancelled" | "no_show"));
+    let (live, gone): (Vec<_>, Vec<_>) = appointments.iter().partition(|a| a.status.holds_time());
     let key = |a: &needlepoint_store::Appointment| {
         if by_room {
             a.room_id

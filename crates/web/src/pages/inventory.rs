@@ -473,13 +473,7 @@ pub async fn notify(
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
     let lot = visible_lot(&st, &caller, id).await?;
-    let uses = st.store.lot_uses(id).await?;
-    let messages = crate::outbox::recall_messages(&st, &lot, &uses).await?;
-    match st
-        .store
-        .notify_recall(id, &messages, &caller.actor(), needlepoint_store::now())
-        .await
-    {
+    match crate::outbox::notify_recall(&st, id, &caller.actor()).await {
         Ok(_) => Ok(Redirect::to(&format!("/inventory/lots/{id}")).into_response()),
         Err(StoreError::Conflict(m)) => {
             lot_view(&st, &caller, &csrf, lot, Some(m), String::new()).await

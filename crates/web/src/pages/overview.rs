@@ -29,18 +29,10 @@ pub struct TodayRow {
     patient: String,
     patient_id: i64,
     what: String,
-    status: String,
+    status: &'static str,
     actions: Vec<(&'static str, &'static str)>,
     /// A session a clinician can chart.
     chartable: bool,
-}
-
-fn next_actions(status: &str) -> Vec<(&'static str, &'static str)> {
-    match status {
-        "booked" => vec![("checked_in", "Check in"), ("no_show", "No-show")],
-        "checked_in" => vec![("completed", "Complete")],
-        _ => vec![],
-    }
 }
 
 #[derive(Template)]
@@ -101,10 +93,14 @@ pub async fn today(
                             .map(|n| format!(" {n}"))
                             .unwrap_or_default()
                     ),
-                    status: a.status.replace('_', " "),
-                    actions: next_actions(&a.status),
-                    chartable: a.kind == "session"
-                        && matches!(a.status.as_str(), "booked" | "checked_in" | "completed"),
+                    status: a.status.label(),
+                    actions: a
+                        .status
+                        .actions(a.starts_at, now)
+                        .into_iter()
+                        .map(|(to, label)| (to.as_str(), label))
+                        .collect(),
+                    chartable: a.kind == "session" && a.status.holds_time(),
                 });
             }
         }

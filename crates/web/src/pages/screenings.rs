@@ -19,15 +19,10 @@ use needlepoint_domain::knowledge::KnowledgeBase;
 use needlepoint_domain::screening::{Deferral, Status};
 use needlepoint_store::ScreeningRecord;
 
-/// "Deferred until 4 Dec 2026", "Deferred until resolved", "Eligible".
+/// "Deferred until 4 Dec 2026", "Deferred until resolved, then needs
+/// physician approval", "Eligible": the domain's words with the page's dates.
 pub fn outcome(status: Status, deferral: Option<Deferral>) -> String {
-    match (status, deferral) {
-        (Status::Deferred, Some(Deferral::Until(d))) => {
-            format!("Deferred until {}", crate::view::long_date(d))
-        }
-        (Status::Deferred, Some(Deferral::UntilResolved)) => "Deferred until resolved".into(),
-        (s, _) => s.label().into(),
-    }
+    needlepoint_domain::screening::outcome_words(status, deferral, crate::view::long_date)
 }
 
 /// A CSS class per outcome, for the badge colour.

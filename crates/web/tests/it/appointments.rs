@@ -570,7 +570,37 @@ async fn the_cancellation_policy_charges_late_patients(b: TestBackend) {
     let late = booked_id(&book(&mut desk, pid, "consultation", soon, "17:00", &[]).await);
     let by_clinic = booked_id(&book(&mut desk, pid, "consultation", soon, "16:00", &[]).await);
     let early = booked_id(&book(&mut desk, pid, "consultation", far, "10:00", &[]).await);
-    let no_show = booked_id(&book(&mut desk, pid, "follow_up", far, "11:00", &[]).await);
+    let future = booked_id(&book(&mut desk, pid, "follow_up", far, "11:00", &[]).await);
+    // A visit that began an hour ago (booked directly: the pages refuse the past).
+    let started = needlepoint_store::now() - jiff::SignedDuration::from_hours(1);
+    let no_show = c
+        .app
+        .store
+        .book(
+            &[needlepoint_store::NewAppointment {
+                clinic_id: c.clinic_id,
+                patient_id: pid,
+                plan_id: None,
+                session_number: None,
+                kind: "follow_up".into(),
+                practitioner_id: None,
+                room_id: None,
+                device_id: None,
+                starts_at: started,
+                ends_at: started + jiff::SignedDuration::from_mins(15),
+                local_start: started
+                    .to_zoned(jiff::tz::TimeZone::get("Europe/London").unwrap())
+                    .datetime()
+                    .to_string(),
+                time_zone: "Europe/London".into(),
+                window_override: None,
+            }],
+            &needlepoint_store::Actor::system("test"),
+            needlepoint_store::now(),
+        )
+        .await
+        .unwrap()[0]
+        .id;
     let page = desk
         .get(&format!("/appointments/{late}"))
         .await
@@ -587,6 +617,36 @@ async fn the_cancellation_policy_charges_late_patients(b: TestBackend) {
     for (id, by) in [(late, "patient"), (by_clinic, "clinic"), (early, "patient")] {
         assert_eq!(cancel(&mut desk, id, by).await.status(), 303);
     }
+    let page = desk
+        .get(&format!("/appointments/{future}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !page.contains("appt-no_show"),
+        "no No-show button before the start"
+    );
+    refused(
+        desk.post_form(
+            &format!("/appointments/{future}/status"),
+            &[("to", "no_show")],
+        )
+        .await,
+        409,
+        "once the appointment has started",
+    )
+    .await;
+    let page = desk
+        .get(&format!("/appointments/{no_show}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("appt-no_show"),
+        "No-show offered once started"
+    );
     let r = desk
         .post_form(
             &format!("/appointments/{no_show}/status"),
@@ -607,6 +667,11 @@ async fn the_cancellation_policy_charges_late_patients(b: TestBackend) {
     assert_eq!(fee(by_clinic).await, None, "the clinic cancelled");
     assert_eq!(fee(early).await, None, "enough notice");
     assert_eq!(fee(no_show).await, Some(3000), "a no-show pays");
+    assert_eq!(
+        fee(future).await,
+        None,
+        "the refused no-show left it untouched"
+    );
     let msgs = c.app.store.messages(c.clinic_id, 100).await.unwrap();
     let told = msgs
         .iter()

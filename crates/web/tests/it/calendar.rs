@@ -174,7 +174,13 @@ async fn todays_list_checks_patients_in(b: TestBackend) {
         .await;
     assert_eq!(r.status(), 303);
     assert_eq!(
-        c.app.store.appointment(booked[0].id).await.unwrap().status,
+        c.app
+            .store
+            .appointment(booked[0].id)
+            .await
+            .unwrap()
+            .status
+            .as_str(),
         "checked_in"
     );
     let r = desk
@@ -333,7 +339,7 @@ async fn the_outbox_delivers_retries_and_never_loses(b: TestBackend) {
         .set_appointment_status(
             booked[0].id,
             &needlepoint_store::StatusChange {
-                status: "cancelled",
+                status: needlepoint_domain::appointment::AppointmentStatus::Cancelled,
                 reason: Some("Ill"),
                 cancelled_by: Some("patient"),
                 fee_minor: None,

@@ -594,7 +594,7 @@ async fn lots_are_checked_and_stock_moves_at_signoff(b: TestBackend) {
     assert_eq!(st.lot(f.cartridge).await.unwrap().quantity, 9);
     assert_eq!(st.lot(f.serum).await.unwrap().quantity, 3);
     assert_eq!(
-        st.appointment(f.appointment).await.unwrap().status,
+        st.appointment(f.appointment).await.unwrap().status.as_str(),
         "completed"
     );
     // Below the reorder level (5): the serum shows on Today.
@@ -821,9 +821,90 @@ async fn an_override_needs_a_medical_directors_second_signoff(b: TestBackend) {
         .contains("Second sign-off by Dr Director"));
 }
 
+/// The lot the organisation's other clinic stocks and used on its patient.
+struct FarUse {
+    clinic: i64,
+    lot: i64,
+}
+
+/// The organisation's other clinic receives the fixture's cartridge (same
+/// item, supplier and lot number) and uses it on its own patient.
+async fn other_clinic_used_the_lot(f: &Fixture, number: &str) -> FarUse {
+    let st = f.c.app.store.clone();
+    let (owner, now) = (actor(f.c.owner), needlepoint_store::now());
+    let mut p = st.patient(f.c.other_patient_id).await.unwrap();
+    p.details.email =
+        Some(needlepoint_domain::Email::parse("email", "faraway@example.com").unwrap());
+    st.update_patient(p.id, p.version, &p.details, &owner, now)
+        .await
+        .unwrap();
+    let item = st
+        .create_supply_item(
+            p.clinic_id,
+            &NewSupplyItem {
+                kind: SupplyKind::Cartridge,
+                name: "SkinPen cartridge".into(),
+                supplier: "Crown Aesthetics".into(),
+                intradermal: false,
+                reorder_at: 0,
+            },
+            &owner,
+            now,
+        )
+        .await
+        .unwrap();
+    let lot = st
+        .receive_lot(
+            &NewLot {
+                item_id: item.id,
+                lot_number: number.into(),
+                expires_on: jiff::civil::date(2030, 1, 31),
+                quantity: 3,
+            },
+            &owner,
+            now,
+        )
+        .await
+        .unwrap();
+    let start = jiff::Timestamp::from_second(now.as_second() / 300 * 300).unwrap();
+    let a = st
+        .book(
+            &[NewAppointment {
+                clinic_id: p.clinic_id,
+                patient_id: p.id,
+                plan_id: None,
+                session_number: None,
+                kind: "session".into(),
+                practitioner_id: None,
+                room_id: None,
+                device_id: None,
+                starts_at: start,
+                ends_at: start + jiff::SignedDuration::from_mins(60),
+                local_start: "today".into(),
+                time_zone: "America/New_York".into(),
+                window_override: None,
+            }],
+            &owner,
+            now,
+        )
+        .await
+        .unwrap()
+        .remove(0);
+    let chart = st.open_chart(&a, &owner, now).await.unwrap();
+    let chart = st.start_chart(chart.id, &[], &owner, now).await.unwrap();
+    st.add_chart_lot(chart.id, lot.id, 1, None, &owner, now)
+        .await
+        .unwrap();
+    FarUse {
+        clinic: p.clinic_id,
+        lot: lot.id,
+    }
+}
+
 async fn a_recall_lists_every_patient_and_messages_them_once(b: TestBackend) {
     let f = fixture(b).await;
     let st = f.c.app.store.clone();
+    let far = other_clinic_used_the_lot(&f, "C-100").await;
     let (mut nurse, chart) = needling(&f).await;
     assert_eq!(
         nurse
@@ -875,6 +956,20 @@ async fn a_recall_lists_every_patient_and_messages_them_once(b: TestBackend) {
     let r = nurse.post_form(&format!("{lot_page}/notify"), &[]).await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("messaged once per recall"));
+    // The same maker's lot at the organisation's other clinic is recalled
+    // with it, and its patient messaged in that clinic's wording.
+    let there = st.lot(far.lot).await.unwrap();
+    assert!(there.recalled_at.is_some() && there.recall_notified_at.is_some());
+    let far_recall: Vec<_> = st
+        .messages(far.clinic, 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.kind == "recall")
+        .collect();
+    assert_eq!(far_recall.len(), 1);
+    assert_eq!(far_recall[0].to_address, "faraway@example.com");
+    assert_eq!(far_recall[0].patient_id, Some(f.c.other_patient_id));
     // The recalled lot is now refused for the next session, and no longer
     // counted as usable stock.
     let inventory = nurse.get("/inventory").await.text().await.unwrap();
