@@ -29,6 +29,11 @@ pub struct PatientHistory {
     pub events: Vec<EventEntry>,
     #[serde(default)]
     pub concerns: Vec<Concern>,
+    /// What the patient wrote that the lists do not cover (other
+    /// conditions, medicines, allergies), for the clinician to go through.
+    /// Screening does not read it: a clinician records what it means.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

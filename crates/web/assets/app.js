@@ -40,9 +40,60 @@
       count.textContent = "Step " + (at + 1) + " of " + steps.length;
       window.scrollTo(0, 0);
     }
-    back.addEventListener("click", function () { show(at - 1); });
-    next.addEventListener("click", function () { show(at + 1); });
-    show(0);
+    var problem = document.getElementById("step-problem");
+    // Questions on this step with no answer yet. Nothing is pre-chosen, so
+    // a patient cannot tap through to the end without answering.
+    function unanswered(step) {
+      return Array.prototype.filter.call(step.querySelectorAll("[data-question]"), function (q) {
+        var radios = q.querySelectorAll("input[type=radio][required]");
+        return radios.length > 0 && !Array.prototype.some.call(radios, function (r) { return r.checked; });
+      });
+    }
+    // The review: every answer that is not "No", in the patient's words.
+    function review() {
+      var box = form.querySelector("[data-review]");
+      if (!box) { return; }
+      var list = box.querySelector("ul");
+      list.textContent = "";
+      Array.prototype.forEach.call(form.querySelectorAll("[data-question]"), function (q) {
+        var chosen = q.querySelector("input[type=radio]:checked");
+        var title = q.querySelector("p");
+        if (!chosen || chosen.value === "no" || !title) { return; }
+        var li = document.createElement("li");
+        li.textContent = title.textContent.trim() + " " + chosen.parentNode.textContent.trim();
+        list.appendChild(li);
+      });
+      Array.prototype.forEach.call(form.querySelectorAll("textarea"), function (t) {
+        if (!t.value.trim()) { return; }
+        var li = document.createElement("li");
+        li.textContent = t.value.trim();
+        list.appendChild(li);
+      });
+      box.hidden = false;
+    }
+    back.addEventListener("click", function () { problem.hidden = true; show(at - 1); });
+    next.addEventListener("click", function () {
+      var missing = unanswered(steps[at]);
+      Array.prototype.forEach.call(steps[at].querySelectorAll("[data-question]"), function (q) {
+        q.classList.toggle("has-error", missing.indexOf(q) >= 0);
+      });
+      if (missing.length > 0) {
+        problem.textContent = missing.length === 1
+          ? "Please answer the question marked below before going on."
+          : "Please answer the " + missing.length + " questions marked below before going on.";
+        problem.hidden = false;
+        missing[0].scrollIntoView({ block: "center" });
+        missing[0].querySelector("input").focus();
+        return;
+      }
+      problem.hidden = true;
+      if (at + 1 === steps.length - 1) { review(); }
+      show(at + 1);
+    });
+    // A page that came back with errors opens on the first step with one.
+    var first = steps.findIndex(function (s) { return s.querySelector(".has-error"); });
+    show(first >= 0 ? first : 0);
+    if (first === steps.length - 1) { review(); }
   });
 })();
 // Signature pads: draw on canvas[data-signature-for], keep a PNG data URL in

@@ -66,6 +66,9 @@ pub fn items(kb: &KnowledgeBase, h: &PatientHistory) -> Vec<Item> {
         if let Some(r) = c.resolved_on {
             t += &format!(", resolved {r}");
         }
+        if let Some(n) = &c.note {
+            t += &format!(" ({n})");
+        }
         out.push(Item {
             section: "conditions",
             index: i,
@@ -75,14 +78,18 @@ pub fn items(kb: &KnowledgeBase, h: &PatientHistory) -> Vec<Item> {
     }
     for (i, m) in h.medications.iter().enumerate() {
         let t = format!(
-            "{}{}{}",
+            "{}{}{}{}",
             name(&kb.medications, &m.code),
             m.started_on
                 .map(|s| format!(", from {s}"))
                 .unwrap_or_default(),
             m.stopped_on
                 .map(|s| format!(", stopped {s}"))
-                .unwrap_or_else(|| ", taken now".into())
+                .unwrap_or_else(|| ", taken now".into()),
+            m.note
+                .as_ref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default()
         );
         out.push(Item {
             section: "medications",
@@ -95,7 +102,14 @@ pub fn items(kb: &KnowledgeBase, h: &PatientHistory) -> Vec<Item> {
         out.push(Item {
             section: "allergies",
             index: i,
-            text: format!("Allergy: {}", name(&kb.allergies, &a.code)),
+            text: format!(
+                "Allergy: {}{}",
+                name(&kb.allergies, &a.code),
+                a.note
+                    .as_ref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default()
+            ),
             close: None,
         });
     }
@@ -127,6 +141,14 @@ pub fn items(kb: &KnowledgeBase, h: &PatientHistory) -> Vec<Item> {
             close: None,
         });
     }
+    for (i, n) in h.notes.iter().enumerate() {
+        out.push(Item {
+            section: "notes",
+            index: i,
+            text: format!("The patient wrote: {n}"),
+            close: None,
+        });
+    }
     out
 }
 
@@ -150,6 +172,7 @@ pub fn merge(base: &PatientHistory, answers: &PatientHistory) -> PatientHistory 
     add(&mut h.allergies, &answers.allergies);
     add(&mut h.events, &answers.events);
     add(&mut h.concerns, &answers.concerns);
+    add(&mut h.notes, &answers.notes);
     h
 }
 
@@ -408,6 +431,7 @@ fn apply(op: &str, v: &FormValues, h: &mut PatientHistory) -> Result<(), Invalid
                     "allergies" if i < h.allergies.len() => h.allergies.remove(i).code,
                     "events" if i < h.events.len() => h.events.remove(i).code,
                     "concerns" if i < h.concerns.len() => h.concerns.remove(i).indication,
+                    "notes" if i < h.notes.len() => h.notes.remove(i),
                     _ => String::new(),
                 };
                 if removed.is_empty() {

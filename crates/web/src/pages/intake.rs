@@ -111,6 +111,8 @@ struct FormPage {
     indications: Vec<(String, String)>,
     concern_rows: Vec<usize>,
     form: FormValues,
+    /// What is wrong, each beside its question and listed at the top.
+    errors: Invalid,
     problems: Vec<String>,
     today: String,
 }
@@ -127,6 +129,10 @@ impl FormPage {
 
     fn is(&self, field: &str, value: &str) -> bool {
         self.form.has(field, value)
+    }
+
+    fn err(&self, field: &str) -> Option<&str> {
+        self.errors.message_for(field)
     }
 }
 
@@ -159,7 +165,7 @@ async fn form_page(
     token: &str,
     patient_id: i64,
     form: FormValues,
-    problems: Vec<String>,
+    errors: Invalid,
 ) -> Result<FormPage, PageError> {
     let p = st.store.patient(patient_id).await?;
     let kb = clinic_kb(st, p.clinic_id).await?;
@@ -186,7 +192,8 @@ async fn form_page(
             .collect(),
         concern_rows: (1..=CONCERN_ROWS).collect(),
         form,
-        problems,
+        problems: errors.errors.iter().map(|e| e.message.clone()).collect(),
+        errors,
         today: clinic_today(st, p.clinic_id).await?.to_string(),
     })
 }
@@ -208,7 +215,7 @@ pub async fn show(
                 &token,
                 link.patient_id,
                 FormValues::default(),
-                vec![],
+                Invalid::default(),
             )
             .await?,
         )),
@@ -232,23 +239,79 @@ fn areas(v: &FormValues, field: &str) -> Vec<String> {
     v.all(field).into_iter().map(str::to_string).collect()
 }
 
-/// The answers as a history. Field names: `cond.CODE`, `cond.CODE.areas`,
-/// `med.CODE` (`now`/`stopped`), `med.CODE.started`/`.stopped`,
-/// `allergy.CODE`, `event.CODE`, `event.CODE.on`/`.areas`, `concernN.*`.
+/// The longest free text the form keeps per box.
+const OTHER_MAX_CHARS: usize = 1000;
+
+/// One required question's answer: one of `allowed`, or an error naming the
+/// question. A form never answers for the patient: nothing is pre-chosen,
+/// so an unanswered question is refused rather than read as "no".
+fn answer<'a>(
+    v: &'a FormValues,
+    field: &str,
+    question: &str,
+    allowed: &[&str],
+    inv: &mut Invalid,
+) -> Option<&'a str> {
+    let a = v.get(field);
+    if allowed.contains(&a) {
+        Some(a)
+    } else {
+        inv.push(field, format!("Please answer: {question}"));
+        None
+    }
+}
+
+/// Words kept beside an entry the patient was not sure of.
+const NOT_SURE: &str = "the patient was not sure";
+
+/// The answers as a history. Field names: `pregnant`, `breastfeeding`,
+/// `fitzpatrick`, `cond.CODE` (`no`/`yes`/`unsure`), `cond.CODE.areas`,
+/// `med.CODE` (`no`/`now`/`stopped`/`unsure`), `med.CODE.started`/`.stopped`,
+/// `allergy.CODE` (`no`/`yes`/`unsure`), `event.CODE` (`no`/`yes`),
+/// `event.CODE.on`/`.areas`, `other.conditions`/`.medicines`/`.allergies`,
+/// `concernN.*` and `declaration`. Every question must be answered. "Not
+/// sure" is recorded as if yes, with a note, so screening stays on the safe
+/// side until a clinician has asked.
 pub fn answers(kb: &KnowledgeBase, v: &FormValues) -> Result<PatientHistory, Invalid> {
     let mut inv = Invalid::default();
-    let mut h = PatientHistory {
-        pregnant: v.get("pregnant") == "yes",
-        breastfeeding: v.get("breastfeeding") == "yes",
-        fitzpatrick: v
-            .get("fitzpatrick")
-            .parse()
-            .ok()
-            .filter(|t| (1..=6).contains(t)),
-        ..Default::default()
-    };
+    let mut h = PatientHistory::default();
+    let yes_no_unsure = ["no", "yes", "unsure"];
+    match answer(
+        v,
+        "pregnant",
+        "Are you pregnant, or could you be?",
+        &yes_no_unsure,
+        &mut inv,
+    ) {
+        Some("yes") => h.pregnant = true,
+        Some("unsure") => {
+            h.pregnant = true;
+            h.notes.push("Not sure whether she is pregnant.".into());
+        }
+        _ => {}
+    }
+    h.breastfeeding = answer(
+        v,
+        "breastfeeding",
+        "Are you breastfeeding?",
+        &["no", "yes"],
+        &mut inv,
+    ) == Some("yes");
+    let skin_types = ["1", "2", "3", "4", "5", "6", "unsure"];
+    h.fitzpatrick = answer(
+        v,
+        "fitzpatrick",
+        "Which describes your skin best in the sun?",
+        &skin_types,
+        &mut inv,
+    )
+    .and_then(|t| t.parse().ok());
     for c in &kb.conditions {
-        if v.get(&format!("cond.{}", c.code)) == "yes" {
+        let field = format!("cond.{}", c.code);
+        let Some(a) = answer(v, &field, &c.question, &yes_no_unsure, &mut inv) else {
+            continue;
+        };
+        if a != "no" {
             h.conditions.push(ConditionEntry {
                 code: c.code.clone(),
                 areas: areas(v, &format!("cond.{}.areas", c.code)),
@@ -259,54 +322,83 @@ pub fn answers(kb: &KnowledgeBase, v: &FormValues) -> Result<PatientHistory, Inv
                     "no" => Some(false),
                     _ => None,
                 },
-                note: None,
+                note: (a == "unsure").then(|| NOT_SURE.to_string()),
             });
         }
     }
     for m in &kb.medications {
-        let state = v.get(&format!("med.{}", m.code));
-        if state == "now" || state == "stopped" {
-            let started_on = date(v, &format!("med.{}.started", m.code), &m.name, &mut inv);
-            let stopped_on = date(v, &format!("med.{}.stopped", m.code), &m.name, &mut inv);
-            if state == "stopped" && stopped_on.is_none() {
-                inv.push(
-                    format!("med.{}.stopped", m.code),
-                    format!(
-                        "{}: when did you stop? An approximate date is fine.",
-                        m.name
-                    ),
-                );
-            }
-            h.medications.push(MedicationEntry {
-                code: m.code.clone(),
-                started_on,
-                stopped_on: stopped_on.filter(|_| state == "stopped"),
-                note: None,
-            });
+        let field = format!("med.{}", m.code);
+        let Some(state) = answer(
+            v,
+            &field,
+            &m.question,
+            &["no", "now", "stopped", "unsure"],
+            &mut inv,
+        ) else {
+            continue;
+        };
+        if state == "no" {
+            continue;
         }
+        let started_on = date(v, &format!("med.{}.started", m.code), &m.name, &mut inv);
+        let stopped_on = date(v, &format!("med.{}.stopped", m.code), &m.name, &mut inv);
+        if state == "stopped" && stopped_on.is_none() {
+            inv.push(
+                format!("med.{}.stopped", m.code),
+                format!(
+                    "{}: when did you stop? An approximate date is fine.",
+                    m.name
+                ),
+            );
+        }
+        h.medications.push(MedicationEntry {
+            code: m.code.clone(),
+            started_on,
+            stopped_on: stopped_on.filter(|_| state == "stopped"),
+            note: (state == "unsure").then(|| NOT_SURE.to_string()),
+        });
     }
     for a in &kb.allergies {
-        if v.get(&format!("allergy.{}", a.code)) == "yes" {
-            h.allergies.push(AllergyEntry {
+        let field = format!("allergy.{}", a.code);
+        match answer(v, &field, &a.question, &yes_no_unsure, &mut inv) {
+            Some("yes") | Some("unsure") => h.allergies.push(AllergyEntry {
                 code: a.code.clone(),
-                note: None,
-            });
+                note: v.has(&field, "unsure").then(|| NOT_SURE.to_string()),
+            }),
+            _ => {}
         }
     }
     for e in &kb.events {
-        if v.get(&format!("event.{}", e.code)) == "yes" {
-            match date(v, &format!("event.{}.on", e.code), &e.name, &mut inv) {
-                Some(on) => h.events.push(EventEntry {
-                    code: e.code.clone(),
-                    on,
-                    areas: areas(v, &format!("event.{}.areas", e.code)),
-                    note: None,
-                }),
-                None => inv.push(
-                    format!("event.{}.on", e.code),
-                    format!("{}: when was it? An approximate date is fine.", e.name),
-                ),
-            }
+        let field = format!("event.{}", e.code);
+        if answer(v, &field, &e.question, &["no", "yes"], &mut inv) != Some("yes") {
+            continue;
+        }
+        match date(v, &format!("event.{}.on", e.code), &e.name, &mut inv) {
+            Some(on) => h.events.push(EventEntry {
+                code: e.code.clone(),
+                on,
+                areas: areas(v, &format!("event.{}.areas", e.code)),
+                note: None,
+            }),
+            None => inv.push(
+                format!("event.{}.on", e.code),
+                format!("{}: when was it? An approximate date is fine.", e.name),
+            ),
+        }
+    }
+    for (field, label) in [
+        ("other.conditions", "Other conditions"),
+        ("other.medicines", "Other medicines"),
+        ("other.allergies", "Other allergies"),
+    ] {
+        let text = v.get(field).trim();
+        if text.chars().count() > OTHER_MAX_CHARS {
+            inv.push(
+                field,
+                format!("{label}: please keep it under {OTHER_MAX_CHARS} characters."),
+            );
+        } else if !text.is_empty() {
+            h.notes.push(format!("{label}: {text}"));
         }
     }
     for n in 1..=CONCERN_ROWS {
@@ -333,6 +425,12 @@ pub fn answers(kb: &KnowledgeBase, v: &FormValues) -> Result<PatientHistory, Inv
             area: area.into(),
             severity,
         });
+    }
+    if v.get("declaration") != "yes" {
+        inv.push(
+            "declaration",
+            "Tick the box to say you answered every question yourself, then send.",
+        );
     }
     inv.into_result()?;
     Ok(h)
@@ -370,8 +468,7 @@ pub async fn submit(
             Err(r) => Ok(refused(r)),
         },
         Err(inv) => {
-            let problems = inv.errors.into_iter().map(|e| e.message).collect();
-            let page = form_page(&st, &csrf, &token, link.patient_id, v, problems).await?;
+            let page = form_page(&st, &csrf, &token, link.patient_id, v, inv).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
     }

@@ -168,16 +168,19 @@ async fn intake_confirm_screen(backend: TestBackend) {
     b.goto(&url).await;
     b.wait_for_text("h1", "Hello Amara").await;
     b.screenshot(&shot("11-intake-start")).await;
-    b.click("#step-next").await; // pregnancy: no (default)
+    b.click("#step-next").await;
+    answer_no(&b).await; // pregnancy
     b.click("#step-next").await;
     b.click("input[name=fitzpatrick][value='3']").await;
-    b.click("#step-next").await; // health: no (defaults)
-    b.click("#step-next").await; // medicines: no
-    b.click("#step-next").await; // allergies: none
     b.click("#step-next").await;
-    b.click("#event-neurotoxin").await;
+    for _ in 0..3 {
+        answer_no(&b).await; // health, medicines, allergies
+        b.click("#step-next").await;
+    }
+    answer_no(&b).await;
+    b.click("#event-neurotoxin-yes").await;
     b.type_into("#event-neurotoxin-on", &typed(injected)).await;
-    b.click("div.question:has(#event-neurotoxin) details summary")
+    b.click("div.question:has(#event-neurotoxin-yes) details summary")
         .await;
     b.click("input[name='event.neurotoxin.areas'][value=forehead]")
         .await;
@@ -187,6 +190,12 @@ async fn intake_confirm_screen(backend: TestBackend) {
         .await;
     b.click("#concern1-area option[value=forehead]").await;
     b.click("#step-next").await;
+    let review = b.wait_for_text("#intake-review", "You told us").await;
+    assert!(
+        review.contains("Neurotoxin") || review.contains("wrinkle"),
+        "{review}"
+    );
+    b.click("#declaration").await;
     b.click("#send-intake").await;
     b.wait_for_text("#intake-done", "Thank you").await;
     b.goto(&url).await;
@@ -226,9 +235,120 @@ async fn intake_confirm_screen(backend: TestBackend) {
     b.quit().await;
 }
 
+/// Answers "No" to every question of the intake step on screen, one
+/// click each, as a patient would.
+async fn answer_no(b: &Browser) {
+    let names = b
+        .execute("return Array.from(document.querySelectorAll('fieldset.step.current input[type=radio][value=no]')).map(r => r.name);")
+        .await;
+    for name in names.as_array().unwrap() {
+        b.click(&format!(
+            "input[name='{}'][value=no]",
+            name.as_str().unwrap()
+        ))
+        .await;
+    }
+}
+
+/// On a phone, a patient in a hurry taps Next without answering: she is
+/// stopped on the step, told how many questions are left, and cannot send
+/// until every question is answered and the declaration ticked.
+async fn intake_on_a_phone_waits_for_every_answer(backend: TestBackend) {
+    let c = crate::common::spawn_clinic(backend).await;
+    let shot = |name: &str| shot_name(backend, name);
+    let mut desk = c.client_as(needlepoint_domain::Role::FrontDesk).await;
+    let html = desk
+        .post_form(&format!("/patients/{}/intake-links", c.patient_id), &[])
+        .await
+        .text()
+        .await
+        .unwrap();
+    let start = html.find("/intake/").unwrap();
+    let path = html[start..].split('<').next().unwrap().to_string();
+    let b = Browser::start().await;
+    b.resize(390, 844).await;
+    b.goto(&format!("{}{path}", c.app.base)).await;
+    b.wait_for_text("h1", "Hello Amara").await;
+    b.click("#step-next").await;
+    b.click("#step-next").await; // nothing answered
+    b.wait_for_text("#step-problem", "Please answer the 2 questions")
+        .await;
+    assert_eq!(b.text("fieldset.step.current legend").await, "Pregnancy");
+    b.screenshot(&shot("16-intake-phone-unanswered")).await;
+    b.click("input[name=pregnant][value=no]").await;
+    b.click("#step-next").await;
+    b.wait_for_text("#step-problem", "Please answer the question marked below")
+        .await;
+    assert_eq!(b.text("fieldset.step.current legend").await, "Pregnancy");
+    b.click("input[name=breastfeeding][value=no]").await;
+    b.click("#step-next").await;
+    b.wait_for_text("fieldset.step.current legend", "Your skin in the sun")
+        .await;
+    b.click("input[name=fitzpatrick][value=unsure]").await;
+    b.click("#step-next").await;
+    // Health: one question left unanswered stops the patient here.
+    answer_no(&b).await;
+    b.click("#cond-diabetes-unsure").await;
+    b.execute(
+        "document.querySelector('input[name=\"cond.keloid_tendency\"]:checked').checked = false;",
+    )
+    .await;
+    b.click("#step-next").await;
+    b.wait_for_text("#step-problem", "Please answer the question marked below")
+        .await;
+    b.screenshot(&shot("17-intake-phone-one-left")).await;
+    b.click("input[name='cond.keloid_tendency'][value=no]")
+        .await;
+    b.click("#step-next").await;
+    for _ in 0..3 {
+        answer_no(&b).await; // medicines, allergies, recent treatments
+        b.click("#step-next").await;
+    }
+    b.click("#step-next").await; // nothing to treat named
+    let review = b.wait_for_text("#intake-review", "You told us").await;
+    assert!(
+        review.contains("diabetes") && review.contains("I am not sure"),
+        "{review}"
+    );
+    b.screenshot(&shot("18-intake-phone-review")).await;
+    // Sending without the declaration is refused by the server too.
+    b.click("#send-intake").await;
+    b.wait_for_text("#intake-problems", "Tick the box").await;
+    assert!(c
+        .app
+        .store
+        .pending_intakes(c.patient_id)
+        .await
+        .unwrap()
+        .is_empty());
+    b.click("#declaration").await;
+    b.click("#send-intake").await;
+    b.wait_for_text("#intake-done", "Thank you").await;
+    let width = b
+        .execute("return document.documentElement.scrollWidth;")
+        .await
+        .as_u64()
+        .unwrap();
+    assert!(
+        width <= 390,
+        "nothing overflows sideways on a phone ({width}px)"
+    );
+    let sent = c.app.store.pending_intakes(c.patient_id).await.unwrap();
+    let h = &sent[0].history;
+    assert_eq!(h.conditions.len(), 1);
+    assert_eq!(h.conditions[0].code, "diabetes");
+    assert_eq!(h.fitzpatrick, None, "not sure is left for the clinician");
+    b.quit().await;
+}
+
 mod intake {
     crate::both!(intake_confirm_screen);
     use super::intake_confirm_screen;
+}
+
+mod intake_on_a_phone {
+    crate::both!(intake_on_a_phone_waits_for_every_answer);
+    use super::intake_on_a_phone_waits_for_every_answer;
 }
 
 /// A screened patient with a concern, and a price list, ready to plan.

@@ -275,6 +275,32 @@ async fn history_forms_refuse_contradictions_and_keep_versions(b: TestBackend) {
     assert_eq!(desk.get(&path).await.status(), 403);
 }
 
+/// Every question of the intake form answered "No" (skin type III), without
+/// the declaration.
+pub fn every_answer_no(kb: &needlepoint_domain::knowledge::KnowledgeBase) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = vec![
+        ("pregnant".into(), "no".into()),
+        ("breastfeeding".into(), "no".into()),
+        ("fitzpatrick".into(), "3".into()),
+    ];
+    for (prefix, list) in [
+        ("cond", &kb.conditions),
+        ("med", &kb.medications),
+        ("allergy", &kb.allergies),
+        ("event", &kb.events),
+    ] {
+        out.extend(
+            list.iter()
+                .map(|r| (format!("{prefix}.{}", r.code), "no".into())),
+        );
+    }
+    out
+}
+
+fn pairs(v: &[(String, String)]) -> Vec<(&str, &str)> {
+    v.iter().map(|(k, x)| (k.as_str(), x.as_str())).collect()
+}
+
 async fn intake_links_refuse_bad_answers_and_second_use(b: TestBackend) {
     let c = spawn_clinic(b).await;
     let mut desk = c.client_as(Role::FrontDesk).await;
@@ -286,7 +312,13 @@ async fn intake_links_refuse_bad_answers_and_second_use(b: TestBackend) {
     let start = html.find("/intake/").unwrap();
     let path = html[start..].split('<').next().unwrap().to_string();
     let mut patient = Client::new(&c.app.base);
-    assert_eq!(patient.get(&path).await.status(), 200);
+    let form = patient.get(&path).await.text().await.unwrap();
+    assert!(
+        form.contains("required>") && !form.contains(" checked>"),
+        "no answer is chosen for the patient before she reads the question"
+    );
+    // Answering one medicine and sending: every other question is named,
+    // and nothing is sent.
     let r = patient
         .post_form(
             &path,
@@ -296,7 +328,11 @@ async fn intake_links_refuse_bad_answers_and_second_use(b: TestBackend) {
     assert_eq!(r.status(), 422);
     let html = r.text().await.unwrap();
     assert!(
-        html.contains("when did you stop?") && html.contains("Nothing has been sent yet"),
+        html.contains("when did you stop?")
+            && html.contains("Please answer: Are you pregnant, or could you be?")
+            && html.contains("Please answer: Do you have diabetes?")
+            && html.contains("Tick the box to say you answered every question yourself")
+            && html.contains("Nothing has been sent yet"),
         "explained"
     );
     assert!(c
@@ -306,21 +342,46 @@ async fn intake_links_refuse_bad_answers_and_second_use(b: TestBackend) {
         .await
         .unwrap()
         .is_empty());
-    let r = patient
-        .post_form(
-            &path,
-            &[
-                ("med.isotretinoin", "stopped"),
-                ("med.isotretinoin.stopped", "2026-09-01"),
-                ("fitzpatrick", "3"),
-            ],
-        )
-        .await;
+    // Every question answered, but no declaration: still not sent.
+    let kb = needlepoint_knowledge::shipped().unwrap();
+    let mut answers = every_answer_no(&kb);
+    let r = patient.post_form(&path, &pairs(&answers)).await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("Tick the box"));
+    answers.retain(|(k, _)| k != "med.isotretinoin" && k != "allergy.topical_anaesthetic");
+    answers.extend([
+        ("med.isotretinoin".into(), "stopped".into()),
+        ("med.isotretinoin.stopped".into(), "2026-09-01".into()),
+        ("allergy.topical_anaesthetic".into(), "unsure".into()),
+        ("other.medicines".into(), "  Fish oil daily ".into()),
+        ("declaration".into(), "yes".into()),
+    ]);
+    let r = patient.post_form(&path, &pairs(&answers)).await;
     assert_eq!(r.status(), 200);
     let pending = c.app.store.pending_intakes(c.patient_id).await.unwrap();
+    let h = &pending[0].history;
     assert_eq!(
-        pending[0].history.medications[0].stopped_on,
+        h.medications[0].stopped_on,
         Some(jiff::civil::date(2026, 9, 1))
+    );
+    assert_eq!(h.allergies.len(), 1, "not sure counts, to be asked");
+    assert_eq!(
+        h.allergies[0].note.as_deref(),
+        Some("the patient was not sure")
+    );
+    assert_eq!(h.notes, ["Other medicines: Fish oil daily"]);
+    assert!(!h.pregnant && h.conditions.is_empty() && h.events.is_empty());
+    let mut clinician = c.client_as(Role::Clinician).await;
+    let review = clinician
+        .get(&format!("/patients/{}/history", c.patient_id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        review.contains("The patient wrote: Other medicines: Fish oil daily")
+            && review.contains("(the patient was not sure)"),
+        "the clinician sees the free text and the doubt"
     );
     let r = patient.post_form(&path, &[("fitzpatrick", "1")]).await;
     assert_eq!(r.status(), 410, "a link works once");

@@ -2,6 +2,7 @@
 //! enough to open pages, type, click, read text and take screenshots.
 
 use serde_json::{json, Value};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -33,6 +34,9 @@ impl Browser {
         let port = free_port();
         let driver = Command::new(std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into()))
             .arg(format!("--port={port}"))
+            // Its own process group, with the Chromium it starts, so that a
+            // failed test can stop them all (see Drop).
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -190,27 +194,59 @@ impl Browser {
         .await
     }
 
-    pub async fn click(&self, css: &str) {
-        let e = self.find(css).await;
-        // The sticky header can cover an element scrolled just into view.
+    /// Sets the window to a screen's size, e.g. a phone's 390×844.
+    pub async fn resize(&self, width: u32, height: u32) {
         self.call(
             reqwest::Method::POST,
-            "/execute/sync",
-            Some(json!({
-                "script": "arguments[0].scrollIntoView({block: 'center'});",
-                "args": [{ ELEMENT_KEY: e.0 }],
-            })),
+            "/window/rect",
+            Some(json!({ "width": width, "height": height })),
         )
         .await;
-        let v = self
-            .call(
+    }
+
+    /// Waits until htmx has no request in flight and no swap or settle under
+    /// way, so the next step never acts on an element a swap is replacing.
+    pub async fn settle(&self) {
+        let start = std::time::Instant::now();
+        let busy = "return !!(window.htmx && document.querySelector(\
+            '.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')) \
+            || document.readyState !== 'complete';";
+        while self.execute(busy).await == Value::Bool(true) {
+            if start.elapsed() > WAIT {
+                panic!("the page never settled on {}", self.url().await);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn click(&self, css: &str) {
+        // An element found just before a swap replaced it is stale: find it
+        // again (a few times at most); any other error fails the test.
+        for attempt in 0.. {
+            self.settle().await;
+            let e = self.find(css).await;
+            // The sticky header can cover an element scrolled just into view.
+            self.call(
                 reqwest::Method::POST,
-                &format!("/element/{}/click", e.0),
-                Some(json!({})),
+                "/execute/sync",
+                Some(json!({
+                    "script": "arguments[0].scrollIntoView({block: 'center'});",
+                    "args": [{ ELEMENT_KEY: e.0 }],
+                })),
             )
             .await;
-        if let Some(err) = v.get("error") {
-            panic!("clicking {css}: {err}: {}", v["message"]);
+            let v = self
+                .call(
+                    reqwest::Method::POST,
+                    &format!("/element/{}/click", e.0),
+                    Some(json!({})),
+                )
+                .await;
+            match v.get("error").and_then(Value::as_str) {
+                None => return,
+                Some("stale element reference") if attempt < 3 => continue,
+                Some(err) => panic!("clicking {css}: {err}: {}", v["message"]),
+            }
         }
     }
 
@@ -339,8 +375,15 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // A failed test still stops its chromedriver (and so its Chromium).
+        // A failed test still stops its chromedriver and every Chromium
+        // process it started: killing chromedriver alone leaves Chromium
+        // running, so the whole process group goes.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.driver.kill();
+        let _ = self.driver.wait();
     }
 }
 
