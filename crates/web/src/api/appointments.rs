@@ -155,6 +155,7 @@ fn only_clinicians_override(caller: &Caller, reason: &Option<String>) -> Result<
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AvailabilityQuery {
     pub patient_id: i64,
     /// `consultation`, `session` (the next of the patient's accepted plan),
@@ -208,6 +209,7 @@ pub async fn availability(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RangeQuery {
     pub clinic_id: i64,
     /// Dates in the clinic's zone; `to` is included.
@@ -384,6 +386,7 @@ pub async fn appointment_status(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CourseQuery {
     /// Preferred weekdays, e.g. `Tue,Thu`; any when empty.
     #[serde(default)]

@@ -340,6 +340,7 @@ pub async fn amend_session(
 // ---- stock ----------------------------------------------------------------------
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ClinicQuery {
     pub clinic_id: i64,
 }

@@ -135,6 +135,7 @@ pub struct PatientList {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PatientQuery {
     /// Words that must all appear in the name, e-mail, phone or birth date.
     #[serde(default)]

@@ -263,6 +263,7 @@ impl From<AuditEntry> for AuditOut {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Only this patient's events.
     pub patient_id: Option<i64>,

@@ -317,6 +317,7 @@ pub async fn override_screening(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct KnowledgeQuery {
     /// Whose overrides apply; default: your first clinic.
     pub clinic_id: Option<i64>,

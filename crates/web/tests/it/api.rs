@@ -6,7 +6,7 @@ use needlepoint_store::testing::TestBackend;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-async fn bearer(c: &crate::common::Clinic, role: Role, token_role: &str) -> String {
+pub async fn bearer(c: &crate::common::Clinic, role: Role, token_role: &str) -> String {
     let mut web = c.client_as(role).await;
     let r = web
         .request(

@@ -10,6 +10,7 @@ mod calendar;
 mod charting;
 mod common;
 mod delivery;
+mod fuzz;
 mod openapi;
 mod pages;
 mod plans;
