@@ -102,6 +102,9 @@ pub enum Anaesthetic {
 #[derive(Debug, Clone)]
 pub struct ChecklistFacts {
     pub screening: ScreeningFact,
+    /// The areas the screening in force covered: every area planned for
+    /// today must be among them.
+    pub screened_areas: Vec<String>,
     /// The areas the signed consent covers; `None` when none is signed for
     /// the plan as it stands.
     pub consented_areas: Option<Vec<String>>,
@@ -165,7 +168,7 @@ pub fn checklist(
         .iter()
         .map(|code| {
             let state = match *code {
-                "screening" => screening_state(&f.screening, today),
+                "screening" => screening_state(kb, f, today),
                 "consent" => consent_state(f),
                 "photos" => photos_state(kb, f),
                 "anaesthetic" => anaesthetic_state(kb, &f.anaesthetic, now),
@@ -188,8 +191,20 @@ pub fn ready(checks: &[Check]) -> bool {
     checks.iter().all(|c| c.state.passes())
 }
 
-fn screening_state(s: &ScreeningFact, today: Date) -> CheckState {
-    match s {
+fn screening_state(kb: &KnowledgeBase, f: &ChecklistFacts, today: Date) -> CheckState {
+    let unscreened: Vec<&str> = f
+        .areas
+        .iter()
+        .filter(|a| !f.screened_areas.contains(a))
+        .map(|a| kb.area(a).map_or(a.as_str(), |x| x.name.as_str()))
+        .collect();
+    if matches!(f.screening, ScreeningFact::Current { .. }) && !unscreened.is_empty() {
+        return CheckState::Missing(format!(
+            "The screening did not cover {}: screen every area planned for this session.",
+            unscreened.join(", ")
+        ));
+    }
+    match &f.screening {
         ScreeningFact::None => CheckState::Missing("The patient has not been screened.".into()),
         ScreeningFact::Stale(why) => CheckState::Missing(format!("Screen again: {why}")),
         ScreeningFact::Current { status, deferral } => match (status, deferral) {

@@ -25,6 +25,7 @@ fn ready_facts() -> ChecklistFacts {
             status: Status::Eligible,
             deferral: None,
         },
+        screened_areas: vec!["cheeks".into(), "forehead".into(), "neck".into()],
         consented_areas: Some(vec!["cheeks".into(), "forehead".into()]),
         areas: vec!["cheeks".into(), "forehead".into()],
         photos_allowed: true,
@@ -114,6 +115,11 @@ fn each_gate_stops_the_start() {
                 }
             }),
             "Not eligible",
+        ),
+        (
+            "screening",
+            Box::new(|f| f.screened_areas = vec!["cheeks".into()]),
+            "The screening did not cover Forehead",
         ),
         (
             "consent",

@@ -187,6 +187,9 @@ pub async fn context(st: &AppState, chart: Chart) -> Result<Context, StoreError>
         .any(|c| c.id != chart.id && c.plan_id == chart.plan_id && c.is_signed());
     let facts = ChecklistFacts {
         screening,
+        screened_areas: latest
+            .map(|s| s.result.areas.iter().map(|a| a.area.clone()).collect())
+            .unwrap_or_default(),
         consented_areas: consent.is_some().then(|| areas.clone()),
         areas,
         photos_allowed: photo_use != Some(PhotoUse::NoPhotos),

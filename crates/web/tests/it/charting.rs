@@ -384,8 +384,25 @@ async fn checklist_gates_the_start(b: TestBackend) {
         .await
         .unwrap()
         .contains("Screen again: The history has changed since this screening."));
-    // Screened again, needling starts.
+    // Screened again, but not for the area planned today: still refused.
     let today = london.date().to_string();
+    let r = nurse
+        .post_form(
+            &format!("/patients/{}/screenings", f.c.patient_id),
+            &[("areas", "forehead"), ("on", today.as_str())],
+        )
+        .await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let r = nurse
+        .post_form(&format!("/sessions/{chart}/start"), &[])
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("The screening did not cover Cheeks"));
+    // Screened again for the planned area, needling starts.
     let r = nurse
         .post_form(
             &format!("/patients/{}/screenings", f.c.patient_id),
