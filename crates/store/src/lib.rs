@@ -31,6 +31,10 @@ use std::path::Path;
 
 pub use audit::{Actor, AuditEvent, Channel};
 pub use charting_sql::SIGNED as SIGNED_MESSAGE;
+
+/// How often an API token's time of last use is written: at most once per
+/// this long, so authenticated reads do not each wait for a write.
+pub const LAST_USED_EVERY: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
 pub use model::*;
 pub use open::{open, open_postgres, open_sqlite, SqliteDurability};
 

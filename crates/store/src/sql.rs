@@ -588,15 +588,23 @@ macro_rules! store_impl {
 
             async fn use_api_token(&self, token_hash: &str, now: Timestamp) -> Result<Option<(ApiToken, Staff)>> {
                 let row = sqlx::query(&format!(
-                    "UPDATE api_tokens SET last_used_at = $2 \
-                     WHERE token_hash = $1 AND revoked_at IS NULL RETURNING {TOKEN_COLS}"
+                    "SELECT {TOKEN_COLS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL"
                 ))
                 .bind(token_hash)
-                .bind(Ts(now))
                 .fetch_optional(&self.pool)
                 .await?;
                 let Some(r) = row else { return Ok(None) };
-                let token = Self::token_from(&r)?;
+                let mut token = Self::token_from(&r)?;
+                // A read must not wait on a write: the time of use is kept to
+                // the minute, so a busy client writes it once a minute.
+                if token.last_used_at.is_none_or(|t| now.duration_since(t) >= crate::LAST_USED_EVERY) {
+                    sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
+                        .bind(token.id)
+                        .bind(Ts(now))
+                        .execute(&self.pool)
+                        .await?;
+                    token.last_used_at = Some(now);
+                }
                 let staff = self.staff(token.staff_id).await?;
                 Ok(staff.active.then_some((token, staff)))
             }

@@ -231,6 +231,25 @@ async fn api_tokens_are_used_and_revoked(b: TestBackend) {
     let (used, staff) = s.store.use_api_token("h1", now()).await.unwrap().unwrap();
     assert_eq!((used.role, staff.id), (Role::FrontDesk, s.owner_id));
     assert!(used.last_used_at.is_some());
+    // Used again within the minute: the time is not written again; after
+    // a minute it is.
+    let t0 = used.last_used_at.unwrap();
+    let (again, _) = s
+        .store
+        .use_api_token("h1", t0 + jiff::SignedDuration::from_secs(59))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.last_used_at, Some(t0));
+    let later = t0 + needlepoint_store::LAST_USED_EVERY;
+    let (again, _) = s.store.use_api_token("h1", later).await.unwrap().unwrap();
+    assert_eq!(again.last_used_at, Some(later));
+    let listed = s.store.list_api_tokens(staff.id).await.unwrap();
+    assert_eq!(
+        listed[0].last_used_at,
+        Some(later),
+        "written to the database"
+    );
     assert!(s
         .store
         .use_api_token("nope", now())
