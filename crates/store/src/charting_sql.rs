@@ -742,6 +742,25 @@ macro_rules! charting_impl {
                 for (lot_id, q) in &used {
                     Self::add_movement(&mut tx, *lot_id, -q, "used", Some(id), actor, now).await?;
                 }
+                // The session is done: its appointment completes with the
+                // signature, in the same transaction, or neither happens.
+                let appt = sqlx::query("SELECT a.id, a.status FROM appointments a JOIN charts c ON c.appointment_id = a.id WHERE c.id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let (appointment_id, before): (i64, String) = (appt.try_get("id")?, appt.try_get("status")?);
+                let from = AppointmentStatus::parse(&before).ok_or_else(|| decode_err("status", before.clone()))?;
+                if from.next().contains(&AppointmentStatus::Completed) {
+                    sqlx::query("UPDATE appointments SET status = $2 WHERE id = $1")
+                        .bind(appointment_id)
+                        .bind(AppointmentStatus::Completed.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    let ev = AuditEvent::new("status", "appointment", Some(appointment_id))
+                        .patient(patient_id)
+                        .detail(serde_json::json!({ "from": before, "to": AppointmentStatus::Completed.as_str(), "chart": id }));
+                    Self::audit(&mut tx, actor, &ev, now).await?;
+                }
                 let ev = AuditEvent::new("sign", "chart", Some(id))
                     .patient(patient_id)
                     .detail(serde_json::json!({ "version": expected_version, "needs_cosign": needs_cosign }));

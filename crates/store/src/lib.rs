@@ -524,8 +524,9 @@ pub trait ChartRecords: Send + Sync {
         actor: &Actor,
         now: Timestamp,
     ) -> Result<Chart>;
-    /// Signs at `expected_version` and takes the lots used out of stock, in
-    /// one transaction; from then on the chart is read-only.
+    /// Signs at `expected_version`, takes the lots used out of stock and
+    /// completes the appointment (when it is still booked or checked in),
+    /// in one transaction; from then on the chart is read-only.
     async fn sign_chart(
         &self,
         id: i64,

@@ -2023,12 +2023,22 @@ async fn charts_are_read_only_once_signed_and_take_stock(b: TestBackend) {
         .sign_chart(c.id, c.version - 1, false, &a, now())
         .await;
     assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
+    assert_eq!(
+        s.store.appointment(appt.id).await.unwrap().status.as_str(),
+        "booked",
+        "a refused signature completes nothing"
+    );
     let signed = s
         .store
         .sign_chart(c.id, c.version, false, &a, now())
         .await
         .unwrap();
     assert!(signed.is_signed() && signed.signed_by == Some(s.owner_id));
+    assert_eq!(
+        s.store.appointment(appt.id).await.unwrap().status.as_str(),
+        "completed",
+        "signing completes the appointment in the same transaction"
+    );
     assert_eq!(s.store.lot(cartridge.id).await.unwrap().quantity, 9);
     assert_eq!(s.store.lot(serum.id).await.unwrap().quantity, 3);
     let moves = s.store.stock_movements(serum.id).await.unwrap();

@@ -395,7 +395,8 @@ fn signer(caller: &Caller) -> Signer {
     }
 }
 
-/// Signs the version the clinician saw; the appointment is then completed.
+/// Signs the version the clinician saw; the store completes the
+/// appointment in the same transaction.
 pub async fn sign(
     st: &AppState,
     caller: &Caller,
@@ -407,35 +408,16 @@ pub async fn sign(
     if !refusals.is_empty() {
         return Err(ChartError::Refused(refusals));
     }
-    let now = needlepoint_store::now();
-    let signed = st
+    Ok(st
         .store
         .sign_chart(
             c.id,
             expected_version,
             charting::needs_second_signoff(&c.zones),
             &caller.actor(),
-            now,
+            needlepoint_store::now(),
         )
-        .await?;
-    use needlepoint_domain::appointment::AppointmentStatus;
-    if cx
-        .appointment
-        .status
-        .next()
-        .contains(&AppointmentStatus::Completed)
-    {
-        let done = needlepoint_store::StatusChange {
-            status: AppointmentStatus::Completed,
-            reason: None,
-            cancelled_by: None,
-            fee_minor: None,
-        };
-        st.store
-            .set_appointment_status(cx.appointment.id, &done, &caller.actor(), now)
-            .await?;
-    }
-    Ok(signed)
+        .await?)
 }
 
 pub async fn cosign(st: &AppState, caller: &Caller, cx: &Context) -> Result<Chart, ChartError> {
