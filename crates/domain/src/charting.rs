@@ -69,6 +69,45 @@ pub fn required_views(kb: &KnowledgeBase, areas: &[String]) -> Vec<String> {
     out
 }
 
+// ---- opening a chart ---------------------------------------------------------
+
+/// The longest reason for opening a chart on another day.
+pub const OFF_DAY_REASON_MAX_CHARS: usize = 500;
+
+/// Whether a session's chart may be opened `today` (the clinic's date) for
+/// an appointment on `day` (its local date). On the day, yes. On any other
+/// day, only with a written reason: the checklist is judged as of the day it
+/// is filled in, so a chart opened days ahead would pass checks (numbing,
+/// a current screening) that no longer hold when the patient is needled.
+/// Returns the trimmed reason to keep, or the refusal on the `reason` field.
+pub fn may_open_chart(
+    day: Date,
+    today: Date,
+    reason: Option<&str>,
+) -> Result<Option<String>, Invalid> {
+    if day == today {
+        return Ok(None);
+    }
+    let reason = reason.map(str::trim).unwrap_or("");
+    if reason.chars().count() > OFF_DAY_REASON_MAX_CHARS {
+        return Err(Invalid::one(
+            "reason",
+            format!("Keep the reason under {OFF_DAY_REASON_MAX_CHARS} characters."),
+        ));
+    }
+    if reason.is_empty() {
+        let when = if day > today { "ahead of" } else { "after" };
+        return Err(Invalid::one(
+            "reason",
+            format!(
+                "This session is on {day}; its chart opens on that day. To open it {when} \
+                 the day, a clinician writes why."
+            ),
+        ));
+    }
+    Ok(Some(reason.to_string()))
+}
+
 // ---- checklist ---------------------------------------------------------------
 
 /// The screening as the checklist sees it.

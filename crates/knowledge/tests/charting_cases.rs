@@ -475,3 +475,20 @@ fn an_amendment_needs_a_correction_and_a_reason() {
     };
     assert!(ok.check(&[z]).is_ok());
 }
+
+#[test]
+fn a_chart_opens_on_its_day_or_with_a_reason() {
+    use needlepoint_domain::charting::may_open_chart;
+    assert_eq!(may_open_chart(TODAY, TODAY, None), Ok(None));
+    let tomorrow = TODAY.tomorrow().unwrap();
+    let e = may_open_chart(tomorrow, TODAY, None).unwrap_err();
+    assert_eq!(e.errors[0].field, "reason");
+    assert!(e.errors[0].message.contains("ahead of the day"), "{e}");
+    let e = may_open_chart(TODAY.yesterday().unwrap(), TODAY, Some("   ")).unwrap_err();
+    assert!(e.errors[0].message.contains("after the day"), "{e}");
+    assert_eq!(
+        may_open_chart(tomorrow, TODAY, Some(" Moved at short notice ")),
+        Ok(Some("Moved at short notice".into()))
+    );
+    assert!(may_open_chart(tomorrow, TODAY, Some(&"x".repeat(501))).is_err());
+}

@@ -22,7 +22,7 @@ macro_rules! charting_impl {
         const CHART_COLS: &str = "c.id, c.clinic_id, c.patient_id, c.plan_id, c.appointment_id, c.session_number, c.status, \
              c.checklist, c.started_checks, c.started_at, c.started_by, c.zones, c.signed_at, c.signed_by, \
              s1.name AS signed_by_name, c.needs_cosign, c.cosigned_at, c.cosigned_by, s2.name AS cosigned_by_name, \
-             c.version, c.created_at, c.updated_at";
+             c.version, c.created_at, c.updated_at, c.off_day_reason";
         const CHART_FROM: &str = "charts c LEFT JOIN staff s1 ON s1.id = c.signed_by LEFT JOIN staff s2 ON s2.id = c.cosigned_by";
         const PHOTO_COLS: &str = "id, clinic_id, patient_id, chart_id, view, sha256, width, height, bytes, created_at, created_by";
 
@@ -136,6 +136,7 @@ macro_rules! charting_impl {
                     cosigned_at: r.try_get::<Option<Ts>, _>("cosigned_at")?.map(|t| t.0),
                     cosigned_by: r.try_get("cosigned_by")?,
                     cosigned_by_name: r.try_get("cosigned_by_name")?,
+                    off_day_reason: r.try_get("off_day_reason")?,
                     amendments,
                     version: r.try_get("version")?,
                     created_at: r.try_get::<Ts, _>("created_at")?.0,
@@ -520,14 +521,14 @@ macro_rules! charting_impl {
                 Ok(())
             }
 
-            async fn open_chart(&self, a: &Appointment, actor: &Actor, now: Timestamp) -> Result<Chart> {
+            async fn open_chart(&self, a: &Appointment, off_day_reason: Option<&str>, actor: &Actor, now: Timestamp) -> Result<Chart> {
                 if let Some(c) = self.chart_for_appointment(a.id).await? {
                     return Ok(c);
                 }
                 let mut tx = self.pool.begin_with(self.begin).await?;
                 let id: Option<i64> = sqlx::query_scalar(
                     "INSERT INTO charts (clinic_id, patient_id, plan_id, appointment_id, session_number, status, checklist, zones, \
-                     created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'checklist', $6, '[]', $7, $7) \
+                     created_at, updated_at, off_day_reason) VALUES ($1, $2, $3, $4, $5, 'checklist', $6, '[]', $7, $7, $8) \
                      ON CONFLICT (appointment_id) DO NOTHING RETURNING id",
                 )
                 .bind(a.clinic_id)
@@ -537,12 +538,13 @@ macro_rules! charting_impl {
                 .bind(a.session_number)
                 .bind(json("checklist", &ChecklistRecord::default())?)
                 .bind(Ts(now))
+                .bind(off_day_reason)
                 .fetch_optional(&mut *tx)
                 .await?;
                 if let Some(id) = id {
                     let ev = AuditEvent::new("create", "chart", Some(id))
                         .patient(a.patient_id)
-                        .detail(serde_json::json!({ "appointment_id": a.id }));
+                        .detail(serde_json::json!({ "appointment_id": a.id, "off_day_reason": off_day_reason }));
                     Self::audit(&mut tx, actor, &ev, now).await?;
                 }
                 tx.commit().await?;

@@ -466,9 +466,13 @@ pub trait ChartRecords: Send + Sync {
     ) -> Result<()>;
 
     /// The chart of an appointment, created on first use.
+    /// Opens an appointment's chart, or returns the one already open. A
+    /// chart opened on another day than the appointment's keeps the
+    /// clinician's reason (the caller has checked that one is needed).
     async fn open_chart(
         &self,
         appointment: &Appointment,
+        off_day_reason: Option<&str>,
         actor: &Actor,
         now: Timestamp,
     ) -> Result<Chart>;

@@ -542,6 +542,8 @@ pub struct Chart {
     pub cosigned_at: Option<Timestamp>,
     pub cosigned_by: Option<i64>,
     pub cosigned_by_name: Option<String>,
+    /// Why it was opened on another day than the appointment's.
+    pub off_day_reason: Option<String>,
     pub amendments: Vec<Amendment>,
     pub version: i64,
     pub created_at: Timestamp,

@@ -1969,9 +1969,9 @@ async fn charting_setup(
 async fn charts_are_read_only_once_signed_and_take_stock(b: TestBackend) {
     let (s, appt, cartridge, serum) = charting_setup(b).await;
     let a = actor(s.owner_id);
-    let c = s.store.open_chart(&appt, &a, now()).await.unwrap();
+    let c = s.store.open_chart(&appt, None, &a, now()).await.unwrap();
     assert_eq!(
-        s.store.open_chart(&appt, &a, now()).await.unwrap().id,
+        s.store.open_chart(&appt, None, &a, now()).await.unwrap().id,
         c.id,
         "one chart per appointment"
     );
@@ -2163,7 +2163,7 @@ async fn the_database_refuses_to_change_a_signed_chart(b: TestBackend) {
         (&s, appt, lot, ())
     };
     let a = actor(s2.owner_id);
-    let c = s2.store.open_chart(&appt, &a, now()).await.unwrap();
+    let c = s2.store.open_chart(&appt, None, &a, now()).await.unwrap();
     let c = s2.store.start_chart(c.id, &[], &a, now()).await.unwrap();
     s2.store
         .save_zone(c.id, &zone_record("cheeks", 1000, None), &a, now())
@@ -2209,7 +2209,7 @@ async fn the_database_refuses_to_change_a_signed_chart(b: TestBackend) {
 async fn a_flagged_session_waits_for_a_second_signoff(b: TestBackend) {
     let (s, appt, cartridge, _) = charting_setup(b).await;
     let a = actor(s.owner_id);
-    let c = s.store.open_chart(&appt, &a, now()).await.unwrap();
+    let c = s.store.open_chart(&appt, None, &a, now()).await.unwrap();
     let c = s.store.start_chart(c.id, &[], &a, now()).await.unwrap();
     s.store
         .save_zone(
@@ -2266,7 +2266,7 @@ async fn a_flagged_session_waits_for_a_second_signoff(b: TestBackend) {
 async fn recalls_reach_the_chain_find_every_use_and_message_once(b: TestBackend) {
     let (s, appt, cartridge, _) = charting_setup(b).await;
     let a = actor(s.owner_id);
-    let c = s.store.open_chart(&appt, &a, now()).await.unwrap();
+    let c = s.store.open_chart(&appt, None, &a, now()).await.unwrap();
     let c = s.store.start_chart(c.id, &[], &a, now()).await.unwrap();
     s.store
         .add_chart_lot(c.id, cartridge.id, 1, None, &a, now())
@@ -2527,7 +2527,7 @@ async fn stock_is_received_counted_and_usable_until_expiry(b: TestBackend) {
 async fn photos_are_recorded_with_their_view(b: TestBackend) {
     let (s, appt, _, _) = charting_setup(b).await;
     let a = actor(s.owner_id);
-    let c = s.store.open_chart(&appt, &a, now()).await.unwrap();
+    let c = s.store.open_chart(&appt, None, &a, now()).await.unwrap();
     let p = s
         .store
         .add_photo(

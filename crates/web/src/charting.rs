@@ -89,8 +89,15 @@ impl Context {
     }
 }
 
-/// The chart of an appointment (a session), opened on first use.
-pub async fn open(st: &AppState, caller: &Caller, a: &Appointment) -> Result<Chart, ChartError> {
+/// The chart of an appointment (a session), opened on first use: on the
+/// appointment's own day, or on another day with a clinician's reason
+/// (refused on the `reason` field without one).
+pub async fn open(
+    st: &AppState,
+    caller: &Caller,
+    a: &Appointment,
+    off_day_reason: Option<&str>,
+) -> Result<Chart, ChartError> {
     if a.kind != "session" {
         return Err(ChartError::Refused(vec![
             "Only a microneedling session is charted.".into(),
@@ -102,9 +109,21 @@ pub async fn open(st: &AppState, caller: &Caller, a: &Appointment) -> Result<Cha
             a.status.label().to_lowercase()
         )]));
     }
+    if let Some(c) = st.store.chart_for_appointment(a.id).await? {
+        return Ok(c);
+    }
+    let zone = jiff::tz::TimeZone::get(&a.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let day = a.starts_at.to_zoned(zone).date();
+    let reason =
+        charting::may_open_chart(day, clinic_today(st, a.clinic_id).await?, off_day_reason)?;
     Ok(st
         .store
-        .open_chart(a, &caller.actor(), needlepoint_store::now())
+        .open_chart(
+            a,
+            reason.as_deref(),
+            &caller.actor(),
+            needlepoint_store::now(),
+        )
         .await?)
 }
 

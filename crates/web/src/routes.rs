@@ -78,6 +78,7 @@ fn table() -> Vec<Entry> {
         // A practitioner's calendar feed: the token is the credential.
         r(M::GET, "/calendar/feed/{token}", Public, booking::feed),
         r(M::GET, "/appointments/{id}/chart", CLINICAL, charting::open),
+        r(M::POST, "/appointments/{id}/chart", CLINICAL, charting::open_off_day),
         r(M::GET, "/sessions/{id}", CLINICAL, charting::show),
         r(M::POST, "/sessions/{id}/checklist", CLINICAL, charting::checklist),
         r(M::POST, "/sessions/{id}/start", CLINICAL, charting::start),

@@ -49,6 +49,8 @@ pub struct SessionOut {
     pub signed_at: Option<String>,
     pub signed_by: Option<i64>,
     pub needs_cosign: bool,
+    /// Why the chart was opened on another day than the appointment's.
+    pub off_day_reason: Option<String>,
     pub cosigned_at: Option<String>,
     pub cosigned_by: Option<i64>,
     pub amendments: serde_json::Value,
@@ -78,6 +80,7 @@ fn out(cx: &Context) -> SessionOut {
         signed_at: c.signed_at.map(|t| t.to_string()),
         signed_by: c.signed_by,
         needs_cosign: c.needs_cosign,
+        off_day_reason: c.off_day_reason.clone(),
         cosigned_at: c.cosigned_at.map(|t| t.to_string()),
         cosigned_by: c.cosigned_by,
         amendments: v(&c.amendments),
@@ -98,20 +101,30 @@ async fn fresh(st: &AppState, c: Chart) -> Result<Json<SessionOut>, ApiError> {
     Ok(Json(out(&charting::context(st, c).await?)))
 }
 
-#[utoipa::path(post, path = "/api/v1/appointments/{id}/session", tag = "charting", params(("id" = i64, Path)),
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OpenQuery {
+    /// Why the chart is opened on another day than the appointment's;
+    /// required then, ignored on the day.
+    pub reason: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/appointments/{id}/session", tag = "charting", params(("id" = i64, Path), OpenQuery),
     security(("bearer" = [])),
     responses((status = 200, description = "The session's chart, opened on first use", body = SessionOut),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "Another day than the appointment's, and no reason given")))]
 pub async fn open_session(
     State(st): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
+    Query(q): Query<OpenQuery>,
 ) -> Result<Json<SessionOut>, ApiError> {
     let a = st.store.appointment(id).await?;
     if !caller.sees_clinic(a.clinic_id) {
         return Err(ApiError::NotFound);
     }
-    let c = charting::open(&st, &caller, &a).await?;
+    let c = charting::open(&st, &caller, &a, q.reason.as_deref()).await?;
     fresh(&st, c).await
 }
 

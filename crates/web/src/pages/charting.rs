@@ -77,6 +77,8 @@ struct ChartPage {
     appointment_id: i64,
     title: String,
     when: String,
+    /// Why it was opened on another day than the appointment's.
+    off_day_reason: Option<String>,
     status: String,
     version: i64,
     checks: Vec<CheckRow>,
@@ -414,6 +416,7 @@ async fn page(
             None => "Session".into(),
         },
         when: local_time(cx.appointment.starts_at, &cx.zone),
+        off_day_reason: c.off_day_reason.clone(),
         status: c.status.clone(),
         version: c.version,
         ready: cx.ready(),
@@ -480,20 +483,78 @@ async fn show_page(
     Ok((code, render(&p)).into_response())
 }
 
-/// `GET /appointments/{id}/chart`: opens the session's chart.
-pub async fn open(
-    State(st): State<AppState>,
-    caller: Caller,
-    Path(id): Path<i64>,
+#[derive(Template)]
+#[template(path = "chart_open.html")]
+struct OpenPage {
+    shell: Shell,
+    appointment_id: i64,
+    patient_id: i64,
+    patient: String,
+    what: String,
+    day: String,
+    reason: String,
+    error: Option<String>,
+}
+
+/// Opens the session's chart, with a reason when it is not the session's
+/// day; without one, the page asks for it.
+async fn open_with(
+    st: &AppState,
+    caller: &Caller,
+    csrf: &CsrfToken,
+    id: i64,
+    reason: Option<&str>,
 ) -> Result<Response, PageError> {
     let a = st.store.appointment(id).await?;
     if !caller.sees_clinic(a.clinic_id) {
         return Err(PageError::NotFound);
     }
-    match charting::open(&st, &caller, &a).await {
+    match charting::open(st, caller, &a, reason).await {
         Ok(c) => Ok(Redirect::to(&format!("/sessions/{}", c.id)).into_response()),
+        Err(ChartError::Invalid(inv)) if inv.message_for("reason").is_some() => {
+            let zone = jiff::tz::TimeZone::get(&a.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+            let page = OpenPage {
+                shell: Shell::new(caller, csrf, "calendar"),
+                appointment_id: a.id,
+                patient_id: a.patient_id,
+                patient: st.store.patient(a.patient_id).await?.details.full_name(),
+                what: super::appointments::kind_label(&a),
+                day: crate::view::long_date(a.starts_at.to_zoned(zone).date()),
+                reason: reason.unwrap_or("").to_string(),
+                // Asked for the first time: no error yet, just the question.
+                error: reason.and(inv.message_for("reason").map(str::to_string)),
+            };
+            let code = if reason.is_some() {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                StatusCode::OK
+            };
+            Ok((code, render(&page)).into_response())
+        }
         Err(e) => Err(PageError::Conflict(e.lines().join(" "))),
     }
+}
+
+/// `GET /appointments/{id}/chart`: opens the session's chart on its day.
+pub async fn open(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    open_with(&st, &caller, &csrf, id, None).await
+}
+
+/// `POST /appointments/{id}/chart`: opens it on another day, with a reason.
+pub async fn open_off_day(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let v = FormValues(f);
+    open_with(&st, &caller, &csrf, id, Some(v.get("reason"))).await
 }
 
 #[derive(serde::Deserialize)]

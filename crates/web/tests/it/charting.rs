@@ -907,7 +907,7 @@ async fn other_clinic_used_the_lot(f: &Fixture, number: &str) -> FarUse {
         .await
         .unwrap()
         .remove(0);
-    let chart = st.open_chart(&a, &owner, now).await.unwrap();
+    let chart = st.open_chart(&a, None, &owner, now).await.unwrap();
     let chart = st.start_chart(chart.id, &[], &owner, now).await.unwrap();
     st.add_chart_lot(chart.id, lot.id, 1, None, &owner, now)
         .await
@@ -1197,7 +1197,18 @@ async fn no_photos_before_a_consent_is_signed(b: TestBackend) {
         .await
         .unwrap();
     a = booked[0].clone();
-    let chart = open_chart(&mut nurse, a.id).await;
+    // Two months ahead: opened early, with a reason.
+    let r = nurse
+        .post_form(
+            &format!("/appointments/{}/chart", a.id),
+            &[("reason", "Checking the photo consent ahead")],
+        )
+        .await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let chart: i64 = location(&r)
+        .trim_start_matches("/sessions/")
+        .parse()
+        .unwrap();
     let html = page(&mut nurse, chart).await;
     assert!(
         html.contains("Photo consent: no consent signed.") && !html.contains("id=\"photo-form\"")
@@ -1353,7 +1364,103 @@ async fn the_api_charts_a_session_with_the_same_rules(b: TestBackend) {
     assert_eq!(v[0]["status"], "signed");
 }
 
+/// A session's chart opens on its day; on another day only with a
+/// clinician's reason, which the chart then shows; the same through the API.
+async fn charts_open_on_their_day_or_with_a_reason(b: TestBackend) {
+    let f = fixture(b).await;
+    let st = f.c.app.store.clone();
+    let (owner, now) = (actor(f.c.owner), needlepoint_store::now());
+    let first = st.appointment(f.appointment).await.unwrap();
+    let mut later = vec![];
+    for days in [2, 3] {
+        let start = first.starts_at + jiff::SignedDuration::from_hours(24 * days);
+        later.push(
+            st.book(
+                &[NewAppointment {
+                    clinic_id: first.clinic_id,
+                    patient_id: first.patient_id,
+                    plan_id: first.plan_id,
+                    session_number: Some(days),
+                    kind: "session".into(),
+                    practitioner_id: None,
+                    room_id: None,
+                    device_id: None,
+                    starts_at: start,
+                    ends_at: start + jiff::SignedDuration::from_mins(90),
+                    local_start: "later".into(),
+                    time_zone: "Europe/London".into(),
+                    window_override: None,
+                }],
+                &owner,
+                now,
+            )
+            .await
+            .unwrap()
+            .remove(0)
+            .id,
+        );
+    }
+    let mut nurse = f.c.client_as(Role::Clinician).await;
+    // On the day: straight to the chart.
+    open_chart(&mut nurse, f.appointment).await;
+    // Days ahead: the page asks why, and nothing is opened yet.
+    let r = nurse
+        .get(&format!("/appointments/{}/chart", later[0]))
+        .await;
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Open the chart on another day?") && html.contains("off-day-reason"));
+    assert!(st.chart_for_appointment(later[0]).await.unwrap().is_none());
+    let r = nurse
+        .post_form(
+            &format!("/appointments/{}/chart", later[0]),
+            &[("reason", "  ")],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("its chart opens on that day"));
+    assert!(st.chart_for_appointment(later[0]).await.unwrap().is_none());
+    let r = nurse
+        .post_form(
+            &format!("/appointments/{}/chart", later[0]),
+            &[(
+                "reason",
+                "Charting the consent review ahead of a long session",
+            )],
+        )
+        .await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let chart = st.chart_for_appointment(later[0]).await.unwrap().unwrap();
+    assert_eq!(
+        chart.off_day_reason.as_deref(),
+        Some("Charting the consent review ahead of a long session")
+    );
+    let html = page(&mut nurse, chart.id).await;
+    assert!(html.contains("Opened on another day than the session"));
+    // Once open, it opens again without asking.
+    assert_eq!(open_chart(&mut nurse, later[0]).await, chart.id);
+    // The API: refused on the reason field, then opened with one.
+    let path = format!("/api/v1/appointments/{}/session", later[1]);
+    let (s, v) = json_call(&mut nurse, Method::POST, &path, json!(null)).await;
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(v["fields"][0]["field"], "reason");
+    let (s, v) = json_call(
+        &mut nurse,
+        Method::POST,
+        &format!("{path}?reason=Moved%20at%20short%20notice"),
+        json!(null),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["off_day_reason"], "Moved at short notice");
+}
+
 crate::both!(
+    charts_open_on_their_day_or_with_a_reason,
     checklist_gates_the_start,
     zone_guardrails_refuse_and_flag,
     lots_are_checked_and_stock_moves_at_signoff,
