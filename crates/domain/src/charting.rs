@@ -683,13 +683,21 @@ pub struct AmendmentInput {
     pub zone: String,
     pub text: String,
     pub reason: String,
+    /// A corrected depth for the zone, in mm as typed; empty when the
+    /// amendment corrects no depth.
+    pub depth: String,
 }
 
 impl AmendmentInput {
-    pub fn check(&self, zones: &[ZoneRecord]) -> Result<(), Invalid> {
+    /// Checks the amendment. A corrected depth passes the same guardrails
+    /// as the zone did when charted (no-go zones, the device's limits), and
+    /// may not take a zone above its area's range unless the zone was
+    /// already flagged with a reason (and so went to a second sign-off).
+    pub fn check(&self, kb: &KnowledgeBase, zones: &[ZoneRecord]) -> Result<(), Invalid> {
         let mut inv = Invalid::default();
         let z = self.zone.trim();
-        if !z.is_empty() && !zones.iter().any(|r| r.zone == z) {
+        let record = zones.iter().find(|r| r.zone == z);
+        if !z.is_empty() && record.is_none() {
             inv.push("zone", "That zone was not charted in this session.");
         }
         for (field, v, what) in [
@@ -703,6 +711,40 @@ impl AmendmentInput {
                 inv.push(field, "Keep it under 4000 characters.");
             }
         }
+        if !self.depth.trim().is_empty() {
+            match (
+                z.is_empty(),
+                record,
+                inv.check(Depth::parse_mm("depth", &self.depth)),
+            ) {
+                (true, _, _) => inv.push("depth", "Choose the zone whose depth is corrected."),
+                (false, Some(r), Some(depth)) => {
+                    let device = kb.devices.iter().find(|d| d.code == r.device);
+                    let check = device.map_or(ZoneCheck::Ok, |d| check_zone(kb, &r.zone, depth, d));
+                    match check {
+                        ZoneCheck::Ok => {}
+                        ZoneCheck::Refused(m) => inv.push("depth", m),
+                        ZoneCheck::AboveRange(_) if r.override_reason.is_some() => {}
+                        ZoneCheck::AboveRange(m) => inv.push(
+                            "depth",
+                            format!("{m} The zone was not flagged when signed, so a correction cannot take it above the range; ask the medical director to review the session."),
+                        ),
+                    }
+                }
+                _ => {}
+            }
+        }
         inv.into_result()
+    }
+
+    /// The amendment's words as kept on the record: a corrected depth is
+    /// said first, in the form every chart uses.
+    pub fn recorded_text(&self) -> String {
+        match Depth::parse_mm("depth", &self.depth) {
+            Ok(d) if !self.depth.trim().is_empty() => {
+                format!("Depth corrected to {} mm. {}", mm(d), self.text.trim())
+            }
+            _ => self.text.trim().to_string(),
+        }
     }
 }

@@ -461,8 +461,9 @@ fn an_amendment_needs_a_correction_and_a_reason() {
         zone: "nose".into(),
         text: " ".into(),
         reason: String::new(),
+        depth: String::new(),
     };
-    let e = a.check(std::slice::from_ref(&z)).unwrap_err();
+    let e = a.check(&kb, std::slice::from_ref(&z)).unwrap_err();
     assert!(
         e.message_for("zone").is_some()
             && e.message_for("text").is_some()
@@ -472,8 +473,55 @@ fn an_amendment_needs_a_correction_and_a_reason() {
         zone: "cheeks".into(),
         text: "Depth was 0.75 mm, not 1.0".into(),
         reason: "Typed the wrong value".into(),
+        depth: String::new(),
     };
-    assert!(ok.check(&[z]).is_ok());
+    assert!(ok.check(&kb, std::slice::from_ref(&z)).is_ok());
+}
+
+/// A corrected depth passes the same guardrails as the original zone.
+#[test]
+fn an_amended_depth_passes_the_guardrails() {
+    let kb = kb();
+    let cheeks = parse_zone(&kb, &zone("cheeks", "1.0", "skinpen", ""), &all_areas(&kb)).unwrap();
+    let amend = |zone: &str, depth: &str| AmendmentInput {
+        zone: zone.into(),
+        text: "Recorded the wrong depth".into(),
+        reason: "Typing error".into(),
+        depth: depth.into(),
+    };
+    let ok = amend("cheeks", "0.75");
+    assert!(ok.check(&kb, std::slice::from_ref(&cheeks)).is_ok());
+    assert_eq!(
+        ok.recorded_text(),
+        "Depth corrected to 0.75 mm. Recorded the wrong depth"
+    );
+    for (depth, says) in [
+        ("2.8", "beyond what"),
+        ("1.5", "cannot take it above the range"),
+        ("deep", "millimetres"),
+    ] {
+        let e = amend("cheeks", depth)
+            .check(&kb, std::slice::from_ref(&cheeks))
+            .unwrap_err();
+        let m = e
+            .message_for("depth")
+            .unwrap_or_else(|| panic!("{depth}: {e}"));
+        assert!(m.contains(says), "{depth}: {m}");
+    }
+    let e = amend("", "0.5")
+        .check(&kb, std::slice::from_ref(&cheeks))
+        .unwrap_err();
+    assert!(e.message_for("depth").unwrap().contains("Choose the zone"));
+    // A zone flagged with a reason at signing may be corrected within what
+    // the device allows.
+    let flagged = parse_zone(
+        &kb,
+        &zone("cheeks", "1.5", "skinpen", "Deep scars"),
+        &all_areas(&kb),
+    )
+    .unwrap();
+    assert!(flagged.override_reason.is_some());
+    assert!(amend("cheeks", "1.75").check(&kb, &[flagged]).is_ok());
 }
 
 #[test]

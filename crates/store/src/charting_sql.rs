@@ -815,7 +815,7 @@ macro_rules! charting_impl {
                 )
                 .bind(id)
                 .bind(zone)
-                .bind(a.text.trim())
+                .bind(a.recorded_text())
                 .bind(a.reason.trim())
                 .bind(Ts(now))
                 .bind(actor.staff_id)

@@ -2082,6 +2082,7 @@ async fn charts_are_read_only_once_signed_and_take_stock(b: TestBackend) {
                 zone: "cheeks".into(),
                 text: "Depth was 0.5 mm".into(),
                 reason: "Wrong value typed".into(),
+                depth: String::new(),
             },
             &a,
             now(),

@@ -466,7 +466,7 @@ pub async fn amend(
             "Only a clinician amends a session.".into(),
         ]));
     }
-    a.check(&cx.chart.zones)?;
+    a.check(&cx.kb, &cx.chart.zones)?;
     Ok(st
         .store
         .amend_chart(cx.chart.id, a, &caller.actor(), needlepoint_store::now())

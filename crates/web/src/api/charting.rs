@@ -329,6 +329,10 @@ pub struct AmendmentIn {
     pub zone: String,
     pub text: String,
     pub reason: String,
+    /// A corrected depth for the zone in mm (e.g. `0.75`), checked against
+    /// the same guardrails as when it was charted.
+    #[serde(default)]
+    pub depth: String,
 }
 
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/amendments", tag = "charting", params(("id" = i64, Path)),
@@ -345,6 +349,7 @@ pub async fn amend_session(
         zone: b.zone,
         text: b.text,
         reason: b.reason,
+        depth: b.depth,
     };
     let c = charting::amend(&st, &caller, &cx, &a).await?;
     fresh(&st, c).await

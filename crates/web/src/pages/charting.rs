@@ -820,6 +820,7 @@ pub async fn amend(
                 zone: v.get("zone").into(),
                 text: v.get("text").into(),
                 reason: v.get("reason").into(),
+                depth: v.get("depth").into(),
             };
             charting::amend(&st, &caller, &cx, &a).await
         },

@@ -1326,6 +1326,27 @@ async fn the_api_charts_a_session_with_the_same_rules(b: TestBackend) {
     .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["amendments"][0]["text"], "0.5 mm in the scars");
+    // A corrected depth passes the guardrails the zone did: beyond the
+    // device it is refused on its field, and nothing is added.
+    let (s, v) = json_call(
+        &mut nurse,
+        Method::POST,
+        &format!("/api/v1/sessions/{id}/amendments"),
+        json!({"zone": "cheeks", "text": "Wrong depth", "reason": "Typo", "depth": "2.8"}),
+    )
+    .await;
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(v["fields"][0]["field"], "depth");
+    let (s, v) = json_call(
+        &mut nurse,
+        Method::POST,
+        &format!("/api/v1/sessions/{id}/amendments"),
+        json!({"zone": "cheeks", "text": "Wrong depth", "reason": "Typo", "depth": "0.75"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["amendments"].as_array().unwrap().len(), 2);
+    assert_eq!(v["amendments"][1]["text"], "Depth corrected to 0.75 mm. Wrong depth");
     // Inventory, lots and the recall.
     let (s, v) = json_call(
         &mut nurse,
