@@ -6,7 +6,10 @@ use crate::validation::Invalid;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+/// Where an appointment is: booked, checked in, then completed; or
+/// cancelled, or a no-show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AppointmentStatus {
     Booked,

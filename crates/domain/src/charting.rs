@@ -69,6 +69,38 @@ pub fn required_views(kb: &KnowledgeBase, areas: &[String]) -> Vec<String> {
     out
 }
 
+// ---- a chart's life -----------------------------------------------------------
+
+/// Where a session's chart is: the checklist, needling, signed (read-only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ChartStatus {
+    Checklist,
+    InProgress,
+    Signed,
+}
+
+impl ChartStatus {
+    pub const ALL: [ChartStatus; 3] = [
+        ChartStatus::Checklist,
+        ChartStatus::InProgress,
+        ChartStatus::Signed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChartStatus::Checklist => "checklist",
+            ChartStatus::InProgress => "in_progress",
+            ChartStatus::Signed => "signed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ChartStatus> {
+        Self::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
 // ---- opening a chart ---------------------------------------------------------
 
 /// The longest reason for opening a chart on another day.

@@ -119,7 +119,10 @@ macro_rules! charting_impl {
                     plan_id: r.try_get("plan_id")?,
                     appointment_id: r.try_get("appointment_id")?,
                     session_number: r.try_get("session_number")?,
-                    status: r.try_get("status")?,
+                    status: {
+                        let s: String = r.try_get("status")?;
+                        needlepoint_domain::charting::ChartStatus::parse(&s).ok_or_else(|| decode_err("status", s))?
+                    },
                     checklist: serde_json::from_str(&checklist).map_err(|e| decode_err("checklist", e))?,
                     started_checks: started
                         .map(|s| serde_json::from_str(&s))

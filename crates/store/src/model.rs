@@ -526,8 +526,7 @@ pub struct Chart {
     pub plan_id: Option<i64>,
     pub appointment_id: i64,
     pub session_number: Option<i64>,
-    /// checklist, in_progress, signed.
-    pub status: String,
+    pub status: needlepoint_domain::charting::ChartStatus,
     pub checklist: ChecklistRecord,
     /// The checklist as it stood when needling started.
     pub started_checks: Option<Vec<serde_json::Value>>,
@@ -552,7 +551,7 @@ pub struct Chart {
 
 impl Chart {
     pub fn is_signed(&self) -> bool {
-        self.status == "signed"
+        self.status == needlepoint_domain::charting::ChartStatus::Signed
     }
     pub fn needle_lots(&self) -> usize {
         self.lots.iter().filter(|l| l.kind.is_needle()).count()

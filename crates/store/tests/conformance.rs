@@ -1982,7 +1982,7 @@ async fn charts_are_read_only_once_signed_and_take_stock(b: TestBackend) {
         .await;
     assert!(matches!(early, Err(StoreError::Conflict(_))), "{early:?}");
     let c = s.store.start_chart(c.id, &[], &a, now()).await.unwrap();
-    assert_eq!(c.status, "in_progress");
+    assert_eq!(c.status.as_str(), "in_progress");
     s.store
         .save_zone(c.id, &zone_record("cheeks", 1000, None), &a, now())
         .await

@@ -35,8 +35,7 @@ pub struct AppointmentOut {
     /// The wall-clock start in the clinic's zone.
     pub local_start: String,
     pub time_zone: String,
-    /// `booked`, `checked_in`, `completed`, `cancelled` or `no_show`.
-    pub status: String,
+    pub status: needlepoint_domain::appointment::AppointmentStatus,
     pub cancel_reason: Option<String>,
     pub cancelled_by: Option<String>,
     /// A late-cancellation or no-show fee, in minor units.
@@ -62,7 +61,7 @@ impl From<Appointment> for AppointmentOut {
             ends_at: a.ends_at.to_string(),
             local_start: a.local_start,
             time_zone: a.time_zone,
-            status: a.status.as_str().into(),
+            status: a.status,
             cancel_reason: a.cancel_reason,
             cancelled_by: a.cancelled_by,
             fee_minor: a.fee_minor,

@@ -34,8 +34,7 @@ pub struct SessionOut {
     pub plan_id: Option<i64>,
     pub appointment_id: i64,
     pub session_number: Option<i64>,
-    /// `checklist`, `in_progress` or `signed`.
-    pub status: String,
+    pub status: needlepoint_domain::charting::ChartStatus,
     /// What was recorded: anaesthetic and antiviral.
     pub checklist: serde_json::Value,
     /// Each checklist item with its state, why it is there and its source.
@@ -71,7 +70,7 @@ fn out(cx: &Context) -> SessionOut {
         plan_id: c.plan_id,
         appointment_id: c.appointment_id,
         session_number: c.session_number,
-        status: c.status.clone(),
+        status: c.status,
         checklist: v(&c.checklist),
         checks: v(&cx.checks),
         ready: cx.ready(),

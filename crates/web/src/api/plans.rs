@@ -32,8 +32,7 @@ pub struct ConsentOut {
 pub struct PlanOut {
     pub id: i64,
     pub patient_id: i64,
-    /// `proposed`, `accepted`, `in_progress`, `completed` or `cancelled`.
-    pub status: String,
+    pub status: needlepoint_domain::plan::PlanStatus,
     /// Send it back when editing.
     pub version: i64,
     /// The plan as agreed (the format PUT takes).
@@ -74,7 +73,7 @@ async fn out(st: &AppState, r: PlanRecord) -> Result<PlanOut, ApiError> {
     Ok(PlanOut {
         id: r.id,
         patient_id: r.patient_id,
-        status: r.status.as_str().into(),
+        status: r.status,
         version: r.version,
         consented: consents.iter().any(|c| c.plan_version == r.version),
         plan: r.plan,

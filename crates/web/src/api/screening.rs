@@ -170,7 +170,7 @@ pub struct ScreeningOut {
     pub id: i64,
     pub history_version: i64,
     /// The outcome in force (a clinician's override, or the engine's).
-    pub status: String,
+    pub status: needlepoint_domain::screening::Status,
     /// The outcome in words; a deferral and a stricter rule are said
     /// together ("Deferred until resolved, then needs physician approval").
     pub outcome: String,
@@ -196,7 +196,7 @@ async fn out(st: &AppState, p: &Patient, s: ScreeningRecord) -> Result<Screening
     Ok(ScreeningOut {
         id: s.id,
         history_version: s.history_version,
-        status: s.status().as_str().into(),
+        status: s.status(),
         outcome: needlepoint_domain::screening::outcome_words(s.status(), s.result.deferral, |d| {
             d.to_string()
         }),

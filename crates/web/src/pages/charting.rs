@@ -417,7 +417,7 @@ async fn page(
         },
         when: local_time(cx.appointment.starts_at, &cx.zone),
         off_day_reason: c.off_day_reason.clone(),
-        status: c.status.clone(),
+        status: c.status.as_str().to_string(),
         version: c.version,
         ready: cx.ready(),
         checks,

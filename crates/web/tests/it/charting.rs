@@ -415,7 +415,7 @@ async fn checklist_gates_the_start(b: TestBackend) {
         .await;
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
     let c = st.chart(chart).await.unwrap();
-    assert_eq!(c.status, "in_progress");
+    assert_eq!(c.status.as_str(), "in_progress");
     let started = c.started_checks.unwrap();
     assert_eq!(started.len(), 5, "the checklist is kept as it stood");
 }
@@ -1346,7 +1346,10 @@ async fn the_api_charts_a_session_with_the_same_rules(b: TestBackend) {
     .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["amendments"].as_array().unwrap().len(), 2);
-    assert_eq!(v["amendments"][1]["text"], "Depth corrected to 0.75 mm. Wrong depth");
+    assert_eq!(
+        v["amendments"][1]["text"],
+        "Depth corrected to 0.75 mm. Wrong depth"
+    );
     // Inventory, lots and the recall.
     let (s, v) = json_call(
         &mut nurse,
