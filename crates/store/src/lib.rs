@@ -21,6 +21,7 @@ mod sql;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod types;
+mod view_audit;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -736,7 +737,9 @@ pub trait Store:
 
     // ---- audit -----------------------------------------------------------
 
-    /// Appends an event that is not part of a change (a view, a sign-in).
+    /// Appends an event that is not part of a change (a view): durable when
+    /// this returns, committed together with other views waiting at the
+    /// same moment (see `view_audit`).
     async fn record_audit(&self, actor: &Actor, event: &AuditEvent, now: Timestamp) -> Result<()>;
     async fn patient_audit(&self, patient_id: i64, limit: i64) -> Result<Vec<AuditEntry>>;
     async fn recent_audit(&self, limit: i64) -> Result<Vec<AuditEntry>>;

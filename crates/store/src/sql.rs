@@ -25,6 +25,9 @@ pub struct SqlStore<DB: sqlx::Database> {
     /// SQLite must take the write lock at BEGIN (IMMEDIATE) or concurrent
     /// read-then-write transactions fail with "database is locked".
     begin: &'static str,
+    /// The writer of views' audit rows, started on first use (inside the
+    /// runtime); it stops when the store is dropped.
+    views: std::sync::OnceLock<tokio::sync::mpsc::Sender<crate::view_audit::ViewRow>>,
 }
 
 impl SqlStore<Sqlite> {
@@ -32,6 +35,7 @@ impl SqlStore<Sqlite> {
         SqlStore {
             pool,
             begin: "BEGIN IMMEDIATE",
+            views: Default::default(),
         }
     }
 }
@@ -41,6 +45,7 @@ impl SqlStore<Postgres> {
         SqlStore {
             pool,
             begin: "BEGIN",
+            views: Default::default(),
         }
     }
 }
@@ -1075,8 +1080,23 @@ macro_rules! store_impl {
             }
 
             async fn record_audit(&self, actor: &Actor, event: &AuditEvent, now: Timestamp) -> Result<()> {
-                let mut conn = self.pool.acquire().await?;
-                Self::audit(&mut conn, actor, event, now).await
+                let writer = self.views.get_or_init(|| {
+                    let (send, rows) = tokio::sync::mpsc::channel(4 * 512);
+                    let (pool, begin) = (self.pool.clone(), self.begin);
+                    tokio::spawn(crate::view_audit::run(rows, move |batch| {
+                        let pool = pool.clone();
+                        async move {
+                            let mut tx = pool.begin_with(begin).await?;
+                            for (actor, event, at) in &batch {
+                                Self::audit(&mut tx, actor, event, *at).await?;
+                            }
+                            tx.commit().await?;
+                            Ok(())
+                        }
+                    }));
+                    send
+                });
+                crate::view_audit::record(writer, actor, event, now).await
             }
 
             async fn patient_audit(&self, patient_id: i64, limit: i64) -> Result<Vec<AuditEntry>> {

@@ -446,6 +446,37 @@ async fn patient_updates_check_version_and_audit_changes(b: TestBackend) {
     ));
 }
 
+/// Views racing in are each in the trail when their call returns; they are
+/// written by one writer, many to a transaction.
+async fn every_view_is_audited_before_it_returns(b: TestBackend) {
+    let s = seeded(b).await;
+    let mut calls = vec![];
+    for i in 0..200 {
+        let store = s.store.clone();
+        let a = actor(s.owner_id);
+        calls.push(tokio::spawn(async move {
+            store
+                .record_audit(
+                    &a,
+                    &AuditEvent::new("view", "patient", Some(i)).patient(i),
+                    now(),
+                )
+                .await
+        }));
+    }
+    for c in calls {
+        c.await.unwrap().unwrap();
+    }
+    let trail = s.store.recent_audit(1000).await.unwrap();
+    let mut seen: Vec<i64> = trail
+        .iter()
+        .filter(|e| e.action == "view")
+        .filter_map(|e| e.entity_id)
+        .collect();
+    seen.sort();
+    assert_eq!(seen, (0..200).collect::<Vec<_>>(), "every view, once");
+}
+
 async fn audit_log_is_append_only_in_the_database(b: TestBackend) {
     let (store, at) = fresh_store_at(b).await;
     let s = seed(store).await;
@@ -2634,6 +2665,7 @@ conformance!(
     patient_search_matches_every_word,
     patient_updates_check_version_and_audit_changes,
     audit_log_is_append_only_in_the_database,
+    every_view_is_audited_before_it_returns,
     rooms_devices_and_prices_round_trip,
     clinical_notes_keep_author_and_order,
     backup_makes_a_consistent_copy_or_says_how,
