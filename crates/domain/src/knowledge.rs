@@ -430,6 +430,76 @@ pub struct PlanningSettings {
     pub dark_skin_depth_percent: u8,
     pub source: String,
     pub evidence: Evidence,
+    /// How a concern's severity places the course in its ranges; one rule
+    /// per level.
+    pub severity: Vec<SeverityRule>,
+}
+
+/// Where a severity puts the course: how many sessions of the indication's
+/// range, and which part of the depth range.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeverityRule {
+    pub level: crate::history::Severity,
+    pub sessions: SessionsPick,
+    pub depth: DepthPart,
+    pub source: String,
+    pub evidence: Evidence,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionsPick {
+    Fewest,
+    Typical,
+    Most,
+}
+
+impl SessionsPick {
+    /// The sessions this pick gives for an indication.
+    pub fn of(self, i: &Indication) -> u32 {
+        match self {
+            SessionsPick::Fewest => i.sessions.min,
+            SessionsPick::Typical => i.typical_sessions,
+            SessionsPick::Most => i.sessions.max,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DepthPart {
+    Lower,
+    Whole,
+    Upper,
+}
+
+impl DepthPart {
+    /// This part of a range: its bottom or top half (split on a depth
+    /// step, so the halves meet), or all of it.
+    pub fn of(self, r: DepthRange) -> DepthRange {
+        let (lo, hi) = (r.min.micrometres(), r.max.micrometres());
+        let mid = (lo + hi) / 2;
+        let mid = Depth::from_micrometres(mid - mid % Depth::STEP_UM).unwrap_or(r.min);
+        match self {
+            DepthPart::Lower => DepthRange {
+                min: r.min,
+                max: mid,
+            },
+            DepthPart::Whole => r,
+            DepthPart::Upper => DepthRange {
+                min: mid,
+                max: r.max,
+            },
+        }
+    }
+}
+
+impl KnowledgeBase {
+    /// The rule for a severity (the knowledge base has one per level).
+    pub fn severity_rule(&self, level: crate::history::Severity) -> Option<&SeverityRule> {
+        self.planning.severity.iter().find(|r| r.level == level)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -777,6 +847,21 @@ impl KnowledgeBase {
                     &i.code,
                     "typical_sessions",
                     "outside the sessions range".into(),
+                );
+            }
+        }
+        for level in crate::history::Severity::ALL {
+            let n = self
+                .planning
+                .severity
+                .iter()
+                .filter(|r| r.level == level)
+                .count();
+            if n != 1 {
+                p(
+                    "planning",
+                    "severity",
+                    format!("needs exactly one rule for {}, has {n}", level.as_str()),
                 );
             }
         }

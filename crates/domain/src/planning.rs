@@ -5,7 +5,10 @@
 
 use crate::depth::Depth;
 use crate::history::PatientHistory;
-use crate::knowledge::{DepthRange, DeviceModel, Interval, KnowledgeBase, Period, PeriodUnit};
+use crate::history::Severity;
+use crate::knowledge::{
+    DepthPart, DepthRange, DeviceModel, Interval, KnowledgeBase, Period, PeriodUnit, SessionsPick,
+};
 use crate::screening::{applies, Deferral, Screening, Status};
 use crate::validation::Invalid;
 use jiff::civil::Date;
@@ -71,6 +74,10 @@ pub fn propose(
     let mut earliest = today.max(screening.on);
     let mut indications: Vec<&crate::knowledge::Indication> = vec![];
     let mut areas: Vec<PlannedArea> = vec![];
+    // The worst severity per indication sets its sessions; per area, the
+    // part of the depth range proposed.
+    let mut ind_severity: Vec<(String, Severity)> = vec![];
+    let mut area_severity: Vec<(String, Severity)> = vec![];
     for c in &history.concerns {
         let (Some(ind), Some(area)) = (kb.indication(&c.indication), kb.area(&c.area)) else {
             continue;
@@ -111,6 +118,8 @@ pub fn propose(
         if !indications.iter().any(|i| i.code == ind.code) {
             indications.push(ind);
         }
+        worsen(&mut ind_severity, &ind.code, c.severity);
+        worsen(&mut area_severity, &c.area, c.severity);
         match areas.iter_mut().find(|a| a.area == c.area) {
             Some(a) => a.indications.push(ind.code.clone()),
             None => areas.push(PlannedArea {
@@ -133,9 +142,33 @@ pub fn propose(
         return Err(inv);
     }
     for a in areas.iter_mut() {
-        bound_depth(kb, a, device, history);
+        let severity = severity_of(&area_severity, &a.area);
+        bound_depth(kb, a, device, history, severity);
     }
-    let (sessions, smin, smax, interval, reconciliation) = reconcile(&indications);
+    let courses: Vec<(&crate::knowledge::Indication, u32)> = indications
+        .iter()
+        .map(|i| {
+            let severity = severity_of(&ind_severity, &i.code);
+            let pick = kb
+                .severity_rule(severity)
+                .map_or(SessionsPick::Typical, |r| r.sessions);
+            (*i, pick.of(i))
+        })
+        .collect();
+    let (sessions, smin, smax, interval, mut reconciliation) = reconcile(&courses);
+    for (i, n) in &courses {
+        if *n != i.typical_sessions {
+            let severity = severity_of(&ind_severity, &i.code);
+            reconciliation.push(format!(
+                "{}: {n} sessions for a {} concern (usually {}; {}–{}).",
+                i.name,
+                severity.as_str(),
+                i.typical_sessions,
+                i.sessions.min,
+                i.sessions.max
+            ));
+        }
+    }
     let mut adjuncts: Vec<String> = vec![];
     let mut downtime: Vec<String> = vec![];
     for i in &indications {
@@ -187,9 +220,30 @@ pub fn propose(
     })
 }
 
-/// Narrows an area's range by its indications and the device, then makes
-/// the proposal conservative for skin types IV–VI.
-fn bound_depth(kb: &KnowledgeBase, a: &mut PlannedArea, device: &DeviceModel, h: &PatientHistory) {
+/// Adds a concern's severity to a list of the worst per code.
+fn worsen(list: &mut Vec<(String, Severity)>, code: &str, s: Severity) {
+    match list.iter_mut().find(|(c, _)| c == code) {
+        Some((_, worst)) => *worst = (*worst).max(s),
+        None => list.push((code.to_string(), s)),
+    }
+}
+
+fn severity_of(list: &[(String, Severity)], code: &str) -> Severity {
+    list.iter()
+        .find(|(c, _)| c == code)
+        .map_or(Severity::Moderate, |(_, s)| *s)
+}
+
+/// Narrows an area's range by its indications and the device, proposes the
+/// part of it the concern's severity calls for, then makes the proposal
+/// conservative for skin types IV–VI.
+fn bound_depth(
+    kb: &KnowledgeBase,
+    a: &mut PlannedArea,
+    device: &DeviceModel,
+    h: &PatientHistory,
+    severity: Severity,
+) {
     let mut g = a.guideline;
     for code in &a.indications {
         let Some(ind) = kb.indication(code) else {
@@ -228,15 +282,33 @@ fn bound_depth(kb: &KnowledgeBase, a: &mut PlannedArea, device: &DeviceModel, h:
         g.min = g.min.min(g.max);
     }
     a.guideline = g;
-    a.depth = g;
+    let part = kb
+        .severity_rule(severity)
+        .map_or(DepthPart::Whole, |r| r.depth);
+    a.depth = part.of(g);
+    if a.depth != g {
+        a.notes.push(format!(
+            "A {} concern: {}–{} mm, the {} part of the range",
+            severity.as_str(),
+            mm(a.depth.min),
+            mm(a.depth.max),
+            if part == DepthPart::Lower {
+                "lower"
+            } else {
+                "upper"
+            }
+        ));
+    }
     if h.fitzpatrick.is_some_and(|t| t >= 4) {
         let span = g.max.micrometres() - g.min.micrometres();
         let um = g.min.micrometres() + span * u32::from(kb.planning.dark_skin_depth_percent) / 100;
         let capped = Depth::from_micrometres(um - um % Depth::STEP_UM).unwrap_or(g.min);
-        if capped < g.max {
+        if capped < a.depth.max {
+            // The cap holds whatever the severity: the range ends there.
+            let max = capped.max(g.min);
             a.depth = DepthRange {
-                min: g.min,
-                max: capped.max(g.min),
+                min: a.depth.min.min(max),
+                max,
             };
             a.notes.push(format!(
                 "Skin type IV–VI: conservative, up to {} mm",
@@ -257,11 +329,16 @@ pub fn mm(d: Depth) -> String {
 /// demanding needs (within every indication's range where possible), at an
 /// interval inside every indication's window, or the longest window's when
 /// they do not overlap.
-fn reconcile(inds: &[&crate::knowledge::Indication]) -> (u32, u32, u32, Interval, Vec<String>) {
-    let first = inds[0];
+/// One course for several indications, each with the sessions its severity
+/// calls for: the most sessions, and an interval every window allows.
+fn reconcile(
+    courses: &[(&crate::knowledge::Indication, u32)],
+) -> (u32, u32, u32, Interval, Vec<String>) {
+    let inds: Vec<&crate::knowledge::Indication> = courses.iter().map(|(i, _)| *i).collect();
+    let (first, first_sessions) = courses[0];
     if inds.len() == 1 {
         return (
-            first.typical_sessions,
+            first_sessions,
             first.sessions.min,
             first.sessions.max,
             first.interval,
@@ -269,11 +346,11 @@ fn reconcile(inds: &[&crate::knowledge::Indication]) -> (u32, u32, u32, Interval
         );
     }
     let mut notes = vec![];
-    let sessions = inds
+    let sessions = courses
         .iter()
-        .map(|i| i.typical_sessions)
+        .map(|(_, n)| *n)
         .max()
-        .unwrap_or(first.typical_sessions);
+        .unwrap_or(first_sessions);
     let (smin, smax) = (
         inds.iter().map(|i| i.sessions.min).max().unwrap_or(1),
         inds.iter()
@@ -281,7 +358,7 @@ fn reconcile(inds: &[&crate::knowledge::Indication]) -> (u32, u32, u32, Interval
             .max()
             .unwrap_or(sessions),
     );
-    let most = inds.iter().max_by_key(|i| i.typical_sessions).unwrap();
+    let most = courses.iter().max_by_key(|(_, n)| *n).unwrap().0;
     notes.push(format!(
         "Sessions: {sessions}, as {} needs the most.",
         most.name

@@ -386,3 +386,82 @@ fn the_consent_says_what_the_plan_is_in_plain_words() {
     assert!(!t.to_lowercase().contains("injecting collagen"));
     assert!(t.contains("3 session(s), 4-6 weeks apart"));
 }
+
+fn with_severity(indication: &str, area: &str, severity: Severity) -> PatientHistory {
+    let mut h = history(&[(indication, area)]);
+    h.concerns[0].severity = severity;
+    h
+}
+
+/// Severity places the course in the indication's sessions range and the
+/// area's depth range: mild, moderate and severe acne scars on the cheeks
+/// no longer get the same plan.
+#[test]
+fn severity_sets_sessions_and_depth_within_the_ranges() {
+    let kb = kb();
+    // (severity, sessions, depth proposed) for acne scars (3–5 sessions,
+    // typically 3) on the cheeks (0.5–1.0 mm).
+    for (severity, sessions, depth) in [
+        (Severity::Mild, 3, "0.5-0.75"),
+        (Severity::Moderate, 3, "0.5-1"),
+        (Severity::Severe, 5, "0.75-1"),
+    ] {
+        let p = plan(
+            &kb,
+            &with_severity("acne_scars", "cheeks", severity),
+            "skinpen",
+        )
+        .unwrap();
+        assert_eq!(p.sessions, sessions, "{severity:?}: sessions");
+        assert_eq!(p.areas[0].depth.to_string(), depth, "{severity:?}: depth");
+        assert_eq!(
+            p.areas[0].guideline.to_string(),
+            "0.5-1",
+            "{severity:?}: the guideline is the whole range"
+        );
+        assert!((p.sessions_min..=p.sessions_max).contains(&p.sessions));
+    }
+    let severe = plan(
+        &kb,
+        &with_severity("acne_scars", "cheeks", Severity::Severe),
+        "skinpen",
+    )
+    .unwrap();
+    assert!(
+        severe
+            .reconciliation
+            .iter()
+            .any(|r| r.contains("5 sessions for a severe concern")),
+        "{:?}",
+        severe.reconciliation
+    );
+    assert!(severe.areas[0]
+        .notes
+        .iter()
+        .any(|n| n.contains("upper part")));
+    // Still capped for skin types IV–VI: severe scars on type V skin stop
+    // at the conservative depth.
+    let mut dark = with_severity("acne_scars", "cheeks", Severity::Severe);
+    dark.fitzpatrick = Some(5);
+    let p = plan(&kb, &dark, "skinpen").unwrap();
+    assert_eq!(p.areas[0].depth.to_string(), "0.75-0.75");
+    // Two concerns on one area: the worse one sets the depth.
+    let mut two = history(&[("acne_scars", "cheeks"), ("fine_lines", "cheeks")]);
+    two.concerns[0].severity = Severity::Mild;
+    two.concerns[1].severity = Severity::Severe;
+    let p = plan(&kb, &two, "skinpen").unwrap();
+    assert!(
+        p.areas[0].notes.iter().any(|n| n.contains("severe")),
+        "{:?}",
+        p.areas[0].notes
+    );
+}
+
+#[test]
+fn the_knowledge_base_has_one_severity_rule_per_level() {
+    let kb = kb();
+    for s in [Severity::Mild, Severity::Moderate, Severity::Severe] {
+        let r = kb.severity_rule(s).unwrap();
+        assert!(!r.source.is_empty());
+    }
+}

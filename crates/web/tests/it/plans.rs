@@ -136,6 +136,48 @@ async fn plans_over_the_api(b: TestBackend) {
     assert_eq!(s, 403);
 }
 
+/// The concern's severity reaches the plan through the record: severe acne
+/// scars on the cheeks get the most sessions and the upper part of the
+/// cheeks' depth range; mild ones the fewest and the lower part.
+async fn severity_shapes_the_proposed_plan(b: TestBackend) {
+    let c = crate::browser::ready_to_plan(b).await;
+    let mut nurse = c.client_as(Role::Clinician).await;
+    for (severity, sessions, depth) in [("severe", 5, "0.75-1"), ("mild", 3, "0.5-0.75")] {
+        let history = json!({
+            "fitzpatrick": 2,
+            "concerns": [{"indication": "acne_scars", "area": "cheeks", "severity": severity}]
+        });
+        let (s, v) = call(
+            &mut nurse,
+            Method::PUT,
+            &format!("/api/v1/patients/{}/history", c.patient_id),
+            history,
+        )
+        .await;
+        assert_eq!(s, 201, "{v}");
+        let (s, v) = call(
+            &mut nurse,
+            Method::POST,
+            &format!("/api/v1/patients/{}/screenings", c.patient_id),
+            json!({}),
+        )
+        .await;
+        assert_eq!(s, 201, "{v}");
+        let (s, p) = call(
+            &mut nurse,
+            Method::POST,
+            &format!("/api/v1/patients/{}/plans", c.patient_id),
+            json!({"device": "skinpen"}),
+        )
+        .await;
+        assert_eq!(s, 201, "{p}");
+        assert_eq!(p["plan"]["sessions"], sessions, "{severity}: {p}");
+        assert_eq!(p["plan"]["areas"][0]["depth"], depth, "{severity}: {p}");
+        let stored = c.app.store.plan(p["id"].as_i64().unwrap()).await.unwrap();
+        assert_eq!(stored.plan.sessions as i64, sessions, "{severity}: as kept");
+    }
+}
+
 async fn consent_links_refuse_reuse_and_wrong_input(b: TestBackend) {
     let c = crate::browser::ready_to_plan(b).await;
     let mut nurse = c.client_as(Role::Clinician).await;
@@ -238,6 +280,7 @@ async fn consent_links_refuse_reuse_and_wrong_input(b: TestBackend) {
 }
 
 crate::both!(
+    severity_shapes_the_proposed_plan,
     plans_over_the_api,
     consent_links_refuse_reuse_and_wrong_input
 );
