@@ -33,6 +33,15 @@ use std::path::Path;
 pub use audit::{Actor, AuditEvent, Channel};
 pub use charting_sql::SIGNED as SIGNED_MESSAGE;
 
+/// Makes the messages a change queues from the appointments as the change
+/// left them; called inside the change's transaction, so it reads nothing.
+pub type Compose<'a> = dyn Fn(&[Appointment]) -> Vec<NewMessage> + Send + Sync + 'a;
+
+/// A change that queues no message.
+pub fn no_messages(_: &[Appointment]) -> Vec<NewMessage> {
+    vec![]
+}
+
 /// How often an API token's time of last use is written: at most once per
 /// this long, so authenticated reads do not each wait for a write.
 pub const LAST_USED_EVERY: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
@@ -270,6 +279,18 @@ pub trait ScheduleRecords: Send + Sync {
         list: &[NewAppointment],
         actor: &Actor,
         now: Timestamp,
+    ) -> Result<Vec<Appointment>> {
+        self.book_and_message(list, &no_messages, actor, now).await
+    }
+    /// As [`book`](Self::book), and queues the messages `messages` makes of
+    /// the booked appointments in the same transaction: no booking without
+    /// its confirmation, nor a confirmation of a booking that failed.
+    async fn book_and_message(
+        &self,
+        list: &[NewAppointment],
+        messages: &Compose<'_>,
+        actor: &Actor,
+        now: Timestamp,
     ) -> Result<Vec<Appointment>>;
     async fn appointment(&self, id: i64) -> Result<Appointment>;
     /// A clinic's appointments starting in [from, to), cancelled ones included.
@@ -353,19 +374,45 @@ pub trait ScheduleRecords: Send + Sync {
     async fn messages(&self, clinic_id: i64, limit: i64) -> Result<Vec<Message>>;
 
     /// Moves an appointment on (checked_in, completed, cancelled, no_show);
-    /// cancelling frees its time.
+    /// cancelling frees its time and stops its unsent messages.
     async fn set_appointment_status(
         &self,
         id: i64,
         change: &StatusChange<'_>,
         actor: &Actor,
         now: Timestamp,
+    ) -> Result<Appointment> {
+        self.set_appointment_status_and_message(id, change, &no_messages, actor, now)
+            .await
+    }
+    /// As [`set_appointment_status`](Self::set_appointment_status), and
+    /// queues the messages `messages` makes of the changed appointment (a
+    /// cancellation notice) in the same transaction.
+    async fn set_appointment_status_and_message(
+        &self,
+        id: i64,
+        change: &StatusChange<'_>,
+        messages: &Compose<'_>,
+        actor: &Actor,
+        now: Timestamp,
     ) -> Result<Appointment>;
     /// Moves booked appointments to new times, all or none; `Conflict`
-    /// names what is already taken at a new time.
+    /// names what is already taken at a new time. Their unsent messages stop.
     async fn reschedule(
         &self,
         moves: &[Move],
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Vec<Appointment>> {
+        self.reschedule_and_message(moves, &no_messages, actor, now)
+            .await
+    }
+    /// As [`reschedule`](Self::reschedule), and queues the messages
+    /// `messages` makes of the moved appointments in the same transaction.
+    async fn reschedule_and_message(
+        &self,
+        moves: &[Move],
+        messages: &Compose<'_>,
         actor: &Actor,
         now: Timestamp,
     ) -> Result<Vec<Appointment>>;

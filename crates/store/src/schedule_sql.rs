@@ -19,6 +19,55 @@ macro_rules! schedule_impl {
              attachment, due_at, status, attempts, last_error, sent_at";
 
         impl SqlStore<$db> {
+            /// Queues messages inside a change's transaction; a second one of
+            /// the same kind for the same appointment is ignored.
+            async fn insert_messages(conn: &mut Conn, list: &[NewMessage], now: Timestamp) -> Result<()> {
+                for m in list {
+                    sqlx::query(
+                        "INSERT INTO messages (clinic_id, patient_id, appointment_id, kind, channel, to_address, subject, body, \
+                         attachment, due_at, status, attempts, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', 0, $11) \
+                         ON CONFLICT DO NOTHING",
+                    )
+                    .bind(m.clinic_id)
+                    .bind(m.patient_id)
+                    .bind(m.appointment_id)
+                    .bind(&m.kind)
+                    .bind(&m.channel)
+                    .bind(&m.to_address)
+                    .bind(&m.subject)
+                    .bind(&m.body)
+                    .bind(&m.attachment)
+                    .bind(Ts(m.due_at))
+                    .bind(Ts(now))
+                    .execute(&mut *conn)
+                    .await?;
+                }
+                Ok(())
+            }
+
+            /// Stops an appointment's unsent messages inside a transaction.
+            async fn stop_messages(conn: &mut Conn, appointment_id: i64) -> Result<()> {
+                sqlx::query("UPDATE messages SET status = 'cancelled' WHERE appointment_id = $1 AND status IN ('pending', 'failed')")
+                    .bind(appointment_id)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            }
+
+            /// Appointments as a transaction sees them, in the order asked.
+            async fn appointments_in(conn: &mut Conn, ids: &[i64]) -> Result<Vec<Appointment>> {
+                let mut out = vec![];
+                for id in ids {
+                    let row = sqlx::query(&format!("SELECT {APPOINTMENT_COLS} FROM appointments WHERE id = $1"))
+                        .bind(id)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                    out.push(Self::appointment_from(&row)?);
+                }
+                Ok(out)
+            }
+
             fn message_from(r: &DbRow) -> Result<Message> {
                 Ok(Message {
                     id: r.try_get("id")?,
@@ -128,7 +177,7 @@ macro_rules! schedule_impl {
 
         #[async_trait]
         impl ScheduleRecords for SqlStore<$db> {
-            async fn book(&self, list: &[NewAppointment], actor: &Actor, now: Timestamp) -> Result<Vec<Appointment>> {
+            async fn book_and_message(&self, list: &[NewAppointment], messages: &Compose<'_>, actor: &Actor, now: Timestamp) -> Result<Vec<Appointment>> {
                 let mut tx = self.pool.begin_with(self.begin).await?;
                 let mut ids = vec![];
                 for a in list {
@@ -169,12 +218,10 @@ macro_rules! schedule_impl {
                     Self::audit(&mut tx, actor, &ev, now).await?;
                     ids.push(id);
                 }
+                let booked = Self::appointments_in(&mut tx, &ids).await?;
+                Self::insert_messages(&mut tx, &messages(&booked), now).await?;
                 tx.commit().await?;
-                let mut out = vec![];
-                for id in ids {
-                    out.push(self.appointment(id).await?);
-                }
-                Ok(out)
+                Ok(booked)
             }
 
             async fn appointment(&self, id: i64) -> Result<Appointment> {
@@ -337,27 +384,7 @@ macro_rules! schedule_impl {
 
             async fn enqueue_messages(&self, list: &[NewMessage]) -> Result<()> {
                 let mut tx = self.pool.begin_with(self.begin).await?;
-                for m in list {
-                    sqlx::query(
-                        "INSERT INTO messages (clinic_id, patient_id, appointment_id, kind, channel, to_address, subject, body, \
-                         attachment, due_at, status, attempts, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', 0, $11) \
-                         ON CONFLICT DO NOTHING",
-                    )
-                    .bind(m.clinic_id)
-                    .bind(m.patient_id)
-                    .bind(m.appointment_id)
-                    .bind(&m.kind)
-                    .bind(&m.channel)
-                    .bind(&m.to_address)
-                    .bind(&m.subject)
-                    .bind(&m.body)
-                    .bind(&m.attachment)
-                    .bind(Ts(m.due_at))
-                    .bind(Ts(crate::now()))
-                    .execute(&mut *tx)
-                    .await?;
-                }
+                Self::insert_messages(&mut tx, list, crate::now()).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -394,11 +421,8 @@ macro_rules! schedule_impl {
             }
 
             async fn cancel_messages(&self, appointment_id: i64) -> Result<()> {
-                sqlx::query("UPDATE messages SET status = 'cancelled' WHERE appointment_id = $1 AND status IN ('pending', 'failed')")
-                    .bind(appointment_id)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
+                let mut conn = self.pool.acquire().await?;
+                Self::stop_messages(&mut conn, appointment_id).await
             }
 
             async fn messages(&self, clinic_id: i64, limit: i64) -> Result<Vec<Message>> {
@@ -410,7 +434,7 @@ macro_rules! schedule_impl {
                 rows.iter().map(Self::message_from).collect()
             }
 
-            async fn set_appointment_status(&self, id: i64, change: &StatusChange<'_>, actor: &Actor, now: Timestamp) -> Result<Appointment> {
+            async fn set_appointment_status_and_message(&self, id: i64, change: &StatusChange<'_>, messages: &Compose<'_>, actor: &Actor, now: Timestamp) -> Result<Appointment> {
                 let StatusChange { status, reason, cancelled_by, fee_minor } = *change;
                 let mut tx = self.pool.begin_with(self.begin).await?;
                 let row = sqlx::query("SELECT status, starts_at FROM appointments WHERE id = $1")
@@ -433,6 +457,8 @@ macro_rules! schedule_impl {
                     .execute(&mut *tx)
                     .await?;
                 if !status.holds_time() {
+                    // Its reminders stop with it.
+                    Self::stop_messages(&mut tx, id).await?;
                     sqlx::query("DELETE FROM booked_slots WHERE appointment_id = $1").bind(id).execute(&mut *tx).await?;
                 }
                 let patient_id: i64 = sqlx::query_scalar("SELECT patient_id FROM appointments WHERE id = $1")
@@ -443,11 +469,13 @@ macro_rules! schedule_impl {
                     .patient(patient_id)
                     .detail(json!({ "from": before, "to": status.as_str(), "reason": reason, "cancelled_by": cancelled_by, "fee_minor": fee_minor }));
                 Self::audit(&mut tx, actor, &ev, now).await?;
+                let done = Self::appointments_in(&mut tx, &[id]).await?;
+                Self::insert_messages(&mut tx, &messages(&done), now).await?;
                 tx.commit().await?;
-                self.appointment(id).await
+                Ok(done.into_iter().next().expect("the appointment just changed"))
             }
 
-            async fn reschedule(&self, moves: &[Move], actor: &Actor, now: Timestamp) -> Result<Vec<Appointment>> {
+            async fn reschedule_and_message(&self, moves: &[Move], messages: &Compose<'_>, actor: &Actor, now: Timestamp) -> Result<Vec<Appointment>> {
                 let mut tx = self.pool.begin_with(self.begin).await?;
                 // Free every moving appointment's time first: a course moved
                 // along may take a time another of its sessions had.
@@ -493,13 +521,14 @@ macro_rules! schedule_impl {
                         .patient(*patient_id)
                         .detail(json!({ "from": from, "to": m.local_start, "window_override": m.window_override }));
                     Self::audit(&mut tx, actor, &ev, now).await?;
+                    // The old time's reminders stop; the new ones come below.
+                    Self::stop_messages(&mut tx, m.id).await?;
                 }
+                let ids: Vec<i64> = moves.iter().map(|m| m.id).collect();
+                let moved = Self::appointments_in(&mut tx, &ids).await?;
+                Self::insert_messages(&mut tx, &messages(&moved), now).await?;
                 tx.commit().await?;
-                let mut out = vec![];
-                for m in moves {
-                    out.push(self.appointment(m.id).await?);
-                }
-                Ok(out)
+                Ok(moved)
             }
 
             async fn cancellation_policy(&self, clinic_id: i64) -> Result<CancellationPolicy> {

@@ -1452,6 +1452,141 @@ async fn an_appointment_moves_through_its_lifecycle(b: TestBackend) {
     assert_eq!(n.status.as_str(), "no_show");
 }
 
+/// A booking, a move and a cancellation queue their messages in the same
+/// transaction as the change: all of it, or none of it.
+async fn messages_are_queued_with_the_change_or_not_at_all(b: TestBackend) {
+    let s = seeded(b).await;
+    let a = actor(s.owner_id);
+    let p = s
+        .store
+        .create_patient(s.clinic_id, &patient("Mo", "Sage", "1990-01-01"), &a, now())
+        .await
+        .unwrap();
+    let room = s
+        .store
+        .create_room(s.clinic_id, &RoomDetails::parse("R1").unwrap(), &a, now())
+        .await
+        .unwrap()
+        .id;
+    let note = |kind: &'static str| {
+        move |list: &[Appointment]| -> Vec<NewMessage> {
+            list.iter()
+                .map(|x| NewMessage {
+                    clinic_id: x.clinic_id,
+                    patient_id: Some(x.patient_id),
+                    appointment_id: Some(x.id),
+                    kind: kind.into(),
+                    channel: "email".into(),
+                    to_address: "mo@example.com".into(),
+                    subject: format!("{kind} {}", x.local_start),
+                    body: x.status.as_str().into(),
+                    attachment: None,
+                    due_at: now(),
+                })
+                .collect()
+        }
+    };
+    let count = |kind: &'static str, state: &'static str| {
+        let store = s.store.clone();
+        let clinic = s.clinic_id;
+        async move {
+            store
+                .messages(clinic, 100)
+                .await
+                .unwrap()
+                .iter()
+                .filter(|m| m.kind == kind && m.status == state)
+                .count()
+        }
+    };
+    let booked = s
+        .store
+        .book_and_message(
+            &[appointment(&s, p.id, room, "2026-12-07T10:00:00Z", 30)],
+            &note("confirmation"),
+            &a,
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(count("confirmation", "pending").await, 1);
+    // The same time again: refused, and no confirmation of it is queued.
+    let again = s
+        .store
+        .book_and_message(
+            &[appointment(&s, p.id, room, "2026-12-07T10:00:00Z", 30)],
+            &note("confirmation"),
+            &a,
+            now(),
+        )
+        .await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    assert_eq!(
+        count("confirmation", "pending").await,
+        1,
+        "nothing for a failed booking"
+    );
+    // A move stops the old message and queues the new one, together.
+    let start: Timestamp = "2026-12-08T10:00:00Z".parse().unwrap();
+    let moved = s
+        .store
+        .reschedule_and_message(
+            &[Move {
+                id: booked[0].id,
+                practitioner_id: Some(s.owner_id),
+                room_id: Some(room),
+                device_id: None,
+                starts_at: start,
+                ends_at: start + SignedDuration::from_mins(30),
+                local_start: "2026-12-08T10:00:00Z".into(),
+                window_override: None,
+            }],
+            &note("rescheduled"),
+            &a,
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved[0].local_start, "2026-12-08T10:00:00Z");
+    assert_eq!(count("confirmation", "cancelled").await, 1);
+    assert_eq!(count("rescheduled", "pending").await, 1);
+    // A refused change queues nothing: a no-show before the start.
+    let early = s
+        .store
+        .set_appointment_status_and_message(
+            booked[0].id,
+            &status("no_show", None),
+            &note("no_show"),
+            &a,
+            "2026-12-08T09:00:00Z".parse().unwrap(),
+        )
+        .await;
+    assert!(early.is_err());
+    assert_eq!(count("no_show", "pending").await, 0);
+    // Cancelling stops the pending message and queues the notice, which
+    // sees the appointment as cancelled.
+    s.store
+        .set_appointment_status_and_message(
+            booked[0].id,
+            &status("cancelled", Some("Ill")),
+            &note("cancellation"),
+            &a,
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(count("rescheduled", "cancelled").await, 1);
+    let notice: Vec<_> = s
+        .store
+        .messages(s.clinic_id, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.kind == "cancellation")
+        .collect();
+    assert_eq!((notice.len(), notice[0].body.as_str()), (1, "cancelled"));
+}
+
 async fn nothing_is_booked_twice(b: TestBackend) {
     let s = seeded(b).await;
     let a = actor(s.owner_id);
@@ -2678,6 +2813,7 @@ conformance!(
     consent_links_sign_once,
     pricing_and_typed_price_items_round_trip,
     an_appointment_moves_through_its_lifecycle,
+    messages_are_queued_with_the_change_or_not_at_all,
     nothing_is_booked_twice,
     racing_bookings_one_wins,
     hours_and_closures_round_trip,

@@ -456,12 +456,12 @@ pub async fn book(
             window_override: None,
         })
         .collect();
-    let booked = st
+    let letters = crate::outbox::letters(st, p).await?;
+    let compose = |b: &[Appointment]| letters.appointments(b, "confirmation", &r.plan.pretreatment);
+    Ok(st
         .store
-        .book(&list, actor, needlepoint_store::now())
-        .await?;
-    crate::outbox::queue_for_booking(st, p, &booked, &r.plan.pretreatment).await?;
-    Ok(booked)
+        .book_and_message(&list, &compose, actor, needlepoint_store::now())
+        .await?)
 }
 
 /// What is asked for: an appointment of a kind for a patient (a session
@@ -642,9 +642,16 @@ pub async fn book_one(
         _ => (None, None),
     };
     let slot = check_time(st, &s, w, local, window, window_override).await?;
+    let before = w
+        .plan
+        .filter(|_| w.kind == "session")
+        .map(|r| r.plan.pretreatment.clone())
+        .unwrap_or_default();
+    let letters = crate::outbox::letters(st, w.patient).await?;
+    let compose = |b: &[Appointment]| letters.appointments(b, "confirmation", &before);
     let booked = st
         .store
-        .book(
+        .book_and_message(
             &[NewAppointment {
                 clinic_id: w.patient.clinic_id,
                 patient_id: w.patient.id,
@@ -660,16 +667,11 @@ pub async fn book_one(
                 time_zone: s.clinic.details.time_zone.clone(),
                 window_override: window_override.map(str::to_string),
             }],
+            &compose,
             actor,
             needlepoint_store::now(),
         )
         .await?;
-    let before = w
-        .plan
-        .filter(|_| w.kind == "session")
-        .map(|r| r.plan.pretreatment.clone())
-        .unwrap_or_default();
-    crate::outbox::queue_for_booking(st, w.patient, &booked, &before).await?;
     Ok(booked.into_iter().next().expect("one booked"))
 }
 
@@ -783,7 +785,8 @@ pub async fn plan_move(
     Ok(out)
 }
 
-/// Plans and makes a move, then re-queues the patient's messages.
+/// Plans and makes a move; the patient's messages for the old times stop
+/// and new ones are queued in the same transaction.
 pub async fn move_appointment(
     st: &AppState,
     a: &Appointment,
@@ -791,17 +794,17 @@ pub async fn move_appointment(
     actor: &Actor,
 ) -> Result<Vec<Appointment>, BookError> {
     let moves = plan_move(st, a, m).await?;
-    let moved = st
-        .store
-        .reschedule(&moves, actor, needlepoint_store::now())
-        .await?;
     let p = st.store.patient(a.patient_id).await?;
     let before = match a.plan_id {
         Some(id) => st.store.plan(id).await?.plan.pretreatment,
         None => vec![],
     };
-    crate::outbox::queue_for_move(st, &p, &moved, &before).await?;
-    Ok(moved)
+    let letters = crate::outbox::letters(st, &p).await?;
+    let compose = |moved: &[Appointment]| letters.appointments(moved, "rescheduled", &before);
+    Ok(st
+        .store
+        .reschedule_and_message(&moves, &compose, actor, needlepoint_store::now())
+        .await?)
 }
 
 /// Who cancels: a patient cancelling late pays the clinic's fee.
@@ -855,14 +858,12 @@ pub async fn set_status(
         }),
         fee_minor: Some(fee).filter(|f| *f > 0),
     };
-    let done = st
+    // A cancellation tells the patient, in the same transaction; the store
+    // stops the reminders of a cancelled or no-show appointment.
+    let letters = crate::outbox::letters(st, &st.store.patient(a.patient_id).await?).await?;
+    let compose = |done: &[Appointment]| letters.cancellation(done);
+    Ok(st
         .store
-        .set_appointment_status(a.id, &change, actor, now)
-        .await?;
-    if to == Cancelled {
-        crate::outbox::queue_cancellation(st, &done).await?;
-    } else if to == NoShow {
-        st.store.cancel_messages(a.id).await?;
-    }
-    Ok(done)
+        .set_appointment_status_and_message(a.id, &change, &compose, actor, now)
+        .await?)
 }

@@ -145,156 +145,156 @@ fn when(a: &Appointment) -> String {
         .to_string()
 }
 
-/// Queues, for each appointment, the first message (`confirmation` or
-/// `rescheduled`, due now with the .ics) and the 48 h and 24 h reminders,
-/// in the clinic's wording with the plan's instructions for before.
-async fn queue(
-    st: &AppState,
-    p: &Patient,
-    list: &[Appointment],
-    first: &str,
-    instructions: &[String],
-) -> Result<(), StoreError> {
-    let Some((channel, to)) = address(p) else {
-        return Ok(());
-    };
-    let clinic = st.store.clinic(p.clinic_id).await?.details.name;
-    let kb = crate::clinical::clinic_kb(st, p.clinic_id).await?;
-    let wording = templates(st, p.clinic_id).await?;
-    let now = needlepoint_store::now();
-    let before = if instructions.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "\n\nBefore your session:\n{}",
-            instructions
-                .iter()
-                .map(|i| format!("- {i}"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        )
-    };
-    let mut out = vec![];
-    for a in list {
-        let (what, when) = (what(&kb, a), when(a));
-        let values = [
-            ("patient", p.details.given_name.as_str()),
-            ("clinic", clinic.as_str()),
-            ("what", what.as_str()),
-            ("when", when.as_str()),
-            ("before", before.as_str()),
-            ("fee", ""),
-        ];
-        let ics = crate::ical::calendar(
-            &clinic,
-            &[crate::ical::Event {
-                uid: format!("appointment-{}@needlepoint", a.id),
-                start: a.starts_at,
-                end: a.ends_at,
-                summary: format!("{what} at {clinic}"),
-                location: clinic.clone(),
-                description: String::new(),
-                cancelled: false,
-            }],
-            now,
-        );
-        let reminders = [48, 24].map(|h| {
-            (
-                format!("reminder_{h}h"),
-                a.starts_at - SignedDuration::from_hours(h),
-            )
-        });
-        for (kind, due) in std::iter::once((first.to_string(), now)).chain(reminders) {
-            // A reminder whose time has passed is not sent late.
-            if due < now - SignedDuration::from_mins(1) {
-                continue;
-            }
-            let (subject, body) = wording[&kind].render(&values);
-            out.push(NewMessage {
-                clinic_id: a.clinic_id,
-                patient_id: Some(p.id),
-                appointment_id: Some(a.id),
-                attachment: (kind == first).then(|| ics.clone()),
-                kind,
-                channel: channel.into(),
-                to_address: to.clone(),
-                subject,
-                body,
-                due_at: due,
-            });
-        }
-    }
-    st.store.enqueue_messages(&out).await
+/// What a patient's appointment messages are written from: their address,
+/// the clinic's name, rules and wording, read before a change so that the
+/// messages can be made inside the change's own transaction.
+pub struct Letters {
+    patient_id: i64,
+    given_name: String,
+    address: Option<(&'static str, String)>,
+    clinic: String,
+    currency: String,
+    kb: needlepoint_domain::knowledge::KnowledgeBase,
+    wording: HashMap<String, MessageTemplate>,
+    now: Timestamp,
 }
 
-/// A confirmation now and reminders 48 and 24 hours before.
-pub async fn queue_for_booking(
-    st: &AppState,
-    p: &Patient,
-    booked: &[Appointment],
-    instructions: &[String],
-) -> Result<(), StoreError> {
-    queue(st, p, booked, "confirmation", instructions).await
+/// Reads what the patient's messages need.
+pub async fn letters(st: &AppState, p: &Patient) -> Result<Letters, StoreError> {
+    Ok(Letters {
+        patient_id: p.id,
+        given_name: p.details.given_name.clone(),
+        address: address(p),
+        clinic: st.store.clinic(p.clinic_id).await?.details.name,
+        currency: st.store.clinic_pricing(p.clinic_id).await?.currency,
+        kb: crate::clinical::clinic_kb(st, p.clinic_id).await?,
+        wording: templates(st, p.clinic_id).await?,
+        now: needlepoint_store::now(),
+    })
 }
 
-/// Moved appointments: their unsent reminders stop, and the patient is told
-/// the new time and reminded before it.
-pub async fn queue_for_move(
-    st: &AppState,
-    p: &Patient,
-    moved: &[Appointment],
-    instructions: &[String],
-) -> Result<(), StoreError> {
-    for a in moved {
-        st.store.cancel_messages(a.id).await?;
-    }
-    queue(st, p, moved, "rescheduled", instructions).await
-}
-
-/// Stops an appointment's reminders and tells the patient it is cancelled,
-/// with the fee if one is charged.
-pub async fn queue_cancellation(st: &AppState, a: &Appointment) -> Result<(), StoreError> {
-    st.store.cancel_messages(a.id).await?;
-    let p = st.store.patient(a.patient_id).await?;
-    let Some((channel, to)) = address(&p) else {
-        return Ok(());
-    };
-    let clinic = st.store.clinic(a.clinic_id).await?;
-    let kb = crate::clinical::clinic_kb(st, a.clinic_id).await?;
-    let fee = match a.fee_minor {
-        Some(f) if f > 0 => {
-            let currency = st.store.clinic_pricing(a.clinic_id).await?.currency;
+impl Letters {
+    /// For each appointment, the first message (`confirmation` or
+    /// `rescheduled`, due now with the .ics) and the 48 h and 24 h
+    /// reminders, in the clinic's wording with the plan's instructions.
+    pub fn appointments(
+        &self,
+        list: &[Appointment],
+        first: &str,
+        instructions: &[String],
+    ) -> Vec<NewMessage> {
+        let Some((channel, to)) = &self.address else {
+            return vec![];
+        };
+        let (clinic, now) = (&self.clinic, self.now);
+        let before = if instructions.is_empty() {
+            String::new()
+        } else {
             format!(
-                " As it was cancelled at short notice, the clinic's late-cancellation fee of {} applies.",
-                needlepoint_domain::clinic::format_money(f, &currency)
+                "\n\nBefore your session:\n{}",
+                instructions
+                    .iter()
+                    .map(|i| format!("- {i}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
             )
+        };
+        let mut out = vec![];
+        for a in list {
+            let (what, when) = (what(&self.kb, a), when(a));
+            let values = [
+                ("patient", self.given_name.as_str()),
+                ("clinic", clinic.as_str()),
+                ("what", what.as_str()),
+                ("when", when.as_str()),
+                ("before", before.as_str()),
+                ("fee", ""),
+            ];
+            let ics = crate::ical::calendar(
+                clinic,
+                &[crate::ical::Event {
+                    uid: format!("appointment-{}@needlepoint", a.id),
+                    start: a.starts_at,
+                    end: a.ends_at,
+                    summary: format!("{what} at {clinic}"),
+                    location: clinic.clone(),
+                    description: String::new(),
+                    cancelled: false,
+                }],
+                now,
+            );
+            let reminders = [48, 24].map(|h| {
+                (
+                    format!("reminder_{h}h"),
+                    a.starts_at - SignedDuration::from_hours(h),
+                )
+            });
+            for (kind, due) in std::iter::once((first.to_string(), now)).chain(reminders) {
+                // A reminder whose time has passed is not sent late.
+                if due < now - SignedDuration::from_mins(1) {
+                    continue;
+                }
+                let (subject, body) = self.wording[&kind].render(&values);
+                out.push(NewMessage {
+                    clinic_id: a.clinic_id,
+                    patient_id: Some(self.patient_id),
+                    appointment_id: Some(a.id),
+                    attachment: (kind == first).then(|| ics.clone()),
+                    kind,
+                    channel: (*channel).into(),
+                    to_address: to.clone(),
+                    subject,
+                    body,
+                    due_at: due,
+                });
+            }
         }
-        _ => String::new(),
-    };
-    let (what, when) = (what(&kb, a), when(a));
-    let values = [
-        ("patient", p.details.given_name.as_str()),
-        ("clinic", clinic.details.name.as_str()),
-        ("what", what.as_str()),
-        ("when", when.as_str()),
-        ("before", ""),
-        ("fee", fee.as_str()),
-    ];
-    let (subject, body) = templates(st, a.clinic_id).await?["cancellation"].render(&values);
-    st.store
-        .enqueue_messages(&[NewMessage {
-            clinic_id: a.clinic_id,
-            patient_id: Some(p.id),
-            appointment_id: Some(a.id),
-            kind: "cancellation".into(),
-            channel: channel.into(),
-            to_address: to,
-            subject,
-            body,
-            attachment: None,
-            due_at: needlepoint_store::now(),
-        }])
-        .await
+        out
+    }
+
+    /// Tells the patient an appointment is cancelled, with the fee if one
+    /// is charged; nothing for another change (a no-show, a check-in).
+    pub fn cancellation(&self, list: &[Appointment]) -> Vec<NewMessage> {
+        let Some((channel, to)) = &self.address else {
+            return vec![];
+        };
+        let cancelled = list
+            .iter()
+            .filter(|a| a.status == needlepoint_domain::appointment::AppointmentStatus::Cancelled);
+        cancelled
+            .map(|a| {
+                let fee = match a.fee_minor {
+                    Some(f) if f > 0 => format!(
+                        " As it was cancelled at short notice, the clinic's late-cancellation fee of {} applies.",
+                        needlepoint_domain::clinic::format_money(f, &self.currency)
+                    ),
+                    _ => String::new(),
+                };
+                let (what, when) = (what(&self.kb, a), when(a));
+                let values = [
+                    ("patient", self.given_name.as_str()),
+                    ("clinic", self.clinic.as_str()),
+                    ("what", what.as_str()),
+                    ("when", when.as_str()),
+                    ("before", ""),
+                    ("fee", fee.as_str()),
+                ];
+                let (subject, body) = self.wording["cancellation"].render(&values);
+                NewMessage {
+                    clinic_id: a.clinic_id,
+                    patient_id: Some(self.patient_id),
+                    appointment_id: Some(a.id),
+                    kind: "cancellation".into(),
+                    channel: (*channel).into(),
+                    to_address: to.clone(),
+                    subject,
+                    body,
+                    attachment: None,
+                    due_at: self.now,
+                }
+            })
+            .collect()
+    }
 }
 
 /// Messages every patient who had a recalled lot, at every clinic of the

@@ -223,9 +223,7 @@ impl needlepoint_web::outbox::Sender for Refuses {
 /// Booking queues a confirmation (with the .ics) and two reminders; a
 /// failed send is retried later and never lost; cancelling stops reminders.
 async fn the_outbox_delivers_retries_and_never_loses(b: TestBackend) {
-    use needlepoint_web::outbox::{
-        deliver_due, queue_cancellation, queue_for_booking, MailboxFolder,
-    };
+    use needlepoint_web::outbox::{deliver_due, letters, MailboxFolder};
     let c = crate::browser::ready_to_plan(b).await;
     let actor = Actor {
         staff_id: Some(c.owner),
@@ -265,7 +263,6 @@ async fn the_outbox_delivers_retries_and_never_loses(b: TestBackend) {
         time_zone: "Europe/London".into(),
         window_override: None,
     };
-    let booked = c.app.store.book(&[appt], &actor, now).await.unwrap();
     let kb = needlepoint_knowledge::shipped().unwrap();
     let state = needlepoint_web::AppState::new(
         c.app.store.clone(),
@@ -273,10 +270,19 @@ async fn the_outbox_delivers_retries_and_never_loses(b: TestBackend) {
         needlepoint_web::WebConfig::default(),
     );
     let steps = vec!["Stop retinoid creams 5 days before.".to_string()];
-    queue_for_booking(&state, &p, &booked, &steps)
+    let letters = letters(&state, &p).await.unwrap();
+    let compose =
+        |b: &[needlepoint_store::Appointment]| letters.appointments(b, "confirmation", &steps);
+    let booked = c
+        .app
+        .store
+        .book_and_message(&[appt], &compose, &actor, now)
         .await
         .unwrap();
-    queue_for_booking(&state, &p, &booked, &steps)
+    // The same messages queued again are ignored.
+    c.app
+        .store
+        .enqueue_messages(&compose(&booked))
         .await
         .unwrap();
     let all = c.app.store.messages(c.clinic_id, 50).await.unwrap();
@@ -333,10 +339,9 @@ async fn the_outbox_delivers_retries_and_never_loses(b: TestBackend) {
             .unwrap(),
         (1, 0)
     );
-    let cancelled = c
-        .app
+    c.app
         .store
-        .set_appointment_status(
+        .set_appointment_status_and_message(
             booked[0].id,
             &needlepoint_store::StatusChange {
                 status: needlepoint_domain::appointment::AppointmentStatus::Cancelled,
@@ -344,12 +349,12 @@ async fn the_outbox_delivers_retries_and_never_loses(b: TestBackend) {
                 cancelled_by: Some("patient"),
                 fee_minor: None,
             },
+            &|done| letters.cancellation(done),
             &actor,
             needlepoint_store::now(),
         )
         .await
         .unwrap();
-    queue_cancellation(&state, &cancelled).await.unwrap();
     let (sent, _) = deliver_due(&state, &MailboxFolder(folder.clone()), start)
         .await
         .unwrap();
