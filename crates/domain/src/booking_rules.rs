@@ -202,6 +202,15 @@ pub fn check(
     }
 }
 
+/// Who may book or move outside a healing window (with a written reason):
+/// a clinician, or an owner (who holds every clinical role).
+pub fn may_override_window(role: crate::Role) -> bool {
+    matches!(role, crate::Role::Clinician | crate::Role::Owner)
+}
+
+/// The refusal when someone else asks to.
+pub const OVERRIDE_NEEDS_A_CLINICIAN: &str = "Only a clinician can book outside a healing window.";
+
 /// Whether every refusal may be overridden (by a clinician, with a reason).
 pub fn only_overridable(refusals: &[Refusal]) -> bool {
     !refusals.is_empty() && refusals.iter().all(|r| r.kind.overridable())
@@ -362,6 +371,14 @@ mod tests {
         r.local = date(2026, 12, 24).at(10, 0, 0, 0);
         let e = check(&cal(), &r).unwrap_err();
         assert!(!only_overridable(&e), "a closed day is not overridable");
+    }
+
+    #[test]
+    fn only_clinicians_override_a_window() {
+        use crate::Role;
+        assert!(may_override_window(Role::Clinician));
+        assert!(may_override_window(Role::Owner));
+        assert!(!may_override_window(Role::FrontDesk));
     }
 
     #[test]

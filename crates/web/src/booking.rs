@@ -40,6 +40,8 @@ pub enum BookError {
     /// The rules refuse the time; a clinician may override them when
     /// every one is a healing window.
     Refused(Vec<Refusal>),
+    /// The person may not do this (an override by someone not a clinician).
+    Forbidden(String),
     Store(StoreError),
 }
 
@@ -53,7 +55,7 @@ impl BookError {
     /// The refusal for people: each reason on its own line.
     pub fn message(&self) -> String {
         match self {
-            BookError::Cannot(m) => m.clone(),
+            BookError::Cannot(m) | BookError::Forbidden(m) => m.clone(),
             BookError::Refused(r) => r
                 .iter()
                 .map(|r| r.message.as_str())
@@ -69,6 +71,20 @@ impl BookError {
             BookError::Store(e) => e.to_string(),
         }
     }
+}
+
+/// A reason to book outside a healing window counts only from a clinician:
+/// checked here, for pages and API alike.
+fn only_clinicians_override(
+    reason: Option<&str>,
+    role: needlepoint_domain::Role,
+) -> Result<(), BookError> {
+    if reason.is_some_and(|r| !r.trim().is_empty()) && !booking_rules::may_override_window(role) {
+        return Err(BookError::Forbidden(
+            booking_rules::OVERRIDE_NEEDS_A_CLINICIAN.into(),
+        ));
+    }
+    Ok(())
 }
 
 fn active(a: &Appointment) -> bool {
@@ -620,8 +636,10 @@ pub async fn book_one(
     w: &Wanted<'_>,
     local: DateTime,
     window_override: Option<&str>,
+    role: needlepoint_domain::Role,
     actor: &Actor,
 ) -> Result<Appointment, BookError> {
+    only_clinicians_override(window_override, role)?;
     let s = schedule(st, w.patient.clinic_id, &[]).await?;
     let (number, window) = match (w.kind, w.plan) {
         ("session", Some(r)) => {
@@ -791,8 +809,10 @@ pub async fn move_appointment(
     st: &AppState,
     a: &Appointment,
     m: &MoveRequest,
+    role: needlepoint_domain::Role,
     actor: &Actor,
 ) -> Result<Vec<Appointment>, BookError> {
+    only_clinicians_override(m.window_override.as_deref(), role)?;
     let moves = plan_move(st, a, m).await?;
     let p = st.store.patient(a.patient_id).await?;
     let before = match a.plan_id {

@@ -2,7 +2,6 @@
 //! rules and refusals as the pages (see [`crate::booking`]).
 
 use super::ApiJson;
-use crate::access::CLINICAL;
 use crate::auth::Caller;
 use crate::booking::{self, BookError, CancelledBy, MoveRequest, Preferences, Wanted};
 use crate::error::{ApiError, ErrorBody};
@@ -101,6 +100,7 @@ impl From<BookError> for ApiError {
     fn from(e: BookError) -> Self {
         match e {
             BookError::Cannot(m) => ApiError::Conflict(m),
+            BookError::Forbidden(_) => ApiError::Forbidden,
             BookError::Store(e) => e.into(),
             BookError::Refused(list) => {
                 let mut inv = Invalid::default();
@@ -144,13 +144,6 @@ fn local(field: &str, s: &str) -> Result<DateTime, ApiError> {
         )
         .into()
     })
-}
-
-fn only_clinicians_override(caller: &Caller, reason: &Option<String>) -> Result<(), ApiError> {
-    if reason.as_deref().is_some_and(|r| !r.trim().is_empty()) && !CLINICAL.admits(caller.role) {
-        return Err(ApiError::Forbidden);
-    }
-    Ok(())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -289,7 +282,6 @@ pub async fn create_appointment(
     ApiJson(body): ApiJson<NewAppointmentIn>,
 ) -> Result<(StatusCode, Json<AppointmentOut>), ApiError> {
     let p = visible_patient(&st, &caller, body.patient_id).await?;
-    only_clinicians_override(&caller, &body.window_override)?;
     let at = local("local_start", &body.local_start)?;
     let plan = booking::active_plan(&st, &p).await?;
     let w = Wanted {
@@ -303,7 +295,7 @@ pub async fn create_appointment(
         .as_deref()
         .map(str::trim)
         .filter(|r| !r.is_empty());
-    let a = booking::book_one(&st, &w, at, reason, &caller.actor()).await?;
+    let a = booking::book_one(&st, &w, at, reason, caller.role, &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(a.into())))
 }
 
@@ -332,7 +324,6 @@ pub async fn move_appointment(
     ApiJson(body): ApiJson<MoveIn>,
 ) -> Result<Json<Vec<AppointmentOut>>, ApiError> {
     let a = visible(&st, &caller, id).await?;
-    only_clinicians_override(&caller, &body.window_override)?;
     let m = MoveRequest {
         local: Some(local("local_start", &body.local_start)?),
         practitioner: body.practitioner_id,
@@ -342,7 +333,7 @@ pub async fn move_appointment(
             .filter(|r| !r.is_empty()),
         move_later: body.move_later,
     };
-    let moved = booking::move_appointment(&st, &a, &m, &caller.actor()).await?;
+    let moved = booking::move_appointment(&st, &a, &m, caller.role, &caller.actor()).await?;
     Ok(Json(moved.into_iter().map(AppointmentOut::from).collect()))
 }
 

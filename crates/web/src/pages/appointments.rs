@@ -258,6 +258,7 @@ fn status_of(e: &BookError) -> StatusCode {
     match e {
         BookError::Store(needlepoint_store::StoreError::Conflict(_)) => StatusCode::CONFLICT,
         BookError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        BookError::Forbidden(_) => StatusCode::FORBIDDEN,
         _ => StatusCode::BAD_REQUEST,
     }
 }
@@ -327,20 +328,13 @@ async fn try_move(
     };
     let window_override =
         Some(v.get("window_override").trim().to_string()).filter(|r| !r.is_empty());
-    if window_override.is_some() && !CLINICAL.admits(caller.role) {
-        return Ok(Err((
-            Problem::text("Only a clinician can book outside a healing window."),
-            StatusCode::FORBIDDEN,
-            vec![],
-        )));
-    }
     let m = MoveRequest {
         local: Some(local),
         practitioner: v.get("practitioner").parse().ok(),
         window_override,
         move_later: v.get("move_later") == "1",
     };
-    let e = match booking::move_appointment(st, a, &m, &caller.actor()).await {
+    let e = match booking::move_appointment(st, a, &m, caller.role, &caller.actor()).await {
         Ok(_) => return Ok(Ok(())),
         Err(BookError::Store(e)) if !is_refusal(&e) => return Err(e.into()),
         Err(e) => e,
@@ -560,12 +554,6 @@ async fn try_book(
         Err(m) => return unprocessable(&m),
     };
     let window_override = Some(v.get("window_override").trim()).filter(|r| !r.is_empty());
-    if window_override.is_some() && !CLINICAL.admits(caller.role) {
-        return Ok(Err((
-            Problem::text("Only a clinician can book outside a healing window."),
-            StatusCode::FORBIDDEN,
-        )));
-    }
     let plan = booking::active_plan(st, &p).await?;
     let w = Wanted {
         patient: &p,
@@ -576,7 +564,7 @@ async fn try_book(
         plan: plan.as_ref(),
         practitioner: v.get("practitioner").parse().ok(),
     };
-    match booking::book_one(st, &w, local, window_override, &caller.actor()).await {
+    match booking::book_one(st, &w, local, window_override, caller.role, &caller.actor()).await {
         Ok(a) => Ok(Ok(a)),
         Err(BookError::Store(e)) if !is_refusal(&e) => Err(e.into()),
         Err(e) => Ok(Err((Problem::from(&e), status_of(&e)))),
