@@ -2,21 +2,37 @@
 //! SMS through a provider's program, or the local mailbox folder. The
 //! outbox worker retries any failure, so a sender only reports it.
 //!
-//! SMTP here is plain SMTP (with AUTH PLAIN when credentials are given), for
-//! a relay on the clinic's own network or host; a relay such as Postfix
-//! adds TLS towards an outside provider. No TLS stack is compiled in.
+//! E-mail goes through lettre: the message and its headers are built by
+//! the library (so no name or address can add a header), over plain SMTP to
+//! a relay on the clinic's network, STARTTLS, or implicit TLS (rustls), with
+//! AUTH when credentials are given.
 
-use crate::outbox::{MailboxFolder, Sender};
+use crate::outbox::Sender;
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use needlepoint_store::Message;
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
 use std::time::Duration;
 
-/// Where e-mail goes: `smtp://[user:password@]host[:port]` (port 25 by default).
+/// How the connection to the SMTP server is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    /// Plain SMTP, for a relay on the clinic's own network or host.
+    None,
+    /// Upgraded with STARTTLS before anything is sent (port 587).
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+/// Where e-mail goes: `smtp://` (plain, port 25), `smtp+starttls://`
+/// (port 587) or `smtps://` (port 465), then `[user:password@]host[:port]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Smtp {
     pub host: String,
     pub port: u16,
+    pub security: Security,
     pub login: Option<(String, String)>,
     /// The From address.
     pub from: String,
@@ -24,9 +40,14 @@ pub struct Smtp {
 
 impl Smtp {
     pub fn parse(url: &str, from: &str) -> Result<Smtp, String> {
-        let rest = url
-            .strip_prefix("smtp://")
-            .ok_or("The SMTP address must start with smtp://")?;
+        let (security, rest) = [
+            ("smtp://", Security::None),
+            ("smtp+starttls://", Security::StartTls),
+            ("smtps://", Security::Tls),
+        ]
+        .into_iter()
+        .find_map(|(scheme, sec)| url.strip_prefix(scheme).map(|r| (sec, r)))
+        .ok_or("The SMTP address must start with smtp://, smtp+starttls:// or smtps://")?;
         let (login, server) = match rest.rsplit_once('@') {
             Some((l, s)) => {
                 let (u, p) = l
@@ -37,112 +58,91 @@ impl Smtp {
             None => (None, rest),
         };
         let server = server.trim_end_matches('/');
+        let default_port = match security {
+            Security::None => 25,
+            Security::StartTls => 587,
+            Security::Tls => 465,
+        };
         let (host, port) = match server.rsplit_once(':') {
             Some((h, p)) => (
                 h,
                 p.parse()
                     .map_err(|_| format!("{p:?} is not a port number"))?,
             ),
-            None => (server, 25),
+            None => (server, default_port),
         };
         if host.is_empty() {
             return Err("The SMTP address has no host.".into());
         }
-        if !from.contains('@') {
+        if from.parse::<Mailbox>().is_err() {
             return Err("Give the address messages come from (--mail-from).".into());
         }
         Ok(Smtp {
             host: host.into(),
             port,
+            security,
             login,
             from: from.into(),
         })
     }
-}
 
-/// RFC 5321 line of a reply: the code and whether more lines follow.
-fn reply(r: &mut impl BufRead) -> Result<(u16, String), String> {
-    let mut text = String::new();
-    loop {
-        let mut line = String::new();
-        if r.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
-            return Err("the SMTP server closed the connection".into());
-        }
-        let code: u16 = line
-            .get(..3)
-            .and_then(|c| c.parse().ok())
-            .ok_or_else(|| format!("not an SMTP reply: {line:?}"))?;
-        text.push_str(line.get(4..).unwrap_or("").trim_end());
-        if line.as_bytes().get(3) != Some(&b'-') {
-            return Ok((code, text));
-        }
-        text.push(' ');
-    }
-}
-
-pub(crate) fn base64(bytes: &[u8]) -> String {
-    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..4 {
-            out.push(if i <= chunk.len() {
-                ABC[(n >> (18 - 6 * i) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    out
-}
-
-impl Sender for Smtp {
-    fn send(&self, m: &Message) -> Result<(), String> {
-        let timeout = Duration::from_secs(20);
-        let stream = TcpStream::connect((self.host.as_str(), self.port))
-            .map_err(|e| format!("cannot reach {}:{}: {e}", self.host, self.port))?;
-        stream.set_read_timeout(Some(timeout)).ok();
-        stream.set_write_timeout(Some(timeout)).ok();
-        let mut r = BufReader::new(stream.try_clone().map_err(|e| e.to_string())?);
-        let mut w = stream;
-        let mut step = |cmd: Option<String>, want: u16| -> Result<(), String> {
-            if let Some(c) = &cmd {
-                w.write_all(format!("{c}\r\n").as_bytes())
-                    .map_err(|e| e.to_string())?;
-            }
-            let (code, text) = reply(&mut r)?;
-            if code != want {
-                let said = cmd.map(|c| {
-                    if c.starts_with("AUTH") {
-                        "AUTH".into()
-                    } else {
-                        c
-                    }
-                });
-                return Err(format!(
-                    "SMTP {code} {text} (after {})",
-                    said.unwrap_or("connecting".into())
-                ));
-            }
-            Ok(())
+    fn transport(&self) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+        let builder = match self.security {
+            Security::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&self.host),
+            Security::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&self.host)
+                .map_err(|e| e.to_string())?,
+            Security::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&self.host)
+                .map_err(|e| e.to_string())?,
         };
-        step(None, 220)?;
-        step(Some("EHLO needlepoint".into()), 250)?;
-        if let Some((user, password)) = &self.login {
-            let token = base64(format!("\0{user}\0{password}").as_bytes());
-            step(Some(format!("AUTH PLAIN {token}")), 235)?;
-        }
-        step(Some(format!("MAIL FROM:<{}>", self.from)), 250)?;
-        step(Some(format!("RCPT TO:<{}>", m.to_address)), 250)?;
-        step(Some("DATA".into()), 354)?;
-        let mut mail = MailboxFolder::message_text(m, &self.from);
-        // Dot-stuffing: a line starting with "." gets another (RFC 5321 4.5.2).
-        mail = mail.replace("\r\n.", "\r\n..");
-        step(Some(format!("{mail}\r\n.")), 250)?;
-        step(Some("QUIT".into()), 221).or(Ok(()))
+        let builder = builder
+            .port(self.port)
+            .timeout(Some(Duration::from_secs(20)));
+        Ok(match &self.login {
+            Some((user, password)) => builder
+                .credentials(Credentials::new(user.clone(), password.clone()))
+                .build(),
+            None => builder.build(),
+        })
+    }
+
+    /// The message as an e-mail: the text, and the .ics attached.
+    fn email(&self, m: &Message) -> Result<lettre::Message, String> {
+        let to: Mailbox = m
+            .to_address
+            .parse()
+            .map_err(|e| format!("{:?} is not an e-mail address: {e}", m.to_address))?;
+        let from: Mailbox = self.from.parse().map_err(|e| format!("--mail-from: {e}"))?;
+        let text = SinglePart::plain(m.body.clone());
+        let builder = lettre::Message::builder()
+            .from(from)
+            .to(to)
+            .subject(m.subject.clone())
+            .message_id(Some(format!("<message-{}@needlepoint>", m.id)));
+        let built = match &m.attachment {
+            Some(ics) => builder.multipart(
+                MultiPart::mixed().singlepart(text).singlepart(
+                    Attachment::new("appointment.ics".into()).body(
+                        ics.clone(),
+                        ContentType::parse("text/calendar; charset=utf-8; method=PUBLISH")
+                            .expect("a valid content type"),
+                    ),
+                ),
+            ),
+            None => builder.singlepart(text),
+        };
+        built.map_err(|e| e.to_string())
+    }
+}
+
+#[async_trait::async_trait]
+impl Sender for Smtp {
+    async fn send(&self, m: &Message) -> Result<(), String> {
+        let email = self.email(m)?;
+        self.transport()?
+            .send(email)
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("SMTP via {}:{}: {e}", self.host, self.port))
     }
 }
 
@@ -152,10 +152,12 @@ impl Sender for Smtp {
 /// provider's API is all an integration needs.
 pub struct SmsCommand(pub std::path::PathBuf);
 
+#[async_trait::async_trait]
 impl Sender for SmsCommand {
-    fn send(&self, m: &Message) -> Result<(), String> {
-        use std::process::{Command, Stdio};
-        let mut child = Command::new(&self.0)
+    async fn send(&self, m: &Message) -> Result<(), String> {
+        use std::process::Stdio;
+        use tokio::io::AsyncWriteExt;
+        let mut child = tokio::process::Command::new(&self.0)
             .arg(&m.to_address)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
@@ -164,12 +166,10 @@ impl Sender for SmsCommand {
             .map_err(|e| format!("cannot run {}: {e}", self.0.display()))?;
         // A program that fails early may not read its input: its exit
         // status and message say more than the broken pipe would.
-        let written = child
-            .stdin
-            .take()
-            .expect("piped")
-            .write_all(m.body.as_bytes());
-        let out = child.wait_with_output().map_err(|e| e.to_string())?;
+        let mut stdin = child.stdin.take().expect("piped");
+        let written = stdin.write_all(m.body.as_bytes()).await;
+        drop(stdin);
+        let out = child.wait_with_output().await.map_err(|e| e.to_string())?;
         if out.status.success() {
             written.map_err(|e| format!("{} did not read the text: {e}", self.0.display()))
         } else {
@@ -189,13 +189,34 @@ pub struct ByChannel {
     pub sms: Box<dyn Sender>,
 }
 
+#[async_trait::async_trait]
 impl Sender for ByChannel {
-    fn send(&self, m: &Message) -> Result<(), String> {
+    async fn send(&self, m: &Message) -> Result<(), String> {
         match m.channel.as_str() {
-            "sms" => self.sms.send(m),
-            _ => self.email.send(m),
+            "sms" => self.sms.send(m).await,
+            _ => self.email.send(m).await,
         }
     }
+}
+
+/// Base64 (RFC 4648) for the mailbox folder's encoded subjects.
+pub(crate) fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() {
+                ABC[(n >> (18 - 6 * i) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -209,9 +230,19 @@ mod tests {
             (s.host.as_str(), s.port, s.login),
             ("mail.example", 2525, Some(("ann".into(), "s3:cret".into())))
         );
-        assert_eq!(Smtp::parse("smtp://localhost", "a@b").unwrap().port, 25);
-        assert!(Smtp::parse("http://x", "a@b").is_err());
-        assert!(Smtp::parse("smtp://x:port", "a@b").is_err());
+        assert_eq!(
+            Smtp::parse("smtp://localhost", "a@b.example").unwrap().port,
+            25
+        );
+        let tls = Smtp::parse("smtps://mail.example", "a@b.example").unwrap();
+        assert_eq!((tls.security, tls.port), (Security::Tls, 465));
+        let starttls = Smtp::parse("smtp+starttls://mail.example", "a@b.example").unwrap();
+        assert_eq!(
+            (starttls.security, starttls.port),
+            (Security::StartTls, 587)
+        );
+        assert!(Smtp::parse("http://x", "a@b.example").is_err());
+        assert!(Smtp::parse("smtp://x:port", "a@b.example").is_err());
         assert!(Smtp::parse("smtp://x", "nobody").is_err());
     }
 

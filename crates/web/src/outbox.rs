@@ -12,9 +12,11 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Hands a message to whatever delivers it (SMTP, an SMS provider, a folder).
+/// Hands a message to whatever delivers it (SMTP, an SMS provider, a
+/// folder). Async: a slow provider holds up nothing but its own send.
+#[async_trait::async_trait]
 pub trait Sender: Send + Sync {
-    fn send(&self, m: &Message) -> Result<(), String>;
+    async fn send(&self, m: &Message) -> Result<(), String>;
 }
 
 /// Writes each e-mail as an `.eml` file: a mailbox to read offline.
@@ -50,14 +52,17 @@ impl MailboxFolder {
     }
 }
 
+#[async_trait::async_trait]
 impl Sender for MailboxFolder {
-    fn send(&self, m: &Message) -> Result<(), String> {
-        std::fs::create_dir_all(&self.0)
+    async fn send(&self, m: &Message) -> Result<(), String> {
+        tokio::fs::create_dir_all(&self.0)
+            .await
             .map_err(|e| format!("cannot create {}: {e}", self.0.display()))?;
         let file = self
             .0
             .join(format!("{:06}-{}-{}.eml", m.id, m.kind, m.channel));
-        std::fs::write(&file, Self::message_text(m, "needlepoint@localhost"))
+        tokio::fs::write(&file, Self::message_text(m, "needlepoint@localhost"))
+            .await
             .map_err(|e| format!("cannot write {}: {e}", file.display()))
     }
 }
@@ -76,7 +81,7 @@ pub async fn deliver_due(
 ) -> Result<(usize, usize), StoreError> {
     let (mut sent, mut failed) = (0, 0);
     for m in st.store.due_messages(now, 50).await? {
-        match sender.send(&m) {
+        match sender.send(&m).await {
             Ok(()) => {
                 st.store.mark_sent(m.id, now).await?;
                 sent += 1;

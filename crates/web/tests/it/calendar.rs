@@ -214,8 +214,9 @@ async fn todays_list_checks_patients_in(b: TestBackend) {
 }
 
 struct Refuses;
+#[async_trait::async_trait]
 impl needlepoint_web::outbox::Sender for Refuses {
-    fn send(&self, _: &needlepoint_store::Message) -> Result<(), String> {
+    async fn send(&self, _: &needlepoint_store::Message) -> Result<(), String> {
         Err("provider down".into())
     }
 }
