@@ -880,8 +880,18 @@ pub async fn set_status(
     };
     // A cancellation tells the patient, in the same transaction; the store
     // stops the reminders of a cancelled or no-show appointment.
-    let letters = crate::outbox::letters(st, &st.store.patient(a.patient_id).await?).await?;
-    let compose = |done: &[Appointment]| letters.cancellation(done);
+    let letters = match to {
+        Cancelled => {
+            Some(crate::outbox::letters(st, &st.store.patient(a.patient_id).await?).await?)
+        }
+        _ => None,
+    };
+    let compose = |done: &[Appointment]| {
+        letters
+            .as_ref()
+            .map(|l| l.cancellation(done))
+            .unwrap_or_default()
+    };
     Ok(st
         .store
         .set_appointment_status_and_message(a.id, &change, &compose, actor, now)

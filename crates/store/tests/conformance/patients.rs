@@ -1,0 +1,134 @@
+//! Patients: search, versioned updates with their audit, clinical notes.
+
+use super::*;
+
+pub async fn patient_search_matches_every_word(b: TestBackend) {
+    let s = seeded(b).await;
+    let a = actor(s.owner_id);
+    for (g, f, d) in [
+        ("Amara", "Okafor", "1990-02-28"),
+        ("Amara", "Lind", "1979-07-14"),
+        ("Ben", "Okafor", "2001-12-01"),
+        ("Zoë", "Percent_50%", "1960-03-03"),
+    ] {
+        s.store
+            .create_patient(s.clinic_id, &patient(g, f, d), &a, now())
+            .await
+            .unwrap();
+    }
+    let names = |p: PatientPage| {
+        p.patients
+            .iter()
+            .map(|p| p.details.full_name())
+            .collect::<Vec<_>>()
+    };
+    let q = |text: &'static str| s.store.search_patients(s.owner_id, None, text, 50, 0);
+    assert_eq!(names(q("amara oka").await.unwrap()), ["Amara Okafor"]);
+    assert_eq!(
+        names(q("OKAFOR").await.unwrap()),
+        ["Amara Okafor", "Ben Okafor"]
+    );
+    assert_eq!(names(q("1979-07").await.unwrap()), ["Amara Lind"]);
+    assert_eq!(names(q("ben@example").await.unwrap()), ["Ben Okafor"]);
+    assert_eq!(
+        names(q("_50%").await.unwrap()),
+        ["Zoë Percent_50%"],
+        "wildcards are literal"
+    );
+    assert_eq!(q("%").await.unwrap().total, 1);
+    let page = s
+        .store
+        .search_patients(s.owner_id, None, "", 2, 2)
+        .await
+        .unwrap();
+    assert_eq!(page.total, 4);
+    assert_eq!(
+        names(page),
+        ["Ben Okafor", "Zoë Percent_50%"],
+        "ordered by family name, then given"
+    );
+}
+
+pub async fn patient_updates_check_version_and_audit_changes(b: TestBackend) {
+    let s = seeded(b).await;
+    let a = actor(s.owner_id);
+    let p = s
+        .store
+        .create_patient(
+            s.clinic_id,
+            &patient("Cleo", "Marsh", "1988-08-08"),
+            &a,
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(p.version, 1);
+    let mut d = p.details.clone();
+    d.phone = Some("+44 7700 900456".into());
+    let p2 = s
+        .store
+        .update_patient(p.id, 1, &d, &a, now())
+        .await
+        .unwrap();
+    assert_eq!(
+        (p2.version, p2.details.phone.as_deref()),
+        (2, Some("+44 7700 900456"))
+    );
+    let mut stale = p.details.clone();
+    stale.family_name = "Overwritten".into();
+    let r = s.store.update_patient(p.id, 1, &stale, &a, now()).await;
+    assert!(matches!(r, Err(StoreError::Conflict(_))), "{r:?}");
+    assert_eq!(
+        s.store.patient(p.id).await.unwrap().details.family_name,
+        "Marsh",
+        "nothing overwritten"
+    );
+    let trail = s.store.patient_audit(p.id, 10).await.unwrap();
+    assert_eq!(
+        trail.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["update", "create"]
+    );
+    assert_eq!(trail[0].detail["changed"]["phone"][1], "+44 7700 900456");
+    assert_eq!(trail[0].actor_id, Some(s.owner_id));
+    assert_eq!(trail[0].ip.as_deref(), Some("127.0.0.1"));
+    assert!(matches!(
+        s.store.update_patient(424242, 1, &d, &a, now()).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+pub async fn clinical_notes_keep_author_and_order(b: TestBackend) {
+    let s = seeded(b).await;
+    let a = actor(s.owner_id);
+    let p = s
+        .store
+        .create_patient(s.clinic_id, &patient("Dee", "Ray", "1970-01-01"), &a, now())
+        .await
+        .unwrap();
+    let t0 = now();
+    s.store
+        .add_clinical_note(p.id, s.owner_id, "first", &a, t0)
+        .await
+        .unwrap();
+    s.store
+        .add_clinical_note(
+            p.id,
+            s.owner_id,
+            "second",
+            &a,
+            t0 + SignedDuration::from_secs(1),
+        )
+        .await
+        .unwrap();
+    let notes = s.store.clinical_notes(p.id).await.unwrap();
+    assert_eq!(
+        notes.iter().map(|n| n.body.as_str()).collect::<Vec<_>>(),
+        ["second", "first"]
+    );
+    assert_eq!(notes[0].author_name, "Olive Owner");
+    let missing = s
+        .store
+        .add_clinical_note(999_999, s.owner_id, "x", &a, t0)
+        .await;
+    assert!(matches!(missing, Err(StoreError::NotFound)));
+}

@@ -1,0 +1,158 @@
+//! The record itself: the append-only audit trail, views audited together, backups, concurrent writes.
+
+use super::*;
+
+/// Views racing in are each in the trail when their call returns; they are
+/// written by one writer, many to a transaction.
+pub async fn every_view_is_audited_before_it_returns(b: TestBackend) {
+    let s = seeded(b).await;
+    let mut calls = vec![];
+    for i in 0..200 {
+        let store = s.store.clone();
+        let a = actor(s.owner_id);
+        calls.push(tokio::spawn(async move {
+            store
+                .record_audit(
+                    &a,
+                    &AuditEvent::new("view", "patient", Some(i)).patient(i),
+                    now(),
+                )
+                .await
+        }));
+    }
+    for c in calls {
+        c.await.unwrap().unwrap();
+    }
+    let trail = s.store.recent_audit(1000).await.unwrap();
+    let mut seen: Vec<i64> = trail
+        .iter()
+        .filter(|e| e.action == "view")
+        .filter_map(|e| e.entity_id)
+        .collect();
+    seen.sort();
+    assert_eq!(seen, (0..200).collect::<Vec<_>>(), "every view, once");
+}
+
+pub async fn audit_log_is_append_only_in_the_database(b: TestBackend) {
+    let (store, at) = fresh_store_at(b).await;
+    let s = seed(store).await;
+    s.store
+        .record_audit(
+            &actor(s.owner_id),
+            &AuditEvent::new("view", "patient", Some(1)).patient(1),
+            now(),
+        )
+        .await
+        .unwrap();
+    let (update, delete) = match b {
+        TestBackend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{at}"))
+                .await
+                .unwrap();
+            (
+                sqlx::query("UPDATE audit_log SET action = 'x'")
+                    .execute(&pool)
+                    .await
+                    .map(|_| ()),
+                sqlx::query("DELETE FROM audit_log")
+                    .execute(&pool)
+                    .await
+                    .map(|_| ()),
+            )
+        }
+        TestBackend::Postgres => {
+            let pool = sqlx::PgPool::connect(&at).await.unwrap();
+            (
+                sqlx::query("UPDATE audit_log SET action = 'x'")
+                    .execute(&pool)
+                    .await
+                    .map(|_| ()),
+                sqlx::query("DELETE FROM audit_log")
+                    .execute(&pool)
+                    .await
+                    .map(|_| ()),
+            )
+        }
+    };
+    for r in [update, delete] {
+        let e = r.expect_err("the database must refuse");
+        assert!(e.to_string().contains("append-only"), "{e}");
+    }
+    assert_eq!(s.store.patient_audit(1, 10).await.unwrap().len(), 1);
+}
+
+pub async fn backup_makes_a_consistent_copy_or_says_how(b: TestBackend) {
+    let s = seeded(b).await;
+    let a = actor(s.owner_id);
+    s.store
+        .create_patient(
+            s.clinic_id,
+            &patient("Eve", "Stone", "1999-09-09"),
+            &a,
+            now(),
+        )
+        .await
+        .unwrap();
+    let target = needlepoint_store::testing::temp_dir("backup").join("copy.sqlite3");
+    match b {
+        TestBackend::Sqlite => {
+            s.store.backup_to(&target).await.unwrap();
+            let copy = open_sqlite(&target, SqliteDurability::Normal)
+                .await
+                .unwrap();
+            let found = copy
+                .search_patients(s.owner_id, None, "stone", 10, 0)
+                .await
+                .unwrap();
+            assert_eq!(found.total, 1, "the copy holds the data");
+            let again = s.store.backup_to(&target).await;
+            assert!(
+                matches!(again, Err(StoreError::Conflict(_))),
+                "never overwrite a file"
+            );
+        }
+        TestBackend::Postgres => {
+            let e = s.store.backup_to(&target).await.unwrap_err();
+            assert!(e.to_string().contains("pg_dump"), "{e}");
+            assert!(!target.exists());
+        }
+    }
+}
+
+/// Many writers at once all commit: on SQLite each write transaction takes
+/// the lock at BEGIN (IMMEDIATE) and waits its turn instead of failing.
+pub async fn concurrent_writes_all_commit(b: TestBackend) {
+    let s = seeded(b).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let store = s.store.clone();
+        let clinic = s.clinic_id;
+        let owner = s.owner_id;
+        tasks.spawn(async move {
+            let p = store
+                .create_patient(
+                    clinic,
+                    &patient(&format!("P{i}"), "Crowd", "1990-01-01"),
+                    &actor(owner),
+                    now(),
+                )
+                .await?;
+            let mut d = p.details.clone();
+            d.notes = Some(format!("edit {i}"));
+            store
+                .update_patient(p.id, p.version, &d, &actor(owner), now())
+                .await
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.unwrap().expect("every concurrent write commits");
+    }
+    assert_eq!(
+        s.store
+            .search_patients(s.owner_id, None, "crowd", 100, 0)
+            .await
+            .unwrap()
+            .total,
+        40
+    );
+}
