@@ -966,3 +966,76 @@ mod chart_a_session {
     use super::*;
     crate::both!(chart_a_session);
 }
+
+/// A clinician opens a session's chart two days early: the page asks why,
+/// at desktop, tablet and phone widths without sideways overflow; the
+/// reason is then shown on the chart.
+async fn open_a_chart_early(backend: TestBackend) {
+    use needlepoint_domain::plan::PhotoUse;
+    let f = crate::charting::fixture_for(backend, PhotoUse::ClinicalRecordOnly, &["cheeks"]).await;
+    let st = f.c.app.store.clone();
+    let first = st.appointment(f.appointment).await.unwrap();
+    let start = first.starts_at + jiff::SignedDuration::from_hours(48);
+    let later = st
+        .book(
+            &[needlepoint_store::NewAppointment {
+                clinic_id: first.clinic_id,
+                patient_id: first.patient_id,
+                plan_id: first.plan_id,
+                session_number: Some(2),
+                kind: "session".into(),
+                practitioner_id: None,
+                room_id: None,
+                device_id: None,
+                starts_at: start,
+                ends_at: start + jiff::SignedDuration::from_mins(90),
+                local_start: "later".into(),
+                time_zone: "Europe/London".into(),
+                window_override: None,
+            }],
+            &needlepoint_store::Actor::system("test"),
+            needlepoint_store::now(),
+        )
+        .await
+        .unwrap()
+        .remove(0);
+    let base = f.c.app.base.clone();
+    let shot = |name: &str| shot_name(backend, name);
+    let b = Browser::start().await;
+    sign_in(&b, &base, "clinician@example.com", PASSWORD).await;
+    b.wait_for_url("/today").await;
+    for (name, w, h) in [
+        ("desktop", 1280, 900),
+        ("tablet", 1024, 768),
+        ("phone", 390, 844),
+    ] {
+        b.resize(w, h).await;
+        b.goto(&format!("{base}/appointments/{}/chart", later.id))
+            .await;
+        b.wait_for_text("h1", "Open the chart on another day?")
+            .await;
+        let overflow = b
+            .execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth;")
+            .await
+            .as_i64()
+            .unwrap();
+        assert!(overflow <= 0, "{name}: {overflow}px sideways");
+        b.screenshot(&shot(&format!("55-chart-early-{name}"))).await;
+    }
+    b.type_into(
+        "#off-day-reason",
+        "Patient asked to review the plan before the day",
+    )
+    .await;
+    b.click("#open-off-day").await;
+    b.wait_for_url("/sessions/").await;
+    b.wait_for_text("#off-day", "Patient asked to review the plan")
+        .await;
+    b.screenshot(&shot("56-chart-opened-early")).await;
+    b.quit().await;
+}
+
+mod chart_early {
+    crate::both!(open_a_chart_early);
+    use super::open_a_chart_early;
+}
