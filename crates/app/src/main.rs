@@ -342,8 +342,8 @@ fn start_outbox(
     data_dir: &std::path::Path,
     d: &DeliveryArgs,
 ) -> anyhow::Result<()> {
-    use needlepoint_web::delivery::{ByChannel, SmsCommand, Smtp};
-    use needlepoint_web::outbox::{MailboxFolder, Sender};
+    use needlepoint_practice::delivery::{ByChannel, SmsCommand, Smtp};
+    use needlepoint_practice::messages::{MailboxFolder, Sender};
     let mailbox = data_dir.join("mailbox");
     let email: Box<dyn Sender> = match &d.smtp {
         Some(url) => {
@@ -364,8 +364,8 @@ fn start_outbox(
         }
         None => Box::new(MailboxFolder(mailbox)),
     };
-    needlepoint_web::outbox::spawn_worker(
-        state.clone(),
+    needlepoint_practice::messages::spawn_worker(
+        state.cx.clone(),
         Arc::new(ByChannel { email, sms }),
         std::time::Duration::from_secs(5),
     );

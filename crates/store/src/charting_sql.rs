@@ -15,6 +15,16 @@ pub const SIBLINGS: &str = "SELECT l2.id FROM lots l \
      JOIN clinics c2 ON c2.id = l2.clinic_id AND c2.organisation_id = c.organisation_id \
      WHERE l.id = $1 ORDER BY (l2.id <> l.id), l2.id";
 
+/// A recall of the same lot of the same item anywhere in the organisation:
+/// the lot about to be received (item `$1`, lot number `$2`) is recalled.
+pub const RECALLED_ELSEWHERE: &str = "SELECT l2.recalled_at, l2.recall_reason FROM supply_items i \
+     JOIN clinics c ON c.id = i.clinic_id \
+     JOIN lots l2 ON l2.lot_number = $2 AND l2.recalled_at IS NOT NULL \
+     JOIN supply_items i2 ON i2.id = l2.item_id AND i2.kind = i.kind \
+          AND lower(i2.name) = lower(i.name) AND lower(i2.supplier) = lower(i.supplier) \
+     JOIN clinics c2 ON c2.id = l2.clinic_id AND c2.organisation_id = c.organisation_id \
+     WHERE i.id = $1 ORDER BY l2.recalled_at LIMIT 1";
+
 macro_rules! charting_impl {
     ($db:ty) => {
         const LOT_COLS: &str = "l.id, l.item_id, l.clinic_id, i.name AS item_name, i.kind, i.intradermal, i.supplier, \
@@ -318,6 +328,23 @@ macro_rules! charting_impl {
                     .fetch_optional(&mut *tx)
                     .await?
                     .ok_or(StoreError::NotFound)?;
+                // A lot the maker has recalled never goes into stock, wherever
+                // in the organisation the recall was recorded.
+                if let Some(r) = sqlx::query(crate::charting_sql::RECALLED_ELSEWHERE)
+                    .bind(lot.item_id)
+                    .bind(&lot.lot_number)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                {
+                    let at: Ts = r.try_get("recalled_at")?;
+                    let reason: Option<String> = r.try_get("recall_reason")?;
+                    return Err(StoreError::Conflict(format!(
+                        "Lot {} of this item was recalled on {}{}: do not take it into stock.",
+                        lot.lot_number,
+                        at.0.strftime("%-d %B %Y"),
+                        reason.map(|r| format!(" ({r})")).unwrap_or_default()
+                    )));
+                }
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO lots (item_id, clinic_id, lot_number, expires_on, quantity, received_at) \
                      VALUES ($1, $2, $3, $4, 0, $5) ON CONFLICT (item_id, lot_number) DO NOTHING RETURNING id",

@@ -28,34 +28,50 @@ pub const LOGIN_WINDOW_MINUTES: i64 = 15;
 /// API tokens start with this, so a leaked one is easy to recognise.
 pub const TOKEN_PREFIX: &str = "np_";
 
-/// Who is making this request, as established by [`authorize`].
+/// Who is making this request, as established by [`authorize`]: the
+/// services' actor (staff member, role in force, clinics, audit name).
 #[derive(Debug, Clone)]
-pub struct Caller {
-    pub staff: Staff,
-    /// The role in force: the staff member's, or the token's when narrower.
-    pub role: Role,
-    pub clinic_ids: Vec<i64>,
-    pub channel: Channel,
-    pub ip: Option<String>,
-    pub token_name: Option<String>,
-}
+pub struct Caller(pub needlepoint_practice::Actor);
 
 impl Caller {
-    pub fn actor(&self) -> Actor {
-        let label = match &self.token_name {
-            Some(t) => format!("{} (token {t})", self.staff.email),
-            None => self.staff.email.clone(),
+    fn new(
+        staff: Staff,
+        role: Role,
+        clinic_ids: Vec<i64>,
+        channel: Channel,
+        ip: Option<String>,
+        token_name: Option<String>,
+    ) -> Self {
+        let label = match &token_name {
+            Some(t) => format!("{} (token {t})", staff.email),
+            None => staff.email.clone(),
         };
-        Actor {
-            staff_id: Some(self.staff.id),
+        let audit = Actor {
+            staff_id: Some(staff.id),
             label,
-            channel: self.channel,
-            ip: self.ip.clone(),
-        }
+            channel,
+            ip,
+        };
+        Caller(needlepoint_practice::Actor {
+            staff,
+            role,
+            clinic_ids,
+            audit,
+        })
     }
 
-    pub fn sees_clinic(&self, clinic_id: i64) -> bool {
-        self.clinic_ids.contains(&clinic_id)
+    /// How the audit trail names this caller.
+    pub fn actor(&self) -> Actor {
+        self.0.audit.clone()
+    }
+}
+
+/// A caller is the services' actor: `caller.role`, `caller.sees_clinic(…)`,
+/// and `&caller` wherever a service asks for `&Actor`.
+impl std::ops::Deref for Caller {
+    type Target = needlepoint_practice::Actor;
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
 }
 
@@ -220,7 +236,7 @@ async fn identify(
     api: bool,
     ip: Option<String>,
 ) -> Result<Option<Caller>, needlepoint_store::StoreError> {
-    let now = needlepoint_store::now();
+    let now = state.now();
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -255,14 +271,9 @@ async fn identify(
         return Ok(None);
     };
     let clinic_ids = state.store.staff_clinic_ids(staff.id).await?;
-    Ok(Some(Caller {
-        staff,
-        role,
-        clinic_ids,
-        channel,
-        ip,
-        token_name,
-    }))
+    Ok(Some(Caller::new(
+        staff, role, clinic_ids, channel, ip, token_name,
+    )))
 }
 
 /// Percent-encodes a value for a query string.

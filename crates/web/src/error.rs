@@ -34,6 +34,22 @@ impl From<StoreError> for PageError {
     }
 }
 
+/// The services' one error as a page, for the errors a form does not show
+/// beside what was typed (see `Error::is_answer_to_input`).
+impl From<needlepoint_practice::Error> for PageError {
+    fn from(e: needlepoint_practice::Error) -> Self {
+        use needlepoint_practice::Error as E;
+        match e {
+            E::NotFound => PageError::NotFound,
+            E::Forbidden(_) => PageError::Forbidden,
+            E::Store(e) => e.into(),
+            E::Invalid(i) => PageError::BadRequest(i.summary()),
+            e @ (E::Refused(_) | E::TimeRefused(_)) => PageError::BadRequest(e.message()),
+            E::Conflict(m) => PageError::Conflict(m),
+        }
+    }
+}
+
 impl From<anyhow::Error> for PageError {
     fn from(e: anyhow::Error) -> Self {
         tracing::error!(error = %e, "internal error");
@@ -113,6 +129,8 @@ impl From<&FieldError> for FieldErrorBody {
 pub enum ApiError {
     Unauthorized,
     Forbidden,
+    /// A role rule of the practice, in its words.
+    ForbiddenBecause(String),
     NotFound,
     Csrf,
     BadJson {
@@ -136,6 +154,36 @@ impl From<StoreError> for ApiError {
                 tracing::error!(error = %e, "database error");
                 ApiError::Internal
             }
+        }
+    }
+}
+
+/// The services' one error as JSON: bad input is `validation` by field (a
+/// refused time names `local_start`, or `window_override` when a
+/// clinician's reason would let it through); a rule's refusal and a clash
+/// with the record are `conflict`; a role rule is `forbidden`.
+impl From<needlepoint_practice::Error> for ApiError {
+    fn from(e: needlepoint_practice::Error) -> Self {
+        use needlepoint_practice::Error as E;
+        match e {
+            E::Invalid(i) => ApiError::Invalid(i),
+            E::NotFound => ApiError::NotFound,
+            E::Forbidden(m) => ApiError::ForbiddenBecause(m),
+            E::Refused(lines) => ApiError::Conflict(lines.join(" ")),
+            E::TimeRefused(list) => {
+                let mut inv = Invalid::default();
+                for r in list {
+                    let field = if r.kind.overridable() {
+                        "window_override"
+                    } else {
+                        "local_start"
+                    };
+                    inv.push(field, r.message);
+                }
+                ApiError::Invalid(inv)
+            }
+            E::Conflict(m) => ApiError::Conflict(m),
+            E::Store(e) => e.into(),
         }
     }
 }
@@ -173,6 +221,7 @@ impl IntoResponse for ApiError {
                 StatusCode::FORBIDDEN,
                 body("forbidden", "Your role does not allow this.".into()),
             ),
+            ApiError::ForbiddenBecause(m) => (StatusCode::FORBIDDEN, body("forbidden", m)),
             ApiError::NotFound => (
                 StatusCode::NOT_FOUND,
                 body("not_found", "No such resource.".into()),

@@ -9,14 +9,8 @@ pub mod access;
 pub mod api;
 mod assets;
 pub mod auth;
-pub mod booking;
-pub mod charting;
-pub mod clinical;
 mod csrf;
-pub mod delivery;
 mod error;
-pub mod ical;
-pub mod outbox;
 mod pages;
 pub mod photos;
 pub mod routes;
@@ -25,6 +19,7 @@ pub mod zone_map;
 
 use axum::Router;
 use needlepoint_domain::knowledge::KnowledgeBase;
+use needlepoint_practice::{Clock, Context};
 use needlepoint_store::Store;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -39,21 +34,39 @@ pub struct WebConfig {
     pub data_dir: std::path::PathBuf,
 }
 
+/// What every handler holds: the services' context (record, knowledge
+/// base, clock) and the web layer's own settings.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Arc<dyn Store>,
-    /// The knowledge base loaded at start, before any clinic's overrides.
-    pub kb: Arc<KnowledgeBase>,
+    pub cx: Context,
     pub config: Arc<WebConfig>,
 }
 
 impl AppState {
+    /// The application on the system clock.
     pub fn new(store: Arc<dyn Store>, kb: KnowledgeBase, config: WebConfig) -> Self {
+        Self::with_clock(store, kb, config, Clock::system())
+    }
+
+    pub fn with_clock(
+        store: Arc<dyn Store>,
+        kb: KnowledgeBase,
+        config: WebConfig,
+        clock: Clock,
+    ) -> Self {
         AppState {
-            store,
-            kb: Arc::new(kb),
+            cx: Context::new(store, kb, clock),
             config: Arc::new(config),
         }
+    }
+}
+
+/// Handlers reach the record and the knowledge base through the context:
+/// `st.store`, `st.kb`, `st.now()`.
+impl std::ops::Deref for AppState {
+    type Target = Context;
+    fn deref(&self) -> &Context {
+        &self.cx
     }
 }
 

@@ -1,9 +1,10 @@
 //! Availability, appointments and course booking over JSON: the same
-//! rules and refusals as the pages (see [`crate::booking`]).
+//! rules and refusals as the pages (see [`needlepoint_practice::booking`]).
 
+use needlepoint_practice::access;
 use super::ApiJson;
 use crate::auth::Caller;
-use crate::booking::{self, BookError, CancelledBy, MoveRequest, Preferences, Wanted};
+use needlepoint_practice::booking::{self, CancelledBy, MoveRequest, Preferences, Wanted};
 use crate::error::{ApiError, ErrorBody};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -94,47 +95,7 @@ impl From<&Slot> for SlotOut {
     }
 }
 
-/// Refusals by the rules are validation errors on `local_start` (or on
-/// `window_override` when a clinician's reason would let them through).
-impl From<BookError> for ApiError {
-    fn from(e: BookError) -> Self {
-        match e {
-            BookError::Cannot(m) => ApiError::Conflict(m),
-            BookError::Forbidden(_) => ApiError::Forbidden,
-            BookError::Store(e) => e.into(),
-            BookError::Refused(list) => {
-                let mut inv = Invalid::default();
-                for r in list {
-                    let field = if r.kind.overridable() {
-                        "window_override"
-                    } else {
-                        "local_start"
-                    };
-                    inv.push(field, r.message);
-                }
-                ApiError::Invalid(inv)
-            }
-        }
-    }
-}
 
-async fn visible_patient(st: &AppState, caller: &Caller, id: i64) -> Result<Patient, ApiError> {
-    let p = st.store.patient(id).await?;
-    if caller.sees_clinic(p.clinic_id) {
-        Ok(p)
-    } else {
-        Err(ApiError::NotFound)
-    }
-}
-
-async fn visible(st: &AppState, caller: &Caller, id: i64) -> Result<Appointment, ApiError> {
-    let a = st.store.appointment(id).await?;
-    if caller.sees_clinic(a.clinic_id) {
-        Ok(a)
-    } else {
-        Err(ApiError::NotFound)
-    }
-}
 
 fn local(field: &str, s: &str) -> Result<DateTime, ApiError> {
     s.parse::<DateTime>().map_err(|_| {
@@ -170,7 +131,7 @@ pub async fn availability(
     caller: Caller,
     Query(q): Query<AvailabilityQuery>,
 ) -> Result<Json<Vec<SlotOut>>, ApiError> {
-    let p = visible_patient(&st, &caller, q.patient_id).await?;
+    let p = access::patient(&st, &caller, q.patient_id).await?;
     let limit = q.limit.unwrap_or(10);
     if !(1..=50).contains(&limit) {
         return Err(Invalid::one("limit", "Use a limit from 1 to 50.").into());
@@ -183,7 +144,7 @@ pub async fn availability(
             })
             .transpose()
     };
-    let today = crate::clinical::clinic_today(&st, p.clinic_id).await?;
+    let today = st.clinic_today(p.clinic_id).await?;
     let from = date("from", &q.from)?.unwrap_or(today);
     let to = date("to", &q.to)?.unwrap_or(from + jiff::Span::new().days(60));
     if to < from || (to - from).get_days() > 366 {
@@ -252,7 +213,7 @@ pub async fn get_appointment(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<AppointmentOut>, ApiError> {
-    Ok(Json(visible(&st, &caller, id).await?.into()))
+    Ok(Json(access::appointment(&st, &caller, id).await?.into()))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -281,7 +242,7 @@ pub async fn create_appointment(
     caller: Caller,
     ApiJson(body): ApiJson<NewAppointmentIn>,
 ) -> Result<(StatusCode, Json<AppointmentOut>), ApiError> {
-    let p = visible_patient(&st, &caller, body.patient_id).await?;
+    let p = access::patient(&st, &caller, body.patient_id).await?;
     let at = local("local_start", &body.local_start)?;
     let plan = booking::active_plan(&st, &p).await?;
     let w = Wanted {
@@ -295,7 +256,7 @@ pub async fn create_appointment(
         .as_deref()
         .map(str::trim)
         .filter(|r| !r.is_empty());
-    let a = booking::book_one(&st, &w, at, reason, caller.role, &caller.actor()).await?;
+    let a = booking::book_one(&st, &caller, &w, at, reason).await?;
     Ok((StatusCode::CREATED, Json(a.into())))
 }
 
@@ -323,7 +284,7 @@ pub async fn move_appointment(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<MoveIn>,
 ) -> Result<Json<Vec<AppointmentOut>>, ApiError> {
-    let a = visible(&st, &caller, id).await?;
+    let a = access::appointment(&st, &caller, id).await?;
     let m = MoveRequest {
         local: Some(local("local_start", &body.local_start)?),
         practitioner: body.practitioner_id,
@@ -333,7 +294,7 @@ pub async fn move_appointment(
             .filter(|r| !r.is_empty()),
         move_later: body.move_later,
     };
-    let moved = booking::move_appointment(&st, &a, &m, caller.role, &caller.actor()).await?;
+    let moved = booking::move_appointment(&st, &caller, &a, &m).await?;
     Ok(Json(moved.into_iter().map(AppointmentOut::from).collect()))
 }
 
@@ -359,7 +320,7 @@ pub async fn appointment_status(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<AppointmentStatusIn>,
 ) -> Result<Json<AppointmentOut>, ApiError> {
-    let a = visible(&st, &caller, id).await?;
+    let a = access::appointment(&st, &caller, id).await?;
     let by = match body.cancelled_by.as_deref() {
         None => None,
         Some("patient") => Some(CancelledBy::Patient),
@@ -371,7 +332,7 @@ pub async fn appointment_status(
         .as_deref()
         .map(str::trim)
         .filter(|r| !r.is_empty());
-    let done = booking::set_status(&st, &a, &body.status, reason, by, &caller.actor()).await?;
+    let done = booking::set_status(&st, &caller, &a, &body.status, reason, by).await?;
     Ok(Json(done.into()))
 }
 
@@ -424,7 +385,7 @@ async fn course_plan(
     id: i64,
 ) -> Result<(Patient, PlanRecord), ApiError> {
     let r = st.store.plan(id).await?;
-    let p = visible_patient(st, caller, r.patient_id).await?;
+    let p = access::patient(&st, &caller, r.patient_id).await?;
     Ok((p, r))
 }
 
@@ -479,7 +440,7 @@ pub async fn book_course(
         )
         .into());
     }
-    let booked = booking::book(&st, &p, &r, &slots, &caller.actor()).await?;
+    let booked = booking::book(&st, &caller, &p, &r, &slots).await?;
     Ok((
         StatusCode::CREATED,
         Json(booked.into_iter().map(AppointmentOut::from).collect()),

@@ -1,29 +1,20 @@
 //! Session charts, stock, lots and recalls over JSON: the same rules and
-//! refusals as the pages (see [`crate::charting`]).
+//! refusals as the pages (see [`needlepoint_practice::charting`]).
 
+use needlepoint_practice::{access, stock};
 use super::ApiJson;
 use crate::auth::Caller;
-use crate::charting::{self, ChartError, ChecklistInput, Context};
+use needlepoint_practice::charting::{self, ChecklistInput, Session};
 use crate::error::{ApiError, ErrorBody};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use needlepoint_domain::charting::{AmendmentInput, ZoneInput};
-use needlepoint_domain::Invalid;
 use needlepoint_store::{Chart, Lot, LotUse, SupplyItem};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-impl From<ChartError> for ApiError {
-    fn from(e: ChartError) -> Self {
-        match e {
-            ChartError::Invalid(i) => ApiError::Invalid(i),
-            ChartError::Refused(lines) => ApiError::Conflict(lines.join(" ")),
-            ChartError::Store(e) => e.into(),
-        }
-    }
-}
 
 /// A session's chart with its checklist as evaluated now.
 #[derive(Debug, Serialize, ToSchema)]
@@ -61,7 +52,7 @@ fn v<T: Serialize>(x: &T) -> serde_json::Value {
     serde_json::to_value(x).unwrap_or_default()
 }
 
-fn out(cx: &Context) -> SessionOut {
+fn out(cx: &Session) -> SessionOut {
     let c: &Chart = &cx.chart;
     SessionOut {
         id: c.id,
@@ -87,17 +78,10 @@ fn out(cx: &Context) -> SessionOut {
     }
 }
 
-async fn visible(st: &AppState, caller: &Caller, id: i64) -> Result<Context, ApiError> {
-    let c = st.store.chart(id).await?;
-    if !caller.sees_clinic(c.clinic_id) {
-        return Err(ApiError::NotFound);
-    }
-    Ok(charting::context(st, c).await?)
-}
 
 /// The chart as it now stands.
 async fn fresh(st: &AppState, c: Chart) -> Result<Json<SessionOut>, ApiError> {
-    Ok(Json(out(&charting::context(st, c).await?)))
+    Ok(Json(out(&charting::session(st, c).await?)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -119,10 +103,7 @@ pub async fn open_session(
     Path(id): Path<i64>,
     Query(q): Query<OpenQuery>,
 ) -> Result<Json<SessionOut>, ApiError> {
-    let a = st.store.appointment(id).await?;
-    if !caller.sees_clinic(a.clinic_id) {
-        return Err(ApiError::NotFound);
-    }
+    let a = access::appointment(&st, &caller, id).await?;
     let c = charting::open(&st, &caller, &a, q.reason.as_deref()).await?;
     fresh(&st, c).await
 }
@@ -135,7 +116,7 @@ pub async fn get_session(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<SessionOut>, ApiError> {
-    Ok(Json(out(&visible(&st, &caller, id).await?)))
+    Ok(Json(out(&charting::load(&st, &caller, id).await?)))
 }
 
 #[utoipa::path(get, path = "/api/v1/patients/{id}/sessions", tag = "charting", params(("id" = i64, Path)),
@@ -146,13 +127,10 @@ pub async fn list_sessions(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<Vec<SessionOut>>, ApiError> {
-    let p = st.store.patient(id).await?;
-    if !caller.sees_clinic(p.clinic_id) {
-        return Err(ApiError::NotFound);
-    }
+    access::patient(&st, &caller, id).await?;
     let mut list = vec![];
     for c in st.store.patient_charts(id).await? {
-        list.push(out(&charting::context(&st, c).await?));
+        list.push(out(&charting::session(&st, c).await?));
     }
     Ok(Json(list))
 }
@@ -179,7 +157,7 @@ pub async fn put_checklist(
     Path(id): Path<i64>,
     ApiJson(b): ApiJson<ChecklistIn>,
 ) -> Result<Json<SessionOut>, ApiError> {
-    let cx = visible(&st, &caller, id).await?;
+    let cx = charting::load(&st, &caller, id).await?;
     let input = ChecklistInput {
         anaesthetic_at: &b.anaesthetic_at,
         no_anaesthetic_reason: &b.no_anaesthetic_reason,
@@ -197,7 +175,7 @@ pub async fn start_session(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<SessionOut>, ApiError> {
-    let cx = visible(&st, &caller, id).await?;
+    let cx = charting::load(&st, &caller, id).await?;
     let c = charting::start(&st, &caller, &cx).await?;
     fresh(&st, c).await
 }
@@ -231,7 +209,7 @@ pub async fn put_zone(
     Path((id, zone)): Path<(i64, String)>,
     ApiJson(b): ApiJson<ZoneIn>,
 ) -> Result<Json<SessionOut>, ApiError> {
-    let cx = visible(&st, &caller, id).await?;
+    let cx = charting::load(&st, &caller, id).await?;
     let input = ZoneInput {
         zone,
         depth: b.depth,
@@ -254,10 +232,10 @@ pub async fn delete_zone(
     caller: Caller,
     Path((id, zone)): Path<(i64, String)>,
 ) -> Result<Json<SessionOut>, ApiError> {
-    visible(&st, &caller, id).await?;
+    charting::load(&st, &caller, id).await?;
     let c = st
         .store
-        .remove_zone(id, &zone, &caller.actor(), needlepoint_store::now())
+        .remove_zone(id, &zone, &caller.actor(), st.now())
         .await?;
     fresh(&st, c).await
 }
@@ -280,7 +258,7 @@ pub async fn add_session_lot(
     Path(id): Path<i64>,
     ApiJson(b): ApiJson<LotUseIn>,
 ) -> Result<Json<SessionOut>, ApiError> {
-    let cx = visible(&st, &caller, id).await?;
+    let cx = charting::load(&st, &caller, id).await?;
     let q = b.quantity.unwrap_or(1).to_string();
     let c = charting::add_lot(&st, &caller, &cx, &b.lot_id.to_string(), &q).await?;
     fresh(&st, c).await
@@ -302,7 +280,7 @@ pub async fn sign_session(
     Path(id): Path<i64>,
     ApiJson(b): ApiJson<SignIn>,
 ) -> Result<Json<SessionOut>, ApiError> {
-    let cx = visible(&st, &caller, id).await?;
+    let cx = charting::load(&st, &caller, id).await?;
     let c = charting::sign(&st, &caller, &cx, b.version).await?;
     fresh(&st, c).await
 }
@@ -315,7 +293,7 @@ pub async fn cosign_session(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<SessionOut>, ApiError> {
-    let cx = visible(&st, &caller, id).await?;
+    let cx = charting::load(&st, &caller, id).await?;
     let c = charting::cosign(&st, &caller, &cx).await?;
     fresh(&st, c).await
 }
@@ -343,7 +321,7 @@ pub async fn amend_session(
     Path(id): Path<i64>,
     ApiJson(b): ApiJson<AmendmentIn>,
 ) -> Result<Json<SessionOut>, ApiError> {
-    let cx = visible(&st, &caller, id).await?;
+    let cx = charting::load(&st, &caller, id).await?;
     let a = AmendmentInput {
         zone: b.zone,
         text: b.text,
@@ -360,14 +338,6 @@ pub async fn amend_session(
 #[into_params(parameter_in = Query)]
 pub struct ClinicQuery {
     pub clinic_id: i64,
-}
-
-fn clinic(caller: &Caller, id: i64) -> Result<i64, ApiError> {
-    if caller.sees_clinic(id) {
-        Ok(id)
-    } else {
-        Err(ApiError::NotFound)
-    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -408,8 +378,8 @@ pub async fn list_items(
     caller: Caller,
     Query(q): Query<ClinicQuery>,
 ) -> Result<Json<Vec<ItemOut>>, ApiError> {
-    let id = clinic(&caller, q.clinic_id)?;
-    let today = crate::clinical::clinic_today(&st, id).await?;
+    let id = access::clinic(&caller, q.clinic_id)?;
+    let today = st.clinic_today(id).await?;
     let items = st.store.supply_items(id, today).await?;
     Ok(Json(items.into_iter().map(ItemOut::from).collect()))
 }
@@ -435,26 +405,15 @@ pub async fn create_item(
     caller: Caller,
     ApiJson(b): ApiJson<ItemIn>,
 ) -> Result<(StatusCode, Json<ItemOut>), ApiError> {
-    let id = clinic(&caller, b.clinic_id)?;
-    let v = crate::pages::forms::FormValues(vec![
-        ("kind".into(), b.kind),
-        ("name".into(), b.name),
-        ("supplier".into(), b.supplier),
-        (
-            "intradermal".into(),
-            if b.intradermal {
-                "1".into()
-            } else {
-                String::new()
-            },
-        ),
-        ("reorder_at".into(), b.reorder_at.to_string()),
-    ]);
-    let item = crate::pages::inventory::parse_item(&v)?;
-    let saved = st
-        .store
-        .create_supply_item(id, &item, &caller.actor(), needlepoint_store::now())
-        .await?;
+    let input = stock::ItemInput {
+        clinic_id: b.clinic_id,
+        kind: b.kind,
+        name: b.name,
+        supplier: b.supplier,
+        intradermal: b.intradermal,
+        reorder_at: Some(b.reorder_at),
+    };
+    let saved = stock::add_item(&st, &caller, &input).await?;
     Ok((StatusCode::CREATED, Json(saved.into())))
 }
 
@@ -498,7 +457,7 @@ pub async fn list_lots(
     caller: Caller,
     Query(q): Query<ClinicQuery>,
 ) -> Result<Json<Vec<LotOut>>, ApiError> {
-    let id = clinic(&caller, q.clinic_id)?;
+    let id = access::clinic(&caller, q.clinic_id)?;
     Ok(Json(
         st.store
             .lots(id)
@@ -527,45 +486,16 @@ pub async fn receive_lot(
     caller: Caller,
     ApiJson(b): ApiJson<LotIn>,
 ) -> Result<(StatusCode, Json<LotOut>), ApiError> {
-    // The item decides the clinic; one the caller cannot see does not exist.
-    let mut owner = None;
-    for c in &caller.clinic_ids {
-        let today = crate::clinical::clinic_today(&st, *c).await?;
-        if st
-            .store
-            .supply_items(*c, today)
-            .await?
-            .iter()
-            .any(|i| i.id == b.item_id)
-        {
-            owner = Some((*c, today));
-        }
-    }
-    let Some((_, today)) = owner else {
-        return Err(Invalid::one("item_id", "No such item in your clinics.").into());
+    let input = stock::LotInput {
+        item_id: Some(b.item_id),
+        lot_number: b.lot_number,
+        expires_on: b.expires_on,
+        quantity: Some(b.quantity),
     };
-    let v = crate::pages::forms::FormValues(vec![
-        ("item_id".into(), b.item_id.to_string()),
-        ("lot_number".into(), b.lot_number),
-        ("expires_on".into(), b.expires_on),
-        ("quantity".into(), b.quantity.to_string()),
-    ]);
-    let lot = crate::pages::inventory::parse_lot(&v, today)?;
-    let saved = st
-        .store
-        .receive_lot(&lot, &caller.actor(), needlepoint_store::now())
-        .await?;
+    let saved = stock::receive(&st, &caller, &input).await?;
     Ok((StatusCode::CREATED, Json(saved.into())))
 }
 
-async fn visible_lot(st: &AppState, caller: &Caller, id: i64) -> Result<Lot, ApiError> {
-    let l = st.store.lot(id).await?;
-    if caller.sees_clinic(l.clinic_id) {
-        Ok(l)
-    } else {
-        Err(ApiError::NotFound)
-    }
-}
 
 #[utoipa::path(get, path = "/api/v1/lots/{id}", tag = "inventory", params(("id" = i64, Path)),
     security(("bearer" = [])), responses((status = 200, body = LotOut), (status = 404, body = ErrorBody)))]
@@ -574,7 +504,7 @@ pub async fn get_lot(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<LotOut>, ApiError> {
-    Ok(Json(visible_lot(&st, &caller, id).await?.into()))
+    Ok(Json(access::lot(&st, &caller, id).await?.into()))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -612,7 +542,7 @@ pub async fn lot_uses(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<Vec<LotUseOut>>, ApiError> {
-    visible_lot(&st, &caller, id).await?;
+    access::lot(&st, &caller, id).await?;
     Ok(Json(
         st.store
             .lot_uses(id)
@@ -651,35 +581,10 @@ pub async fn recall_lot(
     Path(id): Path<i64>,
     ApiJson(b): ApiJson<RecallIn>,
 ) -> Result<Json<RecallOut>, ApiError> {
-    let lot = visible_lot(&st, &caller, id).await?;
-    let reason = b.reason.trim();
-    if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(Invalid::one(
-            "reason",
-            "Give the reason for the recall, up to 500 characters.",
-        )
-        .into());
-    }
-    let now = needlepoint_store::now();
-    let mut lot = if lot.recalled_at.is_none() {
-        st.store
-            .recall_lot(id, reason, &caller.actor(), now)
-            .await?
-    } else {
-        lot
-    };
-    let mut queued = 0;
-    if b.notify {
-        queued = crate::outbox::notify_recall(&st, id, &caller.actor()).await?;
-        lot = st.store.lot(id).await?;
-    }
-    let mut uses = vec![];
-    for sibling in st.store.lot_siblings(id).await? {
-        uses.extend(st.store.lot_uses(sibling.id).await?);
-    }
+    let r = stock::recall(&st, &caller, id, &b.reason, b.notify).await?;
     Ok(Json(RecallOut {
-        lot: lot.into(),
-        uses: uses.into_iter().map(LotUseOut::from).collect(),
-        messages_queued: queued,
+        lot: r.lot.into(),
+        uses: r.uses.into_iter().map(LotUseOut::from).collect(),
+        messages_queued: r.messages_queued,
     }))
 }

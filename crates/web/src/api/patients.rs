@@ -1,5 +1,6 @@
 //! Patients and clinical notes over JSON.
 
+use needlepoint_practice::access;
 use super::ApiJson;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
@@ -146,21 +147,7 @@ pub struct PatientQuery {
     pub offset: Option<i64>,
 }
 
-/// The date today in a clinic's zone: birth dates are checked against it.
-async fn clinic_today(st: &AppState, clinic_id: i64) -> Result<jiff::civil::Date, ApiError> {
-    let c = st.store.clinic(clinic_id).await?;
-    let tz = jiff::tz::TimeZone::get(&c.details.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-    Ok(jiff::Timestamp::now().to_zoned(tz).date())
-}
 
-async fn visible(st: &AppState, caller: &Caller, id: i64) -> Result<Patient, ApiError> {
-    let p = st.store.patient(id).await?;
-    if caller.sees_clinic(p.clinic_id) {
-        Ok(p)
-    } else {
-        Err(ApiError::NotFound)
-    }
-}
 
 #[utoipa::path(get, path = "/api/v1/patients", tag = "patients", params(PatientQuery),
     security(("bearer" = [])),
@@ -209,14 +196,14 @@ pub async fn create_patient(
             )
         }
     };
-    let details = body.input().validate(clinic_today(&st, clinic_id).await?)?;
+    let details = body.input().validate(st.clinic_today(clinic_id).await?)?;
     let p = st
         .store
         .create_patient(
             clinic_id,
             &details,
             &caller.actor(),
-            needlepoint_store::now(),
+            st.now(),
         )
         .await?;
     Ok((StatusCode::CREATED, Json(p.into())))
@@ -230,12 +217,12 @@ pub async fn get_patient(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<PatientOut>, ApiError> {
-    let p = visible(&st, &caller, id).await?;
+    let p = access::patient(&st, &caller, id).await?;
     st.store
         .record_audit(
             &caller.actor(),
             &AuditEvent::new("view", "patient", Some(id)).patient(id),
-            needlepoint_store::now(),
+            st.now(),
         )
         .await?;
     Ok(Json(p.into()))
@@ -252,11 +239,11 @@ pub async fn update_patient(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<PatientUpdate>,
 ) -> Result<Json<PatientOut>, ApiError> {
-    let p = visible(&st, &caller, id).await?;
+    let p = access::patient(&st, &caller, id).await?;
     let version = body.version;
     let details = body
         .input()
-        .validate(clinic_today(&st, p.clinic_id).await?)?;
+        .validate(st.clinic_today(p.clinic_id).await?)?;
     let p = st
         .store
         .update_patient(
@@ -264,7 +251,7 @@ pub async fn update_patient(
             version,
             &details,
             &caller.actor(),
-            needlepoint_store::now(),
+            st.now(),
         )
         .await?;
     Ok(Json(p.into()))
@@ -305,12 +292,12 @@ pub async fn list_notes(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<Vec<NoteOut>>, ApiError> {
-    visible(&st, &caller, id).await?;
+    access::patient(&st, &caller, id).await?;
     st.store
         .record_audit(
             &caller.actor(),
             &AuditEvent::new("view", "clinical_notes", Some(id)).patient(id),
-            needlepoint_store::now(),
+            st.now(),
         )
         .await?;
     Ok(Json(
@@ -332,7 +319,7 @@ pub async fn add_note(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<NoteIn>,
 ) -> Result<(StatusCode, Json<NoteOut>), ApiError> {
-    visible(&st, &caller, id).await?;
+    access::patient(&st, &caller, id).await?;
     let text = needlepoint_domain::validation::required_text("body", &body.body, 10_000)
         .map_err(|e| Invalid { errors: vec![e] })?;
     let n = st
@@ -342,7 +329,7 @@ pub async fn add_note(
             caller.staff.id,
             &text,
             &caller.actor(),
-            needlepoint_store::now(),
+            st.now(),
         )
         .await?;
     Ok((StatusCode::CREATED, Json(n.into())))

@@ -54,7 +54,7 @@ pub async fn me(caller: Caller) -> Json<MeOut> {
     Json(MeOut {
         acting_role: caller.role.as_str().into(),
         clinic_ids: caller.clinic_ids.clone(),
-        staff: caller.staff.into(),
+        staff: caller.staff.clone().into(),
     })
 }
 
@@ -197,7 +197,7 @@ pub async fn create_token(
             &auth::token_hash(&token),
             role.unwrap(),
             &caller.actor(),
-            needlepoint_store::now(),
+            st.now(),
         )
         .await?;
     Ok((
@@ -222,7 +222,7 @@ pub async fn revoke_token(
             id,
             caller.staff.id,
             &caller.actor(),
-            needlepoint_store::now(),
+            st.now(),
         )
         .await?;
     Ok(StatusCode::NO_CONTENT)

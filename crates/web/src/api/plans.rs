@@ -1,9 +1,10 @@
 //! Plans, quotes and consents over JSON. Consents are signed on screen by
 //! the patient; the API reads them.
 
+use needlepoint_practice::access;
 use super::ApiJson;
 use crate::auth::Caller;
-use crate::clinical::{self, clinic_kb, PlanError};
+use needlepoint_practice::planning;
 use crate::error::{ApiError, ErrorBody};
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -85,14 +86,6 @@ async fn out(st: &AppState, r: PlanRecord) -> Result<PlanOut, ApiError> {
     })
 }
 
-async fn visible(st: &AppState, caller: &Caller, id: i64) -> Result<Patient, ApiError> {
-    let p = st.store.patient(id).await?;
-    if caller.sees_clinic(p.clinic_id) {
-        Ok(p)
-    } else {
-        Err(ApiError::NotFound)
-    }
-}
 
 async fn own_plan(
     st: &AppState,
@@ -100,7 +93,7 @@ async fn own_plan(
     id: i64,
 ) -> Result<(Patient, PlanRecord), ApiError> {
     let r = st.store.plan(id).await?;
-    let p = visible(st, caller, r.patient_id).await?;
+    let p = access::patient(&st, &caller, r.patient_id).await?;
     Ok((p, r))
 }
 
@@ -111,7 +104,7 @@ pub async fn list_plans(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<Vec<PlanOut>>, ApiError> {
-    visible(&st, &caller, id).await?;
+    access::patient(&st, &caller, id).await?;
     let mut list = vec![];
     for r in st.store.plans(id).await? {
         list.push(out(&st, r).await?);
@@ -136,13 +129,9 @@ pub async fn create_plan(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<NewPlan>,
 ) -> Result<(StatusCode, Json<PlanOut>), ApiError> {
-    let p = visible(&st, &caller, id).await?;
-    match clinical::create_plan(&st, &p, &body.device, &caller.actor()).await {
-        Ok(r) => Ok((StatusCode::CREATED, Json(out(&st, r).await?))),
-        Err(PlanError::NeedsScreening(m)) => Err(ApiError::Conflict(m)),
-        Err(PlanError::Invalid(i)) => Err(i.into()),
-        Err(PlanError::Store(e)) => Err(e.into()),
-    }
+    let p = access::patient(&st, &caller, id).await?;
+    let r = planning::create(&st, &caller, &p, &body.device).await?;
+    Ok((StatusCode::CREATED, Json(out(&st, r).await?)))
 }
 
 #[utoipa::path(get, path = "/api/v1/plans/{id}", tag = "plans", params(("id" = i64, Path)), security(("bearer" = [])),
@@ -176,12 +165,12 @@ pub async fn update_plan(
     ApiJson(body): ApiJson<PlanEdit>,
 ) -> Result<Json<PlanOut>, ApiError> {
     let (p, r) = own_plan(&st, &caller, id).await?;
-    let kb = clinic_kb(&st, p.clinic_id).await?;
+    let kb = st.clinic_kb(p.clinic_id).await?;
     if body.plan.device != r.plan.device {
         return Err(Invalid::one("plan.device", "Propose a new plan to change the device.").into());
     }
     let flags = body.plan.check(&kb, &r.proposal)?;
-    let quote = clinical::quote_for(&st, p.clinic_id, &body.plan)
+    let quote = planning::quote_for(&st, p.clinic_id, &body.plan)
         .await?
         .ok();
     let saved = st
@@ -193,7 +182,7 @@ pub async fn update_plan(
             &flags,
             quote.as_ref(),
             &caller.actor(),
-            needlepoint_store::now(),
+            st.now(),
         )
         .await?;
     Ok(Json(out(&st, saved).await?))
@@ -233,7 +222,7 @@ pub async fn plan_status(
             to,
             body.reason.as_deref(),
             &caller.actor(),
-            needlepoint_store::now(),
+            st.now(),
         )
         .await?;
     Ok(Json(out(&st, r).await?))

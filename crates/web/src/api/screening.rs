@@ -1,8 +1,9 @@
 //! Histories, screenings and the knowledge base over JSON.
 
+use needlepoint_practice::access;
 use super::ApiJson;
 use crate::auth::Caller;
-use crate::clinical::{self, clinic_kb, clinic_today, freshness, ScreenError};
+use needlepoint_practice::screening::{self, freshness};
 use crate::error::{ApiError, ErrorBody};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -15,14 +16,6 @@ use needlepoint_store::{HistoryVersion, Patient, ScreeningRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-async fn visible(st: &AppState, caller: &Caller, id: i64) -> Result<Patient, ApiError> {
-    let p = st.store.patient(id).await?;
-    if caller.sees_clinic(p.clinic_id) {
-        Ok(p)
-    } else {
-        Err(ApiError::NotFound)
-    }
-}
 
 fn parse_date(field: &str, s: &Option<String>) -> Result<Option<jiff::civil::Date>, ApiError> {
     s.as_deref()
@@ -61,10 +54,10 @@ pub async fn screen_history(
         Some(_) => return Err(Invalid::one("clinic_id", "Not one of your clinics.").into()),
         None => *caller.clinic_ids.first().ok_or(ApiError::Forbidden)?,
     };
-    let kb = clinic_kb(&st, clinic_id).await?;
+    let kb = st.clinic_kb(clinic_id).await?;
     let on = match parse_date("date", &body.date)? {
         Some(d) => d,
-        None => clinic_today(&st, clinic_id).await?,
+        None => st.clinic_today(clinic_id).await?,
     };
     body.history.validate(&kb, on)?;
     let areas = if body.areas.is_empty() {
@@ -110,7 +103,7 @@ pub async fn get_history(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<HistoryOut>, ApiError> {
-    visible(&st, &caller, id).await?;
+    access::patient(&st, &caller, id).await?;
     let v = st
         .store
         .current_history(id)
@@ -120,7 +113,7 @@ pub async fn get_history(
         .record_audit(
             &caller.actor(),
             &needlepoint_store::AuditEvent::new("view", "history", Some(v.id)).patient(id),
-            needlepoint_store::now(),
+            st.now(),
         )
         .await?;
     Ok(Json(v.into()))
@@ -136,7 +129,7 @@ pub async fn put_history(
     Path(id): Path<i64>,
     ApiJson(history): ApiJson<PatientHistory>,
 ) -> Result<(StatusCode, Json<HistoryOut>), ApiError> {
-    let p = visible(&st, &caller, id).await?;
+    let p = access::patient(&st, &caller, id).await?;
     if history
         .date_of_birth
         .is_some_and(|d| d != p.details.date_of_birth)
@@ -149,8 +142,8 @@ pub async fn put_history(
     }
     let mut history = history;
     history.date_of_birth = Some(p.details.date_of_birth);
-    let kb = clinic_kb(&st, p.clinic_id).await?;
-    history.validate(&kb, clinic_today(&st, p.clinic_id).await?)?;
+    let kb = st.clinic_kb(p.clinic_id).await?;
+    history.validate(&kb, st.clinic_today(p.clinic_id).await?)?;
     let v = st
         .store
         .add_history_version(
@@ -159,7 +152,7 @@ pub async fn put_history(
             "api",
             None,
             &caller.actor(),
-            needlepoint_store::now(),
+            st.now(),
         )
         .await?;
     Ok((StatusCode::CREATED, Json(v.into())))
@@ -185,13 +178,13 @@ pub struct ScreeningOut {
 }
 
 async fn out(st: &AppState, p: &Patient, s: ScreeningRecord) -> Result<ScreeningOut, ApiError> {
-    let kb = clinic_kb(st, p.clinic_id).await?;
+    let kb = st.clinic_kb(p.clinic_id).await?;
     let current = st.store.current_history(p.id).await?.map(|v| v.version);
     let f = freshness(
         &s,
         current,
         kb.screening.max_age_days,
-        clinic_today(st, p.clinic_id).await?,
+        st.clinic_today(p.clinic_id).await?,
     );
     Ok(ScreeningOut {
         id: s.id,
@@ -216,7 +209,7 @@ pub async fn list_screenings(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<Vec<ScreeningOut>>, ApiError> {
-    let p = visible(&st, &caller, id).await?;
+    let p = access::patient(&st, &caller, id).await?;
     let mut list = vec![];
     for s in st.store.screenings(id).await? {
         list.push(out(&st, &p, s).await?);
@@ -244,10 +237,10 @@ pub async fn create_screening(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<NewScreening>,
 ) -> Result<(StatusCode, Json<ScreeningOut>), ApiError> {
-    let p = visible(&st, &caller, id).await?;
+    let p = access::patient(&st, &caller, id).await?;
     let on = match parse_date("date", &body.date)? {
         Some(d) => d,
-        None => clinic_today(&st, p.clinic_id).await?,
+        None => st.clinic_today(p.clinic_id).await?,
     };
     let areas = if body.areas.is_empty() {
         st.store
@@ -258,16 +251,7 @@ pub async fn create_screening(
     } else {
         body.areas
     };
-    let s = match clinical::run_screening(&st, &p, &areas, on, &caller.actor()).await {
-        Ok(s) => s,
-        Err(ScreenError::NoHistory) => {
-            return Err(ApiError::Conflict(
-                "Record the patient's history before screening.".into(),
-            ))
-        }
-        Err(ScreenError::Invalid(i)) => return Err(i.into()),
-        Err(ScreenError::Store(e)) => return Err(e.into()),
-    };
+    let s = screening::run(&st, &caller, &p, &areas, on).await?;
     Ok((StatusCode::CREATED, Json(out(&st, &p, s).await?)))
 }
 
@@ -291,7 +275,7 @@ pub async fn override_screening(
     ApiJson(body): ApiJson<OverrideIn>,
 ) -> Result<(StatusCode, Json<ScreeningOut>), ApiError> {
     let s = st.store.screening(id).await?;
-    let p = visible(&st, &caller, s.patient_id).await?;
+    let p = access::patient(&st, &caller, s.patient_id).await?;
     let mut inv = Invalid::default();
     let status = Status::parse(&body.status);
     if status.is_none() {
@@ -309,7 +293,7 @@ pub async fn override_screening(
             status.unwrap(),
             &why.unwrap(),
             &caller.actor(),
-            needlepoint_store::now(),
+            st.now(),
         )
         .await?;
     let s = st.store.screening(id).await?;
@@ -335,6 +319,6 @@ pub async fn knowledge(
         Some(_) => return Err(ApiError::NotFound),
         None => *caller.clinic_ids.first().ok_or(ApiError::Forbidden)?,
     };
-    let kb = clinic_kb(&st, clinic_id).await?;
+    let kb = st.clinic_kb(clinic_id).await?;
     Ok(Json(serde_json::to_value(kb).map_err(anyhow::Error::from)?))
 }

@@ -137,7 +137,7 @@ pub async fn create_token(
             &auth::token_hash(&token),
             role.unwrap(),
             &caller.actor(),
-            needlepoint_store::now(),
+            st.now(),
         )
         .await?;
     // Shown once, in this response only; only its hash is kept.
@@ -155,7 +155,7 @@ pub async fn revoke_token(
             id,
             caller.staff.id,
             &caller.actor(),
-            needlepoint_store::now(),
+            st.now(),
         )
         .await?;
     Ok(Redirect::to("/account").into_response())
@@ -175,7 +175,7 @@ pub async fn new_feed(
             caller.staff.id,
             &auth::token_hash(&token),
             &caller.actor(),
-            needlepoint_store::now(),
+            st.now(),
         )
         .await?;
     let host = headers
@@ -197,7 +197,7 @@ pub async fn revoke_feed(
     caller: Caller,
 ) -> Result<Response, PageError> {
     st.store
-        .revoke_calendar_feeds(caller.staff.id, &caller.actor(), needlepoint_store::now())
+        .revoke_calendar_feeds(caller.staff.id, &caller.actor(), st.now())
         .await?;
     Ok(Redirect::to("/account").into_response())
 }

@@ -3,10 +3,12 @@
 //! policy; and booking a single appointment from free times or a time
 //! chosen by hand.
 
+use needlepoint_practice::access;
 use super::forms::FormValues;
 use crate::access::CLINICAL;
 use crate::auth::Caller;
-use crate::booking::{self, BookError, CancelledBy, MoveRequest, Wanted};
+use needlepoint_practice::booking::{self, CancelledBy, MoveRequest, Wanted};
+use needlepoint_practice::Error;
 use crate::csrf::CsrfToken;
 use crate::error::PageError;
 use crate::view::{render, Shell};
@@ -60,10 +62,10 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn from(e: &BookError) -> Problem {
+    fn from(e: &Error) -> Problem {
         Problem {
             lines: e.message().lines().map(str::to_string).collect(),
-            overridable: matches!(e, BookError::Refused(r) if only_overridable(r)),
+            overridable: matches!(e, Error::TimeRefused(r) if only_overridable(r)),
         }
     }
 
@@ -114,14 +116,6 @@ async fn names(st: &AppState, organisation: i64) -> Result<HashMap<i64, String>,
         .collect())
 }
 
-async fn visible(st: &AppState, caller: &Caller, id: i64) -> Result<Appointment, PageError> {
-    let a = st.store.appointment(id).await?;
-    if caller.sees_clinic(a.clinic_id) {
-        Ok(a)
-    } else {
-        Err(PageError::NotFound)
-    }
-}
 
 async fn page(
     st: &AppState,
@@ -152,7 +146,7 @@ async fn page(
         .collect();
     let currency = st.store.clinic_pricing(a.clinic_id).await?.currency;
     let policy = st.store.cancellation_policy(a.clinic_id).await?;
-    let now = needlepoint_store::now();
+    let now = st.now();
     let late_fee = policy.fee(a.starts_at, now);
     let policy_note = if policy.notice_hours == 0 || policy.fee_minor == 0 {
         "The clinic has no late-cancellation fee.".to_string()
@@ -228,7 +222,7 @@ async fn page(
         has_later,
         actions: a
             .status
-            .actions(a.starts_at, needlepoint_store::now())
+            .actions(a.starts_at, st.now())
             .into_iter()
             .map(|(to, label)| (to.as_str(), label))
             .collect(),
@@ -242,23 +236,17 @@ pub async fn show(
     csrf: CsrfToken,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    let a = visible(&st, &caller, id).await?;
+    let a = access::appointment(&st, &caller, id).await?;
     Ok(render(
         &page(&st, &caller, &csrf, a, &FormValues(vec![]), None, vec![]).await?,
     ))
 }
 
-/// Store errors the page shows beside the form rather than as an error page.
-fn is_refusal(e: &needlepoint_store::StoreError) -> bool {
-    use needlepoint_store::StoreError::{Conflict, Invalid};
-    matches!(e, Conflict(_) | Invalid(_))
-}
-
-fn status_of(e: &BookError) -> StatusCode {
+fn status_of(e: &Error) -> StatusCode {
     match e {
-        BookError::Store(needlepoint_store::StoreError::Conflict(_)) => StatusCode::CONFLICT,
-        BookError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        BookError::Forbidden(_) => StatusCode::FORBIDDEN,
+        Error::Conflict(_) => StatusCode::CONFLICT,
+        Error::TimeRefused(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        Error::Forbidden(_) => StatusCode::FORBIDDEN,
         _ => StatusCode::BAD_REQUEST,
     }
 }
@@ -271,7 +259,7 @@ pub async fn set_status(
     Path(id): Path<i64>,
     Form(f): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let a = visible(&st, &caller, id).await?;
+    let a = access::appointment(&st, &caller, id).await?;
     let v = FormValues(f);
     let reason = Some(v.get("reason").trim()).filter(|r| !r.is_empty());
     let by = match v.get("by") {
@@ -279,10 +267,10 @@ pub async fn set_status(
         "clinic" => Some(CancelledBy::Clinic),
         _ => None,
     };
-    match booking::set_status(&st, &a, v.get("to"), reason, by, &caller.actor()).await {
+    match booking::set_status(&st, &caller, &a, v.get("to"), reason, by).await {
         Ok(_) if v.get("back") == "today" => Ok(Redirect::to("/today").into_response()),
         Ok(_) => Ok(Redirect::to(&format!("/appointments/{id}")).into_response()),
-        Err(BookError::Store(e)) if !is_refusal(&e) => Err(e.into()),
+        Err(e) if !e.is_answer_to_input() => Err(e.into()),
         Err(e) => {
             let p = page(&st, &caller, &csrf, a, &v, Some(Problem::from(&e)), vec![]).await?;
             Ok((status_of(&e), render(&p)).into_response())
@@ -298,7 +286,7 @@ pub async fn move_it(
     Path(id): Path<i64>,
     Form(f): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let a = visible(&st, &caller, id).await?;
+    let a = access::appointment(&st, &caller, id).await?;
     let v = FormValues(f);
     let (problem, code, later) = match try_move(&st, &caller, &a, &v).await? {
         Ok(()) => return Ok(Redirect::to(&format!("/appointments/{id}")).into_response()),
@@ -334,15 +322,15 @@ async fn try_move(
         window_override,
         move_later: v.get("move_later") == "1",
     };
-    let e = match booking::move_appointment(st, a, &m, caller.role, &caller.actor()).await {
+    let e = match booking::move_appointment(st, caller, a, &m).await {
         Ok(_) => return Ok(Ok(())),
-        Err(BookError::Store(e)) if !is_refusal(&e) => return Err(e.into()),
+        Err(e) if !e.is_answer_to_input() => return Err(e.into()),
         Err(e) => e,
     };
     // A broken window: show where the later sessions would go if they moved
     // along, for the clinician to agree to.
     let mut later = vec![];
-    if matches!(e, BookError::Refused(_)) && !m.move_later {
+    if matches!(e, Error::TimeRefused(_)) && !m.move_later {
         let along = MoveRequest {
             move_later: true,
             ..m.clone()
@@ -449,7 +437,7 @@ async fn new_page(
     let searched = v.get("find") == "1";
     if let (true, Some(p)) = (searched, &patient) {
         let zone = TimeZone::get(&clinic.details.time_zone).unwrap_or(TimeZone::UTC);
-        let today = needlepoint_store::now().to_zoned(zone).date();
+        let today = st.now().to_zoned(zone).date();
         let from = v.get("date").parse::<Date>().unwrap_or(today);
         let w = Wanted {
             patient: p,
@@ -480,7 +468,7 @@ async fn new_page(
                     problem = Some(Problem::text("No free time in the next 60 days."));
                 }
             }
-            Err(BookError::Store(e)) => return Err(e.into()),
+            Err(e) if !e.is_answer_to_input() => return Err(e.into()),
             Err(e) => problem = Some(Problem::from(&e)),
         }
     }
@@ -564,9 +552,9 @@ async fn try_book(
         plan: plan.as_ref(),
         practitioner: v.get("practitioner").parse().ok(),
     };
-    match booking::book_one(st, &w, local, window_override, caller.role, &caller.actor()).await {
+    match booking::book_one(st, caller, &w, local, window_override).await {
         Ok(a) => Ok(Ok(a)),
-        Err(BookError::Store(e)) if !is_refusal(&e) => Err(e.into()),
+        Err(e) if !e.is_answer_to_input() => Err(e.into()),
         Err(e) => Ok(Err((Problem::from(&e), status_of(&e)))),
     }
 }

@@ -1,8 +1,9 @@
 //! Booking a plan's whole course in one step, and the week view.
 
+use needlepoint_practice::access;
 use super::forms::FormValues;
 use crate::auth::Caller;
-use crate::booking::{self, BookError, Preferences};
+use needlepoint_practice::booking::{self, Preferences};
 use crate::csrf::CsrfToken;
 use crate::error::PageError;
 use crate::view::{long_date, render, Shell};
@@ -17,7 +18,7 @@ use jiff::Span;
 use needlepoint_domain::appointment::AppointmentStatus;
 use needlepoint_domain::plan::PlanStatus;
 use needlepoint_domain::scheduling::Slot;
-use needlepoint_store::{Patient, PlanRecord, StoreError};
+use needlepoint_store::{Patient, PlanRecord};
 use std::collections::HashMap;
 
 const WEEKDAYS: [(Weekday, &str); 7] = [
@@ -119,7 +120,7 @@ async fn page(
                     })
                     .collect();
             }
-            Err(BookError::Store(e)) => return Err(e.into()),
+            Err(e) if !e.is_answer_to_input() => return Err(e.into()),
             Err(e) => problem = Some(e.message()),
         }
     }
@@ -169,7 +170,7 @@ pub async fn confirm(
     // Book exactly what was shown, if it is still what the search finds.
     let slots = match booking::propose(&st, &p, &r, &preferences(&v)).await {
         Ok(s) => s,
-        Err(BookError::Store(e)) => return Err(e.into()),
+        Err(e) if !e.is_answer_to_input() => return Err(e.into()),
         Err(e) => return refuse(e.message()).await,
     };
     if fingerprint(&slots) != v.get("expected") {
@@ -178,7 +179,7 @@ pub async fn confirm(
         )
         .await;
     }
-    match booking::book(&st, &p, &r, &slots, &caller.actor()).await {
+    match booking::book(&st, &caller, &p, &r, &slots).await {
         Ok(booked) => {
             let first = booked
                 .first()
@@ -189,10 +190,10 @@ pub async fn confirm(
                     .into_response(),
             )
         }
-        Err(BookError::Store(StoreError::Conflict(m))) => {
+        Err(needlepoint_practice::Error::Conflict(m)) => {
             refuse(format!("{m} Nothing was booked; here is a new proposal.")).await
         }
-        Err(BookError::Store(e)) => Err(e.into()),
+        Err(e) if !e.is_answer_to_input() => Err(e.into()),
         Err(e) => refuse(e.message()).await,
     }
 }
@@ -302,7 +303,7 @@ pub async fn week(
     };
     let zone =
         jiff::tz::TimeZone::get(&clinic.details.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-    let today = needlepoint_store::now().to_zoned(zone.clone()).date();
+    let today = st.now().to_zoned(zone.clone()).date();
     let day = q
         .week
         .as_deref()
@@ -396,7 +397,7 @@ pub async fn week(
 async fn events(
     st: &AppState,
     list: Vec<needlepoint_store::Appointment>,
-) -> Result<Vec<crate::ical::Event>, PageError> {
+) -> Result<Vec<needlepoint_practice::ical::Event>, PageError> {
     let mut out = vec![];
     let mut clinics: HashMap<i64, String> = HashMap::new();
     for a in list {
@@ -404,7 +405,7 @@ async fn events(
             e.insert(st.store.clinic(a.clinic_id).await?.details.name);
         }
         let patient = st.store.patient(a.patient_id).await?;
-        out.push(crate::ical::Event {
+        out.push(needlepoint_practice::ical::Event {
             uid: format!("appointment-{}@needlepoint", a.id),
             start: a.starts_at,
             end: a.ends_at,
@@ -455,14 +456,14 @@ pub async fn feed(
     else {
         return Err(PageError::NotFound);
     };
-    let now = needlepoint_store::now();
+    let now = st.now();
     let day = jiff::SignedDuration::from_hours(24);
     let list = st
         .store
         .practitioner_appointments(staff_id, now - day * 90, now + day * 400)
         .await?;
     let name = format!("Needlepoint — {}", st.store.staff(staff_id).await?.name);
-    Ok(ics(crate::ical::calendar(
+    Ok(ics(needlepoint_practice::ical::calendar(
         &name,
         &events(&st, list).await?,
         now,
@@ -475,14 +476,11 @@ pub async fn appointment_ics(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    let a = st.store.appointment(id).await?;
-    if !caller.sees_clinic(a.clinic_id) {
-        return Err(PageError::NotFound);
-    }
-    Ok(ics(crate::ical::calendar(
+    let a = access::appointment(&st, &caller, id).await?;
+    Ok(ics(needlepoint_practice::ical::calendar(
         "Needlepoint",
         &events(&st, vec![a]).await?,
-        needlepoint_store::now(),
+        st.now(),
     )))
 }
 
@@ -555,7 +553,7 @@ pub async fn day(
     };
     let zone =
         jiff::tz::TimeZone::get(&clinic.details.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-    let now = needlepoint_store::now();
+    let now = st.now();
     let date = q
         .date
         .as_deref()

@@ -2,9 +2,11 @@
 //! lots used, photos, sign-off, the second sign-off and amendments; and the
 //! patient's photos side by side.
 
+use needlepoint_practice::access;
 use super::forms::FormValues;
 use crate::auth::Caller;
-use crate::charting::{self, ChartError, ChecklistInput, Context};
+use needlepoint_practice::charting::{self, ChecklistInput, Session};
+use needlepoint_practice::Error;
 use crate::csrf::CsrfToken;
 use crate::error::PageError;
 use crate::photos::{self, PhotoError};
@@ -113,14 +115,6 @@ impl ChartPage {
     }
 }
 
-async fn visible_chart(st: &AppState, caller: &Caller, id: i64) -> Result<Chart, PageError> {
-    let c = st.store.chart(id).await?;
-    if caller.sees_clinic(c.clinic_id) {
-        Ok(c)
-    } else {
-        Err(PageError::NotFound)
-    }
-}
 
 /// "1.00 mm", as pens are labelled.
 fn depth_text(d: needlepoint_domain::Depth) -> String {
@@ -133,10 +127,10 @@ struct Problem {
     fields: HashMap<String, String>,
 }
 
-impl From<ChartError> for Problem {
-    fn from(e: ChartError) -> Self {
+impl From<Error> for Problem {
+    fn from(e: Error) -> Self {
         let fields = match &e {
-            ChartError::Invalid(i) => i
+            Error::Invalid(i) => i
                 .errors
                 .iter()
                 .map(|f| (f.field.clone(), f.message.clone()))
@@ -144,7 +138,7 @@ impl From<ChartError> for Problem {
             _ => HashMap::new(),
         };
         let lines = match &e {
-            ChartError::Invalid(_) => std::iter::once("Nothing was saved:".to_string())
+            Error::Invalid(_) => std::iter::once("Nothing was saved:".to_string())
                 .chain(e.lines())
                 .collect(),
             _ => e.lines(),
@@ -157,7 +151,7 @@ async fn page(
     st: &AppState,
     caller: &Caller,
     csrf: &CsrfToken,
-    cx: Context,
+    cx: Session,
     selected: Option<&str>,
     v: FormValues,
     problem: Option<Problem>,
@@ -473,7 +467,7 @@ async fn show_page(
     problem: Option<Problem>,
 ) -> Result<Response, PageError> {
     let failed = problem.is_some();
-    let cx = charting::context(st, chart).await?;
+    let cx = charting::session(st, chart).await?;
     let p = page(st, caller, csrf, cx, selected, v, problem).await?;
     let code = if failed {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -505,13 +499,10 @@ async fn open_with(
     id: i64,
     reason: Option<&str>,
 ) -> Result<Response, PageError> {
-    let a = st.store.appointment(id).await?;
-    if !caller.sees_clinic(a.clinic_id) {
-        return Err(PageError::NotFound);
-    }
+    let a = access::appointment(&st, &caller, id).await?;
     match charting::open(st, caller, &a, reason).await {
         Ok(c) => Ok(Redirect::to(&format!("/sessions/{}", c.id)).into_response()),
-        Err(ChartError::Invalid(inv)) if inv.message_for("reason").is_some() => {
+        Err(Error::Invalid(inv)) if inv.message_for("reason").is_some() => {
             let zone = jiff::tz::TimeZone::get(&a.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
             let page = OpenPage {
                 shell: Shell::new(caller, csrf, "calendar"),
@@ -569,7 +560,7 @@ pub async fn show(
     Path(id): Path<i64>,
     Query(q): Query<ShowQuery>,
 ) -> Result<Response, PageError> {
-    let chart = visible_chart(&st, &caller, id).await?;
+    let chart = access::chart(&st, &caller, id).await?;
     show_page(
         &st,
         &caller,
@@ -603,14 +594,14 @@ async fn act<F, Fut>(
     f: F,
 ) -> Result<Response, PageError>
 where
-    F: FnOnce(AppState, Caller, Context, FormValues) -> Fut,
-    Fut: std::future::Future<Output = Result<Chart, ChartError>>,
+    F: FnOnce(AppState, Caller, Session, FormValues) -> Fut,
+    Fut: std::future::Future<Output = Result<Chart, Error>>,
 {
-    let chart = visible_chart(&st, &caller, id).await?;
-    let cx = charting::context(&st, chart.clone()).await?;
+    let chart = access::chart(&st, &caller, id).await?;
+    let cx = charting::session(&st, chart.clone()).await?;
     match f(st.clone(), caller.clone(), cx, v.clone()).await {
         Ok(_) => Ok(Redirect::to(&format!("/sessions/{id}{}", to.anchor)).into_response()),
-        Err(ChartError::Store(e)) => Err(e.into()),
+        Err(e) if !e.is_answer_to_input() => Err(e.into()),
         Err(e) => {
             let chart = st.store.chart(id).await?;
             show_page(
@@ -719,7 +710,7 @@ pub async fn remove_zone(
                     cx.chart.id,
                     &zone,
                     &caller.actor(),
-                    needlepoint_store::now(),
+                    st.now(),
                 )
                 .await?)
         },
@@ -760,7 +751,7 @@ pub async fn remove_lot(
         |st, caller, cx, _| async move {
             Ok(st
                 .store
-                .remove_chart_lot(cx.chart.id, lot, &caller.actor(), needlepoint_store::now())
+                .remove_chart_lot(cx.chart.id, lot, &caller.actor(), st.now())
                 .await?)
         },
     )
@@ -880,25 +871,11 @@ async fn read_upload(
 pub async fn keep_photo(
     st: &AppState,
     caller: &Caller,
-    cx: &Context,
+    sx: &Session,
     view: &str,
     data: Vec<u8>,
-) -> Result<Photo, ChartError> {
-    use needlepoint_domain::Invalid;
-    cx.editable()?;
-    if cx.photo_use.is_none() {
-        return Err(ChartError::Refused(vec![
-            "Photos are taken once the patient has signed the consent, which records how their photos may be used.".into(),
-        ]));
-    }
-    if !cx.photos_allowed() {
-        return Err(ChartError::Refused(vec![
-            "The patient's consent allows no photos: none can be kept.".into(),
-        ]));
-    }
-    if view_label(&cx.kb, view).is_none() {
-        return Err(Invalid::one("view", "Choose which view this photo is.").into());
-    }
+) -> Result<Photo, Error> {
+    charting::may_keep_photo(sx, view)?;
     // Decoding is CPU work: keep it off the threads serving requests.
     let dir = st.config.data_dir.clone();
     let cleaned = tokio::task::spawn_blocking(move || {
@@ -910,25 +887,19 @@ pub async fn keep_photo(
         Ok::<_, PhotoError>(c)
     })
     .await
-    .map_err(|e| ChartError::Refused(vec![format!("The photo could not be processed: {e}")]))?
-    .map_err(|e| Invalid::one("photo", e.message()))?;
-    Ok(st
-        .store
-        .add_photo(
-            &NewPhoto {
-                clinic_id: cx.chart.clinic_id,
-                patient_id: cx.chart.patient_id,
-                chart_id: Some(cx.chart.id),
-                view: view.to_string(),
-                sha256: cleaned.sha256,
-                width: i64::from(cleaned.width),
-                height: i64::from(cleaned.height),
-                bytes: cleaned.jpeg.len() as i64,
-            },
-            &caller.actor(),
-            needlepoint_store::now(),
-        )
-        .await?)
+    .map_err(|e| Error::refused(format!("The photo could not be processed: {e}")))?
+    .map_err(|e| Error::invalid("photo", e.message()))?;
+    let photo = NewPhoto {
+        clinic_id: sx.chart.clinic_id,
+        patient_id: sx.chart.patient_id,
+        chart_id: Some(sx.chart.id),
+        view: view.to_string(),
+        sha256: cleaned.sha256,
+        width: i64::from(cleaned.width),
+        height: i64::from(cleaned.height),
+        bytes: cleaned.jpeg.len() as i64,
+    };
+    charting::add_photo(st, caller, sx, &photo).await
 }
 
 pub async fn upload_photo(
@@ -939,7 +910,7 @@ pub async fn upload_photo(
     headers: HeaderMap,
     m: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Response, PageError> {
-    let chart = visible_chart(&st, &caller, id).await?;
+    let chart = access::chart(&st, &caller, id).await?;
     let upload = match m {
         Ok(m) => read_upload(&headers, m).await,
         Err(_) => Err(PhotoError::Empty),
@@ -967,11 +938,11 @@ pub async fn upload_photo(
             return Ok(resp);
         }
     };
-    let cx = charting::context(&st, chart.clone()).await?;
+    let cx = charting::session(&st, chart.clone()).await?;
     let v = FormValues(vec![("view".into(), view.clone())]);
     match keep_photo(&st, &caller, &cx, &view, data).await {
         Ok(_) => Ok(Redirect::to(&format!("/sessions/{id}#photos")).into_response()),
-        Err(ChartError::Store(e)) => Err(e.into()),
+        Err(e) if !e.is_answer_to_input() => Err(e.into()),
         Err(e) => show_page(&st, &caller, &csrf, chart, None, v, Some(e.into())).await,
     }
 }
@@ -1039,7 +1010,7 @@ pub async fn patient_photos(
     Query(q): Query<CompareQuery>,
 ) -> Result<Response, PageError> {
     let patient = super::visible_patient(st.store.as_ref(), &caller, id).await?;
-    let kb = crate::clinical::clinic_kb(&st, patient.clinic_id).await?;
+    let kb = st.clinic_kb(patient.clinic_id).await?;
     let clinic = st.store.clinic(patient.clinic_id).await?;
     let all = st.store.patient_photos(id).await?;
     let charts: HashMap<i64, Option<i64>> = st

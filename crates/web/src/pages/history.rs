@@ -5,7 +5,7 @@
 use super::forms::FormValues;
 use super::visible_patient;
 use crate::auth::Caller;
-use crate::clinical::{clinic_kb, clinic_today, with_birth_date};
+use needlepoint_practice::screening::with_birth_date;
 use crate::csrf::CsrfToken;
 use crate::error::PageError;
 use crate::view::{local_time, render, Shell};
@@ -234,7 +234,7 @@ async fn page(
     p: &Patient,
     error: Option<(String, Invalid, FormValues)>,
 ) -> Result<HistoryPage, PageError> {
-    let kb = clinic_kb(st, p.clinic_id).await?;
+    let kb = st.clinic_kb(p.clinic_id).await?;
     let clinic = st.store.clinic(p.clinic_id).await?;
     let current = st.store.current_history(p.id).await?;
     let h = with_birth_date(p, current.as_ref());
@@ -285,7 +285,7 @@ async fn page(
         error_op,
         errors,
         form,
-        today: clinic_today(st, p.clinic_id).await?.to_string(),
+        today: st.clinic_today(p.clinic_id).await?.to_string(),
         kb,
     })
 }
@@ -301,7 +301,7 @@ pub async fn show(
         .record_audit(
             &caller.actor(),
             &needlepoint_store::AuditEvent::new("view", "history", None).patient(id),
-            needlepoint_store::now(),
+            st.now(),
         )
         .await?;
     Ok(render(&page(&st, &caller, &csrf, &p, None).await?))
@@ -460,8 +460,8 @@ pub async fn change(
     let p = visible_patient(st.store.as_ref(), &caller, id).await?;
     let v = FormValues(f);
     let op = v.get("op").to_string();
-    let kb = clinic_kb(&st, p.clinic_id).await?;
-    let today = clinic_today(&st, p.clinic_id).await?;
+    let kb = st.clinic_kb(p.clinic_id).await?;
+    let today = st.clinic_today(p.clinic_id).await?;
     let current = st.store.current_history(id).await?;
     let mut h = with_birth_date(&p, current.as_ref());
     let result = apply(&op, &v, &mut h).and_then(|_| {
@@ -484,7 +484,7 @@ pub async fn change(
             "clinician",
             None,
             &caller.actor(),
-            needlepoint_store::now(),
+            st.now(),
         )
         .await?;
     Ok(Redirect::to(&format!("/patients/{id}/history")).into_response())
@@ -506,7 +506,7 @@ pub async fn confirm_intake(
     let current = st.store.current_history(id).await?;
     let merged = merge(&with_birth_date(&p, current.as_ref()), &answers.history);
     st.store
-        .confirm_intake(sub, &merged, &caller.actor(), needlepoint_store::now())
+        .confirm_intake(sub, &merged, &caller.actor(), st.now())
         .await?;
     Ok(Redirect::to(&format!("/patients/{id}/history")).into_response())
 }

@@ -5,7 +5,6 @@
 use super::forms::FormValues;
 use super::visible_patient;
 use crate::auth::{self, Caller};
-use crate::clinical::{clinic_kb, clinic_today};
 use crate::csrf::CsrfToken;
 use crate::error::PageError;
 use crate::view::{local_time, render, Shell};
@@ -45,7 +44,7 @@ pub async fn create_link(
 ) -> Result<Response, PageError> {
     let p = visible_patient(st.store.as_ref(), &caller, id).await?;
     let token = auth::random_token();
-    let now = needlepoint_store::now();
+    let now = st.now();
     let link = st
         .store
         .create_intake_link(
@@ -168,7 +167,7 @@ async fn form_page(
     errors: Invalid,
 ) -> Result<FormPage, PageError> {
     let p = st.store.patient(patient_id).await?;
-    let kb = clinic_kb(st, p.clinic_id).await?;
+    let kb = st.clinic_kb(p.clinic_id).await?;
     let clinic = st.store.clinic(p.clinic_id).await?.details.name;
     Ok(FormPage {
         csrf: csrf.0.clone(),
@@ -194,7 +193,7 @@ async fn form_page(
         form,
         problems: errors.errors.iter().map(|e| e.message.clone()).collect(),
         errors,
-        today: clinic_today(st, p.clinic_id).await?.to_string(),
+        today: st.clinic_today(p.clinic_id).await?.to_string(),
     })
 }
 
@@ -205,7 +204,7 @@ pub async fn show(
 ) -> Result<Response, PageError> {
     match st
         .store
-        .intake_link(&auth::token_hash(&token), needlepoint_store::now())
+        .intake_link(&auth::token_hash(&token), st.now())
         .await?
     {
         Ok(link) => Ok(render(
@@ -445,22 +444,22 @@ pub async fn submit(
     let hash = auth::token_hash(&token);
     let link = match st
         .store
-        .intake_link(&hash, needlepoint_store::now())
+        .intake_link(&hash, st.now())
         .await?
     {
         Ok(l) => l,
         Err(r) => return Ok(refused(r)),
     };
     let p = st.store.patient(link.patient_id).await?;
-    let kb = clinic_kb(&st, p.clinic_id).await?;
-    let today = clinic_today(&st, p.clinic_id).await?;
+    let kb = st.clinic_kb(p.clinic_id).await?;
+    let today = st.clinic_today(p.clinic_id).await?;
     let v = FormValues(f);
     let checked = answers(&kb, &v).and_then(|mut h| {
         h.date_of_birth = Some(p.details.date_of_birth);
         h.validate(&kb, today).map(|_| h)
     });
     match checked {
-        Ok(h) => match st.store.submit_intake(&hash, &h, needlepoint_store::now()).await? {
+        Ok(h) => match st.store.submit_intake(&hash, &h, st.now()).await? {
             Ok(_) => Ok(render(&DonePage {
                 title: "Thank you",
                 message: format!("Your answers are with {}. A clinician will go through them with you before any treatment.", st.store.clinic(p.clinic_id).await?.details.name),

@@ -2,6 +2,7 @@
 //! products with their lots; receiving and counting stock; a lot's page with
 //! every session that used it, and its recall.
 
+use needlepoint_practice::{access, messages, stock, Error};
 use super::forms::FormValues;
 use crate::auth::Caller;
 use crate::csrf::CsrfToken;
@@ -16,7 +17,7 @@ use axum::Form;
 use jiff::civil::Date;
 use needlepoint_domain::charting::SupplyKind;
 use needlepoint_domain::Invalid;
-use needlepoint_store::{Device, Lot, NewLot, NewSupplyItem, StoreError, SupplyItem};
+use needlepoint_store::{Device, Lot, StoreError, SupplyItem};
 use std::collections::HashMap;
 
 pub struct LotRow {
@@ -95,7 +96,7 @@ async fn inventory_page(
 ) -> Result<Response, PageError> {
     let mut clinics = vec![];
     for c in st.store.clinics_for_staff(caller.staff.id).await? {
-        let today = crate::clinical::clinic_today(st, c.id).await?;
+        let today = st.clinic_today(c.id).await?;
         clinics.push(ClinicStock {
             id: c.id,
             name: c.details.name,
@@ -157,86 +158,10 @@ fn clinic_of(caller: &Caller, v: &FormValues) -> Result<i64, PageError> {
         .ok_or(PageError::NotFound)
 }
 
-fn whole(field: &str, s: &str, range: std::ops::RangeInclusive<i64>) -> Result<i64, Invalid> {
-    s.trim()
-        .parse::<i64>()
-        .ok()
-        .filter(|n| range.contains(n))
-        .ok_or_else(|| {
-            Invalid::one(
-                field,
-                format!(
-                    "Enter a whole number from {} to {}.",
-                    range.start(),
-                    range.end()
-                ),
-            )
-        })
-}
-
-/// Checks the new-item form.
-pub fn parse_item(v: &FormValues) -> Result<NewSupplyItem, Invalid> {
-    let mut inv = Invalid::default();
-    let kind = inv.check(SupplyKind::parse(v.get("kind")));
-    let name = v.get("name").trim().to_string();
-    if name.is_empty() || name.chars().count() > 120 {
-        inv.push("name", "Name the item (up to 120 characters).");
-    }
-    let supplier = v.get("supplier").trim().to_string();
-    if supplier.is_empty() || supplier.chars().count() > 120 {
-        inv.push("supplier", "Name the supplier (up to 120 characters).");
-    }
-    let reorder_at = match v.get("reorder_at").trim() {
-        "" => Some(0),
-        s => inv.check(whole("reorder_at", s, 0..=100_000).map_err(|i| i.errors[0].clone())),
-    };
-    inv.into_result()?;
-    Ok(NewSupplyItem {
-        kind: kind.unwrap(),
-        name,
-        supplier,
-        intradermal: v.get("intradermal") == "1",
-        reorder_at: reorder_at.unwrap(),
-    })
-}
-
-/// Checks the receive-a-lot form.
-pub fn parse_lot(v: &FormValues, today: Date) -> Result<NewLot, Invalid> {
-    let mut inv = Invalid::default();
-    let item_id = v.get("item_id").parse::<i64>().ok();
-    if item_id.is_none() {
-        inv.push("item_id", "Choose the item received.");
-    }
-    let lot_number = v.get("lot_number").trim().to_string();
-    if lot_number.is_empty() || lot_number.chars().count() > 60 {
-        inv.push(
-            "lot_number",
-            "Copy the lot number from the box (up to 60 characters).",
-        );
-    }
-    let expires_on = match v.get("expires_on").trim().parse::<Date>() {
-        Ok(d) if d < today => {
-            inv.push(
-                "expires_on",
-                format!("This lot expired on {d}: do not take it into stock."),
-            );
-            None
-        }
-        Ok(d) => Some(d),
-        Err(_) => {
-            inv.push("expires_on", "Enter the expiry date from the box.");
-            None
-        }
-    };
-    let quantity = inv
-        .check(whole("quantity", v.get("quantity"), 1..=100_000).map_err(|i| i.errors[0].clone()));
-    inv.into_result()?;
-    Ok(NewLot {
-        item_id: item_id.unwrap(),
-        lot_number,
-        expires_on: expires_on.unwrap(),
-        quantity: quantity.unwrap(),
-    })
+/// A whole number as typed; `None` when it is not one (the service says
+/// what is wanted).
+fn number(s: &str) -> Option<i64> {
+    s.trim().parse().ok()
 }
 
 pub async fn add_item(
@@ -247,22 +172,21 @@ pub async fn add_item(
 ) -> Result<Response, PageError> {
     let v = FormValues(f);
     let clinic = clinic_of(&caller, &v)?;
-    let result = match parse_item(&v) {
-        Ok(item) => st
-            .store
-            .create_supply_item(clinic, &item, &caller.actor(), needlepoint_store::now())
-            .await
-            .map(|_| ())
-            .map_err(|e| match e {
-                StoreError::Conflict(m) => Ok(Invalid::one("name", m)),
-                e => Err(e),
-            }),
-        Err(i) => Err(Ok(i)),
+    let input = stock::ItemInput {
+        clinic_id: clinic,
+        kind: v.get("kind").into(),
+        name: v.get("name").into(),
+        supplier: v.get("supplier").into(),
+        intradermal: v.get("intradermal") == "1",
+        reorder_at: match v.get("reorder_at").trim() {
+            "" => Some(0),
+            n => number(n),
+        },
     };
-    match result {
-        Ok(()) => Ok(Redirect::to("/inventory").into_response()),
-        Err(Ok(i)) => inventory_page(&st, &caller, &csrf, clinic, v, Some(i)).await,
-        Err(Err(e)) => Err(e.into()),
+    match stock::add_item(&st, &caller, &input).await {
+        Ok(_) => Ok(Redirect::to("/inventory").into_response()),
+        Err(Error::Invalid(i)) => inventory_page(&st, &caller, &csrf, clinic, v, Some(i)).await,
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -274,34 +198,16 @@ pub async fn receive(
 ) -> Result<Response, PageError> {
     let v = FormValues(f);
     let clinic = clinic_of(&caller, &v)?;
-    let today = crate::clinical::clinic_today(&st, clinic).await?;
-    let items = st.store.supply_items(clinic, today).await?;
-    let parsed = parse_lot(&v, today).and_then(|l| {
-        if items.iter().any(|i| i.id == l.item_id) {
-            Ok(l)
-        } else {
-            Err(Invalid::one(
-                "item_id",
-                "Choose an item this clinic stocks.",
-            ))
-        }
-    });
-    let result = match parsed {
-        Ok(lot) => st
-            .store
-            .receive_lot(&lot, &caller.actor(), needlepoint_store::now())
-            .await
-            .map(|_| ())
-            .map_err(|e| match e {
-                StoreError::Conflict(m) => Ok(Invalid::one("lot_number", m)),
-                e => Err(e),
-            }),
-        Err(i) => Err(Ok(i)),
+    let input = stock::LotInput {
+        item_id: number(v.get("item_id")),
+        lot_number: v.get("lot_number").into(),
+        expires_on: v.get("expires_on").into(),
+        quantity: number(v.get("quantity")),
     };
-    match result {
-        Ok(()) => Ok(Redirect::to("/inventory").into_response()),
-        Err(Ok(i)) => inventory_page(&st, &caller, &csrf, clinic, v, Some(i)).await,
-        Err(Err(e)) => Err(e.into()),
+    match stock::receive(&st, &caller, &input).await {
+        Ok(_) => Ok(Redirect::to("/inventory").into_response()),
+        Err(Error::Invalid(i)) => inventory_page(&st, &caller, &csrf, clinic, v, Some(i)).await,
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -331,7 +237,7 @@ async fn lot_view(
 ) -> Result<Response, PageError> {
     let clinic = st.store.clinic(lot.clinic_id).await?;
     let zone = clinic.details.time_zone.clone();
-    let today = crate::clinical::clinic_today(st, lot.clinic_id).await?;
+    let today = st.clinic_today(lot.clinic_id).await?;
     let uses = st.store.lot_uses(lot.id).await?;
     let mut seen = std::collections::HashSet::new();
     let mut no_contact = vec![];
@@ -386,14 +292,6 @@ async fn lot_view(
     Ok((code, render(&page)).into_response())
 }
 
-async fn visible_lot(st: &AppState, caller: &Caller, id: i64) -> Result<Lot, PageError> {
-    let l = st.store.lot(id).await?;
-    if caller.sees_clinic(l.clinic_id) {
-        Ok(l)
-    } else {
-        Err(PageError::NotFound)
-    }
-}
 
 pub async fn lot_page(
     State(st): State<AppState>,
@@ -401,7 +299,7 @@ pub async fn lot_page(
     csrf: CsrfToken,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    let lot = visible_lot(&st, &caller, id).await?;
+    let lot = access::lot(&st, &caller, id).await?;
     lot_view(&st, &caller, &csrf, lot, None, String::new()).await
 }
 
@@ -412,22 +310,18 @@ pub async fn count(
     Path(id): Path<i64>,
     Form(f): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let lot = visible_lot(&st, &caller, id).await?;
+    let lot = access::lot(&st, &caller, id).await?;
     let v = FormValues(f);
-    match whole("quantity", v.get("quantity"), 0..=100_000) {
-        Ok(q) => {
-            st.store
-                .count_lot(id, q, &caller.actor(), needlepoint_store::now())
-                .await?;
-            Ok(Redirect::to("/inventory").into_response())
-        }
-        Err(i) => {
-            let m = format!("Count: {}", i.errors[0].message);
+    match stock::count(&st, &caller, id, number(v.get("quantity"))).await {
+        Ok(_) => Ok(Redirect::to("/inventory").into_response()),
+        Err(e @ Error::Invalid(_)) => {
+            let m = format!("Count: {}", e.message());
             if caller.role == needlepoint_domain::Role::FrontDesk {
                 return Err(PageError::BadRequest(m));
             }
             lot_view(&st, &caller, &csrf, lot, Some(m), String::new()).await
         }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -438,31 +332,13 @@ pub async fn recall(
     Path(id): Path<i64>,
     Form(f): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let lot = visible_lot(&st, &caller, id).await?;
+    let lot = access::lot(&st, &caller, id).await?;
     let v = FormValues(f);
     let reason = v.get("reason").trim().to_string();
-    if reason.is_empty() || reason.chars().count() > 500 {
-        return lot_view(
-            &st,
-            &caller,
-            &csrf,
-            lot,
-            Some(
-                "Give the reason for the recall (the maker's notice), up to 500 characters.".into(),
-            ),
-            reason,
-        )
-        .await;
-    }
-    match st
-        .store
-        .recall_lot(id, &reason, &caller.actor(), needlepoint_store::now())
-        .await
-    {
-        Ok(_) => Ok(Redirect::to(&format!("/inventory/lots/{id}")).into_response()),
-        Err(StoreError::Conflict(m)) => lot_view(&st, &caller, &csrf, lot, Some(m), reason).await,
-        Err(e) => Err(e.into()),
-    }
+    show_outcome(&st, &caller, &csrf, lot, reason.clone(), async {
+        stock::recall(&st, &caller, id, &reason, false).await.map(|_| ())
+    })
+    .await
 }
 
 /// Queues one message to every patient who had the lot, once.
@@ -472,11 +348,27 @@ pub async fn notify(
     csrf: CsrfToken,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    let lot = visible_lot(&st, &caller, id).await?;
-    match crate::outbox::notify_recall(&st, id, &caller.actor()).await {
-        Ok(_) => Ok(Redirect::to(&format!("/inventory/lots/{id}")).into_response()),
-        Err(StoreError::Conflict(m)) => {
-            lot_view(&st, &caller, &csrf, lot, Some(m), String::new()).await
+    let lot = access::lot(&st, &caller, id).await?;
+    show_outcome(&st, &caller, &csrf, lot, String::new(), async {
+        messages::notify_recall(&st, &caller, id).await.map(|_| ())
+    })
+    .await
+}
+
+/// Back to the lot when the change is made, else the lot again with why not.
+async fn show_outcome(
+    st: &AppState,
+    caller: &Caller,
+    csrf: &CsrfToken,
+    lot: Lot,
+    reason: String,
+    change: impl std::future::Future<Output = Result<(), Error>>,
+) -> Result<Response, PageError> {
+    let id = lot.id;
+    match change.await {
+        Ok(()) => Ok(Redirect::to(&format!("/inventory/lots/{id}")).into_response()),
+        Err(e) if e.is_answer_to_input() => {
+            lot_view(st, caller, csrf, lot, Some(e.message()), reason).await
         }
         Err(e) => Err(e.into()),
     }

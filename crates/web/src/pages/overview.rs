@@ -51,7 +51,7 @@ pub async fn today(
     caller: Caller,
     csrf: CsrfToken,
 ) -> Result<Response, PageError> {
-    let now = needlepoint_store::now();
+    let now = st.now();
     let mut clinics = vec![];
     for c in st.store.clinics_for_staff(caller.staff.id).await? {
         let tz = TimeZone::get(&c.details.time_zone).unwrap_or(TimeZone::UTC);

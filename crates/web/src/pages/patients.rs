@@ -12,16 +12,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use jiff::Timestamp;
 use needlepoint_domain::{Invalid, PatientInput, Role, Sex};
 use needlepoint_store::{AuditEvent, Clinic, Patient, PatientPage, StoreError};
 
 const PAGE_SIZE: i64 = 25;
 
-fn today_in(zone: &str) -> jiff::civil::Date {
-    let tz = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
-    Timestamp::now().to_zoned(tz).date()
-}
 
 fn clinic_name(clinics: &[Clinic], id: i64) -> String {
     clinics
@@ -103,7 +98,7 @@ pub async fn list(
             born: long_date(p.details.date_of_birth),
             age: p
                 .details
-                .age_on(today_in(&clinic_zone(&clinics, p.clinic_id))),
+                .age_on(st.today_in(&clinic_zone(&clinics, p.clinic_id))),
             contact: [
                 p.details.phone.clone(),
                 p.details.email.as_ref().map(|e| e.to_string()),
@@ -220,7 +215,7 @@ pub async fn create(
     let zone = clinic_id
         .map(|id| clinic_zone(&clinics, id))
         .unwrap_or_else(|| "UTC".into());
-    let mut errors = match input_from(&form).validate(today_in(&zone)) {
+    let mut errors = match input_from(&form).validate(st.today_in(&zone)) {
         Ok(details) if clinic_id.is_some() => {
             let p = st
                 .store
@@ -228,7 +223,7 @@ pub async fn create(
                     clinic_id.unwrap(),
                     &details,
                     &caller.actor(),
-                    needlepoint_store::now(),
+                    st.now(),
                 )
                 .await?;
             return Ok(Redirect::to(&format!("/patients/{}?saved=1", p.id)).into_response());
@@ -301,7 +296,7 @@ pub async fn show(
     Query(q): Query<SavedQuery>,
 ) -> Result<Response, PageError> {
     let p = visible_patient(st.store.as_ref(), &caller, id).await?;
-    let now = needlepoint_store::now();
+    let now = st.now();
     st.store
         .record_audit(
             &caller.actor(),
@@ -311,11 +306,11 @@ pub async fn show(
         .await?;
     let clinics = st.store.clinics_for_staff(caller.staff.id).await?;
     let zone = clinic_zone(&clinics, p.clinic_id);
-    let kb = crate::clinical::clinic_kb(&st, p.clinic_id).await?;
-    let today = crate::clinical::clinic_today(&st, p.clinic_id).await?;
+    let kb = st.clinic_kb(p.clinic_id).await?;
+    let today = st.clinic_today(p.clinic_id).await?;
     let current = st.store.current_history(id).await?.map(|v| v.version);
     let screening = st.store.screenings(id).await?.into_iter().next().map(|s| {
-        let f = crate::clinical::freshness(&s, current, kb.screening.max_age_days, today);
+        let f = needlepoint_practice::screening::freshness(&s, current, kb.screening.max_age_days, today);
         ScreeningSummary {
             id: s.id,
             outcome: super::screenings::outcome(s.status(), s.result.deferral),
@@ -355,7 +350,7 @@ pub async fn show(
         shell: Shell::new(&caller, &csrf, "patients"),
         id,
         name: d.full_name(),
-        age: d.age_on(today_in(&zone)),
+        age: d.age_on(st.today_in(&zone)),
         born: long_date(d.date_of_birth),
         sex: d.sex.label(),
         clinic: clinic_name(&clinics, p.clinic_id),
@@ -384,7 +379,7 @@ pub async fn edit_form(
         .record_audit(
             &caller.actor(),
             &AuditEvent::new("view", "patient", Some(id)).patient(id),
-            needlepoint_store::now(),
+            st.now(),
         )
         .await?;
     let clinics = st.store.clinics_for_staff(caller.staff.id).await?;
@@ -435,7 +430,7 @@ pub async fn update(
         version: Some(version),
         conflict: None,
     };
-    match input_from(&form).validate(today_in(&zone)) {
+    match input_from(&form).validate(st.today_in(&zone)) {
         Ok(details) => match st
             .store
             .update_patient(
@@ -443,7 +438,7 @@ pub async fn update(
                 version,
                 &details,
                 &caller.actor(),
-                needlepoint_store::now(),
+                st.now(),
             )
             .await
         {
@@ -509,7 +504,7 @@ async fn notes_page(
         shell: Shell::new(caller, csrf, "patients"),
         id: p.id,
         name: p.details.full_name(),
-        age: p.details.age_on(today_in(&zone)),
+        age: p.details.age_on(st.today_in(&zone)),
         notes,
         draft,
         error,
@@ -527,7 +522,7 @@ pub async fn notes(
         .record_audit(
             &caller.actor(),
             &AuditEvent::new("view", "clinical_notes", Some(id)).patient(id),
-            needlepoint_store::now(),
+            st.now(),
         )
         .await?;
     Ok(render(
@@ -552,7 +547,7 @@ pub async fn add_note(
                     caller.staff.id,
                     &body,
                     &caller.actor(),
-                    needlepoint_store::now(),
+                    st.now(),
                 )
                 .await?;
             Ok(Redirect::to(&format!("/patients/{id}/notes")).into_response())

@@ -5,7 +5,7 @@
 use super::forms::FormValues;
 use super::visible_patient;
 use crate::auth::{self, Caller};
-use crate::clinical::{self, check_signature, clinic_kb, clinic_today, frozen_consent, PlanError};
+use needlepoint_practice::planning::{self, check_signature, frozen_consent};
 use crate::csrf::CsrfToken;
 use crate::error::PageError;
 use crate::view::{local_time, long_date, render, Shell};
@@ -56,7 +56,7 @@ async fn list_page(
     p: &Patient,
     error: Option<String>,
 ) -> Result<ListPage, PageError> {
-    let kb = clinic_kb(st, p.clinic_id).await?;
+    let kb = st.clinic_kb(p.clinic_id).await?;
     let zone = st.store.clinic(p.clinic_id).await?.details.time_zone;
     let rows = st
         .store
@@ -114,18 +114,12 @@ pub async fn create(
 ) -> Result<Response, PageError> {
     let p = visible_patient(st.store.as_ref(), &caller, id).await?;
     let v = FormValues(f);
-    let problem = match clinical::create_plan(&st, &p, v.get("device"), &caller.actor()).await {
+    let problem = match planning::create(&st, &caller, &p, v.get("device")).await {
         Ok(plan) => {
             return Ok(Redirect::to(&format!("/patients/{id}/plans/{}", plan.id)).into_response())
         }
-        Err(PlanError::NeedsScreening(m)) => m,
-        Err(PlanError::Invalid(i)) => i
-            .errors
-            .into_iter()
-            .map(|e| e.message)
-            .collect::<Vec<_>>()
-            .join(" "),
-        Err(PlanError::Store(e)) => return Err(e.into()),
+        Err(e) if e.is_answer_to_input() => e.lines().join(" "),
+        Err(e) => return Err(e.into()),
     };
     let page = list_page(&st, &caller, &csrf, &p, Some(problem)).await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
@@ -247,9 +241,9 @@ async fn plan_page(
         errors,
         notice,
     } = o;
-    let kb = clinic_kb(st, p.clinic_id).await?;
+    let kb = st.clinic_kb(p.clinic_id).await?;
     let zone = st.store.clinic(p.clinic_id).await?.details.time_zone;
-    let list = clinical::clinic_price_list(st, p.clinic_id).await?;
+    let list = planning::clinic_price_list(st, p.clinic_id).await?;
     let consents = st.store.consents(r.id).await?;
     let covered = consents.iter().any(|c| c.plan_version == r.version);
     let plan = &r.plan;
@@ -263,7 +257,7 @@ async fn plan_page(
         .unwrap_or_default();
     let quote = match (&r.quote, r.status) {
         (Some(q), _) => Ok(q.clone()),
-        (None, _) => clinical::quote_for(st, p.clinic_id, plan).await?,
+        (None, _) => planning::quote_for(st, p.clinic_id, plan).await?,
     };
     let flagged = |field: &str| {
         r.flags
@@ -434,7 +428,7 @@ pub async fn show(
         .record_audit(
             &caller.actor(),
             &needlepoint_store::AuditEvent::new("view", "plan", Some(pid)).patient(id),
-            needlepoint_store::now(),
+            st.now(),
         )
         .await?;
     Ok(render(
@@ -500,7 +494,7 @@ pub async fn update(
 ) -> Result<Response, PageError> {
     let (p, r) = own_plan(&st, &caller, id, pid).await?;
     let v = FormValues(f);
-    let kb = clinic_kb(&st, p.clinic_id).await?;
+    let kb = st.clinic_kb(p.clinic_id).await?;
     let checked = edited(&r.plan, &v)
         .and_then(|plan| plan.check(&kb, &r.proposal).map(|flags| (plan, flags)));
     let (plan, flags) = match checked {
@@ -522,7 +516,7 @@ pub async fn update(
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
         }
     };
-    let quote = clinical::quote_for(&st, p.clinic_id, &plan).await?.ok();
+    let quote = planning::quote_for(&st, p.clinic_id, &plan).await?.ok();
     let version = v.get("version").parse().unwrap_or(r.version);
     match st
         .store
@@ -533,7 +527,7 @@ pub async fn update(
             &flags,
             quote.as_ref(),
             &caller.actor(),
-            needlepoint_store::now(),
+            st.now(),
         )
         .await
     {
@@ -577,7 +571,7 @@ pub async fn set_status(
             to,
             Some(v.get("reason")),
             &caller.actor(),
-            needlepoint_store::now(),
+            st.now(),
         )
         .await
     {
@@ -634,9 +628,9 @@ struct ConsentPage {
 
 /// The document the patient reads and signs, for the plan's current version.
 async fn document(st: &AppState, p: &Patient, r: &PlanRecord) -> Result<String, PageError> {
-    let kb = clinic_kb(st, p.clinic_id).await?;
+    let kb = st.clinic_kb(p.clinic_id).await?;
     let clinic = st.store.clinic(p.clinic_id).await?.details.name;
-    let history = clinical::with_birth_date(p, st.store.current_history(p.id).await?.as_ref());
+    let history = needlepoint_practice::screening::with_birth_date(p, st.store.current_history(p.id).await?.as_ref());
     Ok(consent_text(
         &kb,
         &r.plan,
@@ -738,7 +732,7 @@ async fn signed(
     let document = document(st, p, r)
         .await
         .map_err(|_| Invalid::one("document", "The document could not be prepared."))?;
-    let today = clinic_today(st, p.clinic_id)
+    let today = st.clinic_today(p.clinic_id)
         .await
         .map_err(|_| Invalid::one("document", "The clinic could not be read."))?;
     let (text, sha256) = frozen_consent(
@@ -770,7 +764,7 @@ pub async fn sign(
     let v = FormValues(f);
     let action = format!("/patients/{id}/plans/{pid}/consent");
     let back = Some(format!("/patients/{id}/plans/{pid}"));
-    let consent = match signed(&st, &p, &r, &v, caller.ip.clone()).await {
+    let consent = match signed(&st, &p, &r, &v, caller.audit.ip.clone()).await {
         Ok(c) => c,
         Err(errors) => {
             let page = consent_page(
@@ -788,7 +782,7 @@ pub async fn sign(
     };
     match st
         .store
-        .sign_consent(&consent, &caller.actor(), needlepoint_store::now())
+        .sign_consent(&consent, &caller.actor(), st.now())
         .await
     {
         Ok(_) => Ok(Redirect::to(&format!("/patients/{id}/plans/{pid}")).into_response()),
@@ -818,7 +812,7 @@ pub async fn create_link(
 ) -> Result<Response, PageError> {
     let (p, r) = own_plan(&st, &caller, id, pid).await?;
     let token = auth::random_token();
-    let now = needlepoint_store::now();
+    let now = st.now();
     st.store
         .create_consent_link(
             pid,
@@ -897,7 +891,7 @@ async fn by_token(
 ) -> Result<Result<(Patient, PlanRecord), LinkRefusal>, PageError> {
     let pid = match st
         .store
-        .consent_link(&auth::token_hash(token), needlepoint_store::now())
+        .consent_link(&auth::token_hash(token), st.now())
         .await?
     {
         Ok(pid) => pid,
@@ -968,7 +962,7 @@ pub async fn remote_sign(
         .sign_consent_by_link(
             &auth::token_hash(&token),
             &consent,
-            needlepoint_store::now(),
+            st.now(),
         )
         .await
     {
@@ -1023,7 +1017,7 @@ pub async fn print(
     Path((id, pid)): Path<(i64, i64)>,
 ) -> Result<Response, PageError> {
     let (p, r) = own_plan(&st, &caller, id, pid).await?;
-    let kb = clinic_kb(&st, p.clinic_id).await?;
+    let kb = st.clinic_kb(p.clinic_id).await?;
     let clinic = st.store.clinic(p.clinic_id).await?;
     let consent = st
         .store
@@ -1033,7 +1027,7 @@ pub async fn print(
         .find(|c| c.plan_version == r.version);
     let quote = match &r.quote {
         Some(q) => Some(q.clone()),
-        None => clinical::quote_for(&st, p.clinic_id, &r.plan).await?.ok(),
+        None => planning::quote_for(&st, p.clinic_id, &r.plan).await?.ok(),
     };
     let page = PrintPage {
         clinic: clinic.details.name.clone(),

@@ -4,7 +4,6 @@
 
 use super::forms::FormValues;
 use crate::auth::Caller;
-use crate::clinical::clinic_kb;
 use crate::csrf::CsrfToken;
 use crate::error::PageError;
 use crate::view::{local_time, render, Shell};
@@ -51,7 +50,7 @@ async fn build(
         return Err(PageError::NotFound);
     }
     let clinic = st.store.clinic(id).await?;
-    let kb = clinic_kb(st, id).await?;
+    let kb = st.clinic_kb(id).await?;
     let changes = st
         .store
         .knowledge_overrides(id)
@@ -105,7 +104,7 @@ pub async fn change(
         return Err(PageError::NotFound);
     }
     let v = FormValues(f);
-    let mut kb = clinic_kb(&st, id).await?;
+    let mut kb = st.clinic_kb(id).await?;
     let (key, value) = (v.get("key").to_string(), v.get("value").trim().to_string());
     let problem = if let Err(e) = kb.apply_override(&key, &value) {
         Some(e)
@@ -125,7 +124,7 @@ pub async fn change(
             &value,
             v.get("reason").trim(),
             &caller.actor(),
-            needlepoint_store::now(),
+            st.now(),
         )
         .await?;
     Ok(Redirect::to(&format!("/settings/clinics/{id}/rules")).into_response())

@@ -5,7 +5,7 @@
 use super::forms::FormValues;
 use super::visible_patient;
 use crate::auth::Caller;
-use crate::clinical::{self, clinic_kb, clinic_today, freshness, ScreenError};
+use needlepoint_practice::screening::{self, freshness};
 use crate::csrf::CsrfToken;
 use crate::error::PageError;
 use crate::view::{local_time, render, Shell};
@@ -74,8 +74,8 @@ async fn list_page(
     error: Option<String>,
 ) -> Result<ListPage, PageError> {
     let p = visible_patient(st.store.as_ref(), caller, id).await?;
-    let kb = clinic_kb(st, p.clinic_id).await?;
-    let today = clinic_today(st, p.clinic_id).await?;
+    let kb = st.clinic_kb(p.clinic_id).await?;
+    let today = st.clinic_today(p.clinic_id).await?;
     let current = st.store.current_history(id).await?;
     let chosen = chosen.unwrap_or_else(|| {
         current
@@ -169,20 +169,10 @@ pub async fn create(
         Ok(d) => d,
         Err(e) => return refuse(format!("Date: {}", e.message)).await,
     };
-    match clinical::run_screening(&st, &p, &areas, on, &caller.actor()).await {
+    match screening::run(&st, &caller, &p, &areas, on).await {
         Ok(s) => Ok(Redirect::to(&format!("/patients/{id}/screenings/{}", s.id)).into_response()),
-        Err(ScreenError::NoHistory) => refuse("Record the patient's history first.".into()).await,
-        Err(ScreenError::Invalid(i)) => {
-            refuse(
-                i.errors
-                    .into_iter()
-                    .map(|e| e.message)
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            )
-            .await
-        }
-        Err(ScreenError::Store(e)) => Err(e.into()),
+        Err(e) if e.is_answer_to_input() => refuse(e.lines().join(" ")).await,
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -244,14 +234,14 @@ async fn detail_page(
     draft: String,
 ) -> Result<DetailPage, PageError> {
     let p = visible_patient(st.store.as_ref(), caller, id).await?;
-    let kb = clinic_kb(st, p.clinic_id).await?;
+    let kb = st.clinic_kb(p.clinic_id).await?;
     let zone = st.store.clinic(p.clinic_id).await?.details.time_zone;
     let current = st.store.current_history(id).await?.map(|v| v.version);
     let f = freshness(
         &s,
         current,
         kb.screening.max_age_days,
-        clinic_today(st, p.clinic_id).await?,
+        st.clinic_today(p.clinic_id).await?,
     );
     let r = &s.result;
     let reasons = r
@@ -348,7 +338,7 @@ pub async fn show(
         .record_audit(
             &caller.actor(),
             &needlepoint_store::AuditEvent::new("view", "screening", Some(sid)).patient(id),
-            needlepoint_store::now(),
+            st.now(),
         )
         .await?;
     Ok(render(
@@ -375,7 +365,7 @@ pub async fn override_it(
     match (status, why) {
         (Some(status), Ok(why)) => {
             st.store
-                .override_screening(sid, status, &why, &caller.actor(), needlepoint_store::now())
+                .override_screening(sid, status, &why, &caller.actor(), st.now())
                 .await?;
             Ok(Redirect::to(&format!("/patients/{id}/screenings/{sid}")).into_response())
         }

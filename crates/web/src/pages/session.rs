@@ -72,7 +72,7 @@ pub async fn login(
     let form = FormValues(form);
     let email = form.get("email").trim().to_lowercase();
     let next = auth::safe_next(Some(form.get("next")));
-    let now = needlepoint_store::now();
+    let now = st.now();
     let ip = addr.ip().to_string();
     let organisation = st
         .store
@@ -176,7 +176,7 @@ pub async fn logout(
             .delete_session(
                 &auth::token_hash(sid),
                 &caller.actor(),
-                needlepoint_store::now(),
+                st.now(),
             )
             .await?;
     }
@@ -283,7 +283,7 @@ pub async fn setup(
         channel: Channel::Web,
         ip: Some(ip.clone()),
     };
-    let now = needlepoint_store::now();
+    let now = st.now();
     let (_, _, staff) = match st.store.setup(&org, &clinic, &owner, &actor, now).await {
         Ok(v) => v,
         // Someone else finished setup a moment earlier.

@@ -281,7 +281,7 @@ pub async fn set_policy(
         |v| CancellationPolicy::parse(v.get("notice_hours"), v.get("fee")),
         async |p| {
             st.store
-                .set_cancellation_policy(id, &p, &actor, needlepoint_store::now())
+                .set_cancellation_policy(id, &p, &actor, st.now())
                 .await
         },
     )
@@ -311,7 +311,7 @@ pub async fn set_template(
         |v| MessageTemplate::parse(v.get("subject"), v.get("body")),
         async |t| {
             st.store
-                .set_message_template(id, kind, &t, &actor, needlepoint_store::now())
+                .set_message_template(id, kind, &t, &actor, st.now())
                 .await
         },
     )
@@ -482,7 +482,7 @@ pub async fn page(
     Query(q): Query<SavedQuery>,
 ) -> Result<Response, PageError> {
     let clinics = st.store.clinics_for_staff(caller.staff.id).await?;
-    let now = needlepoint_store::now();
+    let now = st.now();
     let mut sections = vec![];
     for c in &clinics {
         let hours = st.store.clinic_hours(c.id).await?;
@@ -643,7 +643,7 @@ pub async fn add_clinic(
                     caller.staff.organisation_id,
                     &d,
                     &caller.actor(),
-                    needlepoint_store::now(),
+                    st.now(),
                 )
                 .await?;
             Ok(saved(&format!("clinic-{}", c.id)))
@@ -677,7 +677,7 @@ pub async fn edit_clinic(
     ) {
         Ok(d) => {
             st.store
-                .update_clinic(id, &d, &caller.actor(), needlepoint_store::now())
+                .update_clinic(id, &d, &caller.actor(), st.now())
                 .await?;
             Ok(saved(&format!("clinic-{id}")))
         }
@@ -753,7 +753,7 @@ pub async fn add_room(
         |v| RoomDetails::parse(v.get("name")),
         async |d| {
             st.store
-                .create_room(id, &d, &actor, needlepoint_store::now())
+                .create_room(id, &d, &actor, st.now())
                 .await
                 .map(|_| ())
         },
@@ -787,7 +787,7 @@ pub async fn add_device(
         parse,
         async |d| {
             st.store
-                .create_device(id, &d, &actor, needlepoint_store::now())
+                .create_device(id, &d, &actor, st.now())
                 .await
                 .map(|_| ())
         },
@@ -803,7 +803,7 @@ pub async fn add_price(
     Form(f): Fields,
 ) -> Result<Response, PageError> {
     let actor = caller.actor();
-    let kb = crate::clinical::clinic_kb(&st, id).await?;
+    let kb = st.clinic_kb(id).await?;
     let parse = |v: &FormValues| {
         let item = PriceItemDetails::parse_typed(
             v.get("kind"),
@@ -833,7 +833,7 @@ pub async fn add_price(
         parse,
         async |d| {
             st.store
-                .create_price_item(id, &d, &actor, needlepoint_store::now())
+                .create_price_item(id, &d, &actor, st.now())
                 .await
                 .map(|_| ())
         },
@@ -907,7 +907,7 @@ pub async fn add_staff(
     };
     match on_conflict(
         st.store
-            .create_staff(&new, &caller.actor(), needlepoint_store::now())
+            .create_staff(&new, &caller.actor(), st.now())
             .await,
     )? {
         Ok(_) => Ok(saved("staff")),
@@ -965,7 +965,7 @@ pub async fn set_pricing(
         tax_included: v.get("tax_included") == "yes",
     };
     st.store
-        .set_clinic_pricing(id, &pricing, &caller.actor(), needlepoint_store::now())
+        .set_clinic_pricing(id, &pricing, &caller.actor(), st.now())
         .await?;
     Ok(saved(&format!("clinic-{id}")))
 }
@@ -982,7 +982,7 @@ pub async fn set_hours(
     match parse_hours(&v) {
         Ok(h) => {
             st.store
-                .set_clinic_hours(id, &h, &caller.actor(), needlepoint_store::now())
+                .set_clinic_hours(id, &h, &caller.actor(), st.now())
                 .await?;
             Ok(saved(&format!("clinic-{id}")))
         }
@@ -1032,7 +1032,7 @@ pub async fn add_closure(
                 day.unwrap(),
                 &reason.unwrap(),
                 &caller.actor(),
-                needlepoint_store::now(),
+                st.now(),
             )
             .await,
     )? {
@@ -1109,7 +1109,7 @@ pub async fn set_staff_hours(
     match parse_hours(&v) {
         Ok(h) => {
             st.store
-                .set_staff_hours(sid, cid, &h, &caller.actor(), needlepoint_store::now())
+                .set_staff_hours(sid, cid, &h, &caller.actor(), st.now())
                 .await?;
             Ok(Redirect::to(&format!("/settings/staff/{sid}/hours")).into_response())
         }
@@ -1145,7 +1145,7 @@ pub async fn set_medical_director(
         ));
     }
     st.store
-        .set_medical_director(id, on, &caller.actor(), needlepoint_store::now())
+        .set_medical_director(id, on, &caller.actor(), st.now())
         .await?;
     Ok(saved("staff"))
 }
@@ -1168,7 +1168,7 @@ pub async fn set_staff_active(
         _ => return Err(PageError::BadRequest("Say active=yes or active=no.".into())),
     };
     st.store
-        .set_staff_active(id, active, &caller.actor(), needlepoint_store::now())
+        .set_staff_active(id, active, &caller.actor(), st.now())
         .await?;
     Ok(saved("staff"))
 }

@@ -106,7 +106,7 @@ pub async fn bookable_with(
     )
     .await;
     assert_eq!(s, 200, "{plan}");
-    let (text, sha256) = needlepoint_web::clinical::frozen_consent(
+    let (text, sha256) = needlepoint_practice::planning::frozen_consent(
         "The plan as explained.",
         photo_use,
         "Amara Okafor",

@@ -215,7 +215,7 @@ async fn todays_list_checks_patients_in(b: TestBackend) {
 
 struct Refuses;
 #[async_trait::async_trait]
-impl needlepoint_web::outbox::Sender for Refuses {
+impl needlepoint_practice::messages::Sender for Refuses {
     async fn send(&self, _: &needlepoint_store::Message) -> Result<(), String> {
         Err("provider down".into())
     }
@@ -224,7 +224,7 @@ impl needlepoint_web::outbox::Sender for Refuses {
 /// Booking queues a confirmation (with the .ics) and two reminders; a
 /// failed send is retried later and never lost; cancelling stops reminders.
 async fn the_outbox_delivers_retries_and_never_loses(b: TestBackend) {
-    use needlepoint_web::outbox::{deliver_due, letters, MailboxFolder};
+    use needlepoint_practice::messages::{deliver_due, letters, MailboxFolder};
     let c = crate::browser::ready_to_plan(b).await;
     let actor = Actor {
         staff_id: Some(c.owner),

@@ -3,8 +3,8 @@
 //! refusal comes back as an error for the outbox to retry.
 
 use needlepoint_store::Message;
-use needlepoint_web::delivery::{ByChannel, SmsCommand, Smtp};
-use needlepoint_web::outbox::{MailboxFolder, Sender};
+use needlepoint_practice::delivery::{ByChannel, SmsCommand, Smtp};
+use needlepoint_practice::messages::{MailboxFolder, Sender};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 

@@ -7,7 +7,7 @@
 //! a relay on the clinic's network, STARTTLS, or implicit TLS (rustls), with
 //! AUTH when credentials are given.
 
-use crate::outbox::Sender;
+use crate::messages::Sender;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;

@@ -3,12 +3,12 @@
 //! time chosen by hand checked by the pure rules, then booked, moved or
 //! cancelled in one write each (the database refuses any double booking).
 
-use crate::clinical::{clinic_kb, with_birth_date};
-use crate::AppState;
+use crate::screening::with_birth_date;
+use crate::{Actor, Context, Error, Result};
 use jiff::civil::{Date, DateTime, Time, Weekday};
 use jiff::{SignedDuration, Span, Timestamp};
 use needlepoint_domain::appointment::AppointmentStatus;
-use needlepoint_domain::booking_rules::{self, only_overridable, Refusal, Window};
+use needlepoint_domain::booking_rules::{self, only_overridable, Window};
 use needlepoint_domain::knowledge::{AppointmentType, KnowledgeBase};
 use needlepoint_domain::planning::approx_days;
 use needlepoint_domain::scheduling::{
@@ -18,7 +18,7 @@ use needlepoint_domain::scheduling::{
 use needlepoint_domain::screening::{screen, Deferral};
 use needlepoint_domain::Depth;
 use needlepoint_store::{
-    Actor, Appointment, Clinic, Move, NewAppointment, Patient, PlanRecord, StatusChange, StoreError,
+    Appointment, Clinic, Move, NewAppointment, Patient, PlanRecord, StatusChange, StoreError,
 };
 use std::collections::HashMap;
 
@@ -33,54 +33,12 @@ pub struct Preferences {
     pub between: Option<(Time, Time)>,
 }
 
-#[derive(Debug)]
-pub enum BookError {
-    /// Something the clinic, plan or calendar lacks, in words.
-    Cannot(String),
-    /// The rules refuse the time; a clinician may override them when
-    /// every one is a healing window.
-    Refused(Vec<Refusal>),
-    /// The person may not do this (an override by someone not a clinician).
-    Forbidden(String),
-    Store(StoreError),
-}
-
-impl From<StoreError> for BookError {
-    fn from(e: StoreError) -> Self {
-        BookError::Store(e)
-    }
-}
-
-impl BookError {
-    /// The refusal for people: each reason on its own line.
-    pub fn message(&self) -> String {
-        match self {
-            BookError::Cannot(m) | BookError::Forbidden(m) => m.clone(),
-            BookError::Refused(r) => r
-                .iter()
-                .map(|r| r.message.as_str())
-                .collect::<Vec<_>>()
-                .join("\n"),
-            BookError::Store(StoreError::Conflict(m)) => m.clone(),
-            BookError::Store(StoreError::Invalid(i)) => i
-                .errors
-                .iter()
-                .map(|e| e.message.as_str())
-                .collect::<Vec<_>>()
-                .join("\n"),
-            BookError::Store(e) => e.to_string(),
-        }
-    }
-}
-
 /// A reason to book outside a healing window counts only from a clinician:
 /// checked here, for pages and API alike.
-fn only_clinicians_override(
-    reason: Option<&str>,
-    role: needlepoint_domain::Role,
-) -> Result<(), BookError> {
-    if reason.is_some_and(|r| !r.trim().is_empty()) && !booking_rules::may_override_window(role) {
-        return Err(BookError::Forbidden(
+fn only_clinicians_override(reason: Option<&str>, actor: &Actor) -> Result<()> {
+    if reason.is_some_and(|r| !r.trim().is_empty()) && !booking_rules::may_override_window(actor.role)
+    {
+        return Err(Error::Forbidden(
             booking_rules::OVERRIDE_NEEDS_A_CLINICIAN.into(),
         ));
     }
@@ -92,9 +50,9 @@ fn active(a: &Appointment) -> bool {
 }
 
 /// The plan a patient's next session belongs to: the accepted or started one.
-pub async fn active_plan(st: &AppState, p: &Patient) -> Result<Option<PlanRecord>, StoreError> {
+pub async fn active_plan(cx: &Context, p: &Patient) -> Result<Option<PlanRecord>, StoreError> {
     use needlepoint_domain::plan::PlanStatus;
-    Ok(st
+    Ok(cx
         .store
         .plans(p.id)
         .await?
@@ -105,10 +63,10 @@ pub async fn active_plan(st: &AppState, p: &Patient) -> Result<Option<PlanRecord
 
 /// Sessions of the plan booked and not cancelled, in course order.
 pub async fn booked_sessions(
-    st: &AppState,
+    cx: &Context,
     r: &PlanRecord,
 ) -> Result<Vec<Appointment>, StoreError> {
-    let mut list: Vec<Appointment> = st
+    let mut list: Vec<Appointment> = cx
         .store
         .patient_appointments(r.patient_id)
         .await?
@@ -135,34 +93,34 @@ pub struct Schedule {
 /// Loads the clinic's schedule; the appointments in `moving` do not count
 /// as busy, since they are about to move.
 pub async fn schedule(
-    st: &AppState,
+    cx: &Context,
     clinic_id: i64,
     moving: &[i64],
-) -> Result<Schedule, BookError> {
-    let kb = clinic_kb(st, clinic_id).await?;
-    let clinic = st.store.clinic(clinic_id).await?;
+) -> Result<Schedule> {
+    let kb = cx.clinic_kb(clinic_id).await?;
+    let clinic = cx.store.clinic(clinic_id).await?;
     let zone = jiff::tz::TimeZone::get(&clinic.details.time_zone)
-        .map_err(|_| BookError::Cannot("The clinic's time zone is unknown.".into()))?;
-    let Some(hours) = st.store.clinic_hours(clinic_id).await? else {
-        return Err(BookError::Cannot(
-            "Set the clinic's opening hours in Settings first.".into(),
+        .map_err(|_| Error::refused("The clinic's time zone is unknown."))?;
+    let Some(hours) = cx.store.clinic_hours(clinic_id).await? else {
+        return Err(Error::refused(
+            "Set the clinic's opening hours in Settings first.",
         ));
     };
-    let closed = st
+    let closed = cx
         .store
         .closures(clinic_id)
         .await?
         .into_iter()
         .map(|(d, _)| d)
         .collect();
-    let now = needlepoint_store::now();
+    let now = cx.now();
     let today = now.to_zoned(zone.clone()).date();
     let buffer = SignedDuration::from_mins(i64::from(kb.scheduling.buffer_minutes));
 
     // Who and what is busy: the clinic's bookings for the coming year.
     let mut busy: HashMap<(&str, i64), Vec<(Timestamp, Timestamp)>> = HashMap::new();
     let day = SignedDuration::from_hours(24);
-    for a in st
+    for a in cx
         .store
         .appointments(clinic_id, now - day, now + day * 400)
         .await?
@@ -185,13 +143,13 @@ pub async fn schedule(
         |kind: &'static str, id: i64| Busy::new(busy.remove(&(kind, id)).unwrap_or_default());
 
     let mut practitioners = vec![];
-    for s in st.store.list_staff(clinic.organisation_id).await? {
+    for s in cx.store.list_staff(clinic.organisation_id).await? {
         if s.active
             && s.practitioner.is_some()
-            && st.store.staff_clinic_ids(s.id).await?.contains(&clinic_id)
+            && cx.store.staff_clinic_ids(s.id).await?.contains(&clinic_id)
         {
             // No day set at all means "whenever the clinic is open".
-            let hours = st
+            let hours = cx
                 .store
                 .staff_hours(s.id, clinic_id)
                 .await?
@@ -203,7 +161,7 @@ pub async fn schedule(
             });
         }
     }
-    let rooms = st
+    let rooms = cx
         .store
         .rooms(clinic_id)
         .await?
@@ -215,7 +173,7 @@ pub async fn schedule(
             busy: take("room", x.id),
         })
         .collect();
-    let devices = st
+    let devices = cx
         .store
         .devices(clinic_id)
         .await?
@@ -250,7 +208,7 @@ pub async fn schedule(
 }
 
 impl Schedule {
-    pub fn appointment_type(&self, kind: &str) -> Result<&AppointmentType, BookError> {
+    pub fn appointment_type(&self, kind: &str) -> Result<&AppointmentType> {
         self.kb.appointment_type(kind).ok_or_else(|| {
             let known: Vec<&str> = self
                 .kb
@@ -258,13 +216,13 @@ impl Schedule {
                 .iter()
                 .map(|t| t.code.as_str())
                 .collect();
-            BookError::Store(StoreError::Invalid(needlepoint_domain::Invalid::one(
+            Error::invalid(
                 "kind",
                 format!(
                     "There is no appointment type {kind:?}; use {}.",
                     known.join(", ")
                 ),
-            )))
+            )
         })
     }
 
@@ -273,7 +231,7 @@ impl Schedule {
         &self,
         kind: &str,
         plan: Option<&PlanRecord>,
-    ) -> Result<SignedDuration, BookError> {
+    ) -> Result<SignedDuration> {
         let t = self.appointment_type(kind)?;
         let areas: Vec<String> = plan
             .map(|r| r.plan.areas.iter().map(|a| a.area.clone()).collect())
@@ -296,7 +254,7 @@ impl Schedule {
         kind: &str,
         practitioner: Option<i64>,
         deepest: Option<Depth>,
-    ) -> Result<Pools, BookError> {
+    ) -> Result<Pools> {
         let t = self.appointment_type(kind)?;
         let practitioners: Vec<Resource> = self
             .practitioners
@@ -305,9 +263,9 @@ impl Schedule {
             .cloned()
             .collect();
         if practitioners.is_empty() {
-            return Err(BookError::Cannot(match practitioner {
-                Some(_) => "That practitioner does not work at this clinic.".into(),
-                None => "No practitioner works at this clinic.".into(),
+            return Err(Error::refused(match practitioner {
+                Some(_) => "That practitioner does not work at this clinic.".to_string(),
+                None => "No practitioner works at this clinic.".to_string(),
             }));
         }
         let rooms = if t.needs_room {
@@ -325,11 +283,11 @@ impl Schedule {
             vec![]
         };
         if t.needs_room && rooms.is_empty() {
-            return Err(BookError::Cannot("The clinic has no room to book.".into()));
+            return Err(Error::refused("The clinic has no room to book."));
         }
         if t.needs_device && devices.is_empty() {
-            return Err(BookError::Cannot(
-                "No device of the clinic reaches the plan's depth.".into(),
+            return Err(Error::refused(
+                "No device of the clinic reaches the plan's depth.",
             ));
         }
         Ok(Pools {
@@ -377,12 +335,12 @@ fn interval_days(r: &PlanRecord) -> (i64, i64) {
 /// the plan's areas, with its reasons, so a filler or sunburn recorded
 /// after the plan was made still holds the course back.
 async fn deferral(
-    st: &AppState,
+    cx: &Context,
     s: &Schedule,
     p: &Patient,
     r: &PlanRecord,
 ) -> Result<Option<(Deferral, String)>, StoreError> {
-    let current = st.store.current_history(p.id).await?;
+    let current = cx.store.current_history(p.id).await?;
     let history = with_birth_date(p, current.as_ref());
     let areas: Vec<String> = r.plan.areas.iter().map(|a| a.area.clone()).collect();
     let Ok(result) = screen(&s.kb, &history, &areas, s.today) else {
@@ -401,26 +359,26 @@ async fn deferral(
 
 /// Proposes the plan's remaining sessions.
 pub async fn propose(
-    st: &AppState,
+    cx: &Context,
     p: &Patient,
     r: &PlanRecord,
     prefs: &Preferences,
-) -> Result<Vec<Slot>, BookError> {
-    let s = schedule(st, p.clinic_id, &[]).await?;
+) -> Result<Vec<Slot>> {
+    let s = schedule(cx, p.clinic_id, &[]).await?;
     let pools = s.pools("session", None, deepest(Some(r)))?;
-    let booked = booked_sessions(st, r).await?;
+    let booked = booked_sessions(cx, r).await?;
     let remaining = (r.plan.sessions as usize).saturating_sub(booked.len());
     if remaining == 0 {
-        return Err(BookError::Cannot(
-            "Every session of this plan is booked.".into(),
+        return Err(Error::refused(
+            "Every session of this plan is booked.",
         ));
     }
     let (imin, imax) = interval_days(r);
     let mut first_from = r.plan.earliest_start.max(s.today);
-    match deferral(st, &s, p, r).await? {
+    match deferral(cx, &s, p, r).await? {
         Some((Deferral::Until(d), _)) => first_from = first_from.max(d),
         Some((Deferral::UntilResolved, why)) => {
-            return Err(BookError::Cannot(format!(
+            return Err(Error::refused(format!(
                 "The patient's screening defers treatment until this has resolved: {why}."
             )))
         }
@@ -439,20 +397,21 @@ pub async fn propose(
         between: prefs.between,
     };
     let base = s.base_request(s.duration("session", Some(r))?, first_from, first_from);
-    propose_course(&s.cal, &pools, &base, &course).map_err(BookError::Cannot)
+    propose_course(&s.cal, &pools, &base, &course).map_err(Error::refused)
 }
 
 /// Books the slots as the plan's next sessions, all or none, and queues
 /// the confirmations and reminders.
 pub async fn book(
-    st: &AppState,
+    cx: &Context,
+    actor: &Actor,
     p: &Patient,
     r: &PlanRecord,
     slots: &[Slot],
-    actor: &Actor,
-) -> Result<Vec<Appointment>, BookError> {
-    let zone = st.store.clinic(p.clinic_id).await?.details.time_zone;
-    let done = booked_sessions(st, r).await?.len() as i64;
+) -> Result<Vec<Appointment>> {
+    crate::access::clinic(actor, p.clinic_id)?;
+    let zone = cx.store.clinic(p.clinic_id).await?.details.time_zone;
+    let done = booked_sessions(cx, r).await?.len() as i64;
     let list: Vec<NewAppointment> = slots
         .iter()
         .enumerate()
@@ -472,11 +431,11 @@ pub async fn book(
             window_override: None,
         })
         .collect();
-    let letters = crate::outbox::letters(st, p).await?;
+    let letters = crate::messages::letters(cx, p).await?;
     let compose = |b: &[Appointment]| letters.appointments(b, "confirmation", &r.plan.pretreatment);
-    Ok(st
+    Ok(cx
         .store
-        .book_and_message(&list, &compose, actor, needlepoint_store::now())
+        .book_and_message(&list, &compose, &actor.audit, cx.now())
         .await?)
 }
 
@@ -491,10 +450,10 @@ pub struct Wanted<'a> {
 }
 
 impl Wanted<'_> {
-    fn check_plan(&self) -> Result<(), BookError> {
+    fn check_plan(&self) -> Result<()> {
         match (self.kind, self.plan) {
-            ("session", None) => Err(BookError::Cannot(
-                "A session belongs to a plan: choose the patient's accepted plan.".into(),
+            ("session", None) => Err(Error::refused(
+                "A session belongs to a plan: choose the patient's accepted plan.",
             )),
             ("session", Some(r))
                 if !matches!(
@@ -503,8 +462,8 @@ impl Wanted<'_> {
                         | needlepoint_domain::plan::PlanStatus::InProgress
                 ) =>
             {
-                Err(BookError::Cannot(
-                    "Only an accepted plan, with its signed consent, can be booked.".into(),
+                Err(Error::refused(
+                    "Only an accepted plan, with its signed consent, can be booked.",
                 ))
             }
             _ => Ok(()),
@@ -516,33 +475,33 @@ impl Wanted<'_> {
 /// inside the patient's constraints: a screening deferral, and for a
 /// session the healing window after the plan's last booked one.
 pub async fn find_times(
-    st: &AppState,
+    cx: &Context,
     w: &Wanted<'_>,
     from: Date,
     to: Date,
     n: usize,
-) -> Result<Vec<Slot>, BookError> {
+) -> Result<Vec<Slot>> {
     w.check_plan()?;
-    let s = schedule(st, w.patient.clinic_id, &[]).await?;
+    let s = schedule(cx, w.patient.clinic_id, &[]).await?;
     let pools = s.pools(w.kind, w.practitioner, deepest(w.plan))?;
     let mut req = s.base_request(s.duration(w.kind, w.plan)?, from.max(s.today), to);
     if let (Some(r), "session") = (w.plan, w.kind) {
-        match deferral(st, &s, w.patient, r).await? {
+        match deferral(cx, &s, w.patient, r).await? {
             Some((Deferral::Until(d), _)) => req.from = req.from.max(d),
             Some((Deferral::UntilResolved, why)) => {
-                return Err(BookError::Cannot(format!(
+                return Err(Error::refused(format!(
                     "The patient's screening defers treatment until this has resolved: {why}."
                 )))
             }
             None => {}
         }
         let (imin, imax) = interval_days(r);
-        if let Some(last) = booked_sessions(st, r).await?.last() {
+        if let Some(last) = booked_sessions(cx, r).await?.last() {
             let prev = s.local_date(last.starts_at);
             req.from = req.from.max(prev + Span::new().days(imin));
             let last = prev + Span::new().days(imax);
             if last < req.from {
-                return Err(BookError::Cannot(format!(
+                return Err(Error::refused(format!(
                     "The previous session was on {prev}: the next one falls between {} and {last}.",
                     prev + Span::new().days(imin)
                 )));
@@ -584,17 +543,17 @@ fn window(
 /// for it. `window_override` (a clinician's reason) lets a session break
 /// its healing window; nothing else can be overridden.
 async fn check_time(
-    st: &AppState,
+    cx: &Context,
     s: &Schedule,
     w: &Wanted<'_>,
     local: DateTime,
     window: Option<Window>,
     window_override: Option<&str>,
-) -> Result<Slot, BookError> {
+) -> Result<Slot> {
     w.check_plan()?;
     let duration = s.duration(w.kind, w.plan)?;
     let deferral = match (w.kind, w.plan) {
-        ("session", Some(r)) => deferral(st, s, w.patient, r).await?,
+        ("session", Some(r)) => deferral(cx, s, w.patient, r).await?,
         _ => None,
     };
     let req = booking_rules::Request {
@@ -612,12 +571,12 @@ async fn check_time(
             .zone
             .to_ambiguous_timestamp(local)
             .unambiguous()
-            .map_err(|e| BookError::Cannot(e.to_string()))?,
-        Err(refusals) => return Err(BookError::Refused(refusals)),
+            .map_err(|e| Error::refused(e.to_string()))?,
+        Err(refusals) => return Err(Error::TimeRefused(refusals)),
     };
     let pools = s.pools(w.kind, w.practitioner, deepest(w.plan))?;
     resources_at(&pools, &s.cal.zone, start, duration, s.buffer).ok_or_else(|| {
-        BookError::Store(StoreError::Conflict(format!(
+        Error::Conflict(format!(
             "{} is taken: {} already booked then. Find free times instead.",
             local.strftime("%H:%M on %-d %B"),
             if w.practitioner.is_some() {
@@ -625,28 +584,28 @@ async fn check_time(
             } else {
                 "every practitioner, room or device is"
             }
-        )))
+        ))
     })
 }
 
 /// Books one appointment at a time chosen by hand (or picked from
 /// [`find_times`]), after checking it, and queues its messages.
 pub async fn book_one(
-    st: &AppState,
+    cx: &Context,
+    actor: &Actor,
     w: &Wanted<'_>,
     local: DateTime,
     window_override: Option<&str>,
-    role: needlepoint_domain::Role,
-    actor: &Actor,
-) -> Result<Appointment, BookError> {
-    only_clinicians_override(window_override, role)?;
-    let s = schedule(st, w.patient.clinic_id, &[]).await?;
+) -> Result<Appointment> {
+    crate::access::clinic(actor, w.patient.clinic_id)?;
+    only_clinicians_override(window_override, actor)?;
+    let s = schedule(cx, w.patient.clinic_id, &[]).await?;
     let (number, window) = match (w.kind, w.plan) {
         ("session", Some(r)) => {
-            let booked = booked_sessions(st, r).await?;
+            let booked = booked_sessions(cx, r).await?;
             if booked.len() >= r.plan.sessions as usize {
-                return Err(BookError::Cannot(
-                    "Every session of this plan is booked.".into(),
+                return Err(Error::refused(
+                    "Every session of this plan is booked.",
                 ));
             }
             let n = booked
@@ -659,15 +618,15 @@ pub async fn book_one(
         }
         _ => (None, None),
     };
-    let slot = check_time(st, &s, w, local, window, window_override).await?;
+    let slot = check_time(cx, &s, w, local, window, window_override).await?;
     let before = w
         .plan
         .filter(|_| w.kind == "session")
         .map(|r| r.plan.pretreatment.clone())
         .unwrap_or_default();
-    let letters = crate::outbox::letters(st, w.patient).await?;
+    let letters = crate::messages::letters(cx, w.patient).await?;
     let compose = |b: &[Appointment]| letters.appointments(b, "confirmation", &before);
-    let booked = st
+    let booked = cx
         .store
         .book_and_message(
             &[NewAppointment {
@@ -686,8 +645,8 @@ pub async fn book_one(
                 window_override: window_override.map(str::to_string),
             }],
             &compose,
-            actor,
-            needlepoint_store::now(),
+            &actor.audit,
+            cx.now(),
         )
         .await?;
     Ok(booked.into_iter().next().expect("one booked"))
@@ -708,26 +667,26 @@ pub struct MoveRequest {
 /// inside its window after the one before, at the same weekday and time
 /// where free). Nothing is written.
 pub async fn plan_move(
-    st: &AppState,
+    cx: &Context,
     a: &Appointment,
     m: &MoveRequest,
-) -> Result<Vec<Move>, BookError> {
+) -> Result<Vec<Move>> {
     if a.status != AppointmentStatus::Booked {
-        return Err(BookError::Cannot(format!(
+        return Err(Error::refused(format!(
             "Only a booked appointment can be moved; this one is {}.",
             a.status.label().to_lowercase()
         )));
     }
     let local = m
         .local
-        .ok_or_else(|| BookError::Cannot("Choose the new date and time.".into()))?;
-    let p = st.store.patient(a.patient_id).await?;
+        .ok_or_else(|| Error::refused("Choose the new date and time."))?;
+    let p = cx.store.patient(a.patient_id).await?;
     let plan = match a.plan_id {
-        Some(id) => Some(st.store.plan(id).await?),
+        Some(id) => Some(cx.store.plan(id).await?),
         None => None,
     };
     let sessions = match &plan {
-        Some(r) => booked_sessions(st, r).await?,
+        Some(r) => booked_sessions(cx, r).await?,
         None => vec![],
     };
     let number = a.session_number.unwrap_or(0);
@@ -737,7 +696,7 @@ pub async fn plan_move(
         .collect();
     let mut moving: Vec<i64> = vec![a.id];
     moving.extend(later.iter().map(|x| x.id));
-    let s = schedule(st, a.clinic_id, &moving).await?;
+    let s = schedule(cx, a.clinic_id, &moving).await?;
     let w = Wanted {
         patient: &p,
         kind: &a.kind,
@@ -749,7 +708,7 @@ pub async fn plan_move(
         .as_ref()
         .filter(|_| a.kind == "session")
         .map(|r| window(&s, r, &others, number, !m.move_later));
-    let slot = check_time(st, &s, &w, local, win, m.window_override.as_deref()).await?;
+    let slot = check_time(cx, &s, &w, local, win, m.window_override.as_deref()).await?;
     let mut out = vec![Move {
         id: a.id,
         practitioner_id: slot.practitioner,
@@ -786,7 +745,7 @@ pub async fn plan_move(
         };
         let base = s.base_request(s.duration("session", Some(r))?, from, from);
         let slots = propose_course(&s.cal, &pools, &base, &course)
-            .map_err(|e| BookError::Cannot(format!("The later sessions cannot move along: {e}")))?;
+            .map_err(|e| Error::refused(format!("The later sessions cannot move along: {e}")))?;
         for (x, slot) in later.iter().zip(slots) {
             out.push(Move {
                 id: x.id,
@@ -806,24 +765,24 @@ pub async fn plan_move(
 /// Plans and makes a move; the patient's messages for the old times stop
 /// and new ones are queued in the same transaction.
 pub async fn move_appointment(
-    st: &AppState,
+    cx: &Context,
+    actor: &Actor,
     a: &Appointment,
     m: &MoveRequest,
-    role: needlepoint_domain::Role,
-    actor: &Actor,
-) -> Result<Vec<Appointment>, BookError> {
-    only_clinicians_override(m.window_override.as_deref(), role)?;
-    let moves = plan_move(st, a, m).await?;
-    let p = st.store.patient(a.patient_id).await?;
+) -> Result<Vec<Appointment>> {
+    crate::access::clinic(actor, a.clinic_id)?;
+    only_clinicians_override(m.window_override.as_deref(), actor)?;
+    let moves = plan_move(cx, a, m).await?;
+    let p = cx.store.patient(a.patient_id).await?;
     let before = match a.plan_id {
-        Some(id) => st.store.plan(id).await?.plan.pretreatment,
+        Some(id) => cx.store.plan(id).await?.plan.pretreatment,
         None => vec![],
     };
-    let letters = crate::outbox::letters(st, &p).await?;
+    let letters = crate::messages::letters(cx, &p).await?;
     let compose = |moved: &[Appointment]| letters.appointments(moved, "rescheduled", &before);
-    Ok(st
+    Ok(cx
         .store
-        .reschedule_and_message(&moves, &compose, actor, needlepoint_store::now())
+        .reschedule_and_message(&moves, &compose, &actor.audit, cx.now())
         .await?)
 }
 
@@ -837,19 +796,16 @@ pub enum CancelledBy {
 /// Moves an appointment on: check-in, completion, no-show (which pays the
 /// late fee) or cancellation (with a reason; late by the patient pays).
 pub async fn set_status(
-    st: &AppState,
+    cx: &Context,
+    actor: &Actor,
     a: &Appointment,
     to: &str,
     reason: Option<&str>,
     by: Option<CancelledBy>,
-    actor: &Actor,
-) -> Result<Appointment, BookError> {
+) -> Result<Appointment> {
     use AppointmentStatus::{Cancelled, NoShow};
-    let invalid = |field: &str, m: &str| {
-        Err(BookError::Store(StoreError::Invalid(
-            needlepoint_domain::Invalid::one(field, m),
-        )))
-    };
+    crate::access::clinic(actor, a.clinic_id)?;
+    let invalid = |field: &str, m: &str| Err(Error::invalid(field, m));
     let Some(to) = AppointmentStatus::parse(to).filter(|s| *s != AppointmentStatus::Booked) else {
         return invalid("status", "Use checked_in, completed, no_show or cancelled.");
     };
@@ -862,8 +818,8 @@ pub async fn set_status(
             "Say who cancelled: the patient or the clinic.",
         );
     }
-    let now = needlepoint_store::now();
-    let policy = st.store.cancellation_policy(a.clinic_id).await?;
+    let now = cx.now();
+    let policy = cx.store.cancellation_policy(a.clinic_id).await?;
     let fee = match (to, by) {
         (Cancelled, Some(CancelledBy::Patient)) => policy.fee(a.starts_at, now),
         (NoShow, _) => policy.fee(a.starts_at, a.starts_at),
@@ -882,7 +838,7 @@ pub async fn set_status(
     // stops the reminders of a cancelled or no-show appointment.
     let letters = match to {
         Cancelled => {
-            Some(crate::outbox::letters(st, &st.store.patient(a.patient_id).await?).await?)
+            Some(crate::messages::letters(cx, &cx.store.patient(a.patient_id).await?).await?)
         }
         _ => None,
     };
@@ -892,8 +848,8 @@ pub async fn set_status(
             .map(|l| l.cancellation(done))
             .unwrap_or_default()
     };
-    Ok(st
+    Ok(cx
         .store
-        .set_appointment_status_and_message(a.id, &change, &compose, actor, now)
+        .set_appointment_status_and_message(a.id, &change, &compose, &actor.audit, now)
         .await?)
 }

@@ -4,7 +4,7 @@
 //! are written to a mailbox folder (and shown on the Messages page), so the
 //! demo works offline.
 
-use crate::AppState;
+use crate::Context;
 use jiff::{SignedDuration, Timestamp};
 use needlepoint_domain::message_template::{MessageTemplate, KINDS};
 use needlepoint_store::{Appointment, Message, NewMessage, Patient, StoreError};
@@ -26,6 +26,7 @@ impl MailboxFolder {
     /// The message as an RFC 5322 e-mail: text, with the .ics attached.
     pub fn message_text(m: &Message, from: &str) -> String {
         let boundary = format!("needlepoint-{}", m.id);
+        // The moment of writing, as a mail server would stamp it.
         let date = needlepoint_store::now().strftime("%a, %d %b %Y %H:%M:%S +0000");
         let mut eml = format!(
             "From: {from}\r\nTo: {}\r\nSubject: {}\r\nDate: {date}\r\nMessage-ID: <message-{}@needlepoint>\r\n\
@@ -75,20 +76,20 @@ pub fn backoff(attempts: i64) -> SignedDuration {
 
 /// Sends what is due once; returns how many were sent and failed.
 pub async fn deliver_due(
-    st: &AppState,
+    cx: &Context,
     sender: &dyn Sender,
     now: Timestamp,
 ) -> Result<(usize, usize), StoreError> {
     let (mut sent, mut failed) = (0, 0);
-    for m in st.store.due_messages(now, 50).await? {
+    for m in cx.store.due_messages(now, 50).await? {
         match sender.send(&m).await {
             Ok(()) => {
-                st.store.mark_sent(m.id, now).await?;
+                cx.store.mark_sent(m.id, now).await?;
                 sent += 1;
             }
             Err(e) => {
                 tracing::warn!(message = m.id, error = %e, "message not sent; will retry");
-                st.store
+                cx.store
                     .mark_failed(m.id, &e, now + backoff(m.attempts))
                     .await?;
                 failed += 1;
@@ -99,10 +100,10 @@ pub async fn deliver_due(
 }
 
 /// Runs [`deliver_due`] every `every` until the process ends.
-pub fn spawn_worker(st: AppState, sender: Arc<dyn Sender>, every: std::time::Duration) {
+pub fn spawn_worker(cx: Context, sender: Arc<dyn Sender>, every: std::time::Duration) {
     tokio::spawn(async move {
         loop {
-            if let Err(e) = deliver_due(&st, sender.as_ref(), needlepoint_store::now()).await {
+            if let Err(e) = deliver_due(&cx, sender.as_ref(), cx.now()).await {
                 tracing::error!(error = %e, "outbox");
             }
             tokio::time::sleep(every).await;
@@ -120,14 +121,14 @@ fn address(p: &Patient) -> Option<(&'static str, String)> {
 
 /// The clinic's wording of each message, or the shipped wording.
 async fn templates(
-    st: &AppState,
+    cx: &Context,
     clinic_id: i64,
 ) -> Result<HashMap<String, MessageTemplate>, StoreError> {
     let mut out: HashMap<String, MessageTemplate> = KINDS
         .iter()
         .filter_map(|(k, _)| MessageTemplate::shipped(k).map(|t| (k.to_string(), t)))
         .collect();
-    out.extend(st.store.message_templates(clinic_id).await?);
+    out.extend(cx.store.message_templates(clinic_id).await?);
     Ok(out)
 }
 
@@ -165,16 +166,16 @@ pub struct Letters {
 }
 
 /// Reads what the patient's messages need.
-pub async fn letters(st: &AppState, p: &Patient) -> Result<Letters, StoreError> {
+pub async fn letters(cx: &Context, p: &Patient) -> Result<Letters, StoreError> {
     Ok(Letters {
         patient_id: p.id,
         given_name: p.details.given_name.clone(),
         address: address(p),
-        clinic: st.store.clinic(p.clinic_id).await?.details.name,
-        currency: st.store.clinic_pricing(p.clinic_id).await?.currency,
-        kb: crate::clinical::clinic_kb(st, p.clinic_id).await?,
-        wording: templates(st, p.clinic_id).await?,
-        now: needlepoint_store::now(),
+        clinic: cx.store.clinic(p.clinic_id).await?.details.name,
+        currency: cx.store.clinic_pricing(p.clinic_id).await?.currency,
+        kb: cx.clinic_kb(p.clinic_id).await?,
+        wording: templates(cx, p.clinic_id).await?,
+        now: cx.now(),
     })
 }
 
@@ -307,22 +308,23 @@ impl Letters {
 /// and marks those lots notified, in one transaction. Returns how many
 /// messages were queued; `Conflict` when nothing is left to notify.
 pub async fn notify_recall(
-    st: &AppState,
+    cx: &Context,
+    actor: &crate::Actor,
     lot_id: i64,
-    actor: &needlepoint_store::Actor,
-) -> Result<usize, StoreError> {
+) -> crate::Result<usize> {
+    crate::access::lot(cx, actor, lot_id).await?;
     let mut ids = vec![];
     let mut messages = vec![];
-    for lot in st.store.lot_siblings(lot_id).await? {
+    for lot in cx.store.lot_siblings(lot_id).await? {
         if lot.recalled_at.is_none() || lot.recall_notified_at.is_some() {
             continue;
         }
-        let uses = st.store.lot_uses(lot.id).await?;
-        messages.extend(recall_messages(st, &lot, &uses).await?);
+        let uses = cx.store.lot_uses(lot.id).await?;
+        messages.extend(recall_messages(cx, &lot, &uses).await?);
         ids.push(lot.id);
     }
-    st.store
-        .notify_recall(&ids, &messages, actor, needlepoint_store::now())
+    cx.store
+        .notify_recall(&ids, &messages, &actor.audit, cx.now())
         .await?;
     Ok(messages.len())
 }
@@ -331,12 +333,12 @@ pub async fn notify_recall(
 /// with it), in the clinic's wording. Patients with neither e-mail nor
 /// phone are left out; the recall page lists them to call.
 pub async fn recall_messages(
-    st: &AppState,
+    cx: &Context,
     lot: &needlepoint_store::Lot,
     uses: &[needlepoint_store::LotUse],
 ) -> Result<Vec<NewMessage>, StoreError> {
-    let clinic = st.store.clinic(lot.clinic_id).await?;
-    let wording = templates(st, lot.clinic_id).await?;
+    let clinic = cx.store.clinic(lot.clinic_id).await?;
+    let wording = templates(cx, lot.clinic_id).await?;
     let what = format!(
         "a {} ({}, lot {})",
         lot.kind.label().to_lowercase(),
@@ -344,14 +346,14 @@ pub async fn recall_messages(
         lot.lot_number
     );
     let tz = jiff::tz::TimeZone::get(&clinic.details.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-    let now = needlepoint_store::now();
+    let now = cx.now();
     let mut seen = std::collections::HashSet::new();
     let mut out = vec![];
     for u in uses {
         if !seen.insert(u.patient_id) {
             continue;
         }
-        let p = st.store.patient(u.patient_id).await?;
+        let p = cx.store.patient(u.patient_id).await?;
         let Some((channel, to)) = address(&p) else {
             continue;
         };

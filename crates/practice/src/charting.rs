@@ -2,9 +2,8 @@
 //! is evaluated from, and each change to a chart with the rules it must
 //! pass first (the rules themselves are in `needlepoint_domain::charting`).
 
-use crate::auth::Caller;
-use crate::clinical::{clinic_kb, clinic_today, freshness};
-use crate::AppState;
+use crate::screening::freshness;
+use crate::{Actor, Context, Error, Result};
 use jiff::civil::Date;
 use needlepoint_domain::charting::{
     self, AmendmentInput, Anaesthetic, Check, ChecklistFacts, ScreeningFact, Signer, ZoneInput,
@@ -12,48 +11,10 @@ use needlepoint_domain::charting::{
 use needlepoint_domain::knowledge::KnowledgeBase;
 use needlepoint_domain::plan::PhotoUse;
 use needlepoint_domain::Invalid;
-use needlepoint_store::{
-    Appointment, Chart, ChecklistRecord, Lot, Patient, PlanRecord, StoreError,
-};
-
-/// Why a change to a chart was not made.
-#[derive(Debug)]
-pub enum ChartError {
-    /// Bad input, by field.
-    Invalid(Invalid),
-    /// A rule refuses it; every reason.
-    Refused(Vec<String>),
-    Store(StoreError),
-}
-
-impl From<StoreError> for ChartError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Conflict(m) => ChartError::Refused(vec![m]),
-            StoreError::Invalid(i) => ChartError::Invalid(i),
-            e => ChartError::Store(e),
-        }
-    }
-}
-
-impl From<Invalid> for ChartError {
-    fn from(e: Invalid) -> Self {
-        ChartError::Invalid(e)
-    }
-}
-
-impl ChartError {
-    pub fn lines(&self) -> Vec<String> {
-        match self {
-            ChartError::Invalid(i) => i.errors.iter().map(|e| e.message.clone()).collect(),
-            ChartError::Refused(r) => r.clone(),
-            ChartError::Store(e) => vec![e.to_string()],
-        }
-    }
-}
+use needlepoint_store::{Appointment, Chart, ChecklistRecord, Lot, Patient, PlanRecord, StoreError};
 
 /// Everything a chart is judged against.
-pub struct Context {
+pub struct Session {
     pub chart: Chart,
     pub appointment: Appointment,
     pub patient: Patient,
@@ -68,7 +29,7 @@ pub struct Context {
     pub checks: Vec<Check>,
 }
 
-impl Context {
+impl Session {
     pub fn photos_allowed(&self) -> bool {
         self.photo_use != Some(PhotoUse::NoPhotos)
     }
@@ -78,9 +39,9 @@ impl Context {
 
     /// A signed chart is read-only: every change is refused up front, with
     /// the same words as the store's own check.
-    pub fn editable(&self) -> Result<(), ChartError> {
+    pub fn editable(&self) -> Result<()> {
         if self.chart.is_signed() {
-            Err(ChartError::Refused(vec![
+            Err(Error::Refused(vec![
                 needlepoint_store::SIGNED_MESSAGE.into()
             ]))
         } else {
@@ -93,52 +54,61 @@ impl Context {
 /// appointment's own day, or on another day with a clinician's reason
 /// (refused on the `reason` field without one).
 pub async fn open(
-    st: &AppState,
-    caller: &Caller,
+    cx: &Context,
+    actor: &Actor,
     a: &Appointment,
     off_day_reason: Option<&str>,
-) -> Result<Chart, ChartError> {
+) -> Result<Chart> {
+    crate::access::clinic(actor, a.clinic_id)?;
     if a.kind != "session" {
-        return Err(ChartError::Refused(vec![
+        return Err(Error::Refused(vec![
             "Only a microneedling session is charted.".into(),
         ]));
     }
     if !a.status.holds_time() {
-        return Err(ChartError::Refused(vec![format!(
+        return Err(Error::Refused(vec![format!(
             "This appointment is {}; it cannot be charted.",
             a.status.label().to_lowercase()
         )]));
     }
-    if let Some(c) = st.store.chart_for_appointment(a.id).await? {
+    if let Some(c) = cx.store.chart_for_appointment(a.id).await? {
         return Ok(c);
     }
     let zone = jiff::tz::TimeZone::get(&a.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
     let day = a.starts_at.to_zoned(zone).date();
     let reason =
-        charting::may_open_chart(day, clinic_today(st, a.clinic_id).await?, off_day_reason)?;
-    Ok(st
+        charting::may_open_chart(day, cx.clinic_today(a.clinic_id).await?, off_day_reason)?;
+    Ok(cx
         .store
         .open_chart(
             a,
             reason.as_deref(),
-            &caller.actor(),
-            needlepoint_store::now(),
+            &actor.audit,
+            cx.now(),
         )
         .await?)
 }
 
-pub async fn context(st: &AppState, chart: Chart) -> Result<Context, StoreError> {
-    let appointment = st.store.appointment(chart.appointment_id).await?;
-    let patient = st.store.patient(chart.patient_id).await?;
-    let kb = clinic_kb(st, chart.clinic_id).await?;
-    let today = clinic_today(st, chart.clinic_id).await?;
+/// The chart `id` with everything it is judged against, if the actor may
+/// see it.
+pub async fn load(cx: &Context, actor: &Actor, id: i64) -> Result<Session> {
+    let chart = crate::access::chart(cx, actor, id).await?;
+    Ok(session(cx, chart).await?)
+}
+
+/// Reads everything the chart is judged against, as of now.
+pub async fn session(cx: &Context, chart: Chart) -> Result<Session, StoreError> {
+    let appointment = cx.store.appointment(chart.appointment_id).await?;
+    let patient = cx.store.patient(chart.patient_id).await?;
+    let kb = cx.clinic_kb(chart.clinic_id).await?;
+    let today = cx.clinic_today(chart.clinic_id).await?;
     let plan = match chart.plan_id {
-        Some(id) => Some(st.store.plan(id).await?),
+        Some(id) => Some(cx.store.plan(id).await?),
         None => None,
     };
     // The consent in force is one signed for the plan as it stands now.
     let consent = match &plan {
-        Some(p) => st
+        Some(p) => cx
             .store
             .consents(p.id)
             .await?
@@ -157,8 +127,8 @@ pub async fn context(st: &AppState, chart: Chart) -> Result<Context, StoreError>
     };
     let photo_use = consent.as_ref().and_then(|c| PhotoUse::parse(&c.photo_use));
 
-    let screenings = st.store.screenings(patient.id).await?;
-    let current = st
+    let screenings = cx.store.screenings(patient.id).await?;
+    let current = cx
         .store
         .current_history(patient.id)
         .await?
@@ -190,7 +160,7 @@ pub async fn context(st: &AppState, chart: Chart) -> Result<Context, StoreError>
             .flat_map(|a| &a.reasons)
             .any(|r| r.rule_id == kb.charting.antiviral_rule)
     });
-    let photos: Vec<String> = st
+    let photos: Vec<String> = cx
         .store
         .patient_photos(patient.id)
         .await?
@@ -198,7 +168,7 @@ pub async fn context(st: &AppState, chart: Chart) -> Result<Context, StoreError>
         .filter(|p| p.chart_id == Some(chart.id))
         .map(|p| p.view)
         .collect();
-    let earlier_signed = st
+    let earlier_signed = cx
         .store
         .patient_charts(patient.id)
         .await?
@@ -218,9 +188,9 @@ pub async fn context(st: &AppState, chart: Chart) -> Result<Context, StoreError>
         antiviral_needed,
         antiviral_taken: chart.checklist.antiviral_taken,
     };
-    let checks = charting::checklist(&kb, &facts, needlepoint_store::now(), today);
+    let checks = charting::checklist(&kb, &facts, cx.now(), today);
     let zone = appointment.time_zone.clone();
-    Ok(Context {
+    Ok(Session {
         chart,
         appointment,
         patient,
@@ -243,12 +213,12 @@ pub struct ChecklistInput<'a> {
 }
 
 pub async fn save_checklist(
-    st: &AppState,
-    caller: &Caller,
     cx: &Context,
+    actor: &Actor,
+    sx: &Session,
     input: &ChecklistInput<'_>,
-) -> Result<Chart, ChartError> {
-    cx.editable()?;
+) -> Result<Chart> {
+    sx.editable()?;
     let reason = input.no_anaesthetic_reason.trim();
     let at = input.anaesthetic_at.trim();
     let anaesthetic = if !reason.is_empty() {
@@ -272,12 +242,12 @@ pub async fn save_checklist(
     } else {
         let t = jiff::civil::Time::strptime("%H:%M", at)
             .map_err(|_| Invalid::one("anaesthetic_at", "Write the time as HH:MM, like 09:15."))?;
-        let tz = jiff::tz::TimeZone::get(&cx.zone).unwrap_or(jiff::tz::TimeZone::UTC);
+        let tz = jiff::tz::TimeZone::get(&sx.zone).unwrap_or(jiff::tz::TimeZone::UTC);
         let instant = tz
-            .to_ambiguous_timestamp(cx.today.to_datetime(t))
+            .to_ambiguous_timestamp(sx.today.to_datetime(t))
             .compatible()
             .map_err(|_| Invalid::one("anaesthetic_at", "That time does not exist today."))?;
-        if instant > needlepoint_store::now() {
+        if instant > cx.now() {
             return Err(Invalid::one(
                 "anaesthetic_at",
                 "That time is still to come: record when the cream went on.",
@@ -290,55 +260,55 @@ pub async fn save_checklist(
         anaesthetic,
         antiviral_taken: input.antiviral_taken,
     };
-    Ok(st
+    Ok(cx
         .store
         .save_checklist(
-            cx.chart.id,
+            sx.chart.id,
             &record,
-            &caller.actor(),
-            needlepoint_store::now(),
+            &actor.audit,
+            cx.now(),
         )
         .await?)
 }
 
 /// Starts needling when every checklist item passes.
-pub async fn start(st: &AppState, caller: &Caller, cx: &Context) -> Result<Chart, ChartError> {
-    cx.editable()?;
-    let missing: Vec<String> = cx
+pub async fn start(cx: &Context, actor: &Actor, sx: &Session) -> Result<Chart> {
+    sx.editable()?;
+    let missing: Vec<String> = sx
         .checks
         .iter()
         .filter(|c| !c.state.passes())
         .map(|c| format!("{}: {}", c.name, c.state.detail()))
         .collect();
     if !missing.is_empty() {
-        return Err(ChartError::Refused(missing));
+        return Err(Error::Refused(missing));
     }
-    Ok(st
+    Ok(cx
         .store
         .start_chart(
-            cx.chart.id,
-            &cx.checks,
-            &caller.actor(),
-            needlepoint_store::now(),
+            sx.chart.id,
+            &sx.checks,
+            &actor.audit,
+            cx.now(),
         )
         .await?)
 }
 
 pub async fn save_zone(
-    st: &AppState,
-    caller: &Caller,
     cx: &Context,
+    actor: &Actor,
+    sx: &Session,
     input: &ZoneInput,
-) -> Result<Chart, ChartError> {
-    cx.editable()?;
-    let zone = charting::parse_zone(&cx.kb, input, &cx.consented)?;
-    Ok(st
+) -> Result<Chart> {
+    sx.editable()?;
+    let zone = charting::parse_zone(&sx.kb, input, &sx.consented)?;
+    Ok(cx
         .store
         .save_zone(
-            cx.chart.id,
+            sx.chart.id,
             &zone,
-            &caller.actor(),
-            needlepoint_store::now(),
+            &actor.audit,
+            cx.now(),
         )
         .await?)
 }
@@ -346,32 +316,32 @@ pub async fn save_zone(
 /// A lot this clinic holds, checked for use today; with the product
 /// warning, if any.
 pub async fn usable_lot(
-    st: &AppState,
     cx: &Context,
+    sx: &Session,
     lot_id: i64,
-) -> Result<(Lot, Option<String>), ChartError> {
-    let lot = match st.store.lot(lot_id).await {
-        Ok(l) if l.clinic_id == cx.chart.clinic_id => l,
+) -> Result<(Lot, Option<String>)> {
+    let lot = match cx.store.lot(lot_id).await {
+        Ok(l) if l.clinic_id == sx.chart.clinic_id => l,
         Ok(_) | Err(StoreError::NotFound) => {
             return Err(Invalid::one("lot_id", "Choose a lot from this clinic's stock.").into())
         }
         Err(e) => return Err(e.into()),
     };
-    if let Some(why) = charting::lot_refusal(&lot.facts(), cx.today) {
+    if let Some(why) = charting::lot_refusal(&lot.facts(), sx.today) {
         return Err(Invalid::one("lot_id", why).into());
     }
-    let warning = charting::product_warning(&cx.kb, lot.kind, lot.intradermal);
+    let warning = charting::product_warning(&sx.kb, lot.kind, lot.intradermal);
     Ok((lot, warning))
 }
 
 pub async fn add_lot(
-    st: &AppState,
-    caller: &Caller,
     cx: &Context,
+    actor: &Actor,
+    sx: &Session,
     lot_id: &str,
     quantity: &str,
-) -> Result<Chart, ChartError> {
-    cx.editable()?;
+) -> Result<Chart> {
+    sx.editable()?;
     let lot_id: i64 = lot_id
         .trim()
         .parse()
@@ -384,7 +354,7 @@ pub async fn add_lot(
             .filter(|q| (1..=20).contains(q))
             .ok_or_else(|| Invalid::one("quantity", "Quantity is a whole number from 1 to 20."))?,
     };
-    let (lot, warning) = usable_lot(st, cx, lot_id).await?;
+    let (lot, warning) = usable_lot(cx, sx, lot_id).await?;
     if quantity > lot.quantity {
         return Err(Invalid::one(
             "quantity",
@@ -392,83 +362,114 @@ pub async fn add_lot(
         )
         .into());
     }
-    Ok(st
+    Ok(cx
         .store
         .add_chart_lot(
-            cx.chart.id,
+            sx.chart.id,
             lot.id,
             quantity,
             warning.as_deref(),
-            &caller.actor(),
-            needlepoint_store::now(),
+            &actor.audit,
+            cx.now(),
         )
         .await?)
 }
 
-fn signer(caller: &Caller) -> Signer {
+fn signer(actor: &Actor) -> Signer {
     Signer {
-        id: caller.staff.id,
-        role: caller.role,
-        practitioner: caller.staff.practitioner.is_some(),
-        medical_director: caller.staff.medical_director,
+        id: actor.staff.id,
+        role: actor.role,
+        practitioner: actor.staff.practitioner.is_some(),
+        medical_director: actor.staff.medical_director,
     }
 }
 
 /// Signs the version the clinician saw; the store completes the
 /// appointment in the same transaction.
 pub async fn sign(
-    st: &AppState,
-    caller: &Caller,
     cx: &Context,
+    actor: &Actor,
+    sx: &Session,
     expected_version: i64,
-) -> Result<Chart, ChartError> {
-    let c = &cx.chart;
-    let refusals = charting::sign_refusals(&cx.kb, signer(caller), &c.zones, c.needle_lots());
+) -> Result<Chart> {
+    let c = &sx.chart;
+    let refusals = charting::sign_refusals(&sx.kb, signer(actor), &c.zones, c.needle_lots());
     if !refusals.is_empty() {
-        return Err(ChartError::Refused(refusals));
+        return Err(Error::Refused(refusals));
     }
-    Ok(st
+    Ok(cx
         .store
         .sign_chart(
             c.id,
             expected_version,
             charting::needs_second_signoff(&c.zones),
-            &caller.actor(),
-            needlepoint_store::now(),
+            &actor.audit,
+            cx.now(),
         )
         .await?)
 }
 
-pub async fn cosign(st: &AppState, caller: &Caller, cx: &Context) -> Result<Chart, ChartError> {
-    let Some(signed_by) = cx.chart.signed_by else {
-        return Err(ChartError::Refused(vec!["Sign the session first.".into()]));
+pub async fn cosign(cx: &Context, actor: &Actor, sx: &Session) -> Result<Chart> {
+    let Some(signed_by) = sx.chart.signed_by else {
+        return Err(Error::Refused(vec!["Sign the session first.".into()]));
     };
-    if let Some(why) = charting::second_signoff_refusal(signer(caller), signed_by) {
-        return Err(ChartError::Refused(vec![why]));
+    if let Some(why) = charting::second_signoff_refusal(signer(actor), signed_by) {
+        return Err(Error::Refused(vec![why]));
     }
-    Ok(st
+    Ok(cx
         .store
-        .cosign_chart(cx.chart.id, &caller.actor(), needlepoint_store::now())
+        .cosign_chart(sx.chart.id, &actor.audit, cx.now())
         .await?)
 }
 
 pub async fn amend(
-    st: &AppState,
-    caller: &Caller,
     cx: &Context,
+    actor: &Actor,
+    sx: &Session,
     a: &AmendmentInput,
-) -> Result<Chart, ChartError> {
-    if !matches!(
-        caller.role,
-        needlepoint_domain::Role::Clinician | needlepoint_domain::Role::Owner
-    ) {
-        return Err(ChartError::Refused(vec![
+) -> Result<Chart> {
+    if !actor.is_clinical() {
+        return Err(Error::Refused(vec![
             "Only a clinician amends a session.".into(),
         ]));
     }
-    a.check(&cx.kb, &cx.chart.zones)?;
-    Ok(st
+    a.check(&sx.kb, &sx.chart.zones)?;
+    Ok(cx
         .store
-        .amend_chart(cx.chart.id, a, &caller.actor(), needlepoint_store::now())
+        .amend_chart(sx.chart.id, a, &actor.audit, cx.now())
         .await?)
+}
+
+/// Whether a photo may be kept for this chart under `view`: the chart is
+/// open, the signed consent says how photos may be used and allows them.
+/// Checked before the upload is decoded.
+pub fn may_keep_photo(sx: &Session, view: &str) -> Result<()> {
+    sx.editable()?;
+    if sx.photo_use.is_none() {
+        return Err(Error::refused(
+            "Photos are taken once the patient has signed the consent, which records how their photos may be used.",
+        ));
+    }
+    if !sx.photos_allowed() {
+        return Err(Error::refused(
+            "The patient's consent allows no photos: none can be kept.",
+        ));
+    }
+    if charting::view_label(&sx.kb, view).is_none() {
+        return Err(Error::invalid("view", "Choose which view this photo is."));
+    }
+    Ok(())
+}
+
+/// Records a photo already cleaned and kept on disk, after checking again
+/// that it may be kept.
+pub async fn add_photo(
+    cx: &Context,
+    actor: &Actor,
+    sx: &Session,
+    photo: &needlepoint_store::NewPhoto,
+) -> Result<needlepoint_store::Photo> {
+    crate::access::clinic(actor, sx.chart.clinic_id)?;
+    may_keep_photo(sx, &photo.view)?;
+    Ok(cx.store.add_photo(photo, &actor.audit, cx.now()).await?)
 }

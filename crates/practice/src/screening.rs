@@ -1,0 +1,72 @@
+//! Screening: running the rules over the patient's current history for
+//! the areas asked about, and whether the latest screening is still current.
+
+use crate::{Actor, Context, Error, Result};
+use jiff::civil::Date;
+use needlepoint_domain::history::PatientHistory;
+use needlepoint_domain::screening::screen;
+use needlepoint_store::{HistoryVersion, Patient, ScreeningRecord};
+
+/// The history to screen: the latest version, with the date of birth from
+/// the patient's record (the one place it is kept up to date).
+pub fn with_birth_date(p: &Patient, h: Option<&HistoryVersion>) -> PatientHistory {
+    let mut history = h.map(|v| v.history.clone()).unwrap_or_default();
+    history.date_of_birth = Some(p.details.date_of_birth);
+    history
+}
+
+/// Screens the patient's current history for `areas` on `on` and saves it.
+/// Only clinicians screen; the patient must be at one of the actor's
+/// clinics and have a history recorded.
+pub async fn run(
+    cx: &Context,
+    actor: &Actor,
+    p: &Patient,
+    areas: &[String],
+    on: Date,
+) -> Result<ScreeningRecord> {
+    crate::access::clinic(actor, p.clinic_id)?;
+    if !actor.is_clinical() {
+        return Err(Error::Forbidden("Only a clinician screens a patient.".into()));
+    }
+    let kb = cx.clinic_kb(p.clinic_id).await?;
+    let version = cx
+        .store
+        .current_history(p.id)
+        .await?
+        .ok_or_else(|| Error::refused("Record the patient's history first."))?;
+    let history = with_birth_date(p, Some(&version));
+    let result = screen(&kb, &history, areas, on)?;
+    Ok(cx
+        .store
+        .record_screening(p.id, version.id, &result, &actor.audit, cx.now())
+        .await?)
+}
+
+/// How current the latest screening is.
+#[derive(Debug, Clone)]
+pub struct Freshness {
+    pub age_days: i64,
+    /// Why it should not be relied on, if it should not.
+    pub stale: Option<String>,
+}
+
+pub fn freshness(
+    s: &ScreeningRecord,
+    current_history: Option<i64>,
+    max_age_days: u32,
+    today: Date,
+) -> Freshness {
+    let age_days = (today - s.result.on).get_days() as i64;
+    let stale = if current_history.is_some_and(|v| v > s.history_version) {
+        Some("The history has changed since this screening.".to_string())
+    } else if age_days > i64::from(max_age_days) {
+        Some(format!(
+            "Older than the clinic's limit of {max_age_days} days."
+        ))
+    } else {
+        None
+    };
+    Freshness { age_days, stale }
+}
+
