@@ -1,0 +1,387 @@
+//! The services on their own, without HTTP: each case runs on SQLite and on
+//! PostgreSQL, at a fixed instant on the context's clock, never the wall's.
+
+use jiff::civil::{date, time, Weekday};
+use jiff::Timestamp;
+use needlepoint_domain::history::{Concern, PatientHistory, Severity};
+use needlepoint_domain::{PatientInput, PractitionerDetails, Role};
+use needlepoint_practice::booking::{self, Wanted};
+use needlepoint_practice::{access, charting, planning, screening, stock};
+use needlepoint_practice::{Actor, Clock, Context, Error};
+use needlepoint_store::testing::{fresh_store, seed, TestBackend};
+use needlepoint_store::{Channel, NewConsent, NewStaff, Patient};
+
+/// Monday 1 March 2027, 08:00 in London (GMT): before the clinic opens.
+fn monday_morning() -> Timestamp {
+    "2027-03-01T08:00:00Z".parse().unwrap()
+}
+
+/// A clinic open Monday to Saturday 9–18 with a room and a pen, a
+/// clinician and a front desk there, a clinician at the organisation's
+/// other clinic, and a patient with acne scars on the cheeks.
+struct Practice {
+    cx: Context,
+    clinician: Actor,
+    desk: Actor,
+    /// Works at the other clinic only.
+    stranger: Actor,
+    other_clinic: i64,
+    patient: Patient,
+}
+
+async fn actor(cx: &Context, org: i64, email: &str, role: Role, clinic: i64) -> Actor {
+    let staff = cx
+        .store
+        .create_staff(
+            &NewStaff {
+                organisation_id: org,
+                email: email.into(),
+                name: email.into(),
+                role,
+                password_hash: "not-a-hash".into(),
+                practitioner: (role == Role::Clinician)
+                    .then(|| PractitionerDetails::parse("Nurse Test", "Nurse", "").unwrap()),
+                clinic_ids: vec![clinic],
+            },
+            &needlepoint_store::Actor::system("test"),
+            cx.now(),
+        )
+        .await
+        .unwrap();
+    Actor {
+        audit: needlepoint_store::Actor {
+            staff_id: Some(staff.id),
+            label: email.into(),
+            channel: Channel::Web,
+            ip: None,
+        },
+        clinic_ids: vec![clinic],
+        role,
+        staff,
+    }
+}
+
+async fn practice(b: TestBackend) -> Practice {
+    let s = seed(fresh_store(b).await).await;
+    let kb = needlepoint_knowledge::shipped().unwrap();
+    let cx = Context::new(s.store.clone(), kb, Clock::fixed(monday_morning()));
+    let sys = needlepoint_store::Actor::system("test");
+    let other = cx
+        .store
+        .create_clinic(
+            s.organisation_id,
+            &needlepoint_domain::ClinicDetails::parse("Other Clinic", "Europe/London", "", "")
+                .unwrap(),
+            &sys,
+            cx.now(),
+        )
+        .await
+        .unwrap();
+    let hours = needlepoint_domain::scheduling::WeeklyHours::weekdays(
+        time(9, 0, 0, 0),
+        time(18, 0, 0, 0),
+        Weekday::Saturday,
+    );
+    cx.store
+        .set_clinic_hours(s.clinic_id, &hours, &sys, cx.now())
+        .await
+        .unwrap();
+    cx.store
+        .create_room(
+            s.clinic_id,
+            &needlepoint_domain::RoomDetails::parse("Room 1").unwrap(),
+            &sys,
+            cx.now(),
+        )
+        .await
+        .unwrap();
+    let pen =
+        needlepoint_domain::DeviceDetails::parse("Pen A", "SkinPen Precision", "", "2.5").unwrap();
+    cx.store
+        .create_device(s.clinic_id, &pen, &sys, cx.now())
+        .await
+        .unwrap();
+    let clinician = actor(
+        &cx,
+        s.organisation_id,
+        "nurse@example.com",
+        Role::Clinician,
+        s.clinic_id,
+    )
+    .await;
+    let desk = actor(
+        &cx,
+        s.organisation_id,
+        "desk@example.com",
+        Role::FrontDesk,
+        s.clinic_id,
+    )
+    .await;
+    let stranger = actor(
+        &cx,
+        s.organisation_id,
+        "elsewhere@example.com",
+        Role::Clinician,
+        other.id,
+    )
+    .await;
+    let details = PatientInput {
+        given_name: "Amara".into(),
+        family_name: "Osei".into(),
+        date_of_birth: "1990-02-28".into(),
+        sex: "female".into(),
+        email: "amara@example.com".into(),
+        ..Default::default()
+    }
+    .validate(date(2027, 3, 1))
+    .unwrap();
+    let patient = cx
+        .store
+        .create_patient(s.clinic_id, &details, &clinician.audit, cx.now())
+        .await
+        .unwrap();
+    let history = PatientHistory {
+        date_of_birth: Some(date(1990, 2, 28)),
+        fitzpatrick: Some(2),
+        concerns: vec![Concern {
+            indication: "acne_scars".into(),
+            area: "cheeks".into(),
+            severity: Severity::Moderate,
+        }],
+        ..Default::default()
+    };
+    cx.store
+        .add_history_version(
+            patient.id,
+            &history,
+            "clinician",
+            None,
+            &clinician.audit,
+            cx.now(),
+        )
+        .await
+        .unwrap();
+    Practice {
+        cx,
+        clinician,
+        desk,
+        stranger,
+        other_clinic: other.id,
+        patient,
+    }
+}
+
+/// Screening, planning, booking and opening the chart, each refused to the
+/// wrong role and the wrong clinic, and each judged on the context's clock:
+/// the chart opens on the appointment's day, and a no-show is recorded only
+/// once the appointment has started.
+async fn a_course_runs_on_the_injected_clock(b: TestBackend) {
+    let Practice {
+        cx,
+        clinician,
+        desk,
+        stranger,
+        patient: p,
+        ..
+    } = practice(b).await;
+    let cheeks = vec!["cheeks".to_string()];
+    let today = cx.clinic_today(p.clinic_id).await.unwrap();
+    assert_eq!(today, date(2027, 3, 1), "the clinic's today is the clock's");
+
+    assert!(matches!(
+        screening::run(&cx, &desk, &p, &cheeks, today).await,
+        Err(Error::Forbidden(_))
+    ));
+    assert!(matches!(
+        screening::run(&cx, &stranger, &p, &cheeks, today).await,
+        Err(Error::NotFound)
+    ));
+    assert!(matches!(
+        access::patient(&cx, &stranger, p.id).await,
+        Err(Error::NotFound)
+    ));
+    let s = screening::run(&cx, &clinician, &p, &cheeks, today)
+        .await
+        .unwrap();
+    assert_eq!(s.result.on, today);
+
+    assert!(matches!(
+        planning::create(&cx, &desk, &p, "skinpen").await,
+        Err(Error::Forbidden(_))
+    ));
+    let plan = planning::create(&cx, &clinician, &p, "skinpen")
+        .await
+        .unwrap();
+    assert_eq!(plan.plan.earliest_start, today);
+    cx.store
+        .sign_consent(
+            &NewConsent {
+                plan_id: plan.id,
+                plan_version: plan.version,
+                text: "I agree.".into(),
+                sha256: "abc".into(),
+                photo_use: "clinical_record_only".into(),
+                typed_name: "Amara Osei".into(),
+                signature: "data:image/png;base64,AAAA".into(),
+                ip: None,
+            },
+            &clinician.audit,
+            cx.now(),
+        )
+        .await
+        .unwrap();
+    let plan = cx
+        .store
+        .set_plan_status(
+            plan.id,
+            needlepoint_domain::plan::PlanStatus::Accepted,
+            None,
+            &clinician.audit,
+            cx.now(),
+        )
+        .await
+        .unwrap();
+
+    // Tuesday 10:00: booked by the front desk, who may not break a window.
+    let want = Wanted {
+        patient: &p,
+        kind: "session",
+        plan: Some(&plan),
+        practitioner: None,
+    };
+    let tuesday_ten = date(2027, 3, 2).at(10, 0, 0, 0);
+    assert!(matches!(
+        booking::book_one(&cx, &desk, &want, tuesday_ten, Some("in a hurry")).await,
+        Err(Error::Forbidden(_))
+    ));
+    assert!(matches!(
+        booking::book_one(&cx, &stranger, &want, tuesday_ten, None).await,
+        Err(Error::NotFound)
+    ));
+    let a = booking::book_one(&cx, &desk, &want, tuesday_ten, None)
+        .await
+        .unwrap();
+    assert_eq!(a.starts_at, "2027-03-02T10:00:00Z".parse().unwrap());
+    let queued = cx.store.messages(p.clinic_id, 10).await.unwrap();
+    assert!(
+        queued
+            .iter()
+            .any(|m| m.kind == "confirmation" && m.appointment_id == Some(a.id)),
+        "the confirmation is queued with the booking: {queued:?}"
+    );
+
+    // Monday: the day before, the chart needs a clinician's reason.
+    match charting::open(&cx, &clinician, &a, None).await {
+        Err(Error::Invalid(i)) => assert!(i.message_for("reason").is_some(), "{i:?}"),
+        other => panic!("opened a day early without a reason: {other:?}"),
+    }
+    // Tuesday 09:30: the day has come; still too early for a no-show.
+    cx.clock.set("2027-03-02T09:30:00Z".parse().unwrap());
+    let chart = charting::open(&cx, &clinician, &a, None).await.unwrap();
+    assert_eq!(chart.off_day_reason, None);
+    let session = charting::load(&cx, &clinician, chart.id).await.unwrap();
+    assert_eq!(session.today, date(2027, 3, 2));
+    assert!(matches!(
+        charting::load(&cx, &stranger, chart.id).await,
+        Err(Error::NotFound)
+    ));
+    assert!(matches!(
+        booking::set_status(&cx, &desk, &a, "no_show", None, None).await,
+        Err(Error::Conflict(_))
+    ));
+    assert_eq!(
+        cx.store.appointment(a.id).await.unwrap().status,
+        needlepoint_domain::appointment::AppointmentStatus::Booked,
+        "nothing changed"
+    );
+}
+
+/// An expired lot is refused as of the context's today; a recall at one
+/// clinic keeps the same lot out of every clinic's stock; only a
+/// clinician at the lot's clinic recalls it.
+async fn stock_refuses_expired_and_recalled_lots(b: TestBackend) {
+    let Practice {
+        cx,
+        clinician,
+        desk,
+        stranger,
+        other_clinic,
+        patient,
+    } = practice(b).await;
+    let item = |clinic_id| stock::ItemInput {
+        clinic_id,
+        kind: "cartridge".into(),
+        name: "SkinPen cartridge".into(),
+        supplier: "Crown Aesthetics".into(),
+        intradermal: false,
+        reorder_at: Some(5),
+    };
+    let here = stock::add_item(&cx, &desk, &item(patient.clinic_id))
+        .await
+        .unwrap();
+    let there = stock::add_item(&cx, &stranger, &item(other_clinic))
+        .await
+        .unwrap();
+    assert!(matches!(
+        stock::add_item(&cx, &desk, &item(other_clinic)).await,
+        Err(Error::NotFound)
+    ));
+    let lot = |item_id, expires_on: &str| stock::LotInput {
+        item_id: Some(item_id),
+        lot_number: "L-2291".into(),
+        expires_on: expires_on.into(),
+        quantity: Some(10),
+    };
+    match stock::receive(&cx, &desk, &lot(here.id, "2027-02-28")).await {
+        Err(Error::Invalid(i)) => assert!(i.message_for("expires_on").is_some(), "{i:?}"),
+        other => panic!("took an expired lot into stock: {other:?}"),
+    }
+    let received = stock::receive(&cx, &desk, &lot(here.id, "2028-01-31"))
+        .await
+        .unwrap();
+
+    assert!(matches!(
+        stock::recall(&cx, &desk, received.id, "Maker's notice 7", false).await,
+        Err(Error::Forbidden(_))
+    ));
+    assert!(matches!(
+        stock::recall(&cx, &stranger, received.id, "Maker's notice 7", false).await,
+        Err(Error::NotFound)
+    ));
+    match stock::recall(&cx, &clinician, received.id, " ", false).await {
+        Err(Error::Invalid(i)) => assert!(i.message_for("reason").is_some()),
+        other => panic!("recalled without a reason: {other:?}"),
+    }
+    let r = stock::recall(&cx, &clinician, received.id, "Maker's notice 7", false)
+        .await
+        .unwrap();
+    assert_eq!(r.lot.recalled_at, Some(monday_morning()));
+
+    // The same lot arriving at the other clinic afterwards stays out.
+    match stock::receive(&cx, &stranger, &lot(there.id, "2028-01-31")).await {
+        Err(Error::Invalid(i)) => {
+            let m = i.message_for("lot_number").unwrap_or_default();
+            assert!(m.contains("recalled on 1 March 2027"), "{m}");
+        }
+        other => panic!("took a recalled lot into stock: {other:?}"),
+    }
+    assert!(cx.store.lots(other_clinic).await.unwrap().is_empty());
+}
+
+macro_rules! on_both {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $case() { super::$case(super::TestBackend::Sqlite).await } )*
+        }
+        mod postgres {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+               async fn $case() { super::$case(super::TestBackend::Postgres).await } )*
+        }
+    };
+}
+
+on_both!(
+    a_course_runs_on_the_injected_clock,
+    stock_refuses_expired_and_recalled_lots,
+);
