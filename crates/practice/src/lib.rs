@@ -15,6 +15,7 @@ pub mod charting;
 pub mod delivery;
 pub mod ical;
 pub mod messages;
+pub mod patients;
 pub mod planning;
 pub mod screening;
 pub mod stock;

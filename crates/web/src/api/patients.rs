@@ -1,6 +1,6 @@
 //! Patients and clinical notes over JSON.
 
-use needlepoint_practice::access;
+use needlepoint_practice::patients;
 use super::ApiJson;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use needlepoint_domain::{Invalid, PatientInput};
-use needlepoint_store::{AuditEvent, ClinicalNote, Patient};
+use needlepoint_store::{ClinicalNote, Patient};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -186,26 +186,8 @@ pub async fn create_patient(
     caller: Caller,
     ApiJson(body): ApiJson<PatientCreate>,
 ) -> Result<(StatusCode, Json<PatientOut>), ApiError> {
-    let clinic_id = match (body.clinic_id, caller.clinic_ids.as_slice()) {
-        (Some(id), _) if caller.sees_clinic(id) => id,
-        (Some(_), _) => return Err(Invalid::one("clinic_id", "Not one of your clinics.").into()),
-        (None, [only]) => *only,
-        (None, _) => {
-            return Err(
-                Invalid::one("clinic_id", "You belong to several clinics: say which.").into(),
-            )
-        }
-    };
-    let details = body.input().validate(st.clinic_today(clinic_id).await?)?;
-    let p = st
-        .store
-        .create_patient(
-            clinic_id,
-            &details,
-            &caller.actor(),
-            st.now(),
-        )
-        .await?;
+    let clinic_id = body.clinic_id;
+    let p = patients::register(&st, &caller, clinic_id, &body.input()).await?;
     Ok((StatusCode::CREATED, Json(p.into())))
 }
 
@@ -217,14 +199,7 @@ pub async fn get_patient(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<PatientOut>, ApiError> {
-    let p = access::patient(&st, &caller, id).await?;
-    st.store
-        .record_audit(
-            &caller.actor(),
-            &AuditEvent::new("view", "patient", Some(id)).patient(id),
-            st.now(),
-        )
-        .await?;
+    let p = patients::view(&st, &caller, id).await?;
     Ok(Json(p.into()))
 }
 
@@ -239,21 +214,8 @@ pub async fn update_patient(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<PatientUpdate>,
 ) -> Result<Json<PatientOut>, ApiError> {
-    let p = access::patient(&st, &caller, id).await?;
     let version = body.version;
-    let details = body
-        .input()
-        .validate(st.clinic_today(p.clinic_id).await?)?;
-    let p = st
-        .store
-        .update_patient(
-            id,
-            version,
-            &details,
-            &caller.actor(),
-            st.now(),
-        )
-        .await?;
+    let p = patients::update(&st, &caller, id, version, &body.input()).await?;
     Ok(Json(p.into()))
 }
 
@@ -292,17 +254,8 @@ pub async fn list_notes(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<Vec<NoteOut>>, ApiError> {
-    access::patient(&st, &caller, id).await?;
-    st.store
-        .record_audit(
-            &caller.actor(),
-            &AuditEvent::new("view", "clinical_notes", Some(id)).patient(id),
-            st.now(),
-        )
-        .await?;
     Ok(Json(
-        st.store
-            .clinical_notes(id)
+        patients::notes(&st, &caller, id)
             .await?
             .into_iter()
             .map(NoteOut::from)
@@ -319,18 +272,6 @@ pub async fn add_note(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<NoteIn>,
 ) -> Result<(StatusCode, Json<NoteOut>), ApiError> {
-    access::patient(&st, &caller, id).await?;
-    let text = needlepoint_domain::validation::required_text("body", &body.body, 10_000)
-        .map_err(|e| Invalid { errors: vec![e] })?;
-    let n = st
-        .store
-        .add_clinical_note(
-            id,
-            caller.staff.id,
-            &text,
-            &caller.actor(),
-            st.now(),
-        )
-        .await?;
+    let n = patients::add_note(&st, &caller, id, &body.body).await?;
     Ok((StatusCode::CREATED, Json(n.into())))
 }

@@ -382,7 +382,7 @@ async fn new_page(
 ) -> Result<NewPage, PageError> {
     let clinics = st.store.clinics_for_staff(caller.staff.id).await?;
     let patient = match v.get("patient").parse::<i64>() {
-        Ok(id) => Some(super::visible_patient(st.store.as_ref(), caller, id).await?),
+        Ok(id) => Some(access::patient(st, caller, id).await?),
         Err(_) => None,
     };
     let wanted_clinic = patient
@@ -536,7 +536,7 @@ async fn try_book(
     let Ok(pid) = v.get("patient").parse::<i64>() else {
         return unprocessable("Choose the patient first.");
     };
-    let p = super::visible_patient(st.store.as_ref(), caller, pid).await?;
+    let p = access::patient(st, caller, pid).await?;
     let local = match parse_local(v.get("date"), v.get("time")) {
         Ok(l) => l,
         Err(m) => return unprocessable(&m),

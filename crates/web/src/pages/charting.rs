@@ -1009,7 +1009,7 @@ pub async fn patient_photos(
     Path(id): Path<i64>,
     Query(q): Query<CompareQuery>,
 ) -> Result<Response, PageError> {
-    let patient = super::visible_patient(st.store.as_ref(), &caller, id).await?;
+    let patient = access::patient(&st, &caller, id).await?;
     let kb = st.clinic_kb(patient.clinic_id).await?;
     let clinic = st.store.clinic(patient.clinic_id).await?;
     let all = st.store.patient_photos(id).await?;

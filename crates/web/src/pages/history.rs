@@ -2,8 +2,8 @@
 //! new version and the earlier ones stay. Intake answers waiting for review
 //! are shown here to be confirmed into the history.
 
+use needlepoint_practice::access;
 use super::forms::FormValues;
-use super::visible_patient;
 use crate::auth::Caller;
 use needlepoint_practice::screening::with_birth_date;
 use crate::csrf::CsrfToken;
@@ -296,7 +296,7 @@ pub async fn show(
     csrf: CsrfToken,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    let p = visible_patient(st.store.as_ref(), &caller, id).await?;
+    let p = access::patient(&st, &caller, id).await?;
     st.store
         .record_audit(
             &caller.actor(),
@@ -457,7 +457,7 @@ pub async fn change(
     Path(id): Path<i64>,
     Form(f): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let p = visible_patient(st.store.as_ref(), &caller, id).await?;
+    let p = access::patient(&st, &caller, id).await?;
     let v = FormValues(f);
     let op = v.get("op").to_string();
     let kb = st.clinic_kb(p.clinic_id).await?;
@@ -495,7 +495,7 @@ pub async fn confirm_intake(
     caller: Caller,
     Path((id, sub)): Path<(i64, i64)>,
 ) -> Result<Response, PageError> {
-    let p = visible_patient(st.store.as_ref(), &caller, id).await?;
+    let p = access::patient(&st, &caller, id).await?;
     let answers = st
         .store
         .pending_intakes(id)

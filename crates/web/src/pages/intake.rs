@@ -2,8 +2,8 @@
 //! answers on their phone, one screen at a time, without an account; the
 //! answers wait on the history page for a clinician to confirm.
 
+use needlepoint_practice::access;
 use super::forms::FormValues;
-use super::visible_patient;
 use crate::auth::{self, Caller};
 use crate::csrf::CsrfToken;
 use crate::error::PageError;
@@ -42,7 +42,7 @@ pub async fn create_link(
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    let p = visible_patient(st.store.as_ref(), &caller, id).await?;
+    let p = access::patient(&st, &caller, id).await?;
     let token = auth::random_token();
     let now = st.now();
     let link = st

@@ -18,22 +18,10 @@ pub mod settings;
 
 use crate::auth::Caller;
 use crate::error::PageError;
-use needlepoint_store::{Patient, Store};
+use needlepoint_store::Store;
 
 /// A patient this caller may see, or 404 (we do not reveal that a record
 /// exists in a clinic the caller does not belong to).
-pub async fn visible_patient(
-    store: &dyn Store,
-    caller: &Caller,
-    id: i64,
-) -> Result<Patient, PageError> {
-    let p = store.patient(id).await?;
-    if caller.sees_clinic(p.clinic_id) {
-        Ok(p)
-    } else {
-        Err(PageError::NotFound)
-    }
-}
 
 /// The zone to show a caller's own times in (tokens, the audit trail): that
 /// of the first of their clinics, by name; UTC when they have none.

@@ -1,7 +1,7 @@
 //! Finding, creating, viewing and editing patients; the clinical notes.
 
+use needlepoint_practice::{access, patients, Error};
 use super::forms::FormValues;
-use super::visible_patient;
 use crate::auth::{urlencode, Caller};
 use crate::csrf::CsrfToken;
 use crate::error::PageError;
@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use needlepoint_domain::{Invalid, PatientInput, Role, Sex};
-use needlepoint_store::{AuditEvent, Clinic, Patient, PatientPage, StoreError};
+use needlepoint_store::{Clinic, Patient, PatientPage};
 
 const PAGE_SIZE: i64 = 25;
 
@@ -207,33 +207,12 @@ pub async fn create(
 ) -> Result<Response, PageError> {
     let form = FormValues(form);
     let clinics = st.store.clinics_for_staff(caller.staff.id).await?;
-    let clinic_id = form
-        .get("clinic_id")
-        .parse::<i64>()
-        .ok()
-        .filter(|id| caller.sees_clinic(*id));
-    let zone = clinic_id
-        .map(|id| clinic_zone(&clinics, id))
-        .unwrap_or_else(|| "UTC".into());
-    let mut errors = match input_from(&form).validate(st.today_in(&zone)) {
-        Ok(details) if clinic_id.is_some() => {
-            let p = st
-                .store
-                .create_patient(
-                    clinic_id.unwrap(),
-                    &details,
-                    &caller.actor(),
-                    st.now(),
-                )
-                .await?;
-            return Ok(Redirect::to(&format!("/patients/{}?saved=1", p.id)).into_response());
-        }
-        Ok(_) => Invalid::default(),
-        Err(inv) => inv,
+    let clinic_id = form.get("clinic_id").parse::<i64>().ok();
+    let errors = match patients::register(&st, &caller, clinic_id, &input_from(&form)).await {
+        Ok(p) => return Ok(Redirect::to(&format!("/patients/{}?saved=1", p.id)).into_response()),
+        Err(Error::Invalid(inv)) => inv,
+        Err(e) => return Err(e.into()),
     };
-    if clinic_id.is_none() {
-        errors.push("clinic_id", "Choose one of your clinics.");
-    }
     let page = FormPage {
         shell: Shell::new(&caller, &csrf, "patients"),
         heading: "New patient".into(),
@@ -295,15 +274,7 @@ pub async fn show(
     Path(id): Path<i64>,
     Query(q): Query<SavedQuery>,
 ) -> Result<Response, PageError> {
-    let p = visible_patient(st.store.as_ref(), &caller, id).await?;
-    let now = st.now();
-    st.store
-        .record_audit(
-            &caller.actor(),
-            &AuditEvent::new("view", "patient", Some(id)).patient(id),
-            now,
-        )
-        .await?;
+    let p = patients::view(&st, &caller, id).await?;
     let clinics = st.store.clinics_for_staff(caller.staff.id).await?;
     let zone = clinic_zone(&clinics, p.clinic_id);
     let kb = st.clinic_kb(p.clinic_id).await?;
@@ -374,14 +345,7 @@ pub async fn edit_form(
     csrf: CsrfToken,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    let p = visible_patient(st.store.as_ref(), &caller, id).await?;
-    st.store
-        .record_audit(
-            &caller.actor(),
-            &AuditEvent::new("view", "patient", Some(id)).patient(id),
-            st.now(),
-        )
-        .await?;
+    let p = patients::view(&st, &caller, id).await?;
     let clinics = st.store.clinics_for_staff(caller.staff.id).await?;
     Ok(render(&FormPage {
         shell: Shell::new(&caller, &csrf, "patients"),
@@ -407,7 +371,7 @@ pub async fn update(
     Path(id): Path<i64>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let p = visible_patient(st.store.as_ref(), &caller, id).await?;
+    let p = access::patient(&st, &caller, id).await?;
     let form = FormValues(form);
     let clinics: Vec<Clinic> = st
         .store
@@ -416,7 +380,6 @@ pub async fn update(
         .into_iter()
         .filter(|c| c.id == p.clinic_id)
         .collect();
-    let zone = clinic_zone(&clinics, p.clinic_id);
     let version = form.get("version").parse::<i64>().unwrap_or(p.version);
     let mut page = FormPage {
         shell: Shell::new(&caller, &csrf, "patients"),
@@ -430,31 +393,19 @@ pub async fn update(
         version: Some(version),
         conflict: None,
     };
-    match input_from(&form).validate(st.today_in(&zone)) {
-        Ok(details) => match st
-            .store
-            .update_patient(
-                id,
-                version,
-                &details,
-                &caller.actor(),
-                st.now(),
-            )
-            .await
-        {
-            Ok(_) => Ok(Redirect::to(&format!("/patients/{id}?saved=1")).into_response()),
-            Err(StoreError::Conflict(m)) => {
-                // Keep what they typed; show the version now on record.
-                page.conflict = Some(m);
-                page.version = Some(st.store.patient(id).await?.version);
-                Ok((StatusCode::CONFLICT, render(&page)).into_response())
-            }
-            Err(e) => Err(e.into()),
-        },
-        Err(inv) => {
+    match patients::update(&st, &caller, id, version, &input_from(&form)).await {
+        Ok(_) => Ok(Redirect::to(&format!("/patients/{id}?saved=1")).into_response()),
+        Err(Error::Conflict(m)) => {
+            // Keep what they typed; show the version now on record.
+            page.conflict = Some(m);
+            page.version = Some(st.store.patient(id).await?.version);
+            Ok((StatusCode::CONFLICT, render(&page)).into_response())
+        }
+        Err(Error::Invalid(inv)) => {
             page.errors = inv;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -477,7 +428,6 @@ struct NotesPage {
 }
 
 /// Longest note accepted, to keep one mistaken paste from swamping the record.
-const MAX_NOTE_CHARS: usize = 10_000;
 
 async fn notes_page(
     st: &AppState,
@@ -489,9 +439,7 @@ async fn notes_page(
 ) -> Result<NotesPage, PageError> {
     let clinics = st.store.clinics_for_staff(caller.staff.id).await?;
     let zone = clinic_zone(&clinics, p.clinic_id);
-    let notes = st
-        .store
-        .clinical_notes(p.id)
+    let notes = patients::notes(st, caller, p.id)
         .await?
         .into_iter()
         .map(|n| NoteView {
@@ -517,14 +465,7 @@ pub async fn notes(
     csrf: CsrfToken,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    let p = visible_patient(st.store.as_ref(), &caller, id).await?;
-    st.store
-        .record_audit(
-            &caller.actor(),
-            &AuditEvent::new("view", "clinical_notes", Some(id)).patient(id),
-            st.now(),
-        )
-        .await?;
+    let p = access::patient(&st, &caller, id).await?;
     Ok(render(
         &notes_page(&st, &caller, &csrf, &p, String::new(), None).await?,
     ))
@@ -537,21 +478,11 @@ pub async fn add_note(
     Path(id): Path<i64>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let p = visible_patient(st.store.as_ref(), &caller, id).await?;
+    let p = access::patient(&st, &caller, id).await?;
     let form = FormValues(form);
-    match needlepoint_domain::validation::required_text("body", form.get("body"), MAX_NOTE_CHARS) {
-        Ok(body) => {
-            st.store
-                .add_clinical_note(
-                    id,
-                    caller.staff.id,
-                    &body,
-                    &caller.actor(),
-                    st.now(),
-                )
-                .await?;
-            Ok(Redirect::to(&format!("/patients/{id}/notes")).into_response())
-        }
+    match patients::add_note(&st, &caller, id, form.get("body")).await {
+        Ok(_) => Ok(Redirect::to(&format!("/patients/{id}/notes")).into_response()),
+        Err(e) if !e.is_answer_to_input() => Err(e.into()),
         Err(e) => {
             let page = notes_page(
                 &st,
@@ -559,7 +490,7 @@ pub async fn add_note(
                 &csrf,
                 &p,
                 form.get("body").to_string(),
-                Some(e.message),
+                Some(e.message()),
             )
             .await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
@@ -573,7 +504,7 @@ pub async fn audit(
     csrf: CsrfToken,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    let p = visible_patient(st.store.as_ref(), &caller, id).await?;
+    let p = access::patient(&st, &caller, id).await?;
     let clinics = st.store.clinics_for_staff(caller.staff.id).await?;
     let zone = clinic_zone(&clinics, p.clinic_id);
     let entries = st.store.patient_audit(id, 500).await?;

@@ -2,8 +2,8 @@
 //! quote, sign the consent (in the clinic or through a link), move through
 //! the lifecycle, and print plan + quote + consent.
 
+use needlepoint_practice::access;
 use super::forms::FormValues;
-use super::visible_patient;
 use crate::auth::{self, Caller};
 use needlepoint_practice::planning::{self, check_signature, frozen_consent};
 use crate::csrf::CsrfToken;
@@ -101,7 +101,7 @@ pub async fn list(
     csrf: CsrfToken,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    let p = visible_patient(st.store.as_ref(), &caller, id).await?;
+    let p = access::patient(&st, &caller, id).await?;
     Ok(render(&list_page(&st, &caller, &csrf, &p, None).await?))
 }
 
@@ -112,7 +112,7 @@ pub async fn create(
     Path(id): Path<i64>,
     Form(f): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let p = visible_patient(st.store.as_ref(), &caller, id).await?;
+    let p = access::patient(&st, &caller, id).await?;
     let v = FormValues(f);
     let problem = match planning::create(&st, &caller, &p, v.get("device")).await {
         Ok(plan) => {
@@ -409,7 +409,7 @@ pub(super) async fn own_plan(
     id: i64,
     pid: i64,
 ) -> Result<(Patient, PlanRecord), PageError> {
-    let p = visible_patient(st.store.as_ref(), caller, id).await?;
+    let p = access::patient(st, caller, id).await?;
     let r = st.store.plan(pid).await?;
     if r.patient_id != id {
         return Err(PageError::NotFound);

@@ -2,8 +2,8 @@
 //! deferral ends, each reason with the fact and the source; and a
 //! clinician's override with its justification.
 
+use needlepoint_practice::access;
 use super::forms::FormValues;
-use super::visible_patient;
 use crate::auth::Caller;
 use needlepoint_practice::screening::{self, freshness};
 use crate::csrf::CsrfToken;
@@ -73,7 +73,7 @@ async fn list_page(
     on: Option<String>,
     error: Option<String>,
 ) -> Result<ListPage, PageError> {
-    let p = visible_patient(st.store.as_ref(), caller, id).await?;
+    let p = access::patient(st, caller, id).await?;
     let kb = st.clinic_kb(p.clinic_id).await?;
     let today = st.clinic_today(p.clinic_id).await?;
     let current = st.store.current_history(id).await?;
@@ -149,7 +149,7 @@ pub async fn create(
     Path(id): Path<i64>,
     Form(f): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let p = visible_patient(st.store.as_ref(), &caller, id).await?;
+    let p = access::patient(&st, &caller, id).await?;
     let v = FormValues(f);
     let areas: Vec<String> = v.all("areas").into_iter().map(str::to_string).collect();
     let refuse = |message: String| async {
@@ -233,7 +233,7 @@ async fn detail_page(
     error: Option<String>,
     draft: String,
 ) -> Result<DetailPage, PageError> {
-    let p = visible_patient(st.store.as_ref(), caller, id).await?;
+    let p = access::patient(st, caller, id).await?;
     let kb = st.clinic_kb(p.clinic_id).await?;
     let zone = st.store.clinic(p.clinic_id).await?.details.time_zone;
     let current = st.store.current_history(id).await?.map(|v| v.version);
@@ -332,7 +332,7 @@ pub async fn show(
     csrf: CsrfToken,
     Path((id, sid)): Path<(i64, i64)>,
 ) -> Result<Response, PageError> {
-    visible_patient(st.store.as_ref(), &caller, id).await?;
+    access::patient(&st, &caller, id).await?;
     let s = own_screening(&st, id, sid).await?;
     st.store
         .record_audit(
@@ -353,7 +353,7 @@ pub async fn override_it(
     Path((id, sid)): Path<(i64, i64)>,
     Form(f): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    visible_patient(st.store.as_ref(), &caller, id).await?;
+    access::patient(&st, &caller, id).await?;
     let s = own_screening(&st, id, sid).await?;
     let v = FormValues(f);
     let status = Status::parse(v.get("status"));
