@@ -13,6 +13,7 @@ pub mod access;
 pub mod booking;
 pub mod charting;
 pub mod delivery;
+pub mod history;
 pub mod ical;
 pub mod messages;
 pub mod patients;

@@ -126,3 +126,212 @@ pub fn check_signature(data_url: &str) -> Result<(), String> {
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// How long a link sent to a patient (intake, consent) keeps working.
+pub const LINK_DAYS: i64 = 7;
+
+/// The plan `plan_id` and its patient, if the actor may see them.
+pub async fn visible(
+    cx: &Context,
+    actor: &Actor,
+    plan_id: i64,
+) -> Result<(Patient, needlepoint_store::PlanRecord)> {
+    let r = cx.store.plan(plan_id).await?;
+    let p = crate::access::patient(cx, actor, r.patient_id).await?;
+    Ok((p, r))
+}
+
+fn clinical_only(actor: &Actor) -> Result<()> {
+    if actor.is_clinical() {
+        Ok(())
+    } else {
+        Err(Error::Forbidden("Only a clinician changes a plan.".into()))
+    }
+}
+
+/// Saves a clinician's edit of the plan, if `version` is still current:
+/// every value outside the guideline needs its reason (and is flagged), the
+/// device stays the proposal's, and the quote is made again.
+pub async fn edit(
+    cx: &Context,
+    actor: &Actor,
+    plan_id: i64,
+    version: i64,
+    plan: &needlepoint_domain::plan::Plan,
+) -> Result<needlepoint_store::PlanRecord> {
+    let (p, r) = visible(cx, actor, plan_id).await?;
+    clinical_only(actor)?;
+    if plan.device != r.plan.device {
+        return Err(Error::invalid(
+            "plan.device",
+            "Propose a new plan to change the device.",
+        ));
+    }
+    let kb = cx.clinic_kb(p.clinic_id).await?;
+    let flags = plan.check(&kb, &r.proposal)?;
+    let quote = quote_for(cx, p.clinic_id, plan).await?.ok();
+    Ok(cx
+        .store
+        .update_plan(
+            plan_id,
+            version,
+            plan,
+            &flags,
+            quote.as_ref(),
+            &actor.audit,
+            cx.now(),
+        )
+        .await?)
+}
+
+/// Moves the plan on: accepting or starting needs a consent signed for the
+/// plan as it stands, cancelling needs a reason (checked by the record).
+pub async fn set_status(
+    cx: &Context,
+    actor: &Actor,
+    plan_id: i64,
+    to: needlepoint_domain::plan::PlanStatus,
+    reason: Option<&str>,
+) -> Result<needlepoint_store::PlanRecord> {
+    visible(cx, actor, plan_id).await?;
+    clinical_only(actor)?;
+    Ok(cx
+        .store
+        .set_plan_status(plan_id, to, reason, &actor.audit, cx.now())
+        .await?)
+}
+
+/// The consent document for the plan as it stands: what the patient reads
+/// and signs.
+pub async fn consent_document(
+    cx: &Context,
+    p: &Patient,
+    r: &needlepoint_store::PlanRecord,
+) -> Result<String> {
+    let kb = cx.clinic_kb(p.clinic_id).await?;
+    let clinic = cx.store.clinic(p.clinic_id).await?.details.name;
+    let history = with_birth_date(p, cx.store.current_history(p.id).await?.as_ref());
+    Ok(needlepoint_domain::plan::consent_text(
+        &kb,
+        &r.plan,
+        r.quote.as_ref(),
+        &p.details.full_name(),
+        &clinic,
+        &history,
+    ))
+}
+
+/// A consent as the patient gave it: the plan version they read, how their
+/// photos may be used, their typed name and drawn signature.
+#[derive(Debug, Clone, Default)]
+pub struct ConsentInput {
+    pub version: Option<i64>,
+    pub photo_use: String,
+    pub typed_name: String,
+    pub signature: String,
+    pub ip: Option<String>,
+}
+
+/// Checks a consent and freezes the document with the patient's choices.
+async fn consent(
+    cx: &Context,
+    p: &Patient,
+    r: &needlepoint_store::PlanRecord,
+    c: &ConsentInput,
+) -> Result<needlepoint_store::NewConsent> {
+    use needlepoint_domain::plan::PhotoUse;
+    let mut inv = Invalid::default();
+    if c.version != Some(r.version) {
+        inv.push(
+            "version",
+            "The plan changed while you were reading; read the new version and sign again.",
+        );
+    }
+    let photo_use = PhotoUse::parse(&c.photo_use);
+    if photo_use.is_none() {
+        inv.push("photo_use", "Choose how your photos may be used.");
+    }
+    let typed = needlepoint_domain::validation::required_text("typed_name", &c.typed_name, 120);
+    let typed = inv.check(typed.map_err(|e| {
+        needlepoint_domain::FieldError::new(
+            "typed_name",
+            format!("Type your full name. {}", e.message),
+        )
+    }));
+    if let Err(m) = check_signature(&c.signature) {
+        inv.push("signature", m);
+    }
+    inv.into_result()?;
+    let (Some(photo_use), Some(typed)) = (photo_use, typed) else {
+        unreachable!("checked above");
+    };
+    let document = consent_document(cx, p, r).await?;
+    let today = cx.clinic_today(p.clinic_id).await?;
+    let (text, sha256) = frozen_consent(&document, photo_use, &typed, today);
+    Ok(needlepoint_store::NewConsent {
+        plan_id: r.id,
+        plan_version: r.version,
+        text,
+        sha256,
+        photo_use: photo_use.as_str().into(),
+        typed_name: typed,
+        signature: c.signature.clone(),
+        ip: c.ip.clone(),
+    })
+}
+
+/// The patient signs in the clinic, with a member of staff present.
+pub async fn sign_consent(
+    cx: &Context,
+    actor: &Actor,
+    plan_id: i64,
+    c: &ConsentInput,
+) -> Result<needlepoint_store::ConsentRecord> {
+    let (p, r) = visible(cx, actor, plan_id).await?;
+    let new = consent(cx, &p, &r, c).await?;
+    Ok(cx.store.sign_consent(&new, &actor.audit, cx.now()).await?)
+}
+
+/// Makes a single-use consent link for the plan, valid for [`LINK_DAYS`];
+/// only the token's hash is kept. Returns when it expires.
+pub async fn create_consent_link(
+    cx: &Context,
+    actor: &Actor,
+    plan_id: i64,
+    token_hash: &str,
+) -> Result<jiff::Timestamp> {
+    visible(cx, actor, plan_id).await?;
+    let now = cx.now();
+    let expires = now + jiff::SignedDuration::from_hours(24 * LINK_DAYS);
+    cx.store
+        .create_consent_link(plan_id, token_hash, expires, &actor.audit, now)
+        .await?;
+    Ok(expires)
+}
+
+/// The patient and plan a consent link is for, or why it cannot be used.
+pub async fn by_consent_link(
+    cx: &Context,
+    token_hash: &str,
+) -> Result<std::result::Result<(Patient, needlepoint_store::PlanRecord), needlepoint_store::LinkRefusal>>
+{
+    let plan_id = match cx.store.consent_link(token_hash, cx.now()).await? {
+        Ok(id) => id,
+        Err(r) => return Ok(Err(r)),
+    };
+    let r = cx.store.plan(plan_id).await?;
+    Ok(Ok((cx.store.patient(r.patient_id).await?, r)))
+}
+
+/// The patient signs through a link: the link is used up with the signing.
+pub async fn sign_consent_by_link(
+    cx: &Context,
+    token_hash: &str,
+    p: &Patient,
+    r: &needlepoint_store::PlanRecord,
+    c: &ConsentInput,
+) -> Result<std::result::Result<needlepoint_store::ConsentRecord, needlepoint_store::LinkRefusal>>
+{
+    let new = consent(cx, p, r, c).await?;
+    Ok(cx.store.sign_consent_by_link(token_hash, &new, cx.now()).await?)
+}

@@ -70,3 +70,49 @@ pub fn freshness(
     Freshness { age_days, stale }
 }
 
+
+/// A screening of a patient the actor may see; the view is audited.
+pub async fn view(cx: &Context, actor: &Actor, screening_id: i64) -> Result<ScreeningRecord> {
+    let s = cx.store.screening(screening_id).await?;
+    crate::access::patient(cx, actor, s.patient_id).await?;
+    let ev = needlepoint_store::AuditEvent::new("view", "screening", Some(screening_id))
+        .patient(s.patient_id);
+    cx.store.record_audit(&actor.audit, &ev, cx.now()).await?;
+    Ok(s)
+}
+
+/// A clinician decides the outcome against the rules' (`status` as
+/// typed), with a justification kept beside the screening.
+pub async fn override_outcome(
+    cx: &Context,
+    actor: &Actor,
+    screening_id: i64,
+    status: &str,
+    justification: &str,
+) -> Result<ScreeningRecord> {
+    let s = cx.store.screening(screening_id).await?;
+    crate::access::patient(cx, actor, s.patient_id).await?;
+    if !actor.is_clinical() {
+        return Err(Error::Forbidden(
+            "Only a clinician overrides a screening.".into(),
+        ));
+    }
+    let mut inv = needlepoint_domain::Invalid::default();
+    let status = needlepoint_domain::screening::Status::parse(status);
+    if status.is_none() {
+        inv.push("status", "Choose the outcome you decide on: eligible, eligible_with_precautions, deferred, needs_physician_approval or not_eligible.");
+    }
+    let why = inv.check(needlepoint_domain::validation::required_text(
+        "justification",
+        justification,
+        2000,
+    ));
+    inv.into_result()?;
+    let (Some(status), Some(why)) = (status, why) else {
+        unreachable!("checked above");
+    };
+    cx.store
+        .override_screening(screening_id, status, &why, &actor.audit, cx.now())
+        .await?;
+    Ok(cx.store.screening(screening_id).await?)
+}

@@ -164,27 +164,7 @@ pub async fn update_plan(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<PlanEdit>,
 ) -> Result<Json<PlanOut>, ApiError> {
-    let (p, r) = own_plan(&st, &caller, id).await?;
-    let kb = st.clinic_kb(p.clinic_id).await?;
-    if body.plan.device != r.plan.device {
-        return Err(Invalid::one("plan.device", "Propose a new plan to change the device.").into());
-    }
-    let flags = body.plan.check(&kb, &r.proposal)?;
-    let quote = planning::quote_for(&st, p.clinic_id, &body.plan)
-        .await?
-        .ok();
-    let saved = st
-        .store
-        .update_plan(
-            id,
-            body.version,
-            &body.plan,
-            &flags,
-            quote.as_ref(),
-            &caller.actor(),
-            st.now(),
-        )
-        .await?;
+    let saved = planning::edit(&st, &caller, id, body.version, &body.plan).await?;
     Ok(Json(out(&st, saved).await?))
 }
 
@@ -208,22 +188,12 @@ pub async fn plan_status(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<StatusChange>,
 ) -> Result<Json<PlanOut>, ApiError> {
-    own_plan(&st, &caller, id).await?;
     let to = PlanStatus::parse(&body.status).ok_or_else(|| {
         ApiError::from(Invalid::one(
             "status",
             "Use accepted, in_progress, completed or cancelled.",
         ))
     })?;
-    let r = st
-        .store
-        .set_plan_status(
-            id,
-            to,
-            body.reason.as_deref(),
-            &caller.actor(),
-            st.now(),
-        )
-        .await?;
+    let r = planning::set_status(&st, &caller, id, to, body.reason.as_deref()).await?;
     Ok(Json(out(&st, r).await?))
 }

@@ -3,6 +3,7 @@
 use needlepoint_practice::access;
 use super::ApiJson;
 use crate::auth::Caller;
+use needlepoint_practice::history;
 use needlepoint_practice::screening::{self, freshness};
 use crate::error::{ApiError, ErrorBody};
 use crate::AppState;
@@ -10,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use needlepoint_domain::history::PatientHistory;
-use needlepoint_domain::screening::{screen, Status};
+use needlepoint_domain::screening::screen;
 use needlepoint_domain::Invalid;
 use needlepoint_store::{HistoryVersion, Patient, ScreeningRecord};
 use serde::{Deserialize, Serialize};
@@ -103,19 +104,8 @@ pub async fn get_history(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<HistoryOut>, ApiError> {
-    access::patient(&st, &caller, id).await?;
-    let v = st
-        .store
-        .current_history(id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    st.store
-        .record_audit(
-            &caller.actor(),
-            &needlepoint_store::AuditEvent::new("view", "history", Some(v.id)).patient(id),
-            st.now(),
-        )
-        .await?;
+    let (_, v) = history::view(&st, &caller, id).await?;
+    let v = v.ok_or(ApiError::NotFound)?;
     Ok(Json(v.into()))
 }
 
@@ -129,32 +119,7 @@ pub async fn put_history(
     Path(id): Path<i64>,
     ApiJson(history): ApiJson<PatientHistory>,
 ) -> Result<(StatusCode, Json<HistoryOut>), ApiError> {
-    let p = access::patient(&st, &caller, id).await?;
-    if history
-        .date_of_birth
-        .is_some_and(|d| d != p.details.date_of_birth)
-    {
-        return Err(Invalid::one(
-            "date_of_birth",
-            "Change the date of birth on the patient's details.",
-        )
-        .into());
-    }
-    let mut history = history;
-    history.date_of_birth = Some(p.details.date_of_birth);
-    let kb = st.clinic_kb(p.clinic_id).await?;
-    history.validate(&kb, st.clinic_today(p.clinic_id).await?)?;
-    let v = st
-        .store
-        .add_history_version(
-            id,
-            &history,
-            "api",
-            None,
-            &caller.actor(),
-            st.now(),
-        )
-        .await?;
+    let v = history::record(&st, &caller, id, &history, "api").await?;
     Ok((StatusCode::CREATED, Json(v.into())))
 }
 
@@ -274,29 +239,8 @@ pub async fn override_screening(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<OverrideIn>,
 ) -> Result<(StatusCode, Json<ScreeningOut>), ApiError> {
-    let s = st.store.screening(id).await?;
-    let p = access::patient(&st, &caller, s.patient_id).await?;
-    let mut inv = Invalid::default();
-    let status = Status::parse(&body.status);
-    if status.is_none() {
-        inv.push("status", "Use eligible, eligible_with_precautions, deferred, needs_physician_approval or not_eligible.");
-    }
-    let why = inv.check(needlepoint_domain::validation::required_text(
-        "justification",
-        &body.justification,
-        2000,
-    ));
-    inv.into_result()?;
-    st.store
-        .override_screening(
-            id,
-            status.unwrap(),
-            &why.unwrap(),
-            &caller.actor(),
-            st.now(),
-        )
-        .await?;
-    let s = st.store.screening(id).await?;
+    let s = screening::override_outcome(&st, &caller, id, &body.status, &body.justification).await?;
+    let p = st.store.patient(s.patient_id).await?;
     Ok((StatusCode::CREATED, Json(out(&st, &p, s).await?)))
 }
 

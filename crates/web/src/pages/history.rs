@@ -2,7 +2,7 @@
 //! new version and the earlier ones stay. Intake answers waiting for review
 //! are shown here to be confirmed into the history.
 
-use needlepoint_practice::access;
+use needlepoint_practice::{access, history, Error};
 use super::forms::FormValues;
 use crate::auth::Caller;
 use needlepoint_practice::screening::with_birth_date;
@@ -152,29 +152,6 @@ pub fn items(kb: &KnowledgeBase, h: &PatientHistory) -> Vec<Item> {
     out
 }
 
-/// Adds to `base` what `answers` has that it lacks, and takes the patient's
-/// current answers on pregnancy, breastfeeding and skin type. Nothing a
-/// clinician recorded is dropped by confirming a patient's answers.
-pub fn merge(base: &PatientHistory, answers: &PatientHistory) -> PatientHistory {
-    let mut h = base.clone();
-    h.pregnant = answers.pregnant;
-    h.breastfeeding = answers.breastfeeding;
-    h.fitzpatrick = answers.fitzpatrick.or(base.fitzpatrick);
-    fn add<T: PartialEq + Clone>(to: &mut Vec<T>, from: &[T]) {
-        for x in from {
-            if !to.contains(x) {
-                to.push(x.clone());
-            }
-        }
-    }
-    add(&mut h.conditions, &answers.conditions);
-    add(&mut h.medications, &answers.medications);
-    add(&mut h.allergies, &answers.allergies);
-    add(&mut h.events, &answers.events);
-    add(&mut h.concerns, &answers.concerns);
-    add(&mut h.notes, &answers.notes);
-    h
-}
 
 pub struct Pending {
     id: i64,
@@ -244,7 +221,7 @@ async fn page(
         .await?
         .into_iter()
         .map(|s: IntakeSubmission| {
-            let merged = merge(&h, &s.history);
+            let merged = history::merge(&h, &s.history);
             let adds = items(&kb, &merged)
                 .into_iter()
                 .filter(|i| !items(&kb, &h).iter().any(|j| j.text == i.text))
@@ -296,7 +273,7 @@ pub async fn show(
     csrf: CsrfToken,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    let p = access::patient(&st, &caller, id).await?;
+    let (p, _) = history::view(&st, &caller, id).await?;
     st.store
         .record_audit(
             &caller.actor(),
@@ -460,33 +437,27 @@ pub async fn change(
     let p = access::patient(&st, &caller, id).await?;
     let v = FormValues(f);
     let op = v.get("op").to_string();
-    let kb = st.clinic_kb(p.clinic_id).await?;
-    let today = st.clinic_today(p.clinic_id).await?;
     let current = st.store.current_history(id).await?;
     let mut h = with_birth_date(&p, current.as_ref());
-    let result = apply(&op, &v, &mut h).and_then(|_| {
-        h.validate(&kb, today).map_err(|e| Invalid {
-            errors: e
-                .errors
-                .into_iter()
-                .map(|fe| needlepoint_domain::FieldError::new(on_form(&fe.field), fe.message))
-                .collect(),
-        })
-    });
-    if let Err(errors) = result {
+    let errors = match apply(&op, &v, &mut h) {
+        Ok(()) => match history::record(&st, &caller, id, &h, "clinician").await {
+            Ok(_) => None,
+            // The whole-history check names fields like `conditions[3].since`.
+            Err(Error::Invalid(e)) => Some(Invalid {
+                errors: e
+                    .errors
+                    .into_iter()
+                    .map(|fe| needlepoint_domain::FieldError::new(on_form(&fe.field), fe.message))
+                    .collect(),
+            }),
+            Err(e) => return Err(e.into()),
+        },
+        Err(inv) => Some(inv),
+    };
+    if let Some(errors) = errors {
         let page = page(&st, &caller, &csrf, &p, Some((op, errors, v))).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
     }
-    st.store
-        .add_history_version(
-            id,
-            &h,
-            "clinician",
-            None,
-            &caller.actor(),
-            st.now(),
-        )
-        .await?;
     Ok(Redirect::to(&format!("/patients/{id}/history")).into_response())
 }
 
@@ -495,59 +466,13 @@ pub async fn confirm_intake(
     caller: Caller,
     Path((id, sub)): Path<(i64, i64)>,
 ) -> Result<Response, PageError> {
-    let p = access::patient(&st, &caller, id).await?;
-    let answers = st
-        .store
-        .pending_intakes(id)
-        .await?
-        .into_iter()
-        .find(|s| s.id == sub)
-        .ok_or(PageError::NotFound)?;
-    let current = st.store.current_history(id).await?;
-    let merged = merge(&with_birth_date(&p, current.as_ref()), &answers.history);
-    st.store
-        .confirm_intake(sub, &merged, &caller.actor(), st.now())
-        .await?;
+    history::confirm_intake(&st, &caller, id, sub).await?;
     Ok(Redirect::to(&format!("/patients/{id}/history")).into_response())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn confirming_answers_adds_and_never_drops() {
-        let base = PatientHistory {
-            fitzpatrick: Some(3),
-            allergies: vec![AllergyEntry {
-                code: "nickel".into(),
-                note: None,
-            }],
-            ..Default::default()
-        };
-        let answers = PatientHistory {
-            pregnant: true,
-            allergies: vec![
-                AllergyEntry {
-                    code: "nickel".into(),
-                    note: None,
-                },
-                AllergyEntry {
-                    code: "topical_anaesthetic".into(),
-                    note: None,
-                },
-            ],
-            ..Default::default()
-        };
-        let m = merge(&base, &answers);
-        assert!(m.pregnant);
-        assert_eq!(
-            m.fitzpatrick,
-            Some(3),
-            "kept when the patient did not answer"
-        );
-        assert_eq!(m.allergies.len(), 2, "no duplicate, nothing dropped");
-    }
 
     #[test]
     fn form_changes_apply_or_name_the_field() {

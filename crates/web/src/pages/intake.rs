@@ -2,7 +2,7 @@
 //! answers on their phone, one screen at a time, without an account; the
 //! answers wait on the history page for a clinician to confirm.
 
-use needlepoint_practice::access;
+use needlepoint_practice::{access, history, Error};
 use super::forms::FormValues;
 use crate::auth::{self, Caller};
 use crate::csrf::CsrfToken;
@@ -14,14 +14,12 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
-use jiff::SignedDuration;
 use needlepoint_domain::history::*;
 use needlepoint_domain::knowledge::{KnowledgeBase, Recordable};
 use needlepoint_domain::Invalid;
 use needlepoint_store::LinkRefusal;
 
 /// How long a link works: long enough to answer at home before the visit.
-const LINK_DAYS: i64 = 7;
 /// How many concerns the form offers.
 const CONCERN_ROWS: usize = 3;
 
@@ -44,17 +42,7 @@ pub async fn create_link(
 ) -> Result<Response, PageError> {
     let p = access::patient(&st, &caller, id).await?;
     let token = auth::random_token();
-    let now = st.now();
-    let link = st
-        .store
-        .create_intake_link(
-            id,
-            &auth::token_hash(&token),
-            now + SignedDuration::from_hours(24 * LINK_DAYS),
-            &caller.actor(),
-            now,
-        )
-        .await?;
+    let link = history::create_intake_link(&st, &caller, id, &auth::token_hash(&token)).await?;
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -202,11 +190,7 @@ pub async fn show(
     csrf: CsrfToken,
     Path(token): Path<String>,
 ) -> Result<Response, PageError> {
-    match st
-        .store
-        .intake_link(&auth::token_hash(&token), st.now())
-        .await?
-    {
+    match history::intake_link(&st, &auth::token_hash(&token)).await? {
         Ok(link) => Ok(render(
             &form_page(
                 &st,
@@ -442,33 +426,27 @@ pub async fn submit(
     Form(f): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let hash = auth::token_hash(&token);
-    let link = match st
-        .store
-        .intake_link(&hash, st.now())
-        .await?
-    {
+    let link = match history::intake_link(&st, &hash).await? {
         Ok(l) => l,
         Err(r) => return Ok(refused(r)),
     };
     let p = st.store.patient(link.patient_id).await?;
     let kb = st.clinic_kb(p.clinic_id).await?;
-    let today = st.clinic_today(p.clinic_id).await?;
     let v = FormValues(f);
-    let checked = answers(&kb, &v).and_then(|mut h| {
-        h.date_of_birth = Some(p.details.date_of_birth);
-        h.validate(&kb, today).map(|_| h)
-    });
-    match checked {
-        Ok(h) => match st.store.submit_intake(&hash, &h, st.now()).await? {
-            Ok(_) => Ok(render(&DonePage {
-                title: "Thank you",
-                message: format!("Your answers are with {}. A clinician will go through them with you before any treatment.", st.store.clinic(p.clinic_id).await?.details.name),
-            })),
-            Err(r) => Ok(refused(r)),
-        },
-        Err(inv) => {
+    let outcome = match answers(&kb, &v) {
+        Ok(h) => history::submit_intake(&st, &hash, &h).await,
+        Err(inv) => Err(Error::Invalid(inv)),
+    };
+    match outcome {
+        Ok(Ok(_)) => Ok(render(&DonePage {
+            title: "Thank you",
+            message: format!("Your answers are with {}. A clinician will go through them with you before any treatment.", st.store.clinic(p.clinic_id).await?.details.name),
+        })),
+        Ok(Err(r)) => Ok(refused(r)),
+        Err(Error::Invalid(inv)) => {
             let page = form_page(&st, &csrf, &token, link.patient_id, v, inv).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
+        Err(e) => Err(e.into()),
     }
 }

@@ -5,7 +5,8 @@
 use needlepoint_practice::access;
 use super::forms::FormValues;
 use crate::auth::{self, Caller};
-use needlepoint_practice::planning::{self, check_signature, frozen_consent};
+use needlepoint_practice::planning::{self, ConsentInput};
+use needlepoint_practice::Error;
 use crate::csrf::CsrfToken;
 use crate::error::PageError;
 use crate::view::{local_time, long_date, render, Shell};
@@ -15,17 +16,16 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use jiff::SignedDuration;
 use needlepoint_domain::clinic::format_money;
 use needlepoint_domain::knowledge::{DepthRange, Interval, KnowledgeBase};
-use needlepoint_domain::plan::{consent_text, PhotoUse, Plan, PlanStatus};
+use needlepoint_domain::plan::{PhotoUse, Plan, PlanStatus};
 use needlepoint_domain::pricing::Quote;
 use needlepoint_domain::Invalid;
-use needlepoint_store::{ConsentRecord, LinkRefusal, NewConsent, Patient, PlanRecord, StoreError};
+use needlepoint_store::{ConsentRecord, LinkRefusal, Patient, PlanRecord};
 use std::net::SocketAddr;
 
 /// How long a consent link works.
-const LINK_DAYS: i64 = 7;
+use needlepoint_practice::planning::LINK_DAYS;
 
 fn area_name(kb: &KnowledgeBase, code: &str) -> String {
     kb.area(code).map_or(code.to_string(), |a| a.name.clone())
@@ -494,62 +494,31 @@ pub async fn update(
 ) -> Result<Response, PageError> {
     let (p, r) = own_plan(&st, &caller, id, pid).await?;
     let v = FormValues(f);
-    let kb = st.clinic_kb(p.clinic_id).await?;
-    let checked = edited(&r.plan, &v)
-        .and_then(|plan| plan.check(&kb, &r.proposal).map(|flags| (plan, flags)));
-    let (plan, flags) = match checked {
-        Ok(x) => x,
-        Err(errors) => {
-            let page = plan_page(
-                &st,
-                &caller,
-                &csrf,
-                &p,
-                &r,
-                Outcome {
-                    form: Some(&v),
-                    errors,
-                    notice: None,
-                },
-            )
-            .await?;
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
-        }
-    };
-    let quote = planning::quote_for(&st, p.clinic_id, &plan).await?.ok();
     let version = v.get("version").parse().unwrap_or(r.version);
-    match st
-        .store
-        .update_plan(
-            pid,
-            version,
-            &plan,
-            &flags,
-            quote.as_ref(),
-            &caller.actor(),
-            st.now(),
-        )
-        .await
-    {
-        Ok(_) => Ok(Redirect::to(&format!("/patients/{id}/plans/{pid}")).into_response()),
-        Err(StoreError::Conflict(m)) => {
-            let page = plan_page(
-                &st,
-                &caller,
-                &csrf,
-                &p,
-                &r,
-                Outcome {
-                    form: Some(&v),
-                    errors: Invalid::one("plan", m),
-                    notice: None,
-                },
-            )
-            .await?;
-            Ok((StatusCode::CONFLICT, render(&page)).into_response())
-        }
-        Err(e) => Err(e.into()),
-    }
+    let outcome = match edited(&r.plan, &v) {
+        Ok(plan) => planning::edit(&st, &caller, pid, version, &plan).await,
+        Err(errors) => Err(Error::Invalid(errors)),
+    };
+    let (errors, code) = match outcome {
+        Ok(_) => return Ok(Redirect::to(&format!("/patients/{id}/plans/{pid}")).into_response()),
+        Err(Error::Invalid(errors)) => (errors, StatusCode::UNPROCESSABLE_ENTITY),
+        Err(Error::Conflict(m)) => (Invalid::one("plan", m), StatusCode::CONFLICT),
+        Err(e) => return Err(e.into()),
+    };
+    let page = plan_page(
+        &st,
+        &caller,
+        &csrf,
+        &p,
+        &r,
+        Outcome {
+            form: Some(&v),
+            errors,
+            notice: None,
+        },
+    )
+    .await?;
+    Ok((code, render(&page)).into_response())
 }
 
 pub async fn set_status(
@@ -564,19 +533,9 @@ pub async fn set_status(
     let Some(to) = PlanStatus::parse(v.get("to")) else {
         return Err(PageError::BadRequest("Unknown plan state.".into()));
     };
-    match st
-        .store
-        .set_plan_status(
-            pid,
-            to,
-            Some(v.get("reason")),
-            &caller.actor(),
-            st.now(),
-        )
-        .await
-    {
+    match planning::set_status(&st, &caller, pid, to, Some(v.get("reason"))).await {
         Ok(_) => Ok(Redirect::to(&format!("/patients/{id}/plans/{pid}")).into_response()),
-        Err(StoreError::Conflict(m)) => {
+        Err(Error::Conflict(m)) => {
             let page = plan_page(
                 &st,
                 &caller,
@@ -591,7 +550,7 @@ pub async fn set_status(
             .await?;
             Ok((StatusCode::CONFLICT, render(&page)).into_response())
         }
-        Err(StoreError::Invalid(i)) => {
+        Err(Error::Invalid(i)) => {
             let page = plan_page(
                 &st,
                 &caller,
@@ -627,19 +586,6 @@ struct ConsentPage {
 }
 
 /// The document the patient reads and signs, for the plan's current version.
-async fn document(st: &AppState, p: &Patient, r: &PlanRecord) -> Result<String, PageError> {
-    let kb = st.clinic_kb(p.clinic_id).await?;
-    let clinic = st.store.clinic(p.clinic_id).await?.details.name;
-    let history = needlepoint_practice::screening::with_birth_date(p, st.store.current_history(p.id).await?.as_ref());
-    Ok(consent_text(
-        &kb,
-        &r.plan,
-        r.quote.as_ref(),
-        &p.details.full_name(),
-        &clinic,
-        &history,
-    ))
-}
 
 /// Where the signing form posts, and where "Back" leads (none for a link).
 struct Target {
@@ -662,7 +608,7 @@ async fn consent_page(
         action,
         clinic: st.store.clinic(p.clinic_id).await?.details.name,
         name: p.details.full_name(),
-        document: document(st, p, r).await?,
+        document: planning::consent_document(st, p, r).await?,
         version: r.version,
         photo_uses: PhotoUse::ALL
             .iter()
@@ -698,59 +644,15 @@ pub async fn consent_form(
     Ok(render(&page))
 }
 
-/// Checks a signing form and builds what is stored.
-async fn signed(
-    st: &AppState,
-    p: &Patient,
-    r: &PlanRecord,
-    v: &FormValues,
-    ip: Option<String>,
-) -> Result<NewConsent, Invalid> {
-    let mut inv = Invalid::default();
-    if v.get("version").parse::<i64>().ok() != Some(r.version) {
-        inv.push(
-            "version",
-            "The plan changed while you were reading; read the new version and sign again.",
-        );
-    }
-    let photo_use = PhotoUse::parse(v.get("photo_use"));
-    if photo_use.is_none() {
-        inv.push("photo_use", "Choose how your photos may be used.");
-    }
-    let typed =
-        needlepoint_domain::validation::required_text("typed_name", v.get("typed_name"), 120);
-    let typed = inv.check(typed.map_err(|e| {
-        needlepoint_domain::FieldError::new(
-            "typed_name",
-            format!("Type your full name. {}", e.message),
-        )
-    }));
-    if let Err(m) = check_signature(v.get("signature")) {
-        inv.push("signature", m);
-    }
-    inv.into_result()?;
-    let document = document(st, p, r)
-        .await
-        .map_err(|_| Invalid::one("document", "The document could not be prepared."))?;
-    let today = st.clinic_today(p.clinic_id)
-        .await
-        .map_err(|_| Invalid::one("document", "The clinic could not be read."))?;
-    let (text, sha256) = frozen_consent(
-        &document,
-        photo_use.unwrap(),
-        typed.as_deref().unwrap_or(""),
-        today,
-    );
-    Ok(NewConsent {
-        plan_id: r.id,
-        plan_version: r.version,
-        text,
-        sha256,
-        photo_use: photo_use.unwrap().as_str().into(),
-        typed_name: typed.unwrap(),
-        signature: v.get("signature").to_string(),
+/// The signing form as the patient filled it in.
+fn consent_input(v: &FormValues, ip: Option<String>) -> ConsentInput {
+    ConsentInput {
+        version: v.get("version").parse().ok(),
+        photo_use: v.get("photo_use").into(),
+        typed_name: v.get("typed_name").into(),
+        signature: v.get("signature").into(),
         ip,
-    })
+    }
 }
 
 pub async fn sign(
@@ -764,43 +666,24 @@ pub async fn sign(
     let v = FormValues(f);
     let action = format!("/patients/{id}/plans/{pid}/consent");
     let back = Some(format!("/patients/{id}/plans/{pid}"));
-    let consent = match signed(&st, &p, &r, &v, caller.audit.ip.clone()).await {
-        Ok(c) => c,
-        Err(errors) => {
-            let page = consent_page(
-                &st,
-                &csrf,
-                &p,
-                &r,
-                Target { action, back },
-                Some(&v),
-                errors,
-            )
-            .await?;
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
-        }
+    let input = consent_input(&v, caller.audit.ip.clone());
+    let (errors, code) = match planning::sign_consent(&st, &caller, pid, &input).await {
+        Ok(_) => return Ok(Redirect::to(&format!("/patients/{id}/plans/{pid}")).into_response()),
+        Err(Error::Invalid(errors)) => (errors, StatusCode::UNPROCESSABLE_ENTITY),
+        Err(Error::Conflict(m)) => (Invalid::one("version", m), StatusCode::CONFLICT),
+        Err(e) => return Err(e.into()),
     };
-    match st
-        .store
-        .sign_consent(&consent, &caller.actor(), st.now())
-        .await
-    {
-        Ok(_) => Ok(Redirect::to(&format!("/patients/{id}/plans/{pid}")).into_response()),
-        Err(StoreError::Conflict(m)) => {
-            let page = consent_page(
-                &st,
-                &csrf,
-                &p,
-                &r,
-                Target { action, back },
-                Some(&v),
-                Invalid::one("version", m),
-            )
-            .await?;
-            Ok((StatusCode::CONFLICT, render(&page)).into_response())
-        }
-        Err(e) => Err(e.into()),
-    }
+    let page = consent_page(
+        &st,
+        &csrf,
+        &p,
+        &r,
+        Target { action, back },
+        Some(&v),
+        errors,
+    )
+    .await?;
+    Ok((code, render(&page)).into_response())
 }
 
 pub async fn create_link(
@@ -812,16 +695,7 @@ pub async fn create_link(
 ) -> Result<Response, PageError> {
     let (p, r) = own_plan(&st, &caller, id, pid).await?;
     let token = auth::random_token();
-    let now = st.now();
-    st.store
-        .create_consent_link(
-            pid,
-            &auth::token_hash(&token),
-            now + SignedDuration::from_hours(24 * LINK_DAYS),
-            &caller.actor(),
-            now,
-        )
-        .await?;
+    planning::create_consent_link(&st, &caller, pid, &auth::token_hash(&token)).await?;
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -889,16 +763,7 @@ async fn by_token(
     st: &AppState,
     token: &str,
 ) -> Result<Result<(Patient, PlanRecord), LinkRefusal>, PageError> {
-    let pid = match st
-        .store
-        .consent_link(&auth::token_hash(token), st.now())
-        .await?
-    {
-        Ok(pid) => pid,
-        Err(r) => return Ok(Err(r)),
-    };
-    let r = st.store.plan(pid).await?;
-    Ok(Ok((st.store.patient(r.patient_id).await?, r)))
+    Ok(planning::by_consent_link(st, &auth::token_hash(token)).await?)
 }
 
 pub async fn remote_form(
@@ -938,59 +803,36 @@ pub async fn remote_sign(
         Err(e) => return Ok(refused(e)),
     };
     let v = FormValues(f);
-    let consent = match signed(&st, &p, &r, &v, Some(addr.ip().to_string())).await {
-        Ok(c) => c,
-        Err(errors) => {
-            let page = consent_page(
-                &st,
-                &csrf,
-                &p,
-                &r,
-                Target {
-                    action: format!("/consent/{token}"),
-                    back: None,
-                },
-                Some(&v),
-                errors,
-            )
-            .await?;
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
+    let input = consent_input(&v, Some(addr.ip().to_string()));
+    let hash = auth::token_hash(&token);
+    let (errors, code) = match planning::sign_consent_by_link(&st, &hash, &p, &r, &input).await {
+        Ok(Ok(_)) => {
+            return Ok(render(&DonePage {
+                title: "Thank you",
+                message:
+                    "Your signed consent is with the clinic. You can ask them for a copy at any time."
+                        .into(),
+            }))
         }
+        Ok(Err(e)) => return Ok(refused(e)),
+        Err(Error::Invalid(errors)) => (errors, StatusCode::UNPROCESSABLE_ENTITY),
+        Err(Error::Conflict(m)) => (Invalid::one("version", m), StatusCode::CONFLICT),
+        Err(e) => return Err(e.into()),
     };
-    match st
-        .store
-        .sign_consent_by_link(
-            &auth::token_hash(&token),
-            &consent,
-            st.now(),
-        )
-        .await
-    {
-        Ok(Ok(_)) => Ok(render(&DonePage {
-            title: "Thank you",
-            message:
-                "Your signed consent is with the clinic. You can ask them for a copy at any time."
-                    .into(),
-        })),
-        Ok(Err(e)) => Ok(refused(e)),
-        Err(StoreError::Conflict(m)) => {
-            let page = consent_page(
-                &st,
-                &csrf,
-                &p,
-                &r,
-                Target {
-                    action: format!("/consent/{token}"),
-                    back: None,
-                },
-                Some(&v),
-                Invalid::one("version", m),
-            )
-            .await?;
-            Ok((StatusCode::CONFLICT, render(&page)).into_response())
-        }
-        Err(e) => Err(e.into()),
-    }
+    let page = consent_page(
+        &st,
+        &csrf,
+        &p,
+        &r,
+        Target {
+            action: format!("/consent/{token}"),
+            back: None,
+        },
+        Some(&v),
+        errors,
+    )
+    .await?;
+    Ok((code, render(&page)).into_response())
 }
 
 #[derive(Template)]

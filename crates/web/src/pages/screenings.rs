@@ -6,6 +6,7 @@ use needlepoint_practice::access;
 use super::forms::FormValues;
 use crate::auth::Caller;
 use needlepoint_practice::screening::{self, freshness};
+use needlepoint_practice::Error;
 use crate::csrf::CsrfToken;
 use crate::error::PageError;
 use crate::view::{local_time, render, Shell};
@@ -333,14 +334,8 @@ pub async fn show(
     Path((id, sid)): Path<(i64, i64)>,
 ) -> Result<Response, PageError> {
     access::patient(&st, &caller, id).await?;
-    let s = own_screening(&st, id, sid).await?;
-    st.store
-        .record_audit(
-            &caller.actor(),
-            &needlepoint_store::AuditEvent::new("view", "screening", Some(sid)).patient(id),
-            st.now(),
-        )
-        .await?;
+    own_screening(&st, id, sid).await?;
+    let s = screening::view(&st, &caller, sid).await?;
     Ok(render(
         &detail_page(&st, &caller, &csrf, id, s, None, String::new()).await?,
     ))
@@ -356,36 +351,32 @@ pub async fn override_it(
     access::patient(&st, &caller, id).await?;
     let s = own_screening(&st, id, sid).await?;
     let v = FormValues(f);
-    let status = Status::parse(v.get("status"));
-    let why = needlepoint_domain::validation::required_text(
-        "justification",
+    let msg = match screening::override_outcome(
+        &st,
+        &caller,
+        sid,
+        v.get("status"),
         v.get("justification"),
-        2000,
-    );
-    match (status, why) {
-        (Some(status), Ok(why)) => {
-            st.store
-                .override_screening(sid, status, &why, &caller.actor(), st.now())
-                .await?;
-            Ok(Redirect::to(&format!("/patients/{id}/screenings/{sid}")).into_response())
-        }
-        (status, why) => {
-            let msg = if status.is_none() {
-                "Choose the outcome you decide on.".into()
-            } else {
-                format!("Justification: {}", why.unwrap_err().message)
-            };
-            let page = detail_page(
-                &st,
-                &caller,
-                &csrf,
-                id,
-                s,
-                Some(msg),
-                v.get("justification").to_string(),
-            )
-            .await?;
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
-        }
-    }
+    )
+    .await
+    {
+        Ok(_) => return Ok(Redirect::to(&format!("/patients/{id}/screenings/{sid}")).into_response()),
+        Err(Error::Invalid(i)) => match (i.message_for("status"), i.message_for("justification")) {
+            (Some(_), _) => "Choose the outcome you decide on.".to_string(),
+            (None, Some(m)) => format!("Justification: {m}"),
+            (None, None) => i.summary(),
+        },
+        Err(e) => return Err(e.into()),
+    };
+    let page = detail_page(
+        &st,
+        &caller,
+        &csrf,
+        id,
+        s,
+        Some(msg),
+        v.get("justification").to_string(),
+    )
+    .await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
 }
