@@ -36,7 +36,8 @@ pub struct Preferences {
 /// A reason to book outside a healing window counts only from a clinician:
 /// checked here, for pages and API alike.
 fn only_clinicians_override(reason: Option<&str>, actor: &Actor) -> Result<()> {
-    if reason.is_some_and(|r| !r.trim().is_empty()) && !booking_rules::may_override_window(actor.role)
+    if reason.is_some_and(|r| !r.trim().is_empty())
+        && !booking_rules::may_override_window(actor.role)
     {
         return Err(Error::Forbidden(
             booking_rules::OVERRIDE_NEEDS_A_CLINICIAN.into(),
@@ -62,10 +63,7 @@ pub async fn active_plan(cx: &Context, p: &Patient) -> Result<Option<PlanRecord>
 }
 
 /// Sessions of the plan booked and not cancelled, in course order.
-pub async fn booked_sessions(
-    cx: &Context,
-    r: &PlanRecord,
-) -> Result<Vec<Appointment>, StoreError> {
+pub async fn booked_sessions(cx: &Context, r: &PlanRecord) -> Result<Vec<Appointment>, StoreError> {
     let mut list: Vec<Appointment> = cx
         .store
         .patient_appointments(r.patient_id)
@@ -92,11 +90,7 @@ pub struct Schedule {
 
 /// Loads the clinic's schedule; the appointments in `moving` do not count
 /// as busy, since they are about to move.
-pub async fn schedule(
-    cx: &Context,
-    clinic_id: i64,
-    moving: &[i64],
-) -> Result<Schedule> {
+pub async fn schedule(cx: &Context, clinic_id: i64, moving: &[i64]) -> Result<Schedule> {
     let kb = cx.clinic_kb(clinic_id).await?;
     let clinic = cx.store.clinic(clinic_id).await?;
     let zone = jiff::tz::TimeZone::get(&clinic.details.time_zone)
@@ -227,11 +221,7 @@ impl Schedule {
     }
 
     /// How long an appointment of `kind` lasts; a session by its plan's areas.
-    pub fn duration(
-        &self,
-        kind: &str,
-        plan: Option<&PlanRecord>,
-    ) -> Result<SignedDuration> {
+    pub fn duration(&self, kind: &str, plan: Option<&PlanRecord>) -> Result<SignedDuration> {
         let t = self.appointment_type(kind)?;
         let areas: Vec<String> = plan
             .map(|r| r.plan.areas.iter().map(|a| a.area.clone()).collect())
@@ -369,9 +359,7 @@ pub async fn propose(
     let booked = booked_sessions(cx, r).await?;
     let remaining = (r.plan.sessions as usize).saturating_sub(booked.len());
     if remaining == 0 {
-        return Err(Error::refused(
-            "Every session of this plan is booked.",
-        ));
+        return Err(Error::refused("Every session of this plan is booked."));
     }
     let (imin, imax) = interval_days(r);
     let mut first_from = r.plan.earliest_start.max(s.today);
@@ -604,9 +592,7 @@ pub async fn book_one(
         ("session", Some(r)) => {
             let booked = booked_sessions(cx, r).await?;
             if booked.len() >= r.plan.sessions as usize {
-                return Err(Error::refused(
-                    "Every session of this plan is booked.",
-                ));
+                return Err(Error::refused("Every session of this plan is booked."));
             }
             let n = booked
                 .iter()
@@ -666,11 +652,7 @@ pub struct MoveRequest {
 /// Plans a move of `a` and, if asked, of the plan's later sessions (each
 /// inside its window after the one before, at the same weekday and time
 /// where free). Nothing is written.
-pub async fn plan_move(
-    cx: &Context,
-    a: &Appointment,
-    m: &MoveRequest,
-) -> Result<Vec<Move>> {
+pub async fn plan_move(cx: &Context, a: &Appointment, m: &MoveRequest) -> Result<Vec<Move>> {
     if a.status != AppointmentStatus::Booked {
         return Err(Error::refused(format!(
             "Only a booked appointment can be moved; this one is {}.",
@@ -784,6 +766,23 @@ pub async fn move_appointment(
         .store
         .reschedule_and_message(&moves, &compose, &actor.audit, cx.now())
         .await?)
+}
+
+/// What may be done with the appointment now, with each action's label
+/// (a no-show only once it has started).
+pub fn actions(cx: &Context, a: &Appointment) -> Vec<(AppointmentStatus, &'static str)> {
+    a.status.actions(a.starts_at, cx.now())
+}
+
+/// The clinic's cancellation policy, and the fee a patient who cancelled
+/// now would pay.
+pub async fn fee_if_cancelled_now(
+    cx: &Context,
+    a: &Appointment,
+) -> Result<(needlepoint_domain::booking_rules::CancellationPolicy, i64)> {
+    let policy = cx.store.cancellation_policy(a.clinic_id).await?;
+    let fee = policy.fee(a.starts_at, cx.now());
+    Ok((policy, fee))
 }
 
 /// Who cancels: a patient cancelling late pays the clinic's fee.

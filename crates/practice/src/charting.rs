@@ -11,7 +11,9 @@ use needlepoint_domain::charting::{
 use needlepoint_domain::knowledge::KnowledgeBase;
 use needlepoint_domain::plan::PhotoUse;
 use needlepoint_domain::Invalid;
-use needlepoint_store::{Appointment, Chart, ChecklistRecord, Lot, Patient, PlanRecord, StoreError};
+use needlepoint_store::{
+    Appointment, Chart, ChecklistRecord, Lot, Patient, PlanRecord, StoreError,
+};
 
 /// Everything a chart is judged against.
 pub struct Session {
@@ -80,12 +82,7 @@ pub async fn open(
         charting::may_open_chart(day, cx.clinic_today(a.clinic_id).await?, off_day_reason)?;
     Ok(cx
         .store
-        .open_chart(
-            a,
-            reason.as_deref(),
-            &actor.audit,
-            cx.now(),
-        )
+        .open_chart(a, reason.as_deref(), &actor.audit, cx.now())
         .await?)
 }
 
@@ -262,12 +259,7 @@ pub async fn save_checklist(
     };
     Ok(cx
         .store
-        .save_checklist(
-            sx.chart.id,
-            &record,
-            &actor.audit,
-            cx.now(),
-        )
+        .save_checklist(sx.chart.id, &record, &actor.audit, cx.now())
         .await?)
 }
 
@@ -285,12 +277,7 @@ pub async fn start(cx: &Context, actor: &Actor, sx: &Session) -> Result<Chart> {
     }
     Ok(cx
         .store
-        .start_chart(
-            sx.chart.id,
-            &sx.checks,
-            &actor.audit,
-            cx.now(),
-        )
+        .start_chart(sx.chart.id, &sx.checks, &actor.audit, cx.now())
         .await?)
 }
 
@@ -304,22 +291,31 @@ pub async fn save_zone(
     let zone = charting::parse_zone(&sx.kb, input, &sx.consented)?;
     Ok(cx
         .store
-        .save_zone(
-            sx.chart.id,
-            &zone,
-            &actor.audit,
-            cx.now(),
-        )
+        .save_zone(sx.chart.id, &zone, &actor.audit, cx.now())
+        .await?)
+}
+
+/// Takes a zone off a chart still being written.
+pub async fn remove_zone(cx: &Context, actor: &Actor, sx: &Session, zone: &str) -> Result<Chart> {
+    sx.editable()?;
+    Ok(cx
+        .store
+        .remove_zone(sx.chart.id, zone, &actor.audit, cx.now())
+        .await?)
+}
+
+/// Takes a lot off a chart still being written (its stock comes back).
+pub async fn remove_lot(cx: &Context, actor: &Actor, sx: &Session, lot_id: i64) -> Result<Chart> {
+    sx.editable()?;
+    Ok(cx
+        .store
+        .remove_chart_lot(sx.chart.id, lot_id, &actor.audit, cx.now())
         .await?)
 }
 
 /// A lot this clinic holds, checked for use today; with the product
 /// warning, if any.
-pub async fn usable_lot(
-    cx: &Context,
-    sx: &Session,
-    lot_id: i64,
-) -> Result<(Lot, Option<String>)> {
+pub async fn usable_lot(cx: &Context, sx: &Session, lot_id: i64) -> Result<(Lot, Option<String>)> {
     let lot = match cx.store.lot(lot_id).await {
         Ok(l) if l.clinic_id == sx.chart.clinic_id => l,
         Ok(_) | Err(StoreError::NotFound) => {
@@ -422,15 +418,10 @@ pub async fn cosign(cx: &Context, actor: &Actor, sx: &Session) -> Result<Chart> 
         .await?)
 }
 
-pub async fn amend(
-    cx: &Context,
-    actor: &Actor,
-    sx: &Session,
-    a: &AmendmentInput,
-) -> Result<Chart> {
+pub async fn amend(cx: &Context, actor: &Actor, sx: &Session, a: &AmendmentInput) -> Result<Chart> {
     if !actor.is_clinical() {
         return Err(Error::Refused(vec![
-            "Only a clinician amends a session.".into(),
+            "Only a clinician amends a session.".into()
         ]));
     }
     a.check(&sx.kb, &sx.chart.zones)?;

@@ -5,7 +5,9 @@
 use crate::{access, Actor, Context, Error, Result};
 use needlepoint_domain::history::PatientHistory;
 use needlepoint_domain::Invalid;
-use needlepoint_store::{AuditEvent, HistoryVersion, IntakeLink, IntakeSubmission, LinkRefusal, Patient};
+use needlepoint_store::{
+    AuditEvent, HistoryVersion, IntakeLink, IntakeSubmission, LinkRefusal, Patient,
+};
 
 /// The patient and their current history (with the date of birth from the
 /// record); the view is audited.
@@ -38,7 +40,9 @@ pub async fn record(
             "Only a clinician records the medical history.".into(),
         ));
     }
-    if h.date_of_birth.is_some_and(|d| d != p.details.date_of_birth) {
+    if h.date_of_birth
+        .is_some_and(|d| d != p.details.date_of_birth)
+    {
         return Err(Error::invalid(
             "date_of_birth",
             "Change the date of birth on the patient's details.",
@@ -188,5 +192,4 @@ mod tests {
         );
         assert_eq!(m.allergies.len(), 2, "no duplicate, nothing dropped");
     }
-
 }

@@ -10,6 +10,7 @@
 //! place each. The clock is injected so that tests run at a fixed instant.
 
 pub mod access;
+pub mod accounts;
 pub mod booking;
 pub mod charting;
 pub mod delivery;
@@ -19,6 +20,7 @@ pub mod messages;
 pub mod patients;
 pub mod planning;
 pub mod screening;
+pub mod settings;
 pub mod stock;
 
 use jiff::civil::Date;

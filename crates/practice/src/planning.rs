@@ -141,6 +141,18 @@ pub async fn visible(
     Ok((p, r))
 }
 
+/// The plan and its patient; the view is audited.
+pub async fn view(
+    cx: &Context,
+    actor: &Actor,
+    plan_id: i64,
+) -> Result<(Patient, needlepoint_store::PlanRecord)> {
+    let (p, r) = visible(cx, actor, plan_id).await?;
+    let ev = needlepoint_store::AuditEvent::new("view", "plan", Some(plan_id)).patient(p.id);
+    cx.store.record_audit(&actor.audit, &ev, cx.now()).await?;
+    Ok((p, r))
+}
+
 fn clinical_only(actor: &Actor) -> Result<()> {
     if actor.is_clinical() {
         Ok(())
@@ -313,8 +325,9 @@ pub async fn create_consent_link(
 pub async fn by_consent_link(
     cx: &Context,
     token_hash: &str,
-) -> Result<std::result::Result<(Patient, needlepoint_store::PlanRecord), needlepoint_store::LinkRefusal>>
-{
+) -> Result<
+    std::result::Result<(Patient, needlepoint_store::PlanRecord), needlepoint_store::LinkRefusal>,
+> {
     let plan_id = match cx.store.consent_link(token_hash, cx.now()).await? {
         Ok(id) => id,
         Err(r) => return Ok(Err(r)),
@@ -330,8 +343,10 @@ pub async fn sign_consent_by_link(
     p: &Patient,
     r: &needlepoint_store::PlanRecord,
     c: &ConsentInput,
-) -> Result<std::result::Result<needlepoint_store::ConsentRecord, needlepoint_store::LinkRefusal>>
-{
+) -> Result<std::result::Result<needlepoint_store::ConsentRecord, needlepoint_store::LinkRefusal>> {
     let new = consent(cx, p, r, c).await?;
-    Ok(cx.store.sign_consent_by_link(token_hash, &new, cx.now()).await?)
+    Ok(cx
+        .store
+        .sign_consent_by_link(token_hash, &new, cx.now())
+        .await?)
 }

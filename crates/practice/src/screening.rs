@@ -27,7 +27,9 @@ pub async fn run(
 ) -> Result<ScreeningRecord> {
     crate::access::clinic(actor, p.clinic_id)?;
     if !actor.is_clinical() {
-        return Err(Error::Forbidden("Only a clinician screens a patient.".into()));
+        return Err(Error::Forbidden(
+            "Only a clinician screens a patient.".into(),
+        ));
     }
     let kb = cx.clinic_kb(p.clinic_id).await?;
     let version = cx
@@ -69,7 +71,6 @@ pub fn freshness(
     };
     Freshness { age_days, stale }
 }
-
 
 /// A screening of a patient the actor may see; the view is audited.
 pub async fn view(cx: &Context, actor: &Actor, screening_id: i64) -> Result<ScreeningRecord> {

@@ -114,7 +114,10 @@ pub async fn receive(cx: &Context, actor: &Actor, l: &LotInput) -> Result<Lot> {
         }
         (Ok(d), _) => Some(d),
         (Err(_), _) => {
-            inv.push("expires_on", "Enter the expiry date from the box (YYYY-MM-DD).");
+            inv.push(
+                "expires_on",
+                "Enter the expiry date from the box (YYYY-MM-DD).",
+            );
             None
         }
     };

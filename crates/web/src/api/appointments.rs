@@ -1,10 +1,8 @@
 //! Availability, appointments and course booking over JSON: the same
 //! rules and refusals as the pages (see [`needlepoint_practice::booking`]).
 
-use needlepoint_practice::access;
 use super::ApiJson;
 use crate::auth::Caller;
-use needlepoint_practice::booking::{self, CancelledBy, MoveRequest, Preferences, Wanted};
 use crate::error::{ApiError, ErrorBody};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -13,6 +11,8 @@ use axum::Json;
 use jiff::civil::{Date, DateTime};
 use needlepoint_domain::scheduling::Slot;
 use needlepoint_domain::Invalid;
+use needlepoint_practice::access;
+use needlepoint_practice::booking::{self, CancelledBy, MoveRequest, Preferences, Wanted};
 use needlepoint_store::{Appointment, Patient, PlanRecord, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -94,8 +94,6 @@ impl From<&Slot> for SlotOut {
         }
     }
 }
-
-
 
 fn local(field: &str, s: &str) -> Result<DateTime, ApiError> {
     s.parse::<DateTime>().map_err(|_| {

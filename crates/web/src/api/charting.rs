@@ -1,20 +1,19 @@
 //! Session charts, stock, lots and recalls over JSON: the same rules and
 //! refusals as the pages (see [`needlepoint_practice::charting`]).
 
-use needlepoint_practice::{access, stock};
 use super::ApiJson;
 use crate::auth::Caller;
-use needlepoint_practice::charting::{self, ChecklistInput, Session};
 use crate::error::{ApiError, ErrorBody};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use needlepoint_domain::charting::{AmendmentInput, ZoneInput};
+use needlepoint_practice::charting::{self, ChecklistInput, Session};
+use needlepoint_practice::{access, stock};
 use needlepoint_store::{Chart, Lot, LotUse, SupplyItem};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-
 
 /// A session's chart with its checklist as evaluated now.
 #[derive(Debug, Serialize, ToSchema)]
@@ -77,7 +76,6 @@ fn out(cx: &Session) -> SessionOut {
         version: c.version,
     }
 }
-
 
 /// The chart as it now stands.
 async fn fresh(st: &AppState, c: Chart) -> Result<Json<SessionOut>, ApiError> {
@@ -232,11 +230,8 @@ pub async fn delete_zone(
     caller: Caller,
     Path((id, zone)): Path<(i64, String)>,
 ) -> Result<Json<SessionOut>, ApiError> {
-    charting::load(&st, &caller, id).await?;
-    let c = st
-        .store
-        .remove_zone(id, &zone, &caller.actor(), st.now())
-        .await?;
+    let sx = charting::load(&st, &caller, id).await?;
+    let c = charting::remove_zone(&st, &caller, &sx, &zone).await?;
     fresh(&st, c).await
 }
 
@@ -495,7 +490,6 @@ pub async fn receive_lot(
     let saved = stock::receive(&st, &caller, &input).await?;
     Ok((StatusCode::CREATED, Json(saved.into())))
 }
-
 
 #[utoipa::path(get, path = "/api/v1/lots/{id}", tag = "inventory", params(("id" = i64, Path)),
     security(("bearer" = [])), responses((status = 200, body = LotOut), (status = 404, body = ErrorBody)))]

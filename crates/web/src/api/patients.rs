@@ -1,6 +1,5 @@
 //! Patients and clinical notes over JSON.
 
-use needlepoint_practice::patients;
 use super::ApiJson;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
@@ -9,6 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use needlepoint_domain::{Invalid, PatientInput};
+use needlepoint_practice::patients;
 use needlepoint_store::{ClinicalNote, Patient};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -146,8 +146,6 @@ pub struct PatientQuery {
     pub limit: Option<i64>,
     pub offset: Option<i64>,
 }
-
-
 
 #[utoipa::path(get, path = "/api/v1/patients", tag = "patients", params(PatientQuery),
     security(("bearer" = [])),

@@ -7,7 +7,8 @@ use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use needlepoint_domain::{Invalid, Role};
+use needlepoint_domain::Invalid;
+use needlepoint_practice::accounts;
 use needlepoint_store::{ApiToken, AuditEntry, Clinic, Staff};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -174,32 +175,9 @@ pub async fn create_token(
     caller: Caller,
     ApiJson(body): ApiJson<TokenIn>,
 ) -> Result<(StatusCode, Json<TokenCreated>), ApiError> {
-    let mut inv = Invalid::default();
-    let name = inv.check(needlepoint_domain::validation::required_text(
-        "name", &body.name, 80,
-    ));
-    let role = inv.check(Role::parse(&body.role));
-    if let Some(r) = role {
-        if !caller.role.may_grant(r) {
-            inv.push(
-                "role",
-                "A token cannot have more rights than the role you act with.",
-            );
-        }
-    }
-    inv.into_result()?;
     let token = format!("{TOKEN_PREFIX}{}", auth::random_token());
-    let info = st
-        .store
-        .create_api_token(
-            caller.staff.id,
-            &name.unwrap(),
-            &auth::token_hash(&token),
-            role.unwrap(),
-            &caller.actor(),
-            st.now(),
-        )
-        .await?;
+    let hash = auth::token_hash(&token);
+    let info = accounts::create_token(&st, &caller, &body.name, &body.role, &hash).await?;
     Ok((
         StatusCode::CREATED,
         Json(TokenCreated {
@@ -217,14 +195,7 @@ pub async fn revoke_token(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    st.store
-        .revoke_api_token(
-            id,
-            caller.staff.id,
-            &caller.actor(),
-            st.now(),
-        )
-        .await?;
+    accounts::revoke_token(&st, &caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,10 +1,8 @@
 //! Plans, quotes and consents over JSON. Consents are signed on screen by
 //! the patient; the API reads them.
 
-use needlepoint_practice::access;
 use super::ApiJson;
 use crate::auth::Caller;
-use needlepoint_practice::planning;
 use crate::error::{ApiError, ErrorBody};
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -12,6 +10,8 @@ use axum::http::StatusCode;
 use axum::Json;
 use needlepoint_domain::plan::{Plan, PlanStatus};
 use needlepoint_domain::Invalid;
+use needlepoint_practice::access;
+use needlepoint_practice::planning;
 use needlepoint_store::{Patient, PlanRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -85,7 +85,6 @@ async fn out(st: &AppState, r: PlanRecord) -> Result<PlanOut, ApiError> {
         consents,
     })
 }
-
 
 async fn own_plan(
     st: &AppState,

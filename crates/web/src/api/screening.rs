@@ -1,10 +1,7 @@
 //! Histories, screenings and the knowledge base over JSON.
 
-use needlepoint_practice::access;
 use super::ApiJson;
 use crate::auth::Caller;
-use needlepoint_practice::history;
-use needlepoint_practice::screening::{self, freshness};
 use crate::error::{ApiError, ErrorBody};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -13,10 +10,12 @@ use axum::Json;
 use needlepoint_domain::history::PatientHistory;
 use needlepoint_domain::screening::screen;
 use needlepoint_domain::Invalid;
+use needlepoint_practice::access;
+use needlepoint_practice::history;
+use needlepoint_practice::screening::{self, freshness};
 use needlepoint_store::{HistoryVersion, Patient, ScreeningRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-
 
 fn parse_date(field: &str, s: &Option<String>) -> Result<Option<jiff::civil::Date>, ApiError> {
     s.as_deref()
@@ -239,7 +238,8 @@ pub async fn override_screening(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<OverrideIn>,
 ) -> Result<(StatusCode, Json<ScreeningOut>), ApiError> {
-    let s = screening::override_outcome(&st, &caller, id, &body.status, &body.justification).await?;
+    let s =
+        screening::override_outcome(&st, &caller, id, &body.status, &body.justification).await?;
     let p = st.store.patient(s.patient_id).await?;
     Ok((StatusCode::CREATED, Json(out(&st, &p, s).await?)))
 }

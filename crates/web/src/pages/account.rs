@@ -11,7 +11,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use needlepoint_domain::{Invalid, Role};
+use needlepoint_domain::Role;
+use needlepoint_practice::{accounts, Error};
 
 pub struct TokenRow {
     id: i64,
@@ -109,37 +110,17 @@ pub async fn create_token(
     Form(f): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let v = FormValues(f);
-    let mut inv = Invalid::default();
-    let name = inv.check(needlepoint_domain::validation::required_text(
-        "name",
-        v.get("name"),
-        80,
-    ));
-    let role = inv.check(Role::parse(v.get("role")));
-    if let Some(r) = role {
-        if !caller.role.may_grant(r) {
-            inv.push(
-                "role",
-                "A token cannot have more rights than your own role.",
-            );
-        }
-    }
-    if !inv.is_empty() {
-        let f = token_form(&caller).failed(v, inv, None);
-        let page = render_page(&st, &caller, &csrf, None, f).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
-    }
     let token = format!("{TOKEN_PREFIX}{}", auth::random_token());
-    st.store
-        .create_api_token(
-            caller.staff.id,
-            &name.unwrap(),
-            &auth::token_hash(&token),
-            role.unwrap(),
-            &caller.actor(),
-            st.now(),
-        )
-        .await?;
+    let hash = auth::token_hash(&token);
+    match accounts::create_token(&st, &caller, v.get("name"), v.get("role"), &hash).await {
+        Ok(_) => {}
+        Err(Error::Invalid(inv)) => {
+            let f = token_form(&caller).failed(v, inv, None);
+            let page = render_page(&st, &caller, &csrf, None, f).await?;
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
+        }
+        Err(e) => return Err(e.into()),
+    }
     // Shown once, in this response only; only its hash is kept.
     let page = render_page(&st, &caller, &csrf, Some(token), token_form(&caller)).await?;
     Ok((StatusCode::CREATED, render(&page)).into_response())
@@ -150,14 +131,7 @@ pub async fn revoke_token(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    st.store
-        .revoke_api_token(
-            id,
-            caller.staff.id,
-            &caller.actor(),
-            st.now(),
-        )
-        .await?;
+    accounts::revoke_token(&st, &caller, id).await?;
     Ok(Redirect::to("/account").into_response())
 }
 
@@ -170,14 +144,7 @@ pub async fn new_feed(
     headers: axum::http::HeaderMap,
 ) -> Result<Response, PageError> {
     let token = auth::random_token();
-    st.store
-        .replace_calendar_feed(
-            caller.staff.id,
-            &auth::token_hash(&token),
-            &caller.actor(),
-            st.now(),
-        )
-        .await?;
+    accounts::replace_calendar_feed(&st, &caller, &auth::token_hash(&token)).await?;
     let host = headers
         .get(axum::http::header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -196,8 +163,6 @@ pub async fn revoke_feed(
     State(st): State<AppState>,
     caller: Caller,
 ) -> Result<Response, PageError> {
-    st.store
-        .revoke_calendar_feeds(caller.staff.id, &caller.actor(), st.now())
-        .await?;
+    accounts::revoke_calendar_feeds(&st, &caller).await?;
     Ok(Redirect::to("/account").into_response())
 }

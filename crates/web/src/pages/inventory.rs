@@ -2,7 +2,6 @@
 //! products with their lots; receiving and counting stock; a lot's page with
 //! every session that used it, and its recall.
 
-use needlepoint_practice::{access, messages, stock, Error};
 use super::forms::FormValues;
 use crate::auth::Caller;
 use crate::csrf::CsrfToken;
@@ -17,6 +16,7 @@ use axum::Form;
 use jiff::civil::Date;
 use needlepoint_domain::charting::SupplyKind;
 use needlepoint_domain::Invalid;
+use needlepoint_practice::{access, messages, stock, Error};
 use needlepoint_store::{Device, Lot, StoreError, SupplyItem};
 use std::collections::HashMap;
 
@@ -292,7 +292,6 @@ async fn lot_view(
     Ok((code, render(&page)).into_response())
 }
 
-
 pub async fn lot_page(
     State(st): State<AppState>,
     caller: Caller,
@@ -336,7 +335,9 @@ pub async fn recall(
     let v = FormValues(f);
     let reason = v.get("reason").trim().to_string();
     show_outcome(&st, &caller, &csrf, lot, reason.clone(), async {
-        stock::recall(&st, &caller, id, &reason, false).await.map(|_| ())
+        stock::recall(&st, &caller, id, &reason, false)
+            .await
+            .map(|_| ())
     })
     .await
 }

@@ -51,11 +51,12 @@ pub async fn today(
     caller: Caller,
     csrf: CsrfToken,
 ) -> Result<Response, PageError> {
-    let now = st.now();
     let mut clinics = vec![];
     for c in st.store.clinics_for_staff(caller.staff.id).await? {
         let tz = TimeZone::get(&c.details.time_zone).unwrap_or(TimeZone::UTC);
-        let z = now.to_zoned(tz.clone());
+        // The clinic's wall clock, from the context's clock.
+        let z = st.now().to_zoned(tz.clone());
+        let today = z.date();
         let patients = st
             .store
             .search_patients(caller.staff.id, Some(c.id), "", 1, 0)
@@ -65,10 +66,7 @@ pub async fn today(
             tz.to_ambiguous_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
                 .compatible()
         };
-        let (from, to) = (
-            midnight(z.date()),
-            midnight(z.date().tomorrow().unwrap_or(z.date())),
-        );
+        let (from, to) = (midnight(today), midnight(today.tomorrow().unwrap_or(today)));
         let mut appointments = vec![];
         if let (Ok(from), Ok(to)) = (from, to) {
             for a in st.store.appointments(c.id, from, to).await? {
@@ -94,9 +92,7 @@ pub async fn today(
                             .unwrap_or_default()
                     ),
                     status: a.status.label(),
-                    actions: a
-                        .status
-                        .actions(a.starts_at, now)
+                    actions: needlepoint_practice::booking::actions(&st, &a)
                         .into_iter()
                         .map(|(to, label)| (to.as_str(), label))
                         .collect(),
@@ -111,7 +107,7 @@ pub async fn today(
             local_time: z.strftime("%H:%M").to_string(),
             patients,
             appointments,
-            low_stock: super::inventory::low_stock(&st, c.id, z.date())
+            low_stock: super::inventory::low_stock(&st, c.id, today)
                 .await?
                 .into_iter()
                 .map(|i| (i.name, i.usable, i.reorder_at))

@@ -1,6 +1,5 @@
 //! Finding, creating, viewing and editing patients; the clinical notes.
 
-use needlepoint_practice::{access, patients, Error};
 use super::forms::FormValues;
 use crate::auth::{urlencode, Caller};
 use crate::csrf::CsrfToken;
@@ -13,10 +12,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use needlepoint_domain::{Invalid, PatientInput, Role, Sex};
+use needlepoint_practice::{access, patients, Error};
 use needlepoint_store::{Clinic, Patient, PatientPage};
 
 const PAGE_SIZE: i64 = 25;
-
 
 fn clinic_name(clinics: &[Clinic], id: i64) -> String {
     clinics
@@ -281,7 +280,12 @@ pub async fn show(
     let today = st.clinic_today(p.clinic_id).await?;
     let current = st.store.current_history(id).await?.map(|v| v.version);
     let screening = st.store.screenings(id).await?.into_iter().next().map(|s| {
-        let f = needlepoint_practice::screening::freshness(&s, current, kb.screening.max_age_days, today);
+        let f = needlepoint_practice::screening::freshness(
+            &s,
+            current,
+            kb.screening.max_age_days,
+            today,
+        );
         ScreeningSummary {
             id: s.id,
             outcome: super::screenings::outcome(s.status(), s.result.deferral),

@@ -2,11 +2,8 @@
 //! quote, sign the consent (in the clinic or through a link), move through
 //! the lifecycle, and print plan + quote + consent.
 
-use needlepoint_practice::access;
 use super::forms::FormValues;
 use crate::auth::{self, Caller};
-use needlepoint_practice::planning::{self, ConsentInput};
-use needlepoint_practice::Error;
 use crate::csrf::CsrfToken;
 use crate::error::PageError;
 use crate::view::{local_time, long_date, render, Shell};
@@ -21,6 +18,9 @@ use needlepoint_domain::knowledge::{DepthRange, Interval, KnowledgeBase};
 use needlepoint_domain::plan::{PhotoUse, Plan, PlanStatus};
 use needlepoint_domain::pricing::Quote;
 use needlepoint_domain::Invalid;
+use needlepoint_practice::access;
+use needlepoint_practice::planning::{self, ConsentInput};
+use needlepoint_practice::Error;
 use needlepoint_store::{ConsentRecord, LinkRefusal, Patient, PlanRecord};
 use std::net::SocketAddr;
 
@@ -423,14 +423,8 @@ pub async fn show(
     csrf: CsrfToken,
     Path((id, pid)): Path<(i64, i64)>,
 ) -> Result<Response, PageError> {
-    let (p, r) = own_plan(&st, &caller, id, pid).await?;
-    st.store
-        .record_audit(
-            &caller.actor(),
-            &needlepoint_store::AuditEvent::new("view", "plan", Some(pid)).patient(id),
-            st.now(),
-        )
-        .await?;
+    own_plan(&st, &caller, id, pid).await?;
+    let (p, r) = planning::view(&st, &caller, pid).await?;
     Ok(render(
         &plan_page(&st, &caller, &csrf, &p, &r, Outcome::default()).await?,
     ))
@@ -806,14 +800,12 @@ pub async fn remote_sign(
     let input = consent_input(&v, Some(addr.ip().to_string()));
     let hash = auth::token_hash(&token);
     let (errors, code) = match planning::sign_consent_by_link(&st, &hash, &p, &r, &input).await {
-        Ok(Ok(_)) => {
-            return Ok(render(&DonePage {
-                title: "Thank you",
-                message:
-                    "Your signed consent is with the clinic. You can ask them for a copy at any time."
-                        .into(),
-            }))
-        }
+        Ok(Ok(_)) => return Ok(render(&DonePage {
+            title: "Thank you",
+            message:
+                "Your signed consent is with the clinic. You can ask them for a copy at any time."
+                    .into(),
+        })),
         Ok(Err(e)) => return Ok(refused(e)),
         Err(Error::Invalid(errors)) => (errors, StatusCode::UNPROCESSABLE_ENTITY),
         Err(Error::Conflict(m)) => (Invalid::one("version", m), StatusCode::CONFLICT),

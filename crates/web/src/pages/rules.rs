@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use needlepoint_domain::knowledge::{Rule, Setting};
 use needlepoint_domain::Role;
+use needlepoint_practice::settings;
 
 pub struct Change {
     key: String,
@@ -117,15 +118,10 @@ pub async fn change(
         let page = build(&st, &caller, &csrf, id, Some(p), v).await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response());
     }
-    st.store
-        .add_knowledge_override(
-            id,
-            &key,
-            &value,
-            v.get("reason").trim(),
-            &caller.actor(),
-            st.now(),
-        )
-        .await?;
+    settings::change(&st, &caller, Some(id), |s, a, now| async move {
+        s.add_knowledge_override(id, &key, &value, v.get("reason").trim(), &a, now)
+            .await
+    })
+    .await?;
     Ok(Redirect::to(&format!("/settings/clinics/{id}/rules")).into_response())
 }

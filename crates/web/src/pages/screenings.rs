@@ -2,11 +2,8 @@
 //! deferral ends, each reason with the fact and the source; and a
 //! clinician's override with its justification.
 
-use needlepoint_practice::access;
 use super::forms::FormValues;
 use crate::auth::Caller;
-use needlepoint_practice::screening::{self, freshness};
-use needlepoint_practice::Error;
 use crate::csrf::CsrfToken;
 use crate::error::PageError;
 use crate::view::{local_time, render, Shell};
@@ -18,6 +15,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use needlepoint_domain::knowledge::KnowledgeBase;
 use needlepoint_domain::screening::{Deferral, Status};
+use needlepoint_practice::access;
+use needlepoint_practice::screening::{self, freshness};
+use needlepoint_practice::Error;
 use needlepoint_store::ScreeningRecord;
 
 /// "Deferred until 4 Dec 2026", "Deferred until resolved, then needs
@@ -360,7 +360,9 @@ pub async fn override_it(
     )
     .await
     {
-        Ok(_) => return Ok(Redirect::to(&format!("/patients/{id}/screenings/{sid}")).into_response()),
+        Ok(_) => {
+            return Ok(Redirect::to(&format!("/patients/{id}/screenings/{sid}")).into_response())
+        }
         Err(Error::Invalid(i)) => match (i.message_for("status"), i.message_for("justification")) {
             (Some(_), _) => "Choose the outcome you decide on.".to_string(),
             (None, Some(m)) => format!("Justification: {m}"),

@@ -173,11 +173,7 @@ pub async fn logout(
 ) -> Result<Response, PageError> {
     if let Some(sid) = cookie(&headers, SESSION_COOKIE) {
         st.store
-            .delete_session(
-                &auth::token_hash(sid),
-                &caller.actor(),
-                st.now(),
-            )
+            .delete_session(&auth::token_hash(sid), &caller.actor(), st.now())
             .await?;
     }
     let clear = auth::set_cookie(SESSION_COOKIE, "", 0, "Lax", st.config.secure_cookies);

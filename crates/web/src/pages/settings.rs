@@ -13,6 +13,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
+use jiff::Timestamp;
 use needlepoint_domain::clinic::{format_money, CURRENCIES};
 use needlepoint_domain::scheduling::{WeeklyHours, DAY_FIELDS};
 use needlepoint_domain::PriceKind;
@@ -20,7 +21,10 @@ use needlepoint_domain::{
     ClinicDetails, DeviceDetails, Email, Invalid, Password, PractitionerDetails, PriceItemDetails,
     Role, RoomDetails,
 };
+use needlepoint_practice::{settings, Error};
+use needlepoint_store::Store;
 use needlepoint_store::{Clinic, Device, NewStaff, PriceItem, Room, StoreError};
+use std::sync::Arc;
 
 fn clinic_fields() -> Vec<super::forms::FieldSpec> {
     vec![
@@ -270,7 +274,6 @@ pub async fn set_policy(
     Form(f): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     use needlepoint_domain::booking_rules::CancellationPolicy;
-    let actor = caller.actor();
     add_to_clinic(
         &st,
         &caller,
@@ -279,10 +282,8 @@ pub async fn set_policy(
         f,
         || policy_form(id, &CancellationPolicy::default()),
         |v| CancellationPolicy::parse(v.get("notice_hours"), v.get("fee")),
-        async |p| {
-            st.store
-                .set_cancellation_policy(id, &p, &actor, st.now())
-                .await
+        |p, s: Arc<dyn Store>, a: needlepoint_store::Actor, now| async move {
+            s.set_cancellation_policy(id, &p, &a, now).await
         },
     )
     .await
@@ -300,7 +301,6 @@ pub async fn set_template(
         return Err(PageError::NotFound);
     };
     let shipped = MessageTemplate::shipped(kind).expect("every kind has wording");
-    let actor = caller.actor();
     add_to_clinic(
         &st,
         &caller,
@@ -309,10 +309,8 @@ pub async fn set_template(
         f,
         || template_form(id, kind, title, &shipped),
         |v| MessageTemplate::parse(v.get("subject"), v.get("body")),
-        async |t| {
-            st.store
-                .set_message_template(id, kind, &t, &actor, st.now())
-                .await
+        |t, s: Arc<dyn Store>, a: needlepoint_store::Actor, now| async move {
+            s.set_message_template(id, kind, &t, &a, now).await
         },
     )
     .await
@@ -637,15 +635,11 @@ pub async fn add_clinic(
         v.get("phone"),
     ) {
         Ok(d) => {
-            let c = st
-                .store
-                .create_clinic(
-                    caller.staff.organisation_id,
-                    &d,
-                    &caller.actor(),
-                    st.now(),
-                )
-                .await?;
+            let org = caller.staff.organisation_id;
+            let c = settings::change(&st, &caller, None, |s, a, now| async move {
+                s.create_clinic(org, &d, &a, now).await
+            })
+            .await?;
             Ok(saved(&format!("clinic-{}", c.id)))
         }
         Err(e) => Ok(failed(
@@ -676,9 +670,10 @@ pub async fn edit_clinic(
         v.get("phone"),
     ) {
         Ok(d) => {
-            st.store
-                .update_clinic(id, &d, &caller.actor(), st.now())
-                .await?;
+            settings::change(&st, &caller, Some(id), |s, a, now| async move {
+                s.update_clinic(id, &d, &a, now).await
+            })
+            .await?;
             Ok(saved(&format!("clinic-{id}")))
         }
         Err(e) => Ok(failed(
@@ -694,10 +689,10 @@ pub async fn edit_clinic(
 }
 
 /// Turns a duplicate-name refusal into a message on the form.
-fn on_conflict<T>(r: Result<T, StoreError>) -> Result<Result<T, String>, PageError> {
+fn on_conflict<T>(r: Result<T, Error>) -> Result<Result<T, String>, PageError> {
     match r {
         Ok(v) => Ok(Ok(v)),
-        Err(StoreError::Conflict(m)) => Ok(Err(m)),
+        Err(Error::Conflict(m)) => Ok(Err(m)),
         Err(e) => Err(e.into()),
     }
 }
@@ -705,7 +700,7 @@ fn on_conflict<T>(r: Result<T, StoreError>) -> Result<Result<T, String>, PageErr
 /// What adding a room, a device or a price share: parse the form, save, and
 /// on a problem show the form again, filled in, with what was wrong.
 #[allow(clippy::too_many_arguments)]
-async fn add_to_clinic<D>(
+async fn add_to_clinic<D, Fut>(
     st: &AppState,
     caller: &Caller,
     csrf: &CsrfToken,
@@ -713,15 +708,19 @@ async fn add_to_clinic<D>(
     fields: Vec<(String, String)>,
     form: impl Fn() -> SimpleForm,
     parse: impl FnOnce(&FormValues) -> Result<D, Invalid>,
-    save: impl AsyncFnOnce(D) -> Result<(), StoreError>,
-) -> Result<Response, PageError> {
+    save: impl FnOnce(D, Arc<dyn Store>, needlepoint_store::Actor, Timestamp) -> Fut,
+) -> Result<Response, PageError>
+where
+    Fut: std::future::Future<Output = Result<(), StoreError>>,
+{
     let c = own_clinic(st, caller, clinic_id).await?;
     let v = FormValues(fields);
     let d = match parse(&v) {
         Ok(d) => d,
         Err(e) => return Ok(failed(caller, csrf, form(), v, e, None, c.details.name)),
     };
-    match on_conflict(save(d).await)? {
+    let saving = settings::change(st, caller, Some(clinic_id), |s, a, now| save(d, s, a, now));
+    match on_conflict(saving.await)? {
         Ok(()) => Ok(saved(&format!("clinic-{clinic_id}"))),
         Err(m) => Ok(failed(
             caller,
@@ -742,7 +741,6 @@ pub async fn add_room(
     Path(id): Path<i64>,
     Form(f): Fields,
 ) -> Result<Response, PageError> {
-    let actor = caller.actor();
     add_to_clinic(
         &st,
         &caller,
@@ -751,11 +749,8 @@ pub async fn add_room(
         f,
         || room_form(id),
         |v| RoomDetails::parse(v.get("name")),
-        async |d| {
-            st.store
-                .create_room(id, &d, &actor, st.now())
-                .await
-                .map(|_| ())
+        |d, s: Arc<dyn Store>, a: needlepoint_store::Actor, now| async move {
+            s.create_room(id, &d, &a, now).await.map(|_| ())
         },
     )
     .await
@@ -768,7 +763,6 @@ pub async fn add_device(
     Path(id): Path<i64>,
     Form(f): Fields,
 ) -> Result<Response, PageError> {
-    let actor = caller.actor();
     let parse = |v: &FormValues| {
         DeviceDetails::parse(
             v.get("name"),
@@ -785,11 +779,8 @@ pub async fn add_device(
         f,
         || device_form(id),
         parse,
-        async |d| {
-            st.store
-                .create_device(id, &d, &actor, st.now())
-                .await
-                .map(|_| ())
+        |d, s: Arc<dyn Store>, a: needlepoint_store::Actor, now| async move {
+            s.create_device(id, &d, &a, now).await.map(|_| ())
         },
     )
     .await
@@ -802,7 +793,6 @@ pub async fn add_price(
     Path(id): Path<i64>,
     Form(f): Fields,
 ) -> Result<Response, PageError> {
-    let actor = caller.actor();
     let kb = st.clinic_kb(id).await?;
     let parse = |v: &FormValues| {
         let item = PriceItemDetails::parse_typed(
@@ -831,11 +821,8 @@ pub async fn add_price(
         f,
         || price_form(id),
         parse,
-        async |d| {
-            st.store
-                .create_price_item(id, &d, &actor, st.now())
-                .await
-                .map(|_| ())
+        |d, s: Arc<dyn Store>, a: needlepoint_store::Actor, now| async move {
+            s.create_price_item(id, &d, &a, now).await.map(|_| ())
         },
     )
     .await
@@ -906,9 +893,10 @@ pub async fn add_staff(
         clinic_ids,
     };
     match on_conflict(
-        st.store
-            .create_staff(&new, &caller.actor(), st.now())
-            .await,
+        settings::change(&st, &caller, None, |s, a, now| async move {
+            s.create_staff(&new, &a, now).await
+        })
+        .await,
     )? {
         Ok(_) => Ok(saved("staff")),
         Err(m) => Ok(failed(
@@ -964,9 +952,10 @@ pub async fn set_pricing(
         tax_rate_bp: rate.unwrap_or(0) as u32,
         tax_included: v.get("tax_included") == "yes",
     };
-    st.store
-        .set_clinic_pricing(id, &pricing, &caller.actor(), st.now())
-        .await?;
+    settings::change(&st, &caller, Some(id), |s, a, now| async move {
+        s.set_clinic_pricing(id, &pricing, &a, now).await
+    })
+    .await?;
     Ok(saved(&format!("clinic-{id}")))
 }
 
@@ -981,9 +970,10 @@ pub async fn set_hours(
     let v = FormValues(f);
     match parse_hours(&v) {
         Ok(h) => {
-            st.store
-                .set_clinic_hours(id, &h, &caller.actor(), st.now())
-                .await?;
+            settings::change(&st, &caller, Some(id), |s, a, now| async move {
+                s.set_clinic_hours(id, &h, &a, now).await
+            })
+            .await?;
             Ok(saved(&format!("clinic-{id}")))
         }
         Err(e) => {
@@ -1026,15 +1016,11 @@ pub async fn add_closure(
         ));
     }
     match on_conflict(
-        st.store
-            .add_closure(
-                id,
-                day.unwrap(),
-                &reason.unwrap(),
-                &caller.actor(),
-                st.now(),
-            )
-            .await,
+        settings::change(&st, &caller, Some(id), |s, a, now| async move {
+            s.add_closure(id, day.unwrap(), &reason.unwrap(), &a, now)
+                .await
+        })
+        .await,
     )? {
         Ok(()) => Ok(saved(&format!("clinic-{id}"))),
         Err(m) => Ok(failed(
@@ -1108,9 +1094,10 @@ pub async fn set_staff_hours(
     let v = FormValues(f);
     match parse_hours(&v) {
         Ok(h) => {
-            st.store
-                .set_staff_hours(sid, cid, &h, &caller.actor(), st.now())
-                .await?;
+            settings::change(&st, &caller, Some(cid), |s, a, now| async move {
+                s.set_staff_hours(sid, cid, &h, &a, now).await
+            })
+            .await?;
             Ok(Redirect::to(&format!("/settings/staff/{sid}/hours")).into_response())
         }
         Err(e) => {
@@ -1144,9 +1131,10 @@ pub async fn set_medical_director(
             "A medical director treats patients: record them as a practitioner first.".into(),
         ));
     }
-    st.store
-        .set_medical_director(id, on, &caller.actor(), st.now())
-        .await?;
+    settings::change(&st, &caller, None, |s, a, now| async move {
+        s.set_medical_director(id, on, &a, now).await
+    })
+    .await?;
     Ok(saved("staff"))
 }
 
@@ -1167,8 +1155,9 @@ pub async fn set_staff_active(
         "no" => false,
         _ => return Err(PageError::BadRequest("Say active=yes or active=no.".into())),
     };
-    st.store
-        .set_staff_active(id, active, &caller.actor(), st.now())
-        .await?;
+    settings::change(&st, &caller, None, |s, a, now| async move {
+        s.set_staff_active(id, active, &a, now).await
+    })
+    .await?;
     Ok(saved("staff"))
 }

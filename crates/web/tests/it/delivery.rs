@@ -2,9 +2,9 @@
 //! SMS through a provider's program: what is delivered, and that a
 //! refusal comes back as an error for the outbox to retry.
 
-use needlepoint_store::Message;
 use needlepoint_practice::delivery::{ByChannel, SmsCommand, Smtp};
 use needlepoint_practice::messages::{MailboxFolder, Sender};
+use needlepoint_store::Message;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 
