@@ -1,10 +1,67 @@
-//! An appointment's lifecycle: its status and the one state machine that
-//! says which move is allowed when. Stored as text (with a
-//! CHECK constraint on both databases); everything else uses these types.
+//! An appointment: its kind, and its lifecycle (its status and the one
+//! state machine that says which move is allowed when). Stored as text
+//! (with a CHECK constraint on both databases); everything else uses these
+//! types.
 
-use crate::validation::Invalid;
+use crate::validation::{FieldError, Invalid};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+
+/// What an appointment is for. Each kind's length and needs (a room, a
+/// device) are the knowledge base's `[[appointment_type]]` of the same code;
+/// only a session is charted and belongs to a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AppointmentKind {
+    Consultation,
+    Session,
+    FollowUp,
+    HomeCareReview,
+}
+
+impl AppointmentKind {
+    pub const ALL: [AppointmentKind; 4] = [
+        AppointmentKind::Consultation,
+        AppointmentKind::Session,
+        AppointmentKind::FollowUp,
+        AppointmentKind::HomeCareReview,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppointmentKind::Consultation => "consultation",
+            AppointmentKind::Session => "session",
+            AppointmentKind::FollowUp => "follow_up",
+            AppointmentKind::HomeCareReview => "home_care_review",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<AppointmentKind, FieldError> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| {
+                FieldError::new(
+                    "kind",
+                    format!(
+                        "There is no appointment type {s:?}; use {}.",
+                        Self::ALL.map(|k| k.as_str()).join(", ")
+                    ),
+                )
+            })
+    }
+
+    pub fn is_session(self) -> bool {
+        self == AppointmentKind::Session
+    }
+}
+
+impl std::fmt::Display for AppointmentKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Where an appointment is: booked, checked in, then completed; or
 /// cancelled, or a no-show.

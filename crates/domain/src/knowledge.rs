@@ -885,6 +885,10 @@ impl KnowledgeBase {
             if t.minutes.is_none() && t.min_treatment_minutes > t.max_treatment_minutes {
                 p(&t.code, "min_treatment_minutes", "above the maximum".into());
             }
+            // Appointments keep their kind as one of the product's own.
+            if let Err(e) = crate::appointment::AppointmentKind::parse(&t.code) {
+                p(&t.code, "code", e.message);
+            }
         }
         if self.appointment_type("session").is_none() {
             p(

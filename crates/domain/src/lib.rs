@@ -11,6 +11,7 @@ pub mod clinic;
 pub mod depth;
 pub mod history;
 pub mod knowledge;
+pub mod message;
 pub mod message_template;
 pub mod patient;
 pub mod plan;

@@ -7,7 +7,7 @@ use crate::screening::with_birth_date;
 use crate::{Actor, Context, Error, Result};
 use jiff::civil::{Date, DateTime, Time, Weekday};
 use jiff::{SignedDuration, Span, Timestamp};
-use needlepoint_domain::appointment::AppointmentStatus;
+use needlepoint_domain::appointment::{AppointmentKind, AppointmentStatus};
 use needlepoint_domain::booking_rules::{self, only_overridable, Window};
 use needlepoint_domain::knowledge::{AppointmentType, KnowledgeBase};
 use needlepoint_domain::planning::approx_days;
@@ -202,26 +202,26 @@ pub async fn schedule(cx: &Context, clinic_id: i64, moving: &[i64]) -> Result<Sc
 }
 
 impl Schedule {
-    pub fn appointment_type(&self, kind: &str) -> Result<&AppointmentType> {
-        self.kb.appointment_type(kind).ok_or_else(|| {
-            let known: Vec<&str> = self
-                .kb
-                .appointment_types
-                .iter()
-                .map(|t| t.code.as_str())
-                .collect();
+    /// The clinic's knowledge of this kind of appointment: its length and
+    /// what it needs.
+    pub fn appointment_type(&self, kind: AppointmentKind) -> Result<&AppointmentType> {
+        self.kb.appointment_type(kind.as_str()).ok_or_else(|| {
             Error::invalid(
                 "kind",
                 format!(
-                    "There is no appointment type {kind:?}; use {}.",
-                    known.join(", ")
+                    "The clinic does not offer a {}.",
+                    kind.as_str().replace('_', " ")
                 ),
             )
         })
     }
 
     /// How long an appointment of `kind` lasts; a session by its plan's areas.
-    pub fn duration(&self, kind: &str, plan: Option<&PlanRecord>) -> Result<SignedDuration> {
+    pub fn duration(
+        &self,
+        kind: AppointmentKind,
+        plan: Option<&PlanRecord>,
+    ) -> Result<SignedDuration> {
         let t = self.appointment_type(kind)?;
         let areas: Vec<String> = plan
             .map(|r| r.plan.areas.iter().map(|a| a.area.clone()).collect())
@@ -241,7 +241,7 @@ impl Schedule {
     /// The resources an appointment of `kind` may use.
     fn pools(
         &self,
-        kind: &str,
+        kind: AppointmentKind,
         practitioner: Option<i64>,
         deepest: Option<Depth>,
     ) -> Result<Pools> {
@@ -355,7 +355,7 @@ pub async fn propose(
     prefs: &Preferences,
 ) -> Result<Vec<Slot>> {
     let s = schedule(cx, p.clinic_id, &[]).await?;
-    let pools = s.pools("session", None, deepest(Some(r)))?;
+    let pools = s.pools(AppointmentKind::Session, None, deepest(Some(r)))?;
     let booked = booked_sessions(cx, r).await?;
     let remaining = (r.plan.sessions as usize).saturating_sub(booked.len());
     if remaining == 0 {
@@ -384,7 +384,11 @@ pub async fn propose(
         weekdays: prefs.weekdays.clone(),
         between: prefs.between,
     };
-    let base = s.base_request(s.duration("session", Some(r))?, first_from, first_from);
+    let base = s.base_request(
+        s.duration(AppointmentKind::Session, Some(r))?,
+        first_from,
+        first_from,
+    );
     propose_course(&s.cal, &pools, &base, &course).map_err(Error::refused)
 }
 
@@ -408,7 +412,7 @@ pub async fn book(
             patient_id: p.id,
             plan_id: Some(r.id),
             session_number: Some(done + i as i64 + 1),
-            kind: "session".into(),
+            kind: AppointmentKind::Session,
             practitioner_id: s.practitioner,
             room_id: s.room,
             device_id: s.device,
@@ -432,18 +436,18 @@ pub async fn book(
 #[derive(Debug, Clone, Copy)]
 pub struct Wanted<'a> {
     pub patient: &'a Patient,
-    pub kind: &'a str,
+    pub kind: AppointmentKind,
     pub plan: Option<&'a PlanRecord>,
     pub practitioner: Option<i64>,
 }
 
 impl Wanted<'_> {
     fn check_plan(&self) -> Result<()> {
-        match (self.kind, self.plan) {
-            ("session", None) => Err(Error::refused(
+        match (self.kind.is_session(), self.plan) {
+            (true, None) => Err(Error::refused(
                 "A session belongs to a plan: choose the patient's accepted plan.",
             )),
-            ("session", Some(r))
+            (true, Some(r))
                 if !matches!(
                     r.status,
                     needlepoint_domain::plan::PlanStatus::Accepted
@@ -473,7 +477,7 @@ pub async fn find_times(
     let s = schedule(cx, w.patient.clinic_id, &[]).await?;
     let pools = s.pools(w.kind, w.practitioner, deepest(w.plan))?;
     let mut req = s.base_request(s.duration(w.kind, w.plan)?, from.max(s.today), to);
-    if let (Some(r), "session") = (w.plan, w.kind) {
+    if let (Some(r), true) = (w.plan, w.kind.is_session()) {
         match deferral(cx, &s, w.patient, r).await? {
             Some((Deferral::Until(d), _)) => req.from = req.from.max(d),
             Some((Deferral::UntilResolved, why)) => {
@@ -540,8 +544,8 @@ async fn check_time(
 ) -> Result<Slot> {
     w.check_plan()?;
     let duration = s.duration(w.kind, w.plan)?;
-    let deferral = match (w.kind, w.plan) {
-        ("session", Some(r)) => deferral(cx, s, w.patient, r).await?,
+    let deferral = match (w.kind.is_session(), w.plan) {
+        (true, Some(r)) => deferral(cx, s, w.patient, r).await?,
         _ => None,
     };
     let req = booking_rules::Request {
@@ -588,8 +592,8 @@ pub async fn book_one(
     crate::access::clinic(actor, w.patient.clinic_id)?;
     only_clinicians_override(window_override, actor)?;
     let s = schedule(cx, w.patient.clinic_id, &[]).await?;
-    let (number, window) = match (w.kind, w.plan) {
-        ("session", Some(r)) => {
+    let (number, window) = match (w.kind.is_session(), w.plan) {
+        (true, Some(r)) => {
             let booked = booked_sessions(cx, r).await?;
             if booked.len() >= r.plan.sessions as usize {
                 return Err(Error::refused("Every session of this plan is booked."));
@@ -607,7 +611,7 @@ pub async fn book_one(
     let slot = check_time(cx, &s, w, local, window, window_override).await?;
     let before = w
         .plan
-        .filter(|_| w.kind == "session")
+        .filter(|_| w.kind.is_session())
         .map(|r| r.plan.pretreatment.clone())
         .unwrap_or_default();
     let letters = crate::messages::letters(cx, w.patient).await?;
@@ -618,9 +622,9 @@ pub async fn book_one(
             &[NewAppointment {
                 clinic_id: w.patient.clinic_id,
                 patient_id: w.patient.id,
-                plan_id: w.plan.filter(|_| w.kind == "session").map(|r| r.id),
+                plan_id: w.plan.filter(|_| w.kind.is_session()).map(|r| r.id),
                 session_number: number,
-                kind: w.kind.into(),
+                kind: w.kind,
                 practitioner_id: slot.practitioner,
                 room_id: slot.room,
                 device_id: slot.device,
@@ -681,14 +685,14 @@ pub async fn plan_move(cx: &Context, a: &Appointment, m: &MoveRequest) -> Result
     let s = schedule(cx, a.clinic_id, &moving).await?;
     let w = Wanted {
         patient: &p,
-        kind: &a.kind,
+        kind: a.kind,
         plan: plan.as_ref(),
         practitioner: m.practitioner.or(a.practitioner_id),
     };
     let others: Vec<Appointment> = sessions.iter().filter(|x| x.id != a.id).cloned().collect();
     let win = plan
         .as_ref()
-        .filter(|_| a.kind == "session")
+        .filter(|_| a.kind.is_session())
         .map(|r| window(&s, r, &others, number, !m.move_later));
     let slot = check_time(cx, &s, &w, local, win, m.window_override.as_deref()).await?;
     let mut out = vec![Move {
@@ -703,7 +707,7 @@ pub async fn plan_move(cx: &Context, a: &Appointment, m: &MoveRequest) -> Result
     }];
     if let (Some(r), Some(first)) = (&plan, later.first()) {
         // The later sessions keep their weekday and time where they can.
-        let mut pools = s.pools("session", None, deepest(Some(r)))?;
+        let mut pools = s.pools(AppointmentKind::Session, None, deepest(Some(r)))?;
         for (pool, id) in [
             (&mut pools.practitioners, slot.practitioner),
             (&mut pools.rooms, slot.room),
@@ -725,7 +729,7 @@ pub async fn plan_move(cx: &Context, a: &Appointment, m: &MoveRequest) -> Result
             weekdays: vec![was.weekday()],
             between: Some((was.time(), was.time())),
         };
-        let base = s.base_request(s.duration("session", Some(r))?, from, from);
+        let base = s.base_request(s.duration(AppointmentKind::Session, Some(r))?, from, from);
         let slots = propose_course(&s.cal, &pools, &base, &course)
             .map_err(|e| Error::refused(format!("The later sessions cannot move along: {e}")))?;
         for (x, slot) in later.iter().zip(slots) {

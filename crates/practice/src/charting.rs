@@ -62,7 +62,7 @@ pub async fn open(
     off_day_reason: Option<&str>,
 ) -> Result<Chart> {
     crate::access::clinic(actor, a.clinic_id)?;
-    if a.kind != "session" {
+    if !a.kind.is_session() {
         return Err(Error::Refused(vec![
             "Only a microneedling session is charted.".into(),
         ]));

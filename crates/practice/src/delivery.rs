@@ -12,6 +12,7 @@ use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use needlepoint_domain::message::MessageChannel;
 use needlepoint_store::Message;
 use std::time::Duration;
 
@@ -192,9 +193,9 @@ pub struct ByChannel {
 #[async_trait::async_trait]
 impl Sender for ByChannel {
     async fn send(&self, m: &Message) -> Result<(), String> {
-        match m.channel.as_str() {
-            "sms" => self.sms.send(m).await,
-            _ => self.email.send(m).await,
+        match m.channel {
+            MessageChannel::Sms => self.sms.send(m).await,
+            MessageChannel::Email => self.email.send(m).await,
         }
     }
 }

@@ -6,6 +6,7 @@
 
 use crate::Context;
 use jiff::{SignedDuration, Timestamp};
+use needlepoint_domain::message::MessageChannel;
 use needlepoint_domain::message_template::{MessageTemplate, KINDS};
 use needlepoint_store::{Appointment, Message, NewMessage, Patient, StoreError};
 use std::collections::HashMap;
@@ -111,10 +112,11 @@ pub fn spawn_worker(cx: Context, sender: Arc<dyn Sender>, every: std::time::Dura
     });
 }
 
-fn address(p: &Patient) -> Option<(&'static str, String)> {
+/// Where the patient's messages go: e-mail when they gave one, else SMS.
+fn address(p: &Patient) -> Option<(MessageChannel, String)> {
     match (&p.details.email, &p.details.phone) {
-        (Some(e), _) => Some(("email", e.to_string())),
-        (None, Some(ph)) => Some(("sms", ph.clone())),
+        (Some(e), _) => Some((MessageChannel::Email, e.to_string())),
+        (None, Some(ph)) => Some((MessageChannel::Sms, ph.clone())),
         _ => None,
     }
 }
@@ -157,7 +159,7 @@ fn when(a: &Appointment) -> String {
 pub struct Letters {
     patient_id: i64,
     given_name: String,
-    address: Option<(&'static str, String)>,
+    address: Option<(MessageChannel, String)>,
     clinic: String,
     currency: String,
     kb: needlepoint_domain::knowledge::KnowledgeBase,
@@ -247,7 +249,7 @@ impl Letters {
                     appointment_id: Some(a.id),
                     attachment: (kind == first).then(|| ics.clone()),
                     kind,
-                    channel: (*channel).into(),
+                    channel: *channel,
                     to_address: to.clone(),
                     subject,
                     body,
@@ -291,7 +293,7 @@ impl Letters {
                     patient_id: Some(self.patient_id),
                     appointment_id: Some(a.id),
                     kind: "cancellation".into(),
-                    channel: (*channel).into(),
+                    channel: *channel,
                     to_address: to.clone(),
                     subject,
                     body,
@@ -376,7 +378,7 @@ pub async fn recall_messages(
             patient_id: Some(p.id),
             appointment_id: Some(u.appointment_id),
             kind: "recall".into(),
-            channel: channel.into(),
+            channel,
             to_address: to,
             subject,
             body,

@@ -245,7 +245,7 @@ async fn a_course_runs_on_the_injected_clock(b: TestBackend) {
     // Tuesday 10:00: booked by the front desk, who may not break a window.
     let want = Wanted {
         patient: &p,
-        kind: "session",
+        kind: needlepoint_domain::appointment::AppointmentKind::Session,
         plan: Some(&plan),
         practitioner: None,
     };

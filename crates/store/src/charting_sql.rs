@@ -532,7 +532,7 @@ macro_rules! charting_impl {
                     .bind(m.patient_id)
                     .bind(m.appointment_id)
                     .bind(&m.kind)
-                    .bind(&m.channel)
+                    .bind(m.channel.as_str())
                     .bind(&m.to_address)
                     .bind(&m.subject)
                     .bind(&m.body)

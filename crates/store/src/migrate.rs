@@ -60,6 +60,11 @@ pub const SQLITE: &[Migration] = &[
         name: "service",
         sql: include_str!("../migrations/sqlite/0010_service.sql"),
     },
+    Migration {
+        version: 11,
+        name: "kinds",
+        sql: include_str!("../migrations/sqlite/0011_kinds.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -112,6 +117,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 10,
         name: "service",
         sql: include_str!("../migrations/postgres/0010_service.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "kinds",
+        sql: include_str!("../migrations/postgres/0011_kinds.sql"),
     },
 ];
 

@@ -33,7 +33,7 @@ macro_rules! schedule_impl {
                     .bind(m.patient_id)
                     .bind(m.appointment_id)
                     .bind(&m.kind)
-                    .bind(&m.channel)
+                    .bind(m.channel.as_str())
                     .bind(&m.to_address)
                     .bind(&m.subject)
                     .bind(&m.body)
@@ -75,13 +75,15 @@ macro_rules! schedule_impl {
                     patient_id: r.try_get("patient_id")?,
                     appointment_id: r.try_get("appointment_id")?,
                     kind: r.try_get("kind")?,
-                    channel: r.try_get("channel")?,
+                    channel: needlepoint_domain::message::MessageChannel::parse(&r.try_get::<String, _>("channel")?)
+                        .map_err(|e| decode_err("channel", e.message))?,
                     to_address: r.try_get("to_address")?,
                     subject: r.try_get("subject")?,
                     body: r.try_get("body")?,
                     attachment: r.try_get("attachment")?,
                     due_at: r.try_get::<Ts, _>("due_at")?.0,
-                    status: r.try_get("status")?,
+                    status: needlepoint_domain::message::MessageStatus::parse(&r.try_get::<String, _>("status")?)
+                        .map_err(|e| decode_err("status", e.message))?,
                     attempts: r.try_get("attempts")?,
                     last_error: r.try_get("last_error")?,
                     sent_at: r.try_get::<Option<Ts>, _>("sent_at")?.map(|t| t.0),
@@ -95,7 +97,8 @@ macro_rules! schedule_impl {
                     patient_id: r.try_get("patient_id")?,
                     plan_id: r.try_get("plan_id")?,
                     session_number: r.try_get("session_number")?,
-                    kind: r.try_get("kind")?,
+                    kind: needlepoint_domain::appointment::AppointmentKind::parse(&r.try_get::<String, _>("kind")?)
+                        .map_err(|e| decode_err("kind", e.message))?,
                     practitioner_id: r.try_get("practitioner_id")?,
                     room_id: r.try_get("room_id")?,
                     device_id: r.try_get("device_id")?,
@@ -193,7 +196,7 @@ macro_rules! schedule_impl {
                     .bind(a.patient_id)
                     .bind(a.plan_id)
                     .bind(a.session_number)
-                    .bind(&a.kind)
+                    .bind(a.kind.as_str())
                     .bind(a.practitioner_id)
                     .bind(a.room_id)
                     .bind(a.device_id)

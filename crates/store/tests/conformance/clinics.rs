@@ -244,7 +244,7 @@ pub async fn policies_templates_and_fees_round_trip(b: TestBackend) {
         patient_id: Some(p.id),
         appointment_id: Some(c.id),
         kind: kind.into(),
-        channel: "email".into(),
+        channel: needlepoint_domain::message::MessageChannel::Email,
         to_address: "fe@example.com".into(),
         subject: "s".into(),
         body: "b".into(),
@@ -271,7 +271,7 @@ pub async fn policies_templates_and_fees_round_trip(b: TestBackend) {
         .await
         .unwrap()
         .into_iter()
-        .map(|m| m.status)
+        .map(|m| m.status.to_string())
         .collect();
     assert_eq!(statuses, ["pending", "cancelled"]);
 }

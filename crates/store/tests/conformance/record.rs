@@ -156,3 +156,74 @@ pub async fn concurrent_writes_all_commit(b: TestBackend) {
         40
     );
 }
+
+/// An appointment's kind and status and a message's channel are words the
+/// product knows, on both databases, even for a write that bypasses it.
+pub async fn lifecycle_words_are_checked_by_the_database(b: TestBackend) {
+    let (store, at) = fresh_store_at(b).await;
+    let s = seed(store).await;
+    let a = actor(s.owner_id);
+    let p = s
+        .store
+        .create_patient(s.clinic_id, &patient("Ru", "Vale", "1990-01-01"), &a, now())
+        .await
+        .unwrap();
+    let room = s
+        .store
+        .create_room(s.clinic_id, &RoomDetails::parse("R1").unwrap(), &a, now())
+        .await
+        .unwrap()
+        .id;
+    let mut new = appointment(&s, p.id, room, "2027-03-02T10:00:00Z", 30);
+    new.kind = needlepoint_domain::appointment::AppointmentKind::FollowUp;
+    let booked = s.store.book(&[new], &a, now()).await.unwrap();
+    assert_eq!(
+        booked[0].kind,
+        needlepoint_domain::appointment::AppointmentKind::FollowUp,
+        "read back as it was written"
+    );
+    // Each pair: a write with a word the product knows, which must pass
+    // (so that the refusal of the other is the check's, not another fault),
+    // and the same write with an unknown word.
+    let message = |channel: &str| {
+        format!(
+            "INSERT INTO messages (clinic_id, kind, channel, to_address, subject, body, due_at, status, attempts, created_at) \
+             SELECT clinic_id, 'confirmation', '{channel}', 'x', 's', 'b', starts_at, 'pending', 0, starts_at FROM appointments"
+        )
+    };
+    let pairs = [
+        (
+            "UPDATE appointments SET kind = 'consultation'".to_string(),
+            "UPDATE appointments SET kind = 'massage'".to_string(),
+        ),
+        (
+            "UPDATE appointments SET status = 'checked_in'".to_string(),
+            "UPDATE appointments SET status = 'lost'".to_string(),
+        ),
+        (message("sms"), message("fax")),
+    ];
+    let at: &str = &at;
+    for (good, bad) in pairs {
+        let run = |sql: String| async move {
+            match b {
+                TestBackend::Sqlite => {
+                    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{at}"))
+                        .await
+                        .unwrap();
+                    sqlx::query(&sql).execute(&pool).await.map(|_| ())
+                }
+                TestBackend::Postgres => {
+                    let pool = sqlx::PgPool::connect(at).await.unwrap();
+                    sqlx::query(&sql).execute(&pool).await.map(|_| ())
+                }
+            }
+        };
+        run(good.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{good}: {e}"));
+        assert!(
+            run(bad.clone()).await.is_err(),
+            "the database let through: {bad}"
+        );
+    }
+}

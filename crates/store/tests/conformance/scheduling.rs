@@ -122,7 +122,7 @@ pub async fn messages_are_queued_with_the_change_or_not_at_all(b: TestBackend) {
                     patient_id: Some(x.patient_id),
                     appointment_id: Some(x.id),
                     kind: kind.into(),
-                    channel: "email".into(),
+                    channel: needlepoint_domain::message::MessageChannel::Email,
                     to_address: "mo@example.com".into(),
                     subject: format!("{kind} {}", x.local_start),
                     body: x.status.as_str().into(),
@@ -141,7 +141,7 @@ pub async fn messages_are_queued_with_the_change_or_not_at_all(b: TestBackend) {
                 .await
                 .unwrap()
                 .iter()
-                .filter(|m| m.kind == kind && m.status == state)
+                .filter(|m| m.kind == kind && m.status.as_str() == state)
                 .count()
         }
     };

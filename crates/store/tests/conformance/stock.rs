@@ -27,7 +27,7 @@ pub async fn recalls_reach_the_chain_find_every_use_and_message_once(b: TestBack
         patient_id: Some(appt.patient_id),
         appointment_id: Some(appt.id),
         kind: "recall".into(),
-        channel: "email".into(),
+        channel: needlepoint_domain::message::MessageChannel::Email,
         to_address: "cy@example.com".into(),
         subject: "Recall".into(),
         body: "Recall".into(),

@@ -9,6 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use jiff::civil::{Date, DateTime};
+use needlepoint_domain::appointment::AppointmentKind;
 use needlepoint_domain::scheduling::Slot;
 use needlepoint_domain::Invalid;
 use needlepoint_practice::access;
@@ -24,8 +25,7 @@ pub struct AppointmentOut {
     pub patient_id: i64,
     pub plan_id: Option<i64>,
     pub session_number: Option<i64>,
-    /// `consultation`, `session`, `follow_up` or `home_care_review`.
-    pub kind: String,
+    pub kind: AppointmentKind,
     pub practitioner_id: Option<i64>,
     pub room_id: Option<i64>,
     pub device_id: Option<i64>,
@@ -109,9 +109,8 @@ fn local(field: &str, s: &str) -> Result<DateTime, ApiError> {
 #[into_params(parameter_in = Query)]
 pub struct AvailabilityQuery {
     pub patient_id: i64,
-    /// `consultation`, `session` (the next of the patient's accepted plan),
-    /// `follow_up` or `home_care_review`.
-    pub kind: String,
+    /// A `session` is the next of the patient's accepted plan.
+    pub kind: AppointmentKind,
     /// First and last dates to search, in the clinic's zone (default: today, and 60 days on).
     pub from: Option<String>,
     pub to: Option<String>,
@@ -151,7 +150,7 @@ pub async fn availability(
     let plan = booking::active_plan(&st, &p).await?;
     let w = Wanted {
         patient: &p,
-        kind: &q.kind,
+        kind: q.kind,
         plan: plan.as_ref(),
         practitioner: q.practitioner_id,
     };
@@ -218,9 +217,8 @@ pub async fn get_appointment(
 #[serde(deny_unknown_fields)]
 pub struct NewAppointmentIn {
     pub patient_id: i64,
-    /// `consultation`, `session` (the next of the patient's accepted plan),
-    /// `follow_up` or `home_care_review`.
-    pub kind: String,
+    /// A `session` is the next of the patient's accepted plan.
+    pub kind: AppointmentKind,
     /// Wall-clock start in the clinic's zone, e.g. `2026-11-30T10:00`.
     pub local_start: String,
     #[serde(default)]
@@ -245,7 +243,7 @@ pub async fn create_appointment(
     let plan = booking::active_plan(&st, &p).await?;
     let w = Wanted {
         patient: &p,
-        kind: &body.kind,
+        kind: body.kind,
         plan: plan.as_ref(),
         practitioner: body.practitioner_id,
     };

@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use jiff::civil::{Date, DateTime, Time};
 use jiff::tz::TimeZone;
+use needlepoint_domain::appointment::AppointmentKind;
 use needlepoint_domain::booking_rules::only_overridable;
 use needlepoint_domain::clinic::format_money;
 use needlepoint_practice::access;
@@ -26,21 +27,32 @@ use needlepoint_store::Appointment;
 use std::collections::HashMap;
 
 /// Appointment kinds people book one at a time (a session comes with a plan).
-pub const KINDS: [(&str, &str); 4] = [
-    ("consultation", "Consultation"),
-    ("follow_up", "Follow-up check"),
-    ("home_care_review", "Home-care review"),
-    ("session", "Microneedling session (next of the plan)"),
+pub const KINDS: [(AppointmentKind, &str); 4] = [
+    (AppointmentKind::Consultation, "Consultation"),
+    (AppointmentKind::FollowUp, "Follow-up check"),
+    (AppointmentKind::HomeCareReview, "Home-care review"),
+    (
+        AppointmentKind::Session,
+        "Microneedling session (next of the plan)",
+    ),
 ];
 
+/// The kind chosen on a form: a consultation unless another is named.
+fn chosen_kind(v: &FormValues) -> Result<AppointmentKind, String> {
+    match v.get("kind") {
+        "" => Ok(AppointmentKind::Consultation),
+        k => AppointmentKind::parse(k).map_err(|e| e.message),
+    }
+}
+
 pub fn kind_label(a: &Appointment) -> String {
-    match (a.kind.as_str(), a.session_number) {
-        ("session", Some(n)) => format!("Session {n}"),
+    match (a.kind, a.session_number) {
+        (AppointmentKind::Session, Some(n)) => format!("Session {n}"),
         (k, _) => KINDS
             .iter()
             .find(|(c, _)| *c == k)
             .map(|(_, l)| l.to_string())
-            .unwrap_or_else(|| k.replace('_', " ")),
+            .unwrap_or_else(|| k.as_str().replace('_', " ")),
     }
 }
 
@@ -413,10 +425,7 @@ async fn new_page(
     } else {
         vec![]
     };
-    let kind = match v.get("kind") {
-        "" => "consultation",
-        k => k,
-    };
+    let kind = chosen_kind(v).unwrap_or(AppointmentKind::Consultation);
     let plan = match &patient {
         Some(p) => booking::active_plan(st, p).await?,
         None => None,
@@ -477,7 +486,10 @@ async fn new_page(
         q,
         matches,
         patient: patient.as_ref().map(|p| (p.id, p.details.full_name())),
-        kinds: KINDS.iter().map(|(c, l)| (*c, *l, *c == kind)).collect(),
+        kinds: KINDS
+            .iter()
+            .map(|(c, l)| (c.as_str(), *l, *c == kind))
+            .collect(),
         plan: plan.map(|r| (r.id, format!("plan of {} sessions", r.plan.sessions))),
         practitioners,
         date: v.get("date").to_string(),
@@ -537,12 +549,13 @@ async fn try_book(
     };
     let window_override = Some(v.get("window_override").trim()).filter(|r| !r.is_empty());
     let plan = booking::active_plan(st, &p).await?;
+    let kind = match chosen_kind(v) {
+        Ok(k) => k,
+        Err(m) => return unprocessable(&m),
+    };
     let w = Wanted {
         patient: &p,
-        kind: match v.get("kind") {
-            "" => "consultation",
-            k => k,
-        },
+        kind,
         plan: plan.as_ref(),
         practitioner: v.get("practitioner").parse().ok(),
     };

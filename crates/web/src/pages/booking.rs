@@ -411,7 +411,7 @@ async fn events(
             end: a.ends_at,
             summary: format!(
                 "{}{} — {}",
-                if a.kind == "session" {
+                if a.kind.is_session() {
                     "Microneedling session"
                 } else {
                     a.kind.as_str()

@@ -9,6 +9,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 use jiff::tz::TimeZone;
+use needlepoint_domain::message::MessageStatus;
 use needlepoint_store::AuditEntry;
 
 pub struct ClinicToday {
@@ -82,7 +83,7 @@ pub async fn today(
                     patient_id: a.patient_id,
                     what: format!(
                         "{}{}",
-                        if a.kind == "session" {
+                        if a.kind.is_session() {
                             "Session"
                         } else {
                             a.kind.as_str()
@@ -96,7 +97,7 @@ pub async fn today(
                         .into_iter()
                         .map(|(to, label)| (to.as_str(), label))
                         .collect(),
-                    chartable: a.kind == "session" && a.status.holds_time(),
+                    chartable: a.kind.is_session() && a.status.holds_time(),
                 });
             }
         }
@@ -285,12 +286,12 @@ pub async fn messages(
         for m in st.store.messages(c.id, 200).await? {
             rows.push(MessageRow {
                 when: local_time(m.sent_at.unwrap_or(m.due_at), &c.details.time_zone),
-                to: format!("{} ({})", m.to_address, m.channel),
+                to: format!("{} ({})", m.to_address, m.channel.label()),
                 subject: m.subject,
-                status: if m.attempts > 0 && m.status == "failed" {
+                status: if m.attempts > 0 && m.status == MessageStatus::Failed {
                     format!("failed {} time(s), retrying", m.attempts)
                 } else {
-                    m.status
+                    m.status.to_string()
                 },
                 error: m.last_error.unwrap_or_default(),
             });

@@ -983,7 +983,7 @@ async fn open_a_chart_early(backend: TestBackend) {
                 patient_id: first.patient_id,
                 plan_id: first.plan_id,
                 session_number: Some(2),
-                kind: "session".into(),
+                kind: needlepoint_domain::appointment::AppointmentKind::Session,
                 practitioner_id: None,
                 room_id: None,
                 device_id: None,

@@ -44,7 +44,7 @@ async fn feeds_are_valid_icalendar_across_dst(b: TestBackend) {
             patient_id: c.patient_id,
             plan_id: None,
             session_number: Some(i as i64 + 1),
-            kind: "session".into(),
+            kind: needlepoint_domain::appointment::AppointmentKind::Session,
             practitioner_id: Some(c.clinician),
             room_id: None,
             device_id: None,
@@ -148,7 +148,7 @@ async fn todays_list_checks_patients_in(b: TestBackend) {
             patient_id: c.patient_id,
             plan_id: None,
             session_number: None,
-            kind: "consultation".into(),
+            kind: needlepoint_domain::appointment::AppointmentKind::Consultation,
             practitioner_id: None,
             room_id: None,
             device_id: None,
@@ -254,7 +254,7 @@ async fn the_outbox_delivers_retries_and_never_loses(b: TestBackend) {
         patient_id: p.id,
         plan_id: None,
         session_number: Some(1),
-        kind: "session".into(),
+        kind: needlepoint_domain::appointment::AppointmentKind::Session,
         practitioner_id: Some(c.clinician),
         room_id: None,
         device_id: None,
@@ -367,7 +367,7 @@ async fn the_outbox_delivers_retries_and_never_loses(b: TestBackend) {
         .await
         .unwrap()
         .into_iter()
-        .map(|m| (m.kind, m.status))
+        .map(|m| (m.kind, m.status.to_string()))
         .collect();
     assert!(
         kinds.contains(&("reminder_24h".into(), "cancelled".into()))
