@@ -381,7 +381,7 @@ async fn course_plan(
     id: i64,
 ) -> Result<(Patient, PlanRecord), ApiError> {
     let r = st.store.plan(id).await?;
-    let p = access::patient(&st, &caller, r.patient_id).await?;
+    let p = access::patient(st, caller, r.patient_id).await?;
     Ok((p, r))
 }
 

@@ -156,7 +156,7 @@ async fn page(
         .map(|d| (d.id, d.details.name))
         .collect();
     let currency = st.store.clinic_pricing(a.clinic_id).await?.currency;
-    let (policy, late_fee) = booking::fee_if_cancelled_now(&st, &a).await?;
+    let (policy, late_fee) = booking::fee_if_cancelled_now(st, &a).await?;
     let policy_note = if policy.notice_hours == 0 || policy.fee_minor == 0 {
         "The clinic has no late-cancellation fee.".to_string()
     } else if late_fee > 0 {
@@ -229,7 +229,7 @@ async fn page(
         problem,
         later,
         has_later,
-        actions: booking::actions(&st, &a)
+        actions: booking::actions(st, &a)
             .into_iter()
             .map(|(to, label)| (to.as_str(), label))
             .collect(),

@@ -498,7 +498,7 @@ async fn open_with(
     id: i64,
     reason: Option<&str>,
 ) -> Result<Response, PageError> {
-    let a = access::appointment(&st, &caller, id).await?;
+    let a = access::appointment(st, caller, id).await?;
     match charting::open(st, caller, &a, reason).await {
         Ok(c) => Ok(Redirect::to(&format!("/sessions/{}", c.id)).into_response()),
         Err(Error::Invalid(inv)) if inv.message_for("reason").is_some() => {

@@ -20,9 +20,6 @@ use crate::auth::Caller;
 use crate::error::PageError;
 use needlepoint_store::Store;
 
-/// A patient this caller may see, or 404 (we do not reveal that a record
-/// exists in a clinic the caller does not belong to).
-
 /// The zone to show a caller's own times in (tokens, the audit trail): that
 /// of the first of their clinics, by name; UTC when they have none.
 pub async fn home_zone(store: &dyn Store, caller: &Caller) -> Result<String, PageError> {

@@ -431,8 +431,6 @@ struct NotesPage {
     error: Option<String>,
 }
 
-/// Longest note accepted, to keep one mistaken paste from swamping the record.
-
 async fn notes_page(
     st: &AppState,
     caller: &Caller,

@@ -579,8 +579,6 @@ struct ConsentPage {
     back: Option<String>,
 }
 
-/// The document the patient reads and signs, for the plan's current version.
-
 /// Where the signing form posts, and where "Back" leads (none for a link).
 struct Target {
     action: String,
