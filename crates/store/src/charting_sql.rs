@@ -1,4 +1,5 @@
-//! [`ChartRecords`] for both backends, instantiated beside the main store.
+//! [`StockRecords`] and [`ChartRecords`] for both backends, instantiated
+//! beside the main store.
 
 /// The message for any change to a signed chart.
 pub const SIGNED: &str =
@@ -241,24 +242,7 @@ macro_rules! charting_impl {
         }
 
         #[async_trait]
-        impl ChartRecords for SqlStore<$db> {
-            async fn set_medical_director(&self, staff_id: i64, on: bool, actor: &Actor, now: Timestamp) -> Result<Staff> {
-                let mut tx = self.pool.begin_with(self.begin).await?;
-                let n = sqlx::query("UPDATE staff SET medical_director = $2 WHERE id = $1")
-                    .bind(staff_id)
-                    .bind(on)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if n == 0 {
-                    return Err(StoreError::NotFound);
-                }
-                let ev = AuditEvent::new("medical_director", "staff", Some(staff_id)).detail(serde_json::json!({ "on": on }));
-                Self::audit(&mut tx, actor, &ev, now).await?;
-                tx.commit().await?;
-                self.staff(staff_id).await
-            }
-
+        impl StockRecords for SqlStore<$db> {
             async fn create_supply_item(&self, clinic_id: i64, item: &NewSupplyItem, actor: &Actor, now: Timestamp) -> Result<SupplyItem> {
                 let mut tx = self.pool.begin_with(self.begin).await?;
                 let id: i64 = sqlx::query_scalar(
@@ -550,7 +534,10 @@ macro_rules! charting_impl {
                 tx.commit().await?;
                 Ok(())
             }
+        }
 
+        #[async_trait]
+        impl ChartRecords for SqlStore<$db> {
             async fn open_chart(&self, a: &Appointment, off_day_reason: Option<&str>, actor: &Actor, now: Timestamp) -> Result<Chart> {
                 if let Some(c) = self.chart_for_appointment(a.id).await? {
                     return Ok(c);

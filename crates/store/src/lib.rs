@@ -448,18 +448,10 @@ pub trait ScheduleRecords: Send + Sync {
     ) -> Result<()>;
 }
 
-/// Session charts, the clinic's stock and its lots, recalls and photos.
+/// The clinic's stock: items, lots received and counted, and a maker's
+/// recall, which reaches the same lot at every clinic of the organisation.
 #[async_trait]
-pub trait ChartRecords: Send + Sync {
-    /// Marks a staff member as a medical director (or not).
-    async fn set_medical_director(
-        &self,
-        staff_id: i64,
-        on: bool,
-        actor: &Actor,
-        now: Timestamp,
-    ) -> Result<Staff>;
-
+pub trait StockRecords: Send + Sync {
     async fn create_supply_item(
         &self,
         clinic_id: i64,
@@ -512,7 +504,11 @@ pub trait ChartRecords: Send + Sync {
         actor: &Actor,
         now: Timestamp,
     ) -> Result<()>;
+}
 
+/// Session charts and their photos.
+#[async_trait]
+pub trait ChartRecords: Send + Sync {
     /// The chart of an appointment, created on first use.
     /// Opens an appointment's chart, or returns the one already open. A
     /// chart opened on another day than the appointment's keeps the
@@ -605,7 +601,14 @@ pub trait ChartRecords: Send + Sync {
 /// The record, whatever database keeps it.
 #[async_trait]
 pub trait Store:
-    ScreeningRecords + PlanRecords + ScheduleRecords + ChartRecords + Send + Sync + 'static
+    ScreeningRecords
+    + PlanRecords
+    + ScheduleRecords
+    + StockRecords
+    + ChartRecords
+    + Send
+    + Sync
+    + 'static
 {
     fn backend(&self) -> Backend;
 
@@ -630,6 +633,15 @@ pub trait Store:
     ) -> Result<(Organisation, Clinic, Staff)>;
 
     // ---- staff and sign-in -----------------------------------------------
+
+    /// Marks a staff member as a medical director (or not).
+    async fn set_medical_director(
+        &self,
+        staff_id: i64,
+        on: bool,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Staff>;
 
     async fn create_staff(&self, new: &NewStaff, actor: &Actor, now: Timestamp) -> Result<Staff>;
     async fn staff(&self, id: i64) -> Result<Staff>;

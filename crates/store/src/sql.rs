@@ -432,6 +432,23 @@ macro_rules! store_impl {
                 .await?)
             }
 
+            async fn set_medical_director(&self, staff_id: i64, on: bool, actor: &Actor, now: Timestamp) -> Result<Staff> {
+                let mut tx = self.pool.begin_with(self.begin).await?;
+                let n = sqlx::query("UPDATE staff SET medical_director = $2 WHERE id = $1")
+                    .bind(staff_id)
+                    .bind(on)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if n == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                let ev = AuditEvent::new("medical_director", "staff", Some(staff_id)).detail(serde_json::json!({ "on": on }));
+                Self::audit(&mut tx, actor, &ev, now).await?;
+                tx.commit().await?;
+                self.staff(staff_id).await
+            }
+
             async fn set_staff_active(&self, staff_id: i64, active: bool, actor: &Actor, now: Timestamp) -> Result<Staff> {
                 let mut tx = self.pool.begin_with(self.begin).await?;
                 let row = sqlx::query(&format!(
