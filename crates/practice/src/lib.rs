@@ -1,7 +1,8 @@
 //! The practice: every rule of running a microneedling clinic over its
-//! record, one service per step of the clinical flow (screening, planning,
-//! booking, charting, stock, messages). Pages, the API and the CLI only
-//! parse, call a service and render what it returns.
+//! record, one service per step of the clinical flow (patients, history,
+//! screening, planning, booking, charting, stock, messages) and for the
+//! people and settings around it (accounts, settings). Pages and the API
+//! only parse, call a service and render what it returns.
 //!
 //! A service takes a [`Context`] (the record, the knowledge base and a
 //! clock) and an [`Actor`] (who, in which role, at which clinics); it knows

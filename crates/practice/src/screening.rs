@@ -16,8 +16,7 @@ pub fn with_birth_date(p: &Patient, h: Option<&HistoryVersion>) -> PatientHistor
 }
 
 /// Screens the patient's current history for `areas` on `on` and saves it.
-/// Only clinicians screen; the patient must be at one of the actor's
-/// clinics and have a history recorded.
+/// Only clinicians screen, at their own clinics, once a history is recorded.
 pub async fn run(
     cx: &Context,
     actor: &Actor,
