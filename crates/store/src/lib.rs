@@ -688,12 +688,9 @@ pub trait Store:
         actor: &Actor,
         now: Timestamp,
     ) -> Result<ApiToken>;
-    /// The unrevoked token with this hash and its active owner; marks it used.
-    async fn use_api_token(
-        &self,
-        token_hash: &str,
-        now: Timestamp,
-    ) -> Result<Option<(ApiToken, Staff)>>;
+    /// The unrevoked token with this hash, its active owner and the owner's
+    /// clinics; marks it used (at most once a minute).
+    async fn use_api_token(&self, token_hash: &str, now: Timestamp) -> Result<Option<TokenUse>>;
     async fn list_api_tokens(&self, staff_id: i64) -> Result<Vec<ApiToken>>;
     async fn revoke_api_token(
         &self,

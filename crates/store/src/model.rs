@@ -129,6 +129,14 @@ pub struct ApiToken {
     pub revoked_at: Option<Timestamp>,
 }
 
+/// A token in use: the token, its owner and the clinics the owner works at.
+#[derive(Debug, Clone)]
+pub struct TokenUse {
+    pub token: ApiToken,
+    pub staff: Staff,
+    pub clinic_ids: Vec<i64>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditEntry {
     pub id: i64,

@@ -608,15 +608,49 @@ macro_rules! store_impl {
                 Ok(token)
             }
 
-            async fn use_api_token(&self, token_hash: &str, now: Timestamp) -> Result<Option<(ApiToken, Staff)>> {
+            async fn use_api_token(&self, token_hash: &str, now: Timestamp) -> Result<Option<TokenUse>> {
+                // One query for the token, its owner and the owner's clinics:
+                // every API request starts here, and each query is a hop to
+                // the database's thread and back.
+                let clinics = match self.backend() {
+                    Backend::Sqlite => "group_concat(sc.clinic_id, ',')",
+                    Backend::Postgres => "string_agg(sc.clinic_id::text, ',')",
+                };
                 let row = sqlx::query(&format!(
-                    "SELECT {TOKEN_COLS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL"
+                    "SELECT s.id, s.organisation_id, s.email, s.name, s.role, s.active, s.is_practitioner, \
+                     s.profession, s.registration_number, s.medical_director, s.created_at, \
+                     t.id AS token_id, t.name AS token_name, t.role AS token_role, \
+                     t.created_at AS token_created_at, t.last_used_at AS token_last_used_at, \
+                     (SELECT {clinics} FROM staff_clinics sc WHERE sc.staff_id = s.id) AS clinic_ids \
+                     FROM api_tokens t JOIN staff s ON s.id = t.staff_id \
+                     WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
                 ))
                 .bind(token_hash)
                 .fetch_optional(&self.pool)
                 .await?;
                 let Some(r) = row else { return Ok(None) };
-                let mut token = Self::token_from(&r)?;
+                let staff = Self::staff_from(&r)?;
+                let role: String = r.try_get("token_role")?;
+                let mut token = ApiToken {
+                    id: r.try_get("token_id")?,
+                    staff_id: staff.id,
+                    name: r.try_get("token_name")?,
+                    role: Role::parse(&role).map_err(|e| decode_err("token_role", e.message))?,
+                    created_at: r.try_get::<Ts, _>("token_created_at")?.0,
+                    last_used_at: r.try_get::<Option<Ts>, _>("token_last_used_at")?.map(|t| t.0),
+                    revoked_at: None,
+                };
+                let mut clinic_ids = r
+                    .try_get::<Option<String>, _>("clinic_ids")?
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter(|c| !c.is_empty())
+                    .map(|c| c.parse::<i64>().map_err(|e| decode_err("clinic_ids", e)))
+                    .collect::<Result<Vec<i64>>>()?;
+                clinic_ids.sort_unstable();
+                if !staff.active {
+                    return Ok(None);
+                }
                 // A read must not wait on a write: the time of use is kept to
                 // the minute, so a busy client writes it once a minute.
                 if token.last_used_at.is_none_or(|t| now.duration_since(t) >= crate::LAST_USED_EVERY) {
@@ -627,8 +661,7 @@ macro_rules! store_impl {
                         .await?;
                     token.last_used_at = Some(now);
                 }
-                let staff = self.staff(token.staff_id).await?;
-                Ok(staff.active.then_some((token, staff)))
+                Ok(Some(TokenUse { token, staff, clinic_ids }))
             }
 
             async fn list_api_tokens(&self, staff_id: i64) -> Result<Vec<ApiToken>> {

@@ -241,36 +241,37 @@ async fn identify(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    let (staff, role, channel, token_name) = if let Some(token) = bearer {
+    let (staff, role, channel, token_name, clinic_ids) = if let Some(token) = bearer {
         // Tokens are for the API only; pages use the session cookie.
         if !api {
             return Ok(None);
         }
-        let Some((token, staff)) = state
+        let Some(used) = state
             .store
             .use_api_token(&token_hash(token.trim()), now)
             .await?
         else {
             return Ok(None);
         };
+        let (token, staff) = (used.token, used.staff);
         // A token never acts above its owner's current role.
         let role = if staff.role.may_grant(token.role) {
             token.role
         } else {
             staff.role
         };
-        (staff, role, Channel::Api, Some(token.name))
+        (staff, role, Channel::Api, Some(token.name), used.clinic_ids)
     } else if let Some(sid) = cookie(headers, SESSION_COOKIE) {
         let Some((_, staff)) = state.store.session(&token_hash(sid), now).await? else {
             return Ok(None);
         };
         let channel = if api { Channel::Api } else { Channel::Web };
         let role = staff.role;
-        (staff, role, channel, None)
+        let clinic_ids = state.store.staff_clinic_ids(staff.id).await?;
+        (staff, role, channel, None, clinic_ids)
     } else {
         return Ok(None);
     };
-    let clinic_ids = state.store.staff_clinic_ids(staff.id).await?;
     Ok(Some(Caller::new(
         staff, role, clinic_ids, channel, ip, token_name,
     )))

@@ -189,21 +189,42 @@ pub async fn api_tokens_are_used_and_revoked(b: TestBackend) {
         .await
         .unwrap();
     assert!(t.last_used_at.is_none());
-    let (used, staff) = s.store.use_api_token("h1", now()).await.unwrap().unwrap();
+    // A second clinic, so that the owner's clinics come back as a list.
+    s.store
+        .create_clinic(
+            s.organisation_id,
+            &ClinicDetails::parse("Second", "Europe/Paris", "", "").unwrap(),
+            &a,
+            now(),
+        )
+        .await
+        .unwrap();
+    let use_ = s.store.use_api_token("h1", now()).await.unwrap().unwrap();
+    let (used, staff) = (use_.token, use_.staff);
     assert_eq!((used.role, staff.id), (Role::FrontDesk, s.owner_id));
     assert!(used.last_used_at.is_some());
+    let clinics = s.store.staff_clinic_ids(staff.id).await.unwrap();
+    assert!(clinics.len() >= 2, "{clinics:?}");
+    assert_eq!(use_.clinic_ids, clinics, "the owner's clinics, in order");
     // Used again within the minute: the time is not written again; after
     // a minute it is.
     let t0 = used.last_used_at.unwrap();
-    let (again, _) = s
+    let again = s
         .store
         .use_api_token("h1", t0 + jiff::SignedDuration::from_secs(59))
         .await
         .unwrap()
-        .unwrap();
+        .unwrap()
+        .token;
     assert_eq!(again.last_used_at, Some(t0));
     let later = t0 + needlepoint_store::LAST_USED_EVERY;
-    let (again, _) = s.store.use_api_token("h1", later).await.unwrap().unwrap();
+    let again = s
+        .store
+        .use_api_token("h1", later)
+        .await
+        .unwrap()
+        .unwrap()
+        .token;
     assert_eq!(again.last_used_at, Some(later));
     let listed = s.store.list_api_tokens(staff.id).await.unwrap();
     assert_eq!(
