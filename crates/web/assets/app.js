@@ -61,6 +61,10 @@
         if (!chosen || chosen.value === "no" || !title) { return; }
         var li = document.createElement("li");
         li.textContent = title.textContent.trim() + " " + chosen.parentNode.textContent.trim();
+        var controlled = q.querySelector("input[type=radio][name$='.controlled']:checked");
+        if (controlled) {
+          li.textContent += " (well controlled: " + controlled.parentNode.textContent.trim() + ")";
+        }
         list.appendChild(li);
       });
       Array.prototype.forEach.call(form.querySelectorAll("textarea"), function (t) {

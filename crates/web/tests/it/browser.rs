@@ -1020,6 +1020,29 @@ async fn open_a_chart_early(backend: TestBackend) {
             .as_i64()
             .unwrap();
         assert!(overflow <= 0, "{name}: {overflow}px sideways");
+        // Every destination in the navigation is in sight, none scrolled
+        // out of the window, and the account is reachable at every width.
+        let hidden = b
+            .execute(
+                "return [...document.querySelectorAll('nav.main a, .who a')]
+                   .filter(a => a.offsetParent !== null)
+                   .filter(a => { const r = a.getBoundingClientRect();
+                                  return r.left < 0 || r.right > window.innerWidth + 0.5; })
+                   .map(a => a.textContent.trim());",
+            )
+            .await;
+        assert_eq!(hidden, serde_json::json!([]), "{name}: links out of sight");
+        let account = b
+            .execute(
+                "return [...document.querySelectorAll('a[href=\"/account\"]')]
+                   .some(a => a.offsetParent !== null);",
+            )
+            .await;
+        assert_eq!(
+            account,
+            serde_json::json!(true),
+            "{name}: no way to the account"
+        );
         b.screenshot(&shot(&format!("55-chart-early-{name}"))).await;
     }
     b.type_into(
