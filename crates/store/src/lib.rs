@@ -660,12 +660,9 @@ pub trait Store:
     ) -> Result<Staff>;
 
     async fn create_session(&self, session: &WebSession, actor: &Actor) -> Result<()>;
-    /// The live session with this token hash, with its staff member.
-    async fn session(
-        &self,
-        token_hash: &str,
-        now: Timestamp,
-    ) -> Result<Option<(WebSession, Staff)>>;
+    /// The live session with this token hash, with its active staff member
+    /// and their clinics.
+    async fn session(&self, token_hash: &str, now: Timestamp) -> Result<Option<SessionUse>>;
     async fn delete_session(&self, token_hash: &str, actor: &Actor, now: Timestamp) -> Result<()>;
 
     async fn record_login_attempt(

@@ -129,6 +129,14 @@ pub struct ApiToken {
     pub revoked_at: Option<Timestamp>,
 }
 
+/// A signed-in session: the session, its staff member and their clinics.
+#[derive(Debug, Clone)]
+pub struct SessionUse {
+    pub session: WebSession,
+    pub staff: Staff,
+    pub clinic_ids: Vec<i64>,
+}
+
 /// A token in use: the token, its owner and the clinics the owner works at.
 #[derive(Debug, Clone)]
 pub struct TokenUse {

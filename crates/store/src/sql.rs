@@ -217,6 +217,27 @@ macro_rules! store_impl {
                 })
             }
 
+            /// A staff member's clinics as one column (`clinic_ids`, comma
+            /// separated), for the queries that identify a caller in one go.
+            fn clinic_ids_column(&self) -> &'static str {
+                match self.backend() {
+                    Backend::Sqlite => "(SELECT group_concat(sc.clinic_id, ',') FROM staff_clinics sc WHERE sc.staff_id = s.id) AS clinic_ids",
+                    Backend::Postgres => "(SELECT string_agg(sc.clinic_id::text, ',') FROM staff_clinics sc WHERE sc.staff_id = s.id) AS clinic_ids",
+                }
+            }
+
+            fn clinic_ids_from(r: &DbRow) -> Result<Vec<i64>> {
+                let mut ids = r
+                    .try_get::<Option<String>, _>("clinic_ids")?
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter(|c| !c.is_empty())
+                    .map(|c| c.parse::<i64>().map_err(|e| decode_err("clinic_ids", e)))
+                    .collect::<Result<Vec<i64>>>()?;
+                ids.sort_unstable();
+                Ok(ids)
+            }
+
             fn token_from(r: &DbRow) -> Result<ApiToken> {
                 let role: String = r.try_get("role")?;
                 Ok(ApiToken {
@@ -506,26 +527,33 @@ macro_rules! store_impl {
                 Ok(())
             }
 
-            async fn session(&self, token_hash: &str, now: Timestamp) -> Result<Option<(WebSession, Staff)>> {
-                let row = sqlx::query(
-                    "SELECT token_hash, staff_id, created_at, expires_at, ip, user_agent \
-                     FROM web_sessions WHERE token_hash = $1 AND expires_at > $2",
-                )
+            async fn session(&self, token_hash: &str, now: Timestamp) -> Result<Option<SessionUse>> {
+                // The session, its staff member and their clinics in one
+                // query: every signed-in page starts here.
+                let row = sqlx::query(&format!(
+                    "SELECT s.id, s.organisation_id, s.email, s.name, s.role, s.active, s.is_practitioner, \
+                     s.profession, s.registration_number, s.medical_director, s.created_at, \
+                     w.token_hash, w.created_at AS session_created_at, w.expires_at, w.ip, w.user_agent, {} \
+                     FROM web_sessions w JOIN staff s ON s.id = w.staff_id \
+                     WHERE w.token_hash = $1 AND w.expires_at > $2",
+                    self.clinic_ids_column()
+                ))
                 .bind(token_hash)
                 .bind(Ts(now))
                 .fetch_optional(&self.pool)
                 .await?;
                 let Some(r) = row else { return Ok(None) };
+                let staff = Self::staff_from(&r)?;
                 let session = WebSession {
                     token_hash: r.try_get("token_hash")?,
-                    staff_id: r.try_get("staff_id")?,
-                    created_at: r.try_get::<Ts, _>("created_at")?.0,
+                    staff_id: staff.id,
+                    created_at: r.try_get::<Ts, _>("session_created_at")?.0,
                     expires_at: r.try_get::<Ts, _>("expires_at")?.0,
                     ip: r.try_get("ip")?,
                     user_agent: r.try_get("user_agent")?,
                 };
-                let staff = self.staff(session.staff_id).await?;
-                Ok(staff.active.then_some((session, staff)))
+                let clinic_ids = Self::clinic_ids_from(&r)?;
+                Ok(staff.active.then_some(SessionUse { session, staff, clinic_ids }))
             }
 
             async fn delete_session(&self, token_hash: &str, actor: &Actor, now: Timestamp) -> Result<()> {
@@ -612,18 +640,14 @@ macro_rules! store_impl {
                 // One query for the token, its owner and the owner's clinics:
                 // every API request starts here, and each query is a hop to
                 // the database's thread and back.
-                let clinics = match self.backend() {
-                    Backend::Sqlite => "group_concat(sc.clinic_id, ',')",
-                    Backend::Postgres => "string_agg(sc.clinic_id::text, ',')",
-                };
                 let row = sqlx::query(&format!(
                     "SELECT s.id, s.organisation_id, s.email, s.name, s.role, s.active, s.is_practitioner, \
                      s.profession, s.registration_number, s.medical_director, s.created_at, \
                      t.id AS token_id, t.name AS token_name, t.role AS token_role, \
-                     t.created_at AS token_created_at, t.last_used_at AS token_last_used_at, \
-                     (SELECT {clinics} FROM staff_clinics sc WHERE sc.staff_id = s.id) AS clinic_ids \
+                     t.created_at AS token_created_at, t.last_used_at AS token_last_used_at, {} \
                      FROM api_tokens t JOIN staff s ON s.id = t.staff_id \
-                     WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
+                     WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
+                    self.clinic_ids_column()
                 ))
                 .bind(token_hash)
                 .fetch_optional(&self.pool)
@@ -640,14 +664,7 @@ macro_rules! store_impl {
                     last_used_at: r.try_get::<Option<Ts>, _>("token_last_used_at")?.map(|t| t.0),
                     revoked_at: None,
                 };
-                let mut clinic_ids = r
-                    .try_get::<Option<String>, _>("clinic_ids")?
-                    .unwrap_or_default()
-                    .split(',')
-                    .filter(|c| !c.is_empty())
-                    .map(|c| c.parse::<i64>().map_err(|e| decode_err("clinic_ids", e)))
-                    .collect::<Result<Vec<i64>>>()?;
-                clinic_ids.sort_unstable();
+                let clinic_ids = Self::clinic_ids_from(&r)?;
                 if !staff.active {
                     return Ok(None);
                 }

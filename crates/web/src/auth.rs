@@ -262,13 +262,12 @@ async fn identify(
         };
         (staff, role, Channel::Api, Some(token.name), used.clinic_ids)
     } else if let Some(sid) = cookie(headers, SESSION_COOKIE) {
-        let Some((_, staff)) = state.store.session(&token_hash(sid), now).await? else {
+        let Some(used) = state.store.session(&token_hash(sid), now).await? else {
             return Ok(None);
         };
         let channel = if api { Channel::Api } else { Channel::Web };
-        let role = staff.role;
-        let clinic_ids = state.store.staff_clinic_ids(staff.id).await?;
-        (staff, role, channel, None, clinic_ids)
+        let role = used.staff.role;
+        (used.staff, role, channel, None, used.clinic_ids)
     } else {
         return Ok(None);
     };

@@ -111,8 +111,15 @@ pub async fn sessions_expire_and_log_out(b: TestBackend) {
         .create_session(&session, &actor(s.owner_id))
         .await
         .unwrap();
-    let (got, staff) = s.store.session("abc", t0).await.unwrap().unwrap();
+    let used = s.store.session("abc", t0).await.unwrap().unwrap();
+    let (got, staff) = (used.session, used.staff);
     assert_eq!(staff.id, s.owner_id);
+    assert_eq!(
+        used.clinic_ids,
+        s.store.staff_clinic_ids(staff.id).await.unwrap(),
+        "the staff member's clinics come with the session"
+    );
+    assert!(!used.clinic_ids.is_empty());
     assert_eq!(
         got.expires_at, session.expires_at,
         "instants round-trip to the microsecond"
