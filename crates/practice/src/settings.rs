@@ -33,3 +33,48 @@ where
     }
     Ok(write(cx.store.clone(), actor.audit.clone(), cx.now()).await?)
 }
+
+/// A member of the actor's own organisation, or "not found".
+async fn colleague(cx: &Context, actor: &Actor, staff_id: i64) -> Result<needlepoint_store::Staff> {
+    let staff = cx.store.staff(staff_id).await?;
+    if staff.organisation_id != actor.staff.organisation_id {
+        return Err(Error::NotFound);
+    }
+    Ok(staff)
+}
+
+/// Names a staff member medical director (or not). A medical director
+/// signs off overrides of the guidelines, so treats patients: only a
+/// practitioner can be one.
+pub async fn set_medical_director(
+    cx: &Context,
+    actor: &Actor,
+    staff_id: i64,
+    on: bool,
+) -> Result<needlepoint_store::Staff> {
+    let staff = colleague(cx, actor, staff_id).await?;
+    if on && staff.practitioner.is_none() {
+        return Err(Error::refused(
+            "A medical director treats patients: record them as a practitioner first.",
+        ));
+    }
+    change(cx, actor, None, |s, a, now| async move {
+        s.set_medical_director(staff_id, on, &a, now).await
+    })
+    .await
+}
+
+/// Deactivates or reactivates a staff member; the organisation keeps one
+/// active owner (the record refuses to lose the last).
+pub async fn set_staff_active(
+    cx: &Context,
+    actor: &Actor,
+    staff_id: i64,
+    active: bool,
+) -> Result<needlepoint_store::Staff> {
+    colleague(cx, actor, staff_id).await?;
+    change(cx, actor, None, |s, a, now| async move {
+        s.set_staff_active(staff_id, active, &a, now).await
+    })
+    .await
+}

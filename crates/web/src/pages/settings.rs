@@ -1121,20 +1121,7 @@ pub async fn set_medical_director(
     Form(f): Fields,
 ) -> Result<Response, PageError> {
     let v = FormValues(f);
-    let staff = st.store.staff(id).await?;
-    if staff.organisation_id != caller.staff.organisation_id {
-        return Err(PageError::NotFound);
-    }
-    let on = v.get("on") == "yes";
-    if on && staff.practitioner.is_none() {
-        return Err(PageError::BadRequest(
-            "A medical director treats patients: record them as a practitioner first.".into(),
-        ));
-    }
-    settings::change(&st, &caller, None, |s, a, now| async move {
-        s.set_medical_director(id, on, &a, now).await
-    })
-    .await?;
+    settings::set_medical_director(&st, &caller, id, v.get("on") == "yes").await?;
     Ok(saved("staff"))
 }
 
@@ -1146,18 +1133,11 @@ pub async fn set_staff_active(
     Form(f): Fields,
 ) -> Result<Response, PageError> {
     let v = FormValues(f);
-    let staff = st.store.staff(id).await?;
-    if staff.organisation_id != caller.staff.organisation_id {
-        return Err(PageError::NotFound);
-    }
     let active = match v.get("active") {
         "yes" => true,
         "no" => false,
         _ => return Err(PageError::BadRequest("Say active=yes or active=no.".into())),
     };
-    settings::change(&st, &caller, None, |s, a, now| async move {
-        s.set_staff_active(id, active, &a, now).await
-    })
-    .await?;
+    settings::set_staff_active(&st, &caller, id, active).await?;
     Ok(saved("staff"))
 }
