@@ -6,7 +6,9 @@ use jiff::Timestamp;
 use needlepoint_domain::history::{Concern, PatientHistory, Severity};
 use needlepoint_domain::{PatientInput, PractitionerDetails, Role};
 use needlepoint_practice::booking::{self, Wanted};
-use needlepoint_practice::{access, charting, planning, screening, stock};
+use needlepoint_practice::{
+    access, accounts, charting, patients, planning, screening, settings, stock,
+};
 use needlepoint_practice::{Actor, Clock, Context, Error};
 use needlepoint_store::testing::{fresh_store, seed, TestBackend};
 use needlepoint_store::{Channel, NewConsent, NewStaff, Patient};
@@ -368,6 +370,96 @@ async fn stock_refuses_expired_and_recalled_lots(b: TestBackend) {
     assert!(cx.store.lots(other_clinic).await.unwrap().is_empty());
 }
 
+/// The record's people and settings: a patient joins one of the actor's
+/// clinics and is corrected only from the version read; notes are for
+/// clinicians; a token never exceeds the role acting; only an owner changes
+/// settings, and only a practitioner is named medical director.
+async fn people_and_settings_follow_their_rules(b: TestBackend) {
+    let Practice {
+        cx,
+        clinician,
+        desk,
+        stranger,
+        other_clinic,
+        patient,
+    } = practice(b).await;
+    let input = PatientInput {
+        given_name: "Noor".into(),
+        family_name: "Haddad".into(),
+        date_of_birth: "2027-03-02".into(),
+        sex: "female".into(),
+        ..Default::default()
+    };
+    // Born tomorrow, by the context's clock, and at a clinic not the desk's:
+    // both said at once.
+    match patients::register(&cx, &desk, Some(other_clinic), &input).await {
+        Err(Error::Invalid(i)) => {
+            assert!(i.message_for("date_of_birth").is_some(), "{i:?}");
+            assert!(i.message_for("clinic_id").is_some(), "{i:?}");
+        }
+        other => panic!("registered: {other:?}"),
+    }
+    let born = PatientInput {
+        date_of_birth: "1988-05-04".into(),
+        ..input
+    };
+    let noor = patients::register(&cx, &desk, None, &born).await.unwrap();
+    assert_eq!(noor.clinic_id, patient.clinic_id, "the desk's only clinic");
+    let renamed = PatientInput {
+        given_name: "Nour".into(),
+        ..born.clone()
+    };
+    patients::update(&cx, &desk, noor.id, noor.version, &renamed)
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            patients::update(&cx, &desk, noor.id, noor.version, &born).await,
+            Err(Error::Conflict(_))
+        ),
+        "an edit of a version someone has changed since"
+    );
+    assert!(matches!(
+        patients::view(&cx, &stranger, noor.id).await,
+        Err(Error::NotFound)
+    ));
+    assert!(matches!(
+        patients::add_note(&cx, &desk, noor.id, "Prefers mornings.").await,
+        Err(Error::Forbidden(_))
+    ));
+    let note = patients::add_note(&cx, &clinician, noor.id, "Prefers mornings.")
+        .await
+        .unwrap();
+    assert_eq!(note.created_at, cx.now());
+
+    match accounts::create_token(&cx, &desk, "reports", "owner", "hash-1").await {
+        Err(Error::Invalid(i)) => assert!(i.message_for("role").is_some()),
+        other => panic!("a front desk made an owner's token: {other:?}"),
+    }
+    let t = accounts::create_token(&cx, &desk, "reports", "front_desk", "hash-2")
+        .await
+        .unwrap();
+    assert_eq!(t.role, Role::FrontDesk);
+
+    assert!(matches!(
+        settings::set_staff_active(&cx, &clinician, desk.staff.id, false).await,
+        Err(Error::Forbidden(_))
+    ));
+    let owner = Actor {
+        role: Role::Owner,
+        clinic_ids: vec![patient.clinic_id, other_clinic],
+        ..clinician.clone()
+    };
+    match settings::set_medical_director(&cx, &owner, desk.staff.id, true).await {
+        Err(Error::Refused(r)) => assert!(r[0].contains("practitioner"), "{r:?}"),
+        other => panic!("a front desk named medical director: {other:?}"),
+    }
+    let md = settings::set_medical_director(&cx, &owner, clinician.staff.id, true)
+        .await
+        .unwrap();
+    assert!(md.medical_director);
+}
+
 macro_rules! on_both {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -384,4 +476,5 @@ macro_rules! on_both {
 on_both!(
     a_course_runs_on_the_injected_clock,
     stock_refuses_expired_and_recalled_lots,
+    people_and_settings_follow_their_rules,
 );
