@@ -495,9 +495,7 @@ pub async fn update(
     };
     let (errors, code) = match outcome {
         Ok(_) => return Ok(Redirect::to(&format!("/patients/{id}/plans/{pid}")).into_response()),
-        Err(Error::Invalid(errors)) => (errors, StatusCode::UNPROCESSABLE_ENTITY),
-        Err(Error::Conflict(m)) => (Invalid::one("plan", m), StatusCode::CONFLICT),
-        Err(e) => return Err(e.into()),
+        Err(e) => form_problem(e, "plan")?,
     };
     let page = plan_page(
         &st,
@@ -636,6 +634,17 @@ pub async fn consent_form(
     Ok(render(&page))
 }
 
+/// A refused change as its form shows it: bad input (422), or a clash with
+/// a newer version, named on `conflict_field` (409). Anything else is an
+/// error page.
+fn form_problem(e: Error, conflict_field: &str) -> Result<(Invalid, StatusCode), PageError> {
+    match e {
+        Error::Invalid(i) => Ok((i, StatusCode::UNPROCESSABLE_ENTITY)),
+        Error::Conflict(m) => Ok((Invalid::one(conflict_field, m), StatusCode::CONFLICT)),
+        e => Err(e.into()),
+    }
+}
+
 /// The signing form as the patient filled it in.
 fn consent_input(v: &FormValues, ip: Option<String>) -> ConsentInput {
     ConsentInput {
@@ -661,9 +670,7 @@ pub async fn sign(
     let input = consent_input(&v, caller.audit.ip.clone());
     let (errors, code) = match planning::sign_consent(&st, &caller, pid, &input).await {
         Ok(_) => return Ok(Redirect::to(&format!("/patients/{id}/plans/{pid}")).into_response()),
-        Err(Error::Invalid(errors)) => (errors, StatusCode::UNPROCESSABLE_ENTITY),
-        Err(Error::Conflict(m)) => (Invalid::one("version", m), StatusCode::CONFLICT),
-        Err(e) => return Err(e.into()),
+        Err(e) => form_problem(e, "version")?,
     };
     let page = consent_page(
         &st,
@@ -805,9 +812,7 @@ pub async fn remote_sign(
                     .into(),
         })),
         Ok(Err(e)) => return Ok(refused(e)),
-        Err(Error::Invalid(errors)) => (errors, StatusCode::UNPROCESSABLE_ENTITY),
-        Err(Error::Conflict(m)) => (Invalid::one("version", m), StatusCode::CONFLICT),
-        Err(e) => return Err(e.into()),
+        Err(e) => form_problem(e, "version")?,
     };
     let page = consent_page(
         &st,
