@@ -151,12 +151,7 @@ pub async fn the_database_refuses_to_change_a_signed_chart(b: TestBackend) {
             .create_patient(s.clinic_id, &patient("Di", "Db", "1990-01-01"), &a, now())
             .await
             .unwrap();
-        let room = s
-            .store
-            .create_room(s.clinic_id, &RoomDetails::parse("R1").unwrap(), &a, now())
-            .await
-            .unwrap()
-            .id;
+        let room = room(&s).await;
         let appt = s
             .store
             .book(

@@ -204,12 +204,7 @@ pub async fn policies_templates_and_fees_round_trip(b: TestBackend) {
         .create_patient(s.clinic_id, &patient("Fe", "Late", "1990-01-01"), &a, now())
         .await
         .unwrap();
-    let room = s
-        .store
-        .create_room(s.clinic_id, &RoomDetails::parse("R1").unwrap(), &a, now())
-        .await
-        .unwrap()
-        .id;
+    let room = room(&s).await;
     let booked = s
         .store
         .book(

@@ -141,6 +141,20 @@ fn consent(plan: &PlanRecord) -> NewConsent {
     }
 }
 
+/// A room "R1" at the seeded clinic, for the cases that book.
+async fn room(s: &needlepoint_store::testing::Seeded) -> i64 {
+    s.store
+        .create_room(
+            s.clinic_id,
+            &RoomDetails::parse("R1").unwrap(),
+            &actor(s.owner_id),
+            now(),
+        )
+        .await
+        .unwrap()
+        .id
+}
+
 fn appointment(
     s: &needlepoint_store::testing::Seeded,
     patient_id: i64,
@@ -224,12 +238,7 @@ async fn charting_setup(
         )
         .await
         .unwrap();
-    let room = s
-        .store
-        .create_room(s.clinic_id, &RoomDetails::parse("R1").unwrap(), &a, now())
-        .await
-        .unwrap()
-        .id;
+    let room = room(&s).await;
     let appt = s
         .store
         .book(

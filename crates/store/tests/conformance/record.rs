@@ -168,12 +168,7 @@ pub async fn lifecycle_words_are_checked_by_the_database(b: TestBackend) {
         .create_patient(s.clinic_id, &patient("Ru", "Vale", "1990-01-01"), &a, now())
         .await
         .unwrap();
-    let room = s
-        .store
-        .create_room(s.clinic_id, &RoomDetails::parse("R1").unwrap(), &a, now())
-        .await
-        .unwrap()
-        .id;
+    let room = room(&s).await;
     let mut new = appointment(&s, p.id, room, "2027-03-02T10:00:00Z", 30);
     new.kind = needlepoint_domain::appointment::AppointmentKind::FollowUp;
     let booked = s.store.book(&[new], &a, now()).await.unwrap();

@@ -108,12 +108,7 @@ pub async fn messages_are_queued_with_the_change_or_not_at_all(b: TestBackend) {
         .create_patient(s.clinic_id, &patient("Mo", "Sage", "1990-01-01"), &a, now())
         .await
         .unwrap();
-    let room = s
-        .store
-        .create_room(s.clinic_id, &RoomDetails::parse("R1").unwrap(), &a, now())
-        .await
-        .unwrap()
-        .id;
+    let room = room(&s).await;
     let note = |kind: &'static str| {
         move |list: &[Appointment]| -> Vec<NewMessage> {
             list.iter()
@@ -246,12 +241,7 @@ pub async fn nothing_is_booked_twice(b: TestBackend) {
         )
         .await
         .unwrap();
-    let room = s
-        .store
-        .create_room(s.clinic_id, &RoomDetails::parse("R1").unwrap(), &a, now())
-        .await
-        .unwrap()
-        .id;
+    let room = room(&s).await;
     let room2 = s
         .store
         .create_room(s.clinic_id, &RoomDetails::parse("R2").unwrap(), &a, now())
@@ -398,12 +388,7 @@ pub async fn moves_are_whole_and_never_double_book(b: TestBackend) {
         .create_patient(s.clinic_id, &patient("Mo", "Ving", "1990-01-01"), &a, now())
         .await
         .unwrap();
-    let room = s
-        .store
-        .create_room(s.clinic_id, &RoomDetails::parse("R1").unwrap(), &a, now())
-        .await
-        .unwrap()
-        .id;
+    let room = room(&s).await;
     let course = s
         .store
         .book(
