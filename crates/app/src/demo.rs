@@ -295,7 +295,7 @@ async fn stock(
 pub async fn seed(store: &dyn Store, kb: &KnowledgeBase) -> anyhow::Result<Vec<(String, String)>> {
     let now = needlepoint_store::now();
     let system = Actor::system("demo");
-    let hash = needlepoint_web::auth::hash_password(PASSWORD.into()).await?;
+    let hash = needlepoint_practice::signin::hash_password(PASSWORD.into()).await?;
     let london = ClinicDetails::parse(
         "Harbour Skin Clinic",
         "Europe/London",

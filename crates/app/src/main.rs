@@ -465,7 +465,7 @@ async fn user_add(a: UserAddArgs) -> anyhow::Result<()> {
     let password = Password::parse("password", &password)
         .map_err(|e| anyhow::anyhow!("password: {}", e.message))?;
     let store = open(&a.db).await?;
-    let hash = needlepoint_web::auth::hash_password(password.expose().to_string()).await?;
+    let hash = needlepoint_practice::signin::hash_password(password.expose().to_string()).await?;
     let now = needlepoint_store::now();
     let actor = Actor::cli();
     let Some(org) = store.organisation().await? else {

@@ -34,15 +34,41 @@ pub fn run(
 
 fn table(kb: &KnowledgeBase, p: &Proposal, device: &str) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "Proposed course with {device}: {} sessions ({}–{}), {} apart, first no earlier than {}\n",
-        p.sessions,
-        p.sessions_min,
-        p.sessions_max,
-        String::from(p.interval),
-        p.earliest_start
-    );
+    if let [t] = p.tracks.as_slice() {
+        let _ = writeln!(
+            out,
+            "Proposed course with {device}: {} sessions ({}–{}), {} apart, first no earlier than {}\n",
+            t.sessions,
+            t.sessions_min,
+            t.sessions_max,
+            String::from(t.interval),
+            p.earliest_start
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "Proposed course with {device} in {} tracks, first no earlier than {}:",
+            p.tracks.len(),
+            p.earliest_start
+        );
+        for t in &p.tracks {
+            let names: Vec<&str> = t
+                .areas
+                .iter()
+                .map(|a| kb.area(a).map_or(a.as_str(), |x| x.name.as_str()))
+                .collect();
+            let _ = writeln!(
+                out,
+                "  {}: {} sessions ({}–{}), {} apart",
+                names.join(", "),
+                t.sessions,
+                t.sessions_min,
+                t.sessions_max,
+                String::from(t.interval)
+            );
+        }
+        let _ = writeln!(out);
+    }
     let _ = writeln!(out, "{:<28} {:<12} INDICATIONS", "AREA", "DEPTH (mm)");
     for a in &p.areas {
         let name = kb
@@ -66,7 +92,13 @@ fn table(kb: &KnowledgeBase, p: &Proposal, device: &str) -> String {
             }
         }
     };
-    section("Reconciled", &p.reconciliation);
+    let reconciled: Vec<String> = p
+        .reconciliation
+        .iter()
+        .chain(p.tracks.iter().flat_map(|t| &t.reconciliation))
+        .cloned()
+        .collect();
+    section("Reconciled", &reconciled);
     section(
         "Not planned",
         &p.excluded

@@ -442,7 +442,7 @@ fn plan_proposes_a_course_or_says_why_not() {
         "exceed",
     ]);
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(v["sessions"], 4);
+    assert_eq!(v["tracks"][0]["sessions"], 4);
     let o = run(&["plan", &example(), "--device", "laser"]);
     assert!(
         !o.status.success() && stderr(&o).contains("unknown device"),

@@ -104,11 +104,14 @@ fn main() {
     assert_eq!(found, 10, "every search finds its 10 slots");
     let slots = median(t);
     let course = CourseRequest {
-        sessions: 6,
+        tracks: vec![CourseTrack {
+            sessions: 6,
+            interval_min_days: 28,
+            interval_max_days: 42,
+            last: None,
+        }],
         first_from: date(2026, 3, 2),
         first_within_days: 14,
-        interval_min_days: 28,
-        interval_max_days: 42,
         weekdays: vec![Weekday::Tuesday, Weekday::Thursday],
         between: Some((time(10, 0, 0, 0), time(12, 0, 0, 0))),
     };

@@ -110,7 +110,9 @@ pub struct Request<'a> {
     /// A deferral from screening the patient's current history, and why.
     pub deferral: Option<(Deferral, String)>,
     /// For a session of a course.
-    pub window: Option<Window>,
+    /// The healing windows the day must fall in: one per track of the
+    /// plan this session treats.
+    pub windows: Vec<Window>,
 }
 
 /// The instants [start, end) of the request, or every reason it is refused.
@@ -193,7 +195,7 @@ pub fn check(
         )),
         _ => {}
     }
-    if let Some(w) = &req.window {
+    for w in &req.windows {
         out.extend(w.check(day));
     }
     match (start, end) {
@@ -288,7 +290,7 @@ mod tests {
             now: "2026-11-22T12:00:00Z".parse().unwrap(),
             practitioner_hours: None,
             deferral: None,
-            window: None,
+            windows: vec![],
         }
     }
 
@@ -358,7 +360,7 @@ mod tests {
             max_days: 42,
         };
         let mut r = req(date(2026, 11, 23).at(10, 0, 0, 0));
-        r.window = Some(w);
+        r.windows = vec![w];
         let e = check(&cal(), &r).unwrap_err();
         assert_eq!(
             e.iter().map(|x| x.kind).collect::<Vec<_>>(),

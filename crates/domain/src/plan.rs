@@ -22,9 +22,11 @@ pub struct PlanArea {
     pub reason: Option<String>,
 }
 
+/// One track of the plan as agreed: the areas of the proposal's track of
+/// the same position, with their sessions and interval.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Plan {
-    pub device: String,
+pub struct PlanTrack {
+    pub areas: Vec<String>,
     pub sessions: u32,
     /// Why, when outside the proposal's range.
     #[serde(default)]
@@ -32,6 +34,23 @@ pub struct Plan {
     pub interval: Interval,
     #[serde(default)]
     pub interval_reason: Option<String>,
+}
+
+impl PlanTrack {
+    /// The interval in days, (min, max), to compare and schedule with.
+    pub fn interval_days(&self) -> (i64, i64) {
+        (
+            i64::from(approx_days(self.interval.min)),
+            i64::from(approx_days(self.interval.max)),
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub device: String,
+    /// One per track of the proposal, in the same order.
+    pub tracks: Vec<PlanTrack>,
     pub areas: Vec<PlanArea>,
     pub earliest_start: Date,
     pub precautions: Vec<String>,
@@ -55,10 +74,17 @@ impl Plan {
     pub fn from_proposal(p: &Proposal, device: &str) -> Plan {
         Plan {
             device: device.to_string(),
-            sessions: p.sessions,
-            sessions_reason: None,
-            interval: p.interval,
-            interval_reason: None,
+            tracks: p
+                .tracks
+                .iter()
+                .map(|t| PlanTrack {
+                    areas: t.areas.clone(),
+                    sessions: t.sessions,
+                    sessions_reason: None,
+                    interval: t.interval,
+                    interval_reason: None,
+                })
+                .collect(),
             areas: p
                 .areas
                 .iter()
@@ -77,6 +103,28 @@ impl Plan {
             adjuncts: p.adjuncts.clone(),
             addons: vec![],
         }
+    }
+
+    /// What the price list quotes: each track's areas and sessions.
+    pub fn priced_tracks(&self) -> Vec<(Vec<String>, u32)> {
+        self.tracks
+            .iter()
+            .map(|t| (t.areas.clone(), t.sessions))
+            .collect()
+    }
+
+    /// The course in a few words: "4 sessions", or "4 + 12 sessions" for
+    /// two tracks.
+    pub fn sessions_label(&self) -> String {
+        let each: Vec<String> = self.tracks.iter().map(|t| t.sessions.to_string()).collect();
+        format!("{} sessions", each.join(" + "))
+    }
+
+    /// The track that holds an area.
+    pub fn track_of(&self, area: &str) -> Option<usize> {
+        self.tracks
+            .iter()
+            .position(|t| t.areas.iter().any(|a| a == area))
     }
 
     /// Checks the plan against its proposal and the knowledge base: refuses
@@ -102,32 +150,50 @@ impl Plan {
                 format!("Unknown device {:?}.", self.device),
             ));
         };
-        if self.sessions == 0 || self.sessions > 24 {
-            inv.push("sessions", "A course has 1 to 24 sessions.");
-        } else if self.sessions < proposal.sessions_min || self.sessions > proposal.sessions_max {
-            let m = format!(
-                "{} sessions is outside the guideline of {}–{}.",
-                self.sessions, proposal.sessions_min, proposal.sessions_max
-            );
-            flag(&mut inv, "sessions".into(), m, &self.sessions_reason);
-        }
-        let (lo, hi) = (
-            approx_days(self.interval.min),
-            approx_days(self.interval.max),
-        );
-        if lo == 0 || lo > hi {
+        if self.tracks.len() != proposal.tracks.len() {
             inv.push(
-                "interval",
-                "The interval needs a minimum above zero and no more than the maximum.",
+                "tracks",
+                format!(
+                    "The proposal has {} track(s); the plan must keep each of them.",
+                    proposal.tracks.len()
+                ),
             );
-        } else if lo < approx_days(proposal.interval.min) || hi > approx_days(proposal.interval.max)
-        {
-            let m = format!(
-                "{} between sessions is outside the guideline of {}.",
-                String::from(self.interval),
-                String::from(proposal.interval)
-            );
-            flag(&mut inv, "interval".into(), m, &self.interval_reason);
+        }
+        for (t, (track, proposed)) in self.tracks.iter().zip(&proposal.tracks).enumerate() {
+            let field = |name: &str| format!("tracks[{t}].{name}");
+            if track.sessions == 0 || track.sessions > 24 {
+                inv.push(field("sessions"), "A course has 1 to 24 sessions.");
+            } else if track.sessions < proposed.sessions_min
+                || track.sessions > proposed.sessions_max
+            {
+                let m = format!(
+                    "{} sessions is outside the guideline of {}–{}.",
+                    track.sessions, proposed.sessions_min, proposed.sessions_max
+                );
+                flag(&mut inv, field("sessions"), m, &track.sessions_reason);
+            }
+            let (lo, hi) = track.interval_days();
+            if lo == 0 || lo > hi {
+                inv.push(
+                    field("interval"),
+                    "The interval needs a minimum above zero and no more than the maximum.",
+                );
+            } else if lo < i64::from(approx_days(proposed.interval.min))
+                || hi > i64::from(approx_days(proposed.interval.max))
+            {
+                let m = format!(
+                    "{} between sessions is outside the guideline of {}.",
+                    String::from(track.interval),
+                    String::from(proposed.interval)
+                );
+                flag(&mut inv, field("interval"), m, &track.interval_reason);
+            }
+            if let Some(a) = track.areas.iter().find(|a| !proposed.areas.contains(a)) {
+                inv.push(
+                    field("areas"),
+                    format!("{a} is not on this track of the proposal."),
+                );
+            }
         }
         if self.areas.is_empty() {
             inv.push("areas", "A plan treats at least one area.");
@@ -155,6 +221,32 @@ impl Plan {
                 DepthCheck::OffGuideline(m) => flag(&mut inv, field, m, &a.reason),
                 DepthCheck::Refused(m) => inv.push(field, m),
             }
+        }
+        // Areas the proposal lacks were refused above.
+        for a in self
+            .areas
+            .iter()
+            .filter(|a| proposal.areas.iter().any(|p| p.area == a.area))
+        {
+            let on = self
+                .tracks
+                .iter()
+                .filter(|t| t.areas.contains(&a.area))
+                .count();
+            if on != 1 {
+                inv.push(
+                    "tracks",
+                    format!("{} must be on exactly one track (it is on {on}).", a.area),
+                );
+            }
+        }
+        if let Some(a) = self
+            .tracks
+            .iter()
+            .flat_map(|t| &t.areas)
+            .find(|c| !self.areas.iter().any(|a| &a.area == *c))
+        {
+            inv.push("tracks", format!("{a} is on a track but not in the plan."));
         }
         inv.into_result()?;
         Ok(flags)
@@ -289,10 +381,27 @@ pub fn consent_text(
             why.join(" and ")
         ));
     }
+    t.push_str("\nThe course\n");
+    for track in &plan.tracks {
+        let prefix = if plan.tracks.len() > 1 {
+            let names: Vec<String> = track.areas.iter().map(|a| area(a)).collect();
+            format!("{}: ", names.join(", "))
+        } else {
+            String::new()
+        };
+        t.push_str(&format!(
+            "{prefix}{} session(s), {} apart.\n",
+            track.sessions,
+            String::from(track.interval)
+        ));
+    }
+    if plan.tracks.len() > 1 {
+        t.push_str(
+            "Where the areas' sessions fall due together, they are done on the same visit.\n",
+        );
+    }
     t.push_str(&format!(
-        "\nThe course\n{} session(s), {} apart, starting no earlier than {}. Results build over weeks to months as collagen forms.\n",
-        plan.sessions,
-        String::from(plan.interval),
+        "Starting no earlier than {}. Results build over weeks to months as collagen forms.\n",
         plan.earliest_start
     ));
     if let Some(q) = quote {

@@ -7,7 +7,8 @@ use crate::depth::Depth;
 use crate::history::PatientHistory;
 use crate::history::Severity;
 use crate::knowledge::{
-    DepthPart, DepthRange, DeviceModel, Interval, KnowledgeBase, Period, PeriodUnit, SessionsPick,
+    DepthPart, DepthRange, DeviceModel, Indication, Interval, KnowledgeBase, Period, PeriodUnit,
+    SessionsPick,
 };
 use crate::screening::{applies, Deferral, Screening, Status};
 use crate::validation::Invalid;
@@ -36,13 +37,27 @@ pub struct PlannedArea {
     pub notes: Vec<String>,
 }
 
+/// One course inside a plan: a group of areas whose indications heal on
+/// windows that overlap, with its own sessions and interval. Indications
+/// whose windows do not overlap get separate tracks, booked together on the
+/// days their windows meet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Proposal {
+pub struct Track {
+    pub areas: Vec<String>,
+    pub indications: Vec<String>,
     pub sessions: u32,
     pub sessions_min: u32,
     pub sessions_max: u32,
     pub interval: Interval,
-    /// How several indications were reconciled into one course.
+    /// How this track's indications were reconciled into one course.
+    pub reconciliation: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proposal {
+    /// At least one; each planned area is in exactly one.
+    pub tracks: Vec<Track>,
+    /// Why the plan has several tracks, and which area follows which.
     pub reconciliation: Vec<String>,
     pub areas: Vec<PlannedArea>,
     /// Areas the screening forbids, with why; they cannot be planned.
@@ -53,6 +68,15 @@ pub struct Proposal {
     pub pretreatment: Vec<String>,
     pub downtime: Vec<String>,
     pub adjuncts: Vec<String>,
+}
+
+impl Proposal {
+    /// The track that holds an area.
+    pub fn track_of(&self, area: &str) -> Option<usize> {
+        self.tracks
+            .iter()
+            .position(|t| t.areas.iter().any(|a| a == area))
+    }
 }
 
 /// Proposes a course for the history's concerns, given its screening.
@@ -72,7 +96,7 @@ pub fn propose(
     }
     let mut excluded = vec![];
     let mut earliest = today.max(screening.on);
-    let mut indications: Vec<&crate::knowledge::Indication> = vec![];
+    let mut indications: Vec<&Indication> = vec![];
     let mut areas: Vec<PlannedArea> = vec![];
     // The worst severity per indication sets its sessions; per area, the
     // part of the depth range proposed.
@@ -155,20 +179,7 @@ pub fn propose(
             (*i, pick.of(i))
         })
         .collect();
-    let (sessions, smin, smax, interval, mut reconciliation) = reconcile(&courses);
-    for (i, n) in &courses {
-        if *n != i.typical_sessions {
-            let severity = severity_of(&ind_severity, &i.code);
-            reconciliation.push(format!(
-                "{}: {n} sessions for a {} concern (usually {}; {}–{}).",
-                i.name,
-                severity.as_str(),
-                i.typical_sessions,
-                i.sessions.min,
-                i.sessions.max
-            ));
-        }
-    }
+    let (tracks, reconciliation) = tracks(kb, &courses, &areas, &ind_severity);
     let mut adjuncts: Vec<String> = vec![];
     let mut downtime: Vec<String> = vec![];
     for i in &indications {
@@ -205,10 +216,7 @@ pub fn propose(
         .map(|p| p.text.clone())
         .collect();
     Ok(Proposal {
-        sessions,
-        sessions_min: smin,
-        sessions_max: smax,
-        interval,
+        tracks,
         reconciliation,
         areas,
         excluded,
@@ -325,18 +333,113 @@ pub fn mm(d: Depth) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-/// One course for several indications: as many sessions as the most
-/// demanding needs (within every indication's range where possible), at an
-/// interval inside every indication's window, or the longest window's when
-/// they do not overlap.
-/// One course for several indications, each with the sessions its severity
-/// calls for: the most sessions, and an interval every window allows.
-fn reconcile(
-    courses: &[(&crate::knowledge::Indication, u32)],
-) -> (u32, u32, u32, Interval, Vec<String>) {
-    let inds: Vec<&crate::knowledge::Indication> = courses.iter().map(|(i, _)| *i).collect();
+/// Groups the indications into tracks whose healing windows overlap, and
+/// puts each area on the track of its indications. An area whose
+/// indications fall on several tracks follows the slowest of them: the skin
+/// there is never needled before its longest healing time.
+fn tracks(
+    kb: &KnowledgeBase,
+    courses: &[(&Indication, u32)],
+    areas: &[PlannedArea],
+    severity: &[(String, Severity)],
+) -> (Vec<Track>, Vec<String>) {
+    // Windows overlap when the latest minimum is at most the earliest
+    // maximum; sorted by minimum, a group grows while that holds.
+    let mut sorted: Vec<&(&Indication, u32)> = courses.iter().collect();
+    sorted.sort_by_key(|(i, _)| (approx_days(i.interval.min), approx_days(i.interval.max)));
+    let mut groups: Vec<Vec<(&Indication, u32)>> = vec![];
+    for c in sorted {
+        let fits = groups.last().is_some_and(|g| {
+            let earliest_max = g.iter().map(|(i, _)| approx_days(i.interval.max)).min();
+            earliest_max.is_some_and(|m| approx_days(c.0.interval.min) <= m)
+        });
+        match groups.last_mut() {
+            Some(g) if fits => g.push(*c),
+            _ => groups.push(vec![*c]),
+        }
+    }
+    let group_of = |code: &str| {
+        groups
+            .iter()
+            .position(|g| g.iter().any(|(i, _)| i.code == code))
+    };
+    let mut members: Vec<Vec<String>> = vec![vec![]; groups.len()];
+    let mut notes = vec![];
+    for a in areas {
+        let mut gs: Vec<usize> = a.indications.iter().filter_map(|c| group_of(c)).collect();
+        gs.sort_unstable();
+        gs.dedup();
+        // Groups are ordered by their shortest interval: the last is slowest.
+        let Some(&g) = gs.last() else { continue };
+        if gs.len() > 1 {
+            let slow = groups[g][0].0;
+            notes.push(format!(
+                "{}: treated for several concerns whose healing windows do not overlap; it follows {} ({}) so it heals fully between sessions.",
+                kb.area(&a.area).map_or(a.area.as_str(), |x| x.name.as_str()),
+                slow.name,
+                String::from(slow.interval)
+            ));
+        }
+        members[g].push(a.area.clone());
+    }
+    let name = |code: &str| kb.area(code).map_or(code.to_string(), |a| a.name.clone());
+    let mut out = vec![];
+    for (g, group) in groups.iter().enumerate() {
+        if members[g].is_empty() {
+            continue;
+        }
+        let (sessions, smin, smax, interval, mut reconciliation) = reconcile(group);
+        for (i, n) in group {
+            if *n != i.typical_sessions {
+                let s = severity_of(severity, &i.code);
+                reconciliation.push(format!(
+                    "{}: {n} sessions for a {} concern (usually {}; {}–{}).",
+                    i.name,
+                    s.as_str(),
+                    i.typical_sessions,
+                    i.sessions.min,
+                    i.sessions.max
+                ));
+            }
+        }
+        out.push(Track {
+            areas: members[g].clone(),
+            indications: group.iter().map(|(i, _)| i.code.clone()).collect(),
+            sessions,
+            sessions_min: smin,
+            sessions_max: smax,
+            interval,
+            reconciliation,
+        });
+    }
+    // Tracks in the order their areas were asked for.
+    out.sort_by_key(|t| areas.iter().position(|a| t.areas.contains(&a.area)));
+    if out.len() > 1 {
+        let each: Vec<String> = out
+            .iter()
+            .map(|t| {
+                let names: Vec<String> = t.areas.iter().map(|a| name(a)).collect();
+                format!("{} every {}", names.join(", "), String::from(t.interval))
+            })
+            .collect();
+        notes.insert(
+            0,
+            format!(
+                "{} tracks, because their healing windows do not overlap: {}. Each keeps its own sessions and interval; sessions fall on the same visit where the windows meet.",
+                out.len(),
+                each.join("; ")
+            ),
+        );
+    }
+    (out, notes)
+}
+
+/// One course for indications whose windows overlap, each with the
+/// sessions its severity calls for: the most sessions, and the interval
+/// every window allows.
+fn reconcile(courses: &[(&Indication, u32)]) -> (u32, u32, u32, Interval, Vec<String>) {
     let (first, first_sessions) = courses[0];
-    if inds.len() == 1 {
+    if courses.len() == 1 {
         return (
             first_sessions,
             first.sessions.min,
@@ -346,60 +449,53 @@ fn reconcile(
         );
     }
     let mut notes = vec![];
-    let sessions = courses
+    let (most, sessions) = courses
         .iter()
-        .map(|(_, n)| *n)
+        .max_by_key(|(_, n)| *n)
+        .copied()
+        .unwrap_or((first, first_sessions));
+    let smin = courses
+        .iter()
+        .map(|(i, _)| i.sessions.min)
         .max()
-        .unwrap_or(first_sessions);
-    let (smin, smax) = (
-        inds.iter().map(|i| i.sessions.min).max().unwrap_or(1),
-        inds.iter()
-            .map(|i| i.sessions.max)
-            .max()
-            .unwrap_or(sessions),
-    );
-    let most = courses.iter().max_by_key(|(_, n)| *n).unwrap().0;
+        .unwrap_or(1);
+    let smax = courses
+        .iter()
+        .map(|(i, _)| i.sessions.max)
+        .max()
+        .unwrap_or(sessions);
     notes.push(format!(
         "Sessions: {sessions}, as {} needs the most.",
         most.name
     ));
-    let lo = inds
+    let lo = courses
         .iter()
+        .map(|(i, _)| *i)
         .max_by_key(|i| approx_days(i.interval.min))
-        .unwrap();
-    let hi = inds
+        .unwrap_or(first);
+    let hi = courses
         .iter()
+        .map(|(i, _)| *i)
         .min_by_key(|i| approx_days(i.interval.max))
-        .unwrap();
-    let interval = if approx_days(lo.interval.min) <= approx_days(hi.interval.max) {
-        let (min, max) = (lo.interval.min, hi.interval.max);
-        // An interval is written in one unit; mixed units become days.
-        let i = if min.unit == max.unit {
-            Interval { min, max }
-        } else {
-            let days = |p: Period| Period {
-                amount: approx_days(p),
-                unit: PeriodUnit::Days,
-            };
-            Interval {
-                min: days(min),
-                max: days(max),
-            }
-        };
-        notes.push(format!(
-            "Interval: {} to {}, the window every indication allows.",
-            lo.interval.min, hi.interval.max
-        ));
-        i
+        .unwrap_or(first);
+    let (min, max) = (lo.interval.min, hi.interval.max);
+    // An interval is written in one unit; mixed units become days.
+    let interval = if min.unit == max.unit {
+        Interval { min, max }
     } else {
-        notes.push(format!(
-            "Interval: the windows do not overlap; {} between sessions, from {} (the longest healing time). \
-             Consider separate courses.",
-            String::from(lo.interval),
-            lo.name
-        ));
-        lo.interval
+        let days = |p: Period| Period {
+            amount: approx_days(p),
+            unit: PeriodUnit::Days,
+        };
+        Interval {
+            min: days(min),
+            max: days(max),
+        }
     };
+    notes.push(format!(
+        "Interval: {} to {}, the window every indication allows.",
+        lo.interval.min, hi.interval.max
+    ));
     (sessions, smin, smax.max(sessions), interval, notes)
 }
 

@@ -51,14 +51,24 @@ pub struct QuoteLine {
     pub amount_minor: i64,
 }
 
+/// The price of one track of a plan: its areas' sessions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Quote {
-    pub currency: String,
-    /// What one session is made of.
+pub struct TrackQuote {
+    pub areas: Vec<String>,
+    /// What one session of this track is made of.
     pub session_lines: Vec<QuoteLine>,
     pub per_session: i64,
     pub sessions: u32,
     /// per_session × sessions.
+    pub course: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quote {
+    pub currency: String,
+    /// One per track of the plan, in its order.
+    pub tracks: Vec<TrackQuote>,
+    /// The tracks' courses together.
     pub course: i64,
     pub package: Option<QuoteLine>,
     /// What is paid for the course, before tax is added (or with it, when included).
@@ -120,21 +130,79 @@ impl PriceList {
         inv.into_result()
     }
 
-    /// Prices a course of `sessions` for `areas`, with add-ons each session.
+    /// Prices a plan: each track's areas for its sessions, with the add-ons
+    /// each session (of every track: each is a needling of its own areas).
     pub fn quote(
         &self,
-        areas: &[String],
-        sessions: u32,
+        tracks: &[(Vec<String>, u32)],
         addons: &[String],
     ) -> Result<Quote, Invalid> {
         self.validate()?;
         let mut inv = Invalid::default();
-        if sessions == 0 {
+        let mut priced = vec![];
+        for (areas, sessions) in tracks {
+            if *sessions == 0 {
+                inv.push("sessions", "A course has at least one session.");
+            }
+            let lines = self.session_lines(areas, addons, &mut inv);
+            let per_session: i64 = lines.iter().map(|l| l.amount_minor).sum();
+            priced.push(TrackQuote {
+                areas: areas.clone(),
+                session_lines: lines,
+                per_session,
+                sessions: *sessions,
+                course: per_session * i64::from(*sessions),
+            });
+        }
+        if priced.is_empty() {
             inv.push("sessions", "A course has at least one session.");
         }
+        inv.into_result()?;
+        let course: i64 = priced.iter().map(|t| t.course).sum();
+        // A package is a course of so many sessions: a plan qualifies by
+        // its longest track, and the discount applies to the whole course.
+        let longest = priced.iter().map(|t| t.sessions).max().unwrap_or(0);
+        let package = self
+            .packages
+            .iter()
+            .filter(|p| p.sessions <= longest)
+            .map(|p| QuoteLine {
+                label: p.name.clone(),
+                amount_minor: -mul_div_round(course, i64::from(p.discount_bp), 10_000),
+            })
+            .min_by_key(|l| l.amount_minor);
+        let net = course + package.as_ref().map_or(0, |l| l.amount_minor);
+        let rate = i64::from(self.tax_rate_bp);
+        let (tax, total) = if self.tax_included {
+            (mul_div_round(net, rate, 10_000 + rate), net)
+        } else {
+            let tax = mul_div_round(net, rate, 10_000);
+            (tax, net + tax)
+        };
+        Ok(Quote {
+            currency: self.currency.clone(),
+            tracks: priced,
+            course,
+            package,
+            net,
+            tax_rate_bp: self.tax_rate_bp,
+            tax_included: self.tax_included,
+            tax,
+            total,
+        })
+    }
+
+    /// What one session of `areas` costs, line by line: bundles first, the
+    /// one saving most first, while all its areas remain; then single areas
+    /// and the add-ons. A missing price is pushed to `inv`.
+    fn session_lines(
+        &self,
+        areas: &[String],
+        addons: &[String],
+        inv: &mut Invalid,
+    ) -> Vec<QuoteLine> {
         let mut lines = vec![];
         let mut left: Vec<&String> = areas.iter().collect();
-        // Bundles first, the one saving most first, while all its areas remain.
         let mut bundles: Vec<&Bundle> = self.bundles.iter().collect();
         let separately = |b: &Bundle| -> i64 {
             b.areas
@@ -175,39 +243,7 @@ impl PriceList {
                 None => inv.push("addons", format!("No add-on {code:?} on the price list.")),
             }
         }
-        inv.into_result()?;
-        let per_session: i64 = lines.iter().map(|l| l.amount_minor).sum();
-        let course = per_session * i64::from(sessions);
-        let package = self
-            .packages
-            .iter()
-            .filter(|p| p.sessions <= sessions)
-            .map(|p| QuoteLine {
-                label: p.name.clone(),
-                amount_minor: -mul_div_round(course, i64::from(p.discount_bp), 10_000),
-            })
-            .min_by_key(|l| l.amount_minor);
-        let net = course + package.as_ref().map_or(0, |l| l.amount_minor);
-        let rate = i64::from(self.tax_rate_bp);
-        let (tax, total) = if self.tax_included {
-            (mul_div_round(net, rate, 10_000 + rate), net)
-        } else {
-            let tax = mul_div_round(net, rate, 10_000);
-            (tax, net + tax)
-        };
-        Ok(Quote {
-            currency: self.currency.clone(),
-            session_lines: lines,
-            per_session,
-            sessions,
-            course,
-            package,
-            net,
-            tax_rate_bp: self.tax_rate_bp,
-            tax_included: self.tax_included,
-            tax,
-            total,
-        })
+        lines
     }
 }
 
@@ -258,20 +294,26 @@ mod tests {
         xs.iter().map(|x| x.to_string()).collect()
     }
 
+    /// One track of `areas` for `n` sessions.
+    fn one(xs: &[&str], n: u32) -> Vec<(Vec<String>, u32)> {
+        vec![(s(xs), n)]
+    }
+
     #[test]
     fn a_bundle_replaces_its_areas_and_the_rest_is_priced_singly() {
         let q = list(true)
-            .quote(&s(&["cheeks", "forehead", "nose", "neck"]), 1, &[])
+            .quote(&one(&["cheeks", "forehead", "nose", "neck"], 1), &[])
             .unwrap();
         assert_eq!(
-            q.session_lines
+            q.tracks[0]
+                .session_lines
                 .iter()
                 .map(|l| l.amount_minor)
                 .collect::<Vec<_>>(),
             [25_000, 12_500]
         );
         assert_eq!(
-            (q.per_session, q.course, q.package, q.net),
+            (q.tracks[0].per_session, q.course, q.package, q.net),
             (37_500, 37_500, None, 37_500)
         );
         // VAT included: 37500 × 2000 / 12000 = 6250 exactly.
@@ -282,9 +324,9 @@ mod tests {
     fn packages_discount_the_course_and_round_half_up() {
         // Per session 9999 + 3333 = 13332; three sessions 39996; 10 % = 3999.6 → 4000.
         let q = list(false)
-            .quote(&s(&["forehead"]), 3, &s(&["serum"]))
+            .quote(&one(&["forehead"], 3), &s(&["serum"]))
             .unwrap();
-        assert_eq!((q.per_session, q.course), (13_332, 39_996));
+        assert_eq!((q.tracks[0].per_session, q.course), (13_332, 39_996));
         assert_eq!(q.package.as_ref().unwrap().amount_minor, -4_000);
         assert_eq!(q.net, 35_996);
         // Tax added: 35996 × 20 % = 7199.2 → 7199.
@@ -293,19 +335,38 @@ mod tests {
 
     #[test]
     fn the_best_package_the_course_qualifies_for_applies() {
-        let q = list(true).quote(&s(&["cheeks"]), 6, &[]).unwrap();
+        let q = list(true).quote(&one(&["cheeks"], 6), &[]).unwrap();
         assert_eq!(q.course, 90_000);
         assert_eq!(
             q.package.unwrap().amount_minor,
             -13_500,
             "15 % for six, not 10 %"
         );
-        let q = list(true).quote(&s(&["cheeks"]), 5, &[]).unwrap();
+        let q = list(true).quote(&one(&["cheeks"], 5), &[]).unwrap();
         assert_eq!(q.package.unwrap().amount_minor, -7_500);
         // Included VAT on 67500: 67500 × 2000 / 12000 = 11250.
         assert_eq!(q.tax, 11_250);
-        let q = list(true).quote(&s(&["cheeks"]), 2, &[]).unwrap();
+        let q = list(true).quote(&one(&["cheeks"], 2), &[]).unwrap();
         assert!(q.package.is_none());
+    }
+
+    #[test]
+    fn tracks_are_priced_apart_and_a_package_follows_the_longest() {
+        // Cheeks 3 × 15000 = 45000 and neck 6 × 12500 = 75000: 120000.
+        let q = list(true)
+            .quote(&[(s(&["cheeks"]), 3), (s(&["neck"]), 6)], &[])
+            .unwrap();
+        assert_eq!(
+            q.tracks.iter().map(|t| t.course).collect::<Vec<_>>(),
+            [45_000, 75_000]
+        );
+        assert_eq!(q.course, 120_000);
+        assert_eq!(q.package.unwrap().amount_minor, -18_000, "15 % for six");
+        // Cheeks and forehead and nose on different tracks: no bundle.
+        let q = list(true)
+            .quote(&[(s(&["cheeks", "forehead"]), 3), (s(&["nose"]), 3)], &[])
+            .unwrap();
+        assert_eq!(q.tracks[0].per_session, 24_999);
     }
 
     #[test]
@@ -314,9 +375,9 @@ mod tests {
         l.areas = vec![("nose".into(), 1_001)];
         l.packages.clear();
         // 1001 × 2000 / 12000 = 166.83 → 167.
-        assert_eq!(l.quote(&s(&["nose"]), 1, &[]).unwrap().tax, 167);
+        assert_eq!(l.quote(&one(&["nose"], 1), &[]).unwrap().tax, 167);
         l.tax_rate_bp = 0;
-        assert_eq!(l.quote(&s(&["nose"]), 1, &[]).unwrap().tax, 0);
+        assert_eq!(l.quote(&one(&["nose"], 1), &[]).unwrap().tax, 0);
     }
 
     #[test]
@@ -324,10 +385,10 @@ mod tests {
         let mut l = list(true);
         l.packages[0].discount_bp = 12_000;
         l.addons[0].price_minor = -1;
-        let e = l.quote(&s(&["cheeks"]), 3, &[]).unwrap_err();
+        let e = l.quote(&one(&["cheeks"], 3), &[]).unwrap_err();
         assert_eq!(e.errors.len(), 2);
         let e = list(true)
-            .quote(&s(&["scalp"]), 3, &s(&["gold_leaf"]))
+            .quote(&one(&["scalp"], 3), &s(&["gold_leaf"]))
             .unwrap_err();
         assert_eq!(
             e.errors
@@ -336,7 +397,7 @@ mod tests {
                 .collect::<Vec<_>>(),
             ["areas", "addons"]
         );
-        assert!(list(true).quote(&s(&["cheeks"]), 0, &[]).is_err());
+        assert!(list(true).quote(&one(&["cheeks"], 0), &[]).is_err());
     }
 
     #[test]

@@ -281,64 +281,97 @@ fn try_slot(
     })
 }
 
+/// One track of a course: how many sessions are left to book, its healing
+/// window in days, and the date of its last session already booked.
+#[derive(Debug, Clone)]
+pub struct CourseTrack {
+    pub sessions: u32,
+    pub interval_min_days: i64,
+    pub interval_max_days: i64,
+    pub last: Option<Date>,
+}
+
 /// When a course's sessions may fall, and what the patient prefers.
 #[derive(Debug, Clone)]
 pub struct CourseRequest {
-    pub sessions: u32,
-    /// No first session before this date (today, or a deferral's end).
+    pub tracks: Vec<CourseTrack>,
+    /// No session before this date (today, or a deferral's end).
     pub first_from: Date,
-    /// How far ahead to look for the first session.
+    /// How far ahead to look for a track's first session.
     pub first_within_days: i64,
-    pub interval_min_days: i64,
-    pub interval_max_days: i64,
     pub weekdays: Vec<Weekday>,
     pub between: Option<(Time, Time)>,
 }
 
-/// Proposes every session of a course, each inside its window after the
-/// one before, on the patient's preferred days and times where possible
-/// (any day and time of the window otherwise). All or nothing: the error
-/// says which session found no time.
+/// One proposed visit: its time and the tracks (by position) treated then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Visit {
+    pub slot: Slot,
+    pub tracks: Vec<usize>,
+}
+
+/// Proposes every session of a course, each inside its track's window after
+/// the one before, on the patient's preferred days and times where possible
+/// (any day and time of the window otherwise). The track due soonest leads;
+/// every other track whose window meets its window joins the same visit,
+/// on a day both allow. All or nothing: the error says which session found
+/// no time.
 pub fn propose_course(
     cal: &ClinicCalendar,
     pools: &Pools,
     base: &SlotRequest,
     course: &CourseRequest,
-) -> Result<Vec<Slot>, String> {
+) -> Result<Vec<Visit>, String> {
     let mut pools = pools.clone();
-    let mut chosen: Vec<Slot> = vec![];
-    for i in 0..course.sessions {
-        let (from, to) = match chosen.last() {
+    let mut left: Vec<u32> = course.tracks.iter().map(|t| t.sessions).collect();
+    let mut last: Vec<Option<Date>> = course.tracks.iter().map(|t| t.last).collect();
+    let mut done: Vec<u32> = vec![0; course.tracks.len()];
+    let window = |i: usize, last: &[Option<Date>]| -> (Date, Date) {
+        let t = &course.tracks[i];
+        match last[i] {
             None => (
                 course.first_from,
                 course.first_from + Span::new().days(course.first_within_days),
             ),
-            Some(prev) => {
-                let d = prev.local.date();
-                (
-                    d + Span::new().days(course.interval_min_days),
-                    d + Span::new().days(course.interval_max_days),
-                )
-            }
-        };
-        let mut req = SlotRequest {
-            from,
-            to,
-            weekdays: course.weekdays.clone(),
-            between: course.between,
-            ..base.clone()
-        };
-        let mut found = find_slots(cal, &pools, &req, 1);
-        if found.is_empty() {
-            req.weekdays.clear();
-            req.between = None;
-            found = find_slots(cal, &pools, &req, 1);
+            Some(d) => (
+                (d + Span::new().days(t.interval_min_days)).max(course.first_from),
+                d + Span::new().days(t.interval_max_days),
+            ),
         }
-        let Some(slot) = found.pop() else {
-            return Err(format!(
-                "No time for session {} between {from} and {to}.",
-                i + 1
-            ));
+    };
+    let mut visits: Vec<Visit> = vec![];
+    while let Some(lead) = (0..left.len())
+        .filter(|&i| left[i] > 0)
+        .min_by_key(|&i| (window(i, &last).1, window(i, &last).0, i))
+    {
+        let (mut from, mut to) = window(lead, &last);
+        let mut joined = vec![lead];
+        for i in (0..left.len()).filter(|&i| i != lead && left[i] > 0) {
+            let (f, t) = window(i, &last);
+            if f.max(from) <= t.min(to) {
+                (from, to) = (f.max(from), t.min(to));
+                joined.push(i);
+            }
+        }
+        let mut found = find_one(cal, &pools, base, course, from, to);
+        if found.is_none() && joined.len() > 1 {
+            // No time where the windows meet: the lead goes alone.
+            joined = vec![lead];
+            (from, to) = window(lead, &last);
+            found = find_one(cal, &pools, base, course, from, to);
+        }
+        let Some(slot) = found else {
+            let which = if course.tracks.len() > 1 {
+                format!(" of track {}", lead + 1)
+            } else {
+                String::new()
+            };
+            let n = done[lead] + 1;
+            return Err(if from > to {
+                format!("Session {n}{which} is due by {to}, before the first day allowed ({from}).")
+            } else {
+                format!("No time for session {n}{which} between {from} and {to}.")
+            });
         };
         // The course must not book its own resources twice.
         let span = (slot.start - base.buffer, slot.end + base.buffer);
@@ -351,9 +384,44 @@ pub fn propose_course(
                 r.busy.add(span);
             }
         }
-        chosen.push(slot);
+        joined.sort_unstable();
+        for &i in &joined {
+            left[i] -= 1;
+            done[i] += 1;
+            last[i] = Some(slot.local.date());
+        }
+        visits.push(Visit {
+            slot,
+            tracks: joined,
+        });
     }
-    Ok(chosen)
+    Ok(visits)
+}
+
+/// The first free slot from `from` to `to`: at the preferred days and
+/// times if any, else at any.
+fn find_one(
+    cal: &ClinicCalendar,
+    pools: &Pools,
+    base: &SlotRequest,
+    course: &CourseRequest,
+    from: Date,
+    to: Date,
+) -> Option<Slot> {
+    let mut req = SlotRequest {
+        from,
+        to,
+        weekdays: course.weekdays.clone(),
+        between: course.between,
+        ..base.clone()
+    };
+    let mut found = find_slots(cal, pools, &req, 1);
+    if found.is_empty() {
+        req.weekdays.clear();
+        req.between = None;
+        found = find_slots(cal, pools, &req, 1);
+    }
+    found.pop()
 }
 
 #[cfg(test)]
@@ -576,15 +644,13 @@ mod tests {
     fn a_course_keeps_its_windows_and_local_time_across_dst() {
         let base = request(date(2026, 3, 1), date(2026, 3, 1));
         let course = CourseRequest {
-            sessions: 4,
+            tracks: vec![track(4, 28, 42)],
             first_from: date(2026, 3, 2),
             first_within_days: 14,
-            interval_min_days: 28,
-            interval_max_days: 42,
             weekdays: vec![Weekday::Tuesday],
             between: Some((time(11, 0, 0, 0), time(11, 0, 0, 0))),
         };
-        let s = propose_course(&london(), &pools(), &base, &course).unwrap();
+        let s = slots(propose_course(&london(), &pools(), &base, &course).unwrap());
         let dates: Vec<_> = s.iter().map(|x| x.local.date()).collect();
         assert_eq!(
             dates,
@@ -615,11 +681,9 @@ mod tests {
     fn a_course_falls_back_to_any_time_then_fails_whole() {
         let base = request(date(2026, 3, 1), date(2026, 3, 1));
         let mut course = CourseRequest {
-            sessions: 3,
+            tracks: vec![track(3, 28, 28)],
             first_from: date(2026, 3, 2),
             first_within_days: 7,
-            interval_min_days: 28,
-            interval_max_days: 28,
             weekdays: vec![Weekday::Sunday],
             between: None,
         };
@@ -630,5 +694,80 @@ mod tests {
         course.first_within_days = 0;
         let e = propose_course(&london(), &pools(), &base, &course).unwrap_err();
         assert!(e.contains("session 1"), "{e}");
+    }
+
+    fn track(sessions: u32, min: i64, max: i64) -> CourseTrack {
+        CourseTrack {
+            sessions,
+            interval_min_days: min,
+            interval_max_days: max,
+            last: None,
+        }
+    }
+
+    fn slots(visits: Vec<Visit>) -> Vec<Slot> {
+        visits.into_iter().map(|v| v.slot).collect()
+    }
+
+    #[test]
+    fn tracks_keep_their_own_windows_and_share_a_visit_where_they_meet() {
+        // Scalp weekly × 6, abdomen every 28–42 days × 2, from Monday 2 March.
+        let base = request(date(2026, 3, 1), date(2026, 3, 1));
+        let course = CourseRequest {
+            tracks: vec![track(6, 7, 7), track(2, 28, 42)],
+            first_from: date(2026, 3, 2),
+            first_within_days: 14,
+            weekdays: vec![],
+            between: None,
+        };
+        let visits = propose_course(&london(), &pools(), &base, &course).unwrap();
+        let plan: Vec<(Date, Vec<usize>)> = visits
+            .iter()
+            .map(|v| (v.slot.local.date(), v.tracks.clone()))
+            .collect();
+        assert_eq!(
+            plan,
+            [
+                (date(2026, 3, 2), vec![0, 1]),
+                (date(2026, 3, 9), vec![0]),
+                (date(2026, 3, 16), vec![0]),
+                (date(2026, 3, 23), vec![0]),
+                (date(2026, 3, 30), vec![0, 1]),
+                (date(2026, 4, 6), vec![0]),
+            ]
+        );
+        // Each track's own gaps stay inside its window.
+        for (t, (min, max)) in [(0, (7, 7)), (1, (28, 42))] {
+            let days: Vec<Date> = plan
+                .iter()
+                .filter(|(_, ts)| ts.contains(&t))
+                .map(|(d, _)| *d)
+                .collect();
+            for w in days.windows(2) {
+                let gap = (w[1] - w[0]).get_days() as i64;
+                assert!((min..=max).contains(&gap), "track {t}: {gap} days");
+            }
+        }
+    }
+
+    #[test]
+    fn a_track_whose_window_never_meets_the_other_goes_alone() {
+        // A track already begun: its next window (12–14 March) lies before
+        // the new track's first possible day (16 March).
+        let base = request(date(2026, 3, 1), date(2026, 3, 1));
+        let mut begun = track(1, 10, 12);
+        begun.last = Some(date(2026, 3, 2));
+        let course = CourseRequest {
+            tracks: vec![begun, track(1, 28, 42)],
+            first_from: date(2026, 3, 16),
+            first_within_days: 7,
+            weekdays: vec![],
+            between: None,
+        };
+        let e = propose_course(&london(), &pools(), &base, &course).unwrap_err();
+        assert!(
+            e.contains("Session 1 of track 1 is due by 2026-03-14"),
+            "{e}"
+        );
     }
 }

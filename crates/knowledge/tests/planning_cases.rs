@@ -69,8 +69,13 @@ fn every_indication_gets_its_course() {
     for (ind, area, sessions, interval, depth) in expected {
         let p =
             plan(&kb, &history(&[(ind, area)]), "skinpen").unwrap_or_else(|e| panic!("{ind}: {e}"));
-        assert_eq!(p.sessions, sessions, "{ind}: sessions");
-        assert_eq!(String::from(p.interval), interval, "{ind}: interval");
+        assert_eq!(p.tracks.len(), 1, "{ind}: one track");
+        assert_eq!(p.tracks[0].sessions, sessions, "{ind}: sessions");
+        assert_eq!(
+            String::from(p.tracks[0].interval),
+            interval,
+            "{ind}: interval"
+        );
         assert_eq!(p.areas[0].depth.to_string(), depth, "{ind}: depth");
         assert!(p.reconciliation.is_empty());
         assert_eq!(p.earliest_start, TODAY);
@@ -109,29 +114,77 @@ fn two_indications_on_one_area_meet_in_the_middle() {
     .unwrap();
     assert_eq!(p.areas.len(), 1);
     assert_eq!(p.areas[0].indications, ["acne_scars", "fine_lines"]);
-    assert_eq!(p.sessions, 4, "fine lines need four");
-    assert_eq!(String::from(p.interval), "30-42 days");
+    assert_eq!(p.tracks.len(), 1, "their windows overlap: one course");
+    assert_eq!(p.tracks[0].sessions, 4, "fine lines need four");
+    assert_eq!(String::from(p.tracks[0].interval), "30-42 days");
     assert!(
-        p.reconciliation[1].contains("30 days to 6 weeks, the window every indication allows"),
+        p.tracks[0].reconciliation[1]
+            .contains("30 days to 6 weeks, the window every indication allows"),
         "{:?}",
-        p.reconciliation
+        p.tracks[0].reconciliation
     );
     assert_eq!(p.areas[0].depth.to_string(), "0.5-1");
 }
 
+/// Hair loss on the scalp (weekly × 12) with stretch marks on the abdomen
+/// (every 4–6 weeks × 3): two tracks, each with its own course, not a year
+/// of monthly needling for both.
 #[test]
-fn windows_that_do_not_overlap_take_the_longest_healing_time() {
+fn windows_that_do_not_overlap_become_tracks() {
     let kb = kb();
     let p = plan(
         &kb,
-        &history(&[("androgenetic_alopecia", "scalp"), ("acne_scars", "cheeks")]),
+        &history(&[("androgenetic_alopecia", "scalp"), ("striae", "abdomen")]),
         "skinpen",
     )
     .unwrap();
-    assert_eq!(p.sessions, 12);
-    assert_eq!(String::from(p.interval), "4-6 weeks");
+    let tracks: Vec<(Vec<String>, u32, String)> = p
+        .tracks
+        .iter()
+        .map(|t| (t.areas.clone(), t.sessions, String::from(t.interval)))
+        .collect();
+    assert_eq!(
+        tracks,
+        [
+            (vec!["scalp".to_string()], 12, "7-7 days".to_string()),
+            (vec!["abdomen".to_string()], 3, "4-6 weeks".to_string()),
+        ]
+    );
     assert!(
-        p.reconciliation[1].contains("Consider separate courses"),
+        p.reconciliation[0].starts_with("2 tracks"),
+        "{:?}",
+        p.reconciliation
+    );
+    // Severity still sets each track's sessions.
+    let mut h = history(&[("androgenetic_alopecia", "scalp"), ("striae", "abdomen")]);
+    h.concerns[1].severity = Severity::Severe;
+    let p = plan(&kb, &h, "skinpen").unwrap();
+    assert_eq!(p.tracks[1].sessions, 5, "severe striae: the most sessions");
+    assert_eq!(p.tracks[0].sessions, 12);
+}
+
+/// One area with two concerns whose windows do not overlap follows the
+/// slower one, so it always heals fully; the other area keeps its own.
+#[test]
+fn an_area_on_two_tracks_follows_the_slower() {
+    let kb = kb();
+    let p = plan(
+        &kb,
+        &history(&[
+            ("androgenetic_alopecia", "scalp"),
+            ("scars", "scalp"),
+            ("androgenetic_alopecia", "forehead"),
+        ]),
+        "skinpen",
+    )
+    .unwrap();
+    let on = |area: &str| p.track_of(area).map(|t| String::from(p.tracks[t].interval));
+    assert_eq!(on("scalp").as_deref(), Some("4-6 weeks"));
+    assert_eq!(on("forehead").as_deref(), Some("7-7 days"));
+    assert!(
+        p.reconciliation
+            .iter()
+            .any(|r| r.starts_with("Scalp") && r.contains("follows")),
         "{:?}",
         p.reconciliation
     );
@@ -344,19 +397,38 @@ fn plan_edits_pass_the_guardrails() {
     );
 
     let mut p = base.clone();
-    p.sessions = 9;
+    p.tracks[0].sessions = 9;
     assert_eq!(
         p.check(&kb, &proposal).unwrap_err().errors[0].field,
-        "sessions"
+        "tracks[0].sessions"
     );
-    p.sessions_reason = Some("Severe scarring, agreed with the patient".into());
-    assert_eq!(p.check(&kb, &proposal).unwrap()[0].field, "sessions");
+    p.tracks[0].sessions_reason = Some("Severe scarring, agreed with the patient".into());
+    assert_eq!(
+        p.check(&kb, &proposal).unwrap()[0].field,
+        "tracks[0].sessions"
+    );
 
     let mut p = base.clone();
-    p.interval = Interval::try_from("2-3 weeks".to_string()).unwrap();
+    p.tracks[0].interval = Interval::try_from("2-3 weeks".to_string()).unwrap();
     assert_eq!(
         p.check(&kb, &proposal).unwrap_err().errors[0].field,
-        "interval"
+        "tracks[0].interval"
+    );
+
+    // Every area on exactly one track, and the proposal's tracks kept.
+    let mut p = base.clone();
+    p.tracks[0].areas.pop();
+    assert!(p
+        .check(&kb, &proposal)
+        .unwrap_err()
+        .errors
+        .iter()
+        .any(|e| e.field == "tracks" && e.message.contains("exactly one track")));
+    let mut p = base.clone();
+    p.tracks.push(p.tracks[0].clone());
+    assert!(
+        p.check(&kb, &proposal).is_err(),
+        "a track the proposal lacks"
     );
 
     let mut p = base;
@@ -412,14 +484,15 @@ fn severity_sets_sessions_and_depth_within_the_ranges() {
             "skinpen",
         )
         .unwrap();
-        assert_eq!(p.sessions, sessions, "{severity:?}: sessions");
+        assert_eq!(p.tracks[0].sessions, sessions, "{severity:?}: sessions");
         assert_eq!(p.areas[0].depth.to_string(), depth, "{severity:?}: depth");
         assert_eq!(
             p.areas[0].guideline.to_string(),
             "0.5-1",
             "{severity:?}: the guideline is the whole range"
         );
-        assert!((p.sessions_min..=p.sessions_max).contains(&p.sessions));
+        let t = &p.tracks[0];
+        assert!((t.sessions_min..=t.sessions_max).contains(&t.sessions));
     }
     let severe = plan(
         &kb,
@@ -428,12 +501,12 @@ fn severity_sets_sessions_and_depth_within_the_ranges() {
     )
     .unwrap();
     assert!(
-        severe
+        severe.tracks[0]
             .reconciliation
             .iter()
             .any(|r| r.contains("5 sessions for a severe concern")),
         "{:?}",
-        severe.reconciliation
+        severe.tracks[0].reconciliation
     );
     assert!(severe.areas[0]
         .notes

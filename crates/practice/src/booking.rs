@@ -10,10 +10,9 @@ use jiff::{SignedDuration, Span, Timestamp};
 use needlepoint_domain::appointment::{AppointmentKind, AppointmentStatus};
 use needlepoint_domain::booking_rules::{self, only_overridable, Window};
 use needlepoint_domain::knowledge::{AppointmentType, KnowledgeBase};
-use needlepoint_domain::planning::approx_days;
 use needlepoint_domain::scheduling::{
-    find_slots, propose_course, resources_at, Busy, ClinicCalendar, CourseRequest, Pools, Resource,
-    Slot, SlotRequest, WeeklyHours,
+    find_slots, propose_course, resources_at, Busy, ClinicCalendar, CourseRequest, CourseTrack,
+    Pools, Resource, Slot, SlotRequest, WeeklyHours,
 };
 use needlepoint_domain::screening::{screen, Deferral};
 use needlepoint_domain::Depth;
@@ -26,6 +25,10 @@ use std::collections::HashMap;
 const FIRST_SESSION_WITHIN_DAYS: i64 = 60;
 /// Candidate starts every quarter hour.
 const STEP_MINUTES: i64 = 15;
+/// A search for free times covers this many days unless told otherwise,
+/// and never more than a year.
+const SEARCH_DAYS: i64 = 60;
+const MAX_SEARCH_DAYS: i32 = 366;
 
 #[derive(Debug, Clone, Default)]
 pub struct Preferences {
@@ -313,12 +316,48 @@ fn deepest(plan: Option<&PlanRecord>) -> Option<Depth> {
     plan.and_then(|r| r.plan.areas.iter().map(|a| a.depth.max).max())
 }
 
-/// The interval of a plan's course in days.
-fn interval_days(r: &PlanRecord) -> (i64, i64) {
-    (
-        i64::from(approx_days(r.plan.interval.min)),
-        i64::from(approx_days(r.plan.interval.max)),
-    )
+/// The tracks of the plan an appointment treats: those holding any of its
+/// areas, or every track when it names none (booked before tracks).
+pub fn tracks_of(r: &PlanRecord, a: &Appointment) -> Vec<usize> {
+    (0..r.plan.tracks.len())
+        .filter(|&t| match &a.areas {
+            None => true,
+            Some(list) => r.plan.tracks[t].areas.iter().any(|x| list.contains(x)),
+        })
+        .collect()
+}
+
+/// The areas of the plan's tracks, in the plan's order.
+fn areas_of(r: &PlanRecord, tracks: &[usize]) -> Vec<String> {
+    r.plan
+        .areas
+        .iter()
+        .map(|a| a.area.clone())
+        .filter(|a| tracks.iter().any(|&t| r.plan.tracks[t].areas.contains(a)))
+        .collect()
+}
+
+/// Each track of the plan as the scheduler sees it: the sessions still to
+/// book, its window, and the date of its last booked session.
+fn course_tracks(s: &Schedule, r: &PlanRecord, booked: &[Appointment]) -> Vec<CourseTrack> {
+    r.plan
+        .tracks
+        .iter()
+        .enumerate()
+        .map(|(t, track)| {
+            let on: Vec<&Appointment> = booked
+                .iter()
+                .filter(|a| tracks_of(r, a).contains(&t))
+                .collect();
+            let (min, max) = track.interval_days();
+            CourseTrack {
+                sessions: track.sessions.saturating_sub(on.len() as u32),
+                interval_min_days: min,
+                interval_max_days: max,
+                last: on.iter().map(|a| s.local_date(a.starts_at)).max(),
+            }
+        })
+        .collect()
 }
 
 /// The deferral from screening the patient's current history today for
@@ -347,21 +386,50 @@ async fn deferral(
     }))
 }
 
-/// Proposes the plan's remaining sessions.
+/// Whether the day view offers `minutes` from `local` to book: the same
+/// rules a booking is checked against (opening hours, closures, the
+/// practitioner's hours, not in the past), as of the context's clock.
+pub fn offered(
+    cx: &Context,
+    cal: &ClinicCalendar,
+    local: DateTime,
+    minutes: i64,
+    practitioner_hours: Option<&WeeklyHours>,
+) -> bool {
+    let req = booking_rules::Request {
+        local,
+        duration: SignedDuration::from_mins(minutes),
+        now: cx.now(),
+        practitioner_hours,
+        deferral: None,
+        windows: vec![],
+    };
+    booking_rules::check(cal, &req).is_ok()
+}
+
+/// A proposed session of a course: its time and the plan's areas treated
+/// then (the tracks that fall due together).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CourseSession {
+    pub slot: Slot,
+    pub areas: Vec<String>,
+}
+
+/// Proposes the plan's remaining sessions, every track inside its own
+/// window, and tracks due together on one visit.
 pub async fn propose(
     cx: &Context,
     p: &Patient,
     r: &PlanRecord,
     prefs: &Preferences,
-) -> Result<Vec<Slot>> {
+) -> Result<Vec<CourseSession>> {
     let s = schedule(cx, p.clinic_id, &[]).await?;
     let pools = s.pools(AppointmentKind::Session, None, deepest(Some(r)))?;
     let booked = booked_sessions(cx, r).await?;
-    let remaining = (r.plan.sessions as usize).saturating_sub(booked.len());
-    if remaining == 0 {
+    let tracks = course_tracks(&s, r, &booked);
+    if tracks.iter().all(|t| t.sessions == 0) {
         return Err(Error::refused("Every session of this plan is booked."));
     }
-    let (imin, imax) = interval_days(r);
     let mut first_from = r.plan.earliest_start.max(s.today);
     match deferral(cx, &s, p, r).await? {
         Some((Deferral::Until(d), _)) => first_from = first_from.max(d),
@@ -372,15 +440,10 @@ pub async fn propose(
         }
         None => {}
     }
-    if let Some(last) = booked.iter().map(|a| a.starts_at).max() {
-        first_from = first_from.max(s.local_date(last) + Span::new().days(imin));
-    }
     let course = CourseRequest {
-        sessions: remaining as u32,
+        tracks,
         first_from,
         first_within_days: FIRST_SESSION_WITHIN_DAYS,
-        interval_min_days: imin,
-        interval_max_days: imax,
         weekdays: prefs.weekdays.clone(),
         between: prefs.between,
     };
@@ -389,38 +452,46 @@ pub async fn propose(
         first_from,
         first_from,
     );
-    propose_course(&s.cal, &pools, &base, &course).map_err(Error::refused)
+    let visits = propose_course(&s.cal, &pools, &base, &course).map_err(Error::refused)?;
+    Ok(visits
+        .into_iter()
+        .map(|v| CourseSession {
+            areas: areas_of(r, &v.tracks),
+            slot: v.slot,
+        })
+        .collect())
 }
 
-/// Books the slots as the plan's next sessions, all or none, and queues
-/// the confirmations and reminders.
+/// Books the proposed sessions as the plan's next ones, all or none, and
+/// queues the confirmations and reminders.
 pub async fn book(
     cx: &Context,
     actor: &Actor,
     p: &Patient,
     r: &PlanRecord,
-    slots: &[Slot],
+    sessions: &[CourseSession],
 ) -> Result<Vec<Appointment>> {
     crate::access::clinic(actor, p.clinic_id)?;
     let zone = cx.store.clinic(p.clinic_id).await?.details.time_zone;
-    let done = booked_sessions(cx, r).await?.len() as i64;
-    let list: Vec<NewAppointment> = slots
+    let done = next_number(&booked_sessions(cx, r).await?) - 1;
+    let list: Vec<NewAppointment> = sessions
         .iter()
         .enumerate()
-        .map(|(i, s)| NewAppointment {
+        .map(|(i, c)| NewAppointment {
             clinic_id: p.clinic_id,
             patient_id: p.id,
             plan_id: Some(r.id),
             session_number: Some(done + i as i64 + 1),
             kind: AppointmentKind::Session,
-            practitioner_id: s.practitioner,
-            room_id: s.room,
-            device_id: s.device,
-            starts_at: s.start,
-            ends_at: s.end,
-            local_start: s.local.to_string(),
+            practitioner_id: c.slot.practitioner,
+            room_id: c.slot.room,
+            device_id: c.slot.device,
+            starts_at: c.slot.start,
+            ends_at: c.slot.end,
+            local_start: c.slot.local.to_string(),
             time_zone: zone.clone(),
             window_override: None,
+            areas: Some(c.areas.clone()),
         })
         .collect();
     let letters = crate::messages::letters(cx, p).await?;
@@ -429,6 +500,16 @@ pub async fn book(
         .store
         .book_and_message(&list, &compose, &actor.audit, cx.now())
         .await?)
+}
+
+/// The number of the plan's next visit.
+fn next_number(booked: &[Appointment]) -> i64 {
+    booked
+        .iter()
+        .filter_map(|a| a.session_number)
+        .max()
+        .unwrap_or(0)
+        + 1
 }
 
 /// What is asked for: an appointment of a kind for a patient (a session
@@ -463,18 +544,28 @@ impl Wanted<'_> {
     }
 }
 
-/// The earliest `n` free times from `from` to `to` for what is wanted,
-/// inside the patient's constraints: a screening deferral, and for a
-/// session the healing window after the plan's last booked one.
+/// The earliest `n` free times from `from` (today) to `to` (60 days on)
+/// for what is wanted, inside the patient's constraints: a screening
+/// deferral, and for a session the healing window after the plan's last
+/// booked one.
 pub async fn find_times(
     cx: &Context,
     w: &Wanted<'_>,
-    from: Date,
-    to: Date,
+    from: Option<Date>,
+    to: Option<Date>,
     n: usize,
 ) -> Result<Vec<Slot>> {
     w.check_plan()?;
     let s = schedule(cx, w.patient.clinic_id, &[]).await?;
+    // From today unless asked, for the days a search usually covers.
+    let from = from.unwrap_or(s.today);
+    let to = to.unwrap_or(from + Span::new().days(SEARCH_DAYS));
+    if to < from || (to - from).get_days() > MAX_SEARCH_DAYS {
+        return Err(Error::invalid(
+            "to",
+            "Search at most a year, ending after it starts.",
+        ));
+    }
     let pools = s.pools(w.kind, w.practitioner, deepest(w.plan))?;
     let mut req = s.base_request(s.duration(w.kind, w.plan)?, from.max(s.today), to);
     if let (Some(r), true) = (w.plan, w.kind.is_session()) {
@@ -487,15 +578,23 @@ pub async fn find_times(
             }
             None => {}
         }
-        let (imin, imax) = interval_days(r);
-        if let Some(last) = booked_sessions(cx, r).await?.last() {
-            let prev = s.local_date(last.starts_at);
-            req.from = req.from.max(prev + Span::new().days(imin));
-            let last = prev + Span::new().days(imax);
+        // The track due soonest sets the window; a track due with it
+        // joins the visit when it is booked.
+        let tracks = course_tracks(&s, r, &booked_sessions(cx, r).await?);
+        let lead = tracks
+            .iter()
+            .filter(|t| t.sessions > 0)
+            .filter_map(|t| t.last.map(|d| (t, d)))
+            .min_by_key(|(t, d)| *d + Span::new().days(t.interval_max_days));
+        if let Some((t, prev)) = lead {
+            let (first, last) = (
+                prev + Span::new().days(t.interval_min_days),
+                prev + Span::new().days(t.interval_max_days),
+            );
+            req.from = req.from.max(first);
             if last < req.from {
                 return Err(Error::refused(format!(
-                    "The previous session was on {prev}: the next one falls between {} and {last}.",
-                    prev + Span::new().days(imin)
+                    "The previous session was on {prev}: the next one falls between {first} and {last}."
                 )));
             }
             req.to = req.to.min(last);
@@ -504,31 +603,42 @@ pub async fn find_times(
     Ok(find_slots(&s.cal, &pools, &req, n))
 }
 
-/// The healing window of session `number` between the plan's other
-/// booked sessions; `with_next`: whether the session after it stays.
-fn window(
+/// The healing windows of session `number` between the plan's other booked
+/// sessions, one for each of the tracks it treats; `with_next`: whether
+/// the sessions after it stay.
+fn windows(
     s: &Schedule,
     r: &PlanRecord,
     others: &[Appointment],
     number: i64,
+    tracks: &[usize],
     with_next: bool,
-) -> Window {
-    let (min_days, max_days) = interval_days(r);
+) -> Vec<Window> {
     let date_of = |a: &Appointment| s.local_date(a.starts_at);
-    Window {
-        previous: others
-            .iter()
-            .filter(|a| a.session_number.is_some_and(|n| n < number))
-            .max_by_key(|a| a.session_number)
-            .map(date_of),
-        next: others
-            .iter()
-            .filter(|a| with_next && a.session_number.is_some_and(|n| n > number))
-            .min_by_key(|a| a.session_number)
-            .map(date_of),
-        min_days,
-        max_days,
-    }
+    tracks
+        .iter()
+        .map(|&t| {
+            let on: Vec<&Appointment> = others
+                .iter()
+                .filter(|a| tracks_of(r, a).contains(&t))
+                .collect();
+            let (min_days, max_days) = r.plan.tracks[t].interval_days();
+            Window {
+                previous: on
+                    .iter()
+                    .filter(|a| a.session_number.is_some_and(|n| n < number))
+                    .max_by_key(|a| a.session_number)
+                    .map(|a| date_of(a)),
+                next: on
+                    .iter()
+                    .filter(|a| with_next && a.session_number.is_some_and(|n| n > number))
+                    .min_by_key(|a| a.session_number)
+                    .map(|a| date_of(a)),
+                min_days,
+                max_days,
+            }
+        })
+        .collect()
 }
 
 /// Checks a time chosen by hand against the rules and finds free resources
@@ -539,7 +649,7 @@ async fn check_time(
     s: &Schedule,
     w: &Wanted<'_>,
     local: DateTime,
-    window: Option<Window>,
+    windows: Vec<Window>,
     window_override: Option<&str>,
 ) -> Result<Slot> {
     w.check_plan()?;
@@ -554,7 +664,7 @@ async fn check_time(
         now: s.now,
         practitioner_hours: w.practitioner.and_then(|id| s.practitioner_hours(id)),
         deferral,
-        window,
+        windows,
     };
     let start = match booking_rules::check(&s.cal, &req) {
         Ok((start, _)) => start,
@@ -592,23 +702,39 @@ pub async fn book_one(
     crate::access::clinic(actor, w.patient.clinic_id)?;
     only_clinicians_override(window_override, actor)?;
     let s = schedule(cx, w.patient.clinic_id, &[]).await?;
-    let (number, window) = match (w.kind.is_session(), w.plan) {
+    let (number, areas, windows) = match (w.kind.is_session(), w.plan) {
         (true, Some(r)) => {
             let booked = booked_sessions(cx, r).await?;
-            if booked.len() >= r.plan.sessions as usize {
+            let tracks = course_tracks(&s, r, &booked);
+            let due: Vec<usize> = (0..tracks.len())
+                .filter(|&t| tracks[t].sessions > 0)
+                .collect();
+            if due.is_empty() {
                 return Err(Error::refused("Every session of this plan is booked."));
             }
-            let n = booked
+            let n = next_number(&booked);
+            // The tracks whose window holds the day; when none does, every
+            // track still due, so the refusal names each window.
+            let day = local.date();
+            let fits: Vec<usize> = due
                 .iter()
-                .filter_map(|a| a.session_number)
-                .max()
-                .unwrap_or(0)
-                + 1;
-            (Some(n), Some(window(&s, r, &booked, n, true)))
+                .copied()
+                .filter(|&t| {
+                    windows(&s, r, &booked, n, &[t], false)
+                        .iter()
+                        .all(|w| w.check(day).is_empty())
+                })
+                .collect();
+            let chosen = if fits.is_empty() { due } else { fits };
+            (
+                Some(n),
+                Some(areas_of(r, &chosen)),
+                windows(&s, r, &booked, n, &chosen, true),
+            )
         }
-        _ => (None, None),
+        _ => (None, None, vec![]),
     };
-    let slot = check_time(cx, &s, w, local, window, window_override).await?;
+    let slot = check_time(cx, &s, w, local, windows, window_override).await?;
     let before = w
         .plan
         .filter(|_| w.kind.is_session())
@@ -633,6 +759,7 @@ pub async fn book_one(
                 local_start: slot.local.to_string(),
                 time_zone: s.clinic.details.time_zone.clone(),
                 window_override: window_override.map(str::to_string),
+                areas,
             }],
             &compose,
             &actor.audit,
@@ -690,11 +817,21 @@ pub async fn plan_move(cx: &Context, a: &Appointment, m: &MoveRequest) -> Result
         practitioner: m.practitioner.or(a.practitioner_id),
     };
     let others: Vec<Appointment> = sessions.iter().filter(|x| x.id != a.id).cloned().collect();
-    let win = plan
+    let wins = match plan.as_ref().filter(|_| a.kind.is_session()) {
+        Some(r) => windows(&s, r, &others, number, &tracks_of(r, a), !m.move_later),
+        None => vec![],
+    };
+    if let Some(r) = plan
         .as_ref()
-        .filter(|_| a.kind.is_session())
-        .map(|r| window(&s, r, &others, number, !m.move_later));
-    let slot = check_time(cx, &s, &w, local, win, m.window_override.as_deref()).await?;
+        .filter(|r| r.plan.tracks.len() > 1 && !later.is_empty())
+    {
+        // Later visits of several tracks would regroup, not just shift.
+        return Err(Error::refused(format!(
+            "This plan has {} tracks: move its later sessions one at a time, or cancel and book the rest of the course again.",
+            r.plan.tracks.len()
+        )));
+    }
+    let slot = check_time(cx, &s, &w, local, wins, m.window_override.as_deref()).await?;
     let mut out = vec![Move {
         id: a.id,
         practitioner_id: slot.practitioner,
@@ -717,22 +854,25 @@ pub async fn plan_move(cx: &Context, a: &Appointment, m: &MoveRequest) -> Result
                 res.busy.add((slot.start, slot.end));
             }
         }
-        let (imin, imax) = interval_days(r);
+        let (imin, imax) = r.plan.tracks[0].interval_days();
         let from = slot.local.date() + Span::new().days(imin);
         let was = s.local(first.starts_at);
         let course = CourseRequest {
-            sessions: later.len() as u32,
+            tracks: vec![CourseTrack {
+                sessions: later.len() as u32,
+                interval_min_days: imin,
+                interval_max_days: imax,
+                last: Some(slot.local.date()),
+            }],
             first_from: from,
-            first_within_days: imax - imin,
-            interval_min_days: imin,
-            interval_max_days: imax,
+            first_within_days: 0,
             weekdays: vec![was.weekday()],
             between: Some((was.time(), was.time())),
         };
         let base = s.base_request(s.duration(AppointmentKind::Session, Some(r))?, from, from);
         let slots = propose_course(&s.cal, &pools, &base, &course)
             .map_err(|e| Error::refused(format!("The later sessions cannot move along: {e}")))?;
-        for (x, slot) in later.iter().zip(slots) {
+        for (x, slot) in later.iter().zip(slots.into_iter().map(|v| v.slot)) {
             out.push(Move {
                 id: x.id,
                 practitioner_id: slot.practitioner,

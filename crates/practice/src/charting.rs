@@ -24,6 +24,8 @@ pub struct Session {
     pub kb: KnowledgeBase,
     pub today: Date,
     pub zone: String,
+    /// The plan's areas planned for this session (the tracks it treats).
+    pub planned: Vec<String>,
     /// The areas the signed consent covers (empty without one).
     pub consented: Vec<String>,
     /// The patient's choice of photo use, from the signed consent.
@@ -113,10 +115,19 @@ pub async fn session(cx: &Context, chart: Chart) -> Result<Session, StoreError> 
             .rfind(|c| c.plan_version == p.version),
         None => None,
     };
+    // The areas planned for this session: those of the tracks it treats.
     let areas: Vec<String> = plan
         .as_ref()
-        .map(|p| p.plan.areas.iter().map(|a| a.area.clone()).collect())
+        .map(|p| {
+            p.plan
+                .areas
+                .iter()
+                .map(|a| a.area.clone())
+                .filter(|a| appointment.areas.as_ref().is_none_or(|x| x.contains(a)))
+                .collect()
+        })
         .unwrap_or_default();
+    let areas_planned = areas.clone();
     let consented = if consent.is_some() {
         areas.clone()
     } else {
@@ -195,6 +206,7 @@ pub async fn session(cx: &Context, chart: Chart) -> Result<Session, StoreError> 
         kb,
         today,
         zone,
+        planned: areas_planned,
         consented,
         photo_use,
         checks,

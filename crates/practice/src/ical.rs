@@ -86,6 +86,87 @@ pub fn calendar(name: &str, events: &[Event], now: Timestamp) -> String {
     out
 }
 
+/// How far back and ahead a practitioner's feed reaches.
+const FEED_DAYS_BACK: i32 = 90;
+const FEED_DAYS_AHEAD: i32 = 400;
+
+/// A practitioner's private feed, found by the hash of the token in its
+/// address (the token is the credential); `None` for an unknown token.
+pub async fn feed(
+    cx: &crate::Context,
+    token_hash: &str,
+) -> Result<Option<String>, needlepoint_store::StoreError> {
+    let Some(staff_id) = cx.store.calendar_feed_owner(token_hash).await? else {
+        return Ok(None);
+    };
+    let now = cx.now();
+    let day = jiff::SignedDuration::from_hours(24);
+    let list = cx
+        .store
+        .practitioner_appointments(
+            staff_id,
+            now - day * FEED_DAYS_BACK,
+            now + day * FEED_DAYS_AHEAD,
+        )
+        .await?;
+    let name = format!("Needlepoint — {}", cx.store.staff(staff_id).await?.name);
+    Ok(Some(calendar(&name, &events(cx, list).await?, now)))
+}
+
+/// One appointment the actor may see, as a calendar of one event (what a
+/// confirmation e-mail attaches).
+pub async fn appointment(
+    cx: &crate::Context,
+    actor: &crate::Actor,
+    id: i64,
+) -> crate::Result<String> {
+    let a = crate::access::appointment(cx, actor, id).await?;
+    Ok(calendar(
+        "Needlepoint",
+        &events(cx, vec![a]).await?,
+        cx.now(),
+    ))
+}
+
+/// Events for appointments, named for the calendar's reader.
+async fn events(
+    cx: &crate::Context,
+    list: Vec<needlepoint_store::Appointment>,
+) -> Result<Vec<Event>, needlepoint_store::StoreError> {
+    let mut out = vec![];
+    let mut clinics: std::collections::HashMap<i64, String> = std::collections::HashMap::new();
+    for a in list {
+        if let std::collections::hash_map::Entry::Vacant(e) = clinics.entry(a.clinic_id) {
+            e.insert(cx.store.clinic(a.clinic_id).await?.details.name);
+        }
+        let patient = cx.store.patient(a.patient_id).await?;
+        out.push(Event {
+            uid: format!("appointment-{}@needlepoint", a.id),
+            start: a.starts_at,
+            end: a.ends_at,
+            summary: format!(
+                "{}{} — {}",
+                if a.kind.is_session() {
+                    "Microneedling session"
+                } else {
+                    a.kind.as_str()
+                },
+                a.session_number
+                    .map(|n| format!(" {n}"))
+                    .unwrap_or_default(),
+                patient.details.full_name()
+            ),
+            location: clinics[&a.clinic_id].clone(),
+            description: format!(
+                "Booked in Needlepoint; starts {} {}.",
+                a.local_start, a.time_zone
+            ),
+            cancelled: a.status == needlepoint_domain::appointment::AppointmentStatus::Cancelled,
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,6 +22,7 @@ pub mod patients;
 pub mod planning;
 pub mod screening;
 pub mod settings;
+pub mod signin;
 pub mod stock;
 
 use jiff::civil::Date;
@@ -77,8 +78,14 @@ impl Context {
 
     /// Today's date in an IANA zone (UTC when the zone is unknown).
     pub fn today_in(&self, zone: &str) -> Date {
+        self.wall_clock(zone).date()
+    }
+
+    /// The wall clock in an IANA zone (UTC when the zone is unknown), for
+    /// pages that show a clinic's date and time.
+    pub fn wall_clock(&self, zone: &str) -> jiff::Zoned {
         let tz = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
-        self.now().to_zoned(tz).date()
+        self.now().to_zoned(tz)
     }
 }
 
@@ -155,6 +162,8 @@ pub enum Error {
     Conflict(String),
     /// The record could not be read or written as expected.
     Store(StoreError),
+    /// Something that should not fail did (a library, a background task).
+    Internal(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -171,7 +180,7 @@ impl Error {
     /// Whether a form shows this beside what was typed (true), or it is
     /// an error page (not found, a database failure).
     pub fn is_answer_to_input(&self) -> bool {
-        !matches!(self, Error::NotFound | Error::Store(_))
+        !matches!(self, Error::NotFound | Error::Store(_) | Error::Internal(_))
     }
 
     /// Every reason, one per line, as people read them.
@@ -183,6 +192,7 @@ impl Error {
             Error::Refused(r) => r.clone(),
             Error::TimeRefused(r) => r.iter().map(|r| r.message.clone()).collect(),
             Error::Store(e) => vec![e.to_string()],
+            Error::Internal(m) => vec![m.clone()],
         }
     }
 

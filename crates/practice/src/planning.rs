@@ -31,8 +31,7 @@ pub async fn quote_for(
     plan: &needlepoint_domain::plan::Plan,
 ) -> Result<Result<needlepoint_domain::pricing::Quote, Invalid>, StoreError> {
     let list = clinic_price_list(cx, clinic_id).await?;
-    let areas: Vec<String> = plan.areas.iter().map(|a| a.area.clone()).collect();
-    Ok(list.quote(&areas, plan.sessions, &plan.addons))
+    Ok(list.quote(&plan.priced_tracks(), &plan.addons))
 }
 
 /// Proposes and saves a plan from the patient's current history and their

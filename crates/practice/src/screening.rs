@@ -15,14 +15,15 @@ pub fn with_birth_date(p: &Patient, h: Option<&HistoryVersion>) -> PatientHistor
     history
 }
 
-/// Screens the patient's current history for `areas` on `on` and saves it.
-/// Only clinicians screen, at their own clinics, once a history is recorded.
+/// Screens the patient's current history for `areas` on `on` (the clinic's
+/// today when not given) and saves it. Only clinicians screen, at their
+/// own clinics, once a history is recorded.
 pub async fn run(
     cx: &Context,
     actor: &Actor,
     p: &Patient,
     areas: &[String],
-    on: Date,
+    on: Option<Date>,
 ) -> Result<ScreeningRecord> {
     crate::access::clinic(actor, p.clinic_id)?;
     if !actor.is_clinical() {
@@ -37,6 +38,10 @@ pub async fn run(
         .await?
         .ok_or_else(|| Error::refused("Record the patient's history first."))?;
     let history = with_birth_date(p, Some(&version));
+    let on = match on {
+        Some(d) => d,
+        None => cx.clinic_today(p.clinic_id).await?,
+    };
     let result = screen(&kb, &history, areas, on)?;
     Ok(cx
         .store
@@ -69,6 +74,58 @@ pub fn freshness(
         None
     };
     Freshness { age_days, stale }
+}
+
+/// What a patient's screenings are judged against now: the clinic's age
+/// limit, the current history's version and the clinic's today.
+#[derive(Debug, Clone)]
+pub struct Currency {
+    max_age_days: u32,
+    current_history: Option<i64>,
+    today: Date,
+}
+
+impl Currency {
+    pub async fn of(cx: &Context, p: &Patient) -> Result<Currency, needlepoint_store::StoreError> {
+        Ok(Currency {
+            max_age_days: cx.clinic_kb(p.clinic_id).await?.screening.max_age_days,
+            current_history: cx.store.current_history(p.id).await?.map(|v| v.version),
+            today: cx.clinic_today(p.clinic_id).await?,
+        })
+    }
+
+    /// The clinic's today, the day a new screening is for by default.
+    pub fn today(&self) -> Date {
+        self.today
+    }
+
+    /// How current one of the patient's screenings is.
+    pub fn of_screening(&self, s: &ScreeningRecord) -> Freshness {
+        freshness(s, self.current_history, self.max_age_days, self.today)
+    }
+}
+
+/// Screens a history that is not saved (the API's `POST /screen`) for the
+/// areas asked (its concerns' when none), on `on` or the clinic's today.
+pub async fn screen_unsaved(
+    cx: &Context,
+    clinic_id: i64,
+    history: &PatientHistory,
+    areas: &[String],
+    on: Option<Date>,
+) -> Result<needlepoint_domain::screening::Screening> {
+    let kb = cx.clinic_kb(clinic_id).await?;
+    let on = match on {
+        Some(d) => d,
+        None => cx.clinic_today(clinic_id).await?,
+    };
+    history.validate(&kb, on)?;
+    let areas = if areas.is_empty() {
+        history.concern_areas()
+    } else {
+        areas.to_vec()
+    };
+    Ok(screen(&kb, history, &areas, on)?)
 }
 
 /// A screening of a patient the actor may see; the view is audited.

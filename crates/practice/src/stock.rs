@@ -10,6 +10,90 @@ use needlepoint_store::{Lot, LotUse, NewLot, NewSupplyItem, StoreError, SupplyIt
 /// Largest quantity typed in one go: a typo guard, not a stock limit.
 const MAX_QUANTITY: i64 = 100_000;
 
+/// A lot expiring within this many days is flagged, so it is used first or
+/// reordered in time: a stock-keeping habit, not a clinical rule.
+const EXPIRES_SOON_DAYS: i64 = 30;
+
+/// Where a lot stands on a day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LotState {
+    Recalled,
+    Expired,
+    UsedUp,
+    ExpiresSoon,
+    InStock,
+}
+
+impl LotState {
+    pub fn of(l: &Lot, today: jiff::civil::Date) -> LotState {
+        if l.recalled_at.is_some() {
+            LotState::Recalled
+        } else if l.expires_on < today {
+            LotState::Expired
+        } else if l.quantity <= 0 {
+            LotState::UsedUp
+        } else if (l.expires_on - today).get_days() as i64 <= EXPIRES_SOON_DAYS {
+            LotState::ExpiresSoon
+        } else {
+            LotState::InStock
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            LotState::Recalled => "recalled",
+            LotState::Expired => "expired",
+            LotState::UsedUp => "used up",
+            LotState::ExpiresSoon => "expires soon",
+            LotState::InStock => "in stock",
+        }
+    }
+}
+
+/// A clinic's stock as of its today: items with the units usable, and
+/// every lot with its state.
+pub struct Stock {
+    pub items: Vec<SupplyItem>,
+    pub lots: Vec<(Lot, LotState)>,
+}
+
+/// The stock of one of the actor's clinics.
+pub async fn stock(cx: &Context, actor: &Actor, clinic_id: i64) -> Result<Stock> {
+    access::clinic(actor, clinic_id)?;
+    let today = cx.clinic_today(clinic_id).await?;
+    Ok(Stock {
+        items: cx.store.supply_items(clinic_id, today).await?,
+        lots: cx
+            .store
+            .lots(clinic_id)
+            .await?
+            .into_iter()
+            .map(|l| {
+                let state = LotState::of(&l, today);
+                (l, state)
+            })
+            .collect(),
+    })
+}
+
+/// A clinic's items at or below their reorder level, for the Today page.
+pub async fn low_stock(cx: &Context, actor: &Actor, clinic_id: i64) -> Result<Vec<SupplyItem>> {
+    access::clinic(actor, clinic_id)?;
+    let today = cx.clinic_today(clinic_id).await?;
+    Ok(cx
+        .store
+        .supply_items(clinic_id, today)
+        .await?
+        .into_iter()
+        .filter(|i| i.active && i.usable <= i.reorder_at)
+        .collect())
+}
+
+/// A lot's state now, at its clinic.
+pub async fn lot_state(cx: &Context, l: &Lot) -> Result<LotState, StoreError> {
+    Ok(LotState::of(l, cx.clinic_today(l.clinic_id).await?))
+}
+
 /// A new item as typed.
 #[derive(Debug, Clone, Default)]
 pub struct ItemInput {

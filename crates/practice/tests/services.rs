@@ -191,18 +191,18 @@ async fn a_course_runs_on_the_injected_clock(b: TestBackend) {
     assert_eq!(today, date(2027, 3, 1), "the clinic's today is the clock's");
 
     assert!(matches!(
-        screening::run(&cx, &desk, &p, &cheeks, today).await,
+        screening::run(&cx, &desk, &p, &cheeks, Some(today)).await,
         Err(Error::Forbidden(_))
     ));
     assert!(matches!(
-        screening::run(&cx, &stranger, &p, &cheeks, today).await,
+        screening::run(&cx, &stranger, &p, &cheeks, Some(today)).await,
         Err(Error::NotFound)
     ));
     assert!(matches!(
         access::patient(&cx, &stranger, p.id).await,
         Err(Error::NotFound)
     ));
-    let s = screening::run(&cx, &clinician, &p, &cheeks, today)
+    let s = screening::run(&cx, &clinician, &p, &cheeks, None)
         .await
         .unwrap();
     assert_eq!(s.result.on, today);
@@ -460,6 +460,159 @@ async fn people_and_settings_follow_their_rules(b: TestBackend) {
     assert!(md.medical_director);
 }
 
+/// Signs a consent for the plan as it stands and accepts it.
+async fn accepted(
+    cx: &Context,
+    clinician: &Actor,
+    plan: needlepoint_store::PlanRecord,
+) -> needlepoint_store::PlanRecord {
+    cx.store
+        .sign_consent(
+            &NewConsent {
+                plan_id: plan.id,
+                plan_version: plan.version,
+                text: "I agree.".into(),
+                sha256: "abc".into(),
+                photo_use: "clinical_record_only".into(),
+                typed_name: "Amara Osei".into(),
+                signature: "data:image/png;base64,AAAA".into(),
+                ip: None,
+            },
+            &clinician.audit,
+            cx.now(),
+        )
+        .await
+        .unwrap();
+    cx.store
+        .set_plan_status(
+            plan.id,
+            needlepoint_domain::plan::PlanStatus::Accepted,
+            None,
+            &clinician.audit,
+            cx.now(),
+        )
+        .await
+        .unwrap()
+}
+
+/// Hair loss on the scalp (weekly × 12) and stretch marks on the abdomen
+/// (every 4–6 weeks × 3) make two tracks in one plan. The course books the
+/// scalp every week and the abdomen on the scalp's visits that fall in its
+/// window; each chart plans only the areas of its visit.
+async fn tracks_share_visits_where_their_windows_meet(b: TestBackend) {
+    let Practice {
+        cx,
+        clinician,
+        desk,
+        patient: p,
+        ..
+    } = practice(b).await;
+    let concern = |indication: &str, area: &str| Concern {
+        indication: indication.into(),
+        area: area.into(),
+        severity: Severity::Moderate,
+    };
+    let history = PatientHistory {
+        date_of_birth: Some(date(1990, 2, 28)),
+        fitzpatrick: Some(2),
+        concerns: vec![
+            concern("androgenetic_alopecia", "scalp"),
+            concern("striae", "abdomen"),
+        ],
+        ..Default::default()
+    };
+    cx.store
+        .add_history_version(
+            p.id,
+            &history,
+            "clinician",
+            None,
+            &clinician.audit,
+            cx.now(),
+        )
+        .await
+        .unwrap();
+    let today = cx.clinic_today(p.clinic_id).await.unwrap();
+    let areas = vec!["scalp".to_string(), "abdomen".to_string()];
+    screening::run(&cx, &clinician, &p, &areas, Some(today))
+        .await
+        .unwrap();
+    let plan = planning::create(&cx, &clinician, &p, "skinpen")
+        .await
+        .unwrap();
+    let tracks: Vec<(Vec<String>, u32)> = plan
+        .plan
+        .tracks
+        .iter()
+        .map(|t| (t.areas.clone(), t.sessions))
+        .collect();
+    assert_eq!(
+        tracks,
+        [
+            (vec!["scalp".to_string()], 12),
+            (vec!["abdomen".to_string()], 3)
+        ]
+    );
+    let plan = accepted(&cx, &clinician, plan).await;
+
+    let proposed = booking::propose(&cx, &p, &plan, &booking::Preferences::default())
+        .await
+        .unwrap();
+    assert_eq!(proposed.len(), 12, "the abdomen rides on scalp visits");
+    let days = |area: &str| -> Vec<jiff::civil::Date> {
+        proposed
+            .iter()
+            .filter(|c| c.areas.iter().any(|a| a == area))
+            .map(|c| c.slot.local.date())
+            .collect()
+    };
+    assert_eq!(days("scalp").len(), 12);
+    assert_eq!(
+        days("abdomen"),
+        [date(2027, 3, 1), date(2027, 3, 29), date(2027, 4, 26)],
+        "every 4 weeks, on the scalp's Mondays"
+    );
+    for w in days("scalp").windows(2) {
+        assert_eq!((w[1] - w[0]).get_days(), 7, "weekly: {w:?}");
+    }
+
+    let booked = booking::book(&cx, &desk, &p, &plan, &proposed)
+        .await
+        .unwrap();
+    assert_eq!(booked.len(), 12);
+    assert_eq!(
+        booked[0].areas.as_deref(),
+        Some(&["scalp".to_string(), "abdomen".to_string()][..])
+    );
+    assert_eq!(booked[1].areas.as_deref(), Some(&["scalp".to_string()][..]));
+    let want = Wanted {
+        patient: &p,
+        kind: needlepoint_domain::appointment::AppointmentKind::Session,
+        plan: Some(&plan),
+        practitioner: None,
+    };
+    match booking::book_one(&cx, &desk, &want, date(2027, 6, 1).at(10, 0, 0, 0), None).await {
+        Err(e @ Error::Refused(_)) => assert!(e.message().contains("Every session"), "{e:?}"),
+        other => panic!("booked past the course: {other:?}"),
+    }
+
+    // The second visit treats the scalp only: its chart plans just that.
+    let second = &booked[1];
+    cx.clock.set(second.starts_at);
+    let chart = charting::open(&cx, &clinician, second, None).await.unwrap();
+    let session = charting::load(&cx, &clinician, chart.id).await.unwrap();
+    assert_eq!(session.planned, ["scalp"]);
+    let first = charting::session(&cx, {
+        cx.clock.set(booked[0].starts_at);
+        charting::open(&cx, &clinician, &booked[0], Some("Charted late"))
+            .await
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(first.planned, ["scalp", "abdomen"]);
+}
+
 macro_rules! on_both {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -477,4 +630,5 @@ on_both!(
     a_course_runs_on_the_injected_clock,
     stock_refuses_expired_and_recalled_lots,
     people_and_settings_follow_their_rules,
+    tracks_share_visits_where_their_windows_meet,
 );

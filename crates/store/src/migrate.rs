@@ -65,6 +65,16 @@ pub const SQLITE: &[Migration] = &[
         name: "kinds",
         sql: include_str!("../migrations/sqlite/0011_kinds.sql"),
     },
+    Migration {
+        version: 12,
+        name: "appointment_areas",
+        sql: include_str!("../migrations/sqlite/0012_appointment_areas.sql"),
+    },
+    Migration {
+        version: 13,
+        name: "plan_tracks",
+        sql: include_str!("../migrations/sqlite/0013_plan_tracks.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -122,6 +132,16 @@ pub const POSTGRES: &[Migration] = &[
         version: 11,
         name: "kinds",
         sql: include_str!("../migrations/postgres/0011_kinds.sql"),
+    },
+    Migration {
+        version: 12,
+        name: "appointment_areas",
+        sql: include_str!("../migrations/postgres/0012_appointment_areas.sql"),
+    },
+    Migration {
+        version: 13,
+        name: "plan_tracks",
+        sql: include_str!("../migrations/postgres/0013_plan_tracks.sql"),
     },
 ];
 

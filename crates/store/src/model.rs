@@ -316,6 +316,9 @@ pub struct NewAppointment {
     pub time_zone: String,
     /// A clinician's reason for booking a session outside its healing window.
     pub window_override: Option<String>,
+    /// The plan's areas this session treats (the tracks due then); `None`
+    /// for every area of the plan, or for an appointment without a plan.
+    pub areas: Option<Vec<String>>,
 }
 
 /// An appointment moved to a new time (and perhaps other resources).
@@ -365,6 +368,8 @@ pub struct Appointment {
     pub moved_from: Option<String>,
     pub cancelled_by: Option<String>,
     pub fee_minor: Option<i64>,
+    /// The plan's areas this session treats; `None` for all of them.
+    pub areas: Option<Vec<String>>,
 }
 
 /// A message to queue.

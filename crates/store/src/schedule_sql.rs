@@ -13,7 +13,7 @@ macro_rules! schedule_impl {
     ($db:ty) => {
         const APPOINTMENT_COLS: &str = "id, clinic_id, patient_id, plan_id, session_number, kind, practitioner_id, room_id, \
              device_id, starts_at, ends_at, local_start, time_zone, status, cancel_reason, created_at, window_override, moved_from, \
-             cancelled_by, fee_minor";
+             cancelled_by, fee_minor, areas";
 
         const MESSAGE_COLS: &str = "id, clinic_id, patient_id, appointment_id, kind, channel, to_address, subject, body, \
              attachment, due_at, status, attempts, last_error, sent_at";
@@ -116,6 +116,10 @@ macro_rules! schedule_impl {
                     moved_from: r.try_get("moved_from")?,
                     cancelled_by: r.try_get("cancelled_by")?,
                     fee_minor: r.try_get("fee_minor")?,
+                    areas: match r.try_get::<Option<String>, _>("areas")? {
+                        Some(t) => Some(serde_json::from_str(&t).map_err(|e| decode_err("areas", e.to_string()))?),
+                        None => None,
+                    },
                 })
             }
 
@@ -189,8 +193,8 @@ macro_rules! schedule_impl {
                     }
                     let id: i64 = sqlx::query_scalar(
                         "INSERT INTO appointments (clinic_id, patient_id, plan_id, session_number, kind, practitioner_id, room_id, \
-                         device_id, starts_at, ends_at, local_start, time_zone, status, created_at, created_by, window_override) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'booked', $13, $14, $15) RETURNING id",
+                         device_id, starts_at, ends_at, local_start, time_zone, status, created_at, created_by, window_override, areas) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'booked', $13, $14, $15, $16) RETURNING id",
                     )
                     .bind(a.clinic_id)
                     .bind(a.patient_id)
@@ -207,6 +211,7 @@ macro_rules! schedule_impl {
                     .bind(Ts(now))
                     .bind(actor.staff_id)
                     .bind(&a.window_override)
+                    .bind(a.areas.as_ref().map(|x| serde_json::Value::from(x.clone()).to_string()))
                     .fetch_one(&mut *tx)
                     .await?;
                     let claims = Self::claims(a.practitioner_id, a.room_id, a.device_id);
@@ -217,7 +222,7 @@ macro_rules! schedule_impl {
                     let ev = AuditEvent::new("create", "appointment", Some(id))
                         .patient(a.patient_id)
                         .detail(json!({ "start": a.local_start, "zone": a.time_zone, "plan_id": a.plan_id, "session": a.session_number,
-                                        "window_override": a.window_override }));
+                                        "areas": a.areas, "window_override": a.window_override }));
                     Self::audit(&mut tx, actor, &ev, now).await?;
                     ids.push(id);
                 }

@@ -4,29 +4,17 @@
 use crate::access::Access;
 use crate::error::{ApiError, PageError};
 use crate::AppState;
-use argon2::password_hash::rand_core::{OsRng, RngCore};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use jiff::{SignedDuration, Timestamp};
 use needlepoint_domain::Role;
+use needlepoint_practice::signin::{self, Credential};
 use needlepoint_store::{Actor, Channel, Staff};
-use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 
 pub const SESSION_COOKIE: &str = "np_session";
-/// A clinic day and then some; staff sign in again each morning.
-pub const SESSION_HOURS: i64 = 12;
-/// After this many wrong passwords for one account within the window, sign-in
-/// is refused until the window has passed (OWASP's account-lockout advice).
-pub const MAX_FAILED_LOGINS: i64 = 5;
-pub const LOGIN_WINDOW_MINUTES: i64 = 15;
-/// API tokens start with this, so a leaked one is easy to recognise.
-pub const TOKEN_PREFIX: &str = "np_";
 
 /// Who is making this request, as established by [`authorize`]: the
 /// services' actor (staff member, role in force, clinics, audit name).
@@ -120,71 +108,6 @@ pub fn set_cookie(
     )
 }
 
-/// 32 random bytes as hex: session ids, CSRF tokens, API tokens.
-pub fn random_token() -> String {
-    let mut b = [0u8; 32];
-    OsRng.fill_bytes(&mut b);
-    hex(&b)
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Only hashes of session ids and API tokens are stored: a copy of the
-/// database does not let anyone sign in.
-pub fn token_hash(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
-}
-
-/// Argon2id with the crate's defaults (19 MiB, 2 passes), off the async threads.
-pub async fn hash_password(password: String) -> anyhow::Result<String> {
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
-    })
-    .await?
-}
-
-/// Checks a password; with no stored hash it still does the work, so the
-/// answer takes as long for an unknown e-mail as for a wrong password.
-pub async fn verify_password(password: String, stored: Option<String>) -> bool {
-    tokio::task::spawn_blocking(move || {
-        let dummy;
-        let hash = match &stored {
-            Some(h) => h.as_str(),
-            None => {
-                dummy = Argon2::default()
-                    .hash_password(b"timing-equaliser", &SaltString::generate(&mut OsRng))
-                    .map(|h| h.to_string())
-                    .unwrap_or_default();
-                dummy.as_str()
-            }
-        };
-        let ok = PasswordHash::new(hash)
-            .map(|h| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &h)
-                    .is_ok()
-            })
-            .unwrap_or(false);
-        ok && stored.is_some()
-    })
-    .await
-    .unwrap_or(false)
-}
-
-pub fn session_expiry(now: Timestamp) -> Timestamp {
-    now + SignedDuration::from_hours(SESSION_HOURS)
-}
-
-pub fn login_window_start(now: Timestamp) -> Timestamp {
-    now - SignedDuration::from_mins(LOGIN_WINDOW_MINUTES)
-}
-
 fn is_api(path: &str) -> bool {
     path.starts_with("/api/")
 }
@@ -236,44 +159,21 @@ async fn identify(
     api: bool,
     ip: Option<String>,
 ) -> Result<Option<Caller>, needlepoint_store::StoreError> {
-    let now = state.now();
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    let (staff, role, channel, token_name, clinic_ids) = if let Some(token) = bearer {
+    let credential = match (bearer, cookie(headers, SESSION_COOKIE)) {
         // Tokens are for the API only; pages use the session cookie.
-        if !api {
-            return Ok(None);
-        }
-        let Some(used) = state
-            .store
-            .use_api_token(&token_hash(token.trim()), now)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let (token, staff) = (used.token, used.staff);
-        // A token never acts above its owner's current role.
-        let role = if staff.role.may_grant(token.role) {
-            token.role
-        } else {
-            staff.role
-        };
-        (staff, role, Channel::Api, Some(token.name), used.clinic_ids)
-    } else if let Some(sid) = cookie(headers, SESSION_COOKIE) {
-        let Some(used) = state.store.session(&token_hash(sid), now).await? else {
-            return Ok(None);
-        };
-        let channel = if api { Channel::Api } else { Channel::Web };
-        let role = used.staff.role;
-        (used.staff, role, channel, None, used.clinic_ids)
-    } else {
-        return Ok(None);
+        (Some(_), _) if !api => return Ok(None),
+        (Some(token), _) => Credential::Token(token),
+        (None, Some(sid)) => Credential::Session(sid),
+        (None, None) => return Ok(None),
     };
-    Ok(Some(Caller::new(
-        staff, role, clinic_ids, channel, ip, token_name,
-    )))
+    let channel = if api { Channel::Api } else { Channel::Web };
+    Ok(signin::identify(state, credential)
+        .await?
+        .map(|h| Caller::new(h.staff, h.role, h.clinic_ids, channel, ip, h.token_name)))
 }
 
 /// Percent-encodes a value for a query string.
@@ -317,21 +217,5 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example")), "/today");
         assert_eq!(safe_next(Some("/\\evil")), "/today");
         assert_eq!(safe_next(None), "/today");
-    }
-
-    #[tokio::test]
-    async fn passwords_hash_and_verify() {
-        let h = hash_password("correct horse battery".into()).await.unwrap();
-        assert!(h.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse battery".into(), Some(h.clone())).await);
-        assert!(!verify_password("wrong".into(), Some(h)).await);
-        assert!(!verify_password("anything".into(), None).await);
-    }
-
-    #[test]
-    fn token_hashes_are_stable_hex() {
-        assert_eq!(token_hash("abc").len(), 64);
-        assert_eq!(token_hash("abc"), token_hash("abc"));
-        assert_ne!(random_token(), random_token());
     }
 }

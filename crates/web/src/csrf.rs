@@ -8,7 +8,7 @@
 //! that carry an API bearer token skip the check: they hold no ambient
 //! credential a browser would attach on its own.
 
-use crate::auth::{cookie, random_token, set_cookie};
+use crate::auth::{cookie, set_cookie};
 use crate::error::{ApiError, PageError};
 use crate::AppState;
 use axum::body::Body;
@@ -17,6 +17,7 @@ use axum::http::request::Parts;
 use axum::http::{header, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use needlepoint_practice::signin::random_token;
 
 pub const CSRF_COOKIE: &str = "np_csrf";
 pub const CSRF_FIELD: &str = "csrf_token";

@@ -46,6 +46,10 @@ impl From<needlepoint_practice::Error> for PageError {
             E::Invalid(i) => PageError::BadRequest(i.summary()),
             e @ (E::Refused(_) | E::TimeRefused(_)) => PageError::BadRequest(e.message()),
             E::Conflict(m) => PageError::Conflict(m),
+            E::Internal(m) => {
+                tracing::error!(error = %m, "internal error");
+                PageError::Internal("Something went wrong on our side.".into())
+            }
         }
     }
 }
@@ -184,6 +188,10 @@ impl From<needlepoint_practice::Error> for ApiError {
             }
             E::Conflict(m) => ApiError::Conflict(m),
             E::Store(e) => e.into(),
+            E::Internal(m) => {
+                tracing::error!(error = %m, "internal error");
+                ApiError::Internal
+            }
         }
     }
 }

@@ -76,10 +76,15 @@ fn result(
 fn proposal() -> needlepoint_domain::planning::Proposal {
     use needlepoint_domain::knowledge::{DepthRange, Interval};
     needlepoint_domain::planning::Proposal {
-        sessions: 3,
-        sessions_min: 3,
-        sessions_max: 5,
-        interval: Interval::try_from("4-6 weeks".to_string()).unwrap(),
+        tracks: vec![needlepoint_domain::planning::Track {
+            areas: vec!["cheeks".into()],
+            indications: vec!["acne_scars".into()],
+            sessions: 3,
+            sessions_min: 3,
+            sessions_max: 5,
+            interval: Interval::try_from("4-6 weeks".to_string()).unwrap(),
+            reconciliation: vec![],
+        }],
         reconciliation: vec![],
         areas: vec![needlepoint_domain::planning::PlannedArea {
             area: "cheeks".into(),
@@ -177,6 +182,7 @@ fn appointment(
         local_start: start.into(),
         time_zone: "Europe/London".into(),
         window_override: None,
+        areas: None,
     }
 }
 
@@ -325,6 +331,7 @@ conformance!(
     screening::intake_links_work_once_and_expire,
     plans::plans_need_a_covering_consent_and_freeze_when_accepted,
     plans::consent_links_sign_once,
+    plans::plans_saved_before_tracks_become_one_track,
     clinics::pricing_and_typed_price_items_round_trip,
     scheduling::an_appointment_moves_through_its_lifecycle,
     scheduling::messages_are_queued_with_the_change_or_not_at_all,

@@ -43,6 +43,9 @@ pub struct AppointmentOut {
     /// A clinician's reason for booking outside the healing window.
     pub window_override: Option<String>,
     pub moved_from: Option<String>,
+    /// The plan's areas this session treats (the tracks due then); absent
+    /// for every area of the plan, or for an appointment without a plan.
+    pub areas: Option<Vec<String>>,
 }
 
 impl From<Appointment> for AppointmentOut {
@@ -67,6 +70,7 @@ impl From<Appointment> for AppointmentOut {
             fee_minor: a.fee_minor,
             window_override: a.window_override,
             moved_from: a.moved_from,
+            areas: a.areas,
         }
     }
 }
@@ -80,6 +84,35 @@ pub struct SlotOut {
     pub practitioner_id: Option<i64>,
     pub room_id: Option<i64>,
     pub device_id: Option<i64>,
+}
+
+/// A proposed session of a course: its time and the plan's areas treated
+/// then (every track due that day).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CourseSessionOut {
+    pub starts_at: String,
+    pub ends_at: String,
+    /// Wall-clock start in the clinic's zone.
+    pub local_start: String,
+    pub practitioner_id: Option<i64>,
+    pub room_id: Option<i64>,
+    pub device_id: Option<i64>,
+    pub areas: Vec<String>,
+}
+
+impl From<&booking::CourseSession> for CourseSessionOut {
+    fn from(c: &booking::CourseSession) -> Self {
+        let s = SlotOut::from(&c.slot);
+        CourseSessionOut {
+            starts_at: s.starts_at,
+            ends_at: s.ends_at,
+            local_start: s.local_start,
+            practitioner_id: s.practitioner_id,
+            room_id: s.room_id,
+            device_id: s.device_id,
+            areas: c.areas.clone(),
+        }
+    }
 }
 
 impl From<&Slot> for SlotOut {
@@ -141,12 +174,7 @@ pub async fn availability(
             })
             .transpose()
     };
-    let today = st.clinic_today(p.clinic_id).await?;
-    let from = date("from", &q.from)?.unwrap_or(today);
-    let to = date("to", &q.to)?.unwrap_or(from + jiff::Span::new().days(60));
-    if to < from || (to - from).get_days() > 366 {
-        return Err(Invalid::one("to", "Search at most a year, ending after it starts.").into());
-    }
+    let (from, to) = (date("from", &q.from)?, date("to", &q.to)?);
     let plan = booking::active_plan(&st, &p).await?;
     let w = Wanted {
         patient: &p,
@@ -387,17 +415,17 @@ async fn course_plan(
 
 #[utoipa::path(get, path = "/api/v1/plans/{id}/course", tag = "scheduling", params(("id" = i64, Path), CourseQuery),
     security(("bearer" = [])),
-    responses((status = 200, body = [SlotOut], description = "The plan's remaining sessions, each inside its window"),
+    responses((status = 200, body = [CourseSessionOut], description = "The plan's remaining sessions, each track inside its window, tracks due together on one visit"),
         (status = 409, body = ErrorBody)))]
 pub async fn propose_course(
     State(st): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
     Query(q): Query<CourseQuery>,
-) -> Result<Json<Vec<SlotOut>>, ApiError> {
+) -> Result<Json<Vec<CourseSessionOut>>, ApiError> {
     let (p, r) = course_plan(&st, &caller, id).await?;
-    let slots = booking::propose(&st, &p, &r, &preferences(&q)?).await?;
-    Ok(Json(slots.iter().map(SlotOut::from).collect()))
+    let sessions = booking::propose(&st, &p, &r, &preferences(&q)?).await?;
+    Ok(Json(sessions.iter().map(CourseSessionOut::from).collect()))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -428,7 +456,7 @@ pub async fn book_course(
         time: body.time,
     })?;
     let slots = booking::propose(&st, &p, &r, &prefs).await?;
-    let now: Vec<String> = slots.iter().map(|s| s.start.to_string()).collect();
+    let now: Vec<String> = slots.iter().map(|s| s.slot.start.to_string()).collect();
     if now != body.expected {
         return Err(StoreError::Conflict(
             "The proposal has changed: propose again and book what it returns. Nothing was booked."

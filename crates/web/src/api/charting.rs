@@ -373,9 +373,7 @@ pub async fn list_items(
     caller: Caller,
     Query(q): Query<ClinicQuery>,
 ) -> Result<Json<Vec<ItemOut>>, ApiError> {
-    let id = access::clinic(&caller, q.clinic_id)?;
-    let today = st.clinic_today(id).await?;
-    let items = st.store.supply_items(id, today).await?;
+    let items = stock::stock(&st, &caller, q.clinic_id).await?.items;
     Ok(Json(items.into_iter().map(ItemOut::from).collect()))
 }
 

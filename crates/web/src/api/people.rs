@@ -1,7 +1,7 @@
 //! Who you are, your clinics, the organisation's staff, tokens and audit.
 
 use super::ApiJson;
-use crate::auth::{self, Caller, TOKEN_PREFIX};
+use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use needlepoint_domain::Invalid;
 use needlepoint_practice::accounts;
+use needlepoint_practice::signin::{self, TOKEN_PREFIX};
 use needlepoint_store::{ApiToken, AuditEntry, Clinic, Staff};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -175,8 +176,8 @@ pub async fn create_token(
     caller: Caller,
     ApiJson(body): ApiJson<TokenIn>,
 ) -> Result<(StatusCode, Json<TokenCreated>), ApiError> {
-    let token = format!("{TOKEN_PREFIX}{}", auth::random_token());
-    let hash = auth::token_hash(&token);
+    let token = format!("{TOKEN_PREFIX}{}", signin::random_token());
+    let hash = signin::token_hash(&token);
     let info = accounts::create_token(&st, &caller, &body.name, &body.role, &hash).await?;
     Ok((
         StatusCode::CREATED,

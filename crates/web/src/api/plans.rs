@@ -149,7 +149,8 @@ pub async fn get_plan(
 pub struct PlanEdit {
     pub version: i64,
     /// The whole plan, as GET returns it; a value outside the guideline
-    /// needs its reason (`sessions_reason`, `interval_reason`, `areas[].reason`).
+    /// needs its reason (`tracks[].sessions_reason`, `tracks[].interval_reason`,
+    /// `areas[].reason`).
     #[schema(value_type = Object)]
     pub plan: Plan,
 }

@@ -8,11 +8,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use needlepoint_domain::history::PatientHistory;
-use needlepoint_domain::screening::screen;
 use needlepoint_domain::Invalid;
 use needlepoint_practice::access;
 use needlepoint_practice::history;
-use needlepoint_practice::screening::{self, freshness};
+use needlepoint_practice::screening;
 use needlepoint_store::{HistoryVersion, Patient, ScreeningRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -54,18 +53,8 @@ pub async fn screen_history(
         Some(_) => return Err(Invalid::one("clinic_id", "Not one of your clinics.").into()),
         None => *caller.clinic_ids.first().ok_or(ApiError::Forbidden)?,
     };
-    let kb = st.clinic_kb(clinic_id).await?;
-    let on = match parse_date("date", &body.date)? {
-        Some(d) => d,
-        None => st.clinic_today(clinic_id).await?,
-    };
-    body.history.validate(&kb, on)?;
-    let areas = if body.areas.is_empty() {
-        body.history.concern_areas()
-    } else {
-        body.areas
-    };
-    let result = screen(&kb, &body.history, &areas, on)?;
+    let on = parse_date("date", &body.date)?;
+    let result = screening::screen_unsaved(&st, clinic_id, &body.history, &body.areas, on).await?;
     Ok(Json(
         serde_json::to_value(result).map_err(anyhow::Error::from)?,
     ))
@@ -142,14 +131,7 @@ pub struct ScreeningOut {
 }
 
 async fn out(st: &AppState, p: &Patient, s: ScreeningRecord) -> Result<ScreeningOut, ApiError> {
-    let kb = st.clinic_kb(p.clinic_id).await?;
-    let current = st.store.current_history(p.id).await?.map(|v| v.version);
-    let f = freshness(
-        &s,
-        current,
-        kb.screening.max_age_days,
-        st.clinic_today(p.clinic_id).await?,
-    );
+    let f = screening::Currency::of(st, p).await?.of_screening(&s);
     Ok(ScreeningOut {
         id: s.id,
         history_version: s.history_version,
@@ -202,10 +184,7 @@ pub async fn create_screening(
     ApiJson(body): ApiJson<NewScreening>,
 ) -> Result<(StatusCode, Json<ScreeningOut>), ApiError> {
     let p = access::patient(&st, &caller, id).await?;
-    let on = match parse_date("date", &body.date)? {
-        Some(d) => d,
-        None => st.clinic_today(p.clinic_id).await?,
-    };
+    let on = parse_date("date", &body.date)?;
     let areas = if body.areas.is_empty() {
         st.store
             .current_history(id)

@@ -1,7 +1,7 @@
 //! A staff member's own account: their API tokens.
 
 use super::forms::{field, FieldKind, FormValues, SimpleForm};
-use crate::auth::{self, Caller, TOKEN_PREFIX};
+use crate::auth::Caller;
 use crate::csrf::CsrfToken;
 use crate::error::PageError;
 use crate::view::{local_time, render, Shell};
@@ -12,6 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use needlepoint_domain::Role;
+use needlepoint_practice::signin::{self, TOKEN_PREFIX};
 use needlepoint_practice::{accounts, Error};
 
 pub struct TokenRow {
@@ -110,8 +111,8 @@ pub async fn create_token(
     Form(f): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let v = FormValues(f);
-    let token = format!("{TOKEN_PREFIX}{}", auth::random_token());
-    let hash = auth::token_hash(&token);
+    let token = format!("{TOKEN_PREFIX}{}", signin::random_token());
+    let hash = signin::token_hash(&token);
     match accounts::create_token(&st, &caller, v.get("name"), v.get("role"), &hash).await {
         Ok(_) => {}
         Err(Error::Invalid(inv)) => {
@@ -143,8 +144,8 @@ pub async fn new_feed(
     csrf: CsrfToken,
     headers: axum::http::HeaderMap,
 ) -> Result<Response, PageError> {
-    let token = auth::random_token();
-    accounts::replace_calendar_feed(&st, &caller, &auth::token_hash(&token)).await?;
+    let token = signin::random_token();
+    accounts::replace_calendar_feed(&st, &caller, &signin::token_hash(&token)).await?;
     let host = headers
         .get(axum::http::header::HOST)
         .and_then(|h| h.to_str().ok())

@@ -440,8 +440,7 @@ async fn new_page(
     let mut problem = problem;
     let searched = v.get("find") == "1";
     if let (true, Some(p)) = (searched, &patient) {
-        let today = st.today_in(&clinic.details.time_zone);
-        let from = v.get("date").parse::<Date>().unwrap_or(today);
+        let from = v.get("date").parse::<Date>().ok();
         let w = Wanted {
             patient: p,
             kind,
@@ -449,7 +448,7 @@ async fn new_page(
             practitioner: v.get("practitioner").parse().ok(),
         };
         let names = names(st, clinic.organisation_id).await?;
-        match booking::find_times(st, &w, from, from + jiff::Span::new().days(60), 10).await {
+        match booking::find_times(st, &w, from, None, 10).await {
             Ok(slots) => {
                 times = slots
                     .iter()
@@ -490,7 +489,7 @@ async fn new_page(
             .iter()
             .map(|(c, l)| (c.as_str(), *l, *c == kind))
             .collect(),
-        plan: plan.map(|r| (r.id, format!("plan of {} sessions", r.plan.sessions))),
+        plan: plan.map(|r| (r.id, format!("plan of {}", r.plan.sessions_label()))),
         practitioners,
         date: v.get("date").to_string(),
         time: v.get("time").to_string(),

@@ -15,9 +15,8 @@ use jiff::civil::{time, Date, Weekday};
 use jiff::Span;
 use needlepoint_domain::appointment::AppointmentStatus;
 use needlepoint_domain::plan::PlanStatus;
-use needlepoint_domain::scheduling::Slot;
-use needlepoint_practice::access;
-use needlepoint_practice::booking::{self, Preferences};
+use needlepoint_practice::booking::{self, CourseSession, Preferences};
+use needlepoint_practice::{ical, signin};
 use needlepoint_store::{Patient, PlanRecord};
 use std::collections::HashMap;
 
@@ -52,6 +51,8 @@ pub struct SessionRow {
     n: usize,
     when: String,
     who: String,
+    /// The areas treated, when the plan has several tracks.
+    areas: String,
 }
 
 #[derive(Template)]
@@ -67,12 +68,14 @@ struct BookingPage {
     expected: String,
     problem: Option<String>,
     already: usize,
+    tracks: usize,
 }
 
-fn fingerprint(slots: &[Slot]) -> String {
-    slots
+/// What was shown, to book only that: each session's start and areas.
+fn fingerprint(sessions: &[CourseSession]) -> String {
+    sessions
         .iter()
-        .map(|s| s.start.to_string())
+        .map(|s| format!("{} {}", s.slot.start, s.areas.join("+")))
         .collect::<Vec<_>>()
         .join(",")
 }
@@ -103,20 +106,32 @@ async fn page(
                     .map(|s| (s.id, s.name))
                     .collect();
                 expected = fingerprint(&slots);
+                let kb = st.clinic_kb(p.clinic_id).await?;
+                let several = r.plan.tracks.len() > 1;
                 proposal = slots
                     .iter()
                     .enumerate()
-                    .map(|(i, s)| SessionRow {
+                    .map(|(i, c)| SessionRow {
                         n: i + 1,
                         when: format!(
                             "{} {}",
-                            long_date(s.local.date()),
-                            s.local.time().strftime("%H:%M")
+                            long_date(c.slot.local.date()),
+                            c.slot.local.time().strftime("%H:%M")
                         ),
-                        who: s
+                        who: c
+                            .slot
                             .practitioner
                             .and_then(|id| names.get(&id).cloned())
                             .unwrap_or_default(),
+                        areas: if several {
+                            c.areas
+                                .iter()
+                                .map(|a| kb.area(a).map_or(a.clone(), |x| x.name.clone()))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        } else {
+                            String::new()
+                        },
                     })
                     .collect();
             }
@@ -138,6 +153,7 @@ async fn page(
         expected,
         problem,
         already: booking::booked_sessions(st, r).await?.len(),
+        tracks: r.plan.tracks.len(),
     })
 }
 
@@ -393,45 +409,6 @@ pub async fn week(
     }))
 }
 
-/// Events for appointments, named for the calendar's reader.
-async fn events(
-    st: &AppState,
-    list: Vec<needlepoint_store::Appointment>,
-) -> Result<Vec<needlepoint_practice::ical::Event>, PageError> {
-    let mut out = vec![];
-    let mut clinics: HashMap<i64, String> = HashMap::new();
-    for a in list {
-        if let std::collections::hash_map::Entry::Vacant(e) = clinics.entry(a.clinic_id) {
-            e.insert(st.store.clinic(a.clinic_id).await?.details.name);
-        }
-        let patient = st.store.patient(a.patient_id).await?;
-        out.push(needlepoint_practice::ical::Event {
-            uid: format!("appointment-{}@needlepoint", a.id),
-            start: a.starts_at,
-            end: a.ends_at,
-            summary: format!(
-                "{}{} — {}",
-                if a.kind.is_session() {
-                    "Microneedling session"
-                } else {
-                    a.kind.as_str()
-                },
-                a.session_number
-                    .map(|n| format!(" {n}"))
-                    .unwrap_or_default(),
-                patient.details.full_name()
-            ),
-            location: clinics[&a.clinic_id].clone(),
-            description: format!(
-                "Booked in Needlepoint; starts {} {}.",
-                a.local_start, a.time_zone
-            ),
-            cancelled: a.status == AppointmentStatus::Cancelled,
-        });
-    }
-    Ok(out)
-}
-
 fn ics(body: String) -> Response {
     (
         [(
@@ -449,25 +426,10 @@ pub async fn feed(
     Path(token): Path<String>,
 ) -> Result<Response, PageError> {
     let token = token.trim_end_matches(".ics");
-    let Some(staff_id) = st
-        .store
-        .calendar_feed_owner(&crate::auth::token_hash(token))
-        .await?
-    else {
-        return Err(PageError::NotFound);
-    };
-    let now = st.now();
-    let day = jiff::SignedDuration::from_hours(24);
-    let list = st
-        .store
-        .practitioner_appointments(staff_id, now - day * 90, now + day * 400)
-        .await?;
-    let name = format!("Needlepoint — {}", st.store.staff(staff_id).await?.name);
-    Ok(ics(needlepoint_practice::ical::calendar(
-        &name,
-        &events(&st, list).await?,
-        now,
-    )))
+    match ical::feed(&st, &signin::token_hash(token)).await? {
+        Some(body) => Ok(ics(body)),
+        None => Err(PageError::NotFound),
+    }
 }
 
 /// One appointment as an .ics file (what a confirmation e-mail attaches).
@@ -476,12 +438,7 @@ pub async fn appointment_ics(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    let a = access::appointment(&st, &caller, id).await?;
-    Ok(ics(needlepoint_practice::ical::calendar(
-        "Needlepoint",
-        &events(&st, vec![a]).await?,
-        st.now(),
-    )))
+    Ok(ics(ical::appointment(&st, &caller, id).await?))
 }
 
 /// One cell of the day view: free (a link to book), off (closed, past or
@@ -553,7 +510,6 @@ pub async fn day(
     };
     let zone =
         jiff::tz::TimeZone::get(&clinic.details.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-    let now = st.now();
     let date = q
         .date
         .as_deref()
@@ -569,6 +525,12 @@ pub async fn day(
         .find(|(d, _)| *d == date)
         .map(|(_, why)| why);
     let open = hours.on(date.weekday()).to_vec();
+    // The calendar a booking on this day is checked against.
+    let cal = needlepoint_domain::scheduling::ClinicCalendar {
+        zone: zone.clone(),
+        hours: hours.clone(),
+        closed: closure.iter().map(|_| date).collect(),
+    };
     let closed = match (&closure, open.is_empty()) {
         (Some(why), _) => Some(format!("Closed: {why}.")),
         (None, true) => Some(format!("The clinic is closed on {}s.", date.strftime("%A"))),
@@ -703,10 +665,6 @@ pub async fn day(
     #[allow(clippy::needless_range_loop)]
     for r in 0..n_rows {
         let t = at(r);
-        let starts = zone
-            .to_ambiguous_timestamp(date.to_datetime(t))
-            .unambiguous()
-            .ok();
         let mut cells = vec![];
         for (c, (id, _, staff_hours)) in columns.iter().enumerate() {
             match owner[c][r] {
@@ -721,19 +679,14 @@ pub async fn day(
                     }
                 }
                 None => {
-                    let end = t
-                        .checked_add(Span::new().minutes(QUARTER))
-                        .unwrap_or(time(23, 59, 0, 0));
-                    let inside = |h: &[(jiff::civil::Time, jiff::civil::Time)]| {
-                        h.iter().any(|(o, c)| *o <= t && end <= *c)
-                    };
-                    let free = closed.is_none()
-                        && starts.is_some_and(|s| s >= now)
-                        && inside(&open)
-                        && staff_hours
-                            .as_ref()
-                            .is_none_or(|h| inside(h.on(date.weekday())))
-                        && *id != 0;
+                    let free = *id != 0
+                        && booking::offered(
+                            &st,
+                            &cal,
+                            date.to_datetime(t),
+                            QUARTER,
+                            staff_hours.as_ref(),
+                        );
                     let href = if free {
                         let mut h = format!(
                             "/appointments/new?clinic={}&date={date}&time={}",

@@ -353,12 +353,8 @@ async fn page(
         .into_iter()
         .filter(|p| p.chart_id == Some(c.id))
         .collect();
-    let areas: Vec<String> = cx
-        .plan
-        .as_ref()
-        .map(|p| p.plan.areas.iter().map(|a| a.area.clone()).collect())
-        .unwrap_or_default();
-    let required = needlepoint_domain::charting::required_views(kb, &areas);
+    let areas = &cx.planned;
+    let required = needlepoint_domain::charting::required_views(kb, areas);
     let mut views: Vec<(String, String, bool)> = needlepoint_domain::charting::all_views(kb)
         .into_iter()
         .filter(|(code, _)| {

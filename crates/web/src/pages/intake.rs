@@ -3,7 +3,7 @@
 //! answers wait on the history page for a clinician to confirm.
 
 use super::forms::FormValues;
-use crate::auth::{self, Caller};
+use crate::auth::Caller;
 use crate::csrf::CsrfToken;
 use crate::error::PageError;
 use crate::view::{local_time, render, Shell};
@@ -16,6 +16,7 @@ use axum::Form;
 use needlepoint_domain::history::*;
 use needlepoint_domain::knowledge::{KnowledgeBase, Recordable};
 use needlepoint_domain::Invalid;
+use needlepoint_practice::signin;
 use needlepoint_practice::{access, history, Error};
 use needlepoint_store::LinkRefusal;
 
@@ -41,8 +42,8 @@ pub async fn create_link(
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
     let p = access::patient(&st, &caller, id).await?;
-    let token = auth::random_token();
-    let link = history::create_intake_link(&st, &caller, id, &auth::token_hash(&token)).await?;
+    let token = signin::random_token();
+    let link = history::create_intake_link(&st, &caller, id, &signin::token_hash(&token)).await?;
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -190,7 +191,7 @@ pub async fn show(
     csrf: CsrfToken,
     Path(token): Path<String>,
 ) -> Result<Response, PageError> {
-    match history::intake_link(&st, &auth::token_hash(&token)).await? {
+    match history::intake_link(&st, &signin::token_hash(&token)).await? {
         Ok(link) => Ok(render(
             &form_page(
                 &st,
@@ -425,7 +426,7 @@ pub async fn submit(
     Path(token): Path<String>,
     Form(f): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let hash = auth::token_hash(&token);
+    let hash = signin::token_hash(&token);
     let link = match history::intake_link(&st, &hash).await? {
         Ok(l) => l,
         Err(r) => return Ok(refused(r)),

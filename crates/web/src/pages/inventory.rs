@@ -13,11 +13,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use jiff::civil::Date;
 use needlepoint_domain::charting::SupplyKind;
 use needlepoint_domain::Invalid;
 use needlepoint_practice::{access, messages, stock, Error};
-use needlepoint_store::{Device, Lot, StoreError, SupplyItem};
+use needlepoint_store::{Device, Lot, SupplyItem};
 use std::collections::HashMap;
 
 pub struct LotRow {
@@ -56,36 +55,6 @@ impl InventoryPage {
     }
 }
 
-/// A lot's state in words, for the table.
-fn lot_state(l: &Lot, today: Date) -> &'static str {
-    if l.recalled_at.is_some() {
-        "recalled"
-    } else if l.expires_on < today {
-        "expired"
-    } else if l.quantity <= 0 {
-        "used up"
-    } else if (l.expires_on - today).get_days() <= 30 {
-        "expires soon"
-    } else {
-        "in stock"
-    }
-}
-
-/// Items at or below their reorder level, for the Today page.
-pub async fn low_stock(
-    st: &AppState,
-    clinic_id: i64,
-    today: Date,
-) -> Result<Vec<SupplyItem>, StoreError> {
-    Ok(st
-        .store
-        .supply_items(clinic_id, today)
-        .await?
-        .into_iter()
-        .filter(|i| i.active && i.usable <= i.reorder_at)
-        .collect())
-}
-
 async fn inventory_page(
     st: &AppState,
     caller: &Caller,
@@ -96,24 +65,22 @@ async fn inventory_page(
 ) -> Result<Response, PageError> {
     let mut clinics = vec![];
     for c in st.store.clinics_for_staff(caller.staff.id).await? {
-        let today = st.clinic_today(c.id).await?;
+        let now = stock::stock(st, caller, c.id).await?;
         clinics.push(ClinicStock {
             id: c.id,
             name: c.details.name,
             devices: st.store.devices(c.id).await?,
-            items: st.store.supply_items(c.id, today).await?,
-            lots: st
-                .store
-                .lots(c.id)
-                .await?
+            items: now.items,
+            lots: now
+                .lots
                 .iter()
-                .map(|l| LotRow {
+                .map(|(l, state)| LotRow {
                     id: l.id,
                     item: l.item_name.clone(),
                     lot_number: l.lot_number.clone(),
                     expires_on: l.expires_on.to_string(),
                     quantity: l.quantity,
-                    state: lot_state(l, today),
+                    state: state.label(),
                 })
                 .collect(),
         });
@@ -237,7 +204,7 @@ async fn lot_view(
 ) -> Result<Response, PageError> {
     let clinic = st.store.clinic(lot.clinic_id).await?;
     let zone = clinic.details.time_zone.clone();
-    let today = st.clinic_today(lot.clinic_id).await?;
+    let state = stock::lot_state(st, &lot).await?;
     let uses = st.store.lot_uses(lot.id).await?;
     let mut seen = std::collections::HashSet::new();
     let mut no_contact = vec![];
@@ -249,7 +216,7 @@ async fn lot_view(
     let failed = problem.is_some();
     let page = LotPage {
         shell: Shell::new(caller, csrf, "inventory"),
-        state: lot_state(&lot, today),
+        state: state.label(),
         recalled: lot
             .recalled_at
             .map_or(String::new(), |t| local_time(t, &zone)),

@@ -55,8 +55,7 @@ pub async fn today(
     let mut clinics = vec![];
     for c in st.store.clinics_for_staff(caller.staff.id).await? {
         let tz = TimeZone::get(&c.details.time_zone).unwrap_or(TimeZone::UTC);
-        // The clinic's wall clock, from the context's clock.
-        let z = st.now().to_zoned(tz.clone());
+        let z = st.wall_clock(&c.details.time_zone);
         let today = z.date();
         let patients = st
             .store
@@ -108,7 +107,7 @@ pub async fn today(
             local_time: z.strftime("%H:%M").to_string(),
             patients,
             appointments,
-            low_stock: super::inventory::low_stock(&st, c.id, today)
+            low_stock: needlepoint_practice::stock::low_stock(&st, &caller, c.id)
                 .await?
                 .into_iter()
                 .map(|i| (i.name, i.usable, i.reorder_at))

@@ -276,16 +276,9 @@ pub async fn show(
     let p = patients::view(&st, &caller, id).await?;
     let clinics = st.store.clinics_for_staff(caller.staff.id).await?;
     let zone = clinic_zone(&clinics, p.clinic_id);
-    let kb = st.clinic_kb(p.clinic_id).await?;
-    let today = st.clinic_today(p.clinic_id).await?;
-    let current = st.store.current_history(id).await?.map(|v| v.version);
+    let currency = needlepoint_practice::screening::Currency::of(&st, &p).await?;
     let screening = st.store.screenings(id).await?.into_iter().next().map(|s| {
-        let f = needlepoint_practice::screening::freshness(
-            &s,
-            current,
-            kb.screening.max_age_days,
-            today,
-        );
+        let f = currency.of_screening(&s);
         ScreeningSummary {
             id: s.id,
             outcome: super::screenings::outcome(s.status(), s.result.deferral),

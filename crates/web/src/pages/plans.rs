@@ -3,7 +3,7 @@
 //! the lifecycle, and print plan + quote + consent.
 
 use super::forms::FormValues;
-use crate::auth::{self, Caller};
+use crate::auth::Caller;
 use crate::csrf::CsrfToken;
 use crate::error::PageError;
 use crate::view::{local_time, long_date, render, Shell};
@@ -20,6 +20,7 @@ use needlepoint_domain::pricing::Quote;
 use needlepoint_domain::Invalid;
 use needlepoint_practice::access;
 use needlepoint_practice::planning::{self, ConsentInput};
+use needlepoint_practice::signin;
 use needlepoint_practice::Error;
 use needlepoint_store::{ConsentRecord, LinkRefusal, Patient, PlanRecord};
 use std::net::SocketAddr;
@@ -66,17 +67,24 @@ async fn list_page(
         .map(|r| PlanRow {
             id: r.id,
             status: r.status.label(),
-            summary: format!(
-                "{} × {} ({})",
-                r.plan.sessions,
-                r.plan
-                    .areas
-                    .iter()
-                    .map(|a| area_name(&kb, &a.area))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                String::from(r.plan.interval)
-            ),
+            summary: r
+                .plan
+                .tracks
+                .iter()
+                .map(|t| {
+                    format!(
+                        "{} × {} ({})",
+                        t.sessions,
+                        t.areas
+                            .iter()
+                            .map(|a| area_name(&kb, a))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        String::from(t.interval)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
             created: local_time(r.created_at, &zone),
         })
         .collect();
@@ -135,11 +143,20 @@ pub struct AreaRow {
     flagged: Option<String>,
 }
 
-pub struct QuoteView {
+/// One track's part of the quote.
+pub struct TrackQuoteView {
+    /// The track's areas, when the plan has several.
+    heading: String,
     lines: Vec<(String, String)>,
     per_session: String,
     sessions: u32,
     course: String,
+}
+
+pub struct QuoteView {
+    tracks: Vec<TrackQuoteView>,
+    /// The tracks' courses together, when there are several.
+    course: Option<String>,
     package: Option<(String, String)>,
     tax: String,
     tax_note: String,
@@ -148,15 +165,32 @@ pub struct QuoteView {
 
 fn quote_view(kb: &KnowledgeBase, q: &Quote) -> QuoteView {
     let m = |x: i64| format_money(x, &q.currency);
+    let several = q.tracks.len() > 1;
     QuoteView {
-        lines: q
-            .session_lines
+        tracks: q
+            .tracks
             .iter()
-            .map(|l| (area_name(kb, &l.label), m(l.amount_minor)))
+            .map(|t| TrackQuoteView {
+                heading: if several {
+                    t.areas
+                        .iter()
+                        .map(|a| area_name(kb, a))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                } else {
+                    String::new()
+                },
+                lines: t
+                    .session_lines
+                    .iter()
+                    .map(|l| (area_name(kb, &l.label), m(l.amount_minor)))
+                    .collect(),
+                per_session: m(t.per_session),
+                sessions: t.sessions,
+                course: m(t.course),
+            })
             .collect(),
-        per_session: m(q.per_session),
-        sessions: q.sessions,
-        course: m(q.course),
+        course: several.then(|| m(q.course)),
         package: q
             .package
             .as_ref()
@@ -170,6 +204,31 @@ fn quote_view(kb: &KnowledgeBase, q: &Quote) -> QuoteView {
         ),
         total: m(q.total),
     }
+}
+
+/// One track of the plan as its form shows it; its fields end in `_{index}`.
+pub struct TrackRow {
+    index: usize,
+    /// The areas on it, when the plan has several tracks.
+    areas: String,
+    sessions: String,
+    sessions_guideline: String,
+    sessions_reason: String,
+    interval_min: String,
+    interval_max: String,
+    interval_unit: String,
+    interval_guideline: String,
+    interval_reason: String,
+    notes: Vec<String>,
+}
+
+/// The unit an interval is written in: "weeks", "days".
+fn unit_of(i: Interval) -> String {
+    i.max
+        .to_string()
+        .split_once(' ')
+        .map(|(_, u)| u.to_string())
+        .unwrap_or_default()
 }
 
 pub struct ConsentView {
@@ -190,14 +249,7 @@ struct PlanPage {
     editable: bool,
     version: i64,
     device: String,
-    sessions: u32,
-    sessions_guideline: String,
-    sessions_reason: String,
-    interval_min: u32,
-    interval_max: u32,
-    interval_unit: String,
-    interval_guideline: String,
-    interval_reason: String,
+    tracks: Vec<TrackRow>,
     earliest: String,
     areas: Vec<AreaRow>,
     flags: Vec<String>,
@@ -248,13 +300,46 @@ async fn plan_page(
     let covered = consents.iter().any(|c| c.plan_version == r.version);
     let plan = &r.plan;
     let typed = |k: &str, d: String| form.map_or(d, |f| f.get(k).to_string());
-    let unit = plan
-        .interval
-        .max
-        .to_string()
-        .split_once(' ')
-        .map(|(_, u)| u.to_string())
-        .unwrap_or_default();
+    let several = plan.tracks.len() > 1;
+    let tracks = plan
+        .tracks
+        .iter()
+        .zip(&r.proposal.tracks)
+        .enumerate()
+        .map(|(i, (t, proposed))| TrackRow {
+            index: i,
+            areas: if several {
+                t.areas
+                    .iter()
+                    .map(|a| area_name(&kb, a))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            } else {
+                String::new()
+            },
+            sessions: typed(&format!("sessions_{i}"), t.sessions.to_string()),
+            sessions_guideline: format!("{}–{}", proposed.sessions_min, proposed.sessions_max),
+            sessions_reason: typed(
+                &format!("sessions_reason_{i}"),
+                t.sessions_reason.clone().unwrap_or_default(),
+            ),
+            interval_min: typed(
+                &format!("interval_min_{i}"),
+                t.interval.min.amount.to_string(),
+            ),
+            interval_max: typed(
+                &format!("interval_max_{i}"),
+                t.interval.max.amount.to_string(),
+            ),
+            interval_unit: unit_of(t.interval),
+            interval_guideline: String::from(proposed.interval),
+            interval_reason: typed(
+                &format!("interval_reason_{i}"),
+                t.interval_reason.clone().unwrap_or_default(),
+            ),
+            notes: proposed.reconciliation.clone(),
+        })
+        .collect();
     let quote = match (&r.quote, r.status) {
         (Some(q), _) => Ok(q.clone()),
         (None, _) => planning::quote_for(st, p.clinic_id, plan).await?,
@@ -278,26 +363,7 @@ async fn plan_page(
             .iter()
             .find(|d| d.code == plan.device)
             .map_or(plan.device.clone(), |d| d.name.clone()),
-        sessions: typed("sessions", plan.sessions.to_string())
-            .parse()
-            .unwrap_or(plan.sessions),
-        sessions_guideline: format!("{}–{}", r.proposal.sessions_min, r.proposal.sessions_max),
-        sessions_reason: typed(
-            "sessions_reason",
-            plan.sessions_reason.clone().unwrap_or_default(),
-        ),
-        interval_min: typed("interval_min", plan.interval.min.amount.to_string())
-            .parse()
-            .unwrap_or(plan.interval.min.amount),
-        interval_max: typed("interval_max", plan.interval.max.amount.to_string())
-            .parse()
-            .unwrap_or(plan.interval.max.amount),
-        interval_unit: unit,
-        interval_guideline: String::from(r.proposal.interval),
-        interval_reason: typed(
-            "interval_reason",
-            plan.interval_reason.clone().unwrap_or_default(),
-        ),
+        tracks,
         earliest: long_date(plan.earliest_start),
         areas: plan
             .areas
@@ -438,30 +504,29 @@ fn reason(v: &FormValues, k: &str) -> Option<String> {
 fn edited(base: &Plan, v: &FormValues) -> Result<Plan, Invalid> {
     let mut inv = Invalid::default();
     let mut plan = base.clone();
-    match v.get("sessions").trim().parse::<u32>() {
-        Ok(n) => plan.sessions = n,
-        Err(_) => inv.push("sessions", "Enter a whole number of sessions."),
+    for (i, t) in plan.tracks.iter_mut().enumerate() {
+        match v.get(&format!("sessions_{i}")).trim().parse::<u32>() {
+            Ok(n) => t.sessions = n,
+            Err(_) => inv.push(
+                format!("tracks[{i}].sessions"),
+                "Enter a whole number of sessions.",
+            ),
+        }
+        t.sessions_reason = reason(v, &format!("sessions_reason_{i}"));
+        let unit = unit_of(t.interval);
+        match Interval::try_from(format!(
+            "{}-{} {unit}",
+            v.get(&format!("interval_min_{i}")).trim(),
+            v.get(&format!("interval_max_{i}")).trim()
+        )) {
+            Ok(x) => t.interval = x,
+            Err(_) => inv.push(
+                format!("tracks[{i}].interval"),
+                format!("Enter the interval as two whole numbers of {unit}, the smaller first."),
+            ),
+        }
+        t.interval_reason = reason(v, &format!("interval_reason_{i}"));
     }
-    plan.sessions_reason = reason(v, "sessions_reason");
-    let unit = base
-        .interval
-        .max
-        .to_string()
-        .split_once(' ')
-        .map(|(_, u)| u.to_string())
-        .unwrap_or_default();
-    match Interval::try_from(format!(
-        "{}-{} {unit}",
-        v.get("interval_min").trim(),
-        v.get("interval_max").trim()
-    )) {
-        Ok(i) => plan.interval = i,
-        Err(_) => inv.push(
-            "interval",
-            format!("Enter the interval as two whole numbers of {unit}, the smaller first."),
-        ),
-    }
-    plan.interval_reason = reason(v, "interval_reason");
     for (i, a) in plan.areas.iter_mut().enumerate() {
         let range = format!(
             "{}-{}",
@@ -693,8 +758,8 @@ pub async fn create_link(
     Path((id, pid)): Path<(i64, i64)>,
 ) -> Result<Response, PageError> {
     let (p, r) = own_plan(&st, &caller, id, pid).await?;
-    let token = auth::random_token();
-    planning::create_consent_link(&st, &caller, pid, &auth::token_hash(&token)).await?;
+    let token = signin::random_token();
+    planning::create_consent_link(&st, &caller, pid, &signin::token_hash(&token)).await?;
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -762,7 +827,7 @@ async fn by_token(
     st: &AppState,
     token: &str,
 ) -> Result<Result<(Patient, PlanRecord), LinkRefusal>, PageError> {
-    Ok(planning::by_consent_link(st, &auth::token_hash(token)).await?)
+    Ok(planning::by_consent_link(st, &signin::token_hash(token)).await?)
 }
 
 pub async fn remote_form(
@@ -803,7 +868,7 @@ pub async fn remote_sign(
     };
     let v = FormValues(f);
     let input = consent_input(&v, Some(addr.ip().to_string()));
-    let hash = auth::token_hash(&token);
+    let hash = signin::token_hash(&token);
     let (errors, code) = match planning::sign_consent_by_link(&st, &hash, &p, &r, &input).await {
         Ok(Ok(_)) => return Ok(render(&DonePage {
             title: "Thank you",
@@ -838,8 +903,8 @@ struct PrintPage {
     born: String,
     status: &'static str,
     device: String,
-    sessions: u32,
-    interval: String,
+    /// Each track's sessions and interval, in words.
+    course: Vec<String>,
     earliest: String,
     areas: Vec<(String, String, String)>,
     flags: Vec<String>,
@@ -876,8 +941,24 @@ pub async fn print(
             .iter()
             .find(|d| d.code == r.plan.device)
             .map_or(r.plan.device.clone(), |d| d.name.clone()),
-        sessions: r.plan.sessions,
-        interval: String::from(r.plan.interval),
+        course: r
+            .plan
+            .tracks
+            .iter()
+            .map(|t| {
+                let areas = if r.plan.tracks.len() > 1 {
+                    let names: Vec<String> = t.areas.iter().map(|a| area_name(&kb, a)).collect();
+                    format!("{}: ", names.join(", "))
+                } else {
+                    String::new()
+                };
+                format!(
+                    "{areas}{} sessions, {} apart",
+                    t.sessions,
+                    String::from(t.interval)
+                )
+            })
+            .collect(),
         earliest: long_date(r.plan.earliest_start),
         areas: r
             .plan

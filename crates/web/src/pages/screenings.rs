@@ -16,7 +16,7 @@ use axum::Form;
 use needlepoint_domain::knowledge::KnowledgeBase;
 use needlepoint_domain::screening::{Deferral, Status};
 use needlepoint_practice::access;
-use needlepoint_practice::screening::{self, freshness};
+use needlepoint_practice::screening;
 use needlepoint_practice::Error;
 use needlepoint_store::ScreeningRecord;
 
@@ -76,7 +76,7 @@ async fn list_page(
 ) -> Result<ListPage, PageError> {
     let p = access::patient(st, caller, id).await?;
     let kb = st.clinic_kb(p.clinic_id).await?;
-    let today = st.clinic_today(p.clinic_id).await?;
+    let currency = screening::Currency::of(st, &p).await?;
     let current = st.store.current_history(id).await?;
     let chosen = chosen.unwrap_or_else(|| {
         current
@@ -91,12 +91,7 @@ async fn list_page(
         .await?
         .into_iter()
         .map(|s| {
-            let f = freshness(
-                &s,
-                current.as_ref().map(|v| v.version),
-                kb.screening.max_age_days,
-                today,
-            );
+            let f = currency.of_screening(&s);
             Row {
                 id: s.id,
                 on: crate::view::long_date(s.result.on),
@@ -126,7 +121,8 @@ async fn list_page(
                 checked: chosen.contains(&a.code),
             })
             .collect(),
-        on: on.unwrap_or_else(|| today.to_string()),
+        // The date field starts at the clinic's today.
+        on: on.unwrap_or_else(|| currency.today().to_string()),
         rows,
         error,
     })
@@ -170,7 +166,7 @@ pub async fn create(
         Ok(d) => d,
         Err(e) => return refuse(format!("Date: {}", e.message)).await,
     };
-    match screening::run(&st, &caller, &p, &areas, on).await {
+    match screening::run(&st, &caller, &p, &areas, Some(on)).await {
         Ok(s) => Ok(Redirect::to(&format!("/patients/{id}/screenings/{}", s.id)).into_response()),
         Err(e) if e.is_answer_to_input() => refuse(e.lines().join(" ")).await,
         Err(e) => Err(e.into()),
@@ -237,13 +233,7 @@ async fn detail_page(
     let p = access::patient(st, caller, id).await?;
     let kb = st.clinic_kb(p.clinic_id).await?;
     let zone = st.store.clinic(p.clinic_id).await?.details.time_zone;
-    let current = st.store.current_history(id).await?.map(|v| v.version);
-    let f = freshness(
-        &s,
-        current,
-        kb.screening.max_age_days,
-        st.clinic_today(p.clinic_id).await?,
-    );
+    let f = screening::Currency::of(st, &p).await?.of_screening(&s);
     let r = &s.result;
     let reasons = r
         .reasons()

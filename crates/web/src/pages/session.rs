@@ -11,9 +11,8 @@ use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use jiff::Timestamp;
-use needlepoint_domain::{ClinicDetails, Email, Invalid, Password, Role};
-use needlepoint_store::{Actor, Channel, NewStaff, Staff, WebSession};
+use needlepoint_domain::{ClinicDetails, Email, Invalid, Password};
+use needlepoint_practice::signin;
 use std::net::SocketAddr;
 
 /// `/`: setup on a new install, else Today (which asks to sign in if needed).
@@ -72,94 +71,43 @@ pub async fn login(
     let form = FormValues(form);
     let email = form.get("email").trim().to_lowercase();
     let next = auth::safe_next(Some(form.get("next")));
-    let now = st.now();
-    let ip = addr.ip().to_string();
-    let organisation = st
-        .store
-        .organisation()
-        .await?
-        .map(|o| o.name)
-        .unwrap_or_default();
-    let refuse = |status: StatusCode, message: &str| {
-        let page = LoginPage {
-            csrf: csrf.0.clone(),
-            organisation: organisation.clone(),
-            email: email.clone(),
-            next: next.clone(),
-            error: Some(message.to_string()),
-        };
-        (status, render(&page)).into_response()
+    let from = signin::Origin {
+        ip: Some(addr.ip().to_string()),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
     };
-
-    let failures = st
-        .store
-        .failed_logins_since(&email, auth::login_window_start(now))
-        .await?;
-    if failures >= auth::MAX_FAILED_LOGINS {
-        return Ok(refuse(
-            StatusCode::TOO_MANY_REQUESTS,
-            &format!(
-                "Too many wrong passwords for this account. Wait {} minutes and try again, or ask the clinic's owner.",
-                auth::LOGIN_WINDOW_MINUTES
-            ),
-        ));
+    match signin::sign_in(&st, &email, form.get("password"), &from).await? {
+        Ok(token) => Ok(signed_in(&st, &token, &next)),
+        Err(refusal) => {
+            let organisation = st
+                .store
+                .organisation()
+                .await?
+                .map(|o| o.name)
+                .unwrap_or_default();
+            let status = match refusal {
+                signin::Refusal::Throttled => StatusCode::TOO_MANY_REQUESTS,
+                signin::Refusal::NoMatch => StatusCode::UNAUTHORIZED,
+            };
+            let page = LoginPage {
+                csrf: csrf.0,
+                organisation,
+                email,
+                next,
+                error: Some(refusal.message()),
+            };
+            Ok((status, render(&page)).into_response())
+        }
     }
-    let creds = st.store.staff_credentials(&email).await?;
-    let stored = creds
-        .as_ref()
-        .filter(|c| c.staff.active)
-        .map(|c| c.password_hash.clone());
-    let ok = auth::verify_password(form.get("password").to_string(), stored).await;
-    st.store
-        .record_login_attempt(&email, Some(&ip), ok, now)
-        .await?;
-    let Some(creds) = creds.filter(|_| ok) else {
-        return Ok(refuse(
-            StatusCode::UNAUTHORIZED,
-            "That e-mail and password do not match an active account.",
-        ));
-    };
-    let user_agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.chars().take(200).collect());
-    let token = start_session(&st, &creds.staff, ip, user_agent, now).await?;
-    Ok(signed_in(&st, &token, &next))
-}
-
-/// Records a new session for `staff` (audited as a sign-in) and returns the
-/// token for the cookie; only its hash is stored.
-async fn start_session(
-    st: &AppState,
-    staff: &Staff,
-    ip: String,
-    user_agent: Option<String>,
-    now: Timestamp,
-) -> Result<String, PageError> {
-    let token = auth::random_token();
-    let session = WebSession {
-        token_hash: auth::token_hash(&token),
-        staff_id: staff.id,
-        created_at: now,
-        expires_at: auth::session_expiry(now),
-        ip: Some(ip.clone()),
-        user_agent,
-    };
-    let actor = Actor {
-        staff_id: Some(staff.id),
-        label: staff.email.clone(),
-        channel: Channel::Web,
-        ip: Some(ip),
-    };
-    st.store.create_session(&session, &actor).await?;
-    Ok(token)
 }
 
 fn signed_in(st: &AppState, token: &str, next: &str) -> Response {
     let c = auth::set_cookie(
         SESSION_COOKIE,
         token,
-        auth::SESSION_HOURS * 3600,
+        signin::SESSION_HOURS * 3600,
         "Lax",
         st.config.secure_cookies,
     );
@@ -172,9 +120,7 @@ pub async fn logout(
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     if let Some(sid) = cookie(&headers, SESSION_COOKIE) {
-        st.store
-            .delete_session(&auth::token_hash(sid), &caller.actor(), st.now())
-            .await?;
+        signin::sign_out(&st, &caller, sid).await?;
     }
     let clear = auth::set_cookie(SESSION_COOKIE, "", 0, "Lax", st.config.secure_cookies);
     Ok(([(header::SET_COOKIE, clear)], Redirect::to("/login")).into_response())
@@ -262,32 +208,20 @@ pub async fn setup(
         email.unwrap(),
         password.unwrap(),
     );
-    let hash = auth::hash_password(password.expose().to_string()).await?;
-    let owner = NewStaff {
-        organisation_id: 0,
-        email: email.to_string(),
-        name,
-        role: Role::Owner,
-        password_hash: hash,
-        practitioner: None,
-        clinic_ids: vec![],
+    let first = signin::FirstRun {
+        organisation: org,
+        clinic,
+        owner_name: name,
+        owner_email: email.to_string(),
+        password: password.expose().to_string(),
     };
-    let ip = addr.ip().to_string();
-    let actor = Actor {
-        staff_id: None,
-        label: format!("first-run setup ({email})"),
-        channel: Channel::Web,
-        ip: Some(ip.clone()),
+    let from = signin::Origin {
+        ip: Some(addr.ip().to_string()),
+        user_agent: None,
     };
-    let now = st.now();
-    let (_, _, staff) = match st.store.setup(&org, &clinic, &owner, &actor, now).await {
-        Ok(v) => v,
+    match signin::set_up(&st, &first, &from).await? {
+        Some(token) => Ok(signed_in(&st, &token, "/settings")),
         // Someone else finished setup a moment earlier.
-        Err(needlepoint_store::StoreError::Conflict(_)) => {
-            return Ok(Redirect::to("/login").into_response())
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let token = start_session(&st, &staff, ip, None, now).await?;
-    Ok(signed_in(&st, &token, "/settings"))
+        None => Ok(Redirect::to("/login").into_response()),
+    }
 }

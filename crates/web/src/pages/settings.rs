@@ -3,7 +3,7 @@
 //! comes back alone, filled in, with the error beside the field.
 
 use super::forms::{field, FieldKind, FormValues, SimpleForm};
-use crate::auth::{self, Caller};
+use crate::auth::Caller;
 use crate::csrf::CsrfToken;
 use crate::error::PageError;
 use crate::view::{local_time, render, Shell};
@@ -21,6 +21,7 @@ use needlepoint_domain::{
     ClinicDetails, DeviceDetails, Email, Invalid, Password, PractitionerDetails, PriceItemDetails,
     Role, RoomDetails,
 };
+use needlepoint_practice::signin;
 use needlepoint_practice::{settings, Error};
 use needlepoint_store::Store;
 use needlepoint_store::{Clinic, Device, NewStaff, PriceItem, Room, StoreError};
@@ -480,7 +481,6 @@ pub async fn page(
     Query(q): Query<SavedQuery>,
 ) -> Result<Response, PageError> {
     let clinics = st.store.clinics_for_staff(caller.staff.id).await?;
-    let now = st.now();
     let mut sections = vec![];
     for c in &clinics {
         let hours = st.store.clinic_hours(c.id).await?;
@@ -507,7 +507,10 @@ pub async fn page(
                 .iter()
                 .map(|(d, r)| format!("{} — {r}", crate::view::long_date(*d)))
                 .collect(),
-            local_now: local_time(now, &c.details.time_zone),
+            local_now: local_time(
+                st.wall_clock(&c.details.time_zone).timestamp(),
+                &c.details.time_zone,
+            ),
             rooms: st.store.rooms(c.id).await?,
             devices: st.store.devices(c.id).await?,
             prices: st
@@ -882,7 +885,7 @@ pub async fn add_staff(
             String::new(),
         ));
     }
-    let hash = auth::hash_password(password.unwrap().expose().to_string()).await?;
+    let hash = signin::hash_password(password.unwrap().expose().to_string()).await?;
     let new = NewStaff {
         organisation_id: caller.staff.organisation_id,
         email: email.unwrap().to_string(),

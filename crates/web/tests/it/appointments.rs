@@ -97,7 +97,7 @@ pub async fn bookable_with(
     assert_eq!(s, 201, "{plan}");
     let id = plan["id"].as_i64().unwrap();
     let mut body = plan["plan"].clone();
-    body["sessions"] = serde_json::json!(3);
+    body["tracks"][0]["sessions"] = serde_json::json!(3);
     let (s, plan) = crate::common::json_call(
         &mut nurse,
         reqwest::Method::PUT,
@@ -594,6 +594,7 @@ async fn the_cancellation_policy_charges_late_patients(b: TestBackend) {
                     .to_string(),
                 time_zone: "Europe/London".into(),
                 window_override: None,
+                areas: None,
             }],
             &needlepoint_store::Actor::system("test"),
             needlepoint_store::now(),

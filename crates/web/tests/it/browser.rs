@@ -626,7 +626,7 @@ async fn book_a_course_from_a_plan(backend: TestBackend) {
         .await;
     b.click("#propose-plan").await;
     b.wait_for_text("#plan-status", "Proposed").await;
-    b.type_into("#sessions", "4").await;
+    b.type_into("#sessions_0", "4").await;
     b.click("#save-plan").await;
     b.wait_for_text("main", "version 2").await;
     b.click("#sign-consent").await;
@@ -992,6 +992,7 @@ async fn open_a_chart_early(backend: TestBackend) {
                 local_start: "later".into(),
                 time_zone: "Europe/London".into(),
                 window_override: None,
+                areas: None,
             }],
             &needlepoint_store::Actor::system("test"),
             needlepoint_store::now(),

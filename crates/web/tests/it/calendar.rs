@@ -53,6 +53,7 @@ async fn feeds_are_valid_icalendar_across_dst(b: TestBackend) {
             local_start: day.at(10, 0, 0, 0).to_string(),
             time_zone: "Europe/London".into(),
             window_override: None,
+            areas: None,
         });
     }
     c.app
@@ -157,6 +158,7 @@ async fn todays_list_checks_patients_in(b: TestBackend) {
             local_start: today.to_string(),
             time_zone: "Europe/London".into(),
             window_override: None,
+            areas: None,
         });
     }
     let booked = c.app.store.book(&list, &actor, now).await.unwrap();
@@ -263,6 +265,7 @@ async fn the_outbox_delivers_retries_and_never_loses(b: TestBackend) {
         local_start: "later".into(),
         time_zone: "Europe/London".into(),
         window_override: None,
+        areas: None,
     };
     let kb = needlepoint_knowledge::shipped().unwrap();
     let state = needlepoint_web::AppState::new(

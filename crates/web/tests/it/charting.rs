@@ -66,6 +66,7 @@ pub async fn fixture_for(b: TestBackend, photo_use: PhotoUse, areas: &[&str]) ->
                 local_start: "today".into(),
                 time_zone: "Europe/London".into(),
                 window_override: None,
+                areas: None,
             }],
             &owner,
             now,
@@ -786,7 +787,7 @@ async fn an_override_needs_a_medical_directors_second_signoff(b: TestBackend) {
         .unwrap()
         .contains("someone other than the clinician who signed"));
     // Another clinician who is not a medical director cannot either.
-    let hash = needlepoint_web::auth::hash_password(crate::common::PASSWORD.into())
+    let hash = needlepoint_practice::signin::hash_password(crate::common::PASSWORD.into())
         .await
         .unwrap();
     let org = st.clinic(f.c.clinic_id).await.unwrap().organisation_id;
@@ -900,6 +901,7 @@ async fn other_clinic_used_the_lot(f: &Fixture, number: &str) -> FarUse {
                 local_start: "today".into(),
                 time_zone: "America/New_York".into(),
                 window_override: None,
+                areas: None,
             }],
             &owner,
             now,
@@ -1190,6 +1192,7 @@ async fn no_photos_before_a_consent_is_signed(b: TestBackend) {
                 local_start: "later".into(),
                 time_zone: a.time_zone.clone(),
                 window_override: None,
+                areas: None,
             }],
             &actor(f.c.owner),
             needlepoint_store::now(),
@@ -1414,6 +1417,7 @@ async fn charts_open_on_their_day_or_with_a_reason(b: TestBackend) {
                     local_start: "later".into(),
                     time_zone: "Europe/London".into(),
                     window_override: None,
+                    areas: None,
                 }],
                 &owner,
                 now,

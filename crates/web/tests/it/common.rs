@@ -3,6 +3,7 @@
 pub mod webdriver;
 
 use needlepoint_domain::{PractitionerDetails, Role};
+use needlepoint_practice::signin;
 use needlepoint_store::testing::{fresh_store, seed, TestBackend};
 use needlepoint_store::{Actor, NewStaff, Store, WebSession};
 use needlepoint_web::{auth, AppState, WebConfig};
@@ -56,7 +57,7 @@ pub struct Clinic {
 
 pub async fn spawn_clinic(backend: TestBackend) -> Clinic {
     let s = seed(fresh_store(backend).await).await;
-    let hash = auth::hash_password(PASSWORD.into()).await.unwrap();
+    let hash = signin::hash_password(PASSWORD.into()).await.unwrap();
     let sys = Actor::system("test");
     let now = needlepoint_store::now();
     let mut ids = vec![];
@@ -148,16 +149,16 @@ impl Clinic {
 
     /// A client signed in as this staff member.
     pub async fn client_for(&self, staff_id: i64) -> Client {
-        let token = auth::random_token();
+        let token = signin::random_token();
         let now = needlepoint_store::now();
         self.app
             .store
             .create_session(
                 &WebSession {
-                    token_hash: auth::token_hash(&token),
+                    token_hash: signin::token_hash(&token),
                     staff_id,
                     created_at: now,
-                    expires_at: auth::session_expiry(now),
+                    expires_at: now + jiff::SignedDuration::from_hours(signin::SESSION_HOURS),
                     ip: None,
                     user_agent: None,
                 },
@@ -181,7 +182,7 @@ pub struct Client {
 
 impl Client {
     pub fn new(base: &str) -> Client {
-        let csrf = auth::random_token();
+        let csrf = signin::random_token();
         Client {
             base: base.to_string(),
             http: reqwest::Client::builder()
@@ -316,7 +317,7 @@ macro_rules! both {
 }
 
 pub fn hex(bytes: &[u8]) -> String {
-    auth::hex(bytes)
+    signin::hex(bytes)
 }
 
 /// A JSON request through a client (session cookie and CSRF header), with

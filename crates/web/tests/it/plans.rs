@@ -49,7 +49,7 @@ async fn plans_over_the_api(b: TestBackend) {
         (422, Some("areas[0].depth"))
     );
     plan["areas"][0]["reason"] = json!("Deep scars");
-    plan["sessions"] = json!(4);
+    plan["tracks"][0]["sessions"] = json!(4);
     let (s, v) = call(
         &mut nurse,
         Method::PUT,
@@ -171,10 +171,16 @@ async fn severity_shapes_the_proposed_plan(b: TestBackend) {
         )
         .await;
         assert_eq!(s, 201, "{p}");
-        assert_eq!(p["plan"]["sessions"], sessions, "{severity}: {p}");
+        assert_eq!(
+            p["plan"]["tracks"][0]["sessions"], sessions,
+            "{severity}: {p}"
+        );
         assert_eq!(p["plan"]["areas"][0]["depth"], depth, "{severity}: {p}");
         let stored = c.app.store.plan(p["id"].as_i64().unwrap()).await.unwrap();
-        assert_eq!(stored.plan.sessions as i64, sessions, "{severity}: as kept");
+        assert_eq!(
+            stored.plan.tracks[0].sessions as i64, sessions,
+            "{severity}: as kept"
+        );
     }
 }
 
