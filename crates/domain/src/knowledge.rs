@@ -198,6 +198,21 @@ impl TryFrom<String> for Interval {
     }
 }
 
+impl Interval {
+    /// As a person says it: "7 days", "4–6 weeks".
+    pub fn words(self) -> String {
+        let unit = String::from(self)
+            .split_once(' ')
+            .map(|(_, u)| u.to_string())
+            .unwrap_or_default();
+        if self.min.amount == self.max.amount {
+            format!("{} {unit}", self.min.amount)
+        } else {
+            format!("{}–{} {unit}", self.min.amount, self.max.amount)
+        }
+    }
+}
+
 impl From<Interval> for String {
     fn from(i: Interval) -> String {
         let unit = i

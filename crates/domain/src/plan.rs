@@ -392,7 +392,7 @@ pub fn consent_text(
         t.push_str(&format!(
             "{prefix}{} session(s), {} apart.\n",
             track.sessions,
-            String::from(track.interval)
+            track.interval.words()
         ));
     }
     if plan.tracks.len() > 1 {

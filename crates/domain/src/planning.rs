@@ -374,10 +374,10 @@ fn tracks(
         if gs.len() > 1 {
             let slow = groups[g][0].0;
             notes.push(format!(
-                "{}: treated for several concerns whose healing windows do not overlap; it follows {} ({}) so it heals fully between sessions.",
+                "{}: treated for several concerns whose healing windows do not overlap; it follows {} (every {}) so it heals fully between sessions.",
                 kb.area(&a.area).map_or(a.area.as_str(), |x| x.name.as_str()),
                 slow.name,
-                String::from(slow.interval)
+                slow.interval.words()
             ));
         }
         members[g].push(a.area.clone());
@@ -419,7 +419,7 @@ fn tracks(
             .iter()
             .map(|t| {
                 let names: Vec<String> = t.areas.iter().map(|a| name(a)).collect();
-                format!("{} every {}", names.join(", "), String::from(t.interval))
+                format!("{} every {}", names.join(", "), t.interval.words())
             })
             .collect();
         notes.insert(

@@ -456,7 +456,7 @@ fn the_consent_says_what_the_plan_is_in_plain_words() {
         "not the seed's 'injecting collagen'"
     );
     assert!(!t.to_lowercase().contains("injecting collagen"));
-    assert!(t.contains("3 session(s), 4-6 weeks apart"));
+    assert!(t.contains("3 session(s), 4–6 weeks apart"), "{t}");
 }
 
 fn with_severity(indication: &str, area: &str, severity: Severity) -> PatientHistory {

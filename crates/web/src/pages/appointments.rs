@@ -102,6 +102,8 @@ struct AppointmentPage {
     practitioner: String,
     room: String,
     device: String,
+    /// The plan's areas this session treats, when it names them.
+    areas: String,
     fee: String,
     /// What cancelling now by the patient would cost, in words.
     policy_note: String,
@@ -216,6 +218,16 @@ async fn page(
             .device_id
             .and_then(|id| devices.get(&id).cloned())
             .unwrap_or_else(|| "—".into()),
+        areas: match &a.areas {
+            Some(list) => {
+                let kb = st.clinic_kb(a.clinic_id).await?;
+                list.iter()
+                    .map(|c| kb.area(c).map_or(c.clone(), |x| x.name.clone()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+            None => String::new(),
+        },
         fee: a
             .fee_minor
             .map(|f| format_money(f, &currency))

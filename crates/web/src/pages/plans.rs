@@ -395,7 +395,10 @@ async fn plan_page(
             .proposal
             .areas
             .iter()
-            .flat_map(|a| a.notes.iter().map(move |n| format!("{}: {n}", a.area)))
+            .flat_map(|a| {
+                let name = area_name(&kb, &a.area);
+                a.notes.iter().map(move |n| format!("{name}: {n}"))
+            })
             .collect(),
         precautions: plan.precautions.clone(),
         pretreatment: plan.pretreatment.clone(),
@@ -953,9 +956,9 @@ pub async fn print(
                     String::new()
                 };
                 format!(
-                    "{areas}{} sessions, {} apart",
+                    "{areas}{} sessions, {} apart.",
                     t.sessions,
-                    String::from(t.interval)
+                    t.interval.words()
                 )
             })
             .collect(),
