@@ -314,13 +314,14 @@ pub struct Visit {
 /// the one before, on the patient's preferred days and times where possible
 /// (any day and time of the window otherwise). The track due soonest leads;
 /// every other track whose window meets its window joins the same visit,
-/// on a day both allow. All or nothing: the error says which session found
-/// no time.
+/// on a day both allow. A visit lasts `duration(tracks)` for the tracks it
+/// treats. All or nothing: the error says which session found no time.
 pub fn propose_course(
     cal: &ClinicCalendar,
     pools: &Pools,
     base: &SlotRequest,
     course: &CourseRequest,
+    duration: &dyn Fn(&[usize]) -> SignedDuration,
 ) -> Result<Vec<Visit>, String> {
     let mut pools = pools.clone();
     let mut left: Vec<u32> = course.tracks.iter().map(|t| t.sessions).collect();
@@ -353,12 +354,17 @@ pub fn propose_course(
                 joined.push(i);
             }
         }
-        let mut found = find_one(cal, &pools, base, course, from, to);
+        joined.sort_unstable();
+        let lasting = |tracks: &[usize]| SlotRequest {
+            duration: duration(tracks),
+            ..base.clone()
+        };
+        let mut found = find_one(cal, &pools, &lasting(&joined), course, from, to);
         if found.is_none() && joined.len() > 1 {
             // No time where the windows meet: the lead goes alone.
             joined = vec![lead];
             (from, to) = window(lead, &last);
-            found = find_one(cal, &pools, base, course, from, to);
+            found = find_one(cal, &pools, &lasting(&joined), course, from, to);
         }
         let Some(slot) = found else {
             let which = if course.tracks.len() > 1 {
@@ -384,7 +390,6 @@ pub fn propose_course(
                 r.busy.add(span);
             }
         }
-        joined.sort_unstable();
         for &i in &joined {
             left[i] -= 1;
             done[i] += 1;
@@ -650,7 +655,8 @@ mod tests {
             weekdays: vec![Weekday::Tuesday],
             between: Some((time(11, 0, 0, 0), time(11, 0, 0, 0))),
         };
-        let s = slots(propose_course(&london(), &pools(), &base, &course).unwrap());
+        let s =
+            slots(propose_course(&london(), &pools(), &base, &course, &|_| base.duration).unwrap());
         let dates: Vec<_> = s.iter().map(|x| x.local.date()).collect();
         assert_eq!(
             dates,
@@ -687,12 +693,13 @@ mod tests {
             weekdays: vec![Weekday::Sunday],
             between: None,
         };
-        let s = propose_course(&london(), &pools(), &base, &course).unwrap();
+        let s = propose_course(&london(), &pools(), &base, &course, &|_| base.duration).unwrap();
         assert_eq!(s.len(), 3, "no Sundays: any day in the window instead");
         // A window that lands on the 25 December closure for every session fails whole.
         course.first_from = date(2026, 12, 25);
         course.first_within_days = 0;
-        let e = propose_course(&london(), &pools(), &base, &course).unwrap_err();
+        let e =
+            propose_course(&london(), &pools(), &base, &course, &|_| base.duration).unwrap_err();
         assert!(e.contains("session 1"), "{e}");
     }
 
@@ -720,7 +727,18 @@ mod tests {
             weekdays: vec![],
             between: None,
         };
-        let visits = propose_course(&london(), &pools(), &base, &course).unwrap();
+        // Each track adds its own needling time to a visit.
+        let per_track = SignedDuration::from_mins(30);
+        let visits = propose_course(&london(), &pools(), &base, &course, &|t| {
+            per_track * t.len() as i32
+        })
+        .unwrap();
+        for v in &visits {
+            assert_eq!(
+                v.slot.end.duration_since(v.slot.start),
+                per_track * v.tracks.len() as i32
+            );
+        }
         let plan: Vec<(Date, Vec<usize>)> = visits
             .iter()
             .map(|v| (v.slot.local.date(), v.tracks.clone()))
@@ -764,7 +782,8 @@ mod tests {
             weekdays: vec![],
             between: None,
         };
-        let e = propose_course(&london(), &pools(), &base, &course).unwrap_err();
+        let e =
+            propose_course(&london(), &pools(), &base, &course, &|_| base.duration).unwrap_err();
         assert!(
             e.contains("Session 1 of track 1 is due by 2026-03-14"),
             "{e}"

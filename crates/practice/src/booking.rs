@@ -220,17 +220,11 @@ impl Schedule {
     }
 
     /// How long an appointment of `kind` lasts; a session by its plan's areas.
-    pub fn duration(
-        &self,
-        kind: AppointmentKind,
-        plan: Option<&PlanRecord>,
-    ) -> Result<SignedDuration> {
+    /// How long an appointment of `kind` lasts when it treats `areas`.
+    pub fn duration(&self, kind: AppointmentKind, areas: &[String]) -> Result<SignedDuration> {
         let t = self.appointment_type(kind)?;
-        let areas: Vec<String> = plan
-            .map(|r| r.plan.areas.iter().map(|a| a.area.clone()).collect())
-            .unwrap_or_default();
         Ok(SignedDuration::from_mins(i64::from(
-            t.duration_minutes(&self.kb, &areas),
+            t.duration_minutes(&self.kb, areas),
         )))
     }
 
@@ -447,12 +441,18 @@ pub async fn propose(
         weekdays: prefs.weekdays.clone(),
         between: prefs.between,
     };
+    // A visit lasts as long as the areas of the tracks it treats need.
+    let every = plan_areas(r);
     let base = s.base_request(
-        s.duration(AppointmentKind::Session, Some(r))?,
+        s.duration(AppointmentKind::Session, &every)?,
         first_from,
         first_from,
     );
-    let visits = propose_course(&s.cal, &pools, &base, &course).map_err(Error::refused)?;
+    let visits = propose_course(&s.cal, &pools, &base, &course, &|t| {
+        s.duration(AppointmentKind::Session, &areas_of(r, t))
+            .unwrap_or(base.duration)
+    })
+    .map_err(Error::refused)?;
     Ok(visits
         .into_iter()
         .map(|v| CourseSession {
@@ -500,6 +500,16 @@ pub async fn book(
         .store
         .book_and_message(&list, &compose, &actor.audit, cx.now())
         .await?)
+}
+
+/// The plan's areas an appointment of it treats (all when it names none).
+fn treated(r: &PlanRecord, a: &Appointment) -> Vec<String> {
+    areas_of(r, &tracks_of(r, a))
+}
+
+/// Every area of the plan.
+fn plan_areas(r: &PlanRecord) -> Vec<String> {
+    r.plan.areas.iter().map(|a| a.area.clone()).collect()
 }
 
 /// The number of the plan's next visit.
@@ -567,7 +577,20 @@ pub async fn find_times(
         ));
     }
     let pools = s.pools(w.kind, w.practitioner, deepest(w.plan))?;
-    let mut req = s.base_request(s.duration(w.kind, w.plan)?, from.max(s.today), to);
+    // As long as every area still due needs: a time that fits them fits
+    // whichever of them fall due on the day.
+    let areas = match (w.plan, w.kind.is_session()) {
+        (Some(r), true) => {
+            let tracks = course_tracks(&s, r, &booked_sessions(cx, r).await?);
+            let due: Vec<usize> = (0..tracks.len())
+                .filter(|&t| tracks[t].sessions > 0)
+                .collect();
+            areas_of(r, &due)
+        }
+        (Some(r), false) => plan_areas(r),
+        (None, _) => vec![],
+    };
+    let mut req = s.base_request(s.duration(w.kind, &areas)?, from.max(s.today), to);
     if let (Some(r), true) = (w.plan, w.kind.is_session()) {
         match deferral(cx, &s, w.patient, r).await? {
             Some((Deferral::Until(d), _)) => req.from = req.from.max(d),
@@ -649,11 +672,12 @@ async fn check_time(
     s: &Schedule,
     w: &Wanted<'_>,
     local: DateTime,
+    areas: &[String],
     windows: Vec<Window>,
     window_override: Option<&str>,
 ) -> Result<Slot> {
     w.check_plan()?;
-    let duration = s.duration(w.kind, w.plan)?;
+    let duration = s.duration(w.kind, areas)?;
     let deferral = match (w.kind.is_session(), w.plan) {
         (true, Some(r)) => deferral(cx, s, w.patient, r).await?,
         _ => None,
@@ -734,7 +758,14 @@ pub async fn book_one(
         }
         _ => (None, None, vec![]),
     };
-    let slot = check_time(cx, &s, w, local, windows, window_override).await?;
+    // A session treats the areas of its tracks; any other appointment
+    // lasts as its kind says for the patient's plan.
+    let length_areas = match (&areas, w.plan) {
+        (Some(a), _) => a.clone(),
+        (None, Some(r)) => plan_areas(r),
+        (None, None) => vec![],
+    };
+    let slot = check_time(cx, &s, w, local, &length_areas, windows, window_override).await?;
     let before = w
         .plan
         .filter(|_| w.kind.is_session())
@@ -831,7 +862,17 @@ pub async fn plan_move(cx: &Context, a: &Appointment, m: &MoveRequest) -> Result
             r.plan.tracks.len()
         )));
     }
-    let slot = check_time(cx, &s, &w, local, wins, m.window_override.as_deref()).await?;
+    let areas = plan.as_ref().map(|r| treated(r, a)).unwrap_or_default();
+    let slot = check_time(
+        cx,
+        &s,
+        &w,
+        local,
+        &areas,
+        wins,
+        m.window_override.as_deref(),
+    )
+    .await?;
     let mut out = vec![Move {
         id: a.id,
         practitioner_id: slot.practitioner,
@@ -869,8 +910,8 @@ pub async fn plan_move(cx: &Context, a: &Appointment, m: &MoveRequest) -> Result
             weekdays: vec![was.weekday()],
             between: Some((was.time(), was.time())),
         };
-        let base = s.base_request(s.duration(AppointmentKind::Session, Some(r))?, from, from);
-        let slots = propose_course(&s.cal, &pools, &base, &course)
+        let base = s.base_request(s.duration(AppointmentKind::Session, &areas)?, from, from);
+        let slots = propose_course(&s.cal, &pools, &base, &course, &|_| base.duration)
             .map_err(|e| Error::refused(format!("The later sessions cannot move along: {e}")))?;
         for (x, slot) in later.iter().zip(slots.into_iter().map(|v| v.slot)) {
             out.push(Move {

@@ -585,6 +585,13 @@ async fn tracks_share_visits_where_their_windows_meet(b: TestBackend) {
         Some(&["scalp".to_string(), "abdomen".to_string()][..])
     );
     assert_eq!(booked[1].areas.as_deref(), Some(&["scalp".to_string()][..]));
+    let length = |a: &needlepoint_store::Appointment| a.ends_at.duration_since(a.starts_at);
+    assert!(
+        length(&booked[0]) > length(&booked[1]),
+        "a visit lasts as long as its areas need: {:?} and {:?}",
+        length(&booked[0]),
+        length(&booked[1])
+    );
     let want = Wanted {
         patient: &p,
         kind: needlepoint_domain::appointment::AppointmentKind::Session,
