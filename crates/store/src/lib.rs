@@ -2,10 +2,11 @@
 //! uses, with two implementations, SQLite (the embedded default) and
 //! PostgreSQL (for a chain), each with its own migrations.
 //!
-//! Both implementations are generated from the same method bodies in
-//! [`sql`]: the SQL is written once where the two dialects agree (which, with
-//! `$N` placeholders, `RETURNING` and the [`types`] for instants and dates, is
-//! almost everywhere). The conformance tests run every case against both.
+//! Both implementations are built from the same code in `src/sql/`,
+//! included once per backend by `sql.rs`: the SQL is written once where the
+//! two dialects agree (which, with `$N` placeholders, `RETURNING` and the
+//! [`types`] for instants and dates, is almost everywhere). The conformance
+//! tests run every case against both.
 
 pub mod audit;
 mod charting_sql;
@@ -14,9 +15,7 @@ mod generate_sql;
 mod migrate;
 pub mod model;
 pub mod open;
-mod plans_sql;
 mod schedule_sql;
-mod screening_sql;
 mod sql;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -1,0 +1,1217 @@
+// Included by `sql.rs` into each backend's module, where `Db` is that
+// backend's sqlx database: the same code for SQLite and for PostgreSQL.
+
+type Conn = <Db as sqlx::Database>::Connection;
+type DbRow = <Db as sqlx::Database>::Row;
+
+impl SqlStore<Db> {
+    pub async fn migrate(&self) -> Result<()> {
+        sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+        )
+        .execute(&self.pool)
+        .await?;
+        let migrations: &[Migration] = MIGRATIONS;
+        for m in migrations {
+            let mut tx = self.pool.begin_with(self.begin).await?;
+            Self::lock_migrations(&mut tx).await?;
+            let done: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+                    .bind(m.version)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if done.is_none() {
+                tracing::info!(version = m.version, name = m.name, "applying migration");
+                sqlx::raw_sql(m.sql).execute(&mut *tx).await?;
+                sqlx::query(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                )
+                .bind(m.version)
+                .bind(m.name)
+                .bind(Timestamp::now().to_string())
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    async fn audit(conn: &mut Conn, actor: &Actor, e: &AuditEvent, now: Timestamp) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO audit_log (at, actor_id, actor_label, channel, ip, action, entity, \
+             entity_id, patient_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(Ts(now))
+        .bind(actor.staff_id)
+        .bind(&actor.label)
+        .bind(actor.channel.as_str())
+        .bind(&actor.ip)
+        .bind(e.action)
+        .bind(e.entity)
+        .bind(e.entity_id)
+        .bind(e.patient_id)
+        .bind(e.detail.to_string())
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    fn staff_from(r: &DbRow) -> Result<Staff> {
+        let role: String = r.try_get("role")?;
+        let practitioner = if r.try_get::<bool, _>("is_practitioner")? {
+            Some(PractitionerDetails {
+                name: r.try_get("name")?,
+                profession: r
+                    .try_get::<Option<String>, _>("profession")?
+                    .unwrap_or_default(),
+                registration_number: r.try_get("registration_number")?,
+            })
+        } else {
+            None
+        };
+        Ok(Staff {
+            id: r.try_get("id")?,
+            organisation_id: r.try_get("organisation_id")?,
+            email: r.try_get("email")?,
+            name: r.try_get("name")?,
+            role: Role::parse(&role).map_err(|e| decode_err("role", e.message))?,
+            active: r.try_get("active")?,
+            practitioner,
+            medical_director: r.try_get("medical_director")?,
+            created_at: r.try_get::<Ts, _>("created_at")?.0,
+        })
+    }
+
+    fn clinic_from(r: &DbRow) -> Result<Clinic> {
+        Ok(Clinic {
+            id: r.try_get("id")?,
+            organisation_id: r.try_get("organisation_id")?,
+            details: ClinicDetails {
+                name: r.try_get("name")?,
+                time_zone: r.try_get("time_zone")?,
+                address: r.try_get("address")?,
+                phone: r.try_get("phone")?,
+            },
+            created_at: r.try_get::<Ts, _>("created_at")?.0,
+        })
+    }
+
+    fn patient_from(r: &DbRow) -> Result<Patient> {
+        let sex: String = r.try_get("sex")?;
+        let email: Option<String> = r.try_get("email")?;
+        Ok(Patient {
+            id: r.try_get("id")?,
+            clinic_id: r.try_get("clinic_id")?,
+            details: PatientDetails {
+                given_name: r.try_get("given_name")?,
+                family_name: r.try_get("family_name")?,
+                date_of_birth: r.try_get::<Day, _>("date_of_birth")?.0,
+                sex: Sex::parse("sex", &sex).map_err(|e| decode_err("sex", e.message))?,
+                email: email
+                    .map(|e| Email::parse("email", &e))
+                    .transpose()
+                    .map_err(|e| decode_err("email", e.message))?,
+                phone: r.try_get("phone")?,
+                address: r.try_get("address")?,
+                notes: r.try_get("notes")?,
+            },
+            version: r.try_get("version")?,
+            created_at: r.try_get::<Ts, _>("created_at")?.0,
+            updated_at: r.try_get::<Ts, _>("updated_at")?.0,
+        })
+    }
+
+    /// A staff member's clinics as one column (`clinic_ids`, comma
+    /// separated), for the queries that identify a caller in one go.
+    fn clinic_ids_column(&self) -> &'static str {
+        match self.backend() {
+            Backend::Sqlite => "(SELECT group_concat(sc.clinic_id, ',') FROM staff_clinics sc WHERE sc.staff_id = s.id) AS clinic_ids",
+            Backend::Postgres => "(SELECT string_agg(sc.clinic_id::text, ',') FROM staff_clinics sc WHERE sc.staff_id = s.id) AS clinic_ids",
+        }
+    }
+
+    fn clinic_ids_from(r: &DbRow) -> Result<Vec<i64>> {
+        let mut ids = r
+            .try_get::<Option<String>, _>("clinic_ids")?
+            .unwrap_or_default()
+            .split(',')
+            .filter(|c| !c.is_empty())
+            .map(|c| c.parse::<i64>().map_err(|e| decode_err("clinic_ids", e)))
+            .collect::<Result<Vec<i64>>>()?;
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    fn token_from(r: &DbRow) -> Result<ApiToken> {
+        let role: String = r.try_get("role")?;
+        Ok(ApiToken {
+            id: r.try_get("id")?,
+            staff_id: r.try_get("staff_id")?,
+            name: r.try_get("name")?,
+            role: Role::parse(&role).map_err(|e| decode_err("role", e.message))?,
+            created_at: r.try_get::<Ts, _>("created_at")?.0,
+            last_used_at: r.try_get::<Option<Ts>, _>("last_used_at")?.map(|t| t.0),
+            revoked_at: r.try_get::<Option<Ts>, _>("revoked_at")?.map(|t| t.0),
+        })
+    }
+
+    fn audit_from(r: &DbRow) -> Result<AuditEntry> {
+        let detail: String = r.try_get("detail")?;
+        Ok(AuditEntry {
+            id: r.try_get("id")?,
+            at: r.try_get::<Ts, _>("at")?.0,
+            actor_id: r.try_get("actor_id")?,
+            actor_label: r.try_get("actor_label")?,
+            channel: r.try_get("channel")?,
+            ip: r.try_get("ip")?,
+            action: r.try_get("action")?,
+            entity: r.try_get("entity")?,
+            entity_id: r.try_get("entity_id")?,
+            patient_id: r.try_get("patient_id")?,
+            detail: serde_json::from_str(&detail).map_err(|e| decode_err("detail", e))?,
+        })
+    }
+
+    async fn insert_staff(conn: &mut Conn, new: &NewStaff, now: Timestamp) -> Result<Staff> {
+        let p = new.practitioner.as_ref();
+        let row = sqlx::query(&format!(
+            "INSERT INTO staff (organisation_id, email, name, role, password_hash, active, \
+             is_practitioner, profession, registration_number, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {STAFF_COLS}"
+        ))
+        .bind(new.organisation_id)
+        .bind(&new.email)
+        .bind(&new.name)
+        .bind(new.role.as_str())
+        .bind(&new.password_hash)
+        .bind(true)
+        .bind(p.is_some())
+        .bind(p.map(|p| p.profession.clone()))
+        .bind(p.and_then(|p| p.registration_number.clone()))
+        .bind(Ts(now))
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| conflict(e, "A staff member with this e-mail already exists."))?;
+        let staff = Self::staff_from(&row)?;
+        for clinic_id in &new.clinic_ids {
+            sqlx::query("INSERT INTO staff_clinics (staff_id, clinic_id) VALUES ($1, $2)")
+                .bind(staff.id)
+                .bind(clinic_id)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(staff)
+    }
+
+    async fn patient_in(conn: &mut Conn, id: i64) -> Result<Patient> {
+        let row = sqlx::query(&format!(
+            "SELECT {PATIENT_COLS} FROM patients WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(not_found)?;
+        Self::patient_from(&row)
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore<Db> {
+    fn backend(&self) -> Backend {
+        BACKEND
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn organisation(&self) -> Result<Option<Organisation>> {
+        let row = sqlx::query("SELECT id, name, created_at FROM organisations ORDER BY id LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok(Organisation {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                created_at: r.try_get::<Ts, _>("created_at")?.0,
+            })
+        })
+        .transpose()
+    }
+
+    async fn owner_exists(&self) -> Result<bool> {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM staff WHERE role = 'owner' AND active = $1")
+                .bind(true)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(n > 0)
+    }
+
+    async fn setup(
+        &self,
+        organisation_name: &str,
+        clinic: &ClinicDetails,
+        owner: &NewStaff,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<(Organisation, Clinic, Staff)> {
+        let mut tx = self.pool.begin_with(self.begin).await?;
+        let owners: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM staff WHERE role = 'owner'")
+            .fetch_one(&mut *tx)
+            .await?;
+        if owners > 0 {
+            return Err(StoreError::Conflict(
+                "Needlepoint is already set up.".into(),
+            ));
+        }
+        let org_id: i64 = sqlx::query_scalar(
+            "INSERT INTO organisations (name, created_at) VALUES ($1, $2) RETURNING id",
+        )
+        .bind(organisation_name)
+        .bind(Ts(now))
+        .fetch_one(&mut *tx)
+        .await?;
+        let row = sqlx::query(
+            "INSERT INTO clinics (organisation_id, name, time_zone, address, phone, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             RETURNING id, organisation_id, name, time_zone, address, phone, created_at",
+        )
+        .bind(org_id)
+        .bind(&clinic.name)
+        .bind(&clinic.time_zone)
+        .bind(&clinic.address)
+        .bind(&clinic.phone)
+        .bind(Ts(now))
+        .fetch_one(&mut *tx)
+        .await?;
+        let clinic = Self::clinic_from(&row)?;
+        let new = NewStaff {
+            organisation_id: org_id,
+            role: Role::Owner,
+            clinic_ids: vec![clinic.id],
+            ..owner.clone()
+        };
+        let staff = Self::insert_staff(&mut tx, &new, now).await?;
+        let ev = AuditEvent::new("setup", "organisation", Some(org_id)).detail(json!({
+            "organisation": organisation_name, "clinic": clinic.details.name, "owner": staff.email,
+        }));
+        Self::audit(&mut tx, actor, &ev, now).await?;
+        tx.commit().await?;
+        let org = Organisation {
+            id: org_id,
+            name: organisation_name.to_string(),
+            created_at: now,
+        };
+        Ok((org, clinic, staff))
+    }
+
+    async fn create_staff(&self, new: &NewStaff, actor: &Actor, now: Timestamp) -> Result<Staff> {
+        let mut tx = self.pool.begin_with(self.begin).await?;
+        let staff = Self::insert_staff(&mut tx, new, now).await?;
+        let ev = AuditEvent::new("create", "staff", Some(staff.id)).detail(json!({
+            "email": staff.email, "role": staff.role.as_str(), "clinics": new.clinic_ids,
+        }));
+        Self::audit(&mut tx, actor, &ev, now).await?;
+        tx.commit().await?;
+        Ok(staff)
+    }
+
+    async fn staff(&self, id: i64) -> Result<Staff> {
+        let row = sqlx::query(&format!("SELECT {STAFF_COLS} FROM staff WHERE id = $1"))
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(not_found)?;
+        Self::staff_from(&row)
+    }
+
+    async fn staff_credentials(&self, email: &str) -> Result<Option<StaffCredentials>> {
+        let row = sqlx::query(&format!(
+            "SELECT {STAFF_COLS}, password_hash FROM staff WHERE email = $1"
+        ))
+        .bind(email.trim().to_lowercase())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(StaffCredentials {
+                staff: Self::staff_from(&r)?,
+                password_hash: r.try_get("password_hash")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn list_staff(&self, organisation_id: i64) -> Result<Vec<Staff>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {STAFF_COLS} FROM staff WHERE organisation_id = $1 ORDER BY name, id"
+        ))
+        .bind(organisation_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(Self::staff_from).collect()
+    }
+
+    async fn staff_clinic_ids(&self, staff_id: i64) -> Result<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT clinic_id FROM staff_clinics WHERE staff_id = $1 ORDER BY clinic_id",
+        )
+        .bind(staff_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    async fn set_medical_director(
+        &self,
+        staff_id: i64,
+        on: bool,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Staff> {
+        let mut tx = self.pool.begin_with(self.begin).await?;
+        let n = sqlx::query("UPDATE staff SET medical_director = $2 WHERE id = $1")
+            .bind(staff_id)
+            .bind(on)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let ev = AuditEvent::new("medical_director", "staff", Some(staff_id))
+            .detail(serde_json::json!({ "on": on }));
+        Self::audit(&mut tx, actor, &ev, now).await?;
+        tx.commit().await?;
+        self.staff(staff_id).await
+    }
+
+    async fn set_staff_active(
+        &self,
+        staff_id: i64,
+        active: bool,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Staff> {
+        let mut tx = self.pool.begin_with(self.begin).await?;
+        let row = sqlx::query(&format!(
+            "UPDATE staff SET active = $2 WHERE id = $1 RETURNING {STAFF_COLS}"
+        ))
+        .bind(staff_id)
+        .bind(active)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let staff = Self::staff_from(&row)?;
+        // Checked after the change, inside the transaction, so two
+        // owners deactivating each other cannot both succeed.
+        let owners: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM staff WHERE organisation_id = $1 AND role = 'owner' AND active = $2",
+        )
+        .bind(staff.organisation_id)
+        .bind(true)
+        .fetch_one(&mut *tx)
+        .await?;
+        if owners == 0 {
+            return Err(StoreError::Conflict(
+                "The organisation needs at least one active owner.".into(),
+            ));
+        }
+        if !active {
+            sqlx::query("DELETE FROM web_sessions WHERE staff_id = $1")
+                .bind(staff_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let action = if active { "reactivate" } else { "deactivate" };
+        Self::audit(
+            &mut tx,
+            actor,
+            &AuditEvent::new(action, "staff", Some(staff_id)),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(staff)
+    }
+
+    async fn create_session(&self, s: &WebSession, actor: &Actor) -> Result<()> {
+        let mut tx = self.pool.begin_with(self.begin).await?;
+        sqlx::query(
+            "INSERT INTO web_sessions (token_hash, staff_id, created_at, expires_at, ip, user_agent) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&s.token_hash)
+        .bind(s.staff_id)
+        .bind(Ts(s.created_at))
+        .bind(Ts(s.expires_at))
+        .bind(&s.ip)
+        .bind(&s.user_agent)
+        .execute(&mut *tx)
+        .await?;
+        Self::audit(
+            &mut tx,
+            actor,
+            &AuditEvent::new("login", "staff", Some(s.staff_id)),
+            s.created_at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn session(&self, token_hash: &str, now: Timestamp) -> Result<Option<SessionUse>> {
+        // The session, its staff member and their clinics in one
+        // query: every signed-in page starts here.
+        let row = sqlx::query(&format!(
+            "SELECT s.id, s.organisation_id, s.email, s.name, s.role, s.active, s.is_practitioner, \
+             s.profession, s.registration_number, s.medical_director, s.created_at, \
+             w.token_hash, w.created_at AS session_created_at, w.expires_at, w.ip, w.user_agent, {} \
+             FROM web_sessions w JOIN staff s ON s.id = w.staff_id \
+             WHERE w.token_hash = $1 AND w.expires_at > $2",
+            self.clinic_ids_column()
+        ))
+        .bind(token_hash)
+        .bind(Ts(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let staff = Self::staff_from(&r)?;
+        let session = WebSession {
+            token_hash: r.try_get("token_hash")?,
+            staff_id: staff.id,
+            created_at: r.try_get::<Ts, _>("session_created_at")?.0,
+            expires_at: r.try_get::<Ts, _>("expires_at")?.0,
+            ip: r.try_get("ip")?,
+            user_agent: r.try_get("user_agent")?,
+        };
+        let clinic_ids = Self::clinic_ids_from(&r)?;
+        Ok(staff.active.then_some(SessionUse {
+            session,
+            staff,
+            clinic_ids,
+        }))
+    }
+
+    async fn delete_session(&self, token_hash: &str, actor: &Actor, now: Timestamp) -> Result<()> {
+        let mut tx = self.pool.begin_with(self.begin).await?;
+        let staff_id: Option<i64> =
+            sqlx::query_scalar("DELETE FROM web_sessions WHERE token_hash = $1 RETURNING staff_id")
+                .bind(token_hash)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some(id) = staff_id {
+            Self::audit(
+                &mut tx,
+                actor,
+                &AuditEvent::new("logout", "staff", Some(id)),
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn record_login_attempt(
+        &self,
+        email: &str,
+        ip: Option<&str>,
+        success: bool,
+        at: Timestamp,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO login_attempts (email, ip, at, success) VALUES ($1, $2, $3, $4)")
+            .bind(email.trim().to_lowercase())
+            .bind(ip)
+            .bind(Ts(at))
+            .bind(success)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn failed_logins_since(&self, email: &str, since: Timestamp) -> Result<i64> {
+        let email = email.trim().to_lowercase();
+        let last_success: Option<Ts> = sqlx::query_scalar(
+            "SELECT MAX(at) FROM login_attempts WHERE email = $1 AND success = $2",
+        )
+        .bind(&email)
+        .bind(true)
+        .fetch_one(&self.pool)
+        .await?;
+        let from = last_success.map_or(since, |t| t.0.max(since));
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM login_attempts WHERE email = $1 AND success = $2 AND at > $3",
+        )
+        .bind(&email)
+        .bind(false)
+        .bind(Ts(from))
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn create_api_token(
+        &self,
+        staff_id: i64,
+        name: &str,
+        token_hash: &str,
+        role: Role,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<ApiToken> {
+        let mut tx = self.pool.begin_with(self.begin).await?;
+        let row = sqlx::query(&format!(
+            "INSERT INTO api_tokens (staff_id, name, token_hash, role, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING {TOKEN_COLS}"
+        ))
+        .bind(staff_id)
+        .bind(name)
+        .bind(token_hash)
+        .bind(role.as_str())
+        .bind(Ts(now))
+        .fetch_one(&mut *tx)
+        .await?;
+        let token = Self::token_from(&row)?;
+        let ev = AuditEvent::new("create", "api_token", Some(token.id))
+            .detail(json!({ "name": name, "role": role.as_str() }));
+        Self::audit(&mut tx, actor, &ev, now).await?;
+        tx.commit().await?;
+        Ok(token)
+    }
+
+    async fn use_api_token(&self, token_hash: &str, now: Timestamp) -> Result<Option<TokenUse>> {
+        // One query for the token, its owner and the owner's clinics:
+        // every API request starts here, and each query is a hop to
+        // the database's thread and back.
+        let row = sqlx::query(&format!(
+            "SELECT s.id, s.organisation_id, s.email, s.name, s.role, s.active, s.is_practitioner, \
+             s.profession, s.registration_number, s.medical_director, s.created_at, \
+             t.id AS token_id, t.name AS token_name, t.role AS token_role, \
+             t.created_at AS token_created_at, t.last_used_at AS token_last_used_at, {} \
+             FROM api_tokens t JOIN staff s ON s.id = t.staff_id \
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
+            self.clinic_ids_column()
+        ))
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let staff = Self::staff_from(&r)?;
+        let role: String = r.try_get("token_role")?;
+        let mut token = ApiToken {
+            id: r.try_get("token_id")?,
+            staff_id: staff.id,
+            name: r.try_get("token_name")?,
+            role: Role::parse(&role).map_err(|e| decode_err("token_role", e.message))?,
+            created_at: r.try_get::<Ts, _>("token_created_at")?.0,
+            last_used_at: r
+                .try_get::<Option<Ts>, _>("token_last_used_at")?
+                .map(|t| t.0),
+            revoked_at: None,
+        };
+        let clinic_ids = Self::clinic_ids_from(&r)?;
+        if !staff.active {
+            return Ok(None);
+        }
+        // A read must not wait on a write: the time of use is kept to
+        // the minute, so a busy client writes it once a minute.
+        if token
+            .last_used_at
+            .is_none_or(|t| now.duration_since(t) >= crate::LAST_USED_EVERY)
+        {
+            sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
+                .bind(token.id)
+                .bind(Ts(now))
+                .execute(&self.pool)
+                .await?;
+            token.last_used_at = Some(now);
+        }
+        Ok(Some(TokenUse {
+            token,
+            staff,
+            clinic_ids,
+        }))
+    }
+
+    async fn list_api_tokens(&self, staff_id: i64) -> Result<Vec<ApiToken>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {TOKEN_COLS} FROM api_tokens WHERE staff_id = $1 ORDER BY id DESC"
+        ))
+        .bind(staff_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(Self::token_from).collect()
+    }
+
+    async fn revoke_api_token(
+        &self,
+        id: i64,
+        staff_id: i64,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin_with(self.begin).await?;
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $3 \
+             WHERE id = $1 AND staff_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(id)
+        .bind(staff_id)
+        .bind(Ts(now))
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Self::audit(
+            &mut tx,
+            actor,
+            &AuditEvent::new("revoke", "api_token", Some(id)),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn clinics_for_staff(&self, staff_id: i64) -> Result<Vec<Clinic>> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.organisation_id, c.name, c.time_zone, c.address, c.phone, c.created_at \
+             FROM clinics c JOIN staff_clinics sc ON sc.clinic_id = c.id \
+             WHERE sc.staff_id = $1 ORDER BY c.name, c.id",
+        )
+        .bind(staff_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(Self::clinic_from).collect()
+    }
+
+    async fn clinic(&self, id: i64) -> Result<Clinic> {
+        let row = sqlx::query(
+            "SELECT id, organisation_id, name, time_zone, address, phone, created_at \
+             FROM clinics WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(not_found)?;
+        Self::clinic_from(&row)
+    }
+
+    async fn create_clinic(
+        &self,
+        organisation_id: i64,
+        d: &ClinicDetails,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Clinic> {
+        let mut tx = self.pool.begin_with(self.begin).await?;
+        let row = sqlx::query(
+            "INSERT INTO clinics (organisation_id, name, time_zone, address, phone, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             RETURNING id, organisation_id, name, time_zone, address, phone, created_at",
+        )
+        .bind(organisation_id)
+        .bind(&d.name)
+        .bind(&d.time_zone)
+        .bind(&d.address)
+        .bind(&d.phone)
+        .bind(Ts(now))
+        .fetch_one(&mut *tx)
+        .await?;
+        let clinic = Self::clinic_from(&row)?;
+        sqlx::query(
+            "INSERT INTO staff_clinics (staff_id, clinic_id) \
+             SELECT id, $1 FROM staff WHERE organisation_id = $2 AND role = 'owner'",
+        )
+        .bind(clinic.id)
+        .bind(organisation_id)
+        .execute(&mut *tx)
+        .await?;
+        let ev = AuditEvent::new("create", "clinic", Some(clinic.id))
+            .detail(json!({ "name": d.name, "time_zone": d.time_zone }));
+        Self::audit(&mut tx, actor, &ev, now).await?;
+        tx.commit().await?;
+        Ok(clinic)
+    }
+
+    async fn update_clinic(
+        &self,
+        id: i64,
+        d: &ClinicDetails,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Clinic> {
+        let mut tx = self.pool.begin_with(self.begin).await?;
+        let row = sqlx::query(
+            "UPDATE clinics SET name = $2, time_zone = $3, address = $4, phone = $5 WHERE id = $1 \
+             RETURNING id, organisation_id, name, time_zone, address, phone, created_at",
+        )
+        .bind(id)
+        .bind(&d.name)
+        .bind(&d.time_zone)
+        .bind(&d.address)
+        .bind(&d.phone)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let clinic = Self::clinic_from(&row)?;
+        let ev = AuditEvent::new("update", "clinic", Some(id))
+            .detail(json!({ "name": d.name, "time_zone": d.time_zone }));
+        Self::audit(&mut tx, actor, &ev, now).await?;
+        tx.commit().await?;
+        Ok(clinic)
+    }
+
+    async fn create_room(
+        &self,
+        clinic_id: i64,
+        d: &RoomDetails,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Room> {
+        let mut tx = self.pool.begin_with(self.begin).await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO rooms (clinic_id, name, active, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(clinic_id)
+        .bind(&d.name)
+        .bind(true)
+        .bind(Ts(now))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| conflict(e, "This clinic already has a room with that name."))?;
+        let ev = AuditEvent::new("create", "room", Some(id))
+            .detail(json!({ "clinic_id": clinic_id, "name": d.name }));
+        Self::audit(&mut tx, actor, &ev, now).await?;
+        tx.commit().await?;
+        Ok(Room {
+            id,
+            clinic_id,
+            details: d.clone(),
+            active: true,
+        })
+    }
+
+    async fn rooms(&self, clinic_id: i64) -> Result<Vec<Room>> {
+        let rows = sqlx::query(
+            "SELECT id, clinic_id, name, active FROM rooms WHERE clinic_id = $1 ORDER BY name",
+        )
+        .bind(clinic_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Room {
+                    id: r.try_get("id")?,
+                    clinic_id: r.try_get("clinic_id")?,
+                    details: RoomDetails {
+                        name: r.try_get("name")?,
+                    },
+                    active: r.try_get("active")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn create_device(
+        &self,
+        clinic_id: i64,
+        d: &DeviceDetails,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Device> {
+        let mut tx = self.pool.begin_with(self.begin).await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO devices (clinic_id, name, model, serial_number, max_depth_um, active, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(clinic_id)
+        .bind(&d.name)
+        .bind(&d.model)
+        .bind(&d.serial_number)
+        .bind(i64::from(d.max_depth.micrometres()))
+        .bind(true)
+        .bind(Ts(now))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| conflict(e, "This clinic already has a device with that name."))?;
+        let ev = AuditEvent::new("create", "device", Some(id))
+            .detail(json!({ "clinic_id": clinic_id, "name": d.name, "model": d.model }));
+        Self::audit(&mut tx, actor, &ev, now).await?;
+        tx.commit().await?;
+        Ok(Device {
+            id,
+            clinic_id,
+            details: d.clone(),
+            active: true,
+        })
+    }
+
+    async fn devices(&self, clinic_id: i64) -> Result<Vec<Device>> {
+        let rows = sqlx::query(
+            "SELECT id, clinic_id, name, model, serial_number, max_depth_um, active \
+             FROM devices WHERE clinic_id = $1 ORDER BY name",
+        )
+        .bind(clinic_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let um: i64 = r.try_get("max_depth_um")?;
+                Ok(Device {
+                    id: r.try_get("id")?,
+                    clinic_id: r.try_get("clinic_id")?,
+                    details: DeviceDetails {
+                        name: r.try_get("name")?,
+                        model: r.try_get("model")?,
+                        serial_number: r.try_get("serial_number")?,
+                        max_depth: u32::try_from(um)
+                            .map_err(|e| decode_err("max_depth_um", e))
+                            .and_then(|um| {
+                                Depth::from_micrometres(um)
+                                    .map_err(|e| decode_err("max_depth_um", e))
+                            })?,
+                    },
+                    active: r.try_get("active")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn create_price_item(
+        &self,
+        clinic_id: i64,
+        d: &PriceItemDetails,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<PriceItem> {
+        let mut tx = self.pool.begin_with(self.begin).await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO price_items (clinic_id, code, name, amount_minor, currency, active, created_at, \
+             kind, areas, sessions, discount_bp) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+        )
+        .bind(clinic_id)
+        .bind(&d.code)
+        .bind(&d.name)
+        .bind(d.amount_minor)
+        .bind(&d.currency)
+        .bind(true)
+        .bind(Ts(now))
+        .bind(d.kind.as_str())
+        .bind(d.areas.join(","))
+        .bind(i64::from(d.sessions))
+        .bind(i64::from(d.discount_bp))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| conflict(e, "This clinic's price list already has that code."))?;
+        let ev = AuditEvent::new("create", "price_item", Some(id)).detail(json!({
+            "clinic_id": clinic_id, "code": d.code, "amount_minor": d.amount_minor, "currency": d.currency,
+        }));
+        Self::audit(&mut tx, actor, &ev, now).await?;
+        tx.commit().await?;
+        Ok(PriceItem {
+            id,
+            clinic_id,
+            details: d.clone(),
+            active: true,
+        })
+    }
+
+    async fn price_items(&self, clinic_id: i64) -> Result<Vec<PriceItem>> {
+        let rows = sqlx::query(
+            "SELECT id, clinic_id, code, name, amount_minor, currency, active, kind, areas, sessions, discount_bp \
+             FROM price_items WHERE clinic_id = $1 ORDER BY name",
+        )
+        .bind(clinic_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = r.try_get("kind")?;
+                let areas: String = r.try_get("areas")?;
+                let (sessions, discount): (i64, i64) =
+                    (r.try_get("sessions")?, r.try_get("discount_bp")?);
+                Ok(PriceItem {
+                    id: r.try_get("id")?,
+                    clinic_id: r.try_get("clinic_id")?,
+                    details: PriceItemDetails {
+                        code: r.try_get("code")?,
+                        name: r.try_get("name")?,
+                        amount_minor: r.try_get("amount_minor")?,
+                        currency: r.try_get("currency")?,
+                        kind: PriceKind::parse(&kind).ok_or_else(|| decode_err("kind", kind))?,
+                        areas: areas
+                            .split(',')
+                            .filter(|a| !a.is_empty())
+                            .map(str::to_string)
+                            .collect(),
+                        sessions: u32::try_from(sessions).map_err(|e| decode_err("sessions", e))?,
+                        discount_bp: u32::try_from(discount)
+                            .map_err(|e| decode_err("discount_bp", e))?,
+                    },
+                    active: r.try_get("active")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn create_patient(
+        &self,
+        clinic_id: i64,
+        d: &PatientDetails,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Patient> {
+        let mut tx = self.pool.begin_with(self.begin).await?;
+        let row = sqlx::query(&format!(
+            "INSERT INTO patients (clinic_id, given_name, family_name, date_of_birth, sex, email, \
+             phone, address, notes, version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $10) RETURNING {PATIENT_COLS}"
+        ))
+        .bind(clinic_id)
+        .bind(&d.given_name)
+        .bind(&d.family_name)
+        .bind(Day(d.date_of_birth))
+        .bind(d.sex.as_str())
+        .bind(d.email.as_ref().map(|e| e.as_str()))
+        .bind(&d.phone)
+        .bind(&d.address)
+        .bind(&d.notes)
+        .bind(Ts(now))
+        .fetch_one(&mut *tx)
+        .await?;
+        let patient = Self::patient_from(&row)?;
+        let ev = AuditEvent::new("create", "patient", Some(patient.id))
+            .patient(patient.id)
+            .detail(json!({ "clinic_id": clinic_id }));
+        Self::audit(&mut tx, actor, &ev, now).await?;
+        tx.commit().await?;
+        Ok(patient)
+    }
+
+    async fn update_patient(
+        &self,
+        id: i64,
+        expected_version: i64,
+        d: &PatientDetails,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Patient> {
+        let mut tx = self.pool.begin_with(self.begin).await?;
+        let before = Self::patient_in(&mut tx, id).await?;
+        if before.version != expected_version {
+            return Err(StoreError::Conflict(
+                "Someone else changed this patient since you opened the form; \
+                 reload to see their change."
+                    .into(),
+            ));
+        }
+        let row = sqlx::query(&format!(
+            "UPDATE patients SET given_name = $2, family_name = $3, date_of_birth = $4, sex = $5, \
+             email = $6, phone = $7, address = $8, notes = $9, version = version + 1, updated_at = $10 \
+             WHERE id = $1 RETURNING {PATIENT_COLS}"
+        ))
+        .bind(id)
+        .bind(&d.given_name)
+        .bind(&d.family_name)
+        .bind(Day(d.date_of_birth))
+        .bind(d.sex.as_str())
+        .bind(d.email.as_ref().map(|e| e.as_str()))
+        .bind(&d.phone)
+        .bind(&d.address)
+        .bind(&d.notes)
+        .bind(Ts(now))
+        .fetch_one(&mut *tx)
+        .await?;
+        let after = Self::patient_from(&row)?;
+        let ev = AuditEvent::new("update", "patient", Some(id))
+            .patient(id)
+            .detail(json!({ "changed": changes(&before.details, &after.details) }));
+        Self::audit(&mut tx, actor, &ev, now).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    async fn patient(&self, id: i64) -> Result<Patient> {
+        let mut conn = self.pool.acquire().await?;
+        Self::patient_in(&mut conn, id).await
+    }
+
+    async fn search_patients(
+        &self,
+        staff_id: i64,
+        clinic_id: Option<i64>,
+        query: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<PatientPage> {
+        let words: Vec<String> = query
+            .split_whitespace()
+            .take(MAX_SEARCH_WORDS)
+            .map(like_pattern)
+            .collect();
+        let mut filter = String::from(
+            "FROM patients WHERE clinic_id IN \
+             (SELECT clinic_id FROM staff_clinics WHERE staff_id = $1) \
+             AND ($2 IS NULL OR clinic_id = $2)",
+        );
+        for i in 0..words.len() {
+            let n = i + 3;
+            filter.push_str(&format!(
+                " AND (lower(given_name) LIKE ${n} ESCAPE '\\' OR lower(family_name) LIKE ${n} ESCAPE '\\' \
+                 OR lower(coalesce(email, '')) LIKE ${n} ESCAPE '\\' OR coalesce(phone, '') LIKE ${n} ESCAPE '\\' \
+                 OR CAST(date_of_birth AS TEXT) LIKE ${n} ESCAPE '\\')"
+            ));
+        }
+        let count_sql = format!("SELECT COUNT(*) {filter}");
+        let mut count = sqlx::query_scalar::<_, i64>(&count_sql)
+            .bind(staff_id)
+            .bind(clinic_id);
+        for w in &words {
+            count = count.bind(w);
+        }
+        let total = count.fetch_one(&self.pool).await?;
+        let n = words.len() + 3;
+        let sql = format!(
+            "SELECT {PATIENT_COLS} {filter} ORDER BY lower(family_name), lower(given_name), id \
+             LIMIT ${n} OFFSET ${}",
+            n + 1
+        );
+        let mut q = sqlx::query(&sql).bind(staff_id).bind(clinic_id);
+        for w in &words {
+            q = q.bind(w);
+        }
+        let rows = q.bind(limit).bind(offset).fetch_all(&self.pool).await?;
+        let patients = rows.iter().map(Self::patient_from).collect::<Result<_>>()?;
+        Ok(PatientPage { patients, total })
+    }
+
+    async fn recent_patients(&self, staff_id: i64, limit: i64) -> Result<Vec<Patient>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {PATIENT_COLS} FROM patients WHERE clinic_id IN \
+             (SELECT clinic_id FROM staff_clinics WHERE staff_id = $1) \
+             ORDER BY created_at DESC, id DESC LIMIT $2"
+        ))
+        .bind(staff_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(Self::patient_from).collect()
+    }
+
+    async fn add_clinical_note(
+        &self,
+        patient_id: i64,
+        author_id: i64,
+        body: &str,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<ClinicalNote> {
+        let mut tx = self.pool.begin_with(self.begin).await?;
+        Self::patient_in(&mut tx, patient_id).await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO clinical_notes (patient_id, author_id, body, created_at) \
+             VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(patient_id)
+        .bind(author_id)
+        .bind(body)
+        .bind(Ts(now))
+        .fetch_one(&mut *tx)
+        .await?;
+        let author_name: String = sqlx::query_scalar("SELECT name FROM staff WHERE id = $1")
+            .bind(author_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let ev = AuditEvent::new("create", "clinical_note", Some(id)).patient(patient_id);
+        Self::audit(&mut tx, actor, &ev, now).await?;
+        tx.commit().await?;
+        Ok(ClinicalNote {
+            id,
+            patient_id,
+            author_id,
+            author_name,
+            body: body.to_string(),
+            created_at: now,
+        })
+    }
+
+    async fn clinical_notes(&self, patient_id: i64) -> Result<Vec<ClinicalNote>> {
+        let rows = sqlx::query(
+            "SELECT n.id, n.patient_id, n.author_id, s.name AS author_name, n.body, n.created_at \
+             FROM clinical_notes n JOIN staff s ON s.id = n.author_id \
+             WHERE n.patient_id = $1 ORDER BY n.created_at DESC, n.id DESC",
+        )
+        .bind(patient_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ClinicalNote {
+                    id: r.try_get("id")?,
+                    patient_id: r.try_get("patient_id")?,
+                    author_id: r.try_get("author_id")?,
+                    author_name: r.try_get("author_name")?,
+                    body: r.try_get("body")?,
+                    created_at: r.try_get::<Ts, _>("created_at")?.0,
+                })
+            })
+            .collect()
+    }
+
+    async fn record_audit(&self, actor: &Actor, event: &AuditEvent, now: Timestamp) -> Result<()> {
+        let writer = self.views.get_or_init(|| {
+            let (send, rows) = tokio::sync::mpsc::channel(4 * 512);
+            let (pool, begin) = (self.pool.clone(), self.begin);
+            tokio::spawn(crate::view_audit::run(rows, move |batch| {
+                let pool = pool.clone();
+                async move {
+                    let mut tx = pool.begin_with(begin).await?;
+                    for (actor, event, at) in &batch {
+                        Self::audit(&mut tx, actor, event, *at).await?;
+                    }
+                    tx.commit().await?;
+                    Ok(())
+                }
+            }));
+            send
+        });
+        crate::view_audit::record(writer, actor, event, now).await
+    }
+
+    async fn patient_audit(&self, patient_id: i64, limit: i64) -> Result<Vec<AuditEntry>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {AUDIT_COLS} FROM audit_log WHERE patient_id = $1 ORDER BY id DESC LIMIT $2"
+        ))
+        .bind(patient_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(Self::audit_from).collect()
+    }
+
+    async fn recent_audit(&self, limit: i64) -> Result<Vec<AuditEntry>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {AUDIT_COLS} FROM audit_log ORDER BY id DESC LIMIT $1"
+        ))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(Self::audit_from).collect()
+    }
+
+    async fn backup_to(&self, path: &std::path::Path) -> Result<()> {
+        self.backup(path).await
+    }
+
+    async fn generate(
+        &self,
+        scale: &crate::generate::Scale,
+        progress: &(dyn Fn(crate::generate::Progress) + Send + Sync),
+    ) -> Result<crate::generate::Generated> {
+        self.generate_chain(scale, progress).await
+    }
+}
