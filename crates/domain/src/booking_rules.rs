@@ -40,16 +40,26 @@ pub struct Refusal {
 }
 
 /// Where a session sits in its course: the sessions booked before and after
-/// it, and the plan's interval in days.
-#[derive(Debug, Clone, Copy)]
+/// it, and the plan's interval in days. In a plan of several tracks, one
+/// window per track, named by its areas.
+#[derive(Debug, Clone)]
 pub struct Window {
     pub previous: Option<Date>,
     pub next: Option<Date>,
     pub min_days: i64,
     pub max_days: i64,
+    /// The track's areas ("Scalp"), when the plan has several tracks.
+    pub track: Option<String>,
 }
 
 impl Window {
+    fn interval(&self) -> String {
+        match &self.track {
+            Some(t) => format!("the interval for {t}"),
+            None => "the plan's interval".to_string(),
+        }
+    }
+
     /// The refusals for a session on `day`; the next session is checked too,
     /// since moving this one can break the gap after it.
     pub fn check(&self, day: Date) -> Vec<Refusal> {
@@ -61,7 +71,8 @@ impl Window {
                 out.push(Refusal {
                     kind: RefusalKind::TooSoon,
                     message: format!(
-                        "Only {gap} days after the previous session ({prev}); the plan's interval is at least {} days, so the skin may not have healed.",
+                        "Only {gap} days after the previous session ({prev}); {} is at least {} days, so the skin may not have healed.",
+                        self.interval(),
                         self.min_days
                     ),
                 });
@@ -69,7 +80,8 @@ impl Window {
                 out.push(Refusal {
                     kind: RefusalKind::TooLate,
                     message: format!(
-                        "{gap} days after the previous session ({prev}); the plan's interval is at most {} days.",
+                        "{gap} days after the previous session ({prev}); {} is at most {} days.",
+                        self.interval(),
                         self.max_days
                     ),
                 });
@@ -81,7 +93,8 @@ impl Window {
                 out.push(Refusal {
                     kind: RefusalKind::TooSoon,
                     message: format!(
-                        "Only {gap} days before the next session ({next}); the plan's interval is at least {} days.",
+                        "Only {gap} days before the next session ({next}); {} is at least {} days.",
+                        self.interval(),
                         self.min_days
                     ),
                 });
@@ -89,7 +102,8 @@ impl Window {
                 out.push(Refusal {
                     kind: RefusalKind::TooLate,
                     message: format!(
-                        "{gap} days before the next session ({next}); the plan's interval is at most {} days.",
+                        "{gap} days before the next session ({next}); {} is at most {} days.",
+                        self.interval(),
                         self.max_days
                     ),
                 });
@@ -358,6 +372,7 @@ mod tests {
             next: Some(date(2027, 1, 11)),
             min_days: 28,
             max_days: 42,
+            track: None,
         };
         let mut r = req(date(2026, 11, 23).at(10, 0, 0, 0));
         r.windows = vec![w];

@@ -659,6 +659,14 @@ fn windows(
                     .map(|a| date_of(a)),
                 min_days,
                 max_days,
+                track: (r.plan.tracks.len() > 1).then(|| {
+                    r.plan.tracks[t]
+                        .areas
+                        .iter()
+                        .map(|a| s.kb.area(a).map_or(a.clone(), |x| x.name.clone()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }),
             }
         })
         .collect()

@@ -603,6 +603,22 @@ async fn tracks_share_visits_where_their_windows_meet(b: TestBackend) {
         other => panic!("booked past the course: {other:?}"),
     }
 
+    // Moving the scalp's second visit two days after the first breaks the
+    // scalp's weekly window, and the refusal says which track's.
+    let too_soon = booking::MoveRequest {
+        local: Some(date(2027, 3, 3).at(10, 0, 0, 0)),
+        ..Default::default()
+    };
+    match booking::move_appointment(&cx, &desk, &booked[1], &too_soon).await {
+        Err(Error::TimeRefused(r)) => assert!(
+            r.iter().any(|x| x
+                .message
+                .contains("the interval for Scalp is at least 7 days")),
+            "{r:?}"
+        ),
+        other => panic!("moved into the scalp's healing time: {other:?}"),
+    }
+
     // The second visit treats the scalp only: its chart plans just that.
     let second = &booked[1];
     cx.clock.set(second.starts_at);
