@@ -487,11 +487,15 @@ pub fn check_zone(kb: &KnowledgeBase, zone: &str, depth: Depth, device: &DeviceM
 }
 
 /// Parses and checks a zone. `consented` lists the areas the signed consent
-/// covers: a zone outside it is refused.
+/// covers: a zone outside it is refused. `planned` lists the areas planned
+/// for this session (the plan's tracks due today): another area of the
+/// plan needs a reason and is flagged, since its track's healing window
+/// may not have passed.
 pub fn parse_zone(
     kb: &KnowledgeBase,
     input: &ZoneInput,
     consented: &[String],
+    planned: &[String],
 ) -> Result<ZoneRecord, Invalid> {
     let mut inv = Invalid::default();
     let zone = input.zone.trim().to_string();
@@ -539,13 +543,26 @@ pub fn parse_zone(
         inv.push("notes", "Keep notes under 2000 characters.");
     }
     let reason = Some(input.override_reason.trim().to_string()).filter(|r| !r.is_empty());
-    let mut flag = None;
+    let mut flags: Vec<String> = vec![];
+    if !is_no_go && consented.contains(&zone) && !planned.contains(&zone) {
+        let name = kb.area(&zone).map_or(zone.as_str(), |a| a.name.as_str());
+        let m = format!(
+            "{name} is not planned for this session: its track is not due today, so the skin may not have healed."
+        );
+        match &reason {
+            Some(_) => flags.push(m),
+            None => inv.push(
+                "zone",
+                format!("{m} Give a reason to needle it today; the zone will be flagged and the session needs a medical director's second sign-off."),
+            ),
+        }
+    }
     if let (Some(depth), Some(device)) = (depth, device) {
         match check_zone(kb, &zone, depth, device) {
             ZoneCheck::Ok => {}
             ZoneCheck::Refused(m) => inv.push(if is_no_go { "zone" } else { "depth" }, m),
             ZoneCheck::AboveRange(m) => match &reason {
-                Some(_) => flag = Some(m),
+                Some(_) => flags.push(m),
                 None => inv.push(
                     "depth",
                     format!("{m} Give a reason to go deeper; the zone will be flagged and the session needs a medical director's second sign-off."),
@@ -553,6 +570,7 @@ pub fn parse_zone(
             },
         }
     }
+    let flag = (!flags.is_empty()).then(|| flags.join(" "));
     inv.into_result()?;
     Ok(ZoneRecord {
         zone,

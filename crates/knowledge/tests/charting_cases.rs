@@ -262,7 +262,13 @@ fn all_areas(kb: &KnowledgeBase) -> Vec<String> {
 #[test]
 fn a_depth_within_the_range_is_recorded_without_a_flag() {
     let kb = kb();
-    let z = parse_zone(&kb, &zone("cheeks", "1.0", "skinpen", ""), &all_areas(&kb)).unwrap();
+    let z = parse_zone(
+        &kb,
+        &zone("cheeks", "1.0", "skinpen", ""),
+        &all_areas(&kb),
+        &all_areas(&kb),
+    )
+    .unwrap();
     assert_eq!(z.depth.micrometres(), 1000);
     assert!(z.flag.is_none() && z.override_reason.is_none());
     assert!(!needs_second_signoff(&[z]));
@@ -272,7 +278,13 @@ fn a_depth_within_the_range_is_recorded_without_a_flag() {
 fn above_the_range_needs_a_reason_and_is_flagged() {
     let kb = kb();
     let areas = all_areas(&kb);
-    let e = parse_zone(&kb, &zone("forehead", "0.75", "skinpen", ""), &areas).unwrap_err();
+    let e = parse_zone(
+        &kb,
+        &zone("forehead", "0.75", "skinpen", ""),
+        &areas,
+        &areas,
+    )
+    .unwrap_err();
     let m = e.message_for("depth").unwrap();
     assert!(
         m.contains("above the usual 0.25–0.5 mm") && m.contains("reason"),
@@ -286,6 +298,7 @@ fn above_the_range_needs_a_reason_and_is_flagged() {
             "skinpen",
             "Deep rolling scars, agreed with patient",
         ),
+        &areas,
         &areas,
     )
     .unwrap();
@@ -331,7 +344,7 @@ fn beyond_the_device_or_inside_the_orbital_rim_is_refused_even_with_a_reason() {
             "never needled",
         ),
     ] {
-        let e = parse_zone(&kb, &zone(z, depth, device, "I am sure"), &areas).unwrap_err();
+        let e = parse_zone(&kb, &zone(z, depth, device, "I am sure"), &areas, &areas).unwrap_err();
         let m = e.message_for(field).unwrap_or_default();
         assert!(m.contains(says), "{z} {depth}: {e:?}");
     }
@@ -347,7 +360,7 @@ fn bad_values_get_a_message_on_their_field() {
         ("", "required"),
         ("0.33", "steps of 0.05"),
     ] {
-        let e = parse_zone(&kb, &zone("cheeks", depth, "skinpen", ""), &areas).unwrap_err();
+        let e = parse_zone(&kb, &zone("cheeks", depth, "skinpen", ""), &areas, &areas).unwrap_err();
         assert!(
             e.message_for("depth").unwrap().contains(says),
             "{depth}: {e:?}"
@@ -356,12 +369,12 @@ fn bad_values_get_a_message_on_their_field() {
     let mut z = zone("cheeks", "0.5", "", "");
     z.passes = "0".into();
     z.endpoint = "glowing".into();
-    let e = parse_zone(&kb, &z, &areas).unwrap_err();
+    let e = parse_zone(&kb, &z, &areas, &areas).unwrap_err();
     assert!(e.message_for("passes").unwrap().contains("1 to 20"));
     assert!(e.message_for("device").is_some());
     assert!(e.message_for("endpoint").is_some());
     z = zone("elbow", "0.5", "skinpen", "");
-    assert!(parse_zone(&kb, &z, &areas)
+    assert!(parse_zone(&kb, &z, &areas, &areas)
         .unwrap_err()
         .message_for("zone")
         .is_some());
@@ -370,7 +383,13 @@ fn bad_values_get_a_message_on_their_field() {
 #[test]
 fn a_zone_outside_the_signed_consent_is_refused() {
     let kb = kb();
-    let e = parse_zone(&kb, &zone("neck", "0.5", "skinpen", ""), &["cheeks".into()]).unwrap_err();
+    let e = parse_zone(
+        &kb,
+        &zone("neck", "0.5", "skinpen", ""),
+        &["cheeks".into()],
+        &["cheeks".into()],
+    )
+    .unwrap_err();
     assert!(e
         .message_for("zone")
         .unwrap()
@@ -411,7 +430,13 @@ fn a_serum_not_made_for_the_dermis_warns_of_granulomas() {
 #[test]
 fn only_a_treating_clinician_signs_and_a_medical_director_countersigns() {
     let kb = kb();
-    let z = parse_zone(&kb, &zone("cheeks", "1.0", "skinpen", ""), &all_areas(&kb)).unwrap();
+    let z = parse_zone(
+        &kb,
+        &zone("cheeks", "1.0", "skinpen", ""),
+        &all_areas(&kb),
+        &all_areas(&kb),
+    )
+    .unwrap();
     let clinician = Signer {
         id: 1,
         role: Role::Clinician,
@@ -456,7 +481,13 @@ fn only_a_treating_clinician_signs_and_a_medical_director_countersigns() {
 #[test]
 fn an_amendment_needs_a_correction_and_a_reason() {
     let kb = kb();
-    let z = parse_zone(&kb, &zone("cheeks", "1.0", "skinpen", ""), &all_areas(&kb)).unwrap();
+    let z = parse_zone(
+        &kb,
+        &zone("cheeks", "1.0", "skinpen", ""),
+        &all_areas(&kb),
+        &all_areas(&kb),
+    )
+    .unwrap();
     let a = AmendmentInput {
         zone: "nose".into(),
         text: " ".into(),
@@ -482,7 +513,13 @@ fn an_amendment_needs_a_correction_and_a_reason() {
 #[test]
 fn an_amended_depth_passes_the_guardrails() {
     let kb = kb();
-    let cheeks = parse_zone(&kb, &zone("cheeks", "1.0", "skinpen", ""), &all_areas(&kb)).unwrap();
+    let cheeks = parse_zone(
+        &kb,
+        &zone("cheeks", "1.0", "skinpen", ""),
+        &all_areas(&kb),
+        &all_areas(&kb),
+    )
+    .unwrap();
     let amend = |zone: &str, depth: &str| AmendmentInput {
         zone: zone.into(),
         text: "Recorded the wrong depth".into(),
@@ -518,6 +555,7 @@ fn an_amended_depth_passes_the_guardrails() {
         &kb,
         &zone("cheeks", "1.5", "skinpen", "Deep scars"),
         &all_areas(&kb),
+        &all_areas(&kb),
     )
     .unwrap();
     assert!(flagged.override_reason.is_some());
@@ -539,4 +577,52 @@ fn a_chart_opens_on_its_day_or_with_a_reason() {
         Ok(Some("Moved at short notice".into()))
     );
     assert!(may_open_chart(tomorrow, TODAY, Some(&"x".repeat(501))).is_err());
+}
+
+/// An area of the plan whose track is not due today is needled only with a
+/// reason, and flagged: its healing window may not have passed.
+#[test]
+fn a_zone_off_todays_tracks_needs_a_reason_and_is_flagged() {
+    let kb = kb();
+    let consented: Vec<String> = vec!["scalp".into(), "abdomen".into()];
+    let today: Vec<String> = vec!["scalp".into()];
+    let e = parse_zone(
+        &kb,
+        &zone("abdomen", "1.5", "skinpen", ""),
+        &consented,
+        &today,
+    )
+    .unwrap_err();
+    let m = e.message_for("zone").unwrap();
+    assert!(
+        m.contains("not planned for this session") && m.contains("reason"),
+        "{m}"
+    );
+    let z = parse_zone(
+        &kb,
+        &zone(
+            "abdomen",
+            "1.5",
+            "skinpen",
+            "Patient travels; agreed to combine",
+        ),
+        &consented,
+        &today,
+    )
+    .unwrap();
+    assert!(z
+        .flag
+        .as_deref()
+        .unwrap()
+        .contains("not planned for this session"));
+    assert!(z.override_reason.is_some());
+    assert!(parse_zone(
+        &kb,
+        &zone("scalp", "1.5", "skinpen", ""),
+        &consented,
+        &today
+    )
+    .unwrap()
+    .flag
+    .is_none());
 }

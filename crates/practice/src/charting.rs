@@ -115,21 +115,20 @@ pub async fn session(cx: &Context, chart: Chart) -> Result<Session, StoreError> 
             .rfind(|c| c.plan_version == p.version),
         None => None,
     };
-    // The areas planned for this session: those of the tracks it treats.
-    let areas: Vec<String> = plan
+    // The consent covers every area of the plan; this session treats the
+    // areas of the tracks it was booked for.
+    let plan_areas: Vec<String> = plan
         .as_ref()
-        .map(|p| {
-            p.plan
-                .areas
-                .iter()
-                .map(|a| a.area.clone())
-                .filter(|a| appointment.areas.as_ref().is_none_or(|x| x.contains(a)))
-                .collect()
-        })
+        .map(|p| p.plan.areas.iter().map(|a| a.area.clone()).collect())
         .unwrap_or_default();
+    let areas: Vec<String> = plan_areas
+        .iter()
+        .filter(|a| appointment.areas.as_ref().is_none_or(|x| x.contains(a)))
+        .cloned()
+        .collect();
     let areas_planned = areas.clone();
     let consented = if consent.is_some() {
-        areas.clone()
+        plan_areas
     } else {
         vec![]
     };
@@ -187,7 +186,7 @@ pub async fn session(cx: &Context, chart: Chart) -> Result<Session, StoreError> 
         screened_areas: latest
             .map(|s| s.result.areas.iter().map(|a| a.area.clone()).collect())
             .unwrap_or_default(),
-        consented_areas: consent.is_some().then(|| areas.clone()),
+        consented_areas: consent.is_some().then(|| consented.clone()),
         areas,
         photos_allowed: photo_use != Some(PhotoUse::NoPhotos),
         photos,
@@ -300,7 +299,7 @@ pub async fn save_zone(
     input: &ZoneInput,
 ) -> Result<Chart> {
     sx.editable()?;
-    let zone = charting::parse_zone(&sx.kb, input, &sx.consented)?;
+    let zone = charting::parse_zone(&sx.kb, input, &sx.consented, &sx.planned)?;
     Ok(cx
         .store
         .save_zone(sx.chart.id, &zone, &actor.audit, cx.now())

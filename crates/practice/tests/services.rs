@@ -625,6 +625,31 @@ async fn tracks_share_visits_where_their_windows_meet(b: TestBackend) {
     let chart = charting::open(&cx, &clinician, second, None).await.unwrap();
     let session = charting::load(&cx, &clinician, chart.id).await.unwrap();
     assert_eq!(session.planned, ["scalp"]);
+    // The abdomen is in the plan and the consent, but its track is not due:
+    // needling it today takes a reason and flags the zone.
+    let abdomen = |reason: &str| needlepoint_domain::charting::ZoneInput {
+        zone: "abdomen".into(),
+        depth: "1.5".into(),
+        passes: "3".into(),
+        device: "skinpen".into(),
+        endpoint: "erythema".into(),
+        override_reason: reason.into(),
+        ..Default::default()
+    };
+    match charting::save_zone(&cx, &clinician, &session, &abdomen("")).await {
+        Err(Error::Invalid(i)) => assert!(
+            i.message_for("zone")
+                .is_some_and(|m| m.contains("not planned for this session")),
+            "{i:?}"
+        ),
+        other => panic!("needled an area whose track is not due: {other:?}"),
+    }
+    // With a reason the rule lets it through (the flag itself is checked in
+    // the charting cases); the record then wants the session started first.
+    match charting::save_zone(&cx, &clinician, &session, &abdomen("Travels next month")).await {
+        Err(Error::Conflict(m)) => assert!(m.contains("start the session"), "{m}"),
+        other => panic!("expected the chart to want starting: {other:?}"),
+    }
     let first = charting::session(&cx, {
         cx.clock.set(booked[0].starts_at);
         charting::open(&cx, &clinician, &booked[0], Some("Charted late"))
