@@ -270,6 +270,10 @@ pub struct Indication {
     #[serde(default)]
     pub adjuncts: Vec<String>,
     pub downtime: String,
+    /// Why it is never planned, when it is not: the patient's wish is
+    /// recorded and the plan says why it is left out.
+    #[serde(default)]
+    pub not_proposed: Option<String>,
     #[serde(default)]
     pub note: Option<String>,
     pub source: String,

@@ -411,8 +411,20 @@ pub fn consent_text(
         ));
     }
     t.push_str("\nRisks\nMicroneedling is generally well tolerated, but it has risks. Reported in the medical literature:\n");
-    for e in &kb.adverse_events {
+    // Only what the literature reports goes under that heading; the rest is
+    // said for what it is.
+    let (studied, other): (Vec<_>, Vec<_>) = kb
+        .adverse_events
+        .iter()
+        .partition(|e| e.evidence == crate::knowledge::Evidence::A);
+    for e in studied {
         t.push_str(&format!("- {}: {}\n", e.name, e.frequency));
+    }
+    if !other.is_empty() {
+        t.push_str("Also reported, by patients or clinics rather than in studies:\n");
+        for e in other {
+            t.push_str(&format!("- {}: {}\n", e.name, e.frequency));
+        }
     }
     if history.fitzpatrick.is_some_and(|f| f >= 4) {
         t.push_str("For darker skin types, the risk of darker patches after treatment is higher; the plan uses a conservative depth.\n");

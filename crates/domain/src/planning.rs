@@ -95,6 +95,8 @@ pub fn propose(
         ));
     }
     let mut excluded = vec![];
+    // Concerns the product never plans, with why.
+    let mut declined: Vec<String> = vec![];
     let mut earliest = today.max(screening.on);
     let mut indications: Vec<&Indication> = vec![];
     let mut areas: Vec<PlannedArea> = vec![];
@@ -106,6 +108,13 @@ pub fn propose(
         let (Some(ind), Some(area)) = (kb.indication(&c.indication), kb.area(&c.area)) else {
             continue;
         };
+        if let Some(why) = &ind.not_proposed {
+            let note = format!("{} is not planned: {why}", ind.name);
+            if !declined.contains(&note) {
+                declined.push(note);
+            }
+            continue;
+        }
         let Some(result) = screening.area(&c.area) else {
             excluded.push((
                 c.area.clone(),
@@ -163,6 +172,9 @@ pub fn propose(
         for (a, why) in &excluded {
             inv.push("concerns", format!("{a}: {why}"));
         }
+        for why in &declined {
+            inv.push("concerns", why.clone());
+        }
         return Err(inv);
     }
     for a in areas.iter_mut() {
@@ -179,7 +191,8 @@ pub fn propose(
             (*i, pick.of(i))
         })
         .collect();
-    let (tracks, reconciliation) = tracks(kb, &courses, &areas, &ind_severity);
+    let (tracks, mut reconciliation) = tracks(kb, &courses, &areas, &ind_severity);
+    reconciliation.extend(declined);
     let mut adjuncts: Vec<String> = vec![];
     let mut downtime: Vec<String> = vec![];
     for i in &indications {

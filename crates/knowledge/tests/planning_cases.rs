@@ -58,13 +58,15 @@ fn every_indication_gets_its_course() {
         ("pigmentation_texture", "nose", 3, "4-6 weeks", "0.5-0.5"),
         ("laxity", "neck", 3, "4-6 weeks", "0.5-0.5"),
         ("androgenetic_alopecia", "scalp", 12, "7-7 days", "1.5-1.5"),
-        ("product_absorption", "cheeks", 1, "7-30 days", "0-0.3"),
         ("maintenance", "cheeks", 1, "6-12 months", "0.5-1"),
     ];
     assert_eq!(
         expected.len(),
-        kb.indications.len(),
-        "a case per indication"
+        kb.indications
+            .iter()
+            .filter(|i| i.not_proposed.is_none())
+            .count(),
+        "a case per indication the product plans"
     );
     for (ind, area, sessions, interval, depth) in expected {
         let p =
@@ -100,7 +102,50 @@ fn indications_outside_an_area_keep_the_area_range_and_say_so() {
         "0.5-1",
         "melasma's 1.5 mm is deeper than the cheeks' range"
     );
-    assert_eq!(p.adjuncts, ["Topical tranexamic acid (weeks 0, 4, 8)"]);
+    // Nothing is put into the channels by default: the cream of Lima 2017 is
+    // used at home, and drug delivery is a prescriber's decision.
+    assert_eq!(p.adjuncts.len(), 1);
+    assert!(
+        p.adjuncts[0].contains("triple-combination"),
+        "{:?}",
+        p.adjuncts
+    );
+    assert!(p.adjuncts[0].contains("nothing is put into the channels"));
+    assert!(!p.adjuncts[0].to_lowercase().contains("tranexamic"));
+}
+
+/// Better absorption of products is not an indication: the SkinPen label
+/// says the device is not for transdermal delivery. The wish is recorded and
+/// the plan says why it is left out.
+#[test]
+fn product_absorption_is_never_planned() {
+    let kb = kb();
+    let e = plan(
+        &kb,
+        &history(&[("product_absorption", "cheeks")]),
+        "skinpen",
+    )
+    .unwrap_err();
+    assert!(
+        e.errors
+            .iter()
+            .any(|x| x.message.contains("not planned") && x.message.contains("transdermal")),
+        "{e:?}"
+    );
+    let p = plan(
+        &kb,
+        &history(&[("product_absorption", "cheeks"), ("acne_scars", "cheeks")]),
+        "skinpen",
+    )
+    .unwrap();
+    assert_eq!(p.areas[0].indications, ["acne_scars"]);
+    assert!(
+        p.reconciliation
+            .iter()
+            .any(|r| r.starts_with("Better absorption of topical products is not planned")),
+        "{:?}",
+        p.reconciliation
+    );
 }
 
 #[test]
@@ -457,6 +502,12 @@ fn the_consent_says_what_the_plan_is_in_plain_words() {
     );
     assert!(!t.to_lowercase().contains("injecting collagen"));
     assert!(t.contains("3 session(s), 4–6 weeks apart"), "{t}");
+    // A consumer article's claim is not "reported in the medical literature".
+    let (literature, rest) = t
+        .split_once("Also reported, by patients or clinics rather than in studies:")
+        .expect("a heading for what studies did not report");
+    assert!(!literature.contains("Capillary damage"), "{literature}");
+    assert!(rest.contains("Capillary damage"), "{rest}");
 }
 
 fn with_severity(indication: &str, area: &str, severity: Severity) -> PatientHistory {

@@ -89,6 +89,21 @@ fn until(area: &'static str, d: Date, rules: &'static [&'static str]) -> Expect 
     }
 }
 
+/// Deferred until `d`, and then `status` (a physician's approval, say).
+fn until_then(
+    area: &'static str,
+    d: Date,
+    status: Status,
+    rules: &'static [&'static str],
+) -> Expect {
+    Expect {
+        area,
+        status,
+        deferral: Some(Deferral::Until(d)),
+        rules,
+    }
+}
+
 fn resolved(area: &'static str, status: Status, rules: &'static [&'static str]) -> Expect {
     Expect {
         area,
@@ -530,18 +545,27 @@ fn cases() -> Vec<Case> {
                     .push(event("radiotherapy", date(2026, 8, 15), &["cheeks"]))
             },
             vec![
-                until("cheeks", date(2026, 11, 15), &["radiotherapy_area"]),
+                until_then(
+                    "cheeks",
+                    date(2026, 11, 15),
+                    NeedsPhysicianApproval,
+                    &["radiotherapy_area", "radiotherapy_area_approval"],
+                ),
                 ok("forehead"),
             ],
         ),
         case(
-            "radiotherapy to the cheeks: the day itself",
+            "radiotherapy to the cheeks: the day the wait ends, irradiated skin needs approval",
             date(2026, 11, 15),
             |h| {
                 h.events
                     .push(event("radiotherapy", date(2026, 8, 15), &["cheeks"]))
             },
-            vec![ok("cheeks")],
+            vec![is(
+                "cheeks",
+                NeedsPhysicianApproval,
+                &["radiotherapy_area_approval"],
+            )],
         ),
         case(
             "radiotherapy on 30 Nov: three months end on 28 Feb",
@@ -550,7 +574,27 @@ fn cases() -> Vec<Case> {
                 h.events
                     .push(event("radiotherapy", date(2026, 11, 30), &["chest"]))
             },
-            vec![until("chest", date(2027, 2, 28), &["radiotherapy_area"])],
+            vec![until_then(
+                "chest",
+                date(2027, 2, 28),
+                NeedsPhysicianApproval,
+                &["radiotherapy_area", "radiotherapy_area_approval"],
+            )],
+        ),
+        case(
+            "easy bruising is a symptom: a clinician reviews it, it does not exclude",
+            NOV22,
+            |h| h.conditions.push(cond("easy_bruising", &[])),
+            vec![is("cheeks", NeedsPhysicianApproval, &["easy_bruising"])],
+        ),
+        case(
+            "a mole being checked on the nose: deferred until the result, the cheeks clear",
+            NOV22,
+            |h| h.conditions.push(cond("lesion_under_review", &["nose"])),
+            vec![
+                resolved("nose", Deferred, &["lesion_under_review_area"]),
+                ok("cheeks"),
+            ],
         ),
         case(
             "surgery on the jaw: day before",
