@@ -285,12 +285,98 @@ pub struct Indication {
 pub struct DeviceModel {
     pub code: String,
     pub name: String,
+    /// What the needles really reach (not what a dial reads).
     pub depth: DepthRange,
     pub step: String,
+    /// The needles' material, an allergy code ("nickel" for stainless
+    /// steel): a patient allergic to it may not be treated with the device.
+    #[serde(default)]
+    pub needles: Option<String>,
+    /// The depth its safety was evaluated to, written "0-1.5": a plan
+    /// deeper than its upper end is flagged.
+    #[serde(default)]
+    pub evaluated: Option<DepthRange>,
+    /// The Fitzpatrick types it is cleared for, "1-4"; any when absent.
+    #[serde(default)]
+    pub skin_types: Option<CountRange>,
+    /// Narrower clearances for an indication on an area.
+    #[serde(default)]
+    pub limits: Vec<DeviceLimit>,
     #[serde(default)]
     pub note: Option<String>,
     pub source: String,
     pub evidence: Evidence,
+}
+
+/// A clearance narrower than the device's own: an indication on an area
+/// only for some skin types.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceLimit {
+    pub indication: String,
+    pub area: String,
+    pub skin_types: CountRange,
+    pub source: String,
+}
+
+impl DeviceModel {
+    /// What is wrong with using this device for the patient, with sources:
+    /// an allergy to its needles refuses it (`Err`); a skin type outside a
+    /// clearance is a flag (`Ok` lines).
+    pub fn fits(
+        &self,
+        allergies: &[String],
+        fitzpatrick: Option<u8>,
+        concerns: &[(String, String)],
+    ) -> Result<Vec<String>, String> {
+        if let Some(m) = &self.needles {
+            if allergies.iter().any(|a| a == m) {
+                return Err(format!(
+                    "Not with {}: its needles are stainless steel, and the patient is allergic to it ({}). Choose a device whose label allows another needle material.",
+                    self.name, self.source
+                ));
+            }
+        }
+        let mut flags = vec![];
+        let outside = |r: CountRange, t: u8| !(r.min..=r.max).contains(&u32::from(t));
+        if let (Some(r), Some(t)) = (self.skin_types, fitzpatrick) {
+            if outside(r, t) {
+                flags.push(format!(
+                    "{} is cleared for skin types {}–{} only; this patient is type {t} ({}).",
+                    self.name,
+                    roman(r.min),
+                    roman(r.max),
+                    self.source
+                ));
+            }
+        }
+        for l in &self.limits {
+            let concerned = concerns
+                .iter()
+                .any(|(i, a)| *i == l.indication && *a == l.area);
+            if let (true, Some(t)) = (concerned, fitzpatrick) {
+                if outside(l.skin_types, t) {
+                    flags.push(format!(
+                        "{}'s clearance for this on the {} covers skin types {}–{} only; this patient is type {t} ({}).",
+                        self.name,
+                        l.area,
+                        roman(l.skin_types.min),
+                        roman(l.skin_types.max),
+                        l.source
+                    ));
+                }
+            }
+        }
+        Ok(flags)
+    }
+}
+
+/// 1 → "I", … 6 → "VI", for skin types.
+pub fn roman(n: u32) -> &'static str {
+    ["", "I", "II", "III", "IV", "V", "VI"]
+        .get(n as usize)
+        .copied()
+        .unwrap_or("?")
 }
 
 /// Something a history can record (a condition, medicine, allergy or event),

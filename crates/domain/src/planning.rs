@@ -94,6 +94,17 @@ pub fn propose(
             "Record what the patient wants treated first.",
         ));
     }
+    // The device against the patient: its needles against her allergies,
+    // her skin type against its clearances.
+    let allergies: Vec<String> = history.allergies.iter().map(|a| a.code.clone()).collect();
+    let concerns: Vec<(String, String)> = history
+        .concerns
+        .iter()
+        .map(|c| (c.indication.clone(), c.area.clone()))
+        .collect();
+    let device_flags = device
+        .fits(&allergies, history.fitzpatrick, &concerns)
+        .map_err(|m| Invalid::one("device", m))?;
     let mut excluded = vec![];
     // Concerns the product never plans, with why.
     let mut declined: Vec<String> = vec![];
@@ -207,7 +218,7 @@ pub fn propose(
         }
     }
     let planned: Vec<&str> = areas.iter().map(|a| a.area.as_str()).collect();
-    let precautions = screening
+    let mut precautions = screening
         .areas
         .iter()
         .filter(|a| planned.contains(&a.area.as_str()))
@@ -218,6 +229,11 @@ pub fn propose(
             }
             acc
         });
+    for f in device_flags {
+        if !precautions.contains(&f) {
+            precautions.push(f);
+        }
+    }
     let pretreatment = kb
         .pretreatments
         .iter()
@@ -300,6 +316,15 @@ fn bound_depth(
             mm(device.depth.max)
         ));
         g.max = device.depth.max;
+        g.min = g.min.min(g.max);
+    }
+    if let Some(e) = device.evaluated.filter(|e| g.max > e.max) {
+        a.notes.push(format!(
+            "{}'s safety was not evaluated beyond {} mm; going deeper takes a reason",
+            device.name,
+            mm(e.max)
+        ));
+        g.max = e.max;
         g.min = g.min.min(g.max);
     }
     a.guideline = g;
@@ -543,6 +568,15 @@ pub fn check_depth(
             device.name,
             mm(device.depth.min),
             mm(device.depth.max)
+        ));
+    }
+    if let Some(e) = device.evaluated.filter(|e| depth.max > e.max) {
+        return DepthCheck::OffGuideline(format!(
+            "{} mm is beyond the {} mm to which {}'s safety was evaluated ({}).",
+            mm(depth.max),
+            mm(e.max),
+            device.name,
+            device.source
         ));
     }
     if depth.min < guideline.min || depth.max > guideline.max {

@@ -320,7 +320,7 @@ fn beyond_the_device_or_inside_the_orbital_rim_is_refused_even_with_a_reason() {
             "2.0",
             "exceed",
             "depth",
-            "beyond what Exceed allows (0–1.9 mm",
+            "beyond what Exceed allows (0–1.5 mm",
         ),
         (
             "thighs",

@@ -53,7 +53,7 @@ fn every_indication_gets_its_course() {
         ("scars", "jaw_chin", 3, "4-6 weeks", "0.5-1"),
         ("surgical_scar", "jaw_chin", 3, "4-6 weeks", "0.5-1"),
         ("fine_lines", "forehead", 4, "30-42 days", "0.5-0.5"),
-        ("striae", "abdomen", 3, "4-6 weeks", "1.5-2"),
+        ("striae", "abdomen", 3, "4-6 weeks", "1.5-1.5"),
         ("melasma", "cheeks", 3, "4-4 weeks", "0.5-1"),
         ("pigmentation_texture", "nose", 3, "4-6 weeks", "0.5-0.5"),
         ("laxity", "neck", 3, "4-6 weeks", "0.5-0.5"),
@@ -235,15 +235,89 @@ fn an_area_on_two_tracks_follows_the_slower() {
     );
 }
 
+/// Exceed's dial reads 1.9 mm, but its standard cartridge reaches 1.5 mm:
+/// the real reach bounds the plan.
 #[test]
 fn the_device_caps_the_depth() {
     let kb = kb();
     let p = plan(&kb, &history(&[("striae", "thighs")]), "exceed").unwrap();
-    assert_eq!(p.areas[0].guideline.to_string(), "1.5-1.9");
+    assert_eq!(p.areas[0].guideline.to_string(), "1.5-1.5");
     assert!(p.areas[0]
         .notes
         .iter()
-        .any(|n| n.contains("Exceed reaches at most 1.9 mm")));
+        .any(|n| n.contains("Exceed reaches at most 1.5 mm")));
+}
+
+/// SkinPen's safety was not evaluated beyond 1.5 mm: the proposal stops
+/// there and a deeper plan needs a reason and is flagged, with the source.
+#[test]
+fn a_plan_beyond_the_evaluated_depth_is_flagged() {
+    use needlepoint_domain::planning::{check_depth, DepthCheck};
+    let kb = kb();
+    let p = plan(&kb, &history(&[("striae", "abdomen")]), "skinpen").unwrap();
+    assert_eq!(p.areas[0].guideline.to_string(), "1.5-1.5");
+    assert!(
+        p.areas[0]
+            .notes
+            .iter()
+            .any(|n| n.contains("not evaluated beyond 1.5 mm")),
+        "{:?}",
+        p.areas[0].notes
+    );
+    let pen = kb.devices.iter().find(|d| d.code == "skinpen").unwrap();
+    match check_depth(&kb, "abdomen", r("1.5-2.0"), r("1.5-2.0"), pen) {
+        DepthCheck::OffGuideline(m) => {
+            assert!(m.contains("evaluated") && m.contains("DEN160029"), "{m}")
+        }
+        other => panic!("2.0 mm with SkinPen not flagged: {other:?}"),
+    }
+}
+
+/// Stainless-steel needles and an allergy to them: not with that device.
+#[test]
+fn a_stainless_steel_allergy_refuses_steel_needled_devices() {
+    let kb = kb();
+    let mut h = history(&[("acne_scars", "cheeks")]);
+    h.allergies.push(needlepoint_domain::history::AllergyEntry {
+        code: "nickel".into(),
+        note: None,
+    });
+    for device in ["skinpen", "exceed", "medical_roller"] {
+        let e = plan(&kb, &h, device).unwrap_err();
+        assert!(
+            e.message_for("device")
+                .is_some_and(|m| m.contains("stainless steel")),
+            "{device}: {e:?}"
+        );
+    }
+}
+
+/// A skin type outside the device's clearance is flagged with its source:
+/// Exceed is cleared for types I–IV, SkinPen's neck wrinkles for II–IV.
+#[test]
+fn a_skin_type_outside_the_clearance_is_flagged() {
+    let kb = kb();
+    let mut h = history(&[("acne_scars", "cheeks")]);
+    h.fitzpatrick = Some(5);
+    let p = plan(&kb, &h, "exceed").unwrap();
+    assert!(
+        p.precautions
+            .iter()
+            .any(|x| x.contains("cleared for skin types I–IV") && x.contains("K182407")),
+        "{:?}",
+        p.precautions
+    );
+    let mut neck = history(&[("fine_lines", "neck")]);
+    neck.fitzpatrick = Some(1);
+    let p = plan(&kb, &neck, "skinpen").unwrap();
+    assert!(
+        p.precautions.iter().any(|x| x.contains("K202243")),
+        "{:?}",
+        p.precautions
+    );
+    neck.fitzpatrick = Some(3);
+    let p = plan(&kb, &neck, "skinpen").unwrap();
+    assert!(!p.precautions.iter().any(|x| x.contains("K202243")));
 }
 
 #[test]
