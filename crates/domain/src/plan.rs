@@ -426,7 +426,7 @@ pub fn consent_text(
             t.push_str(&format!("- {}: {}\n", e.name, e.frequency));
         }
     }
-    if history.fitzpatrick.is_some_and(|f| f >= 4) {
+    if history.fitzpatrick.is_none_or(|f| f >= 4) {
         t.push_str("For darker skin types, the risk of darker patches after treatment is higher; the plan uses a conservative depth.\n");
     }
     if !plan.precautions.is_empty() {

@@ -345,7 +345,8 @@ fn bound_depth(
             }
         ));
     }
-    if h.fitzpatrick.is_some_and(|t| t >= 4) {
+    // An unrecorded skin type is treated as IV–VI until a clinician records it.
+    if h.fitzpatrick.is_none_or(|t| t >= 4) {
         let span = g.max.micrometres() - g.min.micrometres();
         let um = g.min.micrometres() + span * u32::from(kb.planning.dark_skin_depth_percent) / 100;
         let capped = Depth::from_micrometres(um - um % Depth::STEP_UM).unwrap_or(g.min);
@@ -357,7 +358,12 @@ fn bound_depth(
                 max,
             };
             a.notes.push(format!(
-                "Skin type IV–VI: conservative, up to {} mm",
+                "{}: conservative, up to {} mm",
+                if h.fitzpatrick.is_some() {
+                    "Skin type IV–VI"
+                } else {
+                    "Skin type not recorded, so as for IV–VI"
+                },
                 mm(a.depth.max)
             ));
         }

@@ -343,16 +343,22 @@ fn hits(
             })
             .into_iter()
             .collect(),
-        Trigger::FitzpatrickAtLeast { skin_type } => h
-            .fitzpatrick
-            .filter(|t| t >= skin_type)
-            .map(|t| Hit {
+        // A skin type nobody has recorded (the patient was not sure) is
+        // treated as the darker types until a clinician records it.
+        Trigger::FitzpatrickAtLeast { skin_type } => match h.fitzpatrick {
+            Some(t) if t >= *skin_type => vec![Hit {
                 areas: None,
                 fact: format!("Fitzpatrick skin type {}", roman(t)),
                 deferral: open(),
-            })
-            .into_iter()
-            .collect(),
+            }],
+            Some(_) => vec![],
+            None => vec![Hit {
+                areas: None,
+                fact: "Skin type not recorded: treated as the darker types until a clinician records it"
+                    .into(),
+                deferral: open(),
+            }],
+        },
     }
 }
 

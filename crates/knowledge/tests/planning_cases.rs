@@ -273,6 +273,29 @@ fn a_plan_beyond_the_evaluated_depth_is_flagged() {
     }
 }
 
+/// A skin type nobody recorded ("I am not sure") keeps the conservative
+/// depth and the pre-treatment of the darker types.
+#[test]
+fn an_unrecorded_skin_type_is_planned_as_the_darker_types() {
+    let kb = kb();
+    let mut h = history(&[("acne_scars", "cheeks")]);
+    h.fitzpatrick = None;
+    let p = plan(&kb, &h, "skinpen").unwrap();
+    assert_eq!(p.areas[0].depth.to_string(), "0.5-0.75");
+    assert!(
+        p.areas[0]
+            .notes
+            .iter()
+            .any(|n| n.contains("Skin type not recorded")),
+        "{:?}",
+        p.areas[0].notes
+    );
+    assert!(p
+        .pretreatment
+        .iter()
+        .any(|x| x.contains("Skin types IV–VI")));
+}
+
 /// Stainless-steel needles and an allergy to them: not with that device.
 #[test]
 fn a_stainless_steel_allergy_refuses_steel_needled_devices() {

@@ -153,6 +153,16 @@ fn cases() -> Vec<Case> {
             |h| h.fitzpatrick = Some(3),
             vec![ok("cheeks")],
         ),
+        case(
+            "a skin type the patient was not sure of keeps the darker types' precaution",
+            NOV22,
+            |h| h.fitzpatrick = None,
+            vec![is(
+                "cheeks",
+                EligibleWithPrecautions,
+                &["fitzpatrick_iv_vi"],
+            )],
+        ),
         // Area-scoped conditions.
         case(
             "skin cancer in one area",

@@ -144,7 +144,7 @@ async fn history_then_screening_then_override(b: TestBackend) {
 async fn clinic_overrides_change_the_rule(b: TestBackend) {
     let c = spawn_clinic(b).await;
     let mut nurse = c.client_as(Role::Clinician).await;
-    let h = json!({"history": {"date_of_birth": "1990-01-01", "medications": [{"code": "isotretinoin", "stopped_on": "2026-06-01"}]},
+    let h = json!({"history": {"date_of_birth": "1990-01-01", "fitzpatrick": 2, "medications": [{"code": "isotretinoin", "stopped_on": "2026-06-01"}]},
                    "areas": ["cheeks"], "date": "2026-11-22"});
     let (s, v) = call(&mut nurse, Method::POST, "/api/v1/screen", h.clone()).await;
     assert_eq!(
