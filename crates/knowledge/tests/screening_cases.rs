@@ -592,6 +592,131 @@ fn cases() -> Vec<Case> {
             )],
         ),
         case(
+            "an active cold sore on the lips defers the perioral area until it heals",
+            NOV22,
+            |h| h.conditions.push(cond("viral_lesion", &["perioral"])),
+            vec![
+                resolved("perioral", Deferred, &["viral_lesion_area"]),
+                ok("forehead"),
+            ],
+        ),
+        case(
+            "scleroderma: not eligible",
+            NOV22,
+            |h| h.conditions.push(cond("collagen_vascular", &[])),
+            vec![is("cheeks", NotEligible, &["collagen_vascular"])],
+        ),
+        case(
+            "a pacemaker: a physician approves",
+            NOV22,
+            |h| h.conditions.push(cond("cardiac", &[])),
+            vec![is("cheeks", NeedsPhysicianApproval, &["cardiac"])],
+        ),
+        case(
+            "vitiligo, quiet for years: still a physician's approval",
+            NOV22,
+            |h| h.conditions.push(cond("koebnerising", &[])),
+            vec![is("cheeks", NeedsPhysicianApproval, &["koebnerising"])],
+        ),
+        case(
+            "permanent make-up on the lips: not over it",
+            NOV22,
+            |h| h.conditions.push(cond("tattoo", &["perioral"])),
+            vec![
+                is("perioral", EligibleWithPrecautions, &["tattoo_area"]),
+                ok("cheeks"),
+            ],
+        ),
+        case(
+            "waxing the upper lip on 12 Nov: the day before two weeks end",
+            date(2026, 11, 25),
+            |h| {
+                h.events
+                    .push(event("resurfacing", date(2026, 11, 12), &["perioral"]))
+            },
+            vec![until("perioral", date(2026, 11, 26), &["resurfacing_area"])],
+        ),
+        case(
+            "waxing the upper lip on 12 Nov: the day the two weeks end",
+            date(2026, 11, 26),
+            |h| {
+                h.events
+                    .push(event("resurfacing", date(2026, 11, 12), &["perioral"]))
+            },
+            vec![ok("perioral")],
+        ),
+        case(
+            "silicone filler in the cheeks: a physician approves",
+            NOV22,
+            |h| h.conditions.push(cond("permanent_implant", &["cheeks"])),
+            vec![
+                is(
+                    "cheeks",
+                    NeedsPhysicianApproval,
+                    &["permanent_implant_area"],
+                ),
+                ok("forehead"),
+            ],
+        ),
+        case(
+            "allergic to chlorhexidine: another cleanser",
+            NOV22,
+            |h| h.allergies.push(allergy("skin_prep")),
+            vec![is(
+                "cheeks",
+                EligibleWithPrecautions,
+                &["skin_prep_allergy"],
+            )],
+        ),
+        case(
+            "fish oil every day: more bruising, said",
+            NOV22,
+            |h| {
+                h.medications
+                    .push(med("thinning_supplement", Some(date(2025, 1, 1)), None))
+            },
+            vec![is(
+                "cheeks",
+                EligibleWithPrecautions,
+                &["thinning_supplement"],
+            )],
+        ),
+        case(
+            "G6PD deficiency: numbing cream needs a physician",
+            NOV22,
+            |h| h.conditions.push(cond("g6pd_deficiency", &[])),
+            vec![is(
+                "cheeks",
+                NeedsPhysicianApproval,
+                &["methaemoglobinaemia_risk"],
+            )],
+        ),
+        case(
+            "a nitrate spray for angina: numbing cream needs a physician",
+            NOV22,
+            |h| {
+                h.medications
+                    .push(med("methaemoglobin_drug", Some(date(2024, 3, 1)), None))
+            },
+            vec![is(
+                "cheeks",
+                NeedsPhysicianApproval,
+                &["methaemoglobinaemia_drug"],
+            )],
+        ),
+        case(
+            "a smoker: slower healing, said",
+            NOV22,
+            |h| h.conditions.push(cond("smoking", &[])),
+            vec![is("cheeks", EligibleWithPrecautions, &["smoking"])],
+        ),
+        case(
+            "aged 17: a guardian consents too, and a physician approves (under 22)",
+            NOV22,
+            |h| h.date_of_birth = Some(date(2009, 6, 1)),
+            vec![is("cheeks", NeedsPhysicianApproval, &["minor", "under_22"])],
+        ),
+        case(
             "easy bruising is a symptom: a clinician reviews it, it does not exclude",
             NOV22,
             |h| h.conditions.push(cond("easy_bruising", &[])),

@@ -263,7 +263,7 @@ pub fn answers(kb: &KnowledgeBase, v: &FormValues) -> Result<PatientHistory, Inv
     match answer(
         v,
         "pregnant",
-        "Are you pregnant, or could you be?",
+        "Are you pregnant, trying to become pregnant, or could you be?",
         &yes_no_unsure,
         &mut inv,
     ) {

@@ -329,7 +329,9 @@ async fn intake_links_refuse_bad_answers_and_second_use(b: TestBackend) {
     let html = r.text().await.unwrap();
     assert!(
         html.contains("when did you stop?")
-            && html.contains("Please answer: Are you pregnant, or could you be?")
+            && html.contains(
+                "Please answer: Are you pregnant, trying to become pregnant, or could you be?"
+            )
             && html.contains("Please answer: Do you have diabetes?")
             && html.contains("Tick the box to say you answered every question yourself")
             && html.contains("Nothing has been sent yet"),
