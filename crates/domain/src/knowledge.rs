@@ -488,14 +488,74 @@ pub struct Rule {
 pub struct AftercareStep {
     pub from_hours: u32,
     pub to_hours: u32,
+    /// A duty (what the patient does) or what to expect (what happens).
+    #[serde(default)]
+    pub kind: AftercareKind,
     pub text: String,
     pub source: String,
     pub evidence: Evidence,
 }
 
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AftercareKind {
+    #[default]
+    Duty,
+    Expect,
+}
+
+impl AftercareStep {
+    /// The step's time window in words a patient reads: "For the first 8
+    /// hours", "Days 3 to 7", "From day 7". A duty without one reads as
+    /// forever.
+    pub fn window(&self) -> String {
+        let (a, b) = (self.from_hours, self.to_hours);
+        let span = |h: u32| match h {
+            h if h % 168 == 0 && h >= 336 => format!("{} weeks", h / 168),
+            h if h % 24 == 0 && h >= 48 => format!("{} days", h / 24),
+            24 => "24 hours".to_string(),
+            h => format!("{h} hours"),
+        };
+        let day = |h: u32| h / 24;
+        if a == b {
+            format!("From day {}", day(a))
+        } else if a == 0 {
+            format!("For the first {}", span(b))
+        } else {
+            format!("Days {} to {}", day(a), day(b))
+        }
+    }
+}
+
+/// How soon a warning sign needs someone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Urgency {
+    /// Call emergency services now.
+    Emergency,
+    /// Call the clinic the same day.
+    Today,
+    /// Tell the clinic within a few days.
+    Days,
+}
+
+impl Urgency {
+    pub const ALL: [Urgency; 3] = [Urgency::Emergency, Urgency::Today, Urgency::Days];
+
+    /// What the patient does, as a heading.
+    pub fn instruction(self) -> &'static str {
+        match self {
+            Urgency::Emergency => "Call emergency services at once if you have",
+            Urgency::Today => "Call the clinic the same day if you notice",
+            Urgency::Days => "Tell the clinic within a few days if you notice",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WarningSign {
+    pub urgency: Urgency,
     pub text: String,
 }
 
@@ -504,7 +564,12 @@ pub struct WarningSign {
 pub struct AdverseEvent {
     pub code: String,
     pub name: String,
+    /// As the studies report it, for clinicians.
     pub frequency: String,
+    /// The name a patient reads, without jargon.
+    pub plain_name: String,
+    /// How often, in words a patient reads.
+    pub in_words: String,
     pub source: String,
     pub evidence: Evidence,
 }

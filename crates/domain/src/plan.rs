@@ -352,6 +352,15 @@ impl PhotoUse {
     }
 }
 
+/// "Put nothing…" → "put nothing…", after a time window and a colon.
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
 /// The consent document, in plain words, generated from the plan and the
 /// knowledge base. The signed copy keeps this exact text.
 pub fn consent_text(
@@ -418,12 +427,12 @@ pub fn consent_text(
         .iter()
         .partition(|e| e.evidence == crate::knowledge::Evidence::A);
     for e in studied {
-        t.push_str(&format!("- {}: {}\n", e.name, e.frequency));
+        t.push_str(&format!("- {}: {}.\n", e.plain_name, e.in_words));
     }
     if !other.is_empty() {
         t.push_str("Also reported, by patients or clinics rather than in studies:\n");
         for e in other {
-            t.push_str(&format!("- {}: {}\n", e.name, e.frequency));
+            t.push_str(&format!("- {}: {}.\n", e.plain_name, e.in_words));
         }
     }
     if history.fitzpatrick.is_none_or(|f| f >= 4) {
@@ -439,13 +448,36 @@ pub fn consent_text(
     for p in &plan.pretreatment {
         t.push_str(&format!("- {p}\n"));
     }
+    use crate::knowledge::AftercareKind;
     t.push_str("\nAfterwards, I agree to\n");
-    for s in &kb.aftercare {
-        t.push_str(&format!("- {}\n", s.text));
+    for s in kb
+        .aftercare
+        .iter()
+        .filter(|s| s.kind == AftercareKind::Duty)
+    {
+        t.push_str(&format!("- {}: {}\n", s.window(), lower_first(&s.text)));
     }
-    t.push_str("\nI will contact the clinic at once if I notice:\n");
-    for w in &kb.warning_signs {
-        t.push_str(&format!("- {}\n", w.text));
+    t.push_str("\nWhat to expect\n");
+    for s in kb
+        .aftercare
+        .iter()
+        .filter(|s| s.kind == AftercareKind::Expect)
+    {
+        t.push_str(&format!("- {}: {}\n", s.window(), lower_first(&s.text)));
+    }
+    for u in crate::knowledge::Urgency::ALL {
+        let signs: Vec<&str> = kb
+            .warning_signs
+            .iter()
+            .filter(|w| w.urgency == u)
+            .map(|w| w.text.as_str())
+            .collect();
+        if !signs.is_empty() {
+            t.push_str(&format!("\n{}:\n", u.instruction()));
+            for w in signs {
+                t.push_str(&format!("- {w}\n"));
+            }
+        }
     }
     t.push_str(
         "\nPhotos\nStandard photos are taken before and during the course for my clinical record. Below I choose \
