@@ -199,12 +199,18 @@ impl TryFrom<String> for Interval {
 }
 
 impl Interval {
-    /// As a person says it: "7 days", "4–6 weeks".
-    pub fn words(self) -> String {
-        let unit = String::from(self)
+    /// The unit it is written in: "weeks", "days".
+    pub fn unit(self) -> String {
+        self.max
+            .to_string()
             .split_once(' ')
             .map(|(_, u)| u.to_string())
-            .unwrap_or_default();
+            .unwrap_or_default()
+    }
+
+    /// As a person says it: "7 days", "4–6 weeks".
+    pub fn words(self) -> String {
+        let unit = self.unit();
         if self.min.amount == self.max.amount {
             format!("{} {unit}", self.min.amount)
         } else {
@@ -215,13 +221,7 @@ impl Interval {
 
 impl From<Interval> for String {
     fn from(i: Interval) -> String {
-        let unit = i
-            .max
-            .to_string()
-            .split_once(' ')
-            .map(|(_, u)| u.to_string())
-            .unwrap_or_default();
-        format!("{}-{} {unit}", i.min.amount, i.max.amount)
+        format!("{}-{} {}", i.min.amount, i.max.amount, i.unit())
     }
 }
 

@@ -120,13 +120,6 @@ impl Plan {
         format!("{} sessions", each.join(" + "))
     }
 
-    /// The track that holds an area.
-    pub fn track_of(&self, area: &str) -> Option<usize> {
-        self.tracks
-            .iter()
-            .position(|t| t.areas.iter().any(|a| a == area))
-    }
-
     /// Checks the plan against its proposal and the knowledge base: refuses
     /// what is never allowed, and an off-guideline value without a reason;
     /// returns the flags for the off-guideline values that have one.

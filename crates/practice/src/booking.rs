@@ -577,11 +577,14 @@ pub async fn find_times(
         ));
     }
     let pools = s.pools(w.kind, w.practitioner, deepest(w.plan))?;
+    let tracks = match (w.plan, w.kind.is_session()) {
+        (Some(r), true) => course_tracks(&s, r, &booked_sessions(cx, r).await?),
+        _ => vec![],
+    };
     // As long as every area still due needs: a time that fits them fits
     // whichever of them fall due on the day.
     let areas = match (w.plan, w.kind.is_session()) {
         (Some(r), true) => {
-            let tracks = course_tracks(&s, r, &booked_sessions(cx, r).await?);
             let due: Vec<usize> = (0..tracks.len())
                 .filter(|&t| tracks[t].sessions > 0)
                 .collect();
@@ -603,7 +606,6 @@ pub async fn find_times(
         }
         // The track due soonest sets the window; a track due with it
         // joins the visit when it is booked.
-        let tracks = course_tracks(&s, r, &booked_sessions(cx, r).await?);
         let lead = tracks
             .iter()
             .filter(|t| t.sessions > 0)

@@ -215,34 +215,7 @@ async fn a_course_runs_on_the_injected_clock(b: TestBackend) {
         .await
         .unwrap();
     assert_eq!(plan.plan.earliest_start, today);
-    cx.store
-        .sign_consent(
-            &NewConsent {
-                plan_id: plan.id,
-                plan_version: plan.version,
-                text: "I agree.".into(),
-                sha256: "abc".into(),
-                photo_use: "clinical_record_only".into(),
-                typed_name: "Amara Osei".into(),
-                signature: "data:image/png;base64,AAAA".into(),
-                ip: None,
-            },
-            &clinician.audit,
-            cx.now(),
-        )
-        .await
-        .unwrap();
-    let plan = cx
-        .store
-        .set_plan_status(
-            plan.id,
-            needlepoint_domain::plan::PlanStatus::Accepted,
-            None,
-            &clinician.audit,
-            cx.now(),
-        )
-        .await
-        .unwrap();
+    let plan = accepted(&cx, &clinician, plan).await;
 
     // Tuesday 10:00: booked by the front desk, who may not break a window.
     let want = Wanted {

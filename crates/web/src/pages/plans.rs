@@ -222,15 +222,6 @@ pub struct TrackRow {
     notes: Vec<String>,
 }
 
-/// The unit an interval is written in: "weeks", "days".
-fn unit_of(i: Interval) -> String {
-    i.max
-        .to_string()
-        .split_once(' ')
-        .map(|(_, u)| u.to_string())
-        .unwrap_or_default()
-}
-
 pub struct ConsentView {
     signed: String,
     by: String,
@@ -331,7 +322,7 @@ async fn plan_page(
                 &format!("interval_max_{i}"),
                 t.interval.max.amount.to_string(),
             ),
-            interval_unit: unit_of(t.interval),
+            interval_unit: t.interval.unit(),
             interval_guideline: String::from(proposed.interval),
             interval_reason: typed(
                 &format!("interval_reason_{i}"),
@@ -516,7 +507,7 @@ fn edited(base: &Plan, v: &FormValues) -> Result<Plan, Invalid> {
             ),
         }
         t.sessions_reason = reason(v, &format!("sessions_reason_{i}"));
-        let unit = unit_of(t.interval);
+        let unit = t.interval.unit();
         match Interval::try_from(format!(
             "{}-{} {unit}",
             v.get(&format!("interval_min_{i}")).trim(),
