@@ -41,7 +41,7 @@ fn table(kb: &KnowledgeBase, p: &Proposal, device: &str) -> String {
             t.sessions,
             t.sessions_min,
             t.sessions_max,
-            String::from(t.interval),
+            t.interval.words(),
             p.earliest_start
         );
     } else {
@@ -64,7 +64,7 @@ fn table(kb: &KnowledgeBase, p: &Proposal, device: &str) -> String {
                 t.sessions,
                 t.sessions_min,
                 t.sessions_max,
-                String::from(t.interval)
+                t.interval.words()
             );
         }
         let _ = writeln!(out);

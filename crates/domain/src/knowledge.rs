@@ -251,10 +251,28 @@ pub struct Area {
     /// face, neck, chest, hands, scalp or body: rules can target a region.
     pub region: String,
     pub depth: DepthRange,
+    /// The range for scars, where scars go deeper than the area's default
+    /// (cheeks: acne scars to 1.5–2.0 mm).
+    #[serde(default)]
+    pub scar_depth: Option<DepthRange>,
     #[serde(default)]
     pub note: Option<String>,
     pub source: String,
     pub evidence: Evidence,
+}
+
+impl Area {
+    /// The range to start from for these indications: the scar range when
+    /// a scar is among them and the area has one, else the area's own.
+    pub fn depth_for(&self, kb: &KnowledgeBase, indications: &[String]) -> DepthRange {
+        let scar = indications
+            .iter()
+            .any(|c| kb.indication(c).is_some_and(|i| i.scar));
+        match self.scar_depth {
+            Some(d) if scar => d,
+            _ => self.depth,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -267,6 +285,9 @@ pub struct Indication {
     pub interval: Interval,
     #[serde(default)]
     pub depth: Option<DepthRange>,
+    /// A scar: it may use an area's deeper scar range.
+    #[serde(default)]
+    pub scar: bool,
     #[serde(default)]
     pub adjuncts: Vec<String>,
     pub downtime: String,
@@ -603,6 +624,19 @@ pub struct PlanningSettings {
     /// How a concern's severity places the course in its ranges; one rule
     /// per level.
     pub severity: Vec<SeverityRule>,
+    /// How far a visit may fall either side of the interval a trial used.
+    pub interval_tolerance: IntervalTolerance,
+}
+
+/// Trials report one interval ("4 weeks", "30 days"); clinics book a few
+/// days either side. Two concerns whose intervals meet within this many
+/// days either way share one course.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntervalTolerance {
+    pub days: u32,
+    pub source: String,
+    pub evidence: Evidence,
 }
 
 /// Where a severity puts the course: how many sessions of the indication's
@@ -1123,6 +1157,14 @@ impl KnowledgeBase {
             });
         }
         out.push(Setting {
+            key: "planning.interval_tolerance.days".into(),
+            label: "Days a visit may fall either side of a trial's interval".into(),
+            value: self.planning.interval_tolerance.days.to_string(),
+            format: "a number of days, e.g. 3",
+            source: self.planning.interval_tolerance.source.clone(),
+            evidence: self.planning.interval_tolerance.evidence,
+        });
+        out.push(Setting {
             key: "charting.min_numbing_minutes".into(),
             label: "Minimum numbing time before needling (minutes)".into(),
             value: self.charting.min_numbing_minutes.to_string(),
@@ -1187,6 +1229,16 @@ impl KnowledgeBase {
                 let area = self.areas.iter_mut().find(|a| a.code == *code);
                 let area = area.ok_or_else(|| format!("No area called {code:?}."))?;
                 area.depth = DepthRange::parse(value.trim())?;
+            }
+            ["planning", "interval_tolerance", "days"] => {
+                let days: u32 = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| "Enter a whole number of days.".to_string())?;
+                if days > 14 {
+                    return Err("Use 0 to 14 days.".into());
+                }
+                self.planning.interval_tolerance.days = days;
             }
             ["charting", "min_numbing_minutes"] => {
                 self.charting.min_numbing_minutes = minutes(value, 0..=120)?;

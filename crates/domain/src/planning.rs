@@ -281,7 +281,9 @@ fn bound_depth(
     h: &PatientHistory,
     severity: Severity,
 ) {
-    let mut g = a.guideline;
+    let mut g = kb
+        .area(&a.area)
+        .map_or(a.guideline, |area| area.depth_for(kb, &a.indications));
     for code in &a.indications {
         let Some(ind) = kb.indication(code) else {
             continue;
@@ -388,14 +390,16 @@ fn tracks(
     severity: &[(String, Severity)],
 ) -> (Vec<Track>, Vec<String>) {
     // Windows overlap when the latest minimum is at most the earliest
-    // maximum; sorted by minimum, a group grows while that holds.
+    // maximum, each widened by the tolerance either way; sorted by minimum,
+    // a group grows while that holds.
+    let tolerance = kb.planning.interval_tolerance.days;
     let mut sorted: Vec<&(&Indication, u32)> = courses.iter().collect();
     sorted.sort_by_key(|(i, _)| (approx_days(i.interval.min), approx_days(i.interval.max)));
     let mut groups: Vec<Vec<(&Indication, u32)>> = vec![];
     for c in sorted {
         let fits = groups.last().is_some_and(|g| {
             let earliest_max = g.iter().map(|(i, _)| approx_days(i.interval.max)).min();
-            earliest_max.is_some_and(|m| approx_days(c.0.interval.min) <= m)
+            earliest_max.is_some_and(|m| approx_days(c.0.interval.min) <= m + 2 * tolerance)
         });
         match groups.last_mut() {
             Some(g) if fits => g.push(*c),
@@ -432,7 +436,7 @@ fn tracks(
         if members[g].is_empty() {
             continue;
         }
-        let (sessions, smin, smax, interval, mut reconciliation) = reconcile(group);
+        let (sessions, smin, smax, interval, mut reconciliation) = reconcile(group, tolerance);
         for (i, n) in group {
             if *n != i.typical_sessions {
                 let s = severity_of(severity, &i.code);
@@ -481,7 +485,10 @@ fn tracks(
 /// One course for indications whose windows overlap, each with the
 /// sessions its severity calls for: the most sessions, and the interval
 /// every window allows.
-fn reconcile(courses: &[(&Indication, u32)]) -> (u32, u32, u32, Interval, Vec<String>) {
+fn reconcile(
+    courses: &[(&Indication, u32)],
+    tolerance: u32,
+) -> (u32, u32, u32, Interval, Vec<String>) {
     let (first, first_sessions) = courses[0];
     if courses.len() == 1 {
         return (
@@ -522,7 +529,14 @@ fn reconcile(courses: &[(&Indication, u32)]) -> (u32, u32, u32, Interval, Vec<St
         .map(|(i, _)| *i)
         .min_by_key(|i| approx_days(i.interval.max))
         .unwrap_or(first);
-    let (min, max) = (lo.interval.min, hi.interval.max);
+    // Windows that meet only within the tolerance: the course runs between
+    // the two intervals, each within its tolerance.
+    let meet_within_tolerance = approx_days(lo.interval.min) > approx_days(hi.interval.max);
+    let (min, max) = if meet_within_tolerance {
+        (hi.interval.max, lo.interval.min)
+    } else {
+        (lo.interval.min, hi.interval.max)
+    };
     // An interval is written in one unit; mixed units become days.
     let interval = if min.unit == max.unit {
         Interval { min, max }
@@ -536,10 +550,21 @@ fn reconcile(courses: &[(&Indication, u32)]) -> (u32, u32, u32, Interval, Vec<St
             max: days(max),
         }
     };
-    notes.push(format!(
-        "Interval: {} to {}, the window every indication allows.",
-        lo.interval.min, hi.interval.max
-    ));
+    notes.push(if meet_within_tolerance {
+        format!(
+            "Interval: {}: {} (every {}) and {} (every {}) meet within the {tolerance} days either side the clinic allows.",
+            interval.words(),
+            hi.name,
+            hi.interval.words(),
+            lo.name,
+            lo.interval.words()
+        )
+    } else {
+        format!(
+            "Interval: {}, the window every indication allows.",
+            interval.words()
+        )
+    });
     (sessions, smin, smax.max(sessions), interval, notes)
 }
 

@@ -49,10 +49,10 @@ fn every_indication_gets_its_course() {
     let kb = kb();
     // (indication, area, sessions, interval, depth range proposed)
     let expected = [
-        ("acne_scars", "cheeks", 3, "4-6 weeks", "0.5-1"),
+        ("acne_scars", "cheeks", 3, "4-6 weeks", "0.5-1.5"),
         ("scars", "jaw_chin", 3, "4-6 weeks", "0.5-1"),
         ("surgical_scar", "jaw_chin", 3, "4-6 weeks", "0.5-1"),
-        ("fine_lines", "forehead", 4, "30-42 days", "0.5-0.5"),
+        ("fine_lines", "forehead", 4, "30-30 days", "0.5-0.5"),
         ("striae", "abdomen", 3, "4-6 weeks", "1.5-1.5"),
         ("melasma", "cheeks", 3, "4-4 weeks", "0.5-1"),
         ("pigmentation_texture", "nose", 3, "4-6 weeks", "0.5-0.5"),
@@ -161,14 +161,96 @@ fn two_indications_on_one_area_meet_in_the_middle() {
     assert_eq!(p.areas[0].indications, ["acne_scars", "fine_lines"]);
     assert_eq!(p.tracks.len(), 1, "their windows overlap: one course");
     assert_eq!(p.tracks[0].sessions, 4, "fine lines need four");
-    assert_eq!(String::from(p.tracks[0].interval), "30-42 days");
+    assert_eq!(String::from(p.tracks[0].interval), "30-30 days");
     assert!(
-        p.tracks[0].reconciliation[1]
-            .contains("30 days to 6 weeks, the window every indication allows"),
+        p.tracks[0].reconciliation[1].contains("30 days, the window every indication allows"),
         "{:?}",
         p.tracks[0].reconciliation
     );
     assert_eq!(p.areas[0].depth.to_string(), "0.5-1");
+}
+
+/// The acne-scar trials needled the cheeks at 1.5 mm: for scars the
+/// cheeks' range reaches 1.5–2.0 mm (bounded by what the device was
+/// evaluated to), while fine lines there keep the area's 0.5–1.0 mm.
+#[test]
+fn acne_scars_on_the_cheeks_reach_the_trials_depth() {
+    use needlepoint_domain::plan::Plan;
+    let kb = kb();
+    let h = history(&[("acne_scars", "cheeks")]);
+    let proposal = plan(&kb, &h, "skinpen").unwrap();
+    assert_eq!(proposal.areas[0].guideline.to_string(), "0.5-1.5");
+    let mut p = Plan::from_proposal(&proposal, "skinpen");
+    p.areas[0].depth = r("1.5-1.5");
+    assert!(
+        p.check(&kb, &proposal).unwrap().is_empty(),
+        "the trials' 1.5 mm is not off-guideline"
+    );
+    // The medical roller (0.5–1.5 mm) and a depth SkinPen was not evaluated to.
+    let roller = plan(&kb, &h, "medical_roller").unwrap();
+    assert_eq!(roller.areas[0].guideline.to_string(), "0.5-1.5");
+    assert!(proposal.areas[0]
+        .notes
+        .iter()
+        .any(|n| n.contains("not evaluated beyond 1.5 mm")));
+    // Fine lines on the same cheeks do not go deeper with the scars.
+    let lines = plan(&kb, &history(&[("fine_lines", "cheeks")]), "skinpen").unwrap();
+    assert_eq!(lines.areas[0].guideline.to_string(), "0.5-1");
+    let both = plan(
+        &kb,
+        &history(&[("acne_scars", "cheeks"), ("fine_lines", "cheeks")]),
+        "skinpen",
+    )
+    .unwrap();
+    assert_eq!(both.areas[0].guideline.to_string(), "0.5-1");
+}
+
+/// Trials report one interval: melasma every 4 weeks (Lima 2017), fine
+/// lines every 30 days (Ablon 2018). Two days apart is one course within
+/// the clinic's tolerance, not two tracks whose windows "do not overlap".
+#[test]
+fn intervals_that_meet_within_the_tolerance_are_one_course() {
+    let mut kb = kb();
+    let h = history(&[("melasma", "cheeks"), ("fine_lines", "cheeks")]);
+    let p = plan(&kb, &h, "skinpen").unwrap();
+    assert_eq!(p.tracks.len(), 1, "{:?}", p.reconciliation);
+    let t = &p.tracks[0];
+    assert_eq!(String::from(t.interval), "28-30 days");
+    assert!(
+        t.reconciliation.iter().any(|r| r.contains(
+            "28–30 days: Melasma (every 4 weeks) and Fine lines and wrinkles (every 30 days) meet within the 3 days"
+        )),
+        "{:?}",
+        t.reconciliation
+    );
+    assert!(!p
+        .reconciliation
+        .iter()
+        .any(|n| n.contains("do not overlap")));
+    // A clinic that allows no give splits them; the give is a setting.
+    kb.apply_override("planning.interval_tolerance.days", "0")
+        .unwrap();
+    let strict = plan(&kb, &h, "skinpen").unwrap();
+    assert_eq!(String::from(strict.tracks[0].interval), "30-30 days");
+    assert!(
+        strict
+            .reconciliation
+            .iter()
+            .any(|n| n.contains("do not overlap")),
+        "{:?}",
+        strict.reconciliation
+    );
+    assert!(kb
+        .apply_override("planning.interval_tolerance.days", "30")
+        .is_err());
+    // Hair loss weekly and stretch marks monthly stay apart.
+    let apart = plan(
+        &needlepoint_knowledge::shipped().unwrap(),
+        &history(&[("androgenetic_alopecia", "scalp"), ("striae", "abdomen")]),
+        "medical_roller",
+    )
+    .unwrap();
+    assert_eq!(apart.tracks.len(), 2);
 }
 
 /// Hair loss on the scalp (weekly × 12) with stretch marks on the abdomen
@@ -281,7 +363,7 @@ fn an_unrecorded_skin_type_is_planned_as_the_darker_types() {
     let mut h = history(&[("acne_scars", "cheeks")]);
     h.fitzpatrick = None;
     let p = plan(&kb, &h, "skinpen").unwrap();
-    assert_eq!(p.areas[0].depth.to_string(), "0.5-0.75");
+    assert_eq!(p.areas[0].depth.to_string(), "0.5-1");
     assert!(
         p.areas[0]
             .notes
@@ -349,10 +431,10 @@ fn dark_skin_gets_a_conservative_depth_and_pretreatment() {
     let mut h = history(&[("acne_scars", "cheeks")]);
     h.fitzpatrick = Some(5);
     let p = plan(&kb, &h, "skinpen").unwrap();
-    assert_eq!(p.areas[0].guideline.to_string(), "0.5-1");
+    assert_eq!(p.areas[0].guideline.to_string(), "0.5-1.5");
     assert_eq!(
         p.areas[0].depth.to_string(),
-        "0.5-0.75",
+        "0.5-1",
         "half way up the range"
     );
     assert!(p
@@ -505,16 +587,16 @@ fn plan_edits_pass_the_guardrails() {
     );
 
     let mut p = base.clone();
-    p.areas[0].depth = r("1.0-1.5");
+    p.areas[0].depth = r("1.5-2.0");
     let e = p.check(&kb, &proposal).unwrap_err();
     assert_eq!(e.errors[0].field, "areas[0].depth");
     assert!(e.errors[0].message.contains("Give a reason"));
-    p.areas[0].reason = Some("Deep boxcar scars; tolerated 1.5 mm before".into());
+    p.areas[0].reason = Some("Deep boxcar scars; tolerated 2.0 mm before".into());
     let flags = p.check(&kb, &proposal).unwrap();
     assert_eq!(flags.len(), 1, "kept, and flagged");
     assert_eq!(
         flags[0].reason,
-        "Deep boxcar scars; tolerated 1.5 mm before"
+        "Deep boxcar scars; tolerated 2.0 mm before"
     );
 
     let mut p = base.clone();
@@ -588,7 +670,7 @@ fn the_consent_says_what_the_plan_is_in_plain_words() {
     let h = history(&[("acne_scars", "cheeks")]);
     let p = Plan::from_proposal(&plan(&kb, &h, "skinpen").unwrap(), "skinpen");
     let t = consent_text(&kb, &p, None, "Amara Okafor", "Harbour Clinic", &h);
-    assert!(t.contains("Cheeks and zygoma: 0.5-1 mm, for Acne scars"));
+    assert!(t.contains("Cheeks and zygoma: 0.5-1.5 mm, for Acne scars"));
     // Risks in words a patient reads, not fractions or jargon.
     assert!(
         t.contains("Raised marks in lines: About 1 in 15 people in one study (2 of 30)"),
@@ -723,11 +805,11 @@ fn with_severity(indication: &str, area: &str, severity: Severity) -> PatientHis
 fn severity_sets_sessions_and_depth_within_the_ranges() {
     let kb = kb();
     // (severity, sessions, depth proposed) for acne scars (3–5 sessions,
-    // typically 3) on the cheeks (0.5–1.0 mm).
+    // typically 3) on the cheeks (scars 0.5–2.0 mm, SkinPen evaluated to 1.5).
     for (severity, sessions, depth) in [
-        (Severity::Mild, 3, "0.5-0.75"),
-        (Severity::Moderate, 3, "0.5-1"),
-        (Severity::Severe, 5, "0.75-1"),
+        (Severity::Mild, 3, "0.5-1"),
+        (Severity::Moderate, 3, "0.5-1.5"),
+        (Severity::Severe, 5, "1-1.5"),
     ] {
         let p = plan(
             &kb,
@@ -739,7 +821,7 @@ fn severity_sets_sessions_and_depth_within_the_ranges() {
         assert_eq!(p.areas[0].depth.to_string(), depth, "{severity:?}: depth");
         assert_eq!(
             p.areas[0].guideline.to_string(),
-            "0.5-1",
+            "0.5-1.5",
             "{severity:?}: the guideline is the whole range"
         );
         let t = &p.tracks[0];
@@ -768,7 +850,7 @@ fn severity_sets_sessions_and_depth_within_the_ranges() {
     let mut dark = with_severity("acne_scars", "cheeks", Severity::Severe);
     dark.fitzpatrick = Some(5);
     let p = plan(&kb, &dark, "skinpen").unwrap();
-    assert_eq!(p.areas[0].depth.to_string(), "0.75-0.75");
+    assert_eq!(p.areas[0].depth.to_string(), "1-1");
     // Two concerns on one area: the worse one sets the depth.
     let mut two = history(&[("acne_scars", "cheeks"), ("fine_lines", "cheeks")]);
     two.concerns[0].severity = Severity::Mild;

@@ -36,7 +36,7 @@ async fn plans_over_the_api(b: TestBackend) {
     let id = p["id"].as_i64().unwrap();
 
     let mut plan = p["plan"].clone();
-    plan["areas"][0]["depth"] = json!("0.5-1.5");
+    plan["areas"][0]["depth"] = json!("0.5-2.0");
     let (s, v) = call(
         &mut nurse,
         Method::PUT,
@@ -142,7 +142,7 @@ async fn plans_over_the_api(b: TestBackend) {
 async fn severity_shapes_the_proposed_plan(b: TestBackend) {
     let c = crate::browser::ready_to_plan(b).await;
     let mut nurse = c.client_as(Role::Clinician).await;
-    for (severity, sessions, depth) in [("severe", 5, "0.75-1"), ("mild", 3, "0.5-0.75")] {
+    for (severity, sessions, depth) in [("severe", 5, "1-1.5"), ("mild", 3, "0.5-1")] {
         let history = json!({
             "fitzpatrick": 2,
             "concerns": [{"indication": "acne_scars", "area": "cheeks", "severity": severity}]
@@ -208,7 +208,7 @@ async fn consent_links_refuse_reuse_and_wrong_input(b: TestBackend) {
 
     let mut patient = Client::new(&c.app.base);
     let page = patient.get(&path).await.text().await.unwrap();
-    assert!(page.contains("Cheeks and zygoma: 0.5-1 mm"));
+    assert!(page.contains("Cheeks and zygoma: 0.5-1.5 mm"));
     // A PNG data URL stand-in long enough to pass the shape check.
     let png = format!("data:image/png;base64,iVBORw0KGgo{}", "A".repeat(400));
     let r = patient
