@@ -492,6 +492,10 @@ pub struct Rule {
     pub effect: Effect,
     #[serde(default)]
     pub wait: Option<Period>,
+    /// Where the literature leaves the wait to the clinic, the waits it may
+    /// choose from, each with its source; the wait is one of them.
+    #[serde(default)]
+    pub wait_choices: Vec<WaitChoice>,
     /// What to do, for a precaution (and alongside other effects).
     #[serde(default)]
     pub precaution: Option<String>,
@@ -502,6 +506,14 @@ pub struct Rule {
     pub note: Option<String>,
     pub source: String,
     pub evidence: Evidence,
+}
+
+/// A waiting period a clinic may choose, and who recommends it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaitChoice {
+    pub wait: Period,
+    pub source: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -1028,6 +1040,10 @@ impl KnowledgeBase {
                     "a precaution rule must say what to do".into(),
                 );
             }
+            if !r.wait_choices.is_empty() && !r.wait_choices.iter().any(|c| Some(c.wait) == r.wait)
+            {
+                p(&r.id, "wait", "the wait must be one of wait_choices".into());
+            }
             if r.wait.is_some() && r.effect != Effect::Defer {
                 p(
                     &r.id,
@@ -1121,6 +1137,9 @@ pub struct Setting {
     pub value: String,
     /// How to write a new value.
     pub format: &'static str,
+    /// The values allowed, with their sources, where the value is a choice
+    /// rather than a number to type.
+    pub choices: Vec<(String, String)>,
     pub source: String,
     pub evidence: Evidence,
 }
@@ -1133,6 +1152,7 @@ impl KnowledgeBase {
             label: "A screening is stale after (days)".into(),
             value: self.screening.max_age_days.to_string(),
             format: "a number of days, e.g. 30",
+            choices: vec![],
             source: self.screening.source.clone(),
             evidence: self.screening.evidence,
         }];
@@ -1142,6 +1162,11 @@ impl KnowledgeBase {
                 label: format!("Wait after: {}", r.name),
                 value: r.wait.map(|w| w.to_string()).unwrap_or_default(),
                 format: "a period, e.g. 14 days, 2 weeks or 6 months",
+                choices: r
+                    .wait_choices
+                    .iter()
+                    .map(|c| (c.wait.to_string(), c.source.clone()))
+                    .collect(),
                 source: r.source.clone(),
                 evidence: r.evidence,
             });
@@ -1152,6 +1177,7 @@ impl KnowledgeBase {
                 label: format!("Depth range: {} (mm)", a.name),
                 value: a.depth.to_string(),
                 format: "a range in mm, e.g. 0.25-0.5",
+                choices: vec![],
                 source: a.source.clone(),
                 evidence: a.evidence,
             });
@@ -1161,6 +1187,7 @@ impl KnowledgeBase {
             label: "Days a visit may fall either side of a trial's interval".into(),
             value: self.planning.interval_tolerance.days.to_string(),
             format: "a number of days, e.g. 3",
+            choices: vec![],
             source: self.planning.interval_tolerance.source.clone(),
             evidence: self.planning.interval_tolerance.evidence,
         });
@@ -1169,6 +1196,7 @@ impl KnowledgeBase {
             label: "Minimum numbing time before needling (minutes)".into(),
             value: self.charting.min_numbing_minutes.to_string(),
             format: "a number of minutes, e.g. 30",
+            choices: vec![],
             source: self.charting.source.clone(),
             evidence: self.charting.evidence,
         });
@@ -1177,6 +1205,7 @@ impl KnowledgeBase {
             label: "Minutes kept free between appointments".into(),
             value: self.scheduling.buffer_minutes.to_string(),
             format: "a number of minutes, e.g. 10",
+            choices: vec![],
             source: self.scheduling.source.clone(),
             evidence: self.scheduling.evidence,
         });
@@ -1194,6 +1223,7 @@ impl KnowledgeBase {
                     label: format!("{}: {what}", t.name),
                     value: value.to_string(),
                     format: "a number of minutes, e.g. 30",
+                    choices: vec![],
                     source: t.source.clone(),
                     evidence: t.evidence,
                 });
@@ -1223,7 +1253,21 @@ impl KnowledgeBase {
                     .iter_mut()
                     .find(|r| r.id == *id && r.wait.is_some());
                 let rule = rule.ok_or_else(|| format!("No waiting period called {key:?}."))?;
-                rule.wait = Some(Period::parse(value.trim())?);
+                let wait = Period::parse(value.trim())?;
+                if !rule.wait_choices.is_empty()
+                    && !rule.wait_choices.iter().any(|c| c.wait == wait)
+                {
+                    let allowed: Vec<String> = rule
+                        .wait_choices
+                        .iter()
+                        .map(|c| c.wait.to_string())
+                        .collect();
+                    return Err(format!(
+                        "Choose one of {}: the waits with a source.",
+                        allowed.join(", ")
+                    ));
+                }
+                rule.wait = Some(wait);
             }
             ["area", code, "depth"] => {
                 let area = self.areas.iter_mut().find(|a| a.code == *code);

@@ -1055,3 +1055,42 @@ fn a_deferral_with_an_approval_says_both() {
     // A clinician's override to eligible decides; the engine's wait is not said.
     assert_eq!(outcome_words(Eligible, dated, iso), "Eligible");
 }
+
+/// The wait after isotretinoin is the clinic's choice among the waits with
+/// a source (0, 3 or 6 months), not a number to retype; 12 months has no
+/// source and is refused.
+#[test]
+fn the_isotretinoin_wait_is_a_choice_with_sources() {
+    let mut kb = needlepoint_knowledge::shipped().unwrap();
+    let setting = kb
+        .settings()
+        .into_iter()
+        .find(|s| s.key == "contraindication.isotretinoin_stopped.wait")
+        .unwrap();
+    let values: Vec<&str> = setting.choices.iter().map(|(v, _)| v.as_str()).collect();
+    assert_eq!(values, ["0 months", "3 months", "6 months"]);
+    assert!(setting.choices[0]
+        .1
+        .contains("Spring et al., JAMA Dermatol 2017"));
+    assert_eq!(setting.value, "6 months", "the default");
+    let e = kb
+        .apply_override("contraindication.isotretinoin_stopped.wait", "12 months")
+        .unwrap_err();
+    assert!(e.contains("0 months, 3 months, 6 months"), "{e}");
+    // Stopped in June: deferred by the default, eligible with no wait.
+    let mut h = base();
+    h.medications
+        .push(med("isotretinoin", None, Some(date(2026, 6, 1))));
+    let on = date(2026, 11, 1);
+    let areas = ["cheeks".to_string()];
+    let s = screen(&kb, &h, &areas, on).unwrap();
+    assert_eq!(s.status, Deferred);
+    kb.apply_override("contraindication.isotretinoin_stopped.wait", "3 months")
+        .unwrap();
+    assert_eq!(screen(&kb, &h, &areas, on).unwrap().status, Eligible);
+    kb.apply_override("contraindication.isotretinoin_stopped.wait", "0 months")
+        .unwrap();
+    let s = screen(&kb, &h, &areas, on).unwrap();
+    assert_eq!(s.status, Eligible, "{:?}", s.areas);
+    assert!(kb.check().is_empty(), "{:?}", kb.check());
+}

@@ -36,6 +36,8 @@ struct RulesPage {
     rules: Vec<Rule>,
     can_change: bool,
     error: Option<String>,
+    /// The error belongs to a choice's own form, not the general one.
+    chosen: bool,
     form: FormValues,
 }
 
@@ -69,16 +71,21 @@ async fn build(
             ),
         })
         .collect();
+    let settings = kb.settings();
+    let chosen = settings
+        .iter()
+        .any(|s| s.key == form.get("key") && !s.choices.is_empty());
     Ok(RulesPage {
         shell: Shell::new(caller, csrf, "settings"),
         clinic_id: id,
         clinic: clinic.details.name,
         version: kb.version.clone(),
-        settings: kb.settings(),
+        settings,
         changes,
         rules: kb.rules.clone(),
         can_change: caller.role == Role::Owner,
         error,
+        chosen,
         form,
     })
 }

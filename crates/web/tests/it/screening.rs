@@ -435,6 +435,45 @@ async fn owners_change_rules_with_a_reason(b: TestBackend) {
     assert!(
         page.contains("Our injectors prefer a month") && page.contains("<strong>4 weeks</strong>")
     );
+    // The isotretinoin wait is chosen from the waits with a source, in its
+    // own form; a wait without one is refused there, nothing saved.
+    let iso = "contraindication.isotretinoin_stopped.wait";
+    assert!(page.contains(&format!("id=\"choice-{iso}\"")));
+    assert!(page.contains("Spring et al., JAMA Dermatol 2017"));
+    let r = owner
+        .post_form(
+            &path,
+            &[("key", iso), ("value", "12 months"), ("reason", "Cautious")],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    let form = html.split(&format!("id=\"choice-{iso}\"")).next().unwrap();
+    assert!(
+        form.rsplit("<form")
+            .next()
+            .unwrap()
+            .contains("Choose one of 0 months, 3 months, 6 months"),
+        "the message sits in the choice's own form"
+    );
+    assert!(!html.contains("id=\"rule-error\""));
+    let r = owner
+        .post_form(
+            &path,
+            &[
+                ("key", iso),
+                ("value", "3 months"),
+                ("reason", "Chosen by our medical director"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let page = owner.get(&path).await.text().await.unwrap();
+    assert!(
+        page.contains("<strong>3 months</strong> (in use)"),
+        "{page}"
+    );
+    assert!(page.contains("Chosen by our medical director"));
     let mut nurse = c.client_as(Role::Clinician).await;
     assert_eq!(
         nurse.get(&path).await.status(),
