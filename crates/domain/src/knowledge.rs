@@ -638,6 +638,20 @@ pub struct PlanningSettings {
     pub severity: Vec<SeverityRule>,
     /// How far a visit may fall either side of the interval a trial used.
     pub interval_tolerance: IntervalTolerance,
+    /// What a plan says when it numbs a large area.
+    pub large_area_numbing: LargeAreaNumbing,
+}
+
+/// Numbing cream over a large area, under a wrap or warmed has caused
+/// methaemoglobinaemia, seizures and deaths: a plan that numbs an area in
+/// these regions carries the precaution.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LargeAreaNumbing {
+    pub regions: Vec<String>,
+    pub precaution: String,
+    pub source: String,
+    pub evidence: Evidence,
 }
 
 /// Trials report one interval ("4 weeks", "30 days"); clinics book a few
@@ -1091,6 +1105,15 @@ impl KnowledgeBase {
                 "dark_skin_depth_percent",
                 "a percentage, 0 to 100".into(),
             );
+        }
+        for reg in &self.planning.large_area_numbing.regions {
+            if !regions.contains(&reg.as_str()) {
+                p(
+                    "planning",
+                    "large_area_numbing",
+                    format!("no area is in region {reg:?}"),
+                );
+            }
         }
         for z in &self.no_go_zones {
             if self.area(&z.code).is_some() {

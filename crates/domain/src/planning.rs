@@ -234,6 +234,17 @@ pub fn propose(
             precautions.push(f);
         }
     }
+    let numbing = &kb.planning.large_area_numbing;
+    let large = areas
+        .iter()
+        .filter_map(|a| kb.area(&a.area))
+        .find(|a| numbing.regions.contains(&a.region));
+    if let Some(a) = large {
+        precautions.push(format!(
+            "{}: {} ({})",
+            a.name, numbing.precaution, numbing.source
+        ));
+    }
     let pretreatment = kb
         .pretreatments
         .iter()

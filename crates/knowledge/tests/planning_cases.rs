@@ -871,3 +871,25 @@ fn the_knowledge_base_has_one_severity_rule_per_level() {
         assert!(!r.source.is_empty());
     }
 }
+
+/// Numbing cream over a large area, under a wrap or warmed has killed (FDA
+/// advisories 2007, 2009): a plan that numbs the body says how to numb it,
+/// and every plan's pre-treatment says no wrap or heat.
+#[test]
+fn a_large_area_to_numb_carries_the_precaution() {
+    let kb = kb();
+    let body = plan(&kb, &history(&[("striae", "abdomen")]), "skinpen").unwrap();
+    let p = body
+        .precautions
+        .iter()
+        .find(|p| p.contains("a large area to numb"))
+        .unwrap_or_else(|| panic!("{:?}", body.precautions));
+    assert!(p.starts_with("Abdomen:") && p.contains("never cover it with a wrap"));
+    assert!(p.contains("FDA public health advisories"));
+    let face = plan(&kb, &history(&[("acne_scars", "cheeks")]), "skinpen").unwrap();
+    assert!(!face.precautions.iter().any(|p| p.contains("large area")));
+    assert!(face
+        .pretreatment
+        .iter()
+        .any(|t| t.contains("never under a wrap or warmed")));
+}

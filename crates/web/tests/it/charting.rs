@@ -301,7 +301,7 @@ async fn checklist_gates_the_start(b: TestBackend) {
     let html = page(&mut nurse, chart).await;
     for why in [
         "Why: Re-screen when the history changed",
-        "(J Drugs Dermatol 2024)",
+        "(J Drugs Dermatol 2024 (authors and title not recorded",
         "Baseline photos still to take: Front, Left 45°, Right 45°",
     ] {
         assert!(html.contains(why), "{why}");
