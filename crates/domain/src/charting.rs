@@ -3,6 +3,7 @@
 //! fact (the screening in force, the photos taken, the time now) comes in as
 //! an argument.
 
+use crate::history::PatientHistory;
 use crate::knowledge::{DeviceModel, KnowledgeBase};
 use crate::planning::mm;
 use crate::screening::{Deferral, Status};
@@ -473,8 +474,10 @@ pub fn check_zone(kb: &KnowledgeBase, zone: &str, depth: Depth, device: &DeviceM
             device.source
         ));
     }
+    // Both are shown when both apply.
+    let mut above = vec![];
     if depth > area.depth.max {
-        return ZoneCheck::AboveRange(format!(
+        above.push(format!(
             "{} mm is above the usual {}–{} mm for {} ({}).",
             mm(depth),
             mm(area.depth.min),
@@ -483,7 +486,73 @@ pub fn check_zone(kb: &KnowledgeBase, zone: &str, depth: Depth, device: &DeviceM
             area.source
         ));
     }
+    if let Some(e) = device.evaluated.filter(|e| depth > e.max) {
+        above.push(format!(
+            "{} mm is deeper than {}'s safety was evaluated to ({} mm; {}).",
+            mm(depth),
+            device.name,
+            mm(e.max),
+            device.source
+        ));
+    }
+    if !above.is_empty() {
+        return ZoneCheck::AboveRange(above.join(" "));
+    }
     ZoneCheck::Ok
+}
+
+/// A zone the patient's history bars on the day, and why in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Barred {
+    pub zone: String,
+    pub why: String,
+}
+
+/// The zones the history bars on `today`: every area screened afresh, and
+/// those not eligible or deferred there (a tattoo, a mole being checked,
+/// skin cancer, a recent peel…), each with the rules that bar it and when
+/// the bar lifts. The zone map greys them out; charting refuses them.
+pub fn barred_zones(kb: &KnowledgeBase, h: &PatientHistory, today: Date) -> Vec<Barred> {
+    let all: Vec<String> = kb.areas.iter().map(|a| a.code.clone()).collect();
+    let Ok(s) = crate::screening::screen(kb, h, &all, today) else {
+        return vec![];
+    };
+    s.areas
+        .iter()
+        .filter(|a| matches!(a.status, Status::NotEligible | Status::Deferred))
+        .map(|a| {
+            let why: Vec<String> = a
+                .reasons
+                .iter()
+                .filter(|r| matches!(r.status, Status::NotEligible | Status::Deferred))
+                .map(|r| match r.deferral {
+                    Some(Deferral::Until(d)) => format!("{} (until {d})", r.rule),
+                    Some(Deferral::UntilResolved) => format!("{} (until it resolves)", r.rule),
+                    None => r.rule.clone(),
+                })
+                .collect();
+            Barred {
+                zone: a.area.clone(),
+                why: why.join("; "),
+            }
+        })
+        .collect()
+}
+
+/// Refuses a zone the history bars, naming why.
+pub fn check_not_barred(kb: &KnowledgeBase, zone: &str, barred: &[Barred]) -> Result<(), Invalid> {
+    match barred.iter().find(|b| b.zone == zone.trim()) {
+        Some(b) => {
+            let name = kb
+                .area(&b.zone)
+                .map_or(b.zone.as_str(), |a| a.name.as_str());
+            Err(Invalid::one(
+                "zone",
+                format!("{name} must not be needled today: {}.", b.why),
+            ))
+        }
+        None => Ok(()),
+    }
 }
 
 /// Parses and checks a zone. `consented` lists the areas the signed consent

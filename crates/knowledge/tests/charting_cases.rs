@@ -626,3 +626,94 @@ fn a_zone_off_todays_tracks_needs_a_reason_and_is_flagged() {
     .flag
     .is_none());
 }
+
+/// The history bars a zone for the day: a mole being checked on the nose,
+/// skin cancer on the forehead, a peel on the chin last week. The map greys
+/// them out with why, and charting one is refused with the same words;
+/// moles to needle around and the rest of the face stay open.
+#[test]
+fn zones_the_history_bars_are_refused_with_why() {
+    use needlepoint_domain::history::{ConditionEntry, EventEntry, PatientHistory};
+    let kb = kb();
+    let cond = |code: &str, area: &str| ConditionEntry {
+        code: code.into(),
+        areas: vec![area.into()],
+        since: None,
+        resolved_on: None,
+        controlled: None,
+        note: None,
+    };
+    let h = PatientHistory {
+        date_of_birth: Some(date(1990, 1, 1)),
+        fitzpatrick: Some(2),
+        conditions: vec![
+            cond("lesion_under_review", "nose"),
+            cond("skin_cancer", "forehead"),
+            cond("mole", "cheeks"),
+        ],
+        events: vec![EventEntry {
+            code: "resurfacing".into(),
+            on: date(2026, 11, 16),
+            areas: vec!["jaw_chin".into()],
+            note: None,
+        }],
+        ..PatientHistory::default()
+    };
+    h.validate(&kb, TODAY).unwrap();
+    let barred = barred_zones(&kb, &h, TODAY);
+    let why = |z: &str| barred.iter().find(|b| b.zone == z).map(|b| b.why.clone());
+    assert_eq!(
+        why("nose").as_deref(),
+        Some("A mole or patch being checked, in the area (until it resolves)")
+    );
+    assert!(why("forehead").unwrap().starts_with("Active skin cancer"));
+    assert!(
+        why("jaw_chin").unwrap().contains("(until 2026-11-30)"),
+        "{barred:?}"
+    );
+    assert_eq!(
+        why("cheeks"),
+        None,
+        "a mole to needle around does not bar the zone"
+    );
+    assert_eq!(barred.len(), 3, "{barred:?}");
+    let e = check_not_barred(&kb, "nose", &barred).unwrap_err();
+    assert_eq!(e.errors[0].field, "zone");
+    assert_eq!(
+        e.errors[0].message,
+        "Nose must not be needled today: A mole or patch being checked, in the area (until it resolves)."
+    );
+    assert!(check_not_barred(&kb, "cheeks", &barred).is_ok());
+}
+
+/// Charting deeper than the device's safety was evaluated to (SkinPen:
+/// 1.5 mm) is flagged like going above the area's range, and when both
+/// apply both are said.
+#[test]
+fn charting_beyond_the_evaluated_depth_is_flagged() {
+    let kb = kb();
+    let skinpen = kb.devices.iter().find(|d| d.code == "skinpen").unwrap();
+    let d = |s: &str| needlepoint_domain::Depth::parse_mm("depth", s).unwrap();
+    match check_zone(&kb, "cheeks", d("1.75"), skinpen) {
+        ZoneCheck::AboveRange(m) => {
+            assert!(m.contains("above the usual 0.5–1 mm"), "{m}");
+            assert!(
+                m.contains("deeper than SkinPen Precision's safety was evaluated to (1.5 mm"),
+                "{m}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // In the cheeks' scar range, only the device's limit is left.
+    let mut scars = kb.clone();
+    let cheeks = scars.areas.iter_mut().find(|a| a.code == "cheeks").unwrap();
+    cheeks.depth = cheeks.scar_depth.unwrap();
+    match check_zone(&scars, "cheeks", d("1.75"), skinpen) {
+        ZoneCheck::AboveRange(m) => assert!(!m.contains("usual") && m.contains("evaluated"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        check_zone(&scars, "cheeks", d("1.5"), skinpen),
+        ZoneCheck::Ok
+    );
+}

@@ -628,6 +628,15 @@ fn cases() -> Vec<Case> {
             ],
         ),
         case(
+            "moles on the cheeks: needle around them",
+            NOV22,
+            |h| h.conditions.push(cond("mole", &["cheeks"])),
+            vec![
+                is("cheeks", EligibleWithPrecautions, &["mole_area"]),
+                ok("forehead"),
+            ],
+        ),
+        case(
             "waxing the upper lip on 12 Nov: the day before two weeks end",
             date(2026, 11, 25),
             |h| {

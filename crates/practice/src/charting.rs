@@ -31,6 +31,8 @@ pub struct Session {
     /// The patient's choice of photo use, from the signed consent.
     pub photo_use: Option<PhotoUse>,
     pub checks: Vec<Check>,
+    /// Zones the current history bars today, with why.
+    pub barred: Vec<charting::Barred>,
 }
 
 impl Session {
@@ -99,12 +101,24 @@ pub async fn load(cx: &Context, actor: &Actor, id: i64) -> Result<Session> {
 pub async fn session(cx: &Context, chart: Chart) -> Result<Session, StoreError> {
     let appointment = cx.store.appointment(chart.appointment_id).await?;
     let patient = cx.store.patient(chart.patient_id).await?;
-    let kb = cx.clinic_kb(chart.clinic_id).await?;
+    let mut kb = cx.clinic_kb(chart.clinic_id).await?;
     let today = cx.clinic_today(chart.clinic_id).await?;
     let plan = match chart.plan_id {
         Some(id) => Some(cx.store.plan(id).await?),
         None => None,
     };
+    // An area's usual range is the one for the concerns planned there:
+    // acne scars on the cheeks use the cheeks' scar range.
+    if let Some(p) = &plan {
+        for a in &p.plan.areas {
+            let Some(depth) = kb.area(&a.area).map(|x| x.depth_for(&kb, &a.indications)) else {
+                continue;
+            };
+            if let Some(x) = kb.areas.iter_mut().find(|x| x.code == a.area) {
+                x.depth = depth;
+            }
+        }
+    }
     // The consent in force is one signed for the plan as it stands now.
     let consent = match &plan {
         Some(p) => cx
@@ -135,11 +149,8 @@ pub async fn session(cx: &Context, chart: Chart) -> Result<Session, StoreError> 
     let photo_use = consent.as_ref().and_then(|c| PhotoUse::parse(&c.photo_use));
 
     let screenings = cx.store.screenings(patient.id).await?;
-    let current = cx
-        .store
-        .current_history(patient.id)
-        .await?
-        .map(|h| h.version);
+    let history = cx.store.current_history(patient.id).await?;
+    let current = history.as_ref().map(|h| h.version);
     let latest = screenings.first();
     let screening = match latest {
         None => ScreeningFact::None,
@@ -196,6 +207,19 @@ pub async fn session(cx: &Context, chart: Chart) -> Result<Session, StoreError> 
         antiviral_taken: chart.checklist.antiviral_taken,
     };
     let checks = charting::checklist(&kb, &facts, cx.now(), today);
+    // A clinician's override of the screening decides for the areas it
+    // screened; every other area is judged on the history as it stands.
+    let overridden: Vec<&str> = latest
+        .filter(|s| !s.overrides.is_empty())
+        .map(|s| s.result.areas.iter().map(|a| a.area.as_str()).collect())
+        .unwrap_or_default();
+    let barred = match &history {
+        Some(h) => charting::barred_zones(&kb, &h.history, today)
+            .into_iter()
+            .filter(|b| !overridden.contains(&b.zone.as_str()))
+            .collect(),
+        None => vec![],
+    };
     let zone = appointment.time_zone.clone();
     Ok(Session {
         chart,
@@ -209,6 +233,7 @@ pub async fn session(cx: &Context, chart: Chart) -> Result<Session, StoreError> 
         consented,
         photo_use,
         checks,
+        barred,
     })
 }
 
@@ -299,6 +324,7 @@ pub async fn save_zone(
     input: &ZoneInput,
 ) -> Result<Chart> {
     sx.editable()?;
+    charting::check_not_barred(&sx.kb, &input.zone, &sx.barred)?;
     let zone = charting::parse_zone(&sx.kb, input, &sx.consented, &sx.planned)?;
     Ok(cx
         .store

@@ -128,6 +128,8 @@ pub enum ZoneState {
     Charted(String),
     /// Charted above its range with an override.
     Flagged(String),
+    /// The patient's history bars it today, with why.
+    Barred(String),
     NoGo,
 }
 
@@ -157,6 +159,7 @@ fn draw(
             ZoneState::Planned => ("planned", "planned".to_string(), None),
             ZoneState::Charted(d) => ("charted", format!("charted at {d} mm"), Some(d)),
             ZoneState::Flagged(d) => ("flagged", format!("{d} mm, above range: flagged"), Some(d)),
+            ZoneState::Barred(why) => ("barred", format!("not to be needled today: {why}"), None),
             ZoneState::NoGo => ("nogo", "never needled".to_string(), None),
         };
         let name = kb
@@ -206,6 +209,8 @@ pub fn render(
 ) -> String {
     let mut out = String::from(
         "<svg class='zone-map face' viewBox='0 0 300 400' role='img' aria-label='Face map: choose a zone'>\
+         <defs><pattern id='barred-hatch' width='6' height='6' patternUnits='userSpaceOnUse' patternTransform='rotate(45)'>\
+         <rect width='6' height='6' fill='#d5d9d8'/><rect width='2' height='6' fill='#9aa4a1'/></pattern></defs>\
          <ellipse class='outline' cx='150' cy='190' rx='112' ry='156'/>",
     );
     draw(&mut out, kb, FACE, href, state, selected);
@@ -255,6 +260,7 @@ mod tests {
             &|z| match z {
                 "cheeks" => ZoneState::Charted("1.00".into()),
                 "forehead" => ZoneState::Flagged("0.75".into()),
+                "nose" => ZoneState::Barred("Mole being checked (until it resolves)".into()),
                 "inside_orbital_rim" => ZoneState::NoGo,
                 _ => ZoneState::Off,
             },
@@ -266,6 +272,10 @@ mod tests {
         assert!(svg.contains(">1.00</text>"));
         assert!(svg.contains("<title>Cheeks and zygoma: charted at 1.00 mm</title>"));
         assert!(svg.contains("<title>Inside the orbital rim: never needled</title>"));
+        assert!(svg.contains("class='zone barred'"));
+        assert!(svg.contains(
+            "<title>Nose: not to be needled today: Mole being checked (until it resolves)</title>"
+        ));
         // The no-go zone is drawn after (on top of) the area around it.
         assert!(svg.find("data-zone='inside_orbital_rim'") > svg.find("data-zone='periorbital'"));
     }

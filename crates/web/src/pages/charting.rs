@@ -193,6 +193,13 @@ async fn page(
         match c.zones.iter().find(|r| r.zone == z) {
             Some(r) if r.flag.is_some() => ZoneState::Flagged(label(r.depth)),
             Some(r) => ZoneState::Charted(label(r.depth)),
+            None if cx.barred.iter().any(|b| b.zone == z) => ZoneState::Barred(
+                cx.barred
+                    .iter()
+                    .find(|b| b.zone == z)
+                    .map(|b| b.why.clone())
+                    .unwrap_or_default(),
+            ),
             None if planned.iter().any(|p| p == z) => ZoneState::Planned,
             None => ZoneState::Off,
         }
@@ -231,7 +238,12 @@ async fn page(
                 .no_go_zones
                 .iter()
                 .find(|z| z.code == code)
-                .map(|z| format!("{} is never needled ({}).", z.name, z.source)),
+                .map(|z| format!("{} is never needled ({}).", z.name, z.source))
+                .or_else(|| {
+                    let b = cx.barred.iter().find(|b| b.zone == code)?;
+                    let name = area.map_or(code, |a| a.name.as_str());
+                    Some(format!("{name} must not be needled today: {}.", b.why))
+                }),
             charted: c.zones.iter().any(|z| z.zone == code),
         }
     });

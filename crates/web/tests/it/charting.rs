@@ -447,7 +447,7 @@ async fn zone_guardrails_refuse_and_flag(b: TestBackend) {
             "cheeks",
             "1.75",
             "",
-            "above the usual 0.5–1 mm for Cheeks and zygoma",
+            "safety was evaluated to (1.5 mm",
         ),
         ("neck", "0.5", "", "The signed consent does not cover Neck"),
     ] {
@@ -482,7 +482,7 @@ async fn zone_guardrails_refuse_and_flag(b: TestBackend) {
         .flag
         .as_deref()
         .unwrap()
-        .contains("above the usual"));
+        .contains("safety was evaluated to"));
     let html = page(&mut nurse, chart).await;
     assert!(html.contains("class='zone flagged'") && html.contains(">override</span>"));
     assert!(html.contains("Reason: Deep boxcar scars; agreed with the patient"));
@@ -740,7 +740,7 @@ async fn an_override_needs_a_medical_directors_second_signoff(b: TestBackend) {
     let st = f.c.app.store.clone();
     let (mut nurse, chart) = needling(&f).await;
     assert_eq!(
-        zone(&mut nurse, chart, "cheeks", "1.5", "Rolling scars")
+        zone(&mut nurse, chart, "cheeks", "1.75", "Rolling scars")
             .await
             .status(),
         303
@@ -1487,6 +1487,62 @@ async fn charts_open_on_their_day_or_with_a_reason(b: TestBackend) {
     assert_eq!(v["off_day_reason"], "Moved at short notice");
 }
 
+/// A mole on the cheeks sent for checking after the plan was made: the
+/// map greys the cheeks out with why, and charting them is refused with the
+/// same words, nothing saved.
+async fn zones_the_history_bars_are_grey_and_refused(b: TestBackend) {
+    let f = fixture(b).await;
+    let (mut nurse, chart) = needling(&f).await;
+    let st = &f.c.app.store;
+    let mut h = st
+        .current_history(f.c.patient_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .history;
+    h.conditions
+        .push(needlepoint_domain::history::ConditionEntry {
+            code: "lesion_under_review".into(),
+            areas: vec!["cheeks".into()],
+            since: None,
+            resolved_on: None,
+            controlled: None,
+            note: None,
+        });
+    st.add_history_version(
+        f.c.patient_id,
+        &h,
+        "clinician",
+        Some("a mole sent for checking"),
+        &actor(f.c.clinician),
+        needlepoint_store::now(),
+    )
+    .await
+    .unwrap();
+    let why = "A mole or patch being checked, in the area (until it resolves)";
+    let html = page(&mut nurse, chart).await;
+    assert!(
+        html.contains("class='zone barred'"),
+        "the cheeks are greyed out"
+    );
+    assert!(html.contains(&format!(
+        "<title>Cheeks and zygoma: not to be needled today: {why}</title>"
+    )));
+    let r = zone(&mut nurse, chart, "cheeks", "1.0", "").await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains(&format!(
+        "Cheeks and zygoma must not be needled today: {why}."
+    )));
+    assert!(st.chart(chart).await.unwrap().zones.is_empty());
+    let form = nurse
+        .get(&format!("/sessions/{chart}?zone=cheeks"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(form.contains("id=\"nogo-notice\"") && form.contains("must not be needled today"));
+}
+
 crate::both!(
     charts_open_on_their_day_or_with_a_reason,
     checklist_gates_the_start,
@@ -1499,4 +1555,5 @@ crate::both!(
     no_photos_when_the_patient_declined_them,
     no_photos_before_a_consent_is_signed,
     the_api_charts_a_session_with_the_same_rules,
+    zones_the_history_bars_are_grey_and_refused,
 );
