@@ -612,8 +612,19 @@ pub fn check_depth(
             mm(device.depth.max)
         ));
     }
+    // Both are said when both apply.
+    let mut off = vec![];
+    if depth.min < guideline.min || depth.max > guideline.max {
+        off.push(format!(
+            "{}–{} mm is outside the guideline of {}–{} mm for this area.",
+            mm(depth.min),
+            mm(depth.max),
+            mm(guideline.min),
+            mm(guideline.max)
+        ));
+    }
     if let Some(e) = device.evaluated.filter(|e| depth.max > e.max) {
-        return DepthCheck::OffGuideline(format!(
+        off.push(format!(
             "{} mm is beyond the {} mm to which {}'s safety was evaluated ({}).",
             mm(depth.max),
             mm(e.max),
@@ -621,14 +632,8 @@ pub fn check_depth(
             device.source
         ));
     }
-    if depth.min < guideline.min || depth.max > guideline.max {
-        return DepthCheck::OffGuideline(format!(
-            "{}–{} mm is outside the guideline of {}–{} mm for this area.",
-            mm(depth.min),
-            mm(depth.max),
-            mm(guideline.min),
-            mm(guideline.max)
-        ));
+    if !off.is_empty() {
+        return DepthCheck::OffGuideline(off.join(" "));
     }
     DepthCheck::Ok
 }

@@ -790,6 +790,26 @@ fn patient_texts_read_easily() {
     let all: String = texts.iter().map(|(_, t)| format!("{t}\n")).collect();
     let score = reading_ease(&all);
     assert!(score >= 60.0, "reading ease {score:.0}:\n{all}");
+
+    // The whole consent a patient signs, and every intake question.
+    let h = history(&[("acne_scars", "cheeks"), ("striae", "abdomen")]);
+    let p = needlepoint_domain::plan::Plan::from_proposal(
+        &plan(&kb, &h, "skinpen").unwrap(),
+        "skinpen",
+    );
+    let consent =
+        needlepoint_domain::plan::consent_text(&kb, &p, None, "Amara Okafor", "Harbour Clinic", &h);
+    let score = reading_ease(&consent);
+    assert!(score >= 60.0, "the consent reads at {score:.0}:\n{consent}");
+    let questions: String = [&kb.conditions, &kb.medications, &kb.allergies, &kb.events]
+        .iter()
+        .flat_map(|l| l.iter().map(|q| format!("{}\n", q.question)))
+        .collect();
+    let score = reading_ease(&questions);
+    assert!(
+        score >= 60.0,
+        "the intake questions read at {score:.0}:\n{questions}"
+    );
 }
 
 fn with_severity(indication: &str, area: &str, severity: Severity) -> PatientHistory {

@@ -87,6 +87,64 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     resp
 }
 
+/// A part of a plain-text document laid out for reading: a heading, a
+/// paragraph of lines, or a list.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Block {
+    /// "heading", "lines" or "list".
+    pub kind: &'static str,
+    pub lines: Vec<String>,
+}
+
+/// Lays out a plain-text document (a consent, which is signed as text) for
+/// reading on a screen: a short line that opens a section and does not end
+/// like a sentence is a heading, "- " lines are a list, the rest are lines.
+/// The text itself is unchanged; only its layout is.
+pub fn blocks(text: &str) -> Vec<Block> {
+    let mut out: Vec<Block> = vec![];
+    let mut opens = true;
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            opens = true;
+            continue;
+        }
+        let kind = if let Some(item) = line.strip_prefix("- ") {
+            push(&mut out, "list", item);
+            opens = false;
+            continue;
+        } else if opens
+            && line.chars().count() <= 80
+            && !line.trim_end().ends_with('.')
+            && !line.contains(": ")
+        {
+            "heading"
+        } else {
+            "lines"
+        };
+        if kind == "heading" {
+            out.push(Block {
+                kind,
+                lines: vec![line.trim_end_matches(':').to_string()],
+            });
+        } else {
+            push(&mut out, kind, line);
+        }
+        opens = kind == "heading";
+    }
+    out
+}
+
+/// Adds a line to the last block when it is of the same kind.
+fn push(out: &mut Vec<Block>, kind: &'static str, line: &str) {
+    match out.last_mut() {
+        Some(b) if b.kind == kind => b.lines.push(line.to_string()),
+        _ => out.push(Block {
+            kind,
+            lines: vec![line.to_string()],
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +155,20 @@ mod tests {
         assert_eq!(local_time(t, "Europe/London"), "1 Jul 2026, 09:30");
         assert_eq!(local_time(t, "America/New_York"), "1 Jul 2026, 04:30");
         assert_eq!(local_time(t, "Not/AZone"), "1 Jul 2026, 08:30");
+    }
+
+    #[test]
+    fn a_plain_document_gets_headings_and_lists() {
+        let b = blocks(
+            "CONSENT\n\nPatient: A\nClinic: B\n\nRisks\nIt has risks.\n- One: rare.\n- Two.\n\nCall the clinic the same day:\n- Pus\n",
+        );
+        let kinds: Vec<&str> = b.iter().map(|b| b.kind).collect();
+        assert_eq!(
+            kinds,
+            ["heading", "lines", "heading", "lines", "list", "heading", "list"]
+        );
+        assert_eq!(b[1].lines, ["Patient: A", "Clinic: B"]);
+        assert_eq!(b[4].lines, ["One: rare.", "Two."]);
+        assert_eq!(b[5].lines, ["Call the clinic the same day"]);
     }
 }

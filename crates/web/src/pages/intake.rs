@@ -91,7 +91,10 @@ struct FormPage {
     clinic: String,
     first_name: String,
     skin_types: Vec<(u8, &'static str, String)>,
-    conditions: Vec<Question>,
+    /// The health questions in two steps: the skin where the patient wants
+    /// treatment (asked per area), then health in general; one long page
+    /// of 23 questions is where a hurried patient stops reading.
+    condition_steps: Vec<(&'static str, Vec<Question>)>,
     medications: Vec<Question>,
     allergies: Vec<Question>,
     events: Vec<Question>,
@@ -164,7 +167,15 @@ async fn form_page(
         clinic,
         first_name: p.details.given_name.clone(),
         skin_types: super::history::skin_types(&kb),
-        conditions: questions(&kb.conditions),
+        condition_steps: {
+            let (skin, health): (Vec<Question>, Vec<Question>) = questions(&kb.conditions)
+                .into_iter()
+                .partition(|q| q.area_specific);
+            vec![
+                ("Your skin where you want treatment", skin),
+                ("Your health", health),
+            ]
+        },
         medications: questions(&kb.medications),
         allergies: questions(&kb.allergies),
         events: questions(&kb.events),

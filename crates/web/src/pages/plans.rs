@@ -627,7 +627,8 @@ struct ConsentPage {
     action: String,
     clinic: String,
     name: String,
-    document: String,
+    /// The consent text as signed, laid out for reading.
+    document: Vec<crate::view::Block>,
     version: i64,
     photo_uses: Vec<(&'static str, &'static str)>,
     chosen: String,
@@ -657,7 +658,7 @@ async fn consent_page(
         action,
         clinic: st.store.clinic(p.clinic_id).await?.details.name,
         name: p.details.full_name(),
-        document: planning::consent_document(st, p, r).await?,
+        document: crate::view::blocks(&planning::consent_document(st, p, r).await?),
         version: r.version,
         photo_uses: PhotoUse::ALL
             .iter()

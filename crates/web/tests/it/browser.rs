@@ -173,8 +173,8 @@ async fn intake_confirm_screen(backend: TestBackend) {
     b.click("#step-next").await;
     b.click("input[name=fitzpatrick][value='3']").await;
     b.click("#step-next").await;
-    for _ in 0..3 {
-        answer_no(&b).await; // health, medicines, allergies
+    for _ in 0..4 {
+        answer_no(&b).await; // skin, health, medicines, allergies
         b.click("#step-next").await;
     }
     answer_no(&b).await;
@@ -286,6 +286,18 @@ async fn intake_on_a_phone_waits_for_every_answer(backend: TestBackend) {
         .await;
     b.click("input[name=fitzpatrick][value=unsure]").await;
     b.click("#step-next").await;
+    // The skin where she wants treatment, asked per area.
+    b.wait_for_text(
+        "fieldset.step.current legend",
+        "Your skin where you want treatment",
+    )
+    .await;
+    b.screenshot_full(&shot("16b-intake-phone-skin"), 390, 844)
+        .await;
+    answer_no(&b).await;
+    b.click("#step-next").await;
+    b.wait_for_text("fieldset.step.current legend", "Your health")
+        .await;
     // Health: one question left unanswered stops the patient here.
     answer_no(&b).await;
     b.click("#cond-diabetes-unsure").await;
@@ -460,7 +472,7 @@ async fn plan_consent_accept_print(backend: TestBackend) {
         .await;
 
     b.click("#sign-consent").await;
-    b.wait_for_text("#consent-document", "Cheeks and zygoma: 0.5-1 mm")
+    b.wait_for_text("#consent-document", "Cheeks and zygoma: 0.5-1.5 mm")
         .await;
     b.click("input[name=photo_use][value=anonymised]").await;
     b.type_into("#typed_name", "Amara Okafor").await;
@@ -535,13 +547,13 @@ async fn off_guideline_depth_is_flagged(backend: TestBackend) {
     b.click("#propose-plan").await;
     b.wait_for_text("#plan-status", "Proposed").await;
 
-    b.type_into("#depth_max_0", "1.5").await;
+    b.type_into("#depth_max_0", "2.0").await;
     b.click("#save-plan").await;
     b.wait_for_text("#plan-errors", "outside the guideline")
         .await;
     assert_eq!(
         b.value("#depth_max_0").await,
-        "1.5",
+        "2.0",
         "what was typed is kept"
     );
 
@@ -551,13 +563,13 @@ async fn off_guideline_depth_is_flagged(backend: TestBackend) {
     b.wait_for_text("#plan-errors", "beyond what SkinPen Precision allows")
         .await;
 
-    b.type_into("#depth_max_0", "1.5").await;
-    b.type_into("#reason_0", "Deep boxcar scars; tolerated 1.5 mm before")
+    b.type_into("#depth_max_0", "2.0").await;
+    b.type_into("#reason_0", "Deep boxcar scars; tolerated 2.0 mm before")
         .await;
     b.click("#save-plan").await;
     let flags = b.wait_for_text("#plan-flags", "Deep boxcar scars").await;
     assert!(
-        flags.contains("0.5–1.5 mm is outside the guideline of 0.5–1 mm"),
+        flags.contains("0.5–2 mm is outside the guideline of 0.5–1.5 mm"),
         "{flags}"
     );
     assert!(b.text("#plan-areas").await.contains("flagged"));
@@ -573,8 +585,83 @@ async fn off_guideline_depth_is_flagged(backend: TestBackend) {
 }
 
 mod plans {
-    use super::{off_guideline_depth_is_flagged, plan_consent_accept_print};
-    crate::both!(plan_consent_accept_print, off_guideline_depth_is_flagged);
+    use super::{
+        off_guideline_depth_is_flagged, plan_consent_accept_print, the_consent_reads_on_a_phone,
+    };
+    crate::both!(
+        plan_consent_accept_print,
+        off_guideline_depth_is_flagged,
+        the_consent_reads_on_a_phone
+    );
+}
+
+/// What a patient reads on her phone before signing: the consent with its
+/// aftercare (each duty with its window), what to expect and the warning
+/// signs by urgency, 390 px wide, nothing wider than the screen, text no
+/// smaller than 15 px. Full-page screenshots go to `test-artifacts/`.
+async fn the_consent_reads_on_a_phone(backend: TestBackend) {
+    use crate::common::json_call;
+    use needlepoint_domain::Role;
+    let c = ready_to_plan(backend).await;
+    let shot = |name: &str| shot_name(backend, name);
+    let mut nurse = c.client_as(Role::Clinician).await;
+    let (s, p) = json_call(
+        &mut nurse,
+        reqwest::Method::POST,
+        &format!("/api/v1/patients/{}/plans", c.patient_id),
+        serde_json::json!({"device": "skinpen"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{p}");
+    let html = nurse
+        .post_form(
+            &format!("/patients/{}/plans/{}/consent-links", c.patient_id, p["id"]),
+            &[],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    let start = html.find("/consent/").unwrap();
+    let path = html[start..].split('<').next().unwrap().to_string();
+
+    let b = Browser::start().await;
+    b.resize(390, 844).await;
+    b.goto(&format!("{}{path}", c.app.base)).await;
+    let doc = b
+        .wait_for_text("#consent-document", "Afterwards, I agree to")
+        .await;
+    for words in [
+        "For the first 8 hours: put nothing on the skin",
+        "What to expect",
+        "Call emergency services at once",
+        "Call the clinic the same day",
+    ] {
+        assert!(doc.contains(words), "{words:?} missing:\n{doc}");
+    }
+    let wide = b
+        .execute("return document.documentElement.scrollWidth;")
+        .await
+        .as_u64()
+        .unwrap();
+    assert!(wide <= 390, "the page is {wide} px wide on a 390 px phone");
+    let smallest = b
+        .execute(
+            "return Math.min(...Array.from(document.querySelectorAll('#consent-document, #consent-document *'))\
+             .filter(e => e.textContent.trim()).map(e => parseFloat(getComputedStyle(e).fontSize)));",
+        )
+        .await
+        .as_f64()
+        .unwrap();
+    assert!(smallest >= 15.0, "consent text as small as {smallest} px");
+    b.screenshot_full(&shot("26-consent-phone"), 390, 844).await;
+    b.execute(
+        "Array.from(document.querySelectorAll('#consent-document *'))\
+         .find(e => e.textContent.startsWith('Afterwards, I agree to')).scrollIntoView();",
+    )
+    .await;
+    b.screenshot(&shot("27-consent-aftercare-phone")).await;
+    b.quit().await;
 }
 
 /// An accepted plan's four sessions booked in one step, then seen on the

@@ -443,12 +443,7 @@ async fn zone_guardrails_refuse_and_flag(b: TestBackend) {
             "I am sure",
             "Inside the orbital rim is never needled",
         ),
-        (
-            "cheeks",
-            "1.75",
-            "",
-            "safety was evaluated to (1.5 mm",
-        ),
+        ("cheeks", "1.75", "", "safety was evaluated to (1.5 mm"),
         ("neck", "0.5", "", "The signed consent does not cover Neck"),
     ] {
         let r = zone(&mut nurse, chart, z, depth, reason).await;

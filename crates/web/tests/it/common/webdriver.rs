@@ -362,6 +362,19 @@ impl Browser {
         std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
     }
 
+    /// Saves a PNG of the whole page at `width`: the window grows to the
+    /// page's height for the shot, then returns to `width` × `height`.
+    pub async fn screenshot_full(&self, name: &str, width: u32, height: u32) {
+        let tall = self
+            .execute("return document.documentElement.scrollHeight;")
+            .await
+            .as_u64()
+            .map_or(height, |h| u32::try_from(h).unwrap_or(height));
+        self.resize(width, tall.max(height)).await;
+        self.screenshot(name).await;
+        self.resize(width, height).await;
+    }
+
     pub async fn quit(mut self) {
         let _ = self
             .http
