@@ -989,6 +989,67 @@ async fn chart_a_session(backend: TestBackend) {
     );
     assert_eq!(f.c.app.store.lot(f.cartridge).await.unwrap().quantity, 9);
 
+    // A mole on the neck sent for checking: the map greys the neck out and
+    // says why, at every width.
+    let st = &f.c.app.store;
+    let mut h = st
+        .current_history(f.c.patient_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .history;
+    h.conditions
+        .push(needlepoint_domain::history::ConditionEntry {
+            code: "lesion_under_review".into(),
+            areas: vec!["neck".into()],
+            since: None,
+            resolved_on: None,
+            controlled: None,
+            note: None,
+        });
+    let clinician = needlepoint_store::Actor {
+        staff_id: Some(f.c.clinician),
+        label: "test".into(),
+        channel: needlepoint_store::Channel::Web,
+        ip: None,
+    };
+    st.add_history_version(
+        f.c.patient_id,
+        &h,
+        "clinician",
+        Some("a mole sent for checking"),
+        &clinician,
+        needlepoint_store::now(),
+    )
+    .await
+    .unwrap();
+    let chart_url = b.url().await;
+    let chart_url = chart_url.split(['?', '#']).next().unwrap().to_string();
+    b.goto(&format!("{chart_url}?zone=neck#zone-form")).await;
+    b.wait_for_text(
+        "#nogo-notice",
+        "Neck must not be needled today: A mole or patch being checked",
+    )
+    .await;
+    assert!(b.exists("#map-neck.barred").await);
+    for (name, w, h) in [
+        ("desktop", 1366, 900),
+        ("tablet", 1024, 768),
+        ("phone", 390, 844),
+    ] {
+        b.resize(w, h).await;
+        b.execute("document.getElementById('zones').scrollIntoView()")
+            .await;
+        b.screenshot(&shot(&format!("55-chart-barred-{name}")))
+            .await;
+        let wide = b
+            .execute("return document.documentElement.scrollWidth;")
+            .await
+            .as_u64()
+            .unwrap();
+        assert!(wide <= u64::from(w), "{name}: {wide} px wide");
+    }
+
     // Try to change it anyway, as a stale form or a crafted request would.
     b.execute(&format!(
         "var f = document.createElement('form'); f.method = 'post'; f.action = '/sessions/{chart}/zones';\
