@@ -239,6 +239,9 @@ pub struct ScreeningSettings {
     pub max_age_days: u32,
     pub source: String,
     pub evidence: Evidence,
+    /// The rule (an age trigger) under which a parent or guardian signs the
+    /// consent as well as the patient.
+    pub guardian_rule: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -940,6 +943,14 @@ impl KnowledgeBase {
         }
     }
 
+    /// The age under which a parent or guardian signs the consent too.
+    pub fn guardian_under(&self) -> Option<u8> {
+        match self.rule(&self.screening.guardian_rule)?.trigger {
+            Trigger::AgeUnder { years } => Some(years),
+            _ => None,
+        }
+    }
+
     /// Checks what types alone cannot: unique codes, and that every code a
     /// rule or instruction names exists.
     pub fn check(&self) -> Vec<KbProblem> {
@@ -1012,6 +1023,13 @@ impl KnowledgeBase {
                 "charting",
                 "antiviral_rule",
                 format!("no contraindication {:?}", self.charting.antiviral_rule),
+            );
+        }
+        if self.guardian_under().is_none() {
+            p(
+                "screening",
+                "guardian_rule",
+                format!("no age rule {:?}", self.screening.guardian_rule),
             );
         }
         for v in &self.charting.face_views {

@@ -93,11 +93,15 @@ pub fn frozen_consent(
     document: &str,
     photo_use: needlepoint_domain::plan::PhotoUse,
     typed_name: &str,
+    guardian: Option<&str>,
     signed_on: Date,
 ) -> (String, String) {
     use sha2::{Digest, Sha256};
+    let guardian = guardian
+        .map(|g| format!("Signed also by a parent or guardian (typed name): {g}\n"))
+        .unwrap_or_default();
     let text = format!(
-        "{document}\nPhoto use chosen: {}\nSigned by (typed name): {typed_name}\nDate: {signed_on}\n",
+        "{document}\nPhoto use chosen: {}\nSigned by (typed name): {typed_name}\n{guardian}Date: {signed_on}\n",
         photo_use.label()
     );
     let hash = hex(&Sha256::digest(text.as_bytes()));
@@ -240,7 +244,24 @@ pub struct ConsentInput {
     pub photo_use: String,
     pub typed_name: String,
     pub signature: String,
+    /// For a patient under age (see [`guardian_needed`]): the parent or
+    /// guardian who signs as well, how they are related, and their signature.
+    pub guardian_name: String,
+    pub guardian_relationship: String,
+    pub guardian_signature: String,
     pub ip: Option<String>,
+}
+
+/// Whether a parent or guardian signs this patient's consent too: under
+/// the age the knowledge base's guardian rule names, on `today`.
+pub fn guardian_needed(
+    kb: &needlepoint_domain::knowledge::KnowledgeBase,
+    p: &Patient,
+    today: Date,
+) -> bool {
+    kb.guardian_under().is_some_and(|years| {
+        needlepoint_domain::patient::age_on(p.details.date_of_birth, today) < i16::from(years)
+    })
 }
 
 /// Checks a consent and freezes the document with the patient's choices.
@@ -272,13 +293,60 @@ async fn consent(
     if let Err(m) = check_signature(&c.signature) {
         inv.push("signature", m);
     }
+    let today = cx.clinic_today(p.clinic_id).await?;
+    let kb = cx.clinic_kb(p.clinic_id).await?;
+    let guardian = if guardian_needed(&kb, p, today) {
+        let name = inv.check(
+            needlepoint_domain::validation::required_text("guardian_name", &c.guardian_name, 120)
+                .map_err(|e| {
+                    needlepoint_domain::FieldError::new(
+                        "guardian_name",
+                        format!(
+                            "You are under 18: a parent or guardian types their full name too. {}",
+                            e.message
+                        ),
+                    )
+                }),
+        );
+        let relationship = inv.check(
+            needlepoint_domain::validation::required_text(
+                "guardian_relationship",
+                &c.guardian_relationship,
+                60,
+            )
+            .map_err(|e| {
+                needlepoint_domain::FieldError::new(
+                    "guardian_relationship",
+                    format!(
+                        "Say how the parent or guardian is related to you, like mother. {}",
+                        e.message
+                    ),
+                )
+            }),
+        );
+        if let Err(m) = check_signature(&c.guardian_signature) {
+            inv.push(
+                "guardian_signature",
+                m.replace("your signature", "the parent's or guardian's signature"),
+            );
+        }
+        name.zip(relationship)
+            .map(|(n, rel)| (format!("{n} ({rel})"), c.guardian_signature.clone()))
+    } else {
+        None
+    };
     inv.into_result()?;
     let (Some(photo_use), Some(typed)) = (photo_use, typed) else {
         unreachable!("checked above");
     };
     let document = consent_document(cx, p, r).await?;
-    let today = cx.clinic_today(p.clinic_id).await?;
-    let (text, sha256) = frozen_consent(&document, photo_use, &typed, today);
+    let (text, sha256) = frozen_consent(
+        &document,
+        photo_use,
+        &typed,
+        guardian.as_ref().map(|g| g.0.as_str()),
+        today,
+    );
     Ok(needlepoint_store::NewConsent {
         plan_id: r.id,
         plan_version: r.version,
@@ -287,6 +355,7 @@ async fn consent(
         photo_use: photo_use.as_str().into(),
         typed_name: typed,
         signature: c.signature.clone(),
+        guardian,
         ip: c.ip.clone(),
     })
 }

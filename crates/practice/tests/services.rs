@@ -449,6 +449,7 @@ async fn accepted(
                 photo_use: "clinical_record_only".into(),
                 typed_name: "Amara Osei".into(),
                 signature: "data:image/png;base64,AAAA".into(),
+                guardian: None,
                 ip: None,
             },
             &clinician.audit,

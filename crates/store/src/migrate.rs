@@ -75,6 +75,11 @@ pub const SQLITE: &[Migration] = &[
         name: "plan_tracks",
         sql: include_str!("../migrations/sqlite/0013_plan_tracks.sql"),
     },
+    Migration {
+        version: 14,
+        name: "guardian_consent",
+        sql: include_str!("../migrations/sqlite/0014_guardian_consent.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -142,6 +147,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 13,
         name: "plan_tracks",
         sql: include_str!("../migrations/postgres/0013_plan_tracks.sql"),
+    },
+    Migration {
+        version: 14,
+        name: "guardian_consent",
+        sql: include_str!("../migrations/postgres/0014_guardian_consent.sql"),
     },
 ];
 

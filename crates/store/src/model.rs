@@ -283,6 +283,10 @@ pub struct ConsentRecord {
     /// `clinic` (on the clinic's device) or `link` (remotely).
     pub signed_via: String,
     pub witness_id: Option<i64>,
+    /// For a patient under age: the parent's or guardian's typed name with
+    /// how they are related, and their drawn signature.
+    pub guardian_name: Option<String>,
+    pub guardian_signature: Option<String>,
 }
 
 /// What is signed: the frozen text and the patient's choices.
@@ -295,6 +299,9 @@ pub struct NewConsent {
     pub photo_use: String,
     pub typed_name: String,
     pub signature: String,
+    /// A parent's or guardian's name and drawn signature, for a patient
+    /// under age.
+    pub guardian: Option<(String, String)>,
     pub ip: Option<String>,
 }
 

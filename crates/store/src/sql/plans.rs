@@ -6,7 +6,7 @@ const PLAN_COLS: &str =
      cancel_reason, created_at, created_by, updated_at";
 const CONSENT_COLS: &str =
     "id, plan_id, plan_version, text, sha256, photo_use, typed_name, signature, \
-     signed_at, signed_via, witness_id";
+     signed_at, signed_via, witness_id, guardian_name, guardian_signature";
 
 fn json<T: serde::Serialize>(field: &str, v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| decode_err(field, e))
@@ -52,6 +52,8 @@ impl SqlStore<Db> {
             signed_at: r.try_get::<Ts, _>("signed_at")?.0,
             signed_via: r.try_get("signed_via")?,
             witness_id: r.try_get("witness_id")?,
+            guardian_name: r.try_get("guardian_name")?,
+            guardian_signature: r.try_get("guardian_signature")?,
         })
     }
 
@@ -85,7 +87,8 @@ impl SqlStore<Db> {
         }
         let row = sqlx::query(&format!(
             "INSERT INTO consents (plan_id, plan_version, text, sha256, photo_use, typed_name, signature, signed_at, \
-             signed_via, witness_id, ip) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {CONSENT_COLS}"
+             signed_via, witness_id, ip, guardian_name, guardian_signature) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING {CONSENT_COLS}"
         ))
         .bind(c.plan_id)
         .bind(c.plan_version)
@@ -98,12 +101,14 @@ impl SqlStore<Db> {
         .bind(via)
         .bind(actor.staff_id)
         .bind(&c.ip)
+        .bind(c.guardian.as_ref().map(|g| g.0.as_str()))
+        .bind(c.guardian.as_ref().map(|g| g.1.as_str()))
         .fetch_one(&mut *conn)
         .await?;
         let consent = Self::consent_from(&row)?;
         let ev = AuditEvent::new("sign", "consent", Some(consent.id))
             .patient(plan.patient_id)
-            .detail(json!({ "plan_id": plan.id, "plan_version": c.plan_version, "sha256": c.sha256, "via": via, "photo_use": c.photo_use }));
+            .detail(json!({ "plan_id": plan.id, "plan_version": c.plan_version, "sha256": c.sha256, "via": via, "photo_use": c.photo_use, "guardian": c.guardian.as_ref().map(|g| &g.0) }));
         Self::audit(conn, actor, &ev, now).await?;
         Ok(consent)
     }

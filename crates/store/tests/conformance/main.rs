@@ -142,6 +142,7 @@ fn consent(plan: &PlanRecord) -> NewConsent {
         photo_use: "clinical_record_only".into(),
         typed_name: "Pat Ient".into(),
         signature: "data:image/png;base64,AAAA".into(),
+        guardian: None,
         ip: None,
     }
 }

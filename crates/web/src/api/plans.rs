@@ -23,6 +23,9 @@ pub struct ConsentOut {
     pub signed_at: String,
     pub signed_via: String,
     pub typed_name: String,
+    /// For a patient under age: the parent or guardian who signed too, with
+    /// how they are related.
+    pub guardian_name: Option<String>,
     pub photo_use: String,
     /// SHA-256 of `text`, the exact document signed.
     pub sha256: String,
@@ -66,6 +69,7 @@ async fn out(st: &AppState, r: PlanRecord) -> Result<PlanOut, ApiError> {
             signed_at: c.signed_at.to_string(),
             signed_via: c.signed_via,
             typed_name: c.typed_name,
+            guardian_name: c.guardian_name,
             photo_use: c.photo_use,
             sha256: c.sha256,
             text: c.text,

@@ -633,6 +633,8 @@ struct ConsentPage {
     photo_uses: Vec<(&'static str, &'static str)>,
     chosen: String,
     typed_name: String,
+    /// Under age: a parent or guardian signs too; what they typed.
+    guardian: Option<(String, String)>,
     errors: Invalid,
     back: Option<String>,
 }
@@ -666,6 +668,14 @@ async fn consent_page(
             .collect(),
         chosen: v.map_or(String::new(), |v| v.get("photo_use").to_string()),
         typed_name: v.map_or(String::new(), |v| v.get("typed_name").to_string()),
+        guardian: {
+            let kb = st.clinic_kb(p.clinic_id).await?;
+            let today = st.clinic_today(p.clinic_id).await?;
+            needlepoint_practice::planning::guardian_needed(&kb, p, today).then(|| {
+                let get = |k: &str| v.map_or(String::new(), |v| v.get(k).to_string());
+                (get("guardian_name"), get("guardian_relationship"))
+            })
+        },
         errors,
         back,
     })
@@ -712,6 +722,9 @@ fn consent_input(v: &FormValues, ip: Option<String>) -> ConsentInput {
         photo_use: v.get("photo_use").into(),
         typed_name: v.get("typed_name").into(),
         signature: v.get("signature").into(),
+        guardian_name: v.get("guardian_name").into(),
+        guardian_relationship: v.get("guardian_relationship").into(),
+        guardian_signature: v.get("guardian_signature").into(),
         ip,
     }
 }
@@ -905,7 +918,8 @@ struct PrintPage {
     flags: Vec<String>,
     pretreatment: Vec<String>,
     quote: Option<QuoteView>,
-    consent: Option<(String, String, String, String, String)>,
+    /// The signed consent and when, in the clinic's time.
+    consent: Option<(needlepoint_store::ConsentRecord, String)>,
 }
 
 pub async fn print(
@@ -975,13 +989,8 @@ pub async fn print(
         pretreatment: r.plan.pretreatment.clone(),
         quote: quote.map(|q| quote_view(&kb, &q)),
         consent: consent.map(|c| {
-            (
-                c.text,
-                c.typed_name,
-                local_time(c.signed_at, &clinic.details.time_zone),
-                c.sha256,
-                c.signature,
-            )
+            let when = local_time(c.signed_at, &clinic.details.time_zone);
+            (c, when)
         }),
     };
     Ok(render(&page))

@@ -110,6 +110,7 @@ pub async fn bookable_with(
         "The plan as explained.",
         photo_use,
         "Amara Okafor",
+        None,
         london_today(),
     );
     st.sign_consent(
@@ -121,6 +122,7 @@ pub async fn bookable_with(
             photo_use: photo_use.as_str().into(),
             typed_name: "Amara Okafor".into(),
             signature: "data:image/png;base64,AA==".into(),
+            guardian: None,
             ip: None,
         },
         &actor(c.clinician),

@@ -288,5 +288,97 @@ async fn consent_links_refuse_reuse_and_wrong_input(b: TestBackend) {
 crate::both!(
     severity_shapes_the_proposed_plan,
     plans_over_the_api,
-    consent_links_refuse_reuse_and_wrong_input
+    consent_links_refuse_reuse_and_wrong_input,
+    a_patient_under_18_signs_with_a_guardian
 );
+
+/// A patient under 18 signs with a parent or guardian: the form asks for
+/// their name, how they are related and their signature, refuses without
+/// them (nothing signed), and keeps them in the signed text and the record.
+async fn a_patient_under_18_signs_with_a_guardian(b: TestBackend) {
+    let c = crate::browser::ready_to_plan(b).await;
+    let mut nurse = c.client_as(Role::Clinician).await;
+    let (_, p) = call(
+        &mut nurse,
+        Method::POST,
+        &format!("/api/v1/patients/{}/plans", c.patient_id),
+        json!({"device": "skinpen"}),
+    )
+    .await;
+    let pid = p["id"].as_i64().unwrap();
+    // She turns out to be 16 on the day she signs.
+    let st = &c.app.store;
+    let patient = st.patient(c.patient_id).await.unwrap();
+    let mut details = patient.details.clone();
+    let today = jiff::Zoned::now().date();
+    details.date_of_birth = today - jiff::Span::new().years(16);
+    st.update_patient(
+        c.patient_id,
+        patient.version,
+        &details,
+        &needlepoint_store::Actor {
+            staff_id: Some(c.clinician),
+            label: "test".into(),
+            channel: needlepoint_store::Channel::Web,
+            ip: None,
+        },
+        needlepoint_store::now(),
+    )
+    .await
+    .unwrap();
+    let form = format!("/patients/{}/plans/{pid}/consent", c.patient_id);
+    let page = nurse.get(&form).await.text().await.unwrap();
+    assert!(page.contains("id=\"guardian\"") && page.contains("A parent or guardian signs too"));
+    let png = format!("data:image/png;base64,iVBORw0KGgo{}", "A".repeat(400));
+    let mut fields = vec![
+        ("version", "1"),
+        ("photo_use", "clinical_record_only"),
+        ("typed_name", "Amara Okafor"),
+        ("signature", png.as_str()),
+    ];
+    let r = nurse.post_form(&form, &fields).await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    for says in [
+        "a parent or guardian types their full name too",
+        "Say how the parent or guardian is related to you",
+        "the parent&#x27;s or guardian&#x27;s signature",
+    ] {
+        assert!(
+            html.contains(says) || html.contains(&says.replace("&#x27;", "&#39;")),
+            "{says}"
+        );
+    }
+    assert!(st.consents(pid).await.unwrap().is_empty(), "nothing signed");
+    fields.extend([
+        ("guardian_name", "Ngozi Okafor"),
+        ("guardian_relationship", "mother"),
+        ("guardian_signature", png.as_str()),
+    ]);
+    let r = nurse.post_form(&form, &fields).await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let consent = &st.consents(pid).await.unwrap()[0];
+    assert_eq!(
+        consent.guardian_name.as_deref(),
+        Some("Ngozi Okafor (mother)")
+    );
+    assert_eq!(consent.guardian_signature.as_deref(), Some(png.as_str()));
+    assert!(consent
+        .text
+        .contains("Signed also by a parent or guardian (typed name): Ngozi Okafor (mother)\n"));
+    let (_, v) = call(
+        &mut nurse,
+        Method::GET,
+        &format!("/api/v1/plans/{pid}"),
+        json!(null),
+    )
+    .await;
+    assert_eq!(v["consents"][0]["guardian_name"], "Ngozi Okafor (mother)");
+    let print = nurse
+        .get(&format!("/patients/{}/plans/{pid}/print", c.patient_id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(print.contains("Signed also by a parent or guardian: Ngozi Okafor (mother)"));
+}
