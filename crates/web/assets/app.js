@@ -61,6 +61,10 @@
         if (!chosen || chosen.value === "no" || !title) { return; }
         var li = document.createElement("li");
         li.textContent = title.textContent.trim() + " " + chosen.parentNode.textContent.trim();
+        var places = Array.prototype.map.call(q.querySelectorAll("details.where input:checked"), function (c) {
+          return c.parentNode.textContent.trim();
+        });
+        if (places.length > 0) { li.textContent += " (where: " + places.join(", ") + ")"; }
         var controlled = q.querySelector("input[type=radio][name$='.controlled']:checked");
         if (controlled) {
           li.textContent += " (well controlled: " + controlled.parentNode.textContent.trim() + ")";
@@ -75,6 +79,13 @@
       });
       box.hidden = false;
     }
+    // A Yes opens "where?", so the patient says where without hunting for it.
+    form.addEventListener("change", function (e) {
+      var r = e.target;
+      if (r.type !== "radio" || r.value === "no") { return; }
+      var where = r.closest("[data-question]") && r.closest("[data-question]").querySelector("details.where");
+      if (where && r.value !== "unsure") { where.open = true; }
+    });
     back.addEventListener("click", function () { problem.hidden = true; show(at - 1); });
     next.addEventListener("click", function () {
       var missing = unanswered(steps[at]);

@@ -180,8 +180,12 @@ async fn intake_confirm_screen(backend: TestBackend) {
     answer_no(&b).await;
     b.click("#event-neurotoxin-yes").await;
     b.type_into("#event-neurotoxin-on", &typed(injected)).await;
-    b.click("div.question:has(#event-neurotoxin-yes) details summary")
-        .await;
+    // A Yes opens "where?" by itself.
+    assert_eq!(
+        b.execute("return document.querySelector('div.question:has(#event-neurotoxin-yes) details.where').open;")
+            .await,
+        serde_json::json!(true)
+    );
     b.click("input[name='event.neurotoxin.areas'][value=forehead]")
         .await;
     b.screenshot(&shot("12-intake-events")).await;
@@ -195,6 +199,7 @@ async fn intake_confirm_screen(backend: TestBackend) {
         review.contains("Neurotoxin") || review.contains("wrinkle"),
         "{review}"
     );
+    assert!(review.contains("(where: Forehead)"), "{review}");
     b.click("#declaration").await;
     b.click("#send-intake").await;
     b.wait_for_text("#intake-done", "Thank you").await;
