@@ -1222,6 +1222,17 @@ impl KnowledgeBase {
                 source: a.source.clone(),
                 evidence: a.evidence,
             });
+            if let Some(d) = a.scar_depth {
+                out.push(Setting {
+                    key: format!("area.{}.scar_depth", a.code),
+                    label: format!("Depth range for scars: {} (mm)", a.name),
+                    value: d.to_string(),
+                    format: "a range in mm, e.g. 0.5-2.0",
+                    choices: vec![],
+                    source: a.source.clone(),
+                    evidence: a.evidence,
+                });
+            }
         }
         out.push(Setting {
             key: "planning.interval_tolerance.days".into(),
@@ -1314,6 +1325,13 @@ impl KnowledgeBase {
                 let area = self.areas.iter_mut().find(|a| a.code == *code);
                 let area = area.ok_or_else(|| format!("No area called {code:?}."))?;
                 area.depth = DepthRange::parse(value.trim())?;
+            }
+            ["area", code, "scar_depth"] => {
+                let area = self.areas.iter_mut().find(|a| a.code == *code);
+                let area = area
+                    .filter(|a| a.scar_depth.is_some())
+                    .ok_or_else(|| format!("No scar range called {key:?}."))?;
+                area.scar_depth = Some(DepthRange::parse(value.trim())?);
             }
             ["planning", "interval_tolerance", "days"] => {
                 let days: u32 = value

@@ -203,6 +203,16 @@ fn acne_scars_on_the_cheeks_reach_the_trials_depth() {
     )
     .unwrap();
     assert_eq!(both.areas[0].guideline.to_string(), "0.5-1");
+    // A clinic may keep scars shallower: the range is a setting.
+    let mut careful = kb.clone();
+    careful
+        .apply_override("area.cheeks.scar_depth", "0.5-1.25")
+        .unwrap();
+    let p = plan(&careful, &h, "skinpen").unwrap();
+    assert_eq!(p.areas[0].guideline.to_string(), "0.5-1.25");
+    assert!(careful
+        .apply_override("area.forehead.scar_depth", "0.5-1.0")
+        .is_err());
 }
 
 /// Trials report one interval: melasma every 4 weeks (Lima 2017), fine
