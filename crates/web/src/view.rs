@@ -88,19 +88,21 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
 }
 
 /// A part of a plain-text document laid out for reading: a heading, a
-/// paragraph of lines, or a list.
+/// paragraph of lines, or a list. Each line may carry a note shown on
+/// demand (where a figure comes from).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Block {
     /// "heading", "lines" or "list".
     pub kind: &'static str,
-    pub lines: Vec<String>,
+    pub lines: Vec<(String, Option<String>)>,
 }
 
 /// Lays out a plain-text document (a consent, which is signed as text) for
 /// reading on a screen: a short line that opens a section and does not end
 /// like a sentence is a heading, "- " lines are a list, the rest are lines.
-/// The text itself is unchanged; only its layout is.
-pub fn blocks(text: &str) -> Vec<Block> {
+/// `note` gives a list item its note on demand. The text itself is
+/// unchanged; only its layout is.
+pub fn blocks(text: &str, note: &dyn Fn(&str) -> Option<String>) -> Vec<Block> {
     let mut out: Vec<Block> = vec![];
     let mut opens = true;
     for line in text.lines() {
@@ -108,39 +110,35 @@ pub fn blocks(text: &str) -> Vec<Block> {
             opens = true;
             continue;
         }
-        let kind = if let Some(item) = line.strip_prefix("- ") {
-            push(&mut out, "list", item);
+        if let Some(item) = line.strip_prefix("- ") {
+            push(&mut out, "list", (item.to_string(), note(item)));
             opens = false;
             continue;
-        } else if opens
+        }
+        let heading = opens
             && line.chars().count() <= 80
             && !line.trim_end().ends_with('.')
-            && !line.contains(": ")
-        {
-            "heading"
-        } else {
-            "lines"
-        };
-        if kind == "heading" {
+            && !line.contains(": ");
+        if heading {
             out.push(Block {
-                kind,
-                lines: vec![line.trim_end_matches(':').to_string()],
+                kind: "heading",
+                lines: vec![(line.trim_end_matches(':').to_string(), None)],
             });
         } else {
-            push(&mut out, kind, line);
+            push(&mut out, "lines", (line.to_string(), None));
         }
-        opens = kind == "heading";
+        opens = heading;
     }
     out
 }
 
 /// Adds a line to the last block when it is of the same kind.
-fn push(out: &mut Vec<Block>, kind: &'static str, line: &str) {
+fn push(out: &mut Vec<Block>, kind: &'static str, line: (String, Option<String>)) {
     match out.last_mut() {
-        Some(b) if b.kind == kind => b.lines.push(line.to_string()),
+        Some(b) if b.kind == kind => b.lines.push(line),
         _ => out.push(Block {
             kind,
-            lines: vec![line.to_string()],
+            lines: vec![line],
         }),
     }
 }
@@ -161,14 +159,24 @@ mod tests {
     fn a_plain_document_gets_headings_and_lists() {
         let b = blocks(
             "CONSENT\n\nPatient: A\nClinic: B\n\nRisks\nIt has risks.\n- One: rare.\n- Two.\n\nCall the clinic the same day:\n- Pus\n",
+            &|line| line.starts_with("One:").then(|| "Dogra 2014".to_string()),
         );
         let kinds: Vec<&str> = b.iter().map(|b| b.kind).collect();
         assert_eq!(
             kinds,
             ["heading", "lines", "heading", "lines", "list", "heading", "list"]
         );
-        assert_eq!(b[1].lines, ["Patient: A", "Clinic: B"]);
-        assert_eq!(b[4].lines, ["One: rare.", "Two."]);
-        assert_eq!(b[5].lines, ["Call the clinic the same day"]);
+        fn text(b: &Block) -> Vec<&str> {
+            b.lines.iter().map(|(l, _)| l.as_str()).collect()
+        }
+        assert_eq!(text(&b[1]), ["Patient: A", "Clinic: B"]);
+        assert_eq!(text(&b[4]), ["One: rare.", "Two."]);
+        assert_eq!(
+            b[4].lines[0].1.as_deref(),
+            Some("Dogra 2014"),
+            "a note on demand"
+        );
+        assert_eq!(b[4].lines[1].1, None);
+        assert_eq!(text(&b[5]), ["Call the clinic the same day"]);
     }
 }

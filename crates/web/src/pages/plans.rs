@@ -660,7 +660,17 @@ async fn consent_page(
         action,
         clinic: st.store.clinic(p.clinic_id).await?.details.name,
         name: p.details.full_name(),
-        document: crate::view::blocks(&planning::consent_document(st, p, r).await?),
+        document: {
+            // A risk's source, for a reader who asks where a figure comes from.
+            let kb = st.clinic_kb(p.clinic_id).await?;
+            let source = |line: &str| {
+                kb.adverse_events
+                    .iter()
+                    .find(|e| line.starts_with(&format!("{}:", e.plain_name)))
+                    .map(|e| e.source.clone())
+            };
+            crate::view::blocks(&planning::consent_document(st, p, r).await?, &source)
+        },
         version: r.version,
         photo_uses: PhotoUse::ALL
             .iter()

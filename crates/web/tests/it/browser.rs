@@ -659,6 +659,10 @@ async fn the_consent_reads_on_a_phone(backend: TestBackend) {
         .as_f64()
         .unwrap();
     assert!(smallest >= 15.0, "consent text as small as {smallest} px");
+    // A risk's source on demand.
+    b.click("#consent-document details.source summary").await;
+    let source = b.text("#consent-document details.source[open]").await;
+    assert!(source.contains("et al."), "{source}");
     b.screenshot_full(&shot("26-consent-phone"), 390, 844).await;
     b.execute(
         "Array.from(document.querySelectorAll('#consent-document *'))\
