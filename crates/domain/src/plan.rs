@@ -37,12 +37,21 @@ pub struct PlanTrack {
 }
 
 impl PlanTrack {
-    /// The interval in days, (min, max), to compare and schedule with.
+    /// The interval in days, (min, max), to compare with.
     pub fn interval_days(&self) -> (i64, i64) {
         (
             i64::from(approx_days(self.interval.min)),
             i64::from(approx_days(self.interval.max)),
         )
+    }
+
+    /// The days a session may be booked after the one before: from the
+    /// interval's start (the skin's healing time is never cut short) to its
+    /// end plus the clinic's tolerance, so "every 30 days" can still land on
+    /// an open day.
+    pub fn booking_days(&self, tolerance_days: u32) -> (i64, i64) {
+        let (min, max) = self.interval_days();
+        (min, max + i64::from(tolerance_days))
     }
 }
 

@@ -343,7 +343,7 @@ fn course_tracks(s: &Schedule, r: &PlanRecord, booked: &[Appointment]) -> Vec<Co
                 .iter()
                 .filter(|a| tracks_of(r, a).contains(&t))
                 .collect();
-            let (min, max) = track.interval_days();
+            let (min, max) = track.booking_days(s.kb.planning.interval_tolerance.days);
             CourseTrack {
                 sessions: track.sessions.saturating_sub(on.len() as u32),
                 interval_min_days: min,
@@ -647,7 +647,8 @@ fn windows(
                 .iter()
                 .filter(|a| tracks_of(r, a).contains(&t))
                 .collect();
-            let (min_days, max_days) = r.plan.tracks[t].interval_days();
+            let (min_days, max_days) =
+                r.plan.tracks[t].booking_days(s.kb.planning.interval_tolerance.days);
             Window {
                 previous: on
                     .iter()
@@ -905,7 +906,7 @@ pub async fn plan_move(cx: &Context, a: &Appointment, m: &MoveRequest) -> Result
                 res.busy.add((slot.start, slot.end));
             }
         }
-        let (imin, imax) = r.plan.tracks[0].interval_days();
+        let (imin, imax) = r.plan.tracks[0].booking_days(s.kb.planning.interval_tolerance.days);
         let from = slot.local.date() + Span::new().days(imin);
         let was = s.local(first.starts_at);
         let course = CourseRequest {

@@ -635,6 +635,78 @@ async fn tracks_share_visits_where_their_windows_meet(b: TestBackend) {
     assert_eq!(first.planned, ["scalp", "abdomen"]);
 }
 
+/// Fine lines every 30 days (Ablon 2018): the fourth session's 30th day is
+/// a Sunday, when the clinic is closed. It books the Monday after, inside
+/// the clinic's tolerance; never earlier than 30 days. A clinic that
+/// allows no tolerance is told which session finds no time.
+async fn a_course_lands_on_an_open_day_within_the_tolerance(b: TestBackend) {
+    let Practice {
+        cx,
+        clinician,
+        patient: p,
+        ..
+    } = practice(b).await;
+    let history = PatientHistory {
+        date_of_birth: Some(date(1990, 2, 28)),
+        fitzpatrick: Some(2),
+        concerns: vec![Concern {
+            indication: "fine_lines".into(),
+            area: "forehead".into(),
+            severity: Severity::Moderate,
+        }],
+        ..Default::default()
+    };
+    cx.store
+        .add_history_version(
+            p.id,
+            &history,
+            "clinician",
+            None,
+            &clinician.audit,
+            cx.now(),
+        )
+        .await
+        .unwrap();
+    let today = cx.clinic_today(p.clinic_id).await.unwrap();
+    screening::run(&cx, &clinician, &p, &["forehead".to_string()], Some(today))
+        .await
+        .unwrap();
+    let plan = planning::create(&cx, &clinician, &p, "skinpen")
+        .await
+        .unwrap();
+    assert_eq!(String::from(plan.plan.tracks[0].interval), "30-30 days");
+    let plan = accepted(&cx, &clinician, plan).await;
+    let proposed = booking::propose(&cx, &p, &plan, &booking::Preferences::default())
+        .await
+        .unwrap();
+    let days: Vec<jiff::civil::Date> = proposed.iter().map(|c| c.slot.local.date()).collect();
+    assert_eq!(
+        days,
+        [
+            date(2027, 3, 1),
+            date(2027, 3, 31),
+            date(2027, 4, 30),
+            date(2027, 5, 31)
+        ],
+        "30 days apart, and the Monday after the closed Sunday"
+    );
+    cx.store
+        .add_knowledge_override(
+            p.clinic_id,
+            "planning.interval_tolerance.days",
+            "0",
+            "Exactly as in the trial",
+            &clinician.audit,
+            cx.now(),
+        )
+        .await
+        .unwrap();
+    match booking::propose(&cx, &p, &plan, &booking::Preferences::default()).await {
+        Err(e) => assert!(e.message().contains("session 4"), "{e:?}"),
+        Ok(c) => panic!("booked a closed Sunday or off the interval: {:?}", c.len()),
+    }
+}
+
 macro_rules! on_both {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -653,4 +725,5 @@ on_both!(
     stock_refuses_expired_and_recalled_lots,
     people_and_settings_follow_their_rules,
     tracks_share_visits_where_their_windows_meet,
+    a_course_lands_on_an_open_day_within_the_tolerance,
 );
