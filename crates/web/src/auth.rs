@@ -163,7 +163,7 @@ async fn identify(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    let credential = match (bearer, cookie(headers, SESSION_COOKIE)) {
+    let credential = match (bearer, cookie(headers, state.config.session_cookie())) {
         // Tokens are for the API only; pages use the session cookie.
         (Some(_), _) if !api => return Ok(None),
         (Some(token), _) => Credential::Token(token),

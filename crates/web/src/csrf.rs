@@ -1,11 +1,18 @@
 //! Cross-site request forgery protection for every state-changing request.
 //!
-//! Double-submit token: each browser gets a random `np_csrf` cookie
-//! (HttpOnly, SameSite=Strict), and every page renders the same value into
-//! its forms (`csrf_token`) and into htmx requests (`X-CSRF-Token`). A POST,
-//! PUT, PATCH or DELETE must present the value it was given; another site can
-//! neither read the cookie nor the page, so it cannot forge one. Requests
-//! that carry an API bearer token skip the check: they hold no ambient
+//! Two checks, both needed:
+//! - **Where the request comes from.** A POST, PUT, PATCH or DELETE that a
+//!   browser marks as coming from another site (`Sec-Fetch-Site`), or whose
+//!   `Origin` is not this host, is refused. Another port of the same host
+//!   counts as another site here: browsers share cookies across ports.
+//! - **A token bound to the session.** Every page renders a token into its
+//!   forms (`csrf_token`) and htmx requests (`X-CSRF-Token`). Signed in, it
+//!   is derived from the session's secret cookie, which no other page can
+//!   read, so it cannot be forged even by a page that can set cookies for
+//!   this host. Before sign-in (the sign-in and set-up forms, patient links)
+//!   it is the browser's own random `np_csrf` cookie, double-submitted.
+//!
+//! Requests that carry an API bearer token skip both: they hold no ambient
 //! credential a browser would attach on its own.
 
 use crate::auth::{cookie, set_cookie};
@@ -54,10 +61,38 @@ fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
+/// The token a signed-in session's forms carry: a hash of the session's
+/// secret cookie under a purpose of its own.
+pub fn session_token(session: &str) -> String {
+    use sha2::{Digest, Sha256};
+    needlepoint_practice::signin::hex(&Sha256::digest(
+        format!("needlepoint csrf token\0{session}").as_bytes(),
+    ))
+}
+
+/// Whether the browser says the request comes from another site or origin.
+/// `Sec-Fetch-Site` is set by the browser itself (a proxy cannot blur it);
+/// without it, `Origin` must name this host.
+fn cross_origin(headers: &axum::http::HeaderMap) -> bool {
+    let get = |h: header::HeaderName| headers.get(h).and_then(|v| v.to_str().ok());
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return !matches!(site, "same-origin" | "none");
+    }
+    match get(header::ORIGIN) {
+        None => false,
+        Some(origin) => {
+            let host = origin.split_once("://").map_or("", |(_, h)| h);
+            Some(host) != get(header::HOST)
+        }
+    }
+}
+
 pub async fn protect(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let existing = cookie(req.headers(), CSRF_COOKIE)
+    let csrf_cookie = state.config.csrf_cookie();
+    let existing = cookie(req.headers(), csrf_cookie)
         .filter(|t| well_formed(t))
         .map(str::to_string);
+    let session = cookie(req.headers(), state.config.session_cookie()).map(session_token);
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let bearer = req
         .headers()
@@ -69,11 +104,20 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
     // forge; it is refused (401) by the route's guard if it needs one. Pages
     // keep the check even then, so nobody can sign a browser in as someone
     // else (login CSRF).
-    let ambient = !api || cookie(req.headers(), crate::auth::SESSION_COOKIE).is_some();
+    let ambient = !api || session.is_some();
+    // Signed in, the token is the session's; before, the browser's cookie.
+    let expected = session.clone().or_else(|| existing.clone());
 
     let mut req = req;
     if unsafe_method && !bearer && ambient {
-        req = match check(req, existing.as_deref()).await {
+        if cross_origin(req.headers()) {
+            return if api {
+                ApiError::Csrf.into_response()
+            } else {
+                PageError::Csrf.into_response()
+            };
+        }
+        req = match check(req, expected.as_deref()).await {
             Ok(r) => r,
             Err(Refusal::TooLarge) => {
                 return PageError::BadRequest("The form is too large.".into()).into_response()
@@ -82,13 +126,14 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
             Err(Refusal::BadToken) => return PageError::Csrf.into_response(),
         };
     }
-    let token = existing.clone().unwrap_or_else(random_token);
-    req.extensions_mut().insert(CsrfToken(token.clone()));
+    let browser = existing.clone().unwrap_or_else(random_token);
+    let token = session.unwrap_or_else(|| browser.clone());
+    req.extensions_mut().insert(CsrfToken(token));
     let mut resp = next.run(req).await;
     if existing.is_none() {
         let c = set_cookie(
-            CSRF_COOKIE,
-            &token,
+            csrf_cookie,
+            &browser,
             60 * 60 * 24 * 30,
             "Strict",
             state.config.secure_cookies,

@@ -9,7 +9,7 @@ pub mod access;
 pub mod api;
 mod assets;
 pub mod auth;
-mod csrf;
+pub mod csrf;
 mod error;
 mod pages;
 pub mod photos;
@@ -32,6 +32,27 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// Where photos are kept (`photos/` inside it).
     pub data_dir: std::path::PathBuf,
+}
+
+impl WebConfig {
+    /// The session cookie's name: `__Host-` prefixed behind HTTPS, so that
+    /// no sibling subdomain or plain-HTTP page can set or shadow it.
+    pub fn session_cookie(&self) -> &'static str {
+        if self.secure_cookies {
+            "__Host-np_session"
+        } else {
+            auth::SESSION_COOKIE
+        }
+    }
+
+    /// The browser's CSRF cookie's name, prefixed likewise.
+    pub fn csrf_cookie(&self) -> &'static str {
+        if self.secure_cookies {
+            "__Host-np_csrf"
+        } else {
+            csrf::CSRF_COOKIE
+        }
+    }
 }
 
 /// What every handler holds: the services' context (record, knowledge
@@ -74,8 +95,14 @@ impl std::ops::Deref for AppState {
 pub fn app(state: AppState) -> Router {
     routes::router(state.clone())
         .fallback(error::not_found)
-        .layer(axum::middleware::from_fn_with_state(state, csrf::protect))
-        .layer(axum::middleware::from_fn(view::security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            csrf::protect,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            view::security_headers,
+        ))
 }
 
 /// Serves the application on a bound listener until the process is stopped.

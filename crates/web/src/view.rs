@@ -64,10 +64,21 @@ pub fn long_date(d: jiff::civil::Date) -> String {
 }
 
 /// Headers that make the pages harder to misuse: nothing loads from another
-/// origin (every asset is ours), no framing, no MIME sniffing.
-pub async fn security_headers(req: Request, next: Next) -> Response {
+/// origin (every asset is ours), no framing, no MIME sniffing; behind HTTPS,
+/// browsers are told to use nothing else for a year.
+pub async fn security_headers(
+    axum::extract::State(st): axum::extract::State<crate::AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
+    if st.config.secure_cookies {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     let set = |h: &mut axum::http::HeaderMap, k: header::HeaderName, v: &'static str| {
         h.entry(k).or_insert(HeaderValue::from_static(v));
     };

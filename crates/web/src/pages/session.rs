@@ -1,7 +1,7 @@
 //! First-run setup, signing in and out.
 
 use super::forms::FormValues;
-use crate::auth::{self, cookie, Caller, SESSION_COOKIE};
+use crate::auth::{self, cookie, Caller};
 use crate::csrf::CsrfToken;
 use crate::error::PageError;
 use crate::view::render;
@@ -105,7 +105,7 @@ pub async fn login(
 
 fn signed_in(st: &AppState, token: &str, next: &str) -> Response {
     let c = auth::set_cookie(
-        SESSION_COOKIE,
+        st.config.session_cookie(),
         token,
         signin::SESSION_HOURS * 3600,
         "Lax",
@@ -119,10 +119,16 @@ pub async fn logout(
     caller: Caller,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    if let Some(sid) = cookie(&headers, SESSION_COOKIE) {
+    if let Some(sid) = cookie(&headers, st.config.session_cookie()) {
         signin::sign_out(&st, &caller, sid).await?;
     }
-    let clear = auth::set_cookie(SESSION_COOKIE, "", 0, "Lax", st.config.secure_cookies);
+    let clear = auth::set_cookie(
+        st.config.session_cookie(),
+        "",
+        0,
+        "Lax",
+        st.config.secure_cookies,
+    );
     Ok(([(header::SET_COOKIE, clear)], Redirect::to("/login")).into_response())
 }
 

@@ -15,7 +15,7 @@ fn shot_name(backend: TestBackend, name: &str) -> String {
     format!("{db}-{name}")
 }
 
-async fn sign_in(b: &Browser, base: &str, email: &str, password: &str) {
+pub async fn sign_in(b: &Browser, base: &str, email: &str, password: &str) {
     b.goto(&format!("{base}/login")).await;
     b.type_into("#email", email).await;
     b.type_into("#password", password).await;

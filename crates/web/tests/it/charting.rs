@@ -1041,7 +1041,7 @@ async fn uploads_are_checked_cleaned_and_kept_by_content(b: TestBackend) {
         "POST /sessions/{chart}/photos?csrf_token={csrf} HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookies}\r\n\
          Content-Type: multipart/form-data; boundary=x\r\nContent-Length: {}\r\n\r\n--x\r\n",
         200 * 1024 * 1024,
-        csrf = nurse.csrf,
+        csrf = nurse.token(),
         cookies = nurse.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; "),
     );
     s.write_all(head.as_bytes()).await.unwrap();

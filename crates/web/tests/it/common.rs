@@ -25,12 +25,17 @@ pub async fn spawn_app(backend: TestBackend) -> TestApp {
 }
 
 pub async fn spawn_with(store: Arc<dyn Store>) -> TestApp {
+    spawn_configured(store, false).await
+}
+
+/// The real server, with cookies marked `Secure` (as behind HTTPS) or not.
+pub async fn spawn_configured(store: Arc<dyn Store>, secure_cookies: bool) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let kb = needlepoint_knowledge::shipped().unwrap();
     let config = WebConfig {
         data_dir: needlepoint_store::testing::temp_dir("web"),
-        ..WebConfig::default()
+        secure_cookies,
     };
     let state = AppState::new(store.clone(), kb, config);
     tokio::spawn(async move {
@@ -214,16 +219,41 @@ impl Client {
         }
     }
 
+    /// The token a page would have rendered for this client: bound to its
+    /// session once signed in, else its browser cookie.
+    pub fn token(&self) -> String {
+        match self.cookies.iter().find(|(k, _)| k == "np_session") {
+            Some((_, s)) => needlepoint_web::csrf::session_token(s),
+            None => self.csrf.clone(),
+        }
+    }
+
     pub async fn request(&mut self, method: Method, path: &str, body: Body) -> Response {
+        self.request_with(method, path, body, &[]).await
+    }
+
+    /// As [`Client::request`], with extra headers (`Origin`,
+    /// `Sec-Fetch-Site`) as a browser would add them.
+    pub async fn request_with(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Body,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let token = self.token();
         let mut req = self
             .http
             .request(method, format!("{}{path}", self.base))
             .header(COOKIE, self.cookie_header());
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
         req = match body {
             // What a page's script sends (harmless on a GET).
-            Body::None => req.header("x-csrf-token", self.csrf.clone()),
+            Body::None => req.header("x-csrf-token", token),
             Body::Form(mut pairs) => {
-                pairs.push(("csrf_token".into(), self.csrf.clone()));
+                pairs.push(("csrf_token".into(), token));
                 req.header("content-type", "application/x-www-form-urlencoded")
                     .body(serde_urlencoded_pairs(&pairs))
             }
@@ -239,7 +269,7 @@ impl Client {
                 .body(bytes),
             Body::Json(v) => req
                 .header("content-type", "application/json")
-                .header("x-csrf-token", self.csrf.clone())
+                .header("x-csrf-token", token)
                 .body(v),
         };
         let resp = req.send().await.unwrap();
@@ -272,7 +302,7 @@ impl Client {
         .into_bytes();
         body.extend_from_slice(bytes);
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        let path = format!("/sessions/{chart}/photos?csrf_token={}", self.csrf);
+        let path = format!("/sessions/{chart}/photos?csrf_token={}", self.token());
         self.request(Method::POST, &path, Body::Multipart(boundary, body))
             .await
     }

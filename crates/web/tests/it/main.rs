@@ -15,3 +15,4 @@ mod openapi;
 mod pages;
 mod plans;
 mod screening;
+mod security;

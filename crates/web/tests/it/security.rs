@@ -1,0 +1,171 @@
+//! Attacks repeated as tests: each one worked before it was closed, and
+//! each must stay refused (issue #13).
+
+use crate::common::{spawn_clinic, Body, Client};
+use needlepoint_domain::Role;
+use needlepoint_store::testing::TestBackend;
+use reqwest::Method;
+
+/// A page on another port of the same host (or a sibling subdomain) can set
+/// the browser's `np_csrf` cookie to a value it knows and post that value.
+/// Signed in, the token is bound to the session, so that forgery fails; and
+/// a request the browser marks as from another site or origin fails even
+/// with the right token. Nothing is written either way.
+async fn forged_or_cross_origin_posts_are_refused(b: TestBackend) {
+    let c = spawn_clinic(b).await;
+    let mut nurse = c.client_as(Role::Clinician).await;
+    let path = format!("/patients/{}/notes", c.patient_id);
+    let note = |body: &str| vec![("body".to_string(), body.to_string())];
+
+    let known = "ab".repeat(32);
+    let mut forger = c.client_as(Role::Clinician).await;
+    forger.cookies.retain(|(k, _)| k != "np_csrf");
+    forger.cookies.push(("np_csrf".into(), known.clone()));
+    let mut fields = note("forged by a planted cookie");
+    fields.push(("csrf_token".into(), known));
+    let r = forger
+        .request(Method::POST, &path, Body::FormNoCsrf(fields))
+        .await;
+    assert_eq!(r.status(), 403, "a token the attacker chose");
+
+    for headers in [
+        [("origin", "http://127.0.0.1:9")].as_slice(),
+        &[("origin", "null")],
+        &[("sec-fetch-site", "same-site")],
+        &[("sec-fetch-site", "cross-site")],
+    ] {
+        let r = nurse
+            .request_with(
+                Method::POST,
+                &path,
+                Body::Form(note("from another origin")),
+                headers,
+            )
+            .await;
+        assert_eq!(r.status(), 403, "{headers:?}");
+    }
+    // The API with the session cookie is held to the same rule.
+    let r = nurse
+        .request_with(
+            Method::POST,
+            &format!("/api/v1/patients/{}/notes", c.patient_id),
+            Body::Json(r#"{"body":"from another origin"}"#.into()),
+            &[("sec-fetch-site", "cross-site")],
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    assert!(
+        c.app
+            .store
+            .clinical_notes(c.patient_id)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing written"
+    );
+    // The page's own token from its own origin is accepted.
+    let host = c.app.base.clone();
+    let r = nurse
+        .request_with(
+            Method::POST,
+            &path,
+            Body::Form(note("written here")),
+            &[("sec-fetch-site", "same-origin"), ("origin", host.as_str())],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        c.app
+            .store
+            .clinical_notes(c.patient_id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+/// Behind HTTPS the cookies carry the `__Host-` prefix (no subdomain or
+/// plain-HTTP page can set them) and browsers are told to keep to HTTPS.
+async fn secure_cookies_are_host_only_with_hsts(b: TestBackend) {
+    let store = needlepoint_store::testing::fresh_store(b).await;
+    let app = crate::common::spawn_configured(store, true).await;
+    let mut browser = Client::new(&app.base);
+    let r = browser.get("/login").await;
+    let cookies: Vec<String> = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    assert!(
+        cookies.iter().any(|c| c.starts_with("__Host-np_csrf=")
+            && c.contains("; Secure")
+            && c.contains("Path=/")),
+        "{cookies:?}"
+    );
+    assert_eq!(
+        r.headers()
+            .get("strict-transport-security")
+            .map(|v| v.to_str().unwrap()),
+        Some("max-age=31536000")
+    );
+}
+
+/// The attack as it happened, in Chromium: a nurse is signed in; a page on
+/// another port of the same host plants a `np_csrf` cookie it knows (cookies
+/// ignore ports) and submits a clinical note with it. Refused, nothing
+/// written.
+async fn browser_forgery_from_another_port_is_refused(b: TestBackend) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let c = spawn_clinic(b).await;
+    let known = "cd".repeat(32);
+    let target = format!("{}/patients/{}/notes", c.app.base, c.patient_id);
+    let page = format!(
+        "<!doctype html><form method=post action='{target}'>\
+         <input name=csrf_token value='{known}'><input name=body value='forged note'></form>\
+         <script>document.forms[0].submit()</script>"
+    );
+    let evil = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let evil_url = format!("http://{}/", evil.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = evil.accept().await {
+            let mut buf = vec![0u8; 8192];
+            let _ = s.read(&mut buf).await;
+            let resp = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nSet-Cookie: np_csrf={known}; Path=/\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{page}",
+                page.len()
+            );
+            let _ = s.write_all(resp.as_bytes()).await;
+        }
+    });
+    let browser = crate::common::webdriver::Browser::start().await;
+    crate::browser::sign_in(
+        &browser,
+        &c.app.base,
+        "clinician@example.com",
+        crate::common::PASSWORD,
+    )
+    .await;
+    browser.wait_for_url("/today").await;
+    browser.goto(&evil_url).await;
+    browser.wait_for_text("body", "Form expired").await;
+    assert!(browser.url().await.starts_with(&target));
+    assert!(
+        c.app
+            .store
+            .clinical_notes(c.patient_id)
+            .await
+            .unwrap()
+            .is_empty(),
+        "no note was written"
+    );
+    browser.quit().await;
+}
+
+crate::both!(
+    forged_or_cross_origin_posts_are_refused,
+    secure_cookies_are_host_only_with_hsts,
+    browser_forgery_from_another_port_is_refused
+);
