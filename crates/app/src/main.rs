@@ -450,7 +450,7 @@ async fn user_add(a: UserAddArgs) -> anyhow::Result<()> {
     let role = Role::parse(&a.role).map_err(|e| anyhow::anyhow!("--role: {}", e.message))?;
     let email =
         Email::parse("email", &a.email).map_err(|e| anyhow::anyhow!("--email: {}", e.message))?;
-    let name = needlepoint_domain::validation::required_text("name", &a.name, 120)
+    let name = needlepoint_domain::validation::required_line("name", &a.name, 120)
         .map_err(|e| anyhow::anyhow!("--name: {}", e.message))?;
     let password = match std::env::var("NEEDLEPOINT_PASSWORD") {
         Ok(p) => p,

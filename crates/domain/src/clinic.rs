@@ -2,7 +2,7 @@
 //! practitioners and the price list, as the Settings page edits them.
 
 use crate::depth::Depth;
-use crate::validation::{optional_text, required_text, FieldError, Invalid};
+use crate::validation::{optional_line, optional_text, required_line, FieldError, Invalid};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,10 +17,10 @@ pub struct ClinicDetails {
 impl ClinicDetails {
     pub fn parse(name: &str, time_zone: &str, address: &str, phone: &str) -> Result<Self, Invalid> {
         let mut inv = Invalid::default();
-        let name = inv.check(required_text("name", name, 120));
+        let name = inv.check(required_line("name", name, 120));
         let time_zone = inv.check(parse_time_zone("time_zone", time_zone));
         let address = inv.check(optional_text("address", address, 300));
-        let phone = inv.check(optional_text("phone", phone, 30));
+        let phone = inv.check(optional_line("phone", phone, 30));
         inv.into_result()?;
         Ok(ClinicDetails {
             name: name.unwrap(),
@@ -56,7 +56,7 @@ pub struct RoomDetails {
 impl RoomDetails {
     pub fn parse(name: &str) -> Result<Self, Invalid> {
         let mut inv = Invalid::default();
-        let name = inv.check(required_text("name", name, 80));
+        let name = inv.check(required_line("name", name, 80));
         inv.into_result()?;
         Ok(RoomDetails {
             name: name.unwrap(),
@@ -81,9 +81,9 @@ impl DeviceDetails {
         max_depth_mm: &str,
     ) -> Result<Self, Invalid> {
         let mut inv = Invalid::default();
-        let name = inv.check(required_text("name", name, 80));
-        let model = inv.check(required_text("model", model, 80));
-        let serial_number = inv.check(optional_text("serial_number", serial, 80));
+        let name = inv.check(required_line("name", name, 80));
+        let model = inv.check(required_line("model", model, 80));
+        let serial_number = inv.check(optional_line("serial_number", serial, 80));
         let max_depth = inv.check(Depth::parse_mm("max_depth_mm", max_depth_mm));
         inv.into_result()?;
         Ok(DeviceDetails {
@@ -105,9 +105,9 @@ pub struct PractitionerDetails {
 impl PractitionerDetails {
     pub fn parse(name: &str, profession: &str, registration: &str) -> Result<Self, Invalid> {
         let mut inv = Invalid::default();
-        let name = inv.check(required_text("name", name, 120));
-        let profession = inv.check(required_text("profession", profession, 80));
-        let registration_number = inv.check(optional_text("registration_number", registration, 40));
+        let name = inv.check(required_line("name", name, 120));
+        let profession = inv.check(required_line("profession", profession, 80));
+        let registration_number = inv.check(optional_line("registration_number", registration, 40));
         inv.into_result()?;
         Ok(PractitionerDetails {
             name: name.unwrap(),
@@ -199,7 +199,7 @@ impl PriceItemDetails {
     pub fn parse(code: &str, name: &str, amount: &str, currency: &str) -> Result<Self, Invalid> {
         let mut inv = Invalid::default();
         let code = inv.check(parse_code("code", code));
-        let name = inv.check(required_text("name", name, 120));
+        let name = inv.check(required_line("name", name, 120));
         let amount_minor = inv.check(parse_amount("amount", amount));
         let cur = currency.trim().to_ascii_uppercase();
         if !CURRENCIES.contains(&cur.as_str()) {

@@ -83,7 +83,7 @@ impl MessageTemplate {
                 inv.push(field, m);
             }
         }
-        if subject.contains('\n') {
+        if subject.trim().chars().any(char::is_control) {
             inv.push("subject", "A subject is one line.");
         }
         inv.into_result()?;

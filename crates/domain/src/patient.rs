@@ -1,7 +1,7 @@
 //! A patient's identity and contact details, as reception records them.
 
 use crate::account::Email;
-use crate::validation::{optional_text, required_text, FieldError, Invalid};
+use crate::validation::{optional_text, required_line, FieldError, Invalid};
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
@@ -80,8 +80,8 @@ impl PatientInput {
     /// Checks every field, collecting all errors; `today` bounds the birth date.
     pub fn validate(&self, today: Date) -> Result<PatientDetails, Invalid> {
         let mut inv = Invalid::default();
-        let given_name = inv.check(required_text("given_name", &self.given_name, 100));
-        let family_name = inv.check(required_text("family_name", &self.family_name, 100));
+        let given_name = inv.check(required_line("given_name", &self.given_name, 100));
+        let family_name = inv.check(required_line("family_name", &self.family_name, 100));
         let date_of_birth = inv.check(parse_birth_date(
             "date_of_birth",
             &self.date_of_birth,

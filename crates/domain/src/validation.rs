@@ -99,6 +99,34 @@ pub fn optional_text(
     }
 }
 
+/// A required one-line field (a name, a title): no control character at
+/// all, line breaks included. Names end up in e-mail headers, file names
+/// and calendar feeds, where a line break starts a new header.
+pub fn required_line(field: &str, value: &str, max_chars: usize) -> Result<String, FieldError> {
+    one_line(field, value)?;
+    required_text(field, value, max_chars)
+}
+
+/// An optional one-line field; empty becomes `None`.
+pub fn optional_line(
+    field: &str,
+    value: &str,
+    max_chars: usize,
+) -> Result<Option<String>, FieldError> {
+    one_line(field, value)?;
+    optional_text(field, value, max_chars)
+}
+
+fn one_line(field: &str, value: &str) -> Result<(), FieldError> {
+    if value.trim().chars().any(char::is_control) {
+        return Err(FieldError::new(
+            field,
+            "Keep this to one line, without line breaks or tabs.",
+        ));
+    }
+    Ok(())
+}
+
 fn bounded(field: &str, v: &str, max_chars: usize) -> Result<String, FieldError> {
     if v.chars().count() > max_chars {
         return Err(FieldError::new(
@@ -127,6 +155,28 @@ mod tests {
         );
         assert!(required_text("name", "abcdefghijk", 10).is_err());
         assert!(required_text("name", "a\u{7}b", 10).is_err());
+    }
+
+    #[test]
+    fn lines_refuse_line_breaks() {
+        for bad in [
+            "Ann\r\nBcc: x@example.com",
+            "Ann\nSmith",
+            "Ann\tSmith",
+            "Ann\rB",
+        ] {
+            assert_eq!(
+                required_line("name", bad, 100).unwrap_err().message,
+                "Keep this to one line, without line breaks or tabs."
+            );
+            assert!(optional_line("name", bad, 100).is_err());
+        }
+        assert_eq!(
+            required_line("name", " Ann Smith ", 100).unwrap(),
+            "Ann Smith"
+        );
+        assert_eq!(optional_line("name", " ", 100).unwrap(), None);
+        assert!(required_text("notes", "line one\nline two", 100).is_ok());
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub async fn create_token(
     token_hash: &str,
 ) -> Result<ApiToken> {
     let mut inv = Invalid::default();
-    let name = inv.check(needlepoint_domain::validation::required_text(
+    let name = inv.check(needlepoint_domain::validation::required_line(
         "name", name, 80,
     ));
     let role = inv.check(Role::parse(role));

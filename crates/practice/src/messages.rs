@@ -24,33 +24,9 @@ pub trait Sender: Send + Sync {
 pub struct MailboxFolder(pub PathBuf);
 
 impl MailboxFolder {
-    /// The message as an RFC 5322 e-mail: text, with the .ics attached.
-    pub fn message_text(m: &Message, from: &str) -> String {
-        let boundary = format!("needlepoint-{}", m.id);
-        // The moment of writing, as a mail server would stamp it.
-        let date = needlepoint_store::now().strftime("%a, %d %b %Y %H:%M:%S +0000");
-        let mut eml = format!(
-            "From: {from}\r\nTo: {}\r\nSubject: {}\r\nDate: {date}\r\nMessage-ID: <message-{}@needlepoint>\r\n\
-             MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n\
-             --{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}\r\n",
-            m.to_address,
-            if m.subject.is_ascii() {
-                m.subject.clone()
-            } else {
-                // RFC 2047: headers are ASCII; anything else is encoded.
-                format!("=?utf-8?B?{}?=", crate::delivery::base64(m.subject.as_bytes()))
-            },
-            m.id,
-            m.body.replace('\n', "\r\n")
-        );
-        if let Some(ics) = &m.attachment {
-            eml.push_str(&format!(
-                "--{boundary}\r\nContent-Type: text/calendar; charset=utf-8; method=PUBLISH\r\n\
-                 Content-Disposition: attachment; filename=\"appointment.ics\"\r\n\r\n{ics}"
-            ));
-        }
-        eml.push_str(&format!("--{boundary}--\r\n"));
-        eml
+    /// The message as an RFC 5322 e-mail, built as SMTP would send it.
+    pub fn message_text(m: &Message, from: &str) -> Result<Vec<u8>, String> {
+        Ok(crate::delivery::email(m, from)?.formatted())
     }
 }
 
@@ -63,7 +39,7 @@ impl Sender for MailboxFolder {
         let file = self
             .0
             .join(format!("{:06}-{}-{}.eml", m.id, m.kind, m.channel));
-        tokio::fs::write(&file, Self::message_text(m, "needlepoint@localhost"))
+        tokio::fs::write(&file, Self::message_text(m, "needlepoint@localhost")?)
             .await
             .map_err(|e| format!("cannot write {}: {e}", file.display()))
     }

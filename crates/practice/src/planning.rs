@@ -283,7 +283,7 @@ async fn consent(
     if photo_use.is_none() {
         inv.push("photo_use", "Choose how your photos may be used.");
     }
-    let typed = needlepoint_domain::validation::required_text("typed_name", &c.typed_name, 120);
+    let typed = needlepoint_domain::validation::required_line("typed_name", &c.typed_name, 120);
     let typed = inv.check(typed.map_err(|e| {
         needlepoint_domain::FieldError::new(
             "typed_name",
@@ -297,7 +297,7 @@ async fn consent(
     let kb = cx.clinic_kb(p.clinic_id).await?;
     let guardian = if guardian_needed(&kb, p, today) {
         let name = inv.check(
-            needlepoint_domain::validation::required_text("guardian_name", &c.guardian_name, 120)
+            needlepoint_domain::validation::required_line("guardian_name", &c.guardian_name, 120)
                 .map_err(|e| {
                     needlepoint_domain::FieldError::new(
                         "guardian_name",
@@ -309,7 +309,7 @@ async fn consent(
                 }),
         );
         let relationship = inv.check(
-            needlepoint_domain::validation::required_text(
+            needlepoint_domain::validation::required_line(
                 "guardian_relationship",
                 &c.guardian_relationship,
                 60,

@@ -132,14 +132,21 @@ pub async fn add_item(cx: &Context, actor: &Actor, i: &ItemInput) -> Result<Supp
     access::clinic(actor, i.clinic_id)?;
     let mut inv = Invalid::default();
     let kind = inv.check(SupplyKind::parse(&i.kind));
-    let name = i.name.trim().to_string();
-    if name.is_empty() || name.chars().count() > 120 {
-        inv.push("name", "Name the item (up to 120 characters).");
-    }
-    let supplier = i.supplier.trim().to_string();
-    if supplier.is_empty() || supplier.chars().count() > 120 {
-        inv.push("supplier", "Name the supplier (up to 120 characters).");
-    }
+    let line = |field: &str, value: &str, what: &str| {
+        needlepoint_domain::validation::required_line(field, value, 120).map_err(|e| {
+            needlepoint_domain::FieldError::new(
+                field,
+                format!(
+                    "Name the {what} (one line, up to 120 characters). {}",
+                    e.message
+                ),
+            )
+        })
+    };
+    let name = inv.check(line("name", &i.name, "item")).unwrap_or_default();
+    let supplier = inv
+        .check(line("supplier", &i.supplier, "supplier"))
+        .unwrap_or_default();
     let reorder_at = whole(&mut inv, "reorder_at", i.reorder_at, 0);
     inv.into_result()?;
     let item = NewSupplyItem {

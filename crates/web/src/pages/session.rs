@@ -168,7 +168,7 @@ pub async fn setup(
     }
     let form = FormValues(form);
     let mut inv = Invalid::default();
-    let org = inv.check(needlepoint_domain::validation::required_text(
+    let org = inv.check(needlepoint_domain::validation::required_line(
         "organisation",
         form.get("organisation"),
         120,
@@ -188,7 +188,7 @@ pub async fn setup(
             None
         }
     };
-    let name = inv.check(needlepoint_domain::validation::required_text(
+    let name = inv.check(needlepoint_domain::validation::required_line(
         "name",
         form.get("name"),
         120,

@@ -840,7 +840,7 @@ pub async fn add_staff(
     let v = FormValues(f);
     let clinics = st.store.clinics_for_staff(caller.staff.id).await?;
     let mut inv = Invalid::default();
-    let name = inv.check(needlepoint_domain::validation::required_text(
+    let name = inv.check(needlepoint_domain::validation::required_line(
         "name",
         v.get("name"),
         120,

@@ -108,6 +108,50 @@ async fn smtp_delivers_the_message_with_its_attachment() {
     assert_eq!(seen.last().unwrap(), "QUIT");
 }
 
+/// A line break in a subject (a clinic or patient name saved before names
+/// were checked) cannot add a header: the SMTP server and the mailbox
+/// folder both receive one Subject line and no Bcc or Reply-To.
+#[tokio::test]
+async fn a_line_break_in_a_subject_adds_no_header() {
+    let mut m = message("email", "ada@example.com");
+    m.subject =
+        "Booked at Clinic\r\nBcc: thief@evil.example\r\nReply-To: thief@evil.example".into();
+    let (port, server) = smtp_server(false);
+    Smtp::parse(
+        &format!("smtp://127.0.0.1:{port}"),
+        "bookings@clinic.example",
+    )
+    .unwrap()
+    .send(&m)
+    .await
+    .unwrap();
+    let seen = server.join().unwrap();
+    assert!(
+        !seen
+            .iter()
+            .any(|c| c.contains("thief@evil.example") && c.starts_with("RCPT")),
+        "no extra recipient: {seen:?}"
+    );
+    let data = seen.iter().find(|s| s.contains("Subject:")).unwrap();
+    let mailbox =
+        String::from_utf8(MailboxFolder::message_text(&m, "needlepoint@localhost").unwrap())
+            .unwrap();
+    for eml in [data.as_str(), mailbox.as_str()] {
+        let head = eml.split("\r\n\r\n").next().unwrap();
+        for header in ["bcc:", "reply-to:"] {
+            assert!(
+                !head.lines().any(|l| l.to_lowercase().starts_with(header)),
+                "{header} injected:\n{head}"
+            );
+        }
+        assert_eq!(
+            head.lines().filter(|l| l.starts_with("Subject:")).count(),
+            1,
+            "{head}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn an_smtp_refusal_is_an_error_to_retry() {
     let (port, server) = smtp_server(true);

@@ -164,7 +164,68 @@ async fn browser_forgery_from_another_port_is_refused(b: TestBackend) {
     browser.quit().await;
 }
 
+/// A line break in a name, e-mail address or phone number would end up in
+/// an e-mail header: refused where it is typed, on the pages and the API,
+/// with the field named, and nothing saved.
+async fn names_with_line_breaks_are_refused_where_typed(b: TestBackend) {
+    use crate::common::json_call;
+    let c = spawn_clinic(b).await;
+    let mut owner = c.client_as(Role::Owner).await;
+    let evil = "Ann\r\nBcc: thief@evil.example";
+    let (s, v) = json_call(
+        &mut owner,
+        Method::POST,
+        "/api/v1/patients",
+        serde_json::json!({
+            "clinic_id": c.clinic_id, "given_name": evil, "family_name": "Smith",
+            "date_of_birth": "1990-01-01", "email": "ann@example.com\r\nBcc: x@evil.example",
+            "phone": "+44 20 7946 0000\n"
+        }),
+    )
+    .await;
+    assert_eq!(s, 422, "{v}");
+    let fields: Vec<&str> = v["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    for f in ["given_name", "email"] {
+        assert!(fields.contains(&f), "{f} not named: {v}");
+    }
+    let r = owner
+        .post_form(
+            &format!("/settings/clinics/{}", c.clinic_id),
+            &[
+                ("name", "Harbour\r\nBcc: thief@evil.example"),
+                ("time_zone", "Europe/London"),
+                ("address", ""),
+                ("phone", "+44 20 7946 0000\r\nX: y"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Keep this to one line"), "{html}");
+    let clinic = c.app.store.clinic(c.clinic_id).await.unwrap();
+    assert!(!clinic.details.name.contains('\n'), "nothing saved");
+    let r = owner
+        .post_form(
+            "/patients",
+            &[
+                ("clinic_id", &c.clinic_id.to_string()),
+                ("given_name", "Ann"),
+                ("family_name", "Smith\nBcc: thief@evil.example"),
+                ("date_of_birth", "1990-01-01"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("Keep this to one line"));
+}
+
 crate::both!(
+    names_with_line_breaks_are_refused_where_typed,
     forged_or_cross_origin_posts_are_refused,
     secure_cookies_are_host_only_with_hsts,
     browser_forgery_from_another_port_is_refused
