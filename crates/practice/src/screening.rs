@@ -18,6 +18,9 @@ pub fn with_birth_date(p: &Patient, h: Option<&HistoryVersion>) -> PatientHistor
 /// Screens the patient's current history for `areas` on `on` (the clinic's
 /// today when not given) and saves it. Only clinicians screen, at their
 /// own clinics, once a history is recorded.
+/// How far ahead a screening may look: input sanity, not a clinical rule.
+pub const SCREEN_AHEAD_DAYS: i64 = 365;
+
 pub async fn run(
     cx: &Context,
     actor: &Actor,
@@ -38,10 +41,18 @@ pub async fn run(
         .await?
         .ok_or_else(|| Error::refused("Record the patient's history first."))?;
     let history = with_birth_date(p, Some(&version));
-    let on = match on {
-        Some(d) => d,
-        None => cx.clinic_today(p.clinic_id).await?,
-    };
+    let today = cx.clinic_today(p.clinic_id).await?;
+    let on = on.unwrap_or(today);
+    // A screening answers "may this patient be treated then?": for today or
+    // a planned day ahead, never the past nor a date so far off that a
+    // deferral would read as cleared (9999-12-31).
+    let latest = today + jiff::Span::new().days(SCREEN_AHEAD_DAYS);
+    if on < today || on > latest {
+        return Err(Error::invalid(
+            "date",
+            format!("Screen for today ({today}) or a day up to a year ahead ({latest})."),
+        ));
+    }
     let result = screen(&kb, &history, areas, on)?;
     Ok(cx
         .store

@@ -192,8 +192,18 @@ pub fn urlencode(s: &str) -> String {
 
 /// Where to go after signing in: only a path on this site, never elsewhere.
 pub fn safe_next(next: Option<&str>) -> String {
+    // A path on this site only. Browsers drop tabs and line breaks from a
+    // URL and read a backslash as a slash, so "/\t/evil.example" would
+    // leave the site; such characters are never part of our paths.
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && n.chars()
+                    .all(|c| !c.is_control() && !c.is_whitespace() && c != '\\') =>
+        {
+            n.to_string()
+        }
         _ => "/today".to_string(),
     }
 }
@@ -208,6 +218,23 @@ mod tests {
         h.insert(header::COOKIE, "a=1; np_session=xyz; b=2".parse().unwrap());
         assert_eq!(cookie(&h, "np_session"), Some("xyz"));
         assert_eq!(cookie(&h, "c"), None);
+    }
+
+    #[test]
+    fn next_never_leaves_the_site_even_with_tabs_or_line_breaks() {
+        for evil in [
+            "/\t/evil.example/",
+            "/\n/evil.example",
+            "/\r\nSet-Cookie: x=y",
+            "/ /evil",
+            "/\\evil.example",
+        ] {
+            assert_eq!(safe_next(Some(evil)), "/today", "{evil:?}");
+        }
+        assert_eq!(
+            safe_next(Some("/patients/3?tab=plans")),
+            "/patients/3?tab=plans"
+        );
     }
 
     #[test]

@@ -54,7 +54,13 @@ async fn history_then_screening_then_override(b: TestBackend) {
         "nothing saved"
     );
 
-    let h = json!({"fitzpatrick": 2, "events": [{"code": "neurotoxin", "on": "2026-11-10", "areas": ["forehead"]}],
+    // Relative to the clinic's today: a wrinkle-relaxing injection ten days
+    // ago defers the forehead until two weeks after it.
+    let today = jiff::Zoned::now()
+        .with_time_zone(jiff::tz::TimeZone::get("Europe/London").unwrap())
+        .date();
+    let injected = today - jiff::Span::new().days(10);
+    let h = json!({"fitzpatrick": 2, "events": [{"code": "neurotoxin", "on": injected.to_string(), "areas": ["forehead"]}],
                    "concerns": [{"indication": "fine_lines", "area": "forehead", "severity": "mild"}]});
     let (s, v) = call(
         &mut nurse,
@@ -73,7 +79,7 @@ async fn history_then_screening_then_override(b: TestBackend) {
         &mut nurse,
         Method::POST,
         &format!("/api/v1/patients/{p}/screenings"),
-        json!({"date": "2026-11-20"}),
+        json!({"date": today.to_string()}),
     )
     .await;
     assert_eq!(s, 201, "{v}");
@@ -82,7 +88,10 @@ async fn history_then_screening_then_override(b: TestBackend) {
         v["result"]["areas"][0]["area"], "forehead",
         "the concerns' areas by default"
     );
-    assert_eq!(v["result"]["deferral"]["date"], "2026-11-24");
+    assert_eq!(
+        v["result"]["deferral"]["date"],
+        (injected + jiff::Span::new().days(14)).to_string()
+    );
     assert_eq!(
         v["result"]["areas"][0]["reasons"][0]["rule_id"],
         "neurotoxin_area"

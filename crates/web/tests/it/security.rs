@@ -224,7 +224,98 @@ async fn names_with_line_breaks_are_refused_where_typed(b: TestBackend) {
     assert!(r.text().await.unwrap().contains("Keep this to one line"));
 }
 
+/// After signing in, `next` leads only to a path on this site: a tab, line
+/// break or backslash (which browsers drop or read as a slash) sends the
+/// user to Today, and nothing answers with a server error.
+async fn sign_in_never_redirects_off_the_site(b: TestBackend) {
+    let c = spawn_clinic(b).await;
+    for next in [
+        "/\t/evil.example/",
+        "/\\evil.example",
+        "/\r\nSet-Cookie: a=b",
+        "/patients",
+    ] {
+        let mut web = Client::new(&c.app.base);
+        let r = web
+            .post_form(
+                "/login",
+                &[
+                    ("email", "clinician@example.com"),
+                    ("password", crate::common::PASSWORD),
+                    ("next", next),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 303, "{next:?}");
+        let to = crate::common::location(&r);
+        let want = if next == "/patients" {
+            "/patients"
+        } else {
+            "/today"
+        };
+        assert_eq!(to, want, "{next:?}");
+        let r = web
+            .get(&format!(
+                "/login?next={}",
+                needlepoint_web::auth::urlencode(next)
+            ))
+            .await;
+        assert!(r.status().as_u16() < 500, "{next:?}: {}", r.status());
+    }
+}
+
+/// A screening is for today or a planned day ahead: a date far in the
+/// future would headline a deferred patient as eligible, and a past one
+/// would backdate a record. Refused on the API and the page, nothing kept.
+async fn screenings_are_for_today_or_a_sane_day_ahead(b: TestBackend) {
+    use crate::common::json_call;
+    let c = crate::browser::ready_to_plan(b).await;
+    let before = c.app.store.screenings(c.patient_id).await.unwrap().len();
+    let mut nurse = c.client_as(Role::Clinician).await;
+    let today = jiff::Zoned::now().date();
+    for date in [
+        "9999-12-31".to_string(),
+        (today - jiff::Span::new().days(2)).to_string(),
+    ] {
+        let (s, v) = json_call(
+            &mut nurse,
+            Method::POST,
+            &format!("/api/v1/patients/{}/screenings", c.patient_id),
+            serde_json::json!({"date": date}),
+        )
+        .await;
+        assert_eq!(
+            (s, v["fields"][0]["field"].as_str()),
+            (422, Some("date")),
+            "{date}: {v}"
+        );
+        let r = nurse
+            .post_form(
+                &format!("/patients/{}/screenings", c.patient_id),
+                &[("areas", "cheeks"), ("on", date.as_str())],
+            )
+            .await;
+        assert_eq!(r.status(), 422, "{date}");
+        assert!(r.text().await.unwrap().contains("up to a year ahead"));
+    }
+    assert_eq!(
+        c.app.store.screenings(c.patient_id).await.unwrap().len(),
+        before
+    );
+    let next_month = (today + jiff::Span::new().days(30)).to_string();
+    let (s, v) = json_call(
+        &mut nurse,
+        Method::POST,
+        &format!("/api/v1/patients/{}/screenings", c.patient_id),
+        serde_json::json!({"date": next_month}),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+}
+
 crate::both!(
+    screenings_are_for_today_or_a_sane_day_ahead,
+    sign_in_never_redirects_off_the_site,
     names_with_line_breaks_are_refused_where_typed,
     forged_or_cross_origin_posts_are_refused,
     secure_cookies_are_host_only_with_hsts,
