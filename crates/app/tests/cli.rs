@@ -191,6 +191,17 @@ async fn sqlite_migrate_users_and_backup() {
     let target = dir.join("backup.sqlite3");
     let o = run(&["backup", "--data-dir", d, "--to", target.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
+    // Patient data is for the user who runs Needlepoint alone, whatever the
+    // umask: the data folder 0700, the database and its backup 0600.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700, "the data folder");
+    assert_eq!(
+        mode(&dir.join("needlepoint.sqlite3")),
+        0o600,
+        "the database"
+    );
+    assert_eq!(mode(&target), 0o600, "the backup");
     let copy = open_sqlite(&target, SqliteDurability::Full).await.unwrap();
     assert!(copy
         .staff_credentials("nurse@example.com")

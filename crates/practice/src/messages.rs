@@ -33,15 +33,20 @@ impl MailboxFolder {
 #[async_trait::async_trait]
 impl Sender for MailboxFolder {
     async fn send(&self, m: &Message) -> Result<(), String> {
-        tokio::fs::create_dir_all(&self.0)
-            .await
-            .map_err(|e| format!("cannot create {}: {e}", self.0.display()))?;
         let file = self
             .0
             .join(format!("{:06}-{}-{}.eml", m.id, m.kind, m.channel));
-        tokio::fs::write(&file, Self::message_text(m, "needlepoint@localhost")?)
-            .await
-            .map_err(|e| format!("cannot write {}: {e}", file.display()))
+        let eml = Self::message_text(m, "needlepoint@localhost")?;
+        let dir = self.0.clone();
+        // Patients' messages: a folder and files for the owner alone.
+        tokio::task::spawn_blocking(move || {
+            needlepoint_store::files::private_dir(&dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            needlepoint_store::files::write_private(&file, &eml)
+                .map_err(|e| format!("cannot write {}: {e}", file.display()))
+        })
+        .await
+        .map_err(|e| e.to_string())?
     }
 }
 

@@ -10,6 +10,7 @@
 
 pub mod audit;
 mod charting_sql;
+pub mod files;
 pub mod generate;
 mod generate_sql;
 mod migrate;

@@ -33,7 +33,7 @@ pub async fn open(database_url: Option<&str>, data_dir: &Path) -> Result<Arc<dyn
             redact(url)
         ))),
         None => {
-            std::fs::create_dir_all(data_dir).map_err(|e| {
+            crate::files::private_dir(data_dir).map_err(|e| {
                 StoreError::Unsupported(format!(
                     "cannot create data folder {}: {e}",
                     data_dir.display()
@@ -65,6 +65,17 @@ pub async fn open_sqlite(path: &Path, durability: SqliteDurability) -> Result<Ar
         .max_connections(8)
         .connect_with(options)
         .await?;
+    // The database file and its journal hold every record: the owner's only.
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let file = std::path::PathBuf::from(name);
+        if file.exists() {
+            crate::files::private_file(&file).map_err(|e| {
+                StoreError::Unsupported(format!("cannot protect {}: {e}", file.display()))
+            })?;
+        }
+    }
     let store = SqlStore::new_sqlite(pool);
     store.migrate().await?;
     Ok(Arc::new(store))

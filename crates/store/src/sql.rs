@@ -142,6 +142,9 @@ mod sqlite_impl {
                 .bind(target)
                 .execute(&self.pool)
                 .await?;
+            crate::files::private_file(path).map_err(|e| {
+                StoreError::Unsupported(format!("cannot protect {}: {e}", path.display()))
+            })?;
             Ok(())
         }
     }

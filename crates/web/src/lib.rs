@@ -99,6 +99,7 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             csrf::protect,
         ))
+        .layer(axum::middleware::from_fn(error::api_errors_as_json))
         .layer(axum::middleware::from_fn_with_state(
             state,
             view::security_headers,

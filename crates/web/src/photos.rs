@@ -145,10 +145,10 @@ pub fn keep(data_dir: &Path, c: &Cleaned) -> std::io::Result<()> {
             continue;
         }
         if let Some(dir) = p.parent() {
-            std::fs::create_dir_all(dir)?;
+            needlepoint_store::files::private_dir(dir)?;
         }
         let tmp = p.with_extension("part");
-        std::fs::write(&tmp, bytes)?;
+        needlepoint_store::files::write_private(&tmp, bytes)?;
         std::fs::rename(&tmp, &p)?;
     }
     Ok(())

@@ -424,6 +424,15 @@ impl Store for SqlStore<Db> {
                 .bind(staff_id)
                 .execute(&mut *tx)
                 .await?;
+            // Revoked for good: reactivating the account later must not
+            // bring a token back to life that someone may have kept.
+            sqlx::query(
+                "UPDATE api_tokens SET revoked_at = $2 WHERE staff_id = $1 AND revoked_at IS NULL",
+            )
+            .bind(staff_id)
+            .bind(Ts(now))
+            .execute(&mut *tx)
+            .await?;
         }
         let action = if active { "reactivate" } else { "deactivate" };
         Self::audit(

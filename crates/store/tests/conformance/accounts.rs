@@ -397,10 +397,13 @@ pub async fn deactivated_staff_lose_access_but_not_the_last_owner(b: TestBackend
             .unwrap()
             .active
     );
+    // Reactivating the account does not bring its old token back to life:
+    // whoever kept a copy must not regain access with it.
     assert!(s
         .store
         .use_api_token("n-token", t0)
         .await
         .unwrap()
-        .is_some());
+        .is_none());
+    assert!(s.store.session("n-session", t0).await.unwrap().is_none());
 }

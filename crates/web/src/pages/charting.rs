@@ -961,14 +961,10 @@ pub async fn photo_file(
         tracing::error!(error = %e, path = %path.display(), "photo file missing");
         PageError::NotFound
     })?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "image/jpeg"),
-            (header::CACHE_CONTROL, "private, max-age=86400, immutable"),
-        ],
-        bytes,
-    )
-        .into_response())
+    // A patient's photo is not kept in the browser's cache: on a shared
+    // workstation the next user could find it there (the shell's default
+    // Cache-Control is no-store).
+    Ok(([(header::CONTENT_TYPE, "image/jpeg")], bytes).into_response())
 }
 
 #[derive(Template)]

@@ -328,6 +328,15 @@ async fn the_outbox_delivers_retries_and_never_loses(b: TestBackend) {
         .collect();
     assert_eq!(files.len(), 1);
     let eml = std::fs::read_to_string(&files[0]).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(
+            (mode(&folder), mode(&files[0])),
+            (0o700, 0o600),
+            "the owner's only"
+        );
+    }
     assert!(
         eml.contains("To: amara@example.com")
             && eml.contains("Stop retinoid creams")

@@ -1079,6 +1079,11 @@ async fn uploads_are_checked_cleaned_and_kept_by_content(b: TestBackend) {
     );
     let kept = nurse.get(&format!("/photos/{}", p.id)).await;
     assert_eq!(kept.headers()["content-type"], "image/jpeg");
+    assert_eq!(
+        kept.headers()["cache-control"],
+        "no-store",
+        "not kept in a shared workstation's browser"
+    );
     let kept = kept.bytes().await.unwrap().to_vec();
     let text = String::from_utf8_lossy(&kept);
     assert!(

@@ -313,7 +313,34 @@ async fn screenings_are_for_today_or_a_sane_day_ahead(b: TestBackend) {
     assert_eq!(s, 201, "{v}");
 }
 
+/// The API answers in its JSON error format even when the framework
+/// refuses the request: a path or query that does not parse.
+async fn api_path_and_query_errors_are_json(b: TestBackend) {
+    use crate::common::json_call;
+    let c = spawn_clinic(b).await;
+    let mut nurse = c.client_as(Role::Clinician).await;
+    for path in ["/api/v1/patients/abc", "/api/v1/patients?limit=abc"] {
+        let (s, v) = json_call(&mut nurse, Method::GET, path, serde_json::Value::Null).await;
+        assert_eq!(s, 400, "{path}: {v}");
+        assert_eq!(v["error"], "bad_request", "{path}: {v}");
+        assert!(!v["message"].as_str().unwrap().is_empty());
+    }
+    let (s, v) = json_call(
+        &mut nurse,
+        Method::DELETE,
+        "/api/v1/patients",
+        serde_json::Value::Null,
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (405, Some("method_not_allowed")),
+        "{v}"
+    );
+}
+
 crate::both!(
+    api_path_and_query_errors_are_json,
     screenings_are_for_today_or_a_sane_day_ahead,
     sign_in_never_redirects_off_the_site,
     names_with_line_breaks_are_refused_where_typed,
