@@ -51,21 +51,27 @@ pub async fn hash_password(password: String) -> Result<String> {
     .map_err(|e| failed(e.to_string()))?
 }
 
-/// Checks a password; with no stored hash it still does the work, so the
-/// answer takes as long for an unknown e-mail as for a wrong password.
+/// A hash made once with the same parameters as every new password hash:
+/// a sign-in for an unknown e-mail is checked against it, so it does the
+/// same work as a wrong password for a real account (one Argon2 check),
+/// and the answer's timing does not tell which addresses have accounts.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        Argon2::default()
+            .hash_password(b"timing-equaliser", &SaltString::generate(&mut OsRng))
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    })
+}
+
+/// Checks a password against the stored hash, or without one against the
+/// dummy hash (see [`dummy_hash`]): the same work either way.
 pub async fn verify_password(password: String, stored: Option<String>) -> bool {
     tokio::task::spawn_blocking(move || {
-        let dummy;
-        let hash = match &stored {
-            Some(h) => h.as_str(),
-            None => {
-                dummy = Argon2::default()
-                    .hash_password(b"timing-equaliser", &SaltString::generate(&mut OsRng))
-                    .map(|h| h.to_string())
-                    .unwrap_or_default();
-                dummy.as_str()
-            }
-        };
+        // Made on the first call of either kind, so neither pays alone.
+        let dummy = dummy_hash();
+        let hash = stored.as_deref().unwrap_or(dummy);
         let ok = PasswordHash::new(hash)
             .map(|h| {
                 Argon2::default()
@@ -263,6 +269,39 @@ pub async fn set_up(cx: &Context, first: &FirstRun, from: &Origin) -> Result<Opt
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A wrong password for a real account and any password for an unknown
+    /// e-mail do the same work: one Argon2 check with the same parameters.
+    /// Measured interleaved (so a busy machine slows both alike), their
+    /// times overlap; before, the unknown address hashed and then checked,
+    /// twice the work, and the two never overlapped.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn unknown_and_known_addresses_take_as_long() {
+        let real = hash_password("the real password".into()).await.unwrap();
+        let params = |h: &str| {
+            let h = PasswordHash::new(h).unwrap();
+            (h.algorithm.to_string(), h.version, h.params.to_string())
+        };
+        assert_eq!(params(&real), params(dummy_hash()), "the same parameters");
+        let time = |stored: Option<String>| async move {
+            let t = std::time::Instant::now();
+            assert!(!verify_password("a wrong guess".into(), stored).await);
+            t.elapsed()
+        };
+        time(None).await; // both paths warm
+        let (mut known, mut unknown) = (vec![], vec![]);
+        for _ in 0..12 {
+            known.push(time(Some(real.clone())).await);
+            unknown.push(time(None).await);
+        }
+        let range =
+            |v: &[std::time::Duration]| (*v.iter().min().unwrap(), *v.iter().max().unwrap());
+        let ((k_min, k_max), (u_min, u_max)) = (range(&known), range(&unknown));
+        assert!(
+            u_min <= k_max && k_min <= u_max,
+            "known {k_min:?}..{k_max:?}, unknown {u_min:?}..{u_max:?}: they must overlap"
+        );
+    }
 
     #[tokio::test]
     async fn passwords_hash_and_verify() {
