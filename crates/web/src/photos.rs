@@ -12,6 +12,11 @@ pub const MAX_BYTES: usize = 25 * 1024 * 1024;
 /// The most pixels decoded (about 50 megapixels): a file declaring more is
 /// refused before any memory is set aside for it (an "image bomb").
 pub const MAX_PIXELS: u64 = 50_000_000;
+/// The most memory one decoded photo may take: a 50-megapixel colour photo
+/// (3 bytes a pixel). A small file declaring large pixels of more bytes
+/// (a 7000 × 7000 PNG with transparency needs 196 MB) is refused from its
+/// header, before decoding; the decoder is held to it as well.
+pub const MAX_DECODE_BYTES: u64 = 150_000_000;
 const THUMB_SIDE: u32 = 360;
 const JPEG_QUALITY: u8 = 90;
 
@@ -22,6 +27,7 @@ pub enum PhotoError {
     NotAnImage,
     Unreadable,
     TooManyPixels(u32, u32),
+    TooMuchMemory(u32, u32),
 }
 
 impl PhotoError {
@@ -41,6 +47,9 @@ impl PhotoError {
             }
             PhotoError::TooManyPixels(w, h) => format!(
                 "That image claims {w} × {h} pixels, more than any camera takes; it was not opened."
+            ),
+            PhotoError::TooMuchMemory(w, h) => format!(
+                "That image ({w} × {h} pixels) would need more memory to open than a 50-megapixel photo; save it as a JPEG and try again."
             ),
         }
     }
@@ -68,10 +77,62 @@ fn reader(data: &[u8]) -> Result<ImageReader<Cursor<&[u8]>>, PhotoError> {
 fn encode(img: &DynamicImage, quality: u8) -> Result<Vec<u8>, PhotoError> {
     let mut out = vec![];
     let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality);
-    img.to_rgb8()
-        .write_with_encoder(enc)
-        .map_err(|_| PhotoError::Unreadable)?;
+    // A camera's photo decodes as RGB already: encode it as it is rather
+    // than copy 150 MB to convert it to itself.
+    let written = match img {
+        DynamicImage::ImageRgb8(rgb) => rgb.write_with_encoder(enc),
+        other => other.to_rgb8().write_with_encoder(enc),
+    };
+    written.map_err(|_| PhotoError::Unreadable)?;
     Ok(out)
+}
+
+/// Whether a JPEG's data runs to its end-of-image marker. A file cut short
+/// in transfer decodes without an error as a partly grey picture, which
+/// must not be kept as a clinical photo. Walks the segments from the start
+/// (so an embedded thumbnail's marker or data appended after the image, as
+/// in motion photos, does not mislead it).
+fn jpeg_complete(d: &[u8]) -> bool {
+    if d.get(..2) != Some(&[0xFF, 0xD8][..]) {
+        return false;
+    }
+    let mut i = 2;
+    while i + 1 < d.len() {
+        if d[i] != 0xFF {
+            return false;
+        }
+        let marker = d[i + 1];
+        match marker {
+            0xFF => {
+                i += 1; // a fill byte before a marker
+                continue;
+            }
+            0xD9 => return true,
+            0x01 | 0xD0..=0xD7 => {
+                i += 2; // markers without a length
+                continue;
+            }
+            _ => {}
+        }
+        let Some(len) = d.get(i + 2..i + 4) else {
+            return false;
+        };
+        i += 2 + usize::from(u16::from_be_bytes([len[0], len[1]]));
+        if marker == 0xDA {
+            // The scan's coded data runs to the next marker that is not a
+            // stuffed 0xFF 0x00 or a restart.
+            loop {
+                let (Some(&a), Some(&b)) = (d.get(i), d.get(i + 1)) else {
+                    return false;
+                };
+                if a == 0xFF && b != 0x00 && !(0xD0..=0xD7).contains(&b) {
+                    break;
+                }
+                i += 1;
+            }
+        }
+    }
+    false
 }
 
 /// Checks and cleans an upload.
@@ -89,12 +150,20 @@ pub fn clean(data: &[u8]) -> Result<Cleaned, PhotoError> {
     if u64::from(w) * u64::from(h) > MAX_PIXELS {
         return Err(PhotoError::TooManyPixels(w, h));
     }
+    let jpeg_input = reader(data)?.format() == Some(ImageFormat::Jpeg);
+    if jpeg_input && !jpeg_complete(data) {
+        return Err(PhotoError::Unreadable);
+    }
     let mut limits = Limits::default();
     limits.max_image_width = Some(w);
     limits.max_image_height = Some(h);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
     let mut decoder = reader(data)?
         .into_decoder()
         .map_err(|_| PhotoError::Unreadable)?;
+    if decoder.total_bytes() > MAX_DECODE_BYTES {
+        return Err(PhotoError::TooMuchMemory(w, h));
+    }
     decoder
         .set_limits(limits)
         .map_err(|_| PhotoError::Unreadable)?;
@@ -152,4 +221,88 @@ pub fn keep(data_dir: &Path, c: &Cleaned) -> std::io::Result<()> {
         std::fs::rename(&tmp, &p)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(format: ImageFormat, w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x * y) % 256) as u8])
+        });
+        let mut out = Cursor::new(vec![]);
+        DynamicImage::ImageRgb8(img)
+            .write_to(&mut out, format)
+            .unwrap();
+        out.into_inner()
+    }
+
+    /// A photo cut short in transfer is refused, not kept half grey; a
+    /// whole one, or one with data after its end (a motion photo), is kept.
+    #[test]
+    fn truncated_photos_are_refused() {
+        let jpeg = sample(ImageFormat::Jpeg, 300, 200);
+        assert!(jpeg_complete(&jpeg));
+        for cut in [jpeg.len() / 2, jpeg.len() - 2, 10] {
+            assert!(!jpeg_complete(&jpeg[..cut]), "cut at {cut}");
+            assert_eq!(
+                clean(&jpeg[..cut]).err(),
+                Some(PhotoError::Unreadable),
+                "cut at {cut}"
+            );
+        }
+        let mut motion = jpeg.clone();
+        motion.extend_from_slice(b"\0\0\0\x18ftypmp42 and a video after the image");
+        assert!(clean(&motion).is_ok());
+        assert!(clean(&jpeg).is_ok());
+        let png = sample(ImageFormat::Png, 300, 200);
+        assert_eq!(
+            clean(&png[..png.len() / 2]).err(),
+            Some(PhotoError::Unreadable)
+        );
+    }
+
+    /// A small PNG declaring 7000 × 7000 pixels with transparency would need
+    /// 196 MB: refused from its header, before any of it is decoded.
+    #[test]
+    fn a_photo_needing_too_much_memory_is_refused_before_decoding() {
+        // A real 16 × 16 PNG with transparency whose header then claims
+        // 7000 × 7000 (with the header's checksum fixed to match).
+        let mut out = Cursor::new(vec![]);
+        let mut enc = png::Encoder::new(&mut out, 16, 16);
+        enc.set_color(png::ColorType::Rgba);
+        enc.set_depth(png::BitDepth::Eight);
+        enc.write_header()
+            .unwrap()
+            .write_image_data(&[7u8; 16 * 16 * 4])
+            .unwrap();
+        let mut bytes = out.into_inner();
+        // Signature (8), then IHDR: length (4), type (4), width, height…
+        bytes[16..20].copy_from_slice(&7000u32.to_be_bytes());
+        bytes[20..24].copy_from_slice(&7000u32.to_be_bytes());
+        let crc = crc32(&bytes[12..29]);
+        bytes[29..33].copy_from_slice(&crc.to_be_bytes());
+        assert!(bytes.len() < 1000, "a small file: {}", bytes.len());
+        assert_eq!(
+            clean(&bytes).err(),
+            Some(PhotoError::TooMuchMemory(7000, 7000))
+        );
+    }
+
+    /// CRC-32 as PNG chunks use it.
+    fn crc32(data: &[u8]) -> u32 {
+        let mut c = 0xFFFF_FFFFu32;
+        for &b in data {
+            c ^= u32::from(b);
+            for _ in 0..8 {
+                c = if c & 1 == 1 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+        }
+        !c
+    }
 }

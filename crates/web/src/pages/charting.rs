@@ -868,6 +868,14 @@ pub async fn keep_photo(
     data: Vec<u8>,
 ) -> Result<Photo, Error> {
     charting::may_keep_photo(sx, view)?;
+    // One photo is decoded at a time: each may take up to
+    // photos::MAX_DECODE_BYTES, and eight uploads at once must not take
+    // eight times that. The others wait their turn.
+    static DECODING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+    let _turn = DECODING
+        .acquire()
+        .await
+        .map_err(|e| Error::refused(format!("The photo could not be processed: {e}")))?;
     // Decoding is CPU work: keep it off the threads serving requests.
     let dir = st.config.data_dir.clone();
     let cleaned = tokio::task::spawn_blocking(move || {
