@@ -43,6 +43,11 @@ enum Command {
     },
     /// Write a consistent copy of the SQLite database while it is in use.
     Backup(BackupArgs),
+    /// The audit trail: `audit verify` checks its hash chain end to end.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Screen a patient history (JSON; format in the README) and print the outcome per area.
     Screen(ScreenArgs),
     /// Propose a treatment course for a patient history (JSON) from its concerns and screening.
@@ -186,6 +191,13 @@ struct DemoArgs {
 }
 
 #[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the whole audit trail: exits 0 when intact, 1 naming the first
+    /// row inserted, changed or deleted behind Needlepoint's back.
+    Verify(DbArgs),
+}
+
+#[derive(Subcommand)]
 enum UserCommand {
     /// Create a staff account. The password is read from standard input
     /// (first line), or from NEEDLEPOINT_PASSWORD.
@@ -321,6 +333,25 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 until: needlepoint_store::now(),
             };
             generate::run(store.as_ref(), scale).await
+        }
+        Command::Audit {
+            command: AuditCommand::Verify(db),
+        } => {
+            let store = open(&db).await?;
+            let v = store.verify_audit().await?;
+            match v.broken {
+                None => {
+                    println!(
+                        "The audit trail is intact: {} rows, each linked to the one before.",
+                        v.rows
+                    );
+                    Ok(())
+                }
+                Some((row, why)) => {
+                    eprintln!("THE AUDIT TRAIL IS BROKEN at row {row}: {why}.");
+                    std::process::exit(1);
+                }
+            }
         }
         Command::Backup(a) => {
             let store = open(&a.db).await?;

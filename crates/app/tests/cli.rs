@@ -202,6 +202,54 @@ async fn sqlite_migrate_users_and_backup() {
         "the database"
     );
     assert_eq!(mode(&target), 0o600, "the backup");
+    // The audit trail checks itself end to end.
+    let o = run(&["audit", "verify", "--data-dir", d]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("The audit trail is intact"),
+        "{}",
+        stdout(&o)
+    );
+    // Someone with the file drops the triggers and edits a row: `verify`
+    // names it and fails; `migrate` warns loudly and restores the triggers.
+    let pool = sqlx::SqlitePool::connect(&format!(
+        "sqlite://{}",
+        dir.join("needlepoint.sqlite3").display()
+    ))
+    .await
+    .unwrap();
+    sqlx::raw_sql(
+        "DROP TRIGGER audit_log_no_update; \
+         UPDATE audit_log SET actor_label = 'someone else' WHERE id = (SELECT MIN(id) FROM audit_log);",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let first: i64 = sqlx::query_scalar("SELECT MIN(id) FROM audit_log")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let o = run(&["audit", "verify", "--data-dir", d]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains(&format!("BROKEN at row {first}: row {first} was changed")),
+        "{}",
+        stderr(&o)
+    );
+    // Opening the database (for verify, migrate or serve) said so loudly and
+    // put the trigger back, once.
+    assert!(
+        stderr(&o).contains("WARNING") && stderr(&o).contains("audit_log_no_update"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&["migrate", "--data-dir", d]);
+    assert!(
+        !stderr(&o).contains("WARNING"),
+        "restored once: {}",
+        stderr(&o)
+    );
     let copy = open_sqlite(&target, SqliteDurability::Full).await.unwrap();
     assert!(copy
         .staff_credentials("nurse@example.com")

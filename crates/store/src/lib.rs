@@ -9,6 +9,7 @@
 //! tests run every case against both.
 
 pub mod audit;
+pub mod audit_chain;
 mod charting_sql;
 pub mod files;
 pub mod generate;
@@ -796,6 +797,9 @@ pub trait Store:
     async fn record_audit(&self, actor: &Actor, event: &AuditEvent, now: Timestamp) -> Result<()>;
     async fn patient_audit(&self, patient_id: i64, limit: i64) -> Result<Vec<AuditEntry>>;
     async fn recent_audit(&self, limit: i64) -> Result<Vec<AuditEntry>>;
+    /// Walks the whole audit trail and its hash chain: intact, or the first
+    /// row inserted, changed or deleted behind Needlepoint's back.
+    async fn verify_audit(&self) -> Result<audit_chain::Verdict>;
 
     // ---- operations ------------------------------------------------------
 

@@ -80,6 +80,11 @@ pub const SQLITE: &[Migration] = &[
         name: "guardian_consent",
         sql: include_str!("../migrations/sqlite/0014_guardian_consent.sql"),
     },
+    Migration {
+        version: 15,
+        name: "audit_chain",
+        sql: include_str!("../migrations/sqlite/0015_audit_chain.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -152,6 +157,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 14,
         name: "guardian_consent",
         sql: include_str!("../migrations/postgres/0014_guardian_consent.sql"),
+    },
+    Migration {
+        version: 15,
+        name: "audit_chain",
+        sql: include_str!("../migrations/postgres/0015_audit_chain.sql"),
     },
 ];
 

@@ -126,6 +126,37 @@ mod sqlite_impl {
             Ok(())
         }
 
+        /// The audit trail's protecting triggers, as `migrate` restores them.
+        const AUDIT_TRIGGERS: &'static str = "
+            CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+            CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+            CREATE TRIGGER IF NOT EXISTS audit_chain_no_update BEFORE UPDATE ON audit_chain
+            BEGIN SELECT RAISE(ABORT, 'audit_chain is append-only'); END;
+            CREATE TRIGGER IF NOT EXISTS audit_chain_no_delete BEFORE DELETE ON audit_chain
+            BEGIN SELECT RAISE(ABORT, 'audit_chain is append-only'); END;
+            CREATE TRIGGER IF NOT EXISTS audit_head_no_delete BEFORE DELETE ON audit_head
+            BEGIN SELECT RAISE(ABORT, 'audit_head is kept'); END;";
+
+        async fn missing_audit_triggers(&self) -> Result<Vec<String>> {
+            let present: Vec<String> =
+                sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+                    .fetch_all(&self.pool)
+                    .await?;
+            Ok([
+                "audit_log_no_update",
+                "audit_log_no_delete",
+                "audit_chain_no_update",
+                "audit_chain_no_delete",
+                "audit_head_no_delete",
+            ]
+            .iter()
+            .filter(|t| !present.iter().any(|p| p == *t))
+            .map(|t| t.to_string())
+            .collect())
+        }
+
         /// `VACUUM INTO` writes a consistent, compacted copy while others
         /// keep reading and writing.
         async fn backup(&self, path: &std::path::Path) -> Result<()> {
@@ -185,6 +216,45 @@ mod postgres_impl {
                 .execute(&mut *tx)
                 .await?;
             Ok(())
+        }
+
+        /// The audit trail's protecting triggers (and their functions), as
+        /// `migrate` restores them.
+        const AUDIT_TRIGGERS: &'static str = "
+            CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'audit_log is append-only'; END; $$;
+            CREATE OR REPLACE FUNCTION audit_chain_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END; $$;
+            CREATE OR REPLACE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
+                FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+            CREATE OR REPLACE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+                FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
+            CREATE OR REPLACE TRIGGER audit_chain_no_change BEFORE UPDATE OR DELETE ON audit_chain
+                FOR EACH ROW EXECUTE FUNCTION audit_chain_append_only();
+            CREATE OR REPLACE TRIGGER audit_chain_no_truncate BEFORE TRUNCATE ON audit_chain
+                FOR EACH STATEMENT EXECUTE FUNCTION audit_chain_append_only();
+            CREATE OR REPLACE TRIGGER audit_head_no_delete BEFORE DELETE OR TRUNCATE ON audit_head
+                FOR EACH STATEMENT EXECUTE FUNCTION audit_chain_append_only();";
+
+        async fn missing_audit_triggers(&self) -> Result<Vec<String>> {
+            let present: Vec<String> = sqlx::query_scalar(
+                "SELECT t.tgname::text FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE NOT t.tgisinternal AND n.nspname = current_schema()",
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            Ok([
+                "audit_log_no_change",
+                "audit_log_no_truncate",
+                "audit_chain_no_change",
+                "audit_chain_no_truncate",
+                "audit_head_no_delete",
+            ]
+            .iter()
+            .filter(|t| !present.iter().any(|p| p == *t))
+            .map(|t| t.to_string())
+            .collect())
         }
 
         async fn backup(&self, _path: &std::path::Path) -> Result<()> {

@@ -24,6 +24,9 @@ impl SqlStore<Db> {
             if done.is_none() {
                 tracing::info!(version = m.version, name = m.name, "applying migration");
                 sqlx::raw_sql(m.sql).execute(&mut *tx).await?;
+                if m.name == "audit_chain" {
+                    Self::chain_existing(&mut tx).await?;
+                }
                 sqlx::query(
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
                 )
@@ -35,14 +38,40 @@ impl SqlStore<Db> {
             }
             tx.commit().await?;
         }
+        self.restore_audit_triggers().await?;
+        Ok(())
+    }
+
+    /// The triggers that keep the audit trail append-only. Missing ones
+    /// mean someone changed the database by hand: say so loudly, and put
+    /// them back. The chain then shows whether rows were touched meanwhile.
+    async fn restore_audit_triggers(&self) -> Result<()> {
+        let missing = self.missing_audit_triggers().await?;
+        if missing.is_empty() {
+            return Ok(());
+        }
+        tracing::error!(
+            triggers = %missing.join(", "),
+            "THE AUDIT TRAIL'S PROTECTION WAS REMOVED: its triggers were missing and are restored now; \
+             run `needlepoint audit verify` to see whether rows were changed meanwhile"
+        );
+        eprintln!(
+            "WARNING: the audit trail's protecting triggers were missing ({}); restored. \
+             Run `needlepoint audit verify`.",
+            missing.join(", ")
+        );
+        sqlx::raw_sql(Self::AUDIT_TRIGGERS)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
     async fn audit(conn: &mut Conn, actor: &Actor, e: &AuditEvent, now: Timestamp) -> Result<()> {
-        sqlx::query(
+        let row = sqlx::query(&format!(
             "INSERT INTO audit_log (at, actor_id, actor_label, channel, ip, action, entity, \
-             entity_id, patient_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
+             entity_id, patient_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             RETURNING {AUDIT_COLS}"
+        ))
         .bind(Ts(now))
         .bind(actor.staff_id)
         .bind(&actor.label)
@@ -53,9 +82,87 @@ impl SqlStore<Db> {
         .bind(e.entity_id)
         .bind(e.patient_id)
         .bind(e.detail.to_string())
-        .execute(&mut *conn)
+        .fetch_one(&mut *conn)
         .await?;
+        let entry = Self::audit_from(&row)?;
+        Self::chain(conn, &entry).await
+    }
+
+    /// Links an audit row to the chain, in the transaction that wrote it.
+    /// Taking the head row first holds other writers' links until this
+    /// transaction ends, so two links never follow the same one.
+    async fn chain(conn: &mut Conn, entry: &AuditEntry) -> Result<()> {
+        let prev: String = sqlx::query_scalar(
+            "UPDATE audit_head SET audit_id = audit_id WHERE id = 1 RETURNING hash",
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        let hash = crate::audit_chain::link(&prev, entry);
+        sqlx::query("INSERT INTO audit_chain (audit_id, prev_hash, hash) VALUES ($1, $2, $3)")
+            .bind(entry.id)
+            .bind(&prev)
+            .bind(&hash)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("UPDATE audit_head SET audit_id = $1, hash = $2 WHERE id = 1")
+            .bind(entry.id)
+            .bind(&hash)
+            .execute(&mut *conn)
+            .await?;
         Ok(())
+    }
+
+    /// Links the rows written before the chain existed, once, as its
+    /// migration is applied.
+    async fn chain_existing(conn: &mut Conn) -> Result<()> {
+        let rows = sqlx::query(&format!("SELECT {AUDIT_COLS} FROM audit_log ORDER BY id"))
+            .fetch_all(&mut *conn)
+            .await?;
+        for r in &rows {
+            let entry = Self::audit_from(r)?;
+            Self::chain(conn, &entry).await?;
+        }
+        Ok(())
+    }
+
+    /// Walks the whole audit trail and its chain (see [`crate::audit_chain`]).
+    pub async fn verify_audit_chain(&self) -> Result<crate::audit_chain::Verdict> {
+        let rows = sqlx::query(&format!(
+            "SELECT {}, c.prev_hash AS link_prev, c.hash AS link_hash \
+             FROM audit_log a LEFT JOIN audit_chain c ON c.audit_id = a.id ORDER BY a.id",
+            AUDIT_COLS
+                .split(", ")
+                .map(|c| format!("a.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        let linked = rows
+            .iter()
+            .map(|r| {
+                let prev: Option<String> = r.try_get("link_prev")?;
+                let hash: Option<String> = r.try_get("link_hash")?;
+                Ok(crate::audit_chain::Linked {
+                    entry: Self::audit_from(r)?,
+                    link: prev.zip(hash),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let orphan: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(c.audit_id) FROM audit_chain c LEFT JOIN audit_log a ON a.id = c.audit_id \
+             WHERE a.id IS NULL",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let (head_id, head_hash): (i64, String) =
+            sqlx::query_as("SELECT audit_id, hash FROM audit_head WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(crate::audit_chain::Verdict {
+            rows: linked.len() as u64,
+            broken: crate::audit_chain::walk(&linked, orphan, (head_id, &head_hash)),
+        })
     }
 
     fn staff_from(r: &DbRow) -> Result<Staff> {
@@ -1214,6 +1321,10 @@ impl Store for SqlStore<Db> {
 
     async fn backup_to(&self, path: &std::path::Path) -> Result<()> {
         self.backup(path).await
+    }
+
+    async fn verify_audit(&self) -> Result<crate::audit_chain::Verdict> {
+        self.verify_audit_chain().await
     }
 
     async fn generate(

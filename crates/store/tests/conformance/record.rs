@@ -222,3 +222,176 @@ pub async fn lifecycle_words_are_checked_by_the_database(b: TestBackend) {
         );
     }
 }
+
+/// Runs SQL by hand on the database under the store, as someone holding
+/// the file (or the server's credentials) could.
+async fn by_hand(b: TestBackend, at: &str, sql: &str) {
+    match b {
+        TestBackend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{at}"))
+                .await
+                .unwrap();
+            sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+        TestBackend::Postgres => {
+            let pool = sqlx::PgPool::connect(at).await.unwrap();
+            sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+    }
+}
+
+/// With the triggers dropped by hand, a row edited, inserted or deleted is
+/// found by `verify_audit`, which names the row; opening the database again
+/// puts the triggers back.
+pub async fn the_audit_chain_finds_rows_changed_by_hand(b: TestBackend) {
+    let (store, at) = fresh_store_at(b).await;
+    let s = seed(store).await;
+    for i in 1..=4 {
+        s.store
+            .record_audit(
+                &actor(s.owner_id),
+                &AuditEvent::new("view", "patient", Some(i)).patient(i),
+                now(),
+            )
+            .await
+            .unwrap();
+    }
+    let v = s.store.verify_audit().await.unwrap();
+    assert_eq!(v.broken, None, "intact as written");
+    assert!(v.rows >= 4);
+    let ids: Vec<i64> = s
+        .store
+        .recent_audit(100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    let (newest, middle) = (ids[0], ids[2]);
+    let drop_triggers = match b {
+        TestBackend::Sqlite => {
+            "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete; \
+             DROP TRIGGER audit_chain_no_update; DROP TRIGGER audit_chain_no_delete;"
+        }
+        TestBackend::Postgres => {
+            "DROP TRIGGER audit_log_no_change ON audit_log; \
+             DROP TRIGGER audit_chain_no_change ON audit_chain;"
+        }
+    };
+    by_hand(b, &at, drop_triggers).await;
+
+    // Edited.
+    by_hand(
+        b,
+        &at,
+        &format!("UPDATE audit_log SET action = 'nothing' WHERE id = {middle}"),
+    )
+    .await;
+    let v = s.store.verify_audit().await.unwrap();
+    let (row, why) = v.broken.expect("an edit is found");
+    assert_eq!(row, middle);
+    assert!(why.contains("changed"), "{why}");
+    by_hand(
+        b,
+        &at,
+        &format!("UPDATE audit_log SET action = 'view' WHERE id = {middle}"),
+    )
+    .await;
+    assert_eq!(
+        s.store.verify_audit().await.unwrap().broken,
+        None,
+        "put back, intact"
+    );
+
+    // Inserted.
+    by_hand(
+        b,
+        &at,
+        &format!(
+            "INSERT INTO audit_log (id, at, actor_label, channel, action, entity, detail) \
+             VALUES ({}, '2026-01-01T00:00:00Z', 'nobody', 'web', 'view', 'patient', '{{}}')",
+            newest + 1
+        ),
+    )
+    .await;
+    let (row, why) = s
+        .store
+        .verify_audit()
+        .await
+        .unwrap()
+        .broken
+        .expect("an insert is found");
+    assert_eq!(row, newest + 1);
+    assert!(why.contains("inserted"), "{why}");
+    by_hand(
+        b,
+        &at,
+        &format!("DELETE FROM audit_log WHERE id = {}", newest + 1),
+    )
+    .await;
+    assert_eq!(s.store.verify_audit().await.unwrap().broken, None);
+
+    // Deleted, and deleted with its link too.
+    by_hand(
+        b,
+        &at,
+        &format!("DELETE FROM audit_log WHERE id = {middle}"),
+    )
+    .await;
+    let (row, why) = s
+        .store
+        .verify_audit()
+        .await
+        .unwrap()
+        .broken
+        .expect("a delete is found");
+    assert_eq!(row, middle);
+    assert!(why.contains("deleted"), "{why}");
+    by_hand(
+        b,
+        &at,
+        &format!("DELETE FROM audit_chain WHERE audit_id = {middle}"),
+    )
+    .await;
+    let (row, why) = s
+        .store
+        .verify_audit()
+        .await
+        .unwrap()
+        .broken
+        .expect("still found");
+    assert!(row > middle && why.contains("deleted"), "{row}: {why}");
+
+    // Opened again, the database has its triggers back.
+    let again = match b {
+        TestBackend::Sqlite => needlepoint_store::open::open_sqlite(
+            std::path::Path::new(&at),
+            needlepoint_store::open::SqliteDurability::Normal,
+        )
+        .await
+        .unwrap(),
+        TestBackend::Postgres => needlepoint_store::open::open_postgres(&at).await.unwrap(),
+    };
+    drop(again);
+    let refused = match b {
+        TestBackend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{at}"))
+                .await
+                .unwrap();
+            sqlx::query("UPDATE audit_log SET action = 'x'")
+                .execute(&pool)
+                .await
+                .map(|_| ())
+        }
+        TestBackend::Postgres => {
+            let pool = sqlx::PgPool::connect(&at).await.unwrap();
+            sqlx::query("UPDATE audit_log SET action = 'x'")
+                .execute(&pool)
+                .await
+                .map(|_| ())
+        }
+    };
+    assert!(refused.unwrap_err().to_string().contains("append-only"));
+}

@@ -339,7 +339,22 @@ async fn api_path_and_query_errors_are_json(b: TestBackend) {
     );
 }
 
+/// The audit page checks the hash chain on demand and says whether it
+/// holds (the breaks themselves are tested under the store and the CLI).
+async fn the_audit_page_checks_the_chain(b: TestBackend) {
+    let c = spawn_clinic(b).await;
+    let mut owner = c.client_as(Role::Owner).await;
+    let page = owner.get("/audit").await.text().await.unwrap();
+    assert!(
+        page.contains("id=\"check-chain\""),
+        "checked on demand only"
+    );
+    let page = owner.get("/audit?check=1").await.text().await.unwrap();
+    assert!(page.contains("The trail is intact"), "{page}");
+}
+
 crate::both!(
+    the_audit_page_checks_the_chain,
     api_path_and_query_errors_are_json,
     screenings_are_for_today_or_a_sane_day_ahead,
     sign_in_never_redirects_off_the_site,
