@@ -65,3 +65,17 @@ pub async fn revoke_calendar_feeds(cx: &Context, actor: &Actor) -> Result<()> {
         .revoke_calendar_feeds(actor.staff.id, &actor.audit, cx.now())
         .await?)
 }
+
+/// The actor's own live sessions, newest first.
+pub async fn sessions(cx: &Context, actor: &Actor) -> Result<Vec<needlepoint_store::WebSession>> {
+    Ok(cx.store.staff_sessions(actor.staff.id, cx.now()).await?)
+}
+
+/// Ends every session of the actor's, this one included: for a lost phone
+/// or a shared computer left signed in.
+pub async fn sign_out_everywhere(cx: &Context, actor: &Actor) -> Result<u64> {
+    Ok(cx
+        .store
+        .end_staff_sessions(actor.staff.id, &actor.audit, cx.now())
+        .await?)
+}

@@ -665,6 +665,12 @@ pub trait Store:
     /// and their clinics.
     async fn session(&self, token_hash: &str, now: Timestamp) -> Result<Option<SessionUse>>;
     async fn delete_session(&self, token_hash: &str, actor: &Actor, now: Timestamp) -> Result<()>;
+    /// A staff member's live sessions, newest first.
+    async fn staff_sessions(&self, staff_id: i64, now: Timestamp) -> Result<Vec<WebSession>>;
+    /// Ends every session of a staff member ("sign out everywhere"), audited;
+    /// how many there were.
+    async fn end_staff_sessions(&self, staff_id: i64, actor: &Actor, now: Timestamp)
+        -> Result<u64>;
 
     async fn record_login_attempt(
         &self,

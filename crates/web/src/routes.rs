@@ -153,6 +153,7 @@ fn table() -> Vec<Entry> {
         r(M::POST, "/settings/staff/{id}/active", OWNER, settings::set_staff_active),
         r(M::POST, "/settings/staff/{id}/medical-director", OWNER, settings::set_medical_director),
         r(M::GET, "/account", ANY_STAFF, account::page),
+        r(M::POST, "/account/sign-out-everywhere", ANY_STAFF, account::sign_out_everywhere),
         r(M::POST, "/account/tokens", ANY_STAFF, account::create_token),
         r(M::POST, "/account/tokens/{id}/revoke", ANY_STAFF, account::revoke_token),
         // JSON API.

@@ -67,6 +67,18 @@ impl SqlStore<Db> {
     }
 
     async fn audit(conn: &mut Conn, actor: &Actor, e: &AuditEvent, now: Timestamp) -> Result<()> {
+        let entry = Self::insert_audit(conn, actor, e, now).await?;
+        Self::chain(conn, &[entry]).await
+    }
+
+    /// Writes an audit row and gives it back as stored (which is what its
+    /// link covers).
+    async fn insert_audit(
+        conn: &mut Conn,
+        actor: &Actor,
+        e: &AuditEvent,
+        now: Timestamp,
+    ) -> Result<AuditEntry> {
         let row = sqlx::query(&format!(
             "INSERT INTO audit_log (at, actor_id, actor_label, channel, ip, action, entity, \
              entity_id, patient_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
@@ -84,29 +96,41 @@ impl SqlStore<Db> {
         .bind(e.detail.to_string())
         .fetch_one(&mut *conn)
         .await?;
-        let entry = Self::audit_from(&row)?;
-        Self::chain(conn, &entry).await
+        Self::audit_from(&row)
     }
 
-    /// Links an audit row to the chain, in the transaction that wrote it.
-    /// Taking the head row first holds other writers' links until this
-    /// transaction ends, so two links never follow the same one.
-    async fn chain(conn: &mut Conn, entry: &AuditEntry) -> Result<()> {
-        let prev: String = sqlx::query_scalar(
+    /// Links audit rows (in id order) to the chain, in the transaction that
+    /// wrote them. Taking the head row first holds other writers' links
+    /// until this transaction ends, so two links never follow the same one;
+    /// a batch of views takes it once.
+    async fn chain(conn: &mut Conn, entries: &[AuditEntry]) -> Result<()> {
+        let Some(last) = entries.last() else {
+            return Ok(());
+        };
+        let mut prev: String = sqlx::query_scalar(
             "UPDATE audit_head SET audit_id = audit_id WHERE id = 1 RETURNING hash",
         )
         .fetch_one(&mut *conn)
         .await?;
-        let hash = crate::audit_chain::link(&prev, entry);
-        sqlx::query("INSERT INTO audit_chain (audit_id, prev_hash, hash) VALUES ($1, $2, $3)")
-            .bind(entry.id)
-            .bind(&prev)
-            .bind(&hash)
-            .execute(&mut *conn)
-            .await?;
+        for chunk in entries.chunks(500) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+                .collect();
+            let sql = format!(
+                "INSERT INTO audit_chain (audit_id, prev_hash, hash) VALUES {}",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for e in chunk {
+                let hash = crate::audit_chain::link(&prev, e);
+                q = q.bind(e.id).bind(prev).bind(hash.clone());
+                prev = hash;
+            }
+            q.execute(&mut *conn).await?;
+        }
         sqlx::query("UPDATE audit_head SET audit_id = $1, hash = $2 WHERE id = 1")
-            .bind(entry.id)
-            .bind(&hash)
+            .bind(last.id)
+            .bind(&prev)
             .execute(&mut *conn)
             .await?;
         Ok(())
@@ -118,11 +142,11 @@ impl SqlStore<Db> {
         let rows = sqlx::query(&format!("SELECT {AUDIT_COLS} FROM audit_log ORDER BY id"))
             .fetch_all(&mut *conn)
             .await?;
-        for r in &rows {
-            let entry = Self::audit_from(r)?;
-            Self::chain(conn, &entry).await?;
-        }
-        Ok(())
+        let entries = rows
+            .iter()
+            .map(Self::audit_from)
+            .collect::<Result<Vec<_>>>()?;
+        Self::chain(conn, &entries).await
     }
 
     /// Walks the whole audit trail and its chain (see [`crate::audit_chain`]).
@@ -629,6 +653,48 @@ impl Store for SqlStore<Db> {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn staff_sessions(&self, staff_id: i64, now: Timestamp) -> Result<Vec<WebSession>> {
+        let rows = sqlx::query(
+            "SELECT token_hash, staff_id, created_at, expires_at, ip, user_agent FROM web_sessions \
+             WHERE staff_id = $1 AND expires_at > $2 ORDER BY created_at DESC",
+        )
+        .bind(staff_id)
+        .bind(Ts(now))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(WebSession {
+                    token_hash: r.try_get("token_hash")?,
+                    staff_id: r.try_get("staff_id")?,
+                    created_at: r.try_get::<Ts, _>("created_at")?.0,
+                    expires_at: r.try_get::<Ts, _>("expires_at")?.0,
+                    ip: r.try_get("ip")?,
+                    user_agent: r.try_get("user_agent")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn end_staff_sessions(
+        &self,
+        staff_id: i64,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<u64> {
+        let mut tx = self.pool.begin_with(self.begin).await?;
+        let ended = sqlx::query("DELETE FROM web_sessions WHERE staff_id = $1")
+            .bind(staff_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let ev = AuditEvent::new("logout_everywhere", "staff", Some(staff_id))
+            .detail(serde_json::json!({ "sessions": ended }));
+        Self::audit(&mut tx, actor, &ev, now).await?;
+        tx.commit().await?;
+        Ok(ended)
     }
 
     async fn record_login_attempt(
@@ -1286,9 +1352,11 @@ impl Store for SqlStore<Db> {
                 let pool = pool.clone();
                 async move {
                     let mut tx = pool.begin_with(begin).await?;
+                    let mut written = Vec::with_capacity(batch.len());
                     for (actor, event, at) in &batch {
-                        Self::audit(&mut tx, actor, event, *at).await?;
+                        written.push(Self::insert_audit(&mut tx, actor, event, *at).await?);
                     }
+                    Self::chain(&mut tx, &written).await?;
                     tx.commit().await?;
                     Ok(())
                 }

@@ -1,4 +1,5 @@
-//! A staff member's own account: their API tokens.
+//! A staff member's own account: where they are signed in, their calendar
+//! feed and their API tokens.
 
 use super::forms::{field, FieldKind, FormValues, SimpleForm};
 use crate::auth::Caller;
@@ -24,11 +25,20 @@ pub struct TokenRow {
     revoked: bool,
 }
 
+/// One place the account is signed in.
+pub struct SessionRow {
+    started: String,
+    until: String,
+    from: String,
+    browser: String,
+}
+
 #[derive(Template)]
 #[template(path = "account.html")]
 struct AccountPage {
     shell: Shell,
     email: String,
+    sessions: Vec<SessionRow>,
     tokens: Vec<TokenRow>,
     new_token: Option<String>,
     f: SimpleForm,
@@ -85,9 +95,23 @@ async fn render_page(
             revoked: t.revoked_at.is_some(),
         })
         .collect();
+    let sessions = accounts::sessions(st, caller)
+        .await?
+        .into_iter()
+        .map(|w| SessionRow {
+            started: local_time(w.created_at, &zone),
+            until: local_time(w.expires_at, &zone),
+            from: w.ip.unwrap_or_else(|| "unknown address".into()),
+            browser: w
+                .user_agent
+                .map(|u| u.chars().take(80).collect())
+                .unwrap_or_default(),
+        })
+        .collect();
     Ok(AccountPage {
         shell: Shell::new(caller, csrf, "account"),
         email: caller.staff.email.clone(),
+        sessions,
         tokens,
         new_token,
         f,
@@ -166,4 +190,25 @@ pub async fn revoke_feed(
 ) -> Result<Response, PageError> {
     accounts::revoke_calendar_feeds(&st, &caller).await?;
     Ok(Redirect::to("/account").into_response())
+}
+
+/// Ends every session of this account, this one included, and returns to
+/// the sign-in page.
+pub async fn sign_out_everywhere(
+    State(st): State<AppState>,
+    caller: Caller,
+) -> Result<Response, PageError> {
+    accounts::sign_out_everywhere(&st, &caller).await?;
+    let clear = crate::auth::set_cookie(
+        st.config.session_cookie(),
+        "",
+        0,
+        "Lax",
+        st.config.secure_cookies,
+    );
+    Ok((
+        [(axum::http::header::SET_COOKIE, clear)],
+        Redirect::to("/login"),
+    )
+        .into_response())
 }

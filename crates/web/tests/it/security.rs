@@ -353,7 +353,37 @@ async fn the_audit_page_checks_the_chain(b: TestBackend) {
     assert!(page.contains("The trail is intact"), "{page}");
 }
 
+/// The account page lists where the account is signed in; "sign out
+/// everywhere" ends every one of those sessions, this one too.
+async fn sign_out_everywhere_ends_every_session(b: TestBackend) {
+    let c = spawn_clinic(b).await;
+    let mut here = c.client_as(Role::Clinician).await;
+    let mut there = c.client_as(Role::Clinician).await;
+    let page = here.get("/account").await.text().await.unwrap();
+    let rows = page
+        .split("id=\"sessions\"")
+        .nth(1)
+        .unwrap()
+        .split("</table>")
+        .next()
+        .unwrap()
+        .matches("<tr><td")
+        .count();
+    assert_eq!(rows, 2, "two browsers signed in");
+    assert_eq!(there.get("/today").await.status(), 200);
+    let r = here.post_form("/account/sign-out-everywhere", &[]).await;
+    assert_eq!(
+        (r.status().as_u16(), crate::common::location(&r).as_str()),
+        (303, "/login")
+    );
+    for client in [&mut here, &mut there] {
+        let r = client.get("/today").await;
+        assert_eq!(r.status(), 303, "signed out");
+    }
+}
+
 crate::both!(
+    sign_out_everywhere_ends_every_session,
     the_audit_page_checks_the_chain,
     api_path_and_query_errors_are_json,
     screenings_are_for_today_or_a_sane_day_ahead,
