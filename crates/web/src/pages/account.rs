@@ -104,7 +104,8 @@ async fn render_page(
             from: w.ip.unwrap_or_else(|| "unknown address".into()),
             browser: w
                 .user_agent
-                .map(|u| u.chars().take(80).collect())
+                .as_deref()
+                .map(browser_name)
                 .unwrap_or_default(),
         })
         .collect();
@@ -211,4 +212,49 @@ pub async fn sign_out_everywhere(
         Redirect::to("/login"),
     )
         .into_response())
+}
+
+/// "Chrome on Windows" from a browser's user-agent string: enough for a
+/// person to recognise their own devices.
+fn browser_name(ua: &str) -> String {
+    let browser = [
+        ("Edg/", "Edge"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+    ]
+    .iter()
+    .find(|(mark, _)| ua.contains(mark))
+    .map_or("A browser", |(_, name)| name);
+    let system = [
+        ("iPhone", "an iPhone"),
+        ("iPad", "an iPad"),
+        ("Android", "Android"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "a Mac"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(mark, _)| ua.contains(mark))
+    .map(|(_, name)| format!(" on {name}"))
+    .unwrap_or_default();
+    format!("{browser}{system}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::browser_name;
+
+    #[test]
+    fn browsers_are_named_as_people_know_them() {
+        for (ua, name) in [
+            ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0 Safari/537.36", "Chrome on Linux"),
+            ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Mobile/15E148 Safari/604.1", "Safari on an iPhone"),
+            ("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:120.0) Gecko/20100101 Firefox/120.0", "Firefox on Windows"),
+            ("Mozilla/5.0 (Windows NT 10.0) AppleWebKit/537.36 Chrome/120.0 Safari/537.36 Edg/120.0", "Edge on Windows"),
+            ("curl/8.0", "A browser"),
+        ] {
+            assert_eq!(browser_name(ua), name, "{ua}");
+        }
+    }
 }
