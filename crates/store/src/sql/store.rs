@@ -72,19 +72,22 @@ impl SqlStore<Db> {
     }
 
     /// Writes an audit row and gives it back as stored (which is what its
-    /// link covers).
+    /// link covers): the time to the microsecond both databases keep, and
+    /// everything else as given, without reading the row back.
     async fn insert_audit(
         conn: &mut Conn,
         actor: &Actor,
         e: &AuditEvent,
         now: Timestamp,
     ) -> Result<AuditEntry> {
-        let row = sqlx::query(&format!(
+        let at = Timestamp::from_microsecond(now.as_microsecond())
+            .map_err(|err| decode_err("at", err))?;
+        let id: i64 = sqlx::query_scalar(
             "INSERT INTO audit_log (at, actor_id, actor_label, channel, ip, action, entity, \
              entity_id, patient_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-             RETURNING {AUDIT_COLS}"
-        ))
-        .bind(Ts(now))
+             RETURNING id",
+        )
+        .bind(Ts(at))
         .bind(actor.staff_id)
         .bind(&actor.label)
         .bind(actor.channel.as_str())
@@ -96,7 +99,19 @@ impl SqlStore<Db> {
         .bind(e.detail.to_string())
         .fetch_one(&mut *conn)
         .await?;
-        Self::audit_from(&row)
+        Ok(AuditEntry {
+            id,
+            at,
+            actor_id: actor.staff_id,
+            actor_label: actor.label.clone(),
+            channel: actor.channel.as_str().to_string(),
+            ip: actor.ip.clone(),
+            action: e.action.to_string(),
+            entity: e.entity.to_string(),
+            entity_id: e.entity_id,
+            patient_id: e.patient_id,
+            detail: e.detail.clone(),
+        })
     }
 
     /// Links audit rows (in id order) to the chain, in the transaction that
