@@ -94,6 +94,11 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+/// The `Set-Cookie` value that ends the session cookie in the browser.
+pub fn clear_session_cookie(config: &crate::WebConfig) -> String {
+    set_cookie(config.session_cookie(), "", 0, "Lax", config.secure_cookies)
+}
+
 /// A `Set-Cookie` value: HttpOnly always; Secure when configured.
 pub fn set_cookie(
     name: &str,

@@ -204,6 +204,42 @@ impl SqlStore<Db> {
         })
     }
 
+    /// Adds a clinic to an organisation (first-run setup or later).
+    async fn insert_clinic(
+        conn: &mut Conn,
+        organisation_id: i64,
+        d: &ClinicDetails,
+        now: Timestamp,
+    ) -> Result<Clinic> {
+        let row = sqlx::query(
+            "INSERT INTO clinics (organisation_id, name, time_zone, address, phone, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             RETURNING id, organisation_id, name, time_zone, address, phone, created_at",
+        )
+        .bind(organisation_id)
+        .bind(&d.name)
+        .bind(&d.time_zone)
+        .bind(&d.address)
+        .bind(&d.phone)
+        .bind(Ts(now))
+        .fetch_one(&mut *conn)
+        .await?;
+        Self::clinic_from(&row)
+    }
+
+    /// A web session from a row whose session columns are named
+    /// `token_hash`, `session_created_at`, `expires_at`, `ip`, `user_agent`.
+    fn web_session_from(r: &DbRow, staff_id: i64) -> Result<WebSession> {
+        Ok(WebSession {
+            token_hash: r.try_get("token_hash")?,
+            staff_id,
+            created_at: r.try_get::<Ts, _>("session_created_at")?.0,
+            expires_at: r.try_get::<Ts, _>("expires_at")?.0,
+            ip: r.try_get("ip")?,
+            user_agent: r.try_get("user_agent")?,
+        })
+    }
+
     fn staff_from(r: &DbRow) -> Result<Staff> {
         let role: String = r.try_get("role")?;
         let practitioner = if r.try_get::<bool, _>("is_practitioner")? {
@@ -421,20 +457,7 @@ impl Store for SqlStore<Db> {
         .bind(Ts(now))
         .fetch_one(&mut *tx)
         .await?;
-        let row = sqlx::query(
-            "INSERT INTO clinics (organisation_id, name, time_zone, address, phone, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
-             RETURNING id, organisation_id, name, time_zone, address, phone, created_at",
-        )
-        .bind(org_id)
-        .bind(&clinic.name)
-        .bind(&clinic.time_zone)
-        .bind(&clinic.address)
-        .bind(&clinic.phone)
-        .bind(Ts(now))
-        .fetch_one(&mut *tx)
-        .await?;
-        let clinic = Self::clinic_from(&row)?;
+        let clinic = Self::insert_clinic(&mut tx, org_id, clinic, now).await?;
         let new = NewStaff {
             organisation_id: org_id,
             role: Role::Owner,
@@ -634,14 +657,7 @@ impl Store for SqlStore<Db> {
         .await?;
         let Some(r) = row else { return Ok(None) };
         let staff = Self::staff_from(&r)?;
-        let session = WebSession {
-            token_hash: r.try_get("token_hash")?,
-            staff_id: staff.id,
-            created_at: r.try_get::<Ts, _>("session_created_at")?.0,
-            expires_at: r.try_get::<Ts, _>("expires_at")?.0,
-            ip: r.try_get("ip")?,
-            user_agent: r.try_get("user_agent")?,
-        };
+        let session = Self::web_session_from(&r, staff.id)?;
         let clinic_ids = Self::clinic_ids_from(&r)?;
         Ok(staff.active.then_some(SessionUse {
             session,
@@ -672,24 +688,15 @@ impl Store for SqlStore<Db> {
 
     async fn staff_sessions(&self, staff_id: i64, now: Timestamp) -> Result<Vec<WebSession>> {
         let rows = sqlx::query(
-            "SELECT token_hash, staff_id, created_at, expires_at, ip, user_agent FROM web_sessions \
-             WHERE staff_id = $1 AND expires_at > $2 ORDER BY created_at DESC",
+            "SELECT token_hash, created_at AS session_created_at, expires_at, ip, user_agent \
+             FROM web_sessions WHERE staff_id = $1 AND expires_at > $2 ORDER BY created_at DESC",
         )
         .bind(staff_id)
         .bind(Ts(now))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| {
-                Ok(WebSession {
-                    token_hash: r.try_get("token_hash")?,
-                    staff_id: r.try_get("staff_id")?,
-                    created_at: r.try_get::<Ts, _>("created_at")?.0,
-                    expires_at: r.try_get::<Ts, _>("expires_at")?.0,
-                    ip: r.try_get("ip")?,
-                    user_agent: r.try_get("user_agent")?,
-                })
-            })
+            .map(|r| Self::web_session_from(r, staff_id))
             .collect()
     }
 
@@ -905,20 +912,7 @@ impl Store for SqlStore<Db> {
         now: Timestamp,
     ) -> Result<Clinic> {
         let mut tx = self.pool.begin_with(self.begin).await?;
-        let row = sqlx::query(
-            "INSERT INTO clinics (organisation_id, name, time_zone, address, phone, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
-             RETURNING id, organisation_id, name, time_zone, address, phone, created_at",
-        )
-        .bind(organisation_id)
-        .bind(&d.name)
-        .bind(&d.time_zone)
-        .bind(&d.address)
-        .bind(&d.phone)
-        .bind(Ts(now))
-        .fetch_one(&mut *tx)
-        .await?;
-        let clinic = Self::clinic_from(&row)?;
+        let clinic = Self::insert_clinic(&mut tx, organisation_id, d, now).await?;
         sqlx::query(
             "INSERT INTO staff_clinics (staff_id, clinic_id) \
              SELECT id, $1 FROM staff WHERE organisation_id = $2 AND role = 'owner'",

@@ -200,13 +200,7 @@ pub async fn sign_out_everywhere(
     caller: Caller,
 ) -> Result<Response, PageError> {
     accounts::sign_out_everywhere(&st, &caller).await?;
-    let clear = crate::auth::set_cookie(
-        st.config.session_cookie(),
-        "",
-        0,
-        "Lax",
-        st.config.secure_cookies,
-    );
+    let clear = crate::auth::clear_session_cookie(&st.config);
     Ok((
         [(axum::http::header::SET_COOKIE, clear)],
         Redirect::to("/login"),

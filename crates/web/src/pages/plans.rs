@@ -655,37 +655,31 @@ async fn consent_page(
     errors: Invalid,
 ) -> Result<ConsentPage, PageError> {
     let Target { action, back } = t;
+    let kb = st.clinic_kb(p.clinic_id).await?;
+    let today = st.clinic_today(p.clinic_id).await?;
+    // A risk's source, for a reader who asks where a figure comes from.
+    let source = |line: &str| {
+        kb.adverse_events
+            .iter()
+            .find(|e| line.starts_with(&format!("{}:", e.plain_name)))
+            .map(|e| e.source.clone())
+    };
+    let get = |k: &str| v.map_or(String::new(), |v| v.get(k).to_string());
     Ok(ConsentPage {
         csrf: csrf.0.clone(),
         action,
         clinic: st.store.clinic(p.clinic_id).await?.details.name,
         name: p.details.full_name(),
-        document: {
-            // A risk's source, for a reader who asks where a figure comes from.
-            let kb = st.clinic_kb(p.clinic_id).await?;
-            let source = |line: &str| {
-                kb.adverse_events
-                    .iter()
-                    .find(|e| line.starts_with(&format!("{}:", e.plain_name)))
-                    .map(|e| e.source.clone())
-            };
-            crate::view::blocks(&planning::consent_document(st, p, r).await?, &source)
-        },
+        document: crate::view::blocks(&planning::consent_document(st, p, r).await?, &source),
         version: r.version,
         photo_uses: PhotoUse::ALL
             .iter()
             .map(|u| (u.as_str(), u.label()))
             .collect(),
-        chosen: v.map_or(String::new(), |v| v.get("photo_use").to_string()),
-        typed_name: v.map_or(String::new(), |v| v.get("typed_name").to_string()),
-        guardian: {
-            let kb = st.clinic_kb(p.clinic_id).await?;
-            let today = st.clinic_today(p.clinic_id).await?;
-            needlepoint_practice::planning::guardian_needed(&kb, p, today).then(|| {
-                let get = |k: &str| v.map_or(String::new(), |v| v.get(k).to_string());
-                (get("guardian_name"), get("guardian_relationship"))
-            })
-        },
+        chosen: get("photo_use"),
+        typed_name: get("typed_name"),
+        guardian: needlepoint_practice::planning::guardian_needed(&kb, p, today)
+            .then(|| (get("guardian_name"), get("guardian_relationship"))),
         errors,
         back,
     })

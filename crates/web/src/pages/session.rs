@@ -122,13 +122,7 @@ pub async fn logout(
     if let Some(sid) = cookie(&headers, st.config.session_cookie()) {
         signin::sign_out(&st, &caller, sid).await?;
     }
-    let clear = auth::set_cookie(
-        st.config.session_cookie(),
-        "",
-        0,
-        "Lax",
-        st.config.secure_cookies,
-    );
+    let clear = auth::clear_session_cookie(&st.config);
     Ok(([(header::SET_COOKIE, clear)], Redirect::to("/login")).into_response())
 }
 
