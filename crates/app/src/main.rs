@@ -202,6 +202,18 @@ enum UserCommand {
     /// Create a staff account. The password is read from standard input
     /// (first line), or from NEEDLEPOINT_PASSWORD.
     Add(UserAddArgs),
+    /// Remove a staff member's authenticator and recovery codes (a lost
+    /// phone, and no owner left who can sign in to reset it). They are
+    /// signed out and set up a new one at their next sign-in. Audited.
+    ResetTwoFactor(UserResetArgs),
+}
+
+#[derive(Args)]
+struct UserResetArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    #[arg(long)]
+    email: String,
 }
 
 #[derive(Args)]
@@ -320,6 +332,22 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::User {
             command: UserCommand::Add(a),
         } => user_add(a).await,
+        Command::User {
+            command: UserCommand::ResetTwoFactor(a),
+        } => {
+            let store = open(&a.db).await?;
+            let Some(c) = store.staff_credentials(&a.email).await? else {
+                bail!("--email {}: no such staff member", a.email);
+            };
+            store
+                .disable_two_factor(c.staff.id, &Actor::cli(), needlepoint_store::now())
+                .await?;
+            println!(
+                "Two-factor sign-in reset for {}: they set up a new authenticator at their next sign-in.",
+                c.staff.email
+            );
+            Ok(())
+        }
         Command::Generate(a) => {
             if a.clinics == 0 || a.patients == 0 || a.sessions < a.patients {
                 bail!("give at least one clinic, one patient, and a session per patient");
@@ -458,7 +486,10 @@ async fn demo_command(a: DemoArgs) -> anyhow::Result<()> {
             demo::PASSWORD
         ));
     }
-    banner.push_str("\nStop with Ctrl-C.");
+    banner.push_str(
+        "\nOwners always sign in with a code from an authenticator app: the owner sets\n\
+         one up (any TOTP app) at the first sign-in.\n\nStop with Ctrl-C.",
+    );
     if a.no_serve {
         println!("{}", banner.replace("{url}", "(not serving: --no-serve)"));
         return Ok(());

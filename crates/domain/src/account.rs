@@ -139,6 +139,56 @@ impl fmt::Debug for Password {
     }
 }
 
+/// A clinic's sign-in rules for its staff. Someone who works at several
+/// clinics is held to the strictest: the shortest idle time, and two-factor
+/// sign-in when any of them asks for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SignInPolicy {
+    /// A session unused this long ends, well before its absolute end.
+    pub idle_minutes: u32,
+    /// Everyone at the clinic signs in with a second factor, not only owners.
+    pub require_two_factor: bool,
+}
+
+impl SignInPolicy {
+    /// OWASP's Session Management Cheat Sheet puts idle timeouts at 15–30
+    /// minutes for most applications; a treatment room needs the longer end.
+    pub const DEFAULT_IDLE_MINUTES: u32 = 30;
+    /// Short enough to be an idle timeout, no longer than a session's 12 hours.
+    pub const IDLE_MINUTES: std::ops::RangeInclusive<u32> = 5..=720;
+
+    /// From the settings form: the minutes as typed, and the box ticked or not.
+    pub fn parse(idle_minutes: &str, require_two_factor: bool) -> Result<Self, crate::Invalid> {
+        let (lo, hi) = (*Self::IDLE_MINUTES.start(), *Self::IDLE_MINUTES.end());
+        match idle_minutes.trim().parse::<u32>() {
+            Ok(m) if Self::IDLE_MINUTES.contains(&m) => Ok(SignInPolicy {
+                idle_minutes: m,
+                require_two_factor,
+            }),
+            _ => Err(crate::Invalid::one(
+                "idle_minutes",
+                format!("Enter whole minutes from {lo} to {hi} (12 hours)."),
+            )),
+        }
+    }
+
+    /// Whether this person must sign in with a second factor: owners
+    /// always (they hold every clinic's records and settings), everyone
+    /// else when a clinic they work at asks for it.
+    pub fn two_factor_required(role: Role, a_clinic_requires: bool) -> bool {
+        role == Role::Owner || a_clinic_requires
+    }
+}
+
+impl Default for SignInPolicy {
+    fn default() -> Self {
+        SignInPolicy {
+            idle_minutes: Self::DEFAULT_IDLE_MINUTES,
+            require_two_factor: false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,6 +228,27 @@ mod tests {
         ] {
             assert!(Email::parse("e", bad).is_err(), "{bad:?} should be refused");
         }
+    }
+
+    #[test]
+    fn sign_in_policy_takes_minutes_in_range() {
+        assert_eq!(
+            SignInPolicy::parse(" 45 ", true).unwrap(),
+            SignInPolicy {
+                idle_minutes: 45,
+                require_two_factor: true
+            }
+        );
+        for bad in ["", "4", "721", "-5", "30.5", "half an hour"] {
+            let e = SignInPolicy::parse(bad, false).unwrap_err();
+            assert!(
+                e.errors.iter().any(|f| f.field == "idle_minutes"),
+                "{bad:?} refused at its field"
+            );
+        }
+        assert!(SignInPolicy::two_factor_required(Role::Owner, false));
+        assert!(!SignInPolicy::two_factor_required(Role::Clinician, false));
+        assert!(SignInPolicy::two_factor_required(Role::FrontDesk, true));
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub mod scheduling;
 pub mod screening;
 pub mod validation;
 
-pub use account::{Email, Password, Role};
+pub use account::{Email, Password, Role, SignInPolicy};
 pub use clinic::{
     ClinicDetails, ClinicPricing, DeviceDetails, PractitionerDetails, PriceItemDetails, PriceKind,
     RoomDetails,

@@ -28,6 +28,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use needlepoint_domain::{
     ClinicDetails, DeviceDetails, Invalid, PatientDetails, PriceItemDetails, Role, RoomDetails,
+    SignInPolicy,
 };
 use std::path::Path;
 
@@ -671,6 +672,67 @@ pub trait Store:
     /// how many there were.
     async fn end_staff_sessions(&self, staff_id: i64, actor: &Actor, now: Timestamp)
         -> Result<u64>;
+    /// Notes that a session was used now (callers do so at most once a
+    /// minute: a read must not wait on a write).
+    async fn touch_session(&self, token_hash: &str, now: Timestamp) -> Result<()>;
+
+    /// A clinic's sign-in rules: idle timeout and two-factor for everyone.
+    async fn sign_in_policy(&self, clinic_id: i64) -> Result<SignInPolicy>;
+    async fn set_sign_in_policy(
+        &self,
+        clinic_id: i64,
+        policy: &SignInPolicy,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<()>;
+
+    /// Records a sign-in halfway (the password was right).
+    async fn create_sign_in_challenge(&self, challenge: &SignInChallenge) -> Result<()>;
+    /// The unexpired challenge with this token hash, with its staff
+    /// member's credentials (`None` once the account is deactivated).
+    async fn sign_in_challenge(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<(SignInChallenge, StaffCredentials)>>;
+    /// Counts a wrong code against the challenge; ends it at `max_attempts`.
+    /// The attempts so far.
+    async fn fail_sign_in_challenge(&self, token_hash: &str, max_attempts: i64) -> Result<i64>;
+    /// Finishes a sign-in in one transaction: the challenge is used up, the
+    /// second factor is spent (a code's step is recorded so it cannot be
+    /// used again; a recovery code is marked used; an enrolment replaces the
+    /// authenticator and recovery codes) and the session is created,
+    /// audited as a sign-in. `Conflict` when the challenge or the factor
+    /// was already used (two tabs, a replayed code): nothing is changed.
+    async fn complete_sign_in(
+        &self,
+        challenge_hash: &str,
+        factor: &SecondFactor,
+        session: &WebSession,
+        actor: &Actor,
+    ) -> Result<()>;
+    /// Sets up (or replaces) a signed-in staff member's authenticator and
+    /// recovery codes, audited. `Conflict` if the code's step was used.
+    async fn enable_two_factor(
+        &self,
+        staff_id: i64,
+        enrolment: &Enrolment,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// Removes a staff member's authenticator and recovery codes and ends
+    /// their sessions (their own choice, or an owner's for a lost phone).
+    async fn disable_two_factor(&self, staff_id: i64, actor: &Actor, now: Timestamp) -> Result<()>;
+    /// Replaces a staff member's recovery codes, audited.
+    async fn replace_recovery_codes(
+        &self,
+        staff_id: i64,
+        code_hashes: &[String],
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// How many of a staff member's recovery codes are still unused.
+    async fn recovery_codes_left(&self, staff_id: i64) -> Result<i64>;
 
     async fn record_login_attempt(
         &self,

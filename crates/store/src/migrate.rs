@@ -85,6 +85,11 @@ pub const SQLITE: &[Migration] = &[
         name: "audit_chain",
         sql: include_str!("../migrations/sqlite/0015_audit_chain.sql"),
     },
+    Migration {
+        version: 16,
+        name: "sign_in",
+        sql: include_str!("../migrations/sqlite/0016_sign_in.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -162,6 +167,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 15,
         name: "audit_chain",
         sql: include_str!("../migrations/postgres/0015_audit_chain.sql"),
+    },
+    Migration {
+        version: 16,
+        name: "sign_in",
+        sql: include_str!("../migrations/postgres/0016_sign_in.sql"),
     },
 ];
 

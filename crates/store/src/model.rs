@@ -3,7 +3,7 @@
 use jiff::Timestamp;
 use needlepoint_domain::{
     ClinicDetails, DeviceDetails, PatientDetails, PractitionerDetails, PriceItemDetails, Role,
-    RoomDetails,
+    RoomDetails, SignInPolicy,
 };
 use serde::Serialize;
 
@@ -36,6 +36,8 @@ pub struct Staff {
     /// Gives the second sign-off of a session with an override.
     pub medical_director: bool,
     pub created_at: Timestamp,
+    /// Since when they sign in with an authenticator app; `None` if not.
+    pub two_factor_since: Option<Timestamp>,
 }
 
 /// A staff member with the hash to check a password against.
@@ -43,6 +45,10 @@ pub struct Staff {
 pub struct StaffCredentials {
     pub staff: Staff,
     pub password_hash: String,
+    /// Set up when the staff member signs in with a second factor.
+    pub authenticator: Option<Authenticator>,
+    /// The strictest sign-in rules of the staff member's clinics.
+    pub policy: SignInPolicy,
 }
 
 /// Everything needed to create a staff account. The password is already hashed.
@@ -113,8 +119,53 @@ pub struct WebSession {
     pub staff_id: i64,
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
+    /// When it was last used, to the minute: it ends when idle too long.
+    pub last_seen_at: Timestamp,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+}
+
+/// A sign-in halfway: the password was right and the second factor (or
+/// setting one up) comes next. Only the hash of its token is stored.
+#[derive(Debug, Clone)]
+pub struct SignInChallenge {
+    pub token_hash: String,
+    pub staff_id: i64,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    /// Wrong codes given so far.
+    pub attempts: i64,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// A staff member's authenticator: the shared secret (base32, RFC 6238)
+/// and the last time step a code was accepted for.
+#[derive(Debug, Clone)]
+pub struct Authenticator {
+    pub secret: String,
+    pub last_step: Option<i64>,
+}
+
+/// What proved the second factor, checked again inside the transaction
+/// that starts the session, so a code or recovery code works only once.
+#[derive(Debug, Clone)]
+pub enum SecondFactor {
+    /// A code from the authenticator for this time step.
+    Code { step: i64 },
+    /// An unused recovery code, by its hash.
+    RecoveryCode { code_hash: String },
+    /// Setting up an authenticator: its secret, the step of the code that
+    /// proved it, and the hashes of new recovery codes.
+    Enrol(Enrolment),
+}
+
+/// A new authenticator for a staff member and their new recovery codes.
+#[derive(Debug, Clone)]
+pub struct Enrolment {
+    pub secret: String,
+    pub step: i64,
+    pub recovery_code_hashes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -135,6 +186,8 @@ pub struct SessionUse {
     pub session: WebSession,
     pub staff: Staff,
     pub clinic_ids: Vec<i64>,
+    /// The strictest sign-in rules of the staff member's clinics.
+    pub policy: SignInPolicy,
 }
 
 /// A token in use: the token, its owner and the clinics the owner works at.

@@ -90,7 +90,15 @@ fn like_pattern(word: &str) -> String {
 }
 
 const STAFF_COLS: &str = "id, organisation_id, email, name, role, active, is_practitioner, \
-     profession, registration_number, medical_director, created_at";
+     profession, registration_number, medical_director, created_at, totp_enabled_at";
+/// [`STAFF_COLS`] of a table named `alias` in a join.
+fn staff_cols_of(alias: &str) -> String {
+    STAFF_COLS
+        .split(", ")
+        .map(|c| format!("{alias}.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 const PATIENT_COLS: &str = "id, clinic_id, given_name, family_name, date_of_birth, sex, email, \
      phone, address, notes, version, created_at, updated_at";
 const AUDIT_COLS: &str =

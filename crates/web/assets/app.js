@@ -17,7 +17,11 @@
     var t = e.target.closest("[data-copy]");
     if (!t) { return; }
     var src = document.getElementById(t.dataset.copy);
-    if (src && navigator.clipboard) { navigator.clipboard.writeText(src.textContent.trim()); t.textContent = "Copied"; }
+    if (src && navigator.clipboard) { navigator.clipboard.writeText((src.innerText || src.textContent).trim()); t.textContent = "Copied"; }
+  });
+  // Print buttons (recovery codes to keep on paper).
+  document.addEventListener("click", function (e) {
+    if (e.target.closest("[data-print]")) { window.print(); }
   });
 })();
 // Intake: show one step of a form[data-steps] at a time.

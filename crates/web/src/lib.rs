@@ -45,6 +45,15 @@ impl WebConfig {
         }
     }
 
+    /// The cookie holding a sign-in halfway (before its second factor).
+    pub fn challenge_cookie(&self) -> &'static str {
+        if self.secure_cookies {
+            "__Host-np_2fa"
+        } else {
+            "np_2fa"
+        }
+    }
+
     /// The browser's CSRF cookie's name, prefixed likewise.
     pub fn csrf_cookie(&self) -> &'static str {
         if self.secure_cookies {

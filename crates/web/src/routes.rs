@@ -6,7 +6,7 @@ use crate::access::{Access, ANY_STAFF, CLINICAL, OWNER};
 use crate::auth::authorize;
 use crate::pages::{
     account, appointments, booking, charting, history, intake, inventory, overview, patients,
-    plans, rules, screenings, session, settings,
+    plans, rules, screenings, session, settings, two_factor,
 };
 use crate::{api, assets, AppState};
 use axum::extract::State;
@@ -61,6 +61,8 @@ fn table() -> Vec<Entry> {
         r(M::POST, "/setup", Public, session::setup),
         r(M::GET, "/login", Public, session::login_page),
         r(M::POST, "/login", Public, session::login),
+        r(M::GET, "/login/two-factor", Public, two_factor::page),
+        r(M::POST, "/login/two-factor", Public, two_factor::confirm),
         r(M::POST, "/logout", ANY_STAFF, session::logout),
         // Pages.
         r(M::GET, "/today", ANY_STAFF, overview::today),
@@ -144,6 +146,7 @@ fn table() -> Vec<Entry> {
         r(M::POST, "/settings/clinics/{id}/hours", OWNER, settings::set_hours),
         r(M::POST, "/settings/clinics/{id}/closures", OWNER, settings::add_closure),
         r(M::POST, "/settings/clinics/{id}/policy", OWNER, settings::set_policy),
+        r(M::POST, "/settings/clinics/{id}/sign-in", OWNER, settings::set_sign_in_policy),
         r(M::POST, "/settings/clinics/{id}/messages/{kind}", OWNER, settings::set_template),
         r(M::GET, "/settings/staff/{id}/hours", OWNER, settings::staff_hours),
         r(M::POST, "/settings/staff/{id}/hours/{cid}", OWNER, settings::set_staff_hours),
@@ -152,8 +155,13 @@ fn table() -> Vec<Entry> {
         r(M::POST, "/settings/staff", OWNER, settings::add_staff),
         r(M::POST, "/settings/staff/{id}/active", OWNER, settings::set_staff_active),
         r(M::POST, "/settings/staff/{id}/medical-director", OWNER, settings::set_medical_director),
+        r(M::POST, "/settings/staff/{id}/reset-two-factor", OWNER, two_factor::reset),
         r(M::GET, "/account", ANY_STAFF, account::page),
         r(M::POST, "/account/sign-out-everywhere", ANY_STAFF, account::sign_out_everywhere),
+        r(M::GET, "/account/two-factor", ANY_STAFF, two_factor::account_page),
+        r(M::POST, "/account/two-factor", ANY_STAFF, two_factor::enable),
+        r(M::POST, "/account/two-factor/recovery-codes", ANY_STAFF, two_factor::new_recovery_codes),
+        r(M::POST, "/account/two-factor/off", ANY_STAFF, two_factor::disable),
         r(M::POST, "/account/tokens", ANY_STAFF, account::create_token),
         r(M::POST, "/account/tokens/{id}/revoke", ANY_STAFF, account::revoke_token),
         // JSON API.

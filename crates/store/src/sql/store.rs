@@ -235,8 +235,145 @@ impl SqlStore<Db> {
             staff_id,
             created_at: r.try_get::<Ts, _>("session_created_at")?.0,
             expires_at: r.try_get::<Ts, _>("expires_at")?.0,
+            last_seen_at: r.try_get::<Ts, _>("last_seen_at")?.0,
             ip: r.try_get("ip")?,
             user_agent: r.try_get("user_agent")?,
+        })
+    }
+
+    /// A new session, last seen when it was created.
+    async fn insert_session(conn: &mut Conn, s: &WebSession) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO web_sessions \
+             (token_hash, staff_id, created_at, expires_at, last_seen_at, ip, user_agent) \
+             VALUES ($1, $2, $3, $4, $3, $5, $6)",
+        )
+        .bind(&s.token_hash)
+        .bind(s.staff_id)
+        .bind(Ts(s.created_at))
+        .bind(Ts(s.expires_at))
+        .bind(&s.ip)
+        .bind(&s.user_agent)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Spends a second factor inside the sign-in's or enrolment's
+    /// transaction; `Conflict` when it was already spent.
+    async fn spend_factor(
+        conn: &mut Conn,
+        staff_id: i64,
+        factor: &SecondFactor,
+        now: Timestamp,
+    ) -> Result<()> {
+        let spent =
+            || StoreError::Conflict("That code was already used: wait for the next one.".into());
+        match factor {
+            SecondFactor::Code { step } => {
+                // A code is good for its time step once (RFC 6238 §5.2).
+                let n = sqlx::query(
+                    "UPDATE staff SET totp_last_step = $2 WHERE id = $1 \
+                     AND totp_secret IS NOT NULL \
+                     AND (totp_last_step IS NULL OR totp_last_step < $2)",
+                )
+                .bind(staff_id)
+                .bind(step)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+                if n == 0 {
+                    return Err(spent());
+                }
+            }
+            SecondFactor::RecoveryCode { code_hash } => {
+                let n = sqlx::query(
+                    "UPDATE recovery_codes SET used_at = $3 \
+                     WHERE staff_id = $1 AND code_hash = $2 AND used_at IS NULL",
+                )
+                .bind(staff_id)
+                .bind(code_hash)
+                .bind(Ts(now))
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+                if n == 0 {
+                    return Err(StoreError::Conflict(
+                        "That recovery code was already used.".into(),
+                    ));
+                }
+            }
+            SecondFactor::Enrol(e) => {
+                sqlx::query(
+                    "UPDATE staff SET totp_secret = $2, totp_last_step = $3, totp_enabled_at = $4 \
+                     WHERE id = $1",
+                )
+                .bind(staff_id)
+                .bind(&e.secret)
+                .bind(e.step)
+                .bind(Ts(now))
+                .execute(&mut *conn)
+                .await?;
+                Self::insert_recovery_codes(conn, staff_id, &e.recovery_code_hashes).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces all of a staff member's recovery codes with these.
+    async fn insert_recovery_codes(
+        conn: &mut Conn,
+        staff_id: i64,
+        hashes: &[String],
+    ) -> Result<()> {
+        sqlx::query("DELETE FROM recovery_codes WHERE staff_id = $1")
+            .bind(staff_id)
+            .execute(&mut *conn)
+            .await?;
+        for h in hashes {
+            sqlx::query("INSERT INTO recovery_codes (staff_id, code_hash) VALUES ($1, $2)")
+                .bind(staff_id)
+                .bind(h)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The strictest sign-in rules of the clinics of the staff member `s`
+    /// (see [`Self::policy_from`]).
+    const POLICY_COLUMNS: &'static str =
+        "(SELECT MIN(c.idle_minutes) FROM staff_clinics sc JOIN clinics c ON c.id = sc.clinic_id \
+          WHERE sc.staff_id = s.id) AS policy_idle_minutes, \
+         EXISTS (SELECT 1 FROM staff_clinics sc JOIN clinics c ON c.id = sc.clinic_id \
+          WHERE sc.staff_id = s.id AND c.require_two_factor) AS policy_two_factor";
+
+    /// Credentials from a row with the staff columns, `password_hash`,
+    /// `totp_secret`, `totp_last_step` and [`Self::POLICY_COLUMNS`].
+    fn credentials_from(r: &DbRow) -> Result<StaffCredentials> {
+        let secret: Option<String> = r.try_get("totp_secret")?;
+        Ok(StaffCredentials {
+            staff: Self::staff_from(r)?,
+            password_hash: r.try_get("password_hash")?,
+            authenticator: match secret {
+                Some(secret) => Some(Authenticator {
+                    secret,
+                    last_step: r.try_get("totp_last_step")?,
+                }),
+                None => None,
+            },
+            policy: Self::policy_from(r)?,
+        })
+    }
+
+    fn policy_from(r: &DbRow) -> Result<SignInPolicy> {
+        let idle: Option<i64> = r.try_get("policy_idle_minutes")?;
+        Ok(SignInPolicy {
+            idle_minutes: match idle {
+                Some(m) => u32::try_from(m).map_err(|e| decode_err("idle_minutes", e))?,
+                None => SignInPolicy::DEFAULT_IDLE_MINUTES,
+            },
+            require_two_factor: r.try_get("policy_two_factor")?,
         })
     }
 
@@ -263,6 +400,7 @@ impl SqlStore<Db> {
             practitioner,
             medical_director: r.try_get("medical_director")?,
             created_at: r.try_get::<Ts, _>("created_at")?.0,
+            two_factor_since: r.try_get::<Option<Ts>, _>("totp_enabled_at")?.map(|t| t.0),
         })
     }
 
@@ -500,18 +638,14 @@ impl Store for SqlStore<Db> {
 
     async fn staff_credentials(&self, email: &str) -> Result<Option<StaffCredentials>> {
         let row = sqlx::query(&format!(
-            "SELECT {STAFF_COLS}, password_hash FROM staff WHERE email = $1"
+            "SELECT {STAFF_COLS}, password_hash, totp_secret, totp_last_step, {} \
+             FROM staff s WHERE email = $1",
+            Self::POLICY_COLUMNS
         ))
         .bind(email.trim().to_lowercase())
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| {
-            Ok(StaffCredentials {
-                staff: Self::staff_from(&r)?,
-                password_hash: r.try_get("password_hash")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(Self::credentials_from).transpose()
     }
 
     async fn list_staff(&self, organisation_id: i64) -> Result<Vec<Staff>> {
@@ -617,18 +751,7 @@ impl Store for SqlStore<Db> {
 
     async fn create_session(&self, s: &WebSession, actor: &Actor) -> Result<()> {
         let mut tx = self.pool.begin_with(self.begin).await?;
-        sqlx::query(
-            "INSERT INTO web_sessions (token_hash, staff_id, created_at, expires_at, ip, user_agent) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&s.token_hash)
-        .bind(s.staff_id)
-        .bind(Ts(s.created_at))
-        .bind(Ts(s.expires_at))
-        .bind(&s.ip)
-        .bind(&s.user_agent)
-        .execute(&mut *tx)
-        .await?;
+        Self::insert_session(&mut tx, s).await?;
         Self::audit(
             &mut tx,
             actor,
@@ -644,12 +767,13 @@ impl Store for SqlStore<Db> {
         // The session, its staff member and their clinics in one
         // query: every signed-in page starts here.
         let row = sqlx::query(&format!(
-            "SELECT s.id, s.organisation_id, s.email, s.name, s.role, s.active, s.is_practitioner, \
-             s.profession, s.registration_number, s.medical_director, s.created_at, \
-             w.token_hash, w.created_at AS session_created_at, w.expires_at, w.ip, w.user_agent, {} \
+            "SELECT {}, w.token_hash, w.created_at AS session_created_at, w.expires_at, \
+             w.last_seen_at, w.ip, w.user_agent, {}, {} \
              FROM web_sessions w JOIN staff s ON s.id = w.staff_id \
              WHERE w.token_hash = $1 AND w.expires_at > $2",
-            self.clinic_ids_column()
+            staff_cols_of("s"),
+            self.clinic_ids_column(),
+            Self::POLICY_COLUMNS
         ))
         .bind(token_hash)
         .bind(Ts(now))
@@ -663,6 +787,7 @@ impl Store for SqlStore<Db> {
             session,
             staff,
             clinic_ids,
+            policy: Self::policy_from(&r)?,
         }))
     }
 
@@ -688,8 +813,8 @@ impl Store for SqlStore<Db> {
 
     async fn staff_sessions(&self, staff_id: i64, now: Timestamp) -> Result<Vec<WebSession>> {
         let rows = sqlx::query(
-            "SELECT token_hash, created_at AS session_created_at, expires_at, ip, user_agent \
-             FROM web_sessions WHERE staff_id = $1 AND expires_at > $2 ORDER BY created_at DESC",
+            "SELECT token_hash, created_at AS session_created_at, expires_at, last_seen_at, ip, \
+             user_agent FROM web_sessions WHERE staff_id = $1 AND expires_at > $2 ORDER BY created_at DESC",
         )
         .bind(staff_id)
         .bind(Ts(now))
@@ -717,6 +842,241 @@ impl Store for SqlStore<Db> {
         Self::audit(&mut tx, actor, &ev, now).await?;
         tx.commit().await?;
         Ok(ended)
+    }
+
+    async fn touch_session(&self, token_hash: &str, now: Timestamp) -> Result<()> {
+        sqlx::query("UPDATE web_sessions SET last_seen_at = $2 WHERE token_hash = $1")
+            .bind(token_hash)
+            .bind(Ts(now))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn sign_in_policy(&self, clinic_id: i64) -> Result<SignInPolicy> {
+        let row = sqlx::query("SELECT idle_minutes, require_two_factor FROM clinics WHERE id = $1")
+            .bind(clinic_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let idle: i64 = row.try_get("idle_minutes")?;
+        Ok(SignInPolicy {
+            idle_minutes: u32::try_from(idle).map_err(|e| decode_err("idle_minutes", e))?,
+            require_two_factor: row.try_get("require_two_factor")?,
+        })
+    }
+
+    async fn set_sign_in_policy(
+        &self,
+        clinic_id: i64,
+        p: &SignInPolicy,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin_with(self.begin).await?;
+        let done = sqlx::query(
+            "UPDATE clinics SET idle_minutes = $2, require_two_factor = $3 WHERE id = $1",
+        )
+        .bind(clinic_id)
+        .bind(i64::from(p.idle_minutes))
+        .bind(p.require_two_factor)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let ev = AuditEvent::new("update", "sign_in_policy", Some(clinic_id)).detail(json!({
+            "idle_minutes": p.idle_minutes, "require_two_factor": p.require_two_factor,
+        }));
+        Self::audit(&mut tx, actor, &ev, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn create_sign_in_challenge(&self, c: &SignInChallenge) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sign_in_challenges \
+             (token_hash, staff_id, created_at, expires_at, attempts, ip, user_agent) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&c.token_hash)
+        .bind(c.staff_id)
+        .bind(Ts(c.created_at))
+        .bind(Ts(c.expires_at))
+        .bind(c.attempts)
+        .bind(&c.ip)
+        .bind(&c.user_agent)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn sign_in_challenge(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<(SignInChallenge, StaffCredentials)>> {
+        let row = sqlx::query(&format!(
+            "SELECT {}, s.password_hash, s.totp_secret, s.totp_last_step, {}, \
+             ch.token_hash, ch.created_at AS challenge_created_at, ch.expires_at, ch.attempts, \
+             ch.ip, ch.user_agent \
+             FROM sign_in_challenges ch JOIN staff s ON s.id = ch.staff_id \
+             WHERE ch.token_hash = $1 AND ch.expires_at > $2",
+            staff_cols_of("s"),
+            Self::POLICY_COLUMNS
+        ))
+        .bind(token_hash)
+        .bind(Ts(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let creds = Self::credentials_from(&r)?;
+        if !creds.staff.active {
+            return Ok(None);
+        }
+        let challenge = SignInChallenge {
+            token_hash: r.try_get("token_hash")?,
+            staff_id: creds.staff.id,
+            created_at: r.try_get::<Ts, _>("challenge_created_at")?.0,
+            expires_at: r.try_get::<Ts, _>("expires_at")?.0,
+            attempts: r.try_get("attempts")?,
+            ip: r.try_get("ip")?,
+            user_agent: r.try_get("user_agent")?,
+        };
+        Ok(Some((challenge, creds)))
+    }
+
+    async fn fail_sign_in_challenge(&self, token_hash: &str, max_attempts: i64) -> Result<i64> {
+        let mut tx = self.pool.begin_with(self.begin).await?;
+        let attempts: Option<i64> = sqlx::query_scalar(
+            "UPDATE sign_in_challenges SET attempts = attempts + 1 WHERE token_hash = $1 \
+             RETURNING attempts",
+        )
+        .bind(token_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let attempts = attempts.unwrap_or(max_attempts);
+        if attempts >= max_attempts {
+            sqlx::query("DELETE FROM sign_in_challenges WHERE token_hash = $1")
+                .bind(token_hash)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(attempts)
+    }
+
+    async fn complete_sign_in(
+        &self,
+        challenge_hash: &str,
+        factor: &SecondFactor,
+        session: &WebSession,
+        actor: &Actor,
+    ) -> Result<()> {
+        let now = session.created_at;
+        let mut tx = self.pool.begin_with(self.begin).await?;
+        let gone = sqlx::query(
+            "DELETE FROM sign_in_challenges WHERE token_hash = $1 AND staff_id = $2 \
+             AND expires_at > $3",
+        )
+        .bind(challenge_hash)
+        .bind(session.staff_id)
+        .bind(Ts(now))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if gone == 0 {
+            return Err(StoreError::Conflict(
+                "This sign-in has ended: sign in again.".into(),
+            ));
+        }
+        Self::spend_factor(&mut tx, session.staff_id, factor, now).await?;
+        Self::insert_session(&mut tx, session).await?;
+        let by = match factor {
+            SecondFactor::Code { .. } => "authenticator",
+            SecondFactor::RecoveryCode { .. } => "recovery_code",
+            SecondFactor::Enrol(_) => "authenticator_set_up",
+        };
+        let ev = AuditEvent::new("login", "staff", Some(session.staff_id))
+            .detail(json!({ "second_factor": by }));
+        Self::audit(&mut tx, actor, &ev, now).await?;
+        if let SecondFactor::Enrol(_) = factor {
+            let ev = AuditEvent::new("two_factor_on", "staff", Some(session.staff_id));
+            Self::audit(&mut tx, actor, &ev, now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn enable_two_factor(
+        &self,
+        staff_id: i64,
+        enrolment: &Enrolment,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin_with(self.begin).await?;
+        Self::spend_factor(
+            &mut tx,
+            staff_id,
+            &SecondFactor::Enrol(enrolment.clone()),
+            now,
+        )
+        .await?;
+        let ev = AuditEvent::new("two_factor_on", "staff", Some(staff_id));
+        Self::audit(&mut tx, actor, &ev, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn disable_two_factor(&self, staff_id: i64, actor: &Actor, now: Timestamp) -> Result<()> {
+        let mut tx = self.pool.begin_with(self.begin).await?;
+        let n = sqlx::query(
+            "UPDATE staff SET totp_secret = NULL, totp_last_step = NULL, totp_enabled_at = NULL \
+             WHERE id = $1",
+        )
+        .bind(staff_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Self::insert_recovery_codes(&mut tx, staff_id, &[]).await?;
+        for table in ["web_sessions", "sign_in_challenges"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE staff_id = $1"))
+                .bind(staff_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let ev = AuditEvent::new("two_factor_off", "staff", Some(staff_id));
+        Self::audit(&mut tx, actor, &ev, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn replace_recovery_codes(
+        &self,
+        staff_id: i64,
+        code_hashes: &[String],
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin_with(self.begin).await?;
+        Self::insert_recovery_codes(&mut tx, staff_id, code_hashes).await?;
+        let ev = AuditEvent::new("recovery_codes", "staff", Some(staff_id));
+        Self::audit(&mut tx, actor, &ev, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn recovery_codes_left(&self, staff_id: i64) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM recovery_codes WHERE staff_id = $1 AND used_at IS NULL",
+        )
+        .bind(staff_id)
+        .fetch_one(&self.pool)
+        .await?)
     }
 
     async fn record_login_attempt(
@@ -790,12 +1150,11 @@ impl Store for SqlStore<Db> {
         // every API request starts here, and each query is a hop to
         // the database's thread and back.
         let row = sqlx::query(&format!(
-            "SELECT s.id, s.organisation_id, s.email, s.name, s.role, s.active, s.is_practitioner, \
-             s.profession, s.registration_number, s.medical_director, s.created_at, \
-             t.id AS token_id, t.name AS token_name, t.role AS token_role, \
+            "SELECT {}, t.id AS token_id, t.name AS token_name, t.role AS token_role, \
              t.created_at AS token_created_at, t.last_used_at AS token_last_used_at, {} \
              FROM api_tokens t JOIN staff s ON s.id = t.staff_id \
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
+            staff_cols_of("s"),
             self.clinic_ids_column()
         ))
         .bind(token_hash)

@@ -104,6 +104,7 @@ pub async fn sessions_expire_and_log_out(b: TestBackend) {
         staff_id: s.owner_id,
         created_at: t0,
         expires_at: t0 + SignedDuration::from_hours(1),
+        last_seen_at: t0,
         ip: Some("127.0.0.1".into()),
         user_agent: None,
     };
@@ -363,6 +364,7 @@ pub async fn deactivated_staff_lose_access_but_not_the_last_owner(b: TestBackend
         staff_id: nurse.id,
         created_at: t0,
         expires_at: t0 + SignedDuration::from_hours(1),
+        last_seen_at: t0,
         ip: None,
         user_agent: None,
     };

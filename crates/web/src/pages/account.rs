@@ -33,11 +33,23 @@ pub struct SessionRow {
     browser: String,
 }
 
+/// How this account signs in: with an authenticator or not.
+pub struct TwoFactorView {
+    /// When it was turned on, in the viewer's zone.
+    on_since: Option<String>,
+    /// Owners, and staff of a clinic that asks for it, cannot turn it off.
+    required: bool,
+    codes_left: i64,
+    /// Why the last change was refused (a wrong password).
+    error: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "account.html")]
 struct AccountPage {
     shell: Shell,
     email: String,
+    two_factor: TwoFactorView,
     sessions: Vec<SessionRow>,
     tokens: Vec<TokenRow>,
     new_token: Option<String>,
@@ -109,9 +121,16 @@ async fn render_page(
                 .unwrap_or_default(),
         })
         .collect();
+    let state = signin::two_factor_state(st, caller).await?;
     Ok(AccountPage {
         shell: Shell::new(caller, csrf, "account"),
         email: caller.staff.email.clone(),
+        two_factor: TwoFactorView {
+            on_since: caller.staff.two_factor_since.map(|t| local_time(t, &zone)),
+            required: state.required,
+            codes_left: state.recovery_codes_left,
+            error: None,
+        },
         sessions,
         tokens,
         new_token,
@@ -191,6 +210,30 @@ pub async fn revoke_feed(
 ) -> Result<Response, PageError> {
     accounts::revoke_calendar_feeds(&st, &caller).await?;
     Ok(Redirect::to("/account").into_response())
+}
+
+/// The account page again, saying why a change to two-factor sign-in was
+/// refused (a wrong password, or turning off what is required).
+pub async fn two_factor_refused(
+    st: &AppState,
+    caller: &Caller,
+    csrf: &CsrfToken,
+    e: Error,
+) -> Result<Response, PageError> {
+    let (status, message) = match e {
+        Error::Invalid(inv) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            inv.errors
+                .first()
+                .map(|f| f.message.clone())
+                .unwrap_or_default(),
+        ),
+        Error::Refused(why) => (StatusCode::CONFLICT, why.join(" ")),
+        e => return Err(e.into()),
+    };
+    let mut page = render_page(st, caller, csrf, None, token_form(caller)).await?;
+    page.two_factor.error = Some(message);
+    Ok((status, render(&page)).into_response())
 }
 
 /// Ends every session of this account, this one included, and returns to

@@ -15,6 +15,7 @@ pub mod rules;
 pub mod screenings;
 pub mod session;
 pub mod settings;
+pub mod two_factor;
 
 use crate::auth::Caller;
 use crate::error::PageError;

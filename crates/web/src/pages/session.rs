@@ -12,7 +12,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use needlepoint_domain::{ClinicDetails, Email, Invalid, Password};
-use needlepoint_practice::signin;
+use needlepoint_practice::signin::{self, SignedIn};
 use std::net::SocketAddr;
 
 /// `/`: setup on a new install, else Today (which asks to sign in if needed).
@@ -71,47 +71,81 @@ pub async fn login(
     let form = FormValues(form);
     let email = form.get("email").trim().to_lowercase();
     let next = auth::safe_next(Some(form.get("next")));
-    let from = signin::Origin {
+    let from = origin(addr, &headers);
+    match signin::sign_in(&st, &email, form.get("password"), &from).await? {
+        Ok(SignedIn::Session(token)) => Ok((
+            [(header::SET_COOKIE, session_cookie(&st, &token))],
+            Redirect::to(&next),
+        )
+            .into_response()),
+        Ok(SignedIn::SecondFactor(token) | SignedIn::SetUpSecondFactor(token)) => {
+            Ok(to_second_factor(&st, &token, &next))
+        }
+        Err(refusal) => refused_login(&st, csrf, &email, next, refusal).await,
+    }
+}
+
+/// On to the second step of signing in, holding the sign-in halfway in a
+/// cookie of its own.
+fn to_second_factor(st: &AppState, challenge: &str, next: &str) -> Response {
+    (
+        [(
+            header::SET_COOKIE,
+            super::two_factor::challenge_cookie(st, challenge),
+        )],
+        Redirect::to(&format!("/login/two-factor?next={}", auth::urlencode(next))),
+    )
+        .into_response()
+}
+
+/// The sign-in page again, saying why it was refused.
+pub async fn refused_login(
+    st: &AppState,
+    csrf: CsrfToken,
+    email: &str,
+    next: String,
+    refusal: signin::Refusal,
+) -> Result<Response, PageError> {
+    let organisation = st
+        .store
+        .organisation()
+        .await?
+        .map(|o| o.name)
+        .unwrap_or_default();
+    let status = match refusal {
+        signin::Refusal::Throttled => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::UNAUTHORIZED,
+    };
+    let page = LoginPage {
+        csrf: csrf.0,
+        organisation,
+        email: email.to_string(),
+        next,
+        error: Some(refusal.message()),
+    };
+    Ok((status, render(&page)).into_response())
+}
+
+/// Where a sign-in comes from, for the session list and the audit trail.
+pub fn origin(addr: SocketAddr, headers: &HeaderMap) -> signin::Origin {
+    signin::Origin {
         ip: Some(addr.ip().to_string()),
         user_agent: headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
-    };
-    match signin::sign_in(&st, &email, form.get("password"), &from).await? {
-        Ok(token) => Ok(signed_in(&st, &token, &next)),
-        Err(refusal) => {
-            let organisation = st
-                .store
-                .organisation()
-                .await?
-                .map(|o| o.name)
-                .unwrap_or_default();
-            let status = match refusal {
-                signin::Refusal::Throttled => StatusCode::TOO_MANY_REQUESTS,
-                signin::Refusal::NoMatch => StatusCode::UNAUTHORIZED,
-            };
-            let page = LoginPage {
-                csrf: csrf.0,
-                organisation,
-                email,
-                next,
-                error: Some(refusal.message()),
-            };
-            Ok((status, render(&page)).into_response())
-        }
     }
 }
 
-fn signed_in(st: &AppState, token: &str, next: &str) -> Response {
-    let c = auth::set_cookie(
+/// The `Set-Cookie` value for a new session.
+pub fn session_cookie(st: &AppState, token: &str) -> String {
+    auth::set_cookie(
         st.config.session_cookie(),
         token,
         signin::SESSION_HOURS * 3600,
         "Lax",
         st.config.secure_cookies,
-    );
-    ([(header::SET_COOKIE, c)], Redirect::to(next)).into_response()
+    )
 }
 
 pub async fn logout(
@@ -155,6 +189,7 @@ pub async fn setup(
     State(st): State<AppState>,
     csrf: CsrfToken,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     if st.store.owner_exists().await? {
@@ -215,12 +250,10 @@ pub async fn setup(
         owner_email: email.to_string(),
         password: password.expose().to_string(),
     };
-    let from = signin::Origin {
-        ip: Some(addr.ip().to_string()),
-        user_agent: None,
-    };
+    let from = origin(addr, &headers);
     match signin::set_up(&st, &first, &from).await? {
-        Some(token) => Ok(signed_in(&st, &token, "/settings")),
+        // The new owner sets up their authenticator, then on to Settings.
+        Some(challenge) => Ok(to_second_factor(&st, &challenge, "/settings")),
         // Someone else finished setup a moment earlier.
         None => Ok(Redirect::to("/login").into_response()),
     }

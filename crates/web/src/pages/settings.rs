@@ -290,6 +290,59 @@ pub async fn set_policy(
     .await
 }
 
+fn sign_in_form(clinic_id: i64, p: &needlepoint_domain::SignInPolicy) -> SimpleForm {
+    SimpleForm::new(
+        format!("sign-in-{clinic_id}"),
+        "Signing in",
+        format!("/settings/clinics/{clinic_id}/sign-in"),
+        "Save",
+    )
+    .fields(vec![
+        field(
+            "idle_minutes",
+            "Sign out after this many minutes unused",
+            FieldKind::Text,
+            "5 to 720; staff of several clinics get the shortest",
+        ),
+        field(
+            "require_two_factor",
+            "Everyone at this clinic signs in with a code from an authenticator app (owners always do)",
+            FieldKind::Checkbox,
+            "",
+        ),
+    ])
+    .values(FormValues(vec![
+        ("idle_minutes".into(), p.idle_minutes.to_string()),
+        (
+            "require_two_factor".into(),
+            if p.require_two_factor { "yes" } else { "" }.into(),
+        ),
+    ]))
+}
+
+pub async fn set_sign_in_policy(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    use needlepoint_domain::SignInPolicy;
+    add_to_clinic(
+        &st,
+        &caller,
+        &csrf,
+        id,
+        f,
+        || sign_in_form(id, &SignInPolicy::default()),
+        |v| SignInPolicy::parse(v.get("idle_minutes"), v.get("require_two_factor") == "yes"),
+        |p, s: Arc<dyn Store>, a: needlepoint_store::Actor, now| async move {
+            s.set_sign_in_policy(id, &p, &a, now).await
+        },
+    )
+    .await
+}
+
 pub async fn set_template(
     State(st): State<AppState>,
     caller: Caller,
@@ -446,6 +499,7 @@ pub struct StaffRow {
     practitioner: String,
     clinics: String,
     medical_director: bool,
+    two_factor: bool,
 }
 
 #[derive(Template)]
@@ -534,6 +588,7 @@ pub async fn page(
                 ),
                 closure_form(c.id),
                 policy_form(c.id, &st.store.cancellation_policy(c.id).await?),
+                sign_in_form(c.id, &st.store.sign_in_policy(c.id).await?),
                 room_form(c.id),
                 device_form(c.id),
                 price_form(c.id),
@@ -563,6 +618,7 @@ pub async fn page(
                 })
                 .unwrap_or_else(|| "—".into()),
             medical_director: s.medical_director,
+            two_factor: s.two_factor_since.is_some(),
             id: s.id,
             active: s.active,
             name: s.name,

@@ -45,6 +45,19 @@ async fn a_clinic_day(backend: TestBackend) {
     b.type_into("#password", PASSWORD).await;
     b.type_into("#password_confirm", PASSWORD).await;
     b.click("#create-owner").await;
+    // Owners sign in with a second factor: the authenticator app is set up
+    // first (the code computed here as the app would), then Settings.
+    b.wait_for_url("/login/two-factor").await;
+    b.wait_for_text("h1", "Set up two-factor sign-in").await;
+    b.screenshot(&shot("01b-two-factor-set-up")).await;
+    let secret = b.value("input[name=secret]").await;
+    let code = needlepoint_practice::two_factor::code_at(&secret, jiff::Timestamp::now()).unwrap();
+    b.type_into("#code", &code).await;
+    b.click("#confirm-code").await;
+    let codes = b.wait_for_text("#recovery-codes", "-").await;
+    let recovery = codes.split_whitespace().next().unwrap().to_string();
+    b.screenshot(&shot("01c-recovery-codes")).await;
+    b.click("#continue").await;
     b.wait_for_url("/settings").await;
     b.wait_for_text("h1", "Settings").await;
 
@@ -66,6 +79,10 @@ async fn a_clinic_day(backend: TestBackend) {
     assert!(msg.contains("e-mail and password"));
     b.screenshot(&shot("03-login-refused")).await;
     sign_in(&b, &base, "helen@example.com", PASSWORD).await;
+    // The code just used works once: a recovery code instead.
+    b.wait_for_url("/login/two-factor").await;
+    b.type_into("#code", &recovery).await;
+    b.click("#confirm-code").await;
     b.wait_for_url("/today").await;
     b.wait_for_text("h1", "Helen").await;
     b.screenshot(&shot("04-today")).await;

@@ -164,6 +164,7 @@ impl Clinic {
                     staff_id,
                     created_at: now,
                     expires_at: now + jiff::SignedDuration::from_hours(signin::SESSION_HOURS),
+                    last_seen_at: now,
                     ip: None,
                     user_agent: None,
                 },

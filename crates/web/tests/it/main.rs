@@ -16,3 +16,4 @@ mod pages;
 mod plans;
 mod screening;
 mod security;
+mod two_factor;

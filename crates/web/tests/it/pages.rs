@@ -75,15 +75,40 @@ async fn first_run_setup_creates_the_owner_once(b: TestBackend) {
             ],
         )
         .await;
+    // Owners sign in with a second factor: the new owner sets it up first.
     assert_eq!(
         (r.status().as_u16(), location(&r).as_str()),
-        (303, "/settings")
+        (303, "/login/two-factor?next=/settings")
     );
+    assert!(
+        set_cookie_for(&r, "np_session").is_empty(),
+        "not signed in yet"
+    );
+    let html = c
+        .get("/login/two-factor?next=/settings")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let secret = crate::two_factor::secret_in(&html);
+    let code = needlepoint_practice::two_factor::code_at(&secret, jiff::Timestamp::now()).unwrap();
+    let r = c
+        .post_form(
+            "/login/two-factor",
+            &[("code", &code), ("secret", &secret), ("next", "/settings")],
+        )
+        .await;
+    assert_eq!(r.status(), 200, "the recovery codes, shown once");
     let cookie = set_cookie_for(&r, "np_session");
     assert!(
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
         "{cookie}"
     );
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("href=\"/settings\" id=\"continue\""));
     assert_eq!(
         c.get("/settings").await.status(),
         200,
