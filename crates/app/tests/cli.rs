@@ -188,6 +188,56 @@ async fn sqlite_migrate_users_and_backup() {
         .iter()
         .any(|e| e.actor_label.starts_with("cli:")));
 
+    // A lost phone and no owner to reset it: the operator resets it here.
+    store
+        .enable_two_factor(
+            nurse.staff.id,
+            &needlepoint_store::Enrolment {
+                secret: "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ".into(),
+                step: 1,
+                recovery_code_hashes: vec!["x".into()],
+            },
+            &needlepoint_store::Actor::system("test"),
+            needlepoint_store::now(),
+        )
+        .await
+        .unwrap();
+    let o = run(&[
+        "user",
+        "reset-two-factor",
+        "--data-dir",
+        d,
+        "--email",
+        "nurse@example.com",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("reset for nurse@example.com"),
+        "{}",
+        stdout(&o)
+    );
+    let after = store
+        .staff_credentials("nurse@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(after.authenticator.is_none() && after.staff.two_factor_since.is_none());
+    assert_eq!(store.recovery_codes_left(nurse.staff.id).await.unwrap(), 0);
+    let o = run(&[
+        "user",
+        "reset-two-factor",
+        "--data-dir",
+        d,
+        "--email",
+        "nobody@example.com",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("no such staff member"),
+        "{}",
+        stderr(&o)
+    );
+
     let target = dir.join("backup.sqlite3");
     let o = run(&["backup", "--data-dir", d, "--to", target.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));

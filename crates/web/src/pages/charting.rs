@@ -826,7 +826,12 @@ async fn read_upload(
     if announced > photos::MAX_BYTES + 64 * 1024 {
         return Err(PhotoError::TooLarge(announced));
     }
-    let (mut view, mut data) = (String::new(), vec![]);
+    // Room for the announced size at once: growing by doubling would hold
+    // up to twice the photo while it waits its turn to be decoded.
+    let (mut view, mut data) = (
+        String::new(),
+        Vec::with_capacity(announced.min(photos::MAX_BYTES)),
+    );
     loop {
         let field = match m.next_field().await {
             Ok(Some(f)) => f,
@@ -911,6 +916,15 @@ pub async fn upload_photo(
     m: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Response, PageError> {
     let chart = access::chart(&st, &caller, id).await?;
+    // At most two photos are in memory at once, from their first byte read
+    // to kept: eight 50-megapixel uploads at once then need two bodies (up
+    // to 25 MB each) and one decode (`DECODING` in `keep_photo`), not eight
+    // bodies. The others wait with their bytes still in the network buffers.
+    static IN_MEMORY: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+    let _held = IN_MEMORY
+        .acquire()
+        .await
+        .map_err(|e| PageError::Internal(format!("photo uploads: {e}")))?;
     let upload = match m {
         Ok(m) => read_upload(&headers, m).await,
         Err(_) => Err(PhotoError::Empty),

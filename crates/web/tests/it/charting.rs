@@ -208,7 +208,7 @@ fn png_bomb(w: u32, h: u32) -> Vec<u8> {
 }
 
 /// Opens the session's chart as `client`; its id.
-async fn open_chart(client: &mut Client, appointment: i64) -> i64 {
+pub async fn open_chart(client: &mut Client, appointment: i64) -> i64 {
     let r = client
         .get(&format!("/appointments/{appointment}/chart"))
         .await;
