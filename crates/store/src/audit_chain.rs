@@ -46,15 +46,33 @@ pub struct Linked {
     pub link: Option<(String, String)>,
 }
 
-/// Walks the rows in order: each must have a link, follow the one before,
-/// and hash to its link; the head must be the last link; a link whose row
-/// is gone names a deleted row. Stops at the first break.
-pub fn walk(rows: &[Linked], orphan: Option<i64>, head: (i64, &str)) -> Option<(i64, String)> {
-    let mut prev = GENESIS.to_string();
-    let mut last_id = 0;
-    for r in rows {
+/// Walks the rows in order, a page at a time (the trail can be millions of
+/// rows): each must have a link, follow the one before, and hash to its
+/// link; a link whose row is gone names a deleted row; at the end, the head
+/// must be the last link. Stops at the first break.
+pub struct Walk {
+    prev: String,
+    last_id: i64,
+    /// The first link whose row is gone, if any.
+    orphan: Option<i64>,
+    /// Rows checked so far.
+    pub rows: u64,
+}
+
+impl Walk {
+    pub fn new(orphan: Option<i64>) -> Walk {
+        Walk {
+            prev: GENESIS.to_string(),
+            last_id: 0,
+            orphan,
+            rows: 0,
+        }
+    }
+
+    /// Checks the next row; the break, if this is where the chain breaks.
+    pub fn next(&mut self, r: &Linked) -> Option<(i64, String)> {
         let id = r.entry.id;
-        if let Some(gone) = orphan.filter(|o| *o < id) {
+        if let Some(gone) = self.orphan.filter(|o| *o < id) {
             return Some((gone, format!("row {gone} was deleted (its link remains)")));
         }
         let Some((prev_hash, hash)) = &r.link else {
@@ -63,31 +81,38 @@ pub fn walk(rows: &[Linked], orphan: Option<i64>, head: (i64, &str)) -> Option<(
                 format!("row {id} was inserted outside Needlepoint (it has no link)"),
             ));
         };
-        if *prev_hash != prev {
+        if *prev_hash != self.prev {
             return Some((
                 id,
                 format!(
-                    "the row before row {id} was deleted (its link does not follow row {last_id})"
+                    "the row before row {id} was deleted (its link does not follow row {})",
+                    self.last_id
                 ),
             ));
         }
-        if link(&prev, &r.entry) != *hash {
+        if link(&self.prev, &r.entry) != *hash {
             return Some((id, format!("row {id} was changed after it was written")));
         }
-        prev = hash.clone();
-        last_id = id;
+        self.prev = hash.clone();
+        self.last_id = id;
+        self.rows += 1;
+        None
     }
-    if let Some(gone) = orphan {
-        return Some((gone, format!("row {gone} was deleted (its link remains)")));
+
+    /// After the last row: the break, if rows at the end are gone.
+    pub fn finish(&self, head: (i64, &str)) -> Option<(i64, String)> {
+        if let Some(gone) = self.orphan {
+            return Some((gone, format!("row {gone} was deleted (its link remains)")));
+        }
+        if head.1 != self.prev {
+            return Some((
+                head.0,
+                format!(
+                    "rows after row {} were deleted (the newest link is for row {})",
+                    self.last_id, head.0
+                ),
+            ));
+        }
+        None
     }
-    if head.1 != prev {
-        return Some((
-            head.0,
-            format!(
-                "rows after row {last_id} were deleted (the newest link is for row {})",
-                head.0
-            ),
-        ));
-    }
-    None
 }

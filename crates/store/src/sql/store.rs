@@ -166,28 +166,9 @@ impl SqlStore<Db> {
 
     /// Walks the whole audit trail and its chain (see [`crate::audit_chain`]).
     pub async fn verify_audit_chain(&self) -> Result<crate::audit_chain::Verdict> {
-        let rows = sqlx::query(&format!(
-            "SELECT {}, c.prev_hash AS link_prev, c.hash AS link_hash \
-             FROM audit_log a LEFT JOIN audit_chain c ON c.audit_id = a.id ORDER BY a.id",
-            AUDIT_COLS
-                .split(", ")
-                .map(|c| format!("a.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-        .fetch_all(&self.pool)
-        .await?;
-        let linked = rows
-            .iter()
-            .map(|r| {
-                let prev: Option<String> = r.try_get("link_prev")?;
-                let hash: Option<String> = r.try_get("link_hash")?;
-                Ok(crate::audit_chain::Linked {
-                    entry: Self::audit_from(r)?,
-                    link: prev.zip(hash),
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        /// Rows read at a time: the walk's memory stays flat on a chain's
+        /// millions of rows.
+        const PAGE: i64 = 5_000;
         let orphan: Option<i64> = sqlx::query_scalar(
             "SELECT MIN(c.audit_id) FROM audit_chain c LEFT JOIN audit_log a ON a.id = c.audit_id \
              WHERE a.id IS NULL",
@@ -198,9 +179,48 @@ impl SqlStore<Db> {
             sqlx::query_as("SELECT audit_id, hash FROM audit_head WHERE id = 1")
                 .fetch_one(&self.pool)
                 .await?;
+        let sql = format!(
+            "SELECT {}, c.prev_hash AS link_prev, c.hash AS link_hash \
+             FROM audit_log a LEFT JOIN audit_chain c ON c.audit_id = a.id \
+             WHERE a.id > $1 ORDER BY a.id LIMIT $2",
+            AUDIT_COLS
+                .split(", ")
+                .map(|c| format!("a.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut walk = crate::audit_chain::Walk::new(orphan);
+        let mut after = 0i64;
+        let broken = loop {
+            let rows = sqlx::query(&sql)
+                .bind(after)
+                .bind(PAGE)
+                .fetch_all(&self.pool)
+                .await?;
+            let Some(last) = rows.last() else {
+                break walk.finish((head_id, &head_hash));
+            };
+            after = last.try_get("id")?;
+            let mut broken = None;
+            for r in &rows {
+                let prev: Option<String> = r.try_get("link_prev")?;
+                let hash: Option<String> = r.try_get("link_hash")?;
+                let linked = crate::audit_chain::Linked {
+                    entry: Self::audit_from(r)?,
+                    link: prev.zip(hash),
+                };
+                broken = walk.next(&linked);
+                if broken.is_some() {
+                    break;
+                }
+            }
+            if broken.is_some() {
+                break broken;
+            }
+        };
         Ok(crate::audit_chain::Verdict {
-            rows: linked.len() as u64,
-            broken: crate::audit_chain::walk(&linked, orphan, (head_id, &head_hash)),
+            rows: walk.rows,
+            broken,
         })
     }
 

@@ -321,6 +321,7 @@ conformance!(
     patients::patient_updates_check_version_and_audit_changes,
     record::audit_log_is_append_only_in_the_database,
     record::the_audit_chain_finds_rows_changed_by_hand,
+    record::the_audit_walk_reads_page_after_page,
     record::lifecycle_words_are_checked_by_the_database,
     record::every_view_is_audited_before_it_returns,
     clinics::rooms_devices_and_prices_round_trip,
