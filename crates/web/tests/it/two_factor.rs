@@ -168,7 +168,10 @@ async fn owners_set_up_an_authenticator_and_each_code_works_once(b: TestBackend)
 
     // The account page says so; an owner cannot turn it off.
     let account = web.get("/account").await.text().await.unwrap();
-    assert!(account.contains("recovery codes left") && account.contains("9 recovery"));
+    assert!(
+        account.contains("9 unused recovery codes left"),
+        "{account}"
+    );
     assert!(!account.contains("id=\"two-factor-off\""));
     let r = web
         .post_form("/account/two-factor/off", &[("password", PASSWORD)])
