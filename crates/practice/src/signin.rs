@@ -316,11 +316,16 @@ fn enrolment(secret: &str, step: i64, recovery_codes: &[String]) -> Enrolment {
     Enrolment {
         secret: secret.to_string(),
         step,
-        recovery_code_hashes: recovery_codes
-            .iter()
-            .map(|c| two_factor::recovery_code_hash(c))
-            .collect(),
+        recovery_code_hashes: hashes(recovery_codes),
     }
+}
+
+/// What is kept of recovery codes: their hashes.
+fn hashes(recovery_codes: &[String]) -> Vec<String> {
+    recovery_codes
+        .iter()
+        .map(|c| two_factor::recovery_code_hash(c))
+        .collect()
 }
 
 /// Sets up (or replaces) the signed-in actor's authenticator from the new
@@ -350,23 +355,25 @@ pub async fn enable_two_factor(
     Ok(codes)
 }
 
-/// The actor's own two-factor state: required of them or not, and how
-/// many recovery codes are left.
+/// How the actor signs in: a second factor required of them or not, how
+/// many recovery codes are left, and their idle timeout.
 #[derive(Debug, Clone)]
-pub struct TwoFactorState {
-    pub required: bool,
+pub struct SignInState {
+    pub two_factor_required: bool,
     pub recovery_codes_left: i64,
+    pub idle_minutes: u32,
 }
 
-pub async fn two_factor_state(cx: &Context, actor: &Actor) -> Result<TwoFactorState> {
+pub async fn sign_in_state(cx: &Context, actor: &Actor) -> Result<SignInState> {
     let creds = cx
         .store
         .staff_credentials(&actor.staff.email)
         .await?
         .ok_or(StoreError::NotFound)?;
-    Ok(TwoFactorState {
-        required: must_use_two_factor(&creds),
+    Ok(SignInState {
+        two_factor_required: must_use_two_factor(&creds),
         recovery_codes_left: cx.store.recovery_codes_left(actor.staff.id).await?,
+        idle_minutes: creds.policy.idle_minutes,
     })
 }
 
@@ -383,7 +390,7 @@ async fn confirm_password(cx: &Context, actor: &Actor, password: &str) -> Result
 /// Turns the actor's own second factor off (their password confirms it);
 /// refused to those who must use one. Ends their sessions.
 pub async fn disable_two_factor(cx: &Context, actor: &Actor, password: &str) -> Result<()> {
-    if two_factor_state(cx, actor).await?.required {
+    if sign_in_state(cx, actor).await?.two_factor_required {
         return Err(Error::refused(
             "Your role or clinic requires two-factor sign-in: set up a new authenticator instead of turning it off.",
         ));
@@ -407,12 +414,8 @@ pub async fn new_recovery_codes(
         return Err(Error::refused("Set up an authenticator first."));
     }
     let codes = two_factor::new_recovery_codes();
-    let hashes: Vec<String> = codes
-        .iter()
-        .map(|c| two_factor::recovery_code_hash(c))
-        .collect();
     cx.store
-        .replace_recovery_codes(actor.staff.id, &hashes, &actor.audit, cx.now())
+        .replace_recovery_codes(actor.staff.id, &hashes(&codes), &actor.audit, cx.now())
         .await?;
     Ok(codes)
 }

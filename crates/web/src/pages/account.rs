@@ -28,6 +28,7 @@ pub struct TokenRow {
 /// One place the account is signed in.
 pub struct SessionRow {
     started: String,
+    last_seen: String,
     until: String,
     from: String,
     browser: String,
@@ -49,6 +50,7 @@ pub struct TwoFactorView {
 struct AccountPage {
     shell: Shell,
     email: String,
+    idle_minutes: u32,
     two_factor: TwoFactorView,
     sessions: Vec<SessionRow>,
     tokens: Vec<TokenRow>,
@@ -112,6 +114,7 @@ async fn render_page(
         .into_iter()
         .map(|w| SessionRow {
             started: local_time(w.created_at, &zone),
+            last_seen: local_time(w.last_seen_at, &zone),
             until: local_time(w.expires_at, &zone),
             from: w.ip.unwrap_or_else(|| "unknown address".into()),
             browser: w
@@ -121,13 +124,14 @@ async fn render_page(
                 .unwrap_or_default(),
         })
         .collect();
-    let state = signin::two_factor_state(st, caller).await?;
+    let state = signin::sign_in_state(st, caller).await?;
     Ok(AccountPage {
         shell: Shell::new(caller, csrf, "account"),
         email: caller.staff.email.clone(),
+        idle_minutes: state.idle_minutes,
         two_factor: TwoFactorView {
             on_since: caller.staff.two_factor_since.map(|t| local_time(t, &zone)),
-            required: state.required,
+            required: state.two_factor_required,
             codes_left: state.recovery_codes_left,
             error: None,
         },

@@ -110,6 +110,40 @@ async fn secure_cookies_are_host_only_with_hsts(b: TestBackend) {
             .map(|v| v.to_str().unwrap()),
         Some("max-age=31536000")
     );
+    // The sign-in halfway (before the second factor) is host-only too.
+    browser.csrf = browser
+        .cookies
+        .iter()
+        .find(|(k, _)| k == "__Host-np_csrf")
+        .unwrap()
+        .1
+        .clone();
+    let r = browser
+        .post_form(
+            "/setup",
+            &[
+                ("organisation", "Org"),
+                ("clinic_name", "Main"),
+                ("time_zone", "Europe/London"),
+                ("name", "Owner"),
+                ("email", "owner@example.com"),
+                ("password", crate::common::PASSWORD),
+                ("password_confirm", crate::common::PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let challenge = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("__Host-np_2fa="))
+        .unwrap_or_default();
+    assert!(
+        challenge.contains("; Secure") && challenge.contains("HttpOnly"),
+        "{challenge:?}"
+    );
 }
 
 /// The attack as it happened, in Chromium: a nurse is signed in; a page on
