@@ -14,6 +14,7 @@ pub mod knowledge;
 pub mod message;
 pub mod message_template;
 pub mod patient;
+pub mod patient_search;
 pub mod plan;
 pub mod planning;
 pub mod pricing;

@@ -89,12 +89,19 @@ pub fn now() -> Timestamp {
     Timestamp::new(t.as_second(), t.subsec_nanosecond() / 1000 * 1000).unwrap_or(t)
 }
 
-/// A page of patients and how many match in all.
+/// A page of patients and how many match, counted up to
+/// [`COUNT_UP_TO`]: a list says "more than 1,000" rather than count a
+/// chain's every match.
 #[derive(Debug, Clone)]
 pub struct PatientPage {
     pub patients: Vec<Patient>,
     pub total: i64,
+    /// More than `total` match.
+    pub more: bool,
 }
+
+/// How far a list counts its matches.
+pub const COUNT_UP_TO: i64 = 1_000;
 
 /// Why a link (intake, consent) cannot be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

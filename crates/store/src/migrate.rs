@@ -90,6 +90,11 @@ pub const SQLITE: &[Migration] = &[
         name: "sign_in",
         sql: include_str!("../migrations/sqlite/0016_sign_in.sql"),
     },
+    Migration {
+        version: 17,
+        name: "patient_search",
+        sql: include_str!("../migrations/sqlite/0017_patient_search.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -172,6 +177,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 16,
         name: "sign_in",
         sql: include_str!("../migrations/postgres/0016_sign_in.sql"),
+    },
+    Migration {
+        version: 17,
+        name: "patient_search",
+        sql: include_str!("../migrations/postgres/0017_patient_search.sql"),
     },
 ];
 

@@ -14,6 +14,7 @@ use needlepoint_domain::appointment::{check_move, AppointmentStatus};
 use needlepoint_domain::booking_rules::CancellationPolicy;
 use needlepoint_domain::history::PatientHistory;
 use needlepoint_domain::message_template::MessageTemplate;
+use needlepoint_domain::patient_search;
 use needlepoint_domain::plan::{Flag, Plan, PlanStatus};
 use needlepoint_domain::planning::Proposal;
 use needlepoint_domain::pricing::Quote;
@@ -104,9 +105,6 @@ const PATIENT_COLS: &str = "id, clinic_id, given_name, family_name, date_of_birt
 const AUDIT_COLS: &str =
     "id, at, actor_id, actor_label, channel, ip, action, entity, entity_id, patient_id, detail";
 const TOKEN_COLS: &str = "id, staff_id, name, role, created_at, last_used_at, revoked_at";
-/// At most this many words of a search are used; more only slow it down.
-const MAX_SEARCH_WORDS: usize = 4;
-
 mod sqlite_impl {
     use super::*;
     type Db = Sqlite;

@@ -206,6 +206,19 @@ impl SqlStore<Db> {
             let rows: Vec<Vec<V>> = patients
                 .iter()
                 .map(|p| {
+                    let keys = patient_search::keys(&PatientDetails {
+                        given_name: p.given.into(),
+                        family_name: p.family.into(),
+                        date_of_birth: p.birth,
+                        sex: Sex::Female,
+                        email: p
+                            .email
+                            .as_deref()
+                            .and_then(|e| Email::parse("email", e).ok()),
+                        phone: p.phone.clone(),
+                        address: None,
+                        notes: None,
+                    });
                     vec![
                         V::I(p.id),
                         V::I(out.clinic_ids[p.clinic]),
@@ -217,6 +230,9 @@ impl SqlStore<Db> {
                         V::OptS(p.phone.clone()),
                         V::T(now),
                         V::T(now),
+                        V::S(keys.text),
+                        V::S(keys.sort),
+                        V::S(keys.family),
                     ]
                 })
                 .collect();
@@ -234,6 +250,9 @@ impl SqlStore<Db> {
                     "phone",
                     "created_at",
                     "updated_at",
+                    "search_text",
+                    "sort_key",
+                    "family_key",
                 ],
                 &rows,
             )

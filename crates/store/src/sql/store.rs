@@ -27,6 +27,9 @@ impl SqlStore<Db> {
                 if m.name == "audit_chain" {
                     Self::chain_existing(&mut tx).await?;
                 }
+                if m.name == "patient_search" {
+                    Self::index_existing_patients(&mut tx).await?;
+                }
                 sqlx::query(
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
                 )
@@ -222,6 +225,38 @@ impl SqlStore<Db> {
             rows: walk.rows,
             broken,
         })
+    }
+
+    /// Writes the search keys of patients recorded before patient search
+    /// had an index (migration 17), a page at a time.
+    async fn index_existing_patients(conn: &mut Conn) -> Result<()> {
+        let mut after = 0i64;
+        loop {
+            let rows = sqlx::query(&format!(
+                "SELECT {PATIENT_COLS} FROM patients WHERE id > $1 ORDER BY id LIMIT 1000"
+            ))
+            .bind(after)
+            .fetch_all(&mut *conn)
+            .await?;
+            let Some(last) = rows.last() else {
+                return Ok(());
+            };
+            after = last.try_get("id")?;
+            for r in &rows {
+                let p = Self::patient_from(r)?;
+                let k = patient_search::keys(&p.details);
+                sqlx::query(
+                    "UPDATE patients SET search_text = $2, sort_key = $3, family_key = $4 \
+                     WHERE id = $1",
+                )
+                .bind(p.id)
+                .bind(&k.text)
+                .bind(&k.sort)
+                .bind(&k.family)
+                .execute(&mut *conn)
+                .await?;
+            }
+        }
     }
 
     /// Adds a clinic to an organisation (first-run setup or later).
@@ -461,6 +496,40 @@ impl SqlStore<Db> {
             created_at: r.try_get::<Ts, _>("created_at")?.0,
             updated_at: r.try_get::<Ts, _>("updated_at")?.0,
         })
+    }
+
+    /// The conditions that find patients by the words of a search (from
+    /// `$3` on), and what to bind to them. Words of three letters or more
+    /// go through the trigram index: SQLite's FTS5 table, PostgreSQL's
+    /// `pg_trgm` GIN index (which serves `LIKE`); shorter ones narrow what
+    /// those found, row by row.
+    fn patient_filter(&self, words: &[String]) -> (String, Vec<String>) {
+        let (mut sql, mut binds) = (String::new(), vec![]);
+        let long = |w: &&String| w.chars().count() >= patient_search::INDEXED_WORD_CHARS;
+        let indexed: Vec<&String> = match self.backend() {
+            Backend::Sqlite => words.iter().filter(long).collect(),
+            Backend::Postgres => vec![],
+        };
+        if !indexed.is_empty() {
+            // Each word a phrase (quotes doubled): a substring to find.
+            let phrases: Vec<String> = indexed
+                .iter()
+                .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+                .collect();
+            binds.push(phrases.join(" "));
+            sql.push_str(&format!(
+                " AND id IN (SELECT rowid FROM patient_search WHERE patient_search MATCH ${})",
+                binds.len() + 2
+            ));
+        }
+        for w in words.iter().filter(|w| !indexed.contains(w)) {
+            binds.push(like_pattern(w));
+            sql.push_str(&format!(
+                " AND search_text LIKE ${} ESCAPE '\\'",
+                binds.len() + 2
+            ));
+        }
+        (sql, binds)
     }
 
     /// A staff member's clinics as one column (`clinic_ids`, comma
@@ -1535,11 +1604,14 @@ impl Store for SqlStore<Db> {
         actor: &Actor,
         now: Timestamp,
     ) -> Result<Patient> {
+        let keys = patient_search::keys(d);
         let mut tx = self.pool.begin_with(self.begin).await?;
         let row = sqlx::query(&format!(
             "INSERT INTO patients (clinic_id, given_name, family_name, date_of_birth, sex, email, \
-             phone, address, notes, version, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $10) RETURNING {PATIENT_COLS}"
+             phone, address, notes, version, created_at, updated_at, \
+             search_text, sort_key, family_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $10, $11, $12, $13) \
+             RETURNING {PATIENT_COLS}"
         ))
         .bind(clinic_id)
         .bind(&d.given_name)
@@ -1551,6 +1623,9 @@ impl Store for SqlStore<Db> {
         .bind(&d.address)
         .bind(&d.notes)
         .bind(Ts(now))
+        .bind(&keys.text)
+        .bind(&keys.sort)
+        .bind(&keys.family)
         .fetch_one(&mut *tx)
         .await?;
         let patient = Self::patient_from(&row)?;
@@ -1570,6 +1645,7 @@ impl Store for SqlStore<Db> {
         actor: &Actor,
         now: Timestamp,
     ) -> Result<Patient> {
+        let keys = patient_search::keys(d);
         let mut tx = self.pool.begin_with(self.begin).await?;
         let before = Self::patient_in(&mut tx, id).await?;
         if before.version != expected_version {
@@ -1581,7 +1657,8 @@ impl Store for SqlStore<Db> {
         }
         let row = sqlx::query(&format!(
             "UPDATE patients SET given_name = $2, family_name = $3, date_of_birth = $4, sex = $5, \
-             email = $6, phone = $7, address = $8, notes = $9, version = version + 1, updated_at = $10 \
+             email = $6, phone = $7, address = $8, notes = $9, version = version + 1, updated_at = $10, \
+             search_text = $11, sort_key = $12, family_key = $13 \
              WHERE id = $1 RETURNING {PATIENT_COLS}"
         ))
         .bind(id)
@@ -1594,6 +1671,9 @@ impl Store for SqlStore<Db> {
         .bind(&d.address)
         .bind(&d.notes)
         .bind(Ts(now))
+        .bind(&keys.text)
+        .bind(&keys.sort)
+        .bind(&keys.family)
         .fetch_one(&mut *tx)
         .await?;
         let after = Self::patient_from(&row)?;
@@ -1618,45 +1698,57 @@ impl Store for SqlStore<Db> {
         limit: i64,
         offset: i64,
     ) -> Result<PatientPage> {
-        let words: Vec<String> = query
-            .split_whitespace()
-            .take(MAX_SEARCH_WORDS)
-            .map(like_pattern)
-            .collect();
-        let mut filter = String::from(
-            "FROM patients WHERE clinic_id IN \
+        let words = patient_search::words(query);
+        let (filter, binds) = self.patient_filter(&words);
+        // Counted only up to a point: "more than 1,000" needs no more.
+        let count_sql = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM patients WHERE clinic_id IN \
              (SELECT clinic_id FROM staff_clinics WHERE staff_id = $1) \
-             AND ($2 IS NULL OR clinic_id = $2)",
+             AND ($2 IS NULL OR clinic_id = $2){filter} LIMIT {}) counted",
+            COUNT_UP_TO + 1
         );
-        for i in 0..words.len() {
-            let n = i + 3;
-            filter.push_str(&format!(
-                " AND (lower(given_name) LIKE ${n} ESCAPE '\\' OR lower(family_name) LIKE ${n} ESCAPE '\\' \
-                 OR lower(coalesce(email, '')) LIKE ${n} ESCAPE '\\' OR coalesce(phone, '') LIKE ${n} ESCAPE '\\' \
-                 OR CAST(date_of_birth AS TEXT) LIKE ${n} ESCAPE '\\')"
-            ));
-        }
-        let count_sql = format!("SELECT COUNT(*) {filter}");
         let mut count = sqlx::query_scalar::<_, i64>(&count_sql)
             .bind(staff_id)
             .bind(clinic_id);
-        for w in &words {
-            count = count.bind(w);
+        for b in &binds {
+            count = count.bind(b);
         }
-        let total = count.fetch_one(&self.pool).await?;
-        let n = words.len() + 3;
+        let counted = count.fetch_one(&self.pool).await?;
+        // Exact family-name matches first, then the rest in list order.
+        let n = binds.len() + 3;
+        let exact = if words.is_empty() {
+            String::new()
+        } else {
+            let list: Vec<String> = (0..words.len())
+                .map(|i| format!("${}", n + 2 + i))
+                .collect();
+            format!(
+                "CASE WHEN family_key IN ({}) THEN 0 ELSE 1 END, ",
+                list.join(", ")
+            )
+        };
         let sql = format!(
-            "SELECT {PATIENT_COLS} {filter} ORDER BY lower(family_name), lower(given_name), id \
-             LIMIT ${n} OFFSET ${}",
+            "SELECT {PATIENT_COLS} FROM patients WHERE clinic_id IN \
+             (SELECT clinic_id FROM staff_clinics WHERE staff_id = $1) \
+             AND ($2 IS NULL OR clinic_id = $2){filter} \
+             ORDER BY {exact}sort_key, id LIMIT ${n} OFFSET ${}",
             n + 1
         );
         let mut q = sqlx::query(&sql).bind(staff_id).bind(clinic_id);
+        for b in &binds {
+            q = q.bind(b);
+        }
+        q = q.bind(limit).bind(offset);
         for w in &words {
             q = q.bind(w);
         }
-        let rows = q.bind(limit).bind(offset).fetch_all(&self.pool).await?;
+        let rows = q.fetch_all(&self.pool).await?;
         let patients = rows.iter().map(Self::patient_from).collect::<Result<_>>()?;
-        Ok(PatientPage { patients, total })
+        Ok(PatientPage {
+            patients,
+            total: counted.min(COUNT_UP_TO),
+            more: counted > COUNT_UP_TO,
+        })
     }
 
     async fn recent_patients(&self, staff_id: i64, limit: i64) -> Result<Vec<Patient>> {

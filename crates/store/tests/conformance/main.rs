@@ -4,7 +4,7 @@ use jiff::{SignedDuration, Timestamp};
 use needlepoint_domain::{
     ClinicDetails, DeviceDetails, PatientInput, PriceItemDetails, Role, RoomDetails,
 };
-use needlepoint_store::testing::{fresh_store_at, now, seed, seeded, TestBackend};
+use needlepoint_store::testing::{fresh_store, fresh_store_at, now, seed, seeded, TestBackend};
 use needlepoint_store::*;
 
 mod accounts;
@@ -318,6 +318,8 @@ conformance!(
     accounts::api_tokens_are_used_and_revoked,
     accounts::staff_see_only_their_clinics,
     patients::patient_search_matches_every_word,
+    patients::patient_search_finds_what_people_type,
+    patients::patient_counts_stop_at_a_thousand,
     patients::patient_updates_check_version_and_audit_changes,
     record::audit_log_is_append_only_in_the_database,
     record::the_audit_chain_finds_rows_changed_by_hand,

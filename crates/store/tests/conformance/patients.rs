@@ -49,6 +49,112 @@ pub async fn patient_search_matches_every_word(b: TestBackend) {
     );
 }
 
+/// The index finds what people type: accents or none, words in any order,
+/// phone numbers with or without spaces and country code, birth dates in
+/// three forms; exact family-name matches come first. Both databases give
+/// the same patients in the same order.
+pub async fn patient_search_finds_what_people_type(b: TestBackend) {
+    let s = seeded(b).await;
+    let a = actor(s.owner_id);
+    for (g, f, d, phone) in [
+        ("Zoë", "Ångström", "1997-03-13", Some("+44 7700 900123")),
+        ("Ann", "Bokafor", "1985-01-02", None),
+        ("Ben", "Okafor", "2001-12-01", Some("020 7946 0000")),
+        ("José", "Núñez", "1970-10-10", None),
+    ] {
+        let mut p = patient(g, f, d);
+        p.phone = phone.map(str::to_string);
+        s.store
+            .create_patient(s.clinic_id, &p, &a, now())
+            .await
+            .unwrap();
+    }
+    let store = s.store.clone();
+    let owner = s.owner_id;
+    let q = |text: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .search_patients(owner, None, text, 50, 0)
+                .await
+                .unwrap()
+                .patients
+                .iter()
+                .map(|p| p.details.full_name())
+                .collect::<Vec<_>>()
+        }
+    };
+    for (query, found) in [
+        ("zoe", vec!["Zoë Ångström"]),
+        ("ANGSTROM zoë", vec!["Zoë Ångström"]),
+        ("nunez jose", vec!["José Núñez"]),
+        ("+44 7700 900123", vec!["Zoë Ångström"]),
+        ("07700900123", vec!["Zoë Ångström"]),
+        ("020 7946", vec!["Ben Okafor"]),
+        ("13/03/1997", vec!["Zoë Ångström"]),
+        ("13.03.1997", vec!["Zoë Ångström"]),
+        ("1997-03-13", vec!["Zoë Ångström"]),
+        ("10/10/1970", vec!["José Núñez"]),
+        // "Bokafor" sorts first, but "Okafor" is the family name typed.
+        ("okafor", vec!["Ben Okafor", "Ann Bokafor"]),
+        ("kafo", vec!["Ann Bokafor", "Ben Okafor"]),
+        ("zz", vec![]),
+        ("nobody here", vec![]),
+    ] {
+        assert_eq!(q(query).await, found, "{query:?}");
+    }
+    // An edit is found under its new name at once, not under the old.
+    let ben = s
+        .store
+        .search_patients(s.owner_id, None, "ben okafor", 1, 0)
+        .await
+        .unwrap()
+        .patients
+        .remove(0);
+    let mut d = ben.details.clone();
+    d.family_name = "Oduya".into();
+    s.store
+        .update_patient(ben.id, ben.version, &d, &a, now())
+        .await
+        .unwrap();
+    assert_eq!(q("oduya").await, ["Ben Oduya"]);
+    assert_eq!(q("okafor").await, ["Ann Bokafor"]);
+}
+
+/// A list counts its matches only up to a point.
+pub async fn patient_counts_stop_at_a_thousand(b: TestBackend) {
+    let store = fresh_store(b).await;
+    let scale = needlepoint_store::generate::Scale {
+        clinics: 2,
+        patients: 1_100,
+        sessions: 1_100,
+        seed: 7,
+        until: now(),
+    };
+    store.generate(&scale, &|_| {}).await.unwrap();
+    let org = store.organisation().await.unwrap().unwrap();
+    let owner = store
+        .list_staff(org.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.role == needlepoint_domain::Role::Owner)
+        .unwrap();
+    let page = store
+        .search_patients(owner.id, None, "", 20, 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        (page.total, page.more, page.patients.len()),
+        (1_000, true, 20)
+    );
+    let few = store
+        .search_patients(owner.id, None, "zzzz", 20, 0)
+        .await
+        .unwrap();
+    assert_eq!((few.total, few.more), (0, false));
+}
+
 pub async fn patient_updates_check_version_and_audit_changes(b: TestBackend) {
     let s = seeded(b).await;
     let a = actor(s.owner_id);

@@ -129,7 +129,10 @@ impl PatientUpdate {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PatientList {
+    /// Patients matching, counted up to 1,000.
     pub total: i64,
+    /// More than `total` match: counting stops at 1,000.
+    pub more: bool,
     pub limit: i64,
     pub offset: i64,
     pub patients: Vec<PatientOut>,
@@ -169,6 +172,7 @@ pub async fn list_patients(
         .await?;
     Ok(Json(PatientList {
         total: page.total,
+        more: page.more,
         limit,
         offset,
         patients: page.patients.into_iter().map(PatientOut::from).collect(),

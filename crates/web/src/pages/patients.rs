@@ -53,6 +53,8 @@ struct ListPage {
     clinic_filter: Option<i64>,
     clinic_param: String,
     page: PatientPage,
+    /// "1,234", or "More than 1,000" where counting stopped.
+    count: String,
     rows: Vec<Row>,
     first: i64,
     last: i64,
@@ -122,11 +124,30 @@ pub async fn list(
         first: if n == 0 { 0 } else { offset + 1 },
         last: offset + n,
         prev_offset: (offset > 0).then(|| (offset - PAGE_SIZE).max(0)),
-        next_offset: (offset + n < page.total).then_some(offset + PAGE_SIZE),
+        next_offset: (n == PAGE_SIZE && (offset + n < page.total || page.more))
+            .then_some(offset + PAGE_SIZE),
+        count: if page.more {
+            format!("More than {}", thousands(page.total))
+        } else {
+            thousands(page.total)
+        },
         page,
         rows,
     };
     Ok(render(&view))
+}
+
+/// 41522 → "41,522".
+fn thousands(n: i64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[derive(Template)]

@@ -1,0 +1,221 @@
+//! Finding a patient as staff type: names with or without accents and in
+//! any order of words, phone numbers with or without spaces and country
+//! code, birth dates as people write them. The same folding makes what is
+//! stored beside each patient and what is searched for, so both databases
+//! find the same patients.
+
+use crate::PatientDetails;
+use unicode_normalization::UnicodeNormalization;
+
+/// Shorter words cannot use the trigram index (SQLite FTS5's `trigram`
+/// tokenizer, PostgreSQL's `pg_trgm`); they only narrow what longer words
+/// found, or are looked for row by row when they are all there is.
+pub const INDEXED_WORD_CHARS: usize = 3;
+/// More words than this add nothing but work.
+pub const MAX_WORDS: usize = 6;
+
+/// Lower case without accents: "Zoë Ångström-Núñez" → "zoe angstrom-nunez".
+pub fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.nfd() {
+        if ('\u{300}'..='\u{36f}').contains(&c) {
+            continue; // a combining accent, split off by NFD
+        }
+        match c {
+            'ß' => out.push_str("ss"),
+            'æ' | 'Æ' => out.push_str("ae"),
+            'œ' | 'Œ' => out.push_str("oe"),
+            'ø' | 'Ø' => out.push('o'),
+            'đ' | 'Đ' => out.push('d'),
+            'ł' | 'Ł' => out.push('l'),
+            'þ' | 'Þ' => out.push_str("th"),
+            c => out.extend(c.to_lowercase()),
+        }
+    }
+    out
+}
+
+/// What is stored beside a patient for search and order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchKeys {
+    /// Every form a search may match: names, e-mail, phone digits (also
+    /// without the country code), birth date written three ways.
+    pub text: String,
+    /// The list's order: family name, then given name, folded.
+    pub sort: String,
+    /// The folded family name, for "exact family-name matches first".
+    pub family: String,
+}
+
+/// The search keys of a patient.
+pub fn keys(p: &PatientDetails) -> SearchKeys {
+    let family = fold(p.family_name.trim());
+    let given = fold(p.given_name.trim());
+    let d = p.date_of_birth;
+    let mut text = vec![
+        family.clone(),
+        given.clone(),
+        d.to_string(),
+        format!("{:02}/{:02}/{}", d.day(), d.month(), d.year()),
+        format!("{:02}/{:02}/{}", d.month(), d.day(), d.year()),
+    ];
+    if let Some(e) = &p.email {
+        text.push(e.as_str().to_string());
+    }
+    if let Some(phone) = &p.phone {
+        text.extend(phone_forms(phone));
+    }
+    SearchKeys {
+        text: text.join(" "),
+        sort: format!("{family}\u{1f}{given}"),
+        family,
+    }
+}
+
+/// A phone number's digits, and for an international number ("+44 …") the
+/// national forms a person may type instead ("07…"): the country code is
+/// one to three digits, so each is tried.
+fn phone_forms(phone: &str) -> Vec<String> {
+    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+    if digits.is_empty() {
+        return vec![];
+    }
+    let mut forms = vec![digits.clone()];
+    if phone.trim_start().starts_with('+') {
+        for cc in 1..=3 {
+            if let Some(rest) = digits.get(cc..).filter(|r| r.len() >= 6) {
+                forms.push(format!("0{rest}"));
+            }
+        }
+    }
+    forms
+}
+
+/// The words of a search as the stored text holds them; empty for an
+/// empty search.
+pub fn words(query: &str) -> Vec<String> {
+    query
+        .split_whitespace()
+        .take(MAX_WORDS)
+        .map(word)
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+fn word(w: &str) -> String {
+    let w = fold(w);
+    // A birth date typed with dots or dashes, day first: as stored, with
+    // slashes. An ISO date (1997-03-13) is stored as typed.
+    let parts: Vec<&str> = w.split(['.', '-']).collect();
+    if parts.len() == 3
+        && parts[0].len() <= 2
+        && parts[2].len() == 4
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+    {
+        return format!("{:0>2}/{:0>2}/{}", parts[0], parts[1], parts[2]);
+    }
+    // An ISO date or its start (1997-03), as stored.
+    let b = w.as_bytes();
+    let iso = b.len() >= 5 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-';
+    let phone_like = w.chars().any(|c| c.is_ascii_digit())
+        && w.chars().all(|c| c.is_ascii_digit() || "+-().".contains(c));
+    if phone_like && !iso {
+        return w.chars().filter(char::is_ascii_digit).collect();
+    }
+    w
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Email, Sex};
+
+    fn patient(given: &str, family: &str, phone: Option<&str>) -> PatientDetails {
+        PatientDetails {
+            given_name: given.into(),
+            family_name: family.into(),
+            date_of_birth: jiff::civil::date(1997, 3, 13),
+            sex: Sex::Female,
+            email: Some(Email::parse("e", "zoe@example.com").unwrap()),
+            phone: phone.map(str::to_string),
+            address: None,
+            notes: None,
+        }
+    }
+
+    /// Every word of a search is a substring of the stored text.
+    fn finds(p: &PatientDetails, query: &str) -> bool {
+        let k = keys(p);
+        words(query).iter().all(|w| k.text.contains(w.as_str()))
+    }
+
+    #[test]
+    fn accents_case_and_order_do_not_matter() {
+        let p = patient("Zoë", "Ångström-Núñez", None);
+        assert_eq!(fold("Zoë Ångström-Núñez"), "zoe angstrom-nunez");
+        for q in ["zoe", "ZOË", "nunez zoe", "Ångström", "angs", "zoe@example"] {
+            assert!(finds(&p, q), "{q:?}");
+        }
+        assert!(!finds(&p, "zoe smith"));
+        assert_eq!(fold("Straße Øre Łódź"), "strasse ore lodz");
+        let k = keys(&p);
+        assert_eq!(k.family, "angstrom-nunez");
+        assert!(k.sort.starts_with("angstrom-nunez"));
+    }
+
+    #[test]
+    fn phones_match_with_or_without_spaces_and_country_code() {
+        let p = patient("A", "B", Some("+44 7700 900123"));
+        for q in [
+            "+44 7700 900123",
+            "+447700900123",
+            "07700 900123",
+            "07700900123",
+            "900123",
+            "(07700) 900-123",
+        ] {
+            assert!(finds(&p, q), "{q:?}");
+        }
+        assert!(!finds(&p, "07700 900124"));
+        let national = patient("A", "B", Some("07700 900123"));
+        assert!(finds(&national, "07700900123") && finds(&national, "7700 900"));
+    }
+
+    #[test]
+    fn birth_dates_match_as_people_type_them() {
+        let p = patient("A", "B", None);
+        for q in [
+            "1997-03-13",
+            "13/03/1997",
+            "13.03.1997",
+            "13-03-1997",
+            "03/13/1997",
+            "1997",
+        ] {
+            assert!(finds(&p, q), "{q:?}");
+        }
+        assert!(!finds(&p, "14/03/1997"));
+        assert_eq!(words("13.3.1997"), vec!["13/03/1997"]);
+        assert_eq!(
+            words("1997-03"),
+            vec!["1997-03"],
+            "the start of an ISO date"
+        );
+    }
+
+    #[test]
+    fn any_text_is_a_search() {
+        // Found by the API fuzzer: a digit then characters of four bytes.
+        for q in ["7\u{10de6c}\u{1db31}", "1234\u{e9}", "\u{0}", "--", "+"] {
+            let _ = words(q);
+        }
+    }
+
+    #[test]
+    fn searches_are_bounded() {
+        assert!(words("   ").is_empty());
+        assert_eq!(words("a b c d e f g h").len(), MAX_WORDS);
+    }
+}
