@@ -355,7 +355,7 @@ async fn demo_seeds_both_databases() {
     assert_eq!(zones.len(), 2);
     assert_ne!(zones[0], zones[1], "two clinics in different zones");
     let patients = store
-        .search_patients(owner.id, None, "", 100, 0)
+        .search_patients(owner.id, None, "", 100, None)
         .await
         .unwrap();
     assert!(

@@ -58,7 +58,7 @@ async fn main() {
         // Warm the cache as a running server would be.
         for (_, q) in queries.iter().take(20) {
             store
-                .search_patients(owner.id, None, q, 20, 0)
+                .search_patients(owner.id, None, q, 20, None)
                 .await
                 .unwrap();
         }
@@ -66,7 +66,7 @@ async fn main() {
         let mut slowest = (Duration::ZERO, String::new());
         let mut empty = 0;
         for (kind, q) in &queries {
-            let (t, page) = timed(store.search_patients(owner.id, None, q, 20, 0)).await;
+            let (t, page) = timed(store.search_patients(owner.id, None, q, 20, None)).await;
             let page = page.unwrap();
             empty += usize::from(page.patients.is_empty());
             if t > slowest.0 {

@@ -26,6 +26,7 @@ mod view_audit;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
+pub use needlepoint_domain::patient_search::Cursor;
 use needlepoint_domain::{
     ClinicDetails, DeviceDetails, Invalid, PatientDetails, PriceItemDetails, Role, RoomDetails,
     SignInPolicy,
@@ -98,6 +99,8 @@ pub struct PatientPage {
     pub total: i64,
     /// More than `total` match.
     pub more: bool,
+    /// Where the next page starts, if there is one.
+    pub next: Option<Cursor>,
 }
 
 /// How far a list counts its matches.
@@ -841,14 +844,16 @@ pub trait Store:
     /// Reads a patient without recording a view (for access checks).
     async fn patient(&self, id: i64) -> Result<Patient>;
     /// Patients in the clinics this staff member belongs to whose name,
-    /// e-mail, phone or birth date contains every word of `query`.
+    /// e-mail, phone or birth date contains every word of `query`, as
+    /// folded by `needlepoint_domain::patient_search`; a page of `limit`
+    /// after the cursor `after`.
     async fn search_patients(
         &self,
         staff_id: i64,
         clinic_id: Option<i64>,
         query: &str,
         limit: i64,
-        offset: i64,
+        after: Option<&Cursor>,
     ) -> Result<PatientPage>;
 
     /// The patients most recently added to this staff member's clinics.

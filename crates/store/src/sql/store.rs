@@ -1696,15 +1696,16 @@ impl Store for SqlStore<Db> {
         clinic_id: Option<i64>,
         query: &str,
         limit: i64,
-        offset: i64,
+        after: Option<&Cursor>,
     ) -> Result<PatientPage> {
         let words = patient_search::words(query);
         let (filter, binds) = self.patient_filter(&words);
+        let scope = "FROM patients WHERE clinic_id IN \
+             (SELECT clinic_id FROM staff_clinics WHERE staff_id = $1) \
+             AND ($2 IS NULL OR clinic_id = $2)";
         // Counted only up to a point: "more than 1,000" needs no more.
         let count_sql = format!(
-            "SELECT COUNT(*) FROM (SELECT 1 FROM patients WHERE clinic_id IN \
-             (SELECT clinic_id FROM staff_clinics WHERE staff_id = $1) \
-             AND ($2 IS NULL OR clinic_id = $2){filter} LIMIT {}) counted",
+            "SELECT COUNT(*) FROM (SELECT 1 {scope}{filter} LIMIT {}) counted",
             COUNT_UP_TO + 1
         );
         let mut count = sqlx::query_scalar::<_, i64>(&count_sql)
@@ -1714,40 +1715,68 @@ impl Store for SqlStore<Db> {
             count = count.bind(b);
         }
         let counted = count.fetch_one(&self.pool).await?;
-        // Exact family-name matches first, then the rest in list order.
-        let n = binds.len() + 3;
-        let exact = if words.is_empty() {
-            String::new()
+        // Exact family-name matches first (rank 0), then the rest, each in
+        // list order; a page starts after the cursor's row, by key.
+        let mut n = binds.len() + 3;
+        let rank = if words.is_empty() {
+            "0".to_string()
         } else {
-            let list: Vec<String> = (0..words.len())
-                .map(|i| format!("${}", n + 2 + i))
-                .collect();
+            let list: Vec<String> = (0..words.len()).map(|i| format!("${}", n + i)).collect();
+            n += words.len();
             format!(
-                "CASE WHEN family_key IN ({}) THEN 0 ELSE 1 END, ",
+                "(CASE WHEN family_key IN ({}) THEN 0 ELSE 1 END)",
                 list.join(", ")
             )
         };
+        let (order, key) = if words.is_empty() {
+            ("sort_key, id".to_string(), "(sort_key, id)".to_string())
+        } else {
+            (
+                format!("{rank}, sort_key, id"),
+                format!("({rank}, sort_key, id)"),
+            )
+        };
+        let page_from = match after {
+            None => String::new(),
+            Some(_) if words.is_empty() => format!(" AND {key} > (${}, ${})", n + 1, n + 2),
+            Some(_) => format!(" AND {key} > (${n}, ${}, ${})", n + 1, n + 2),
+        };
         let sql = format!(
-            "SELECT {PATIENT_COLS} FROM patients WHERE clinic_id IN \
-             (SELECT clinic_id FROM staff_clinics WHERE staff_id = $1) \
-             AND ($2 IS NULL OR clinic_id = $2){filter} \
-             ORDER BY {exact}sort_key, id LIMIT ${n} OFFSET ${}",
-            n + 1
+            "SELECT {PATIENT_COLS}, sort_key, CAST({rank} AS BIGINT) AS search_rank \
+             {scope}{filter}{page_from} \
+             ORDER BY {order} LIMIT {}",
+            limit + 1
         );
         let mut q = sqlx::query(&sql).bind(staff_id).bind(clinic_id);
         for b in &binds {
             q = q.bind(b);
         }
-        q = q.bind(limit).bind(offset);
-        for w in &words {
-            q = q.bind(w);
+        if !words.is_empty() {
+            for w in &words {
+                q = q.bind(w);
+            }
         }
-        let rows = q.fetch_all(&self.pool).await?;
+        if let Some(c) = after {
+            q = q.bind(c.rank).bind(&c.sort_key).bind(c.id);
+        }
+        let mut rows = q.fetch_all(&self.pool).await?;
+        let next = if rows.len() as i64 > limit {
+            rows.truncate(limit as usize);
+            let last = rows.last().expect("limit is at least one");
+            Some(Cursor {
+                rank: last.try_get::<i64, _>("search_rank")?,
+                sort_key: last.try_get("sort_key")?,
+                id: last.try_get("id")?,
+            })
+        } else {
+            None
+        };
         let patients = rows.iter().map(Self::patient_from).collect::<Result<_>>()?;
         Ok(PatientPage {
             patients,
             total: counted.min(COUNT_UP_TO),
             more: counted > COUNT_UP_TO,
+            next,
         })
     }
 

@@ -318,20 +318,20 @@ pub async fn staff_see_only_their_clinics(b: TestBackend) {
         .unwrap();
     let seen = s
         .store
-        .search_patients(nurse.id, None, "", 50, 0)
+        .search_patients(nurse.id, None, "", 50, None)
         .await
         .unwrap();
     assert_eq!(seen.total, 1);
     assert_eq!(seen.patients[0].details.given_name, "Ines");
     let all = s
         .store
-        .search_patients(s.owner_id, None, "", 50, 0)
+        .search_patients(s.owner_id, None, "", 50, None)
         .await
         .unwrap();
     assert_eq!(all.total, 2);
     let one = s
         .store
-        .search_patients(s.owner_id, Some(s.clinic_id), "", 50, 0)
+        .search_patients(s.owner_id, Some(s.clinic_id), "", 50, None)
         .await
         .unwrap();
     assert_eq!(one.total, 1);

@@ -22,7 +22,7 @@ pub async fn patient_search_matches_every_word(b: TestBackend) {
             .map(|p| p.details.full_name())
             .collect::<Vec<_>>()
     };
-    let q = |text: &'static str| s.store.search_patients(s.owner_id, None, text, 50, 0);
+    let q = |text: &'static str| s.store.search_patients(s.owner_id, None, text, 50, None);
     assert_eq!(names(q("amara oka").await.unwrap()), ["Amara Okafor"]);
     assert_eq!(
         names(q("OKAFOR").await.unwrap()),
@@ -36,16 +36,40 @@ pub async fn patient_search_matches_every_word(b: TestBackend) {
         "wildcards are literal"
     );
     assert_eq!(q("%").await.unwrap().total, 1);
-    let page = s
+    // Page by page, each starting after the last row of the one before.
+    let first = s
         .store
-        .search_patients(s.owner_id, None, "", 2, 2)
+        .search_patients(s.owner_id, None, "", 2, None)
         .await
         .unwrap();
-    assert_eq!(page.total, 4);
+    assert_eq!((first.total, first.more), (4, false));
+    let next = first.next.clone().expect("a second page");
+    assert_eq!(names(first), ["Amara Lind", "Amara Okafor"]);
+    let page = s
+        .store
+        .search_patients(s.owner_id, None, "", 2, Some(&next))
+        .await
+        .unwrap();
+    assert!(page.next.is_none(), "the last page");
     assert_eq!(
         names(page),
         ["Ben Okafor", "Zoë Percent_50%"],
         "ordered by family name, then given"
+    );
+    // The same with words: exact family-name matches first, across pages.
+    let first = s
+        .store
+        .search_patients(s.owner_id, None, "okafor", 1, None)
+        .await
+        .unwrap();
+    let rest = s
+        .store
+        .search_patients(s.owner_id, None, "okafor", 5, first.next.as_ref())
+        .await
+        .unwrap();
+    assert_eq!(
+        [names(first), names(rest)].concat(),
+        ["Amara Okafor", "Ben Okafor"]
     );
 }
 
@@ -75,7 +99,7 @@ pub async fn patient_search_finds_what_people_type(b: TestBackend) {
         let store = store.clone();
         async move {
             store
-                .search_patients(owner, None, text, 50, 0)
+                .search_patients(owner, None, text, 50, None)
                 .await
                 .unwrap()
                 .patients
@@ -106,7 +130,7 @@ pub async fn patient_search_finds_what_people_type(b: TestBackend) {
     // An edit is found under its new name at once, not under the old.
     let ben = s
         .store
-        .search_patients(s.owner_id, None, "ben okafor", 1, 0)
+        .search_patients(s.owner_id, None, "ben okafor", 1, None)
         .await
         .unwrap()
         .patients
@@ -141,7 +165,7 @@ pub async fn patient_counts_stop_at_a_thousand(b: TestBackend) {
         .find(|s| s.role == needlepoint_domain::Role::Owner)
         .unwrap();
     let page = store
-        .search_patients(owner.id, None, "", 20, 0)
+        .search_patients(owner.id, None, "", 20, None)
         .await
         .unwrap();
     assert_eq!(
@@ -149,7 +173,7 @@ pub async fn patient_counts_stop_at_a_thousand(b: TestBackend) {
         (1_000, true, 20)
     );
     let few = store
-        .search_patients(owner.id, None, "zzzz", 20, 0)
+        .search_patients(owner.id, None, "zzzz", 20, None)
         .await
         .unwrap();
     assert_eq!((few.total, few.more), (0, false));

@@ -101,7 +101,7 @@ pub async fn backup_makes_a_consistent_copy_or_says_how(b: TestBackend) {
                 .await
                 .unwrap();
             let found = copy
-                .search_patients(s.owner_id, None, "stone", 10, 0)
+                .search_patients(s.owner_id, None, "stone", 10, None)
                 .await
                 .unwrap();
             assert_eq!(found.total, 1, "the copy holds the data");
@@ -149,7 +149,7 @@ pub async fn concurrent_writes_all_commit(b: TestBackend) {
     }
     assert_eq!(
         s.store
-            .search_patients(s.owner_id, None, "crowd", 100, 0)
+            .search_patients(s.owner_id, None, "crowd", 100, None)
             .await
             .unwrap()
             .total,

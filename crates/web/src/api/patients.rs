@@ -134,7 +134,8 @@ pub struct PatientList {
     /// More than `total` match: counting stops at 1,000.
     pub more: bool,
     pub limit: i64,
-    pub offset: i64,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next: Option<String>,
     pub patients: Vec<PatientOut>,
 }
 
@@ -147,12 +148,14 @@ pub struct PatientQuery {
     pub clinic_id: Option<i64>,
     /// 1–200, default 50
     pub limit: Option<i64>,
-    pub offset: Option<i64>,
+    /// The `next` of the page before; omit for the first page.
+    pub after: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/patients", tag = "patients", params(PatientQuery),
     security(("bearer" = [])),
-    responses((status = 200, body = PatientList), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = PatientList), (status = 401, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn list_patients(
     State(st): State<AppState>,
     caller: Caller,
@@ -162,19 +165,21 @@ pub async fn list_patients(
     if !(1..=200).contains(&limit) {
         return Err(Invalid::one("limit", "Use a limit from 1 to 200.").into());
     }
-    let offset = q.offset.unwrap_or(0);
-    if offset < 0 {
-        return Err(Invalid::one("offset", "Offset cannot be negative.").into());
-    }
+    let after = q
+        .after
+        .as_deref()
+        .map(|a| needlepoint_domain::patient_search::Cursor::parse("after", a))
+        .transpose()
+        .map_err(|e| Invalid::one(e.field, e.message))?;
     let page = st
         .store
-        .search_patients(caller.staff.id, q.clinic_id, &q.q, limit, offset)
+        .search_patients(caller.staff.id, q.clinic_id, &q.q, limit, after.as_ref())
         .await?;
     Ok(Json(PatientList {
         total: page.total,
         more: page.more,
         limit,
-        offset,
+        next: page.next.map(|c| c.to_string()),
         patients: page.patients.into_iter().map(PatientOut::from).collect(),
     }))
 }

@@ -419,7 +419,7 @@ async fn new_page(
     let q = v.get("q").trim().to_string();
     let matches = if patient.is_none() {
         st.store
-            .search_patients(caller.staff.id, Some(clinic.id), &q, 20, 0)
+            .search_patients(caller.staff.id, Some(clinic.id), &q, 20, None)
             .await?
             .patients
             .into_iter()

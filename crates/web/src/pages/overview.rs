@@ -59,7 +59,7 @@ pub async fn today(
         let today = z.date();
         let patients = st
             .store
-            .search_patients(caller.staff.id, Some(c.id), "", 1, 0)
+            .search_patients(caller.staff.id, Some(c.id), "", 1, None)
             .await?
             .total;
         let midnight = |d: jiff::civil::Date| {
@@ -170,7 +170,7 @@ pub async fn reports(
     for c in st.store.clinics_for_staff(caller.staff.id).await? {
         let n = st
             .store
-            .search_patients(caller.staff.id, Some(c.id), "", 1, 0)
+            .search_patients(caller.staff.id, Some(c.id), "", 1, None)
             .await?
             .total;
         rows.push((c.details.name, c.details.time_zone, n));

@@ -11,6 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
+use needlepoint_domain::patient_search;
 use needlepoint_domain::{Invalid, PatientInput, Role, Sex};
 use needlepoint_practice::{access, patients, Error};
 use needlepoint_store::{Clinic, Patient, PatientPage};
@@ -58,8 +59,12 @@ struct ListPage {
     rows: Vec<Row>,
     first: i64,
     last: i64,
-    prev_offset: Option<i64>,
-    next_offset: Option<i64>,
+    /// Not the first page: a link back to it.
+    later_page: bool,
+    /// The next page's link parameters (`after` and `start`).
+    next_page: Option<String>,
+    /// A page link that no longer fits the list (the first page is shown).
+    notice: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -68,8 +73,13 @@ pub struct ListQuery {
     q: String,
     #[serde(default)]
     clinic: String,
+    /// Where this page starts: the `next` of the page before.
     #[serde(default)]
-    offset: Option<i64>,
+    after: String,
+    /// The number of this page's first row, for "Showing 21–40" (only
+    /// shown, so anything else reads as 1).
+    #[serde(default)]
+    start: String,
 }
 
 pub async fn list(
@@ -84,10 +94,29 @@ pub async fn list(
         .parse::<i64>()
         .ok()
         .filter(|id| caller.sees_clinic(*id));
-    let offset = q.offset.unwrap_or(0).max(0);
+    let (after, notice) = match q.after.as_str() {
+        "" => (None, None),
+        text => match patient_search::Cursor::parse("after", text) {
+            Ok(c) => (Some(c), None),
+            Err(_) => (
+                None,
+                Some("That page link does not fit this list: here is its first page.".to_string()),
+            ),
+        },
+    };
+    let start = match after {
+        Some(_) => q.start.parse::<i64>().unwrap_or(1).max(1),
+        None => 1,
+    };
     let page = st
         .store
-        .search_patients(caller.staff.id, clinic_filter, &q.q, PAGE_SIZE, offset)
+        .search_patients(
+            caller.staff.id,
+            clinic_filter,
+            &q.q,
+            PAGE_SIZE,
+            after.as_ref(),
+        )
         .await?;
     let rows = page
         .patients
@@ -121,11 +150,14 @@ pub async fn list(
             .unwrap_or_default(),
         clinics,
         clinic_filter,
-        first: if n == 0 { 0 } else { offset + 1 },
-        last: offset + n,
-        prev_offset: (offset > 0).then(|| (offset - PAGE_SIZE).max(0)),
-        next_offset: (n == PAGE_SIZE && (offset + n < page.total || page.more))
-            .then_some(offset + PAGE_SIZE),
+        first: if n == 0 { 0 } else { start },
+        last: start + n - 1,
+        later_page: after.is_some(),
+        next_page: page
+            .next
+            .as_ref()
+            .map(|c| format!("after={}&start={}", c, start + n)),
+        notice,
         count: if page.more {
             format!("More than {}", thousands(page.total))
         } else {

@@ -209,7 +209,7 @@ async fn bad_input_is_named_and_saves_nothing(b: TestBackend) {
     let before = c
         .app
         .store
-        .search_patients(c.owner, None, "", 100, 0)
+        .search_patients(c.owner, None, "", 100, None)
         .await
         .unwrap()
         .total;
@@ -272,7 +272,7 @@ async fn bad_input_is_named_and_saves_nothing(b: TestBackend) {
     assert_eq!(
         c.app
             .store
-            .search_patients(c.owner, None, "", 100, 0)
+            .search_patients(c.owner, None, "", 100, None)
             .await
             .unwrap()
             .total,

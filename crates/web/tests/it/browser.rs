@@ -144,7 +144,7 @@ async fn patient_id(app: &crate::common::TestApp) -> i64 {
         .unwrap()
         .staff;
     app.store
-        .search_patients(owner.id, None, "okafor", 1, 0)
+        .search_patients(owner.id, None, "okafor", 1, None)
         .await
         .unwrap()
         .patients[0]

@@ -255,7 +255,7 @@ async fn forms_need_their_csrf_token(b: TestBackend) {
     assert_eq!(
         c.app
             .store
-            .search_patients(c.owner, None, "forged", 10, 0)
+            .search_patients(c.owner, None, "forged", 10, None)
             .await
             .unwrap()
             .total,
@@ -553,7 +553,96 @@ async fn settings_add_things_or_explain(b: TestBackend) {
     assert_eq!(r.status(), 409, "the last owner stays");
 }
 
+/// The patient list pages by key: "Next" starts after the last row shown,
+/// and so does the API's `next`; a page link that does not fit is said so.
+async fn patient_lists_page_by_key(b: TestBackend) {
+    let c = spawn_clinic(b).await;
+    let sys = needlepoint_store::Actor::system("test");
+    for i in 0..30 {
+        let p = needlepoint_domain::PatientInput {
+            given_name: format!("Pat{i:02}"),
+            family_name: "Pager".into(),
+            date_of_birth: "1980-01-01".into(),
+            sex: "female".into(),
+            ..Default::default()
+        }
+        .validate(jiff::civil::date(2026, 1, 1))
+        .unwrap();
+        c.app
+            .store
+            .create_patient(c.clinic_id, &p, &sys, needlepoint_store::now())
+            .await
+            .unwrap();
+    }
+    let mut desk = c.client_as(Role::FrontDesk).await;
+    let html = desk.get("/patients?q=pager").await.text().await.unwrap();
+    assert!(
+        html.contains("30 patients") && html.contains("Showing 1–25 of 30"),
+        "{html}"
+    );
+    let next = html
+        .split("id=\"next-page\"")
+        .next()
+        .unwrap()
+        .rsplit("href=\"")
+        .next()
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&")
+        .replace("&#38;", "&");
+    assert!(next.contains("after="), "{next}");
+    let html = desk.get(&next).await.text().await.unwrap();
+    assert!(
+        html.contains("Showing 26–30 of 30") && html.contains("Pat29"),
+        "{html}"
+    );
+    assert!(!html.contains("Pat24") && !html.contains("id=\"next-page\""));
+    assert!(html.contains("id=\"first-page\""));
+    let html = desk
+        .get("/patients?q=pager&after=nonsense")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("does not fit this list") && html.contains("Pat00"));
+
+    let (s, v) = crate::common::json_call(
+        &mut desk,
+        reqwest::Method::GET,
+        "/api/v1/patients?q=pager&limit=20",
+        serde_json::Value::Null,
+    )
+    .await;
+    assert_eq!(s, 200);
+    let after = v["next"].as_str().unwrap().to_string();
+    let (_, v2) = crate::common::json_call(
+        &mut desk,
+        reqwest::Method::GET,
+        &format!("/api/v1/patients?q=pager&limit=20&after={after}"),
+        serde_json::Value::Null,
+    )
+    .await;
+    assert_eq!(v2["patients"].as_array().unwrap().len(), 10);
+    assert!(v2["next"].is_null());
+    assert_eq!(v2["patients"][0]["given_name"], "Pat20");
+    let (s, e) = crate::common::json_call(
+        &mut desk,
+        reqwest::Method::GET,
+        "/api/v1/patients?after=1.2",
+        serde_json::Value::Null,
+    )
+    .await;
+    assert_eq!(
+        (s, e["fields"][0]["field"].as_str()),
+        (422, Some("after")),
+        "{e}"
+    );
+}
+
 crate::both!(
+    patient_lists_page_by_key,
     first_run_setup_creates_the_owner_once,
     sign_in_throttles_and_signs_out,
     forms_need_their_csrf_token,
