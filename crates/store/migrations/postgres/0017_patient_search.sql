@@ -15,3 +15,5 @@ CREATE INDEX patients_search_trgm ON patients USING gin (search_text public.gin_
 CREATE INDEX patients_by_clinic_sort ON patients (clinic_id, sort_key, id);
 CREATE INDEX patients_by_sort ON patients (sort_key, id);
 CREATE INDEX patients_by_family_key ON patients (family_key);
+-- Lists no longer order by the raw names.
+DROP INDEX IF EXISTS patients_by_clinic_name;

@@ -9,6 +9,10 @@ ALTER TABLE patients ADD COLUMN family_key TEXT NOT NULL DEFAULT '';
 CREATE VIRTUAL TABLE patient_search USING fts5(
     search_text, content = 'patients', content_rowid = 'id', tokenize = 'trigram'
 );
+-- Every existing row indexed (with its empty text) before the triggers: an
+-- FTS5 'delete' of a row the index never had corrupts it. Migrating then
+-- writes each existing patient's keys, through the update trigger.
+INSERT INTO patient_search (patient_search) VALUES ('rebuild');
 CREATE TRIGGER patient_search_insert AFTER INSERT ON patients BEGIN
     INSERT INTO patient_search (rowid, search_text) VALUES (new.id, new.search_text);
 END;
@@ -26,3 +30,5 @@ END;
 CREATE INDEX patients_by_clinic_sort ON patients (clinic_id, sort_key, id);
 CREATE INDEX patients_by_sort ON patients (sort_key, id);
 CREATE INDEX patients_by_family_key ON patients (family_key);
+-- Lists no longer order by the raw names.
+DROP INDEX IF EXISTS patients_by_clinic_name;

@@ -320,6 +320,7 @@ conformance!(
     patients::patient_search_matches_every_word,
     patients::patient_search_finds_what_people_type,
     patients::patient_counts_stop_at_a_thousand,
+    patients::patients_recorded_before_the_index_are_found,
     patients::patient_updates_check_version_and_audit_changes,
     record::audit_log_is_append_only_in_the_database,
     record::the_audit_chain_finds_rows_changed_by_hand,

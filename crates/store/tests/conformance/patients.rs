@@ -145,6 +145,93 @@ pub async fn patient_search_finds_what_people_type(b: TestBackend) {
     assert_eq!(q("okafor").await, ["Ann Bokafor"]);
 }
 
+/// A database from before patient search had an index (its patients
+/// without search keys) is indexed when it is opened: nothing recorded is
+/// missed by a search afterwards.
+pub async fn patients_recorded_before_the_index_are_found(b: TestBackend) {
+    let (store, at) = fresh_store_at(b).await;
+    let s = seed(store).await;
+    let a = actor(s.owner_id);
+    for (g, f, d) in [
+        ("Zoë", "Ångström", "1997-03-13"),
+        ("Ben", "Okafor", "2001-12-01"),
+    ] {
+        s.store
+            .create_patient(s.clinic_id, &patient(g, f, d), &a, now())
+            .await
+            .unwrap();
+    }
+    // Back to migration 16 by hand: no index, no keys.
+    let undo = match b {
+        TestBackend::Sqlite => {
+            "DROP TRIGGER patient_search_insert; DROP TRIGGER patient_search_delete; \
+             DROP TRIGGER patient_search_update; DROP TABLE patient_search; \
+             DROP INDEX patients_by_clinic_sort; DROP INDEX patients_by_sort; \
+             DROP INDEX patients_by_family_key; \
+             ALTER TABLE patients DROP COLUMN search_text; \
+             ALTER TABLE patients DROP COLUMN sort_key; \
+             ALTER TABLE patients DROP COLUMN family_key; \
+             DELETE FROM schema_migrations WHERE version = 17;"
+        }
+        TestBackend::Postgres => {
+            "ALTER TABLE patients DROP COLUMN search_text, DROP COLUMN sort_key, \
+             DROP COLUMN family_key; DELETE FROM schema_migrations WHERE version = 17;"
+        }
+    };
+    super::record::by_hand(b, &at, undo).await;
+    let reopened = match b {
+        TestBackend::Sqlite => open_sqlite(std::path::Path::new(&at), SqliteDurability::Normal)
+            .await
+            .unwrap(),
+        TestBackend::Postgres => open_postgres(&at).await.unwrap(),
+    };
+    for (q, name) in [
+        ("zoe", "Zoë Ångström"),
+        ("okafor", "Ben Okafor"),
+        ("13/03/1997", "Zoë Ångström"),
+    ] {
+        let page = reopened
+            .search_patients(s.owner_id, None, q, 10, None)
+            .await
+            .unwrap();
+        let names: Vec<String> = page
+            .patients
+            .iter()
+            .map(|p| p.details.full_name())
+            .collect();
+        assert_eq!(names, [name], "{q:?}");
+    }
+    // New patients and edits keep the index in step after the migration.
+    let p = reopened
+        .create_patient(
+            s.clinic_id,
+            &patient("Cleo", "Marsh", "1988-08-08"),
+            &a,
+            now(),
+        )
+        .await
+        .unwrap();
+    let mut d = p.details.clone();
+    d.family_name = "Moss".into();
+    reopened
+        .update_patient(p.id, 1, &d, &a, now())
+        .await
+        .unwrap();
+    let found = reopened
+        .search_patients(s.owner_id, None, "moss", 10, None)
+        .await
+        .unwrap();
+    assert_eq!(found.patients.len(), 1);
+    if b == TestBackend::Sqlite {
+        super::record::by_hand(
+            b,
+            &at,
+            "INSERT INTO patient_search (patient_search) VALUES ('integrity-check')",
+        )
+        .await;
+    }
+}
+
 /// A list counts its matches only up to a point.
 pub async fn patient_counts_stop_at_a_thousand(b: TestBackend) {
     let store = fresh_store(b).await;

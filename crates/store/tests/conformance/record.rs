@@ -225,7 +225,7 @@ pub async fn lifecycle_words_are_checked_by_the_database(b: TestBackend) {
 
 /// Runs SQL by hand on the database under the store, as someone holding
 /// the file (or the server's credentials) could.
-async fn by_hand(b: TestBackend, at: &str, sql: &str) {
+pub async fn by_hand(b: TestBackend, at: &str, sql: &str) {
     match b {
         TestBackend::Sqlite => {
             let pool = sqlx::SqlitePool::connect(&format!("sqlite://{at}"))
