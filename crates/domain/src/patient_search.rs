@@ -132,7 +132,9 @@ fn word(w: &str) -> String {
 /// opaque to whoever holds it (a link, an API client).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
-    /// 0 for an exact family-name match (listed first), else 1.
+    /// 0 for an exact family-name match (listed first), 1 for the rest in
+    /// list order, 2 for the rest in the order registered (when more than
+    /// 1,000 match).
     pub rank: i64,
     pub sort_key: String,
     pub id: i64,

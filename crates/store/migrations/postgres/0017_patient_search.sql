@@ -14,6 +14,6 @@ ALTER TABLE patients ADD COLUMN family_key TEXT COLLATE "C" NOT NULL DEFAULT '';
 CREATE INDEX patients_search_trgm ON patients USING gin (search_text public.gin_trgm_ops);
 CREATE INDEX patients_by_clinic_sort ON patients (clinic_id, sort_key, id);
 CREATE INDEX patients_by_sort ON patients (sort_key, id);
-CREATE INDEX patients_by_family_key ON patients (family_key);
+CREATE INDEX patients_by_family_key ON patients (family_key, sort_key, id);
 -- Lists no longer order by the raw names.
 DROP INDEX IF EXISTS patients_by_clinic_name;

@@ -29,6 +29,6 @@ END;
 -- Lists in order, a page at a time: per clinic and across clinics.
 CREATE INDEX patients_by_clinic_sort ON patients (clinic_id, sort_key, id);
 CREATE INDEX patients_by_sort ON patients (sort_key, id);
-CREATE INDEX patients_by_family_key ON patients (family_key);
+CREATE INDEX patients_by_family_key ON patients (family_key, sort_key, id);
 -- Lists no longer order by the raw names.
 DROP INDEX IF EXISTS patients_by_clinic_name;

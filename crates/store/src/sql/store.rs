@@ -502,13 +502,39 @@ impl SqlStore<Db> {
     /// `$3` on), and what to bind to them. Words of three letters or more
     /// go through the trigram index: SQLite's FTS5 table, PostgreSQL's
     /// `pg_trgm` GIN index (which serves `LIKE`); shorter ones narrow what
-    /// those found, row by row.
-    fn patient_filter(&self, words: &[String]) -> (String, Vec<String>) {
+    /// those found. A search of short words only ("Da") is a prefix of the
+    /// family name, through the sort-key index: a trigram index cannot help
+    /// with it, and reading every patient for it took seconds on a chain.
+    ///
+    /// Returns the tables to read (`FROM …`), the conditions, and their
+    /// values. On SQLite the FTS5 table drives the query as a join, so
+    /// "the first 1,001" stops early; as `id IN (SELECT rowid …)` SQLite
+    /// first gathered every match (700,000 for "pat" on a chain). Without
+    /// `through_index`, every word is a `LIKE` on the row: for reading a
+    /// range that is already narrow (one family name) in index order.
+    fn patient_filter(
+        &self,
+        words: &[String],
+        through_index: bool,
+    ) -> (String, String, Vec<String>) {
         let (mut sql, mut binds) = (String::new(), vec![]);
+        let mut from = "FROM patients".to_string();
         let long = |w: &&String| w.chars().count() >= patient_search::INDEXED_WORD_CHARS;
+        let prefix = words.first().filter(|_| !words.iter().any(|w| long(&w)));
+        if let Some(p) = prefix {
+            // Sort keys start with the family name; U+10FFFF sorts after
+            // every character, byte by byte as both databases compare them.
+            binds.push(p.clone());
+            binds.push(format!("{p}\u{10FFFF}"));
+            sql.push_str(&format!(
+                " AND patients.sort_key >= ${} AND patients.sort_key < ${}",
+                binds.len() + 1,
+                binds.len() + 2
+            ));
+        }
         let indexed: Vec<&String> = match self.backend() {
-            Backend::Sqlite => words.iter().filter(long).collect(),
-            Backend::Postgres => vec![],
+            Backend::Sqlite if through_index => words.iter().filter(long).collect(),
+            _ => vec![],
         };
         if !indexed.is_empty() {
             // Each word a phrase (quotes doubled): a substring to find.
@@ -517,19 +543,18 @@ impl SqlStore<Db> {
                 .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
                 .collect();
             binds.push(phrases.join(" "));
-            sql.push_str(&format!(
-                " AND id IN (SELECT rowid FROM patient_search WHERE patient_search MATCH ${})",
-                binds.len() + 2
-            ));
+            from = "FROM patient_search JOIN patients ON patients.id = patient_search.rowid".into();
+            sql.push_str(&format!(" AND patient_search MATCH ${}", binds.len() + 2));
         }
-        for w in words.iter().filter(|w| !indexed.contains(w)) {
+        let rest = words.iter().skip(usize::from(prefix.is_some()));
+        for w in rest.filter(|w| !indexed.contains(w)) {
             binds.push(like_pattern(w));
             sql.push_str(&format!(
-                " AND search_text LIKE ${} ESCAPE '\\'",
+                " AND patients.search_text LIKE ${} ESCAPE '\\'",
                 binds.len() + 2
             ));
         }
-        (sql, binds)
+        (from, sql, binds)
     }
 
     /// A staff member's clinics as one column (`clinic_ids`, comma
@@ -1699,13 +1724,13 @@ impl Store for SqlStore<Db> {
         after: Option<&Cursor>,
     ) -> Result<PatientPage> {
         let words = patient_search::words(query);
-        let (filter, binds) = self.patient_filter(&words);
-        let scope = "FROM patients WHERE clinic_id IN \
+        let scope = "WHERE patients.clinic_id IN \
              (SELECT clinic_id FROM staff_clinics WHERE staff_id = $1) \
-             AND ($2 IS NULL OR clinic_id = $2)";
+             AND ($2 IS NULL OR patients.clinic_id = $2)";
         // Counted only up to a point: "more than 1,000" needs no more.
+        let (from, filter, binds) = self.patient_filter(&words, true);
         let count_sql = format!(
-            "SELECT COUNT(*) FROM (SELECT 1 {scope}{filter} LIMIT {}) counted",
+            "SELECT COUNT(*) FROM (SELECT 1 {from} {scope}{filter} LIMIT {}) counted",
             COUNT_UP_TO + 1
         );
         let mut count = sqlx::query_scalar::<_, i64>(&count_sql)
@@ -1715,51 +1740,78 @@ impl Store for SqlStore<Db> {
             count = count.bind(b);
         }
         let counted = count.fetch_one(&self.pool).await?;
-        // Exact family-name matches first (rank 0), then the rest, each in
-        // list order; a page starts after the cursor's row, by key.
-        let mut n = binds.len() + 3;
-        let rank = if words.is_empty() {
-            "0".to_string()
+        // Exact family-name matches first (rank 0), then the rest: in list
+        // order (rank 1), or when more than 1,000 match, in the order they
+        // were registered (rank 2). Each part is read in an index's order,
+        // never sorting thousands of matches to show twenty: matches of a
+        // common substring ("smi") cluster in name order, so a scan in that
+        // order read most of a chain before finding twenty. A page starts
+        // after its cursor's row.
+        let rest = if counted > COUNT_UP_TO && !words.is_empty() {
+            2
         } else {
-            let list: Vec<String> = (0..words.len()).map(|i| format!("${}", n + i)).collect();
-            n += words.len();
-            format!(
-                "(CASE WHEN family_key IN ({}) THEN 0 ELSE 1 END)",
-                list.join(", ")
-            )
+            1
         };
-        let (order, key) = if words.is_empty() {
-            ("sort_key, id".to_string(), "(sort_key, id)".to_string())
-        } else {
-            (
-                format!("{rank}, sort_key, id"),
-                format!("({rank}, sort_key, id)"),
-            )
-        };
-        let page_from = match after {
-            None => String::new(),
-            Some(_) if words.is_empty() => format!(" AND {key} > (${}, ${})", n + 1, n + 2),
-            Some(_) => format!(" AND {key} > (${n}, ${}, ${})", n + 1, n + 2),
-        };
-        let sql = format!(
-            "SELECT {PATIENT_COLS}, sort_key, CAST({rank} AS BIGINT) AS search_rank \
-             {scope}{filter}{page_from} \
-             ORDER BY {order} LIMIT {}",
-            limit + 1
-        );
-        let mut q = sqlx::query(&sql).bind(staff_id).bind(clinic_id);
-        for b in &binds {
-            q = q.bind(b);
-        }
-        if !words.is_empty() {
+        let cols = PATIENT_COLS
+            .split(", ")
+            .map(|c| format!("patients.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut rows = vec![];
+        for rank in [0i64, rest] {
+            let want = limit + 1 - rows.len() as i64;
+            let skip = after.is_some_and(|c| c.rank > rank);
+            if want <= 0 || skip || (rank == 0 && words.is_empty()) {
+                continue;
+            }
+            // One family name is a narrow range of an index: read it in
+            // order and check each row, without the full-text index.
+            let (from, filter, binds) = self.patient_filter(&words, rank != 0);
+            let mut n = binds.len() + 3;
+            let family = if words.is_empty() {
+                String::new()
+            } else {
+                let list: Vec<String> = (0..words.len()).map(|i| format!("${}", n + i)).collect();
+                n += words.len();
+                let op = if rank == 0 { "IN" } else { "NOT IN" };
+                format!(" AND patients.family_key {op} ({})", list.join(", "))
+            };
+            // In registration order: by the full-text index's own row order
+            // when it drives the query (SQLite sorts otherwise), which is
+            // the patient's id.
+            let by_id = if from.contains("patient_search") {
+                "patient_search.rowid"
+            } else {
+                "patients.id"
+            };
+            let start = after.filter(|c| c.rank == rank);
+            let (page_from, order) = match (start, rank) {
+                (Some(_), 2) => (format!(" AND {by_id} > ${n}"), by_id),
+                (None, 2) => (String::new(), by_id),
+                (Some(_), _) => (
+                    format!(" AND (patients.sort_key, patients.id) > (${n}, ${})", n + 1),
+                    "patients.sort_key, patients.id",
+                ),
+                (None, _) => (String::new(), "patients.sort_key, patients.id"),
+            };
+            let sql = format!(
+                "SELECT {cols}, patients.sort_key, CAST({rank} AS BIGINT) AS search_rank \
+                 {from} {scope}{filter}{family}{page_from} ORDER BY {order} LIMIT {want}"
+            );
+            let mut q = sqlx::query(&sql).bind(staff_id).bind(clinic_id);
+            for b in &binds {
+                q = q.bind(b);
+            }
             for w in &words {
                 q = q.bind(w);
             }
+            match start {
+                Some(c) if rank == 2 => q = q.bind(c.id),
+                Some(c) => q = q.bind(&c.sort_key).bind(c.id),
+                None => {}
+            }
+            rows.extend(q.fetch_all(&self.pool).await?);
         }
-        if let Some(c) = after {
-            q = q.bind(c.rank).bind(&c.sort_key).bind(c.id);
-        }
-        let mut rows = q.fetch_all(&self.pool).await?;
         let next = if rows.len() as i64 > limit {
             rows.truncate(limit as usize);
             let last = rows.last().expect("limit is at least one");

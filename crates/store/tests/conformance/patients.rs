@@ -35,7 +35,14 @@ pub async fn patient_search_matches_every_word(b: TestBackend) {
         ["Zoë Percent_50%"],
         "wildcards are literal"
     );
-    assert_eq!(q("%").await.unwrap().total, 1);
+    // One or two characters are the start of the family name, never a
+    // wildcard: "%" finds nobody, "ok" finds the Okafors, "pe" Percent.
+    assert_eq!(q("%").await.unwrap().total, 0);
+    assert_eq!(
+        names(q("ok").await.unwrap()),
+        ["Amara Okafor", "Ben Okafor"]
+    );
+    assert_eq!(names(q("PE").await.unwrap()), ["Zoë Percent_50%"]);
     // Page by page, each starting after the last row of the one before.
     let first = s
         .store
@@ -264,6 +271,36 @@ pub async fn patient_counts_stop_at_a_thousand(b: TestBackend) {
         .await
         .unwrap();
     assert_eq!((few.total, few.more), (0, false));
+    // The plain list stays in name order however long it is.
+    let sorted = |p: &PatientPage| {
+        let keys: Vec<String> = p
+            .patients
+            .iter()
+            .map(|p| format!("{} {}", p.details.family_name, p.details.given_name))
+            .collect();
+        keys.windows(2)
+            .all(|w| w[0].to_lowercase() <= w[1].to_lowercase())
+    };
+    assert!(sorted(&page));
+    // A search matching more than 1,000 (every birth date in the 1900s):
+    // the rest in the order registered, page after page, none twice.
+    let first = store
+        .search_patients(owner.id, None, "/19", 20, None)
+        .await
+        .unwrap();
+    assert!(first.more);
+    let second = store
+        .search_patients(owner.id, None, "/19", 20, first.next.as_ref())
+        .await
+        .unwrap();
+    let ids: Vec<i64> = first
+        .patients
+        .iter()
+        .chain(&second.patients)
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(ids.len(), 40);
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
 }
 
 pub async fn patient_updates_check_version_and_audit_changes(b: TestBackend) {
