@@ -65,6 +65,8 @@ struct ListPage {
     next_page: Option<String>,
     /// A page link that no longer fits the list (the first page is shown).
     notice: Option<String>,
+    /// Only words of one or two letters: a family-name prefix, said so.
+    short_query: bool,
 }
 
 #[derive(serde::Deserialize)]
@@ -141,6 +143,11 @@ pub async fn list(
         })
         .collect();
     let n = page.patients.len() as i64;
+    let words = patient_search::words(&q.q);
+    let short_query = !words.is_empty()
+        && words
+            .iter()
+            .all(|w| w.chars().count() < patient_search::INDEXED_WORD_CHARS);
     let view = ListPage {
         shell: Shell::new(&caller, &csrf, "patients"),
         query_enc: urlencode(&q.q),
@@ -158,6 +165,7 @@ pub async fn list(
             .as_ref()
             .map(|c| format!("after={}&start={}", c, start + n)),
         notice,
+        short_query,
         count: if page.more {
             format!("More than {}", thousands(page.total))
         } else {

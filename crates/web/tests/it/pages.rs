@@ -600,6 +600,12 @@ async fn patient_lists_page_by_key(b: TestBackend) {
     );
     assert!(!html.contains("Pat24") && !html.contains("id=\"next-page\""));
     assert!(html.contains("id=\"first-page\""));
+    // Two letters: the start of the family name, and the page says so.
+    let html = desk.get("/patients?q=pa").await.text().await.unwrap();
+    assert!(
+        html.contains("id=\"short-search\"") && html.contains("Pat00"),
+        "{html}"
+    );
     let html = desk
         .get("/patients?q=pager&after=nonsense")
         .await
