@@ -128,11 +128,9 @@ impl Refusal {
 pub enum SignedIn {
     /// Signed in: the session's token, for the cookie.
     Session(String),
-    /// A second factor comes next: the challenge's token, for a cookie.
+    /// A second factor comes next (or setting one up, for someone who
+    /// must have one): the challenge's token, for a cookie.
     SecondFactor(String),
-    /// This person must set up an authenticator before signing in: the
-    /// challenge's token, for a cookie.
-    SetUpSecondFactor(String),
 }
 
 /// Where a sign-in comes from, for the session and the audit trail.
@@ -179,11 +177,9 @@ pub async fn sign_in(
     }
     // The success is recorded only once the second factor is right: a
     // right password alone must not clear the count of wrong codes.
-    let token = challenge(cx, c.staff.id, from).await?;
-    Ok(Ok(match c.authenticator {
-        Some(_) => SignedIn::SecondFactor(token),
-        None => SignedIn::SetUpSecondFactor(token),
-    }))
+    Ok(Ok(SignedIn::SecondFactor(
+        challenge(cx, c.staff.id, from).await?,
+    )))
 }
 
 async fn throttled(cx: &Context, email: &str) -> Result<bool, StoreError> {

@@ -78,9 +78,7 @@ pub async fn login(
             Redirect::to(&next),
         )
             .into_response()),
-        Ok(SignedIn::SecondFactor(token) | SignedIn::SetUpSecondFactor(token)) => {
-            Ok(to_second_factor(&st, &token, &next))
-        }
+        Ok(SignedIn::SecondFactor(token)) => Ok(to_second_factor(&st, &token, &next)),
         Err(refusal) => refused_login(&st, csrf, &email, next, refusal).await,
     }
 }
