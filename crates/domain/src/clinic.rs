@@ -399,7 +399,7 @@ pub fn format_money(amount_minor: i64, currency: &str) -> String {
 }
 
 /// 1440 → "1,440".
-fn group_thousands(n: u64) -> String {
+pub fn group_thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

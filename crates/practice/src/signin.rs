@@ -361,11 +361,7 @@ pub struct SignInState {
 }
 
 pub async fn sign_in_state(cx: &Context, actor: &Actor) -> Result<SignInState> {
-    let creds = cx
-        .store
-        .staff_credentials(&actor.staff.email)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+    let creds = own_credentials(cx, actor).await?;
     Ok(SignInState {
         two_factor_required: must_use_two_factor(&creds),
         recovery_codes_left: cx.store.recovery_codes_left(actor.staff.id).await?,
@@ -374,24 +370,33 @@ pub async fn sign_in_state(cx: &Context, actor: &Actor) -> Result<SignInState> {
 }
 
 /// Confirms the actor's password before a change to how they sign in.
-async fn confirm_password(cx: &Context, actor: &Actor, password: &str) -> Result<()> {
-    let creds = cx.store.staff_credentials(&actor.staff.email).await?;
-    if verify_password(password.to_string(), creds.map(|c| c.password_hash)).await {
+async fn confirm_password(creds: &StaffCredentials, password: &str) -> Result<()> {
+    if verify_password(password.to_string(), Some(creds.password_hash.clone())).await {
         Ok(())
     } else {
         Err(Invalid::one("password", "That is not your password.").into())
     }
 }
 
+/// The actor's own credentials, with their clinics' sign-in rules.
+async fn own_credentials(cx: &Context, actor: &Actor) -> Result<StaffCredentials> {
+    Ok(cx
+        .store
+        .staff_credentials(&actor.staff.email)
+        .await?
+        .ok_or(StoreError::NotFound)?)
+}
+
 /// Turns the actor's own second factor off (their password confirms it);
 /// refused to those who must use one. Ends their sessions.
 pub async fn disable_two_factor(cx: &Context, actor: &Actor, password: &str) -> Result<()> {
-    if sign_in_state(cx, actor).await?.two_factor_required {
+    let creds = own_credentials(cx, actor).await?;
+    if must_use_two_factor(&creds) {
         return Err(Error::refused(
             "Your role or clinic requires two-factor sign-in: set up a new authenticator instead of turning it off.",
         ));
     }
-    confirm_password(cx, actor, password).await?;
+    confirm_password(&creds, password).await?;
     Ok(cx
         .store
         .disable_two_factor(actor.staff.id, &actor.audit, cx.now())
@@ -405,7 +410,7 @@ pub async fn new_recovery_codes(
     actor: &Actor,
     password: &str,
 ) -> Result<Vec<String>> {
-    confirm_password(cx, actor, password).await?;
+    confirm_password(&own_credentials(cx, actor).await?, password).await?;
     if actor.staff.two_factor_since.is_none() {
         return Err(Error::refused("Set up an authenticator first."));
     }

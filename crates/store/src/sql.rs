@@ -92,10 +92,10 @@ fn like_pattern(word: &str) -> String {
 
 const STAFF_COLS: &str = "id, organisation_id, email, name, role, active, is_practitioner, \
      profession, registration_number, medical_director, created_at, totp_enabled_at";
-/// [`STAFF_COLS`] of a table named `alias` in a join.
-fn staff_cols_of(alias: &str) -> String {
-    STAFF_COLS
-        .split(", ")
+/// A column list (`STAFF_COLS`, `PATIENT_COLS`…) of a table named `alias`
+/// in a join.
+fn cols_of(cols: &str, alias: &str) -> String {
+    cols.split(", ")
         .map(|c| format!("{alias}.{c}"))
         .collect::<Vec<_>>()
         .join(", ")

@@ -186,11 +186,7 @@ impl SqlStore<Db> {
             "SELECT {}, c.prev_hash AS link_prev, c.hash AS link_hash \
              FROM audit_log a LEFT JOIN audit_chain c ON c.audit_id = a.id \
              WHERE a.id > $1 ORDER BY a.id LIMIT $2",
-            AUDIT_COLS
-                .split(", ")
-                .map(|c| format!("a.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            cols_of(AUDIT_COLS, "a")
         );
         let mut walk = crate::audit_chain::Walk::new(orphan);
         let mut after = 0i64;
@@ -885,7 +881,7 @@ impl Store for SqlStore<Db> {
              w.last_seen_at, w.ip, w.user_agent, {}, {} \
              FROM web_sessions w JOIN staff s ON s.id = w.staff_id \
              WHERE w.token_hash = $1 AND w.expires_at > $2",
-            staff_cols_of("s"),
+            cols_of(STAFF_COLS, "s"),
             self.clinic_ids_column(),
             Self::POLICY_COLUMNS
         ))
@@ -1036,7 +1032,7 @@ impl Store for SqlStore<Db> {
              ch.ip, ch.user_agent \
              FROM sign_in_challenges ch JOIN staff s ON s.id = ch.staff_id \
              WHERE ch.token_hash = $1 AND ch.expires_at > $2",
-            staff_cols_of("s"),
+            cols_of(STAFF_COLS, "s"),
             Self::POLICY_COLUMNS
         ))
         .bind(token_hash)
@@ -1268,7 +1264,7 @@ impl Store for SqlStore<Db> {
              t.created_at AS token_created_at, t.last_used_at AS token_last_used_at, {} \
              FROM api_tokens t JOIN staff s ON s.id = t.staff_id \
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
-            staff_cols_of("s"),
+            cols_of(STAFF_COLS, "s"),
             self.clinic_ids_column()
         ))
         .bind(token_hash)
@@ -1727,8 +1723,12 @@ impl Store for SqlStore<Db> {
         let scope = "WHERE patients.clinic_id IN \
              (SELECT clinic_id FROM staff_clinics WHERE staff_id = $1) \
              AND ($2 IS NULL OR patients.clinic_id = $2)";
+        // Through the full-text index, and (for one family name's range)
+        // checked row by row.
+        let indexed = self.patient_filter(&words, true);
+        let row_by_row = self.patient_filter(&words, false);
         // Counted only up to a point: "more than 1,000" needs no more.
-        let (from, filter, binds) = self.patient_filter(&words, true);
+        let (from, filter, binds) = &indexed;
         let count_sql = format!(
             "SELECT COUNT(*) FROM (SELECT 1 {from} {scope}{filter} LIMIT {}) counted",
             COUNT_UP_TO + 1
@@ -1736,7 +1736,7 @@ impl Store for SqlStore<Db> {
         let mut count = sqlx::query_scalar::<_, i64>(&count_sql)
             .bind(staff_id)
             .bind(clinic_id);
-        for b in &binds {
+        for b in binds {
             count = count.bind(b);
         }
         let counted = count.fetch_one(&self.pool).await?;
@@ -1752,11 +1752,7 @@ impl Store for SqlStore<Db> {
         } else {
             1
         };
-        let cols = PATIENT_COLS
-            .split(", ")
-            .map(|c| format!("patients.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let cols = cols_of(PATIENT_COLS, "patients");
         let mut rows = vec![];
         for rank in [0i64, rest] {
             let want = limit + 1 - rows.len() as i64;
@@ -1766,7 +1762,7 @@ impl Store for SqlStore<Db> {
             }
             // One family name is a narrow range of an index: read it in
             // order and check each row, without the full-text index.
-            let (from, filter, binds) = self.patient_filter(&words, rank != 0);
+            let (from, filter, binds) = if rank == 0 { &row_by_row } else { &indexed };
             let mut n = binds.len() + 3;
             let family = if words.is_empty() {
                 String::new()
@@ -1799,7 +1795,7 @@ impl Store for SqlStore<Db> {
                  {from} {scope}{filter}{family}{page_from} ORDER BY {order} LIMIT {want}"
             );
             let mut q = sqlx::query(&sql).bind(staff_id).bind(clinic_id);
-            for b in &binds {
+            for b in binds {
                 q = q.bind(b);
             }
             for w in &words {

@@ -11,6 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
+use needlepoint_domain::clinic::group_thousands;
 use needlepoint_domain::patient_search;
 use needlepoint_domain::{Invalid, PatientInput, Role, Sex};
 use needlepoint_practice::{access, patients, Error};
@@ -167,27 +168,14 @@ pub async fn list(
         notice,
         short_query,
         count: if page.more {
-            format!("More than {}", thousands(page.total))
+            format!("More than {}", group_thousands(page.total.unsigned_abs()))
         } else {
-            thousands(page.total)
+            group_thousands(page.total.unsigned_abs())
         },
         page,
         rows,
     };
     Ok(render(&view))
-}
-
-/// 41522 → "41,522".
-fn thousands(n: i64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[derive(Template)]
