@@ -1747,7 +1747,12 @@ impl Store for SqlStore<Db> {
         // common substring ("smi") cluster in name order, so a scan in that
         // order read most of a chain before finding twenty. A page starts
         // after its cursor's row.
-        let rest = if counted > COUNT_UP_TO && !words.is_empty() {
+        // A family-name prefix ("Da") is a range of the sort-key index, in
+        // name order already: only substring searches change order.
+        let substring = words
+            .iter()
+            .any(|w| w.chars().count() >= patient_search::INDEXED_WORD_CHARS);
+        let rest = if counted > COUNT_UP_TO && substring {
             2
         } else {
             1
