@@ -312,6 +312,14 @@ pub trait ScheduleRecords: Send + Sync {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Vec<Appointment>>;
+    /// How many appointments each of these clinics has starting in
+    /// [from, to), per status: (clinic id, status, count).
+    async fn appointment_counts(
+        &self,
+        clinic_ids: &[i64],
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<(i64, needlepoint_domain::appointment::AppointmentStatus, i64)>>;
     async fn patient_appointments(&self, patient_id: i64) -> Result<Vec<Appointment>>;
     /// The clinic's opening hours; `None` until set.
     async fn clinic_hours(
@@ -384,6 +392,9 @@ pub trait ScheduleRecords: Send + Sync {
     /// Stops the unsent messages of an appointment (it was cancelled).
     async fn cancel_messages(&self, appointment_id: i64) -> Result<()>;
     async fn messages(&self, clinic_id: i64, limit: i64) -> Result<Vec<Message>>;
+    /// The latest messages of every clinic this staff member belongs to,
+    /// newest first.
+    async fn staff_messages(&self, staff_id: i64, limit: i64) -> Result<Vec<Message>>;
 
     /// Moves an appointment on (checked_in, completed, cancelled, no_show);
     /// cancelling frees its time and stops its unsent messages.
@@ -843,6 +854,9 @@ pub trait Store:
     ) -> Result<Patient>;
     /// Reads a patient without recording a view (for access checks).
     async fn patient(&self, id: i64) -> Result<Patient>;
+    /// The patients with these ids that exist, in no particular order:
+    /// one query for a list's names.
+    async fn patients_by_id(&self, ids: &[i64]) -> Result<Vec<Patient>>;
     /// Patients in the clinics this staff member belongs to whose name,
     /// e-mail, phone or birth date contains every word of `query`, as
     /// folded by `needlepoint_domain::patient_search`; a page of `limit`
@@ -858,6 +872,10 @@ pub trait Store:
 
     /// The patients most recently added to this staff member's clinics.
     async fn recent_patients(&self, staff_id: i64, limit: i64) -> Result<Vec<Patient>>;
+
+    /// How many patients each of this staff member's clinics has, as
+    /// (clinic id, patients): a summary kept by triggers, not a count.
+    async fn patient_counts(&self, staff_id: i64) -> Result<Vec<(i64, i64)>>;
 
     async fn add_clinical_note(
         &self,

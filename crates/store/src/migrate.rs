@@ -95,6 +95,11 @@ pub const SQLITE: &[Migration] = &[
         name: "patient_search",
         sql: include_str!("../migrations/sqlite/0017_patient_search.sql"),
     },
+    Migration {
+        version: 18,
+        name: "chain_speed",
+        sql: include_str!("../migrations/sqlite/0018_chain_speed.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -182,6 +187,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 17,
         name: "patient_search",
         sql: include_str!("../migrations/postgres/0017_patient_search.sql"),
+    },
+    Migration {
+        version: 18,
+        name: "chain_speed",
+        sql: include_str!("../migrations/postgres/0018_chain_speed.sql"),
     },
 ];
 

@@ -94,6 +94,14 @@ const STAFF_COLS: &str = "id, organisation_id, email, name, role, active, is_pra
      profession, registration_number, medical_director, created_at, totp_enabled_at";
 /// A column list (`STAFF_COLS`, `PATIENT_COLS`…) of a table named `alias`
 /// in a join.
+/// `$first, $first+1, …`: `n` placeholders for an `IN (…)` list.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn cols_of(cols: &str, alias: &str) -> String {
     cols.split(", ")
         .map(|c| format!("{alias}.{c}"))

@@ -65,22 +65,56 @@ async fn postgres_url() -> String {
     "postgres://postgres@127.0.0.1:5432/needlepoint_bench".into()
 }
 
-/// The chain on SQLite and on PostgreSQL, generated where missing.
-pub async fn chains() -> Vec<(&'static str, Arc<dyn Store>)> {
+/// Where a backend's chain is kept: a SQLite file or a PostgreSQL URL.
+pub enum Place {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+/// The folder the SQLite chain (and anything kept beside it) lives in.
+pub fn dir() -> std::path::PathBuf {
     let dir = std::env::var("NEEDLEPOINT_BENCH_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|_| {
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-chain")
         });
     std::fs::create_dir_all(&dir).unwrap();
-    let sqlite = open_sqlite(&dir.join("needlepoint.sqlite3"), SqliteDurability::Full)
-        .await
-        .unwrap();
-    let postgres = open_postgres(&postgres_url().await).await.unwrap();
+    dir
+}
+
+/// Where the chain of `backend` ("sqlite" or "postgres") is kept.
+pub async fn place(backend: &str) -> Place {
+    match backend {
+        "postgres" => Place::Postgres(postgres_url().await),
+        _ => Place::Sqlite(dir().join("needlepoint.sqlite3")),
+    }
+}
+
+/// Opens a chain's database as the server would (not generating it).
+pub async fn open(place: &Place) -> Arc<dyn Store> {
+    match place {
+        Place::Sqlite(path) => open_sqlite(path, SqliteDurability::Full).await.unwrap(),
+        Place::Postgres(url) => open_postgres(url).await.unwrap(),
+    }
+}
+
+/// The chain of `backend`, generated where missing, and its display name.
+pub async fn chain(backend: &str) -> (&'static str, Arc<dyn Store>) {
+    let name = if backend == "postgres" {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    let store = open(&place(backend).await).await;
+    ensure_chain(&store, name).await;
+    (name, store)
+}
+
+/// The chain on SQLite and on PostgreSQL, generated where missing.
+pub async fn chains() -> Vec<(&'static str, Arc<dyn Store>)> {
     let mut out = vec![];
-    for (name, store) in [("SQLite", sqlite), ("PostgreSQL", postgres)] {
-        ensure_chain(&store, name).await;
-        out.push((name, store));
+    for backend in ["sqlite", "postgres"] {
+        out.push(chain(backend).await);
     }
     out
 }

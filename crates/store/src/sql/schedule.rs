@@ -280,6 +280,38 @@ impl ScheduleRecords for SqlStore<Db> {
         rows.iter().map(Self::appointment_from).collect()
     }
 
+    async fn appointment_counts(
+        &self,
+        clinic_ids: &[i64],
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<(i64, AppointmentStatus, i64)>> {
+        if clinic_ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let sql = format!(
+            "SELECT clinic_id, status, COUNT(*) FROM appointments \
+             WHERE clinic_id IN ({}) AND starts_at >= $1 AND starts_at < $2 \
+             GROUP BY clinic_id, status",
+            placeholders(3, clinic_ids.len())
+        );
+        let mut q = sqlx::query_as::<_, (i64, String, i64)>(&sql)
+            .bind(Ts(from))
+            .bind(Ts(to));
+        for id in clinic_ids {
+            q = q.bind(id);
+        }
+        q.fetch_all(&self.pool)
+            .await?
+            .into_iter()
+            .map(|(clinic, status, n)| {
+                AppointmentStatus::parse(&status)
+                    .map(|s| (clinic, s, n))
+                    .ok_or_else(|| decode_err("status", status))
+            })
+            .collect()
+    }
+
     async fn patient_appointments(&self, patient_id: i64) -> Result<Vec<Appointment>> {
         let rows = sqlx::query(&format!(
             "SELECT {APPOINTMENT_COLS} FROM appointments WHERE patient_id = $1 ORDER BY starts_at, id"
@@ -537,6 +569,18 @@ impl ScheduleRecords for SqlStore<Db> {
             "SELECT {MESSAGE_COLS} FROM messages WHERE clinic_id = $1 ORDER BY id DESC LIMIT $2"
         ))
         .bind(clinic_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(Self::message_from).collect()
+    }
+
+    async fn staff_messages(&self, staff_id: i64, limit: i64) -> Result<Vec<Message>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {MESSAGE_COLS} FROM messages WHERE clinic_id IN \
+             (SELECT clinic_id FROM staff_clinics WHERE staff_id = $1) ORDER BY id DESC LIMIT $2"
+        ))
+        .bind(staff_id)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;

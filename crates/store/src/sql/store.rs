@@ -1711,6 +1711,22 @@ impl Store for SqlStore<Db> {
         Self::patient_in(&mut conn, id).await
     }
 
+    async fn patients_by_id(&self, ids: &[i64]) -> Result<Vec<Patient>> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let sql = format!(
+            "SELECT {PATIENT_COLS} FROM patients WHERE id IN ({})",
+            placeholders(1, ids.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in ids {
+            q = q.bind(id);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter().map(Self::patient_from).collect()
+    }
+
     async fn search_patients(
         &self,
         staff_id: i64,
@@ -1834,16 +1850,29 @@ impl Store for SqlStore<Db> {
     }
 
     async fn recent_patients(&self, staff_id: i64, limit: i64) -> Result<Vec<Patient>> {
+        // Ids grow as patients are added: the newest by the primary key,
+        // not by sorting every patient on their creation time.
         let rows = sqlx::query(&format!(
             "SELECT {PATIENT_COLS} FROM patients WHERE clinic_id IN \
              (SELECT clinic_id FROM staff_clinics WHERE staff_id = $1) \
-             ORDER BY created_at DESC, id DESC LIMIT $2"
+             ORDER BY id DESC LIMIT $2"
         ))
         .bind(staff_id)
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(Self::patient_from).collect()
+    }
+
+    async fn patient_counts(&self, staff_id: i64) -> Result<Vec<(i64, i64)>> {
+        // Kept by the patients table's triggers (migration 18).
+        Ok(sqlx::query_as(
+            "SELECT c.clinic_id, CAST(c.patients AS BIGINT) FROM clinic_patient_counts c \
+             JOIN staff_clinics s ON s.clinic_id = c.clinic_id WHERE s.staff_id = $1",
+        )
+        .bind(staff_id)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     async fn add_clinical_note(

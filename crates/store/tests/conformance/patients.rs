@@ -82,7 +82,7 @@ pub async fn patient_search_matches_every_word(b: TestBackend) {
 
 /// The index finds what people type: accents or none, words in any order,
 /// phone numbers with or without spaces and country code, birth dates in
-/// three forms; exact family-name matches come first. Both databases give
+/// four forms; exact family-name matches come first. Both databases give
 /// the same patients in the same order.
 pub async fn patient_search_finds_what_people_type(b: TestBackend) {
     let s = seeded(b).await;
@@ -131,6 +131,32 @@ pub async fn patient_search_finds_what_people_type(b: TestBackend) {
         ("kafo", vec!["Ann Bokafor", "Ben Okafor"]),
         ("zz", vec![]),
         ("nobody here", vec![]),
+        // Accents typed or not, in any case and order.
+        ("Zoe Angstrom", vec!["Zoë Ångström"]),
+        ("ZOË", vec!["Zoë Ångström"]),
+        ("ångström", vec!["Zoë Ångström"]),
+        ("núñez", vec!["José Núñez"]),
+        ("jose NUNEZ", vec!["José Núñez"]),
+        // Phone numbers as people write them.
+        ("+447700900123", vec!["Zoë Ångström"]),
+        ("07700 900 123", vec!["Zoë Ångström"]),
+        ("7700900123", vec!["Zoë Ångström"]),
+        ("0207946", vec!["Ben Okafor"]),
+        // Birth dates: the month first as in the US, or only the year.
+        ("03/13/1997", vec!["Zoë Ångström"]),
+        ("1997", vec!["Zoë Ångström"]),
+        ("01/12/2001", vec!["Ben Okafor"]),
+        // Prefixes: one or two letters start the family name; three or more
+        // are found anywhere.
+        ("ång", vec!["Zoë Ångström"]),
+        ("nu", vec!["José Núñez"]),
+        ("b", vec!["Ann Bokafor"]),
+        ("oka", vec!["Ann Bokafor", "Ben Okafor"]),
+        ("ann@example", vec!["Ann Bokafor"]),
+        // Every word must match the same patient.
+        ("zoë okafor", vec![]),
+        ("1999-01-01", vec![]),
+        ("+1 555 0100", vec![]),
     ] {
         assert_eq!(q(query).await, found, "{query:?}");
     }
@@ -301,6 +327,136 @@ pub async fn patient_counts_stop_at_a_thousand(b: TestBackend) {
         .collect();
     assert_eq!(ids.len(), 40);
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+}
+
+/// Each clinic's number of patients (the summary Today and Reports read) is
+/// kept with the patients themselves: through a bulk load and one by one.
+/// A staff member sees only their own clinics' numbers.
+pub async fn clinic_patient_counts_are_kept_with_the_patients(b: TestBackend) {
+    let store = fresh_store(b).await;
+    let scale = needlepoint_store::generate::Scale {
+        clinics: 3,
+        patients: 301,
+        sessions: 301,
+        seed: 3,
+        until: now(),
+    };
+    let made = store.generate(&scale, &|_| {}).await.unwrap();
+    let c = made.clinic_ids.clone();
+    let org = store.organisation().await.unwrap().unwrap();
+    let owner = store
+        .list_staff(org.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.role == Role::Owner)
+        .unwrap();
+    let counts = |staff: i64| {
+        let store = store.clone();
+        async move {
+            let mut v = store.patient_counts(staff).await.unwrap();
+            v.sort();
+            v
+        }
+    };
+    assert_eq!(
+        counts(owner.id).await,
+        [(c[0], 101), (c[1], 100), (c[2], 100)]
+    );
+    store
+        .create_patient(
+            c[1],
+            &patient("Nia", "Brook", "1992-04-04"),
+            &actor(owner.id),
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        counts(owner.id).await,
+        [(c[0], 101), (c[1], 101), (c[2], 100)]
+    );
+    let desk = store
+        .create_staff(
+            &new_staff(org.id, "desk@example.com", Role::FrontDesk, vec![c[2]]),
+            &actor(owner.id),
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(counts(desk.id).await, [(c[2], 100)]);
+}
+
+/// A patient's row, its search index entry, its clinic's count and its
+/// audit row are one transaction: when the last of them fails (the audit
+/// row refused by a trigger added by hand), none of the others is kept.
+pub async fn a_failed_patient_write_leaves_no_index_entry(b: TestBackend) {
+    let (store, at) = fresh_store_at(b).await;
+    let s = seed(store).await;
+    let a = actor(s.owner_id);
+    let iris = s
+        .store
+        .create_patient(
+            s.clinic_id,
+            &patient("Iris", "Vale", "1980-01-01"),
+            &a,
+            now(),
+        )
+        .await
+        .unwrap();
+    let (refuse, allow) = match b {
+        TestBackend::Sqlite => (
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log \
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
+            "DROP TRIGGER refuse_audit;",
+        ),
+        TestBackend::Postgres => (
+            "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ \
+             BEGIN RAISE EXCEPTION 'refused by the test'; END $$; \
+             CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log \
+             FOR EACH ROW EXECUTE FUNCTION refuse_audit();",
+            "DROP TRIGGER refuse_audit ON audit_log; DROP FUNCTION refuse_audit();",
+        ),
+    };
+    super::record::by_hand(b, &at, refuse).await;
+    let new = s
+        .store
+        .create_patient(
+            s.clinic_id,
+            &patient("Quentin", "Marlowe", "1970-05-05"),
+            &a,
+            now(),
+        )
+        .await;
+    assert!(new.is_err(), "{new:?}");
+    let mut renamed = iris.details.clone();
+    renamed.family_name = "Renamed".into();
+    let changed = s
+        .store
+        .update_patient(iris.id, iris.version, &renamed, &a, now())
+        .await;
+    assert!(changed.is_err(), "{changed:?}");
+    super::record::by_hand(b, &at, allow).await;
+
+    let found = |q: &'static str| s.store.search_patients(s.owner_id, None, q, 10, None);
+    assert_eq!(found("marlowe").await.unwrap().total, 0, "no index entry");
+    assert_eq!(found("renamed").await.unwrap().total, 0, "no new entry");
+    assert_eq!(found("vale").await.unwrap().total, 1, "the old one kept");
+    assert_eq!(
+        s.store.patient_counts(s.owner_id).await.unwrap(),
+        [(s.clinic_id, 1)],
+        "the count did not move"
+    );
+    assert_eq!(s.store.patient(iris.id).await.unwrap().version, 1);
+    if b == TestBackend::Sqlite {
+        // The FTS index agrees with the table it indexes.
+        super::record::by_hand(
+            b,
+            &at,
+            "INSERT INTO patient_search (patient_search) VALUES ('integrity-check')",
+        )
+        .await;
+    }
 }
 
 pub async fn patient_updates_check_version_and_audit_changes(b: TestBackend) {

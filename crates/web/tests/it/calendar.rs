@@ -213,6 +213,63 @@ async fn todays_list_checks_patients_in(b: TestBackend) {
             .as_deref(),
         Some("Patient called")
     );
+
+    // An owner of more clinics than one reads at once sees a line per
+    // clinic, its day counted, and opens one clinic's list from it.
+    for name in ["Third Clinic", "Fourth Clinic"] {
+        c.app
+            .store
+            .create_clinic(
+                c.app
+                    .store
+                    .clinic(c.clinic_id)
+                    .await
+                    .unwrap()
+                    .organisation_id,
+                &needlepoint_domain::ClinicDetails::parse(name, "Europe/London", "", "").unwrap(),
+                &actor,
+                now,
+            )
+            .await
+            .unwrap();
+    }
+    let mut owner = c.client_as(Role::Owner).await;
+    let page = owner.get("/today").await.text().await.unwrap();
+    let line = page
+        .split(&format!("id=\"clinic-{}\"", c.clinic_id))
+        .nth(1)
+        .and_then(|rest| rest.split("</tr>").next())
+        .expect("a line for the clinic");
+    assert!(
+        line.contains("<strong>2</strong>")
+            && line.contains("1 checked in")
+            && line.contains("1 cancelled"),
+        "{line}"
+    );
+    assert!(page.contains("Fourth Clinic") && !page.contains("id=\"today-list\""));
+    let day = owner
+        .get(&format!("/today?clinic={}", c.clinic_id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        day.contains("id=\"today-list\"")
+            && day.contains(&format!("/appointments/{}", booked[0].id))
+            && day.contains("All clinics")
+    );
+    // Another organisation's clinic, or none, is not found.
+    assert_eq!(owner.get("/today?clinic=424242").await.status(), 404);
+    // Reports count each clinic's patients from the kept summary.
+    let reports = owner.get("/reports").await.text().await.unwrap();
+    assert!(
+        reports.contains("<td>Third Clinic</td><td>Europe/London</td><td>0</td>"),
+        "{reports}"
+    );
+    assert!(
+        reports.contains("<th>All</th><th></th><th>2</th>"),
+        "{reports}"
+    );
 }
 
 struct Refuses;
