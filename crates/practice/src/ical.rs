@@ -135,11 +135,19 @@ async fn events(
 ) -> Result<Vec<Event>, needlepoint_store::StoreError> {
     let mut out = vec![];
     let mut clinics: std::collections::HashMap<i64, String> = std::collections::HashMap::new();
+    // Every patient's name in one read, not one per appointment.
+    let ids: Vec<i64> = list.iter().map(|a| a.patient_id).collect();
+    let names: std::collections::HashMap<i64, String> = cx
+        .store
+        .patients_by_id(&ids)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.details.full_name()))
+        .collect();
     for a in list {
         if let std::collections::hash_map::Entry::Vacant(e) = clinics.entry(a.clinic_id) {
             e.insert(cx.store.clinic(a.clinic_id).await?.details.name);
         }
-        let patient = cx.store.patient(a.patient_id).await?;
         out.push(Event {
             uid: format!("appointment-{}@needlepoint", a.id),
             start: a.starts_at,
@@ -154,7 +162,7 @@ async fn events(
                 a.session_number
                     .map(|n| format!(" {n}"))
                     .unwrap_or_default(),
-                patient.details.full_name()
+                names.get(&a.patient_id).map_or("", String::as_str)
             ),
             location: clinics[&a.clinic_id].clone(),
             description: format!(

@@ -99,6 +99,8 @@ struct Sample {
     intake_token: String,
     consent_token: String,
     feed_token: String,
+    /// The clinic's today, for routes that take dates.
+    today: jiff::civil::Date,
 }
 
 impl Sample {
@@ -135,6 +137,40 @@ impl Sample {
             });
         }
         Ok(out.join("/"))
+    }
+
+    /// The query string a route must have: each parameter the OpenAPI
+    /// document marks required, filled in by its name.
+    fn query(&self, doc: &serde_json::Value, path: &str) -> Result<String, String> {
+        let params = doc["paths"][path]["get"]["parameters"].as_array();
+        let mut pairs = vec![];
+        for p in params.into_iter().flatten() {
+            if p["in"] != "query" || p["required"] != true {
+                continue;
+            }
+            let name = p["name"].as_str().unwrap_or_default();
+            pairs.push(format!(
+                "{name}={}",
+                match name {
+                    "clinic_id" => self.clinic.to_string(),
+                    "patient_id" => self.patient.to_string(),
+                    "from" => self.today.to_string(),
+                    "to" => (self.today + jiff::Span::new().days(6)).to_string(),
+                    // The next session of the patient's accepted plan.
+                    "kind" => "session".into(),
+                    _ => {
+                        return Err(format!(
+                            "{path}: what goes in its required ?{name}=? Add it to Sample::query."
+                        ));
+                    }
+                }
+            ));
+        }
+        Ok(if pairs.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", pairs.join("&"))
+        })
     }
 }
 
@@ -245,6 +281,30 @@ async fn sample(store: &Arc<dyn Store>, owner_id: i64, owner: &mut Client) -> Sa
     let today = jiff::Timestamp::now()
         .to_zoned(jiff::tz::TimeZone::get(&clinic.details.time_zone).unwrap())
         .date();
+
+    // Open on weekdays, with a room and a pen, as a clinic set up for
+    // booking is (the generated chain has its history, not its hours).
+    if store.clinic_hours(clinic.id).await.unwrap().is_none() {
+        use jiff::civil::{time, Weekday};
+        let hours = needlepoint_domain::scheduling::WeeklyHours::weekdays(
+            time(9, 0, 0, 0),
+            time(18, 0, 0, 0),
+            Weekday::Saturday,
+        );
+        store
+            .set_clinic_hours(clinic.id, &hours, &by, now)
+            .await
+            .unwrap();
+        store
+            .create_room(
+                clinic.id,
+                &needlepoint_domain::RoomDetails::parse("Room 1").unwrap(),
+                &by,
+                now,
+            )
+            .await
+            .unwrap();
+    }
 
     // Screened for acne scars on the cheeks.
     let screenings = store.screenings(patient.id).await.unwrap();
@@ -416,6 +476,7 @@ async fn sample(store: &Arc<dyn Store>, owner_id: i64, owner: &mut Client) -> Sa
         intake_token,
         consent_token,
         feed_token,
+        today,
     }
 }
 
@@ -505,15 +566,17 @@ async fn measure(backend: &str) -> bool {
     let mut desk = sign_in(&store, &base, desk_id, "bench-desk@generated.example").await;
     let sample = sample(&store, owner_id, &mut owner).await;
 
+    let doc: serde_json::Value = owner.get("/api/openapi.json").await.json().await.unwrap();
+
     let mut rows = vec![];
     let started = Instant::now();
     for route in needlepoint_web::routes::all() {
         if route.method != Method::GET {
             continue;
         }
-        let path = match sample.fill(route.path) {
-            Ok(p) => p,
-            Err(why) => panic!("{why}"),
+        let path = match (sample.fill(route.path), sample.query(&doc, route.path)) {
+            (Ok(p), Ok(q)) => p + &q,
+            (Err(why), _) | (_, Err(why)) => panic!("{why}"),
         };
         for (who, role, web) in [
             ("owner", Role::Owner, &mut owner),

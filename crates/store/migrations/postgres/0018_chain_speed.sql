@@ -50,3 +50,7 @@ CREATE TRIGGER clinic_patient_counts_update AFTER UPDATE ON patients
 
 -- An item's usable stock sums its lots.
 CREATE INDEX lots_by_item ON lots (item_id);
+-- A clinic's newest patients (Today's "recently added"), and a
+-- practitioner's calendar feed.
+CREATE INDEX patients_by_clinic_id ON patients (clinic_id, id);
+CREATE INDEX appointments_by_practitioner ON appointments (practitioner_id, starts_at);

@@ -1712,19 +1712,26 @@ impl Store for SqlStore<Db> {
     }
 
     async fn patients_by_id(&self, ids: &[i64]) -> Result<Vec<Patient>> {
-        if ids.is_empty() {
-            return Ok(vec![]);
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut out = vec![];
+        // A thousand at a time: well inside either database's limit on
+        // parameters, whatever the list.
+        for chunk in ids.chunks(1000) {
+            let sql = format!(
+                "SELECT {PATIENT_COLS} FROM patients WHERE id IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            for row in q.fetch_all(&self.pool).await? {
+                out.push(Self::patient_from(&row)?);
+            }
         }
-        let sql = format!(
-            "SELECT {PATIENT_COLS} FROM patients WHERE id IN ({})",
-            placeholders(1, ids.len())
-        );
-        let mut q = sqlx::query(&sql);
-        for id in ids {
-            q = q.bind(id);
-        }
-        let rows = q.fetch_all(&self.pool).await?;
-        rows.iter().map(Self::patient_from).collect()
+        Ok(out)
     }
 
     async fn search_patients(
@@ -1736,9 +1743,15 @@ impl Store for SqlStore<Db> {
         after: Option<&Cursor>,
     ) -> Result<PatientPage> {
         let words = patient_search::words(query);
-        let scope = "WHERE patients.clinic_id IN \
-             (SELECT clinic_id FROM staff_clinics WHERE staff_id = $1) \
-             AND ($2 IS NULL OR patients.clinic_id = $2)";
+        // One clinic asked for is a range of the clinic's indexes; "any
+        // clinic" must not read as "clinic = $2 OR …", which no index serves.
+        let scope = if clinic_id.is_some() {
+            "WHERE patients.clinic_id = $2 AND patients.clinic_id IN \
+             (SELECT clinic_id FROM staff_clinics WHERE staff_id = $1)"
+        } else {
+            "WHERE patients.clinic_id IN \
+             (SELECT clinic_id FROM staff_clinics WHERE staff_id = $1) AND $2 IS NULL"
+        };
         // Through the full-text index, and (for one family name's range)
         // checked row by row.
         let indexed = self.patient_filter(&words, true);
@@ -1850,17 +1863,38 @@ impl Store for SqlStore<Db> {
     }
 
     async fn recent_patients(&self, staff_id: i64, limit: i64) -> Result<Vec<Patient>> {
-        // Ids grow as patients are added: the newest by the primary key,
-        // not by sorting every patient on their creation time.
-        let rows = sqlx::query(&format!(
-            "SELECT {PATIENT_COLS} FROM patients WHERE clinic_id IN \
-             (SELECT clinic_id FROM staff_clinics WHERE staff_id = $1) \
-             ORDER BY id DESC LIMIT $2"
-        ))
+        // Ids grow as patients are added: each clinic's newest are the end
+        // of its (clinic, id) index, read there and merged. Neither "every
+        // clinic's patients sorted by creation" nor "the whole table from
+        // its newest id" stays fast both for a chain's owner and for a new
+        // clinic with three patients.
+        let clinics: Vec<i64> = sqlx::query_scalar(
+            "SELECT clinic_id FROM staff_clinics WHERE staff_id = $1 ORDER BY clinic_id",
+        )
         .bind(staff_id)
-        .bind(limit)
         .fetch_all(&self.pool)
         .await?;
+        if clinics.is_empty() {
+            return Ok(vec![]);
+        }
+        let arms: Vec<String> = (0..clinics.len())
+            .map(|i| {
+                format!(
+                    "SELECT * FROM (SELECT {PATIENT_COLS} FROM patients WHERE clinic_id = ${} \
+                     ORDER BY id DESC LIMIT $1) newest_{i}",
+                    i + 2
+                )
+            })
+            .collect();
+        let sql = format!(
+            "SELECT * FROM ({}) newest ORDER BY id DESC LIMIT $1",
+            arms.join(" UNION ALL ")
+        );
+        let mut q = sqlx::query(&sql).bind(limit);
+        for c in &clinics {
+            q = q.bind(c);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
         rows.iter().map(Self::patient_from).collect()
     }
 

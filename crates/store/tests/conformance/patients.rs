@@ -385,6 +385,28 @@ pub async fn clinic_patient_counts_are_kept_with_the_patients(b: TestBackend) {
         .await
         .unwrap();
     assert_eq!(counts(desk.id).await, [(c[2], 100)]);
+    // The newest patients: across the owner's clinics, the one just added
+    // first; the desk's from its own clinic only.
+    let newest = |staff: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .recent_patients(staff, 3)
+                .await
+                .unwrap()
+                .iter()
+                .map(|p| (p.id, p.clinic_id))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        newest(owner.id).await,
+        [(302, c[1]), (301, c[0]), (300, c[2])]
+    );
+    assert_eq!(
+        newest(desk.id).await,
+        [(300, c[2]), (297, c[2]), (294, c[2])]
+    );
 }
 
 /// A patient's row, its search index entry, its clinic's count and its

@@ -3,13 +3,14 @@
 //! every session that used it, and its recall.
 
 use super::forms::FormValues;
+use super::LISTED_CLINICS;
 use crate::auth::Caller;
 use crate::csrf::CsrfToken;
 use crate::error::PageError;
 use crate::view::{local_time, render, Shell};
 use crate::AppState;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
@@ -41,6 +42,9 @@ pub struct ClinicStock {
 struct InventoryPage {
     shell: Shell,
     clinics: Vec<ClinicStock>,
+    /// With many clinics, the one shown and the way to the others:
+    /// (id, name, shown).
+    choices: Vec<(i64, String, bool)>,
     kinds: Vec<(&'static str, &'static str)>,
     problem: Option<String>,
     /// The clinic whose form failed, and what was typed.
@@ -59,12 +63,32 @@ async fn inventory_page(
     st: &AppState,
     caller: &Caller,
     csrf: &CsrfToken,
+    shown: i64,
     form_clinic: i64,
     v: FormValues,
     problem: Option<Invalid>,
 ) -> Result<Response, PageError> {
+    let all = st.store.clinics_for_staff(caller.staff.id).await?;
+    // One clinic at a time for a chain: the one asked for (or whose form is
+    // being corrected), else the first.
+    let many = all.len() > LISTED_CLINICS;
+    let shown = [shown, form_clinic]
+        .into_iter()
+        .find(|id| *id != 0)
+        .or(all.first().map(|c| c.id))
+        .unwrap_or(0);
+    if !all.iter().any(|c| c.id == shown) && !all.is_empty() {
+        return Err(PageError::NotFound);
+    }
+    let choices = if many {
+        all.iter()
+            .map(|c| (c.id, c.details.name.clone(), c.id == shown))
+            .collect()
+    } else {
+        vec![]
+    };
     let mut clinics = vec![];
-    for c in st.store.clinics_for_staff(caller.staff.id).await? {
+    for c in all.into_iter().filter(|c| !many || c.id == shown) {
         let now = stock::stock(st, caller, c.id).await?;
         clinics.push(ClinicStock {
             id: c.id,
@@ -92,6 +116,7 @@ async fn inventory_page(
     let page = InventoryPage {
         shell: Shell::new(caller, csrf, "inventory"),
         clinics,
+        choices,
         kinds: SupplyKind::ALL
             .iter()
             .map(|k| (k.as_str(), k.label()))
@@ -109,12 +134,19 @@ async fn inventory_page(
     Ok((code, render(&page)).into_response())
 }
 
+#[derive(serde::Deserialize)]
+pub struct InventoryQuery {
+    clinic: Option<i64>,
+}
+
 pub async fn page(
     State(st): State<AppState>,
     caller: Caller,
     csrf: CsrfToken,
+    Query(q): Query<InventoryQuery>,
 ) -> Result<Response, PageError> {
-    inventory_page(&st, &caller, &csrf, 0, FormValues::default(), None).await
+    let shown = q.clinic.unwrap_or(0);
+    inventory_page(&st, &caller, &csrf, shown, 0, FormValues::default(), None).await
 }
 
 fn clinic_of(caller: &Caller, v: &FormValues) -> Result<i64, PageError> {
@@ -152,7 +184,7 @@ pub async fn add_item(
     };
     match stock::add_item(&st, &caller, &input).await {
         Ok(_) => Ok(Redirect::to("/inventory").into_response()),
-        Err(Error::Invalid(i)) => inventory_page(&st, &caller, &csrf, clinic, v, Some(i)).await,
+        Err(Error::Invalid(i)) => inventory_page(&st, &caller, &csrf, 0, clinic, v, Some(i)).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -173,7 +205,7 @@ pub async fn receive(
     };
     match stock::receive(&st, &caller, &input).await {
         Ok(_) => Ok(Redirect::to("/inventory").into_response()),
-        Err(Error::Invalid(i)) => inventory_page(&st, &caller, &csrf, clinic, v, Some(i)).await,
+        Err(Error::Invalid(i)) => inventory_page(&st, &caller, &csrf, 0, clinic, v, Some(i)).await,
         Err(e) => Err(e.into()),
     }
 }

@@ -21,6 +21,12 @@ use crate::auth::Caller;
 use crate::error::PageError;
 use needlepoint_store::Store;
 
+/// With more clinics than this, pages that show each clinic's day or stock
+/// show one clinic at a time (with a way to the others): the owner of a
+/// chain does not read fifty lists at once, and a page reads only what it
+/// shows.
+pub const LISTED_CLINICS: usize = 3;
+
 /// The zone to show a caller's own times in (tokens, the audit trail): that
 /// of the first of their clinics, by name; UTC when they have none.
 pub async fn home_zone(store: &dyn Store, caller: &Caller) -> Result<String, PageError> {

@@ -1,5 +1,6 @@
 //! Today, Calendar, Inventory, Reports and the organisation's audit trail.
 
+use super::LISTED_CLINICS;
 use crate::auth::Caller;
 use crate::csrf::CsrfToken;
 use crate::error::PageError;
@@ -26,7 +27,8 @@ pub struct ClinicToday {
     low_stock: Vec<(String, i64, i64)>,
 }
 
-/// One clinic on a chain's Today: its day counted, not listed.
+/// One clinic on a chain's Today: its day counted, not listed (more than
+/// [`LISTED_CLINICS`] clinics).
 pub struct ClinicLine {
     id: i64,
     name: String,
@@ -66,11 +68,6 @@ struct TodayPage {
     back_to_all: bool,
     recent: Vec<(i64, String, String)>,
 }
-
-/// With more clinics than this, Today shows a line per clinic (its day
-/// counted) and each clinic's list on its own page: the owner of a chain
-/// does not read fifty lists at once, and the page reads only what it shows.
-const LISTED_CLINICS: usize = 3;
 
 #[derive(serde::Deserialize)]
 pub struct TodayQuery {
