@@ -988,6 +988,32 @@ async fn a_recall_lists_every_patient_and_messages_them_once(b: TestBackend) {
     // counted as usable stock.
     let inventory = nurse.get("/inventory").await.text().await.unwrap();
     assert!(inventory.contains(">recalled</span>"));
+
+    // An owner of more clinics than a page lists at once sees one clinic's
+    // stock at a time, and picks the others.
+    let org = st.clinic(f.c.clinic_id).await.unwrap().organisation_id;
+    for name in ["Third Clinic", "Fourth Clinic"] {
+        st.create_clinic(
+            org,
+            &needlepoint_domain::ClinicDetails::parse(name, "Europe/London", "", "").unwrap(),
+            &actor(f.c.owner),
+            needlepoint_store::now(),
+        )
+        .await
+        .unwrap();
+    }
+    let mut owner = f.c.client_as(Role::Owner).await;
+    let far_page = owner
+        .get(&format!("/inventory?clinic={}", far.clinic))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(far_page.contains("id=\"inventory-clinic\"") && far_page.contains("Fourth Clinic"));
+    assert!(far_page.contains(&format!("id=\"clinic-{}\"", far.clinic)));
+    assert!(!far_page.contains(&format!("id=\"clinic-{}\"", f.c.clinic_id)));
+    assert!(far_page.contains(">recalled</span>"));
+    assert_eq!(owner.get("/inventory?clinic=424242").await.status(), 404);
 }
 
 async fn uploads_are_checked_cleaned_and_kept_by_content(b: TestBackend) {
