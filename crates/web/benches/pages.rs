@@ -282,7 +282,8 @@ async fn sample(store: &Arc<dyn Store>, owner_id: i64, owner: &mut Client) -> Sa
         .to_zoned(jiff::tz::TimeZone::get(&clinic.details.time_zone).unwrap())
         .date();
 
-    // Open on weekdays, with a room and a pen, as a clinic set up for
+    // Open on weekdays, with a room and a pen that reaches the plan's
+    // depth, as a clinic set up for
     // booking is (the generated chain has its history, not its hours).
     if store.clinic_hours(clinic.id).await.unwrap().is_none() {
         use jiff::civil::{time, Weekday};
@@ -302,6 +303,17 @@ async fn sample(store: &Arc<dyn Store>, owner_id: i64, owner: &mut Client) -> Sa
                 &by,
                 now,
             )
+            .await
+            .unwrap();
+    }
+
+    let devices = store.devices(clinic.id).await.unwrap();
+    if !devices.iter().any(|d| d.details.name == "Bench pen") {
+        let pen =
+            needlepoint_domain::DeviceDetails::parse("Bench pen", "SkinPen Precision", "", "2.5")
+                .unwrap();
+        store
+            .create_device(clinic.id, &pen, &by, now)
             .await
             .unwrap();
     }
@@ -512,6 +524,7 @@ struct Row {
 
 /// Requests `path` once to warm up, then [`RUNS`] times.
 async fn time(web: &mut Client, path: &str) -> (u16, Figures) {
+    eprint!("{path} … ");
     let mut status = web.get(path).await.status().as_u16();
     let mut times = vec![];
     for _ in 0..RUNS {
@@ -521,7 +534,9 @@ async fn time(web: &mut Client, path: &str) -> (u16, Figures) {
         r.bytes().await.unwrap();
         times.push(start.elapsed());
     }
-    (status, Figures::of(times))
+    let figures = Figures::of(times);
+    eprintln!("{status}, p95 {:.1} ms", figures.p95.as_secs_f64() * 1000.0);
+    (status, figures)
 }
 
 async fn measure(backend: &str) -> bool {

@@ -3,6 +3,7 @@
 //! comes back alone, filled in, with the error beside the field.
 
 use super::forms::{field, FieldKind, FormValues, SimpleForm};
+use super::LISTED_CLINICS;
 use crate::auth::Caller;
 use crate::csrf::CsrfToken;
 use crate::error::PageError;
@@ -509,6 +510,9 @@ struct SettingsPage {
     organisation: String,
     notice: Option<&'static str>,
     clinics: Vec<ClinicSection>,
+    /// With many clinics, the one shown and the way to the others:
+    /// (id, name, shown).
+    choices: Vec<(i64, String, bool)>,
     staff: Vec<StaffRow>,
     staff_forms: Vec<SimpleForm>,
     org_forms: Vec<SimpleForm>,
@@ -526,6 +530,8 @@ struct FormPage {
 #[derive(serde::Deserialize)]
 pub struct SavedQuery {
     saved: Option<String>,
+    /// With many clinics, the one whose settings are shown.
+    clinic: Option<i64>,
 }
 
 pub async fn page(
@@ -535,8 +541,23 @@ pub async fn page(
     Query(q): Query<SavedQuery>,
 ) -> Result<Response, PageError> {
     let clinics = st.store.clinics_for_staff(caller.staff.id).await?;
+    // A chain's settings one clinic at a time: the one asked for, else the
+    // first.
+    let many = clinics.len() > LISTED_CLINICS;
+    let shown = q.clinic.or(clinics.first().map(|c| c.id)).unwrap_or(0);
+    if !clinics.is_empty() && !clinics.iter().any(|c| c.id == shown) {
+        return Err(PageError::NotFound);
+    }
+    let choices = if many {
+        clinics
+            .iter()
+            .map(|c| (c.id, c.details.name.clone(), c.id == shown))
+            .collect()
+    } else {
+        vec![]
+    };
     let mut sections = vec![];
-    for c in &clinics {
+    for c in clinics.iter().filter(|c| !many || c.id == shown) {
         let hours = st.store.clinic_hours(c.id).await?;
         let closures = st.store.closures(c.id).await?;
         sections.push(ClinicSection {
@@ -638,6 +659,7 @@ pub async fn page(
         staff_forms: vec![staff_form(&clinics)],
         org_forms: vec![new_clinic_form()],
         clinics: sections,
+        choices,
         staff,
     }))
 }
@@ -667,7 +689,13 @@ fn failed(
 }
 
 fn saved(anchor: &str) -> Response {
-    Redirect::to(&format!("/settings?saved=1#{anchor}")).into_response()
+    // Back to the clinic's own section, shown even when a chain's settings
+    // show one clinic at a time.
+    let clinic = anchor
+        .strip_prefix("clinic-")
+        .map(|id| format!("&clinic={id}"))
+        .unwrap_or_default();
+    Redirect::to(&format!("/settings?saved=1{clinic}#{anchor}")).into_response()
 }
 
 /// A clinic of this caller's, or 404.

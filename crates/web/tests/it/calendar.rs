@@ -216,8 +216,10 @@ async fn todays_list_checks_patients_in(b: TestBackend) {
 
     // An owner of more clinics than one reads at once sees a line per
     // clinic, its day counted, and opens one clinic's list from it.
+    let mut added = vec![];
     for name in ["Third Clinic", "Fourth Clinic"] {
-        c.app
+        let made = c
+            .app
             .store
             .create_clinic(
                 c.app
@@ -232,6 +234,7 @@ async fn todays_list_checks_patients_in(b: TestBackend) {
             )
             .await
             .unwrap();
+        added.push(made.id);
     }
     let mut owner = c.client_as(Role::Owner).await;
     let page = owner.get("/today").await.text().await.unwrap();
@@ -269,6 +272,27 @@ async fn todays_list_checks_patients_in(b: TestBackend) {
     assert!(
         reports.contains("<th>All</th><th></th><th>2</th>"),
         "{reports}"
+    );
+    // Settings too show one clinic at a time, and a change comes back to it.
+    let fourth = owner
+        .get(&format!("/settings?clinic={}", added[1]))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(fourth.contains(&format!("id=\"clinic-{}\"", added[1])));
+    assert!(!fourth.contains(&format!("id=\"clinic-{}\"", c.clinic_id)));
+    assert!(fourth.contains("id=\"settings-clinic\""));
+    assert_eq!(owner.get("/settings?clinic=424242").await.status(), 404);
+    let r = owner
+        .post_form(
+            &format!("/settings/clinics/{}/closures", added[1]),
+            &[("day", "2030-12-25"), ("reason", "Christmas")],
+        )
+        .await;
+    assert_eq!(
+        crate::common::location(&r),
+        format!("/settings?saved=1&clinic={0}#clinic-{0}", added[1])
     );
 }
 
