@@ -1794,9 +1794,7 @@ impl Store for SqlStore<Db> {
                  AND $1 IS NOT NULL"
             )
         } else {
-            format!(
-                "WHERE {plus}patients.clinic_id IN ({list}) AND $1 IS NOT NULL AND $2 IS NULL"
-            )
+            format!("WHERE {plus}patients.clinic_id IN ({list}) AND $1 IS NOT NULL AND $2 IS NULL")
         };
         // Counting one clinic's matches checks each against the small
         // (clinic, id) index; a page of matches with words is driven by the
@@ -1885,10 +1883,23 @@ impl Store for SqlStore<Db> {
                 ),
                 (None, _) => (String::new(), "patients.sort_key, patients.id"),
             };
-            let sql = format!(
+            let select = format!(
                 "SELECT {cols}, patients.sort_key, CAST({rank} AS BIGINT) AS search_rank \
-                 {from} {scope}{filter}{family}{page_from} ORDER BY {order} LIMIT {want}"
+                 {from} {scope}{filter}{family}{page_from}"
             );
+            // At most 1,000 match here (else rank 2): PostgreSQL is to find
+            // them through the text index and sort them, not walk the name
+            // index hoping to meet twenty (every patient read for "zzzz").
+            // OFFSET 0 keeps the order and limit outside the search.
+            let fenced = rank == 1 && !words.is_empty() && self.backend() == Backend::Postgres;
+            let sql = if fenced {
+                format!(
+                    "SELECT * FROM ({select} OFFSET 0) matched ORDER BY {} LIMIT {want}",
+                    order.replace("patients.", "")
+                )
+            } else {
+                format!("{select} ORDER BY {order} LIMIT {want}")
+            };
             let mut q = sqlx::query(&sql).bind(staff_id).bind(clinic_id);
             for b in binds {
                 q = q.bind(b);
