@@ -3,7 +3,7 @@
 //! every session that used it, and its recall.
 
 use super::forms::FormValues;
-use super::LISTED_CLINICS;
+use super::ClinicChoice;
 use crate::auth::Caller;
 use crate::csrf::CsrfToken;
 use crate::error::PageError;
@@ -71,24 +71,10 @@ async fn inventory_page(
     let all = st.store.clinics_for_staff(caller.staff.id).await?;
     // One clinic at a time for a chain: the one asked for (or whose form is
     // being corrected), else the first.
-    let many = all.len() > LISTED_CLINICS;
-    let shown = [shown, form_clinic]
-        .into_iter()
-        .find(|id| *id != 0)
-        .or(all.first().map(|c| c.id))
-        .unwrap_or(0);
-    if !all.iter().any(|c| c.id == shown) && !all.is_empty() {
-        return Err(PageError::NotFound);
-    }
-    let choices = if many {
-        all.iter()
-            .map(|c| (c.id, c.details.name.clone(), c.id == shown))
-            .collect()
-    } else {
-        vec![]
-    };
+    let asked = [shown, form_clinic].into_iter().find(|id| *id != 0);
+    let pick = ClinicChoice::of(&all, asked)?;
     let mut clinics = vec![];
-    for c in all.into_iter().filter(|c| !many || c.id == shown) {
+    for c in all.into_iter().filter(|c| pick.shows(c.id)) {
         let now = stock::stock(st, caller, c.id).await?;
         clinics.push(ClinicStock {
             id: c.id,
@@ -116,7 +102,7 @@ async fn inventory_page(
     let page = InventoryPage {
         shell: Shell::new(caller, csrf, "inventory"),
         clinics,
-        choices,
+        choices: pick.choices,
         kinds: SupplyKind::ALL
             .iter()
             .map(|k| (k.as_str(), k.label()))

@@ -3,7 +3,7 @@
 //! comes back alone, filled in, with the error beside the field.
 
 use super::forms::{field, FieldKind, FormValues, SimpleForm};
-use super::LISTED_CLINICS;
+use super::ClinicChoice;
 use crate::auth::Caller;
 use crate::csrf::CsrfToken;
 use crate::error::PageError;
@@ -543,21 +543,9 @@ pub async fn page(
     let clinics = st.store.clinics_for_staff(caller.staff.id).await?;
     // A chain's settings one clinic at a time: the one asked for, else the
     // first.
-    let many = clinics.len() > LISTED_CLINICS;
-    let shown = q.clinic.or(clinics.first().map(|c| c.id)).unwrap_or(0);
-    if !clinics.is_empty() && !clinics.iter().any(|c| c.id == shown) {
-        return Err(PageError::NotFound);
-    }
-    let choices = if many {
-        clinics
-            .iter()
-            .map(|c| (c.id, c.details.name.clone(), c.id == shown))
-            .collect()
-    } else {
-        vec![]
-    };
+    let pick = ClinicChoice::of(&clinics, q.clinic)?;
     let mut sections = vec![];
-    for c in clinics.iter().filter(|c| !many || c.id == shown) {
+    for c in clinics.iter().filter(|c| pick.shows(c.id)) {
         let hours = st.store.clinic_hours(c.id).await?;
         let closures = st.store.closures(c.id).await?;
         sections.push(ClinicSection {
@@ -659,7 +647,7 @@ pub async fn page(
         staff_forms: vec![staff_form(&clinics)],
         org_forms: vec![new_clinic_form()],
         clinics: sections,
-        choices,
+        choices: pick.choices,
         staff,
     }))
 }
