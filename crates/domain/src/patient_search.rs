@@ -5,6 +5,7 @@
 //! find the same patients.
 
 use crate::PatientDetails;
+use jiff::civil::Date;
 use unicode_normalization::UnicodeNormalization;
 
 /// Shorter words cannot use the trigram index (SQLite FTS5's `trigram`
@@ -102,6 +103,43 @@ pub fn words(query: &str) -> Vec<String> {
         .collect()
 }
 
+/// The birth dates a whole date in a search means: `1997-03-13`, or
+/// `13/03/1997` day first and, where it reads as one, month first
+/// (`03/06/1982` is 3 June or 6 March; `13/03/1997` only 13 March). `None`
+/// for any other word, which is matched as text; an impossible date
+/// (`31/02/1997`) means no date at all. Takes a word as [`words`] gives it.
+pub fn dates(word: &str) -> Option<Vec<Date>> {
+    let number = |p: &str, max: usize| {
+        (!p.is_empty() && p.len() <= max && p.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| p.parse::<i16>().ok())
+            .flatten()
+    };
+    let parts: Vec<&str> = word.split(['/', '-']).collect();
+    let [a, b, c] = parts.as_slice() else {
+        return None;
+    };
+    let valid = |y: i16, m: i16, d: i16| Date::new(y, m as i8, d as i8).ok();
+    let mut out = vec![];
+    if word.contains('-') && !word.contains('/') {
+        // ISO: year first.
+        let (y, m, d) = (number(a, 4)?, number(b, 2)?, number(c, 2)?);
+        if a.len() != 4 {
+            return None;
+        }
+        out.extend(valid(y, m, d));
+    } else if !word.contains('-') {
+        let (d, m, y) = (number(a, 2)?, number(b, 2)?, number(c, 4)?);
+        if c.len() != 4 {
+            return None;
+        }
+        out.extend(valid(y, m, d));
+        out.extend(valid(y, d, m).filter(|us| !out.contains(us)));
+    } else {
+        return None;
+    }
+    Some(out)
+}
+
 fn word(w: &str) -> String {
     let w = fold(w);
     // A birth date typed with dots or dashes, day first: as stored, with
@@ -157,7 +195,7 @@ impl Cursor {
         let rank = rank
             .parse::<i64>()
             .ok()
-            .filter(|r| *r == 0 || *r == 1)
+            .filter(|r| (0..=2).contains(r))
             .ok_or_else(bad)?;
         let id = id.parse::<i64>().map_err(|_| bad())?;
         if hex.len() % 2 != 0 || hex.len() > 2_000 {
@@ -262,6 +300,27 @@ mod tests {
     }
 
     #[test]
+    fn whole_dates_are_birth_dates() {
+        let d = jiff::civil::date;
+        assert_eq!(dates("1997-03-13"), Some(vec![d(1997, 3, 13)]));
+        assert_eq!(dates("13/03/1997"), Some(vec![d(1997, 3, 13)]));
+        assert_eq!(
+            dates("03/06/1982"),
+            Some(vec![d(1982, 6, 3), d(1982, 3, 6)]),
+            "day first, then month first"
+        );
+        assert_eq!(dates("3/6/1982"), Some(vec![d(1982, 6, 3), d(1982, 3, 6)]));
+        assert_eq!(dates("05/05/1990"), Some(vec![d(1990, 5, 5)]), "once");
+        assert_eq!(dates("31/02/1997"), Some(vec![]), "no such day");
+        for not_a_date in [
+            "1997-03", "1997", "13/03", "smith", "1/2/3", "13/03/97", "97-03-13",
+        ] {
+            assert_eq!(dates(not_a_date), None, "{not_a_date:?}");
+        }
+        assert_eq!(dates(&words("13.3.1997")[0]), Some(vec![d(1997, 3, 13)]));
+    }
+
+    #[test]
     fn any_text_is_a_search() {
         // Found by the API fuzzer: a digit then characters of four bytes.
         for q in ["7\u{10de6c}\u{1db31}", "1234\u{e9}", "\u{0}", "--", "+"] {
@@ -277,11 +336,17 @@ mod tests {
             id: 42,
         };
         assert_eq!(Cursor::parse("after", &c.to_string()).unwrap(), c);
+        // The rest in the order registered, when more than 1,000 match.
+        let registered = Cursor { rank: 2, ..c };
+        assert_eq!(
+            Cursor::parse("after", &registered.to_string()).unwrap(),
+            registered
+        );
         for bad in [
             "",
             "1",
             "1.2",
-            "2.1.61",
+            "3.1.61",
             "1.x.61",
             "1.1.6",
             "1.1.zz",

@@ -140,10 +140,11 @@ pub async fn schedule(cx: &Context, clinic_id: i64, moving: &[i64]) -> Result<Sc
         |kind: &'static str, id: i64| Busy::new(busy.remove(&(kind, id)).unwrap_or_default());
 
     let mut practitioners = vec![];
+    let works_at = cx.store.staff_clinic_map(clinic.organisation_id).await?;
     for s in cx.store.list_staff(clinic.organisation_id).await? {
         if s.active
             && s.practitioner.is_some()
-            && cx.store.staff_clinic_ids(s.id).await?.contains(&clinic_id)
+            && works_at.get(&s.id).is_some_and(|c| c.contains(&clinic_id))
         {
             // No day set at all means "whenever the clinic is open".
             let hours = cx

@@ -140,13 +140,7 @@ async fn events(
     let mut clinics: std::collections::HashMap<i64, String> = std::collections::HashMap::new();
     // Every patient's name in one read, not one per appointment.
     let ids: Vec<i64> = list.iter().map(|a| a.patient_id).collect();
-    let names: std::collections::HashMap<i64, String> = cx
-        .store
-        .patients_by_id(&ids)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p.details.full_name()))
-        .collect();
+    let names = cx.patient_names(&ids).await?;
     for a in list {
         if let std::collections::hash_map::Entry::Vacant(e) = clinics.entry(a.clinic_id) {
             e.insert(cx.store.clinic(a.clinic_id).await?.details.name);

@@ -71,6 +71,21 @@ impl Context {
         Ok(kb)
     }
 
+    /// Patients' full names by id, read in one query: lists of
+    /// appointments name their patients without a read per row.
+    pub async fn patient_names(
+        &self,
+        ids: &[i64],
+    ) -> Result<std::collections::HashMap<i64, String>, StoreError> {
+        Ok(self
+            .store
+            .patients_by_id(ids)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p.details.full_name()))
+            .collect())
+    }
+
     /// Today's date where the clinic is.
     pub async fn clinic_today(&self, clinic_id: i64) -> Result<Date, StoreError> {
         let c = self.store.clinic(clinic_id).await?;

@@ -93,7 +93,7 @@ pub fn now() -> Timestamp {
 /// A page of patients and how many match, counted up to
 /// [`COUNT_UP_TO`]: a list says "more than 1,000" rather than count a
 /// chain's every match.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct PatientPage {
     pub patients: Vec<Patient>,
     pub total: i64,
@@ -671,6 +671,13 @@ pub trait Store:
     async fn staff_credentials(&self, email: &str) -> Result<Option<StaffCredentials>>;
     async fn list_staff(&self, organisation_id: i64) -> Result<Vec<Staff>>;
     async fn staff_clinic_ids(&self, staff_id: i64) -> Result<Vec<i64>>;
+    /// Which clinics each of an organisation's staff works at, in one
+    /// read (staff id → clinic ids in order): lists of staff show their
+    /// clinics without a read per person.
+    async fn staff_clinic_map(
+        &self,
+        organisation_id: i64,
+    ) -> Result<std::collections::HashMap<i64, Vec<i64>>>;
     /// Deactivates (or reactivates) an account. A deactivated member cannot
     /// sign in, and their sessions and tokens stop working at once; their
     /// name stays on everything they wrote. The last active owner stays.

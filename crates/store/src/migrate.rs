@@ -100,6 +100,11 @@ pub const SQLITE: &[Migration] = &[
         name: "chain_speed",
         sql: include_str!("../migrations/sqlite/0018_chain_speed.sql"),
     },
+    Migration {
+        version: 19,
+        name: "birth_date_search",
+        sql: include_str!("../migrations/sqlite/0019_birth_date_search.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -192,6 +197,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 18,
         name: "chain_speed",
         sql: include_str!("../migrations/postgres/0018_chain_speed.sql"),
+    },
+    Migration {
+        version: 19,
+        name: "birth_date_search",
+        sql: include_str!("../migrations/postgres/0019_birth_date_search.sql"),
     },
 ];
 

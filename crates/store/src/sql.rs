@@ -124,6 +124,7 @@ mod sqlite_impl {
     include!("sql/schedule.rs");
     include!("sql/charting.rs");
     include!("sql/generate.rs");
+    include!("sql/search.rs");
 
     impl SqlStore<Sqlite> {
         const BULK_PARAMS: usize = crate::generate_sql::SQLITE_PARAMS;
@@ -206,6 +207,7 @@ mod postgres_impl {
     include!("sql/schedule.rs");
     include!("sql/charting.rs");
     include!("sql/generate.rs");
+    include!("sql/search.rs");
 
     impl SqlStore<Postgres> {
         const BULK_PARAMS: usize = crate::generate_sql::POSTGRES_PARAMS;
@@ -300,6 +302,9 @@ mod schedule_fmt;
 #[cfg(any())]
 #[path = "sql/screening.rs"]
 mod screening_fmt;
+#[cfg(any())]
+#[path = "sql/search.rs"]
+mod search_fmt;
 #[cfg(any())]
 #[path = "sql/store.rs"]
 mod store_fmt;

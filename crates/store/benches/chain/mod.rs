@@ -110,10 +110,13 @@ pub async fn chain(backend: &str) -> (&'static str, Arc<dyn Store>) {
     (name, store)
 }
 
-/// The chain on SQLite and on PostgreSQL, generated where missing.
+/// The chain on SQLite and on PostgreSQL, generated where missing
+/// (NEEDLEPOINT_BENCH_BACKENDS=sqlite or postgres for one of them).
 pub async fn chains() -> Vec<(&'static str, Arc<dyn Store>)> {
+    let which =
+        std::env::var("NEEDLEPOINT_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite postgres".into());
     let mut out = vec![];
-    for backend in ["sqlite", "postgres"] {
+    for backend in which.split_whitespace() {
         out.push(chain(backend).await);
     }
     out

@@ -494,65 +494,6 @@ impl SqlStore<Db> {
         })
     }
 
-    /// The conditions that find patients by the words of a search (from
-    /// `$3` on), and what to bind to them. Words of three letters or more
-    /// go through the trigram index: SQLite's FTS5 table, PostgreSQL's
-    /// `pg_trgm` GIN index (which serves `LIKE`); shorter ones narrow what
-    /// those found. A search of short words only ("Da") is a prefix of the
-    /// family name, through the sort-key index: a trigram index cannot help
-    /// with it, and reading every patient for it took seconds on a chain.
-    ///
-    /// Returns the tables to read (`FROM …`), the conditions, and their
-    /// values. On SQLite the FTS5 table drives the query as a join, so
-    /// "the first 1,001" stops early; as `id IN (SELECT rowid …)` SQLite
-    /// first gathered every match (700,000 for "pat" on a chain). Without
-    /// `through_index`, every word is a `LIKE` on the row: for reading a
-    /// range that is already narrow (one family name) in index order.
-    fn patient_filter(
-        &self,
-        words: &[String],
-        through_index: bool,
-    ) -> (String, String, Vec<String>) {
-        let (mut sql, mut binds) = (String::new(), vec![]);
-        let mut from = "FROM patients".to_string();
-        let long = |w: &&String| w.chars().count() >= patient_search::INDEXED_WORD_CHARS;
-        let prefix = words.first().filter(|_| !words.iter().any(|w| long(&w)));
-        if let Some(p) = prefix {
-            // Sort keys start with the family name; U+10FFFF sorts after
-            // every character, byte by byte as both databases compare them.
-            binds.push(p.clone());
-            binds.push(format!("{p}\u{10FFFF}"));
-            sql.push_str(&format!(
-                " AND patients.sort_key >= ${} AND patients.sort_key < ${}",
-                binds.len() + 1,
-                binds.len() + 2
-            ));
-        }
-        let indexed: Vec<&String> = match self.backend() {
-            Backend::Sqlite if through_index => words.iter().filter(long).collect(),
-            _ => vec![],
-        };
-        if !indexed.is_empty() {
-            // Each word a phrase (quotes doubled): a substring to find.
-            let phrases: Vec<String> = indexed
-                .iter()
-                .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
-                .collect();
-            binds.push(phrases.join(" "));
-            from = "FROM patient_search JOIN patients ON patients.id = patient_search.rowid".into();
-            sql.push_str(&format!(" AND patient_search MATCH ${}", binds.len() + 2));
-        }
-        let rest = words.iter().skip(usize::from(prefix.is_some()));
-        for w in rest.filter(|w| !indexed.contains(w)) {
-            binds.push(like_pattern(w));
-            sql.push_str(&format!(
-                " AND patients.search_text LIKE ${} ESCAPE '\\'",
-                binds.len() + 2
-            ));
-        }
-        (from, sql, binds)
-    }
-
     /// A staff member's clinics as one column (`clinic_ids`, comma
     /// separated), for the queries that identify a caller in one go.
     fn clinic_ids_column(&self) -> &'static str {
@@ -775,6 +716,25 @@ impl Store for SqlStore<Db> {
         .bind(staff_id)
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    async fn staff_clinic_map(
+        &self,
+        organisation_id: i64,
+    ) -> Result<std::collections::HashMap<i64, Vec<i64>>> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT sc.staff_id, sc.clinic_id FROM staff_clinics sc \
+             JOIN staff s ON s.id = sc.staff_id WHERE s.organisation_id = $1 \
+             ORDER BY sc.staff_id, sc.clinic_id",
+        )
+        .bind(organisation_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut map = std::collections::HashMap::<i64, Vec<i64>>::new();
+        for (staff, clinic) in rows {
+            map.entry(staff).or_default().push(clinic);
+        }
+        Ok(map)
     }
 
     async fn set_medical_director(
@@ -1742,196 +1702,7 @@ impl Store for SqlStore<Db> {
         limit: i64,
         after: Option<&Cursor>,
     ) -> Result<PatientPage> {
-        let words = patient_search::words(query);
-        // One clinic (asked for, or the only one the caller works in) is a
-        // range of the clinic's indexes, in list order. Several clinics are
-        // read in the order of the list-wide indexes, each row checked for
-        // its clinic.
-        let mine: Vec<i64> = sqlx::query_scalar(
-            "SELECT clinic_id FROM staff_clinics WHERE staff_id = $1 ORDER BY clinic_id",
-        )
-        .bind(staff_id)
-        .fetch_all(&self.pool)
-        .await?;
-        let clinic_id = match (clinic_id, mine.as_slice()) {
-            (Some(c), _) => Some(c),
-            (None, [only]) => Some(*only),
-            (None, _) => None,
-        };
-        if mine.is_empty() {
-            return Ok(PatientPage {
-                patients: vec![],
-                total: 0,
-                more: false,
-                next: None,
-            });
-        }
-        // The caller's clinics as a list of numbers (ids read just above),
-        // not a subquery: PostgreSQL then knows how many patients they hold,
-        // where "IN (SELECT … staff_id = $1)" looked like one clinic and had
-        // it intersect the text index with each clinic in turn (2 s for
-        // "smith"). $1 and $2 stay in the text as one-time checks.
-        let list = mine
-            .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(", ");
-        let one_clinic = format!(
-            "WHERE patients.clinic_id = $2 AND patients.clinic_id IN ({list}) AND $1 IS NOT NULL"
-        );
-        // SQLite: the unary `+` keeps a clinic index out of a read that
-        // spans several clinics (reading every patient of 50 clinics through
-        // one and sorting them took 4 s for a chain's owner once the
-        // statistics favoured it). PostgreSQL plans these well as they are;
-        // with the `+` it loses its estimates (4 s for "smith").
-        let plus = match self.backend() {
-            Backend::Sqlite => "+",
-            Backend::Postgres => "",
-        };
-        let each_row = if clinic_id.is_some() {
-            format!(
-                "WHERE {plus}patients.clinic_id = $2 AND {plus}patients.clinic_id IN ({list}) \
-                 AND $1 IS NOT NULL"
-            )
-        } else {
-            format!("WHERE {plus}patients.clinic_id IN ({list}) AND $1 IS NOT NULL AND $2 IS NULL")
-        };
-        // Counting one clinic's matches checks each against the small
-        // (clinic, id) index; a page of matches with words is driven by the
-        // full-text index or a family name's range, where a usable clinic
-        // index would instead tempt SQLite to probe the text index once per
-        // patient of the clinic.
-        let count_scope = if clinic_id.is_some() {
-            &one_clinic
-        } else {
-            &each_row
-        };
-        let scope = if clinic_id.is_some() && words.is_empty() {
-            &one_clinic
-        } else {
-            &each_row
-        };
-        // Through the full-text index, and (for one family name's range)
-        // checked row by row.
-        let indexed = self.patient_filter(&words, true);
-        let row_by_row = self.patient_filter(&words, false);
-        // Counted only up to a point: "more than 1,000" needs no more.
-        let (from, filter, binds) = &indexed;
-        let count_sql = format!(
-            "SELECT COUNT(*) FROM (SELECT 1 {from} {count_scope}{filter} LIMIT {}) counted",
-            COUNT_UP_TO + 1
-        );
-        let mut count = sqlx::query_scalar::<_, i64>(&count_sql)
-            .bind(staff_id)
-            .bind(clinic_id);
-        for b in binds {
-            count = count.bind(b);
-        }
-        let counted = count.fetch_one(&self.pool).await?;
-        // Exact family-name matches first (rank 0), then the rest: in list
-        // order (rank 1), or when more than 1,000 match, in the order they
-        // were registered (rank 2). Each part is read in an index's order,
-        // never sorting thousands of matches to show twenty: matches of a
-        // common substring ("smi") cluster in name order, so a scan in that
-        // order read most of a chain before finding twenty. A page starts
-        // after its cursor's row.
-        // A family-name prefix ("Da") is a range of the sort-key index, in
-        // name order already: only substring searches change order.
-        let substring = words
-            .iter()
-            .any(|w| w.chars().count() >= patient_search::INDEXED_WORD_CHARS);
-        let rest = if counted > COUNT_UP_TO && substring {
-            2
-        } else {
-            1
-        };
-        let cols = cols_of(PATIENT_COLS, "patients");
-        let mut rows = vec![];
-        for rank in [0i64, rest] {
-            let want = limit + 1 - rows.len() as i64;
-            let skip = after.is_some_and(|c| c.rank > rank);
-            if want <= 0 || skip || (rank == 0 && words.is_empty()) {
-                continue;
-            }
-            // One family name is a narrow range of an index: read it in
-            // order and check each row, without the full-text index.
-            let (from, filter, binds) = if rank == 0 { &row_by_row } else { &indexed };
-            let mut n = binds.len() + 3;
-            let family = if words.is_empty() {
-                String::new()
-            } else {
-                let list: Vec<String> = (0..words.len()).map(|i| format!("${}", n + i)).collect();
-                n += words.len();
-                let op = if rank == 0 { "IN" } else { "NOT IN" };
-                format!(" AND patients.family_key {op} ({})", list.join(", "))
-            };
-            // In registration order: by the full-text index's own row order
-            // when it drives the query (SQLite sorts otherwise), which is
-            // the patient's id.
-            let by_id = if from.contains("patient_search") {
-                "patient_search.rowid"
-            } else {
-                "patients.id"
-            };
-            let start = after.filter(|c| c.rank == rank);
-            let (page_from, order) = match (start, rank) {
-                (Some(_), 2) => (format!(" AND {by_id} > ${n}"), by_id),
-                (None, 2) => (String::new(), by_id),
-                (Some(_), _) => (
-                    format!(" AND (patients.sort_key, patients.id) > (${n}, ${})", n + 1),
-                    "patients.sort_key, patients.id",
-                ),
-                (None, _) => (String::new(), "patients.sort_key, patients.id"),
-            };
-            let select = format!(
-                "SELECT {cols}, patients.sort_key, CAST({rank} AS BIGINT) AS search_rank \
-                 {from} {scope}{filter}{family}{page_from}"
-            );
-            // At most 1,000 match here (else rank 2): PostgreSQL is to find
-            // them through the text index and sort them, not walk the name
-            // index hoping to meet twenty (every patient read for "zzzz").
-            // OFFSET 0 keeps the order and limit outside the search.
-            let fenced = rank == 1 && !words.is_empty() && self.backend() == Backend::Postgres;
-            let sql = if fenced {
-                format!(
-                    "SELECT * FROM ({select} OFFSET 0) matched ORDER BY {} LIMIT {want}",
-                    order.replace("patients.", "")
-                )
-            } else {
-                format!("{select} ORDER BY {order} LIMIT {want}")
-            };
-            let mut q = sqlx::query(&sql).bind(staff_id).bind(clinic_id);
-            for b in binds {
-                q = q.bind(b);
-            }
-            for w in &words {
-                q = q.bind(w);
-            }
-            match start {
-                Some(c) if rank == 2 => q = q.bind(c.id),
-                Some(c) => q = q.bind(&c.sort_key).bind(c.id),
-                None => {}
-            }
-            rows.extend(q.fetch_all(&self.pool).await?);
-        }
-        let next = if rows.len() as i64 > limit {
-            rows.truncate(limit as usize);
-            let last = rows.last().expect("limit is at least one");
-            Some(Cursor {
-                rank: last.try_get::<i64, _>("search_rank")?,
-                sort_key: last.try_get("sort_key")?,
-                id: last.try_get("id")?,
-            })
-        } else {
-            None
-        };
-        let patients = rows.iter().map(Self::patient_from).collect::<Result<_>>()?;
-        Ok(PatientPage {
-            patients,
-            total: counted.min(COUNT_UP_TO),
-            more: counted > COUNT_UP_TO,
-            next,
-        })
+        self.search(staff_id, clinic_id, query, limit, after).await
     }
 
     async fn recent_patients(&self, staff_id: i64, limit: i64) -> Result<Vec<Patient>> {

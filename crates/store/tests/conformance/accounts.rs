@@ -214,6 +214,18 @@ pub async fn api_tokens_are_used_and_revoked(b: TestBackend) {
     let clinics = s.store.staff_clinic_ids(staff.id).await.unwrap();
     assert!(clinics.len() >= 2, "{clinics:?}");
     assert_eq!(use_.clinic_ids, clinics, "the owner's clinics, in order");
+    let map = s.store.staff_clinic_map(s.organisation_id).await.unwrap();
+    assert_eq!(
+        map.get(&s.owner_id),
+        Some(&clinics),
+        "the organisation's map gives each member's clinics, in order"
+    );
+    for member in s.store.list_staff(s.organisation_id).await.unwrap() {
+        assert_eq!(
+            map.get(&member.id).cloned().unwrap_or_default(),
+            s.store.staff_clinic_ids(member.id).await.unwrap()
+        );
+    }
     // Used again within the minute: the time is not written again; after
     // a minute it is.
     let t0 = used.last_used_at.unwrap();

@@ -92,6 +92,8 @@ pub async fn patient_search_finds_what_people_type(b: TestBackend) {
         ("Ann", "Bokafor", "1985-01-02", None),
         ("Ben", "Okafor", "2001-12-01", Some("020 7946 0000")),
         ("José", "Núñez", "1970-10-10", None),
+        ("Silva", "Da Costa", "1982-06-03", None),
+        ("Ana", "Da Silva", "1982-03-06", None),
     ] {
         let mut p = patient(g, f, d);
         p.phone = phone.map(str::to_string);
@@ -153,6 +155,15 @@ pub async fn patient_search_finds_what_people_type(b: TestBackend) {
         ("b", vec!["Ann Bokafor"]),
         ("oka", vec!["Ann Bokafor", "Ben Okafor"]),
         ("ann@example", vec!["Ann Bokafor"]),
+        // A family name of several words is an exact family name too.
+        ("da silva", vec!["Ana Da Silva", "Silva Da Costa"]),
+        ("silva", vec!["Silva Da Costa", "Ana Da Silva"]),
+        // A whole date is a birth date, read day first and month first.
+        ("03/06/1982", vec!["Silva Da Costa", "Ana Da Silva"]),
+        ("3/6/1982", vec!["Silva Da Costa", "Ana Da Silva"]),
+        ("1982-06-03 silva", vec!["Silva Da Costa"]),
+        ("da 1982-03-06", vec!["Ana Da Silva"]),
+        ("31/02/1982", vec![]),
         // Every word must match the same patient.
         ("zoë okafor", vec![]),
         ("1999-01-01", vec![]),
@@ -176,6 +187,13 @@ pub async fn patient_search_finds_what_people_type(b: TestBackend) {
         .unwrap();
     assert_eq!(q("oduya").await, ["Ben Oduya"]);
     assert_eq!(q("okafor").await, ["Ann Bokafor"]);
+    // A clinic the caller does not work at shows nothing.
+    let elsewhere = s
+        .store
+        .search_patients(s.owner_id, Some(s.clinic_id + 1000), "", 50, None)
+        .await
+        .unwrap();
+    assert!(elsewhere.patients.is_empty() && elsewhere.total == 0);
 }
 
 /// A database from before patient search had an index (its patients
@@ -315,8 +333,13 @@ pub async fn patient_counts_stop_at_a_thousand(b: TestBackend) {
         .await
         .unwrap();
     assert!(first.more);
+    // The cursor as a link or an API client carries it: as text.
+    let next = first.next.as_ref().unwrap();
+    assert_eq!(next.rank, 2, "in the order registered");
+    let next = needlepoint_domain::patient_search::Cursor::parse("after", &next.to_string())
+        .expect("a cursor the search made is one it takes back");
     let second = store
-        .search_patients(owner.id, None, "/19", 20, first.next.as_ref())
+        .search_patients(owner.id, None, "/19", 20, Some(&next))
         .await
         .unwrap();
     let ids: Vec<i64> = first

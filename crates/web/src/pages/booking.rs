@@ -260,10 +260,11 @@ pub(super) async fn clinic_practitioners(
     clinic_id: i64,
 ) -> Result<Vec<(i64, String)>, PageError> {
     let mut out = vec![];
+    let works_at = st.store.staff_clinic_map(organisation_id).await?;
     for s in st.store.list_staff(organisation_id).await? {
         if s.active
             && s.practitioner.is_some()
-            && st.store.staff_clinic_ids(s.id).await?.contains(&clinic_id)
+            && works_at.get(&s.id).is_some_and(|c| c.contains(&clinic_id))
         {
             out.push((s.id, s.name));
         }
@@ -349,7 +350,8 @@ pub async fn week(
         .into_iter()
         .map(|r| (r.id, r.details.name))
         .collect();
-    let mut names: HashMap<i64, String> = HashMap::new();
+    let ids: Vec<i64> = appointments.iter().map(|a| a.patient_id).collect();
+    let names = st.patient_names(&ids).await?;
     let mut days: Vec<DayColumn> = (0..7)
         .map(|i| {
             let d = monday + Span::new().days(i);
@@ -364,9 +366,6 @@ pub async fn week(
     for a in appointments.into_iter().filter(|a| belongs(a, &q.who)) {
         let local = a.starts_at.to_zoned(zone.clone());
         let i = (local.date() - monday).get_days() as usize;
-        if let std::collections::hash_map::Entry::Vacant(e) = names.entry(a.patient_id) {
-            e.insert(st.store.patient(a.patient_id).await?.details.full_name());
-        }
         let what = format!(
             "{} · {}{}",
             super::appointments::kind_label(&a),
@@ -385,7 +384,7 @@ pub async fn week(
                     local.strftime("%H:%M"),
                     a.ends_at.to_zoned(zone.clone()).strftime("%H:%M")
                 ),
-                patient: names[&a.patient_id].clone(),
+                patient: names.get(&a.patient_id).cloned().unwrap_or_default(),
                 what,
                 cancelled: a.status == AppointmentStatus::Cancelled,
             });
@@ -595,12 +594,8 @@ pub async fn day(
             midnight(date + Span::new().days(1))?,
         )
         .await?;
-    let mut names: HashMap<i64, String> = HashMap::new();
-    for a in &appointments {
-        if let std::collections::hash_map::Entry::Vacant(e) = names.entry(a.patient_id) {
-            e.insert(st.store.patient(a.patient_id).await?.details.full_name());
-        }
-    }
+    let ids: Vec<i64> = appointments.iter().map(|a| a.patient_id).collect();
+    let names = st.patient_names(&ids).await?;
     let entry = |a: &needlepoint_store::Appointment| Entry {
         id: a.id,
         time: format!(
@@ -608,7 +603,7 @@ pub async fn day(
             a.starts_at.to_zoned(zone.clone()).strftime("%H:%M"),
             a.ends_at.to_zoned(zone.clone()).strftime("%H:%M")
         ),
-        patient: names[&a.patient_id].clone(),
+        patient: names.get(&a.patient_id).cloned().unwrap_or_default(),
         what: super::appointments::kind_label(a),
         cancelled: a.status == AppointmentStatus::Cancelled,
     };

@@ -165,13 +165,7 @@ async fn clinic_today(
         None => vec![],
     };
     let ids: Vec<i64> = day.iter().map(|a| a.patient_id).collect();
-    let names: HashMap<i64, String> = st
-        .store
-        .patients_by_id(&ids)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p.details.full_name()))
-        .collect();
+    let names = st.cx.patient_names(&ids).await?;
     let appointments = day
         .into_iter()
         .map(|a| TodayRow {

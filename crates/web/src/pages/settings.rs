@@ -609,8 +609,12 @@ pub async fn page(
         });
     }
     let mut staff = vec![];
+    let works_at = st
+        .store
+        .staff_clinic_map(caller.staff.organisation_id)
+        .await?;
     for s in st.store.list_staff(caller.staff.organisation_id).await? {
-        let ids = st.store.staff_clinic_ids(s.id).await?;
+        let ids = works_at.get(&s.id).map(Vec::as_slice).unwrap_or_default();
         staff.push(StaffRow {
             clinics: clinics
                 .iter()
