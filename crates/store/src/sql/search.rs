@@ -130,10 +130,13 @@ impl SqlStore<Db> {
             // join order), so "the first 1,001" stops early; one clinic's
             // rows are told apart in the small (clinic, id) index before
             // any patient row is read (41,000 row reads for "smi" in one
-            // clinic took 45 ms, the index 14 ms).
+            // clinic took 45 ms, the index 14 ms). Named, because SQLite's
+            // planner chose one or the other from one connection to the
+            // next.
             from: match (&s.scope, fts) {
                 (Scope::Clinic, true) => "FROM patient_search \
-                    CROSS JOIN patients AS mine ON mine.clinic_id = $2 AND mine.id = patient_search.rowid \
+                    CROSS JOIN patients AS mine INDEXED BY patients_by_clinic_id \
+                        ON mine.clinic_id = $2 AND mine.id = patient_search.rowid \
                     CROSS JOIN patients ON patients.id = mine.id"
                     .into(),
                 (_, true) => {
@@ -271,40 +274,44 @@ impl SqlStore<Db> {
         let indexed = self.matching(&s, true);
         let cols = cols_of(PATIENT_COLS, "patients");
 
-        // Counted only up to a point: "more than 1,000" needs no more.
-        let count_sql = format!(
-            "SELECT COUNT(*) FROM (SELECT 1 {} {} LIMIT {}) counted",
+        // One pass over the matches, up to 1,001: how many there are
+        // ("more than 1,000" needs no more), and when no more than 1,000,
+        // which, so that the page is cut from them here instead of being
+        // looked for again.
+        let found_sql = format!(
+            "SELECT patients.id, patients.sort_key, patients.family_key {} {} LIMIT {}",
             indexed.from,
             indexed.conds,
             COUNT_UP_TO + 1
         );
-        let mut count = sqlx::query_scalar::<_, i64>(&count_sql)
+        let mut found = sqlx::query_as::<_, (i64, String, String)>(&found_sql)
             .bind(staff_id)
             .bind(clinic_id);
         for b in &indexed.binds {
-            count = count.bind(b);
+            found = found.bind(b);
         }
-        let counted = count.fetch_one(&self.pool).await?;
+        let found = found.fetch_all(&self.pool).await?;
+        let counted = found.len() as i64;
+        let families = s.families();
+        if counted <= COUNT_UP_TO {
+            return self.page_of(found, &families, limit, after).await;
+        }
 
-        // Exact family-name matches first (rank 0), then the rest: in list
-        // order (rank 1), or when more than 1,000 match a substring, in the
+        // More than 1,000 match. Exact family-name matches first (rank 0),
+        // then the rest: in list order (rank 1), or for a substring, in the
         // order registered (rank 2): matches of a common substring ("smi")
         // cluster in name order, so a walk in that order read most of a
         // chain before finding twenty. Each rank is read in an index's
-        // order or from a bounded number of matches, never by sorting
-        // thousands to show twenty. A page starts after its cursor's row.
-        let families = s.families();
+        // order or sorted from few matches (at most 1,000, or one large
+        // family's matches of a rarer word), never from a whole family or
+        // substring's. A page starts after its cursor's row.
         let mut rows: Vec<DbRow> = vec![];
         if !s.words.is_empty() && after.is_none_or(|c| c.rank == 0) {
             rows = self
                 .exact_families(&s, &families, limit + 1, after, staff_id, clinic_id)
                 .await?;
         }
-        let rest = if counted > COUNT_UP_TO && s.driver == Driver::Text {
-            2
-        } else {
-            1
-        };
+        let rest = if s.driver == Driver::Text { 2 } else { 1 };
         let want = limit + 1 - rows.len() as i64;
         if want > 0 && after.is_none_or(|c| c.rank <= rest) {
             let mut part = self.matching(&s, true);
@@ -339,22 +346,10 @@ impl SqlStore<Db> {
                 "SELECT {cols}, patients.sort_key, CAST({rest} AS BIGINT) AS search_rank {} {}",
                 part.from, part.conds
             );
-            // At most 1,000 match in list order: PostgreSQL is to find them
-            // through an index and sort them, not walk the name index hoping
-            // to meet twenty (every patient read for "zzzz"). OFFSET 0 keeps
-            // the order and limit outside. A prefix is that name range
-            // itself, read in order.
-            let fenced = rest == 1
-                && matches!(s.driver, Driver::Text | Driver::BirthDate)
-                && self.backend() == Backend::Postgres;
-            let sql = if fenced {
-                format!(
-                    "SELECT * FROM ({select} OFFSET 0) matched ORDER BY {} LIMIT {want}",
-                    order.replace("patients.", "")
-                )
-            } else {
-                format!("{select} ORDER BY {order} LIMIT {want}")
-            };
+            // In list order these are a prefix (the name range itself) or
+            // the plain list, read in index order; a substring's matches
+            // come in the order registered.
+            let sql = format!("{select} ORDER BY {order} LIMIT {want}");
             rows.extend(self.search_rows(&sql, &part, staff_id, clinic_id).await?);
         }
 
@@ -372,8 +367,56 @@ impl SqlStore<Db> {
         let patients = rows.iter().map(Self::patient_from).collect::<Result<_>>()?;
         Ok(PatientPage {
             patients,
-            total: counted.min(COUNT_UP_TO),
-            more: counted > COUNT_UP_TO,
+            total: COUNT_UP_TO,
+            more: true,
+            next,
+        })
+    }
+
+    /// A page of a search's matches, all of them known (no more than
+    /// 1,000, as id, sort key and family key): exact family names first,
+    /// then the rest, each in list order.
+    async fn page_of(
+        &self,
+        found: Vec<(i64, String, String)>,
+        families: &[String],
+        limit: i64,
+        after: Option<&Cursor>,
+    ) -> Result<PatientPage> {
+        let total = found.len() as i64;
+        let mut ranked: Vec<(i64, String, i64)> = found
+            .into_iter()
+            .map(|(id, key, family)| (i64::from(!families.contains(&family)), key, id))
+            .collect();
+        // Byte order, as both databases compare sort keys.
+        ranked.sort();
+        let start = after.map(|c| (c.rank, c.sort_key.clone(), c.id));
+        let mut page: Vec<(i64, String, i64)> = ranked
+            .into_iter()
+            .filter(|r| start.as_ref().is_none_or(|s| r > s))
+            .take(limit as usize + 1)
+            .collect();
+        let next = if page.len() as i64 > limit {
+            page.truncate(limit as usize);
+            page.last().map(|(rank, sort_key, id)| Cursor {
+                rank: *rank,
+                sort_key: sort_key.clone(),
+                id: *id,
+            })
+        } else {
+            None
+        };
+        let ids: Vec<i64> = page.iter().map(|r| r.2).collect();
+        let mut by_id: std::collections::HashMap<i64, Patient> = self
+            .patients_by_id(&ids)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p))
+            .collect();
+        Ok(PatientPage {
+            patients: ids.iter().filter_map(|id| by_id.remove(id)).collect(),
+            total,
+            more: false,
             next,
         })
     }

@@ -320,6 +320,7 @@ conformance!(
     patients::patient_search_matches_every_word,
     patients::patient_search_finds_what_people_type,
     patients::patient_counts_stop_at_a_thousand,
+    patients::search_pages_follow_the_ranking_rules,
     patients::clinic_patient_counts_are_kept_with_the_patients,
     patients::a_failed_patient_write_leaves_no_index_entry,
     patients::patients_recorded_before_the_index_are_found,

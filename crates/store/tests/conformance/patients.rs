@@ -587,3 +587,109 @@ pub async fn clinical_notes_keep_author_and_order(b: TestBackend) {
         .await;
     assert!(matches!(missing, Err(StoreError::NotFound)));
 }
+
+/// On a generated chain large enough that searches match more than 1,000
+/// (each family name about 1,100 patients), every page of a search is what
+/// the rules say, worked out here from every patient: all words found in
+/// the patient's search text; exact family names first (a word or a run of
+/// words), each part in list order; past 1,000 matches, the rest of a
+/// substring search in the order registered. Pages follow their cursors as
+/// a link carries them (as text), as the owner of every clinic and within
+/// one clinic.
+pub async fn search_pages_follow_the_ranking_rules(b: TestBackend) {
+    use needlepoint_domain::patient_search::{self, Cursor};
+    let store = fresh_store(b).await;
+    let scale = needlepoint_store::generate::Scale {
+        clinics: 2,
+        patients: 26_000,
+        sessions: 26_000,
+        seed: 11,
+        until: now(),
+    };
+    let made = store.generate(&scale, &|_| {}).await.unwrap();
+    let org = store.organisation().await.unwrap().unwrap();
+    let owner = store
+        .list_staff(org.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.role == Role::Owner)
+        .unwrap();
+    let ids: Vec<i64> = (1..=scale.patients as i64).collect();
+    let everyone = store.patients_by_id(&ids).await.unwrap();
+    assert_eq!(everyone.len(), ids.len());
+    let keyed: Vec<(i64, i64, patient_search::SearchKeys)> = everyone
+        .iter()
+        .map(|p| (p.id, p.clinic_id, patient_search::keys(&p.details)))
+        .collect();
+    for clinic in [None, Some(made.clinic_ids[1])] {
+        for query in [
+            "smith",
+            "smi",
+            "da silva",
+            "silva da",
+            "yara varga",
+            "/19",
+            "jo",
+            "",
+        ] {
+            let words = patient_search::words(query);
+            let mut families: Vec<String> = vec![];
+            for len in 1..=3.min(words.len()) {
+                families.extend(words.windows(len).map(|r| r.join(" ")));
+            }
+            let substring = words.iter().any(|w| w.chars().count() >= 3);
+            let mut matches: Vec<&(i64, i64, patient_search::SearchKeys)> = keyed
+                .iter()
+                .filter(|(_, c, k)| {
+                    clinic.is_none_or(|x| x == *c)
+                        && words.iter().enumerate().all(|(i, w)| {
+                            if i == 0 && !substring {
+                                k.sort.starts_with(w.as_str())
+                            } else {
+                                k.text.contains(w.as_str())
+                            }
+                        })
+                })
+                .collect();
+            let many = matches.len() > 1_000;
+            let rank = |k: &patient_search::SearchKeys| {
+                if families.contains(&k.family) {
+                    0
+                } else if many && substring {
+                    2
+                } else {
+                    1
+                }
+            };
+            matches.sort_by(|a, b| {
+                let (ra, rb) = (rank(&a.2), rank(&b.2));
+                ra.cmp(&rb).then_with(|| {
+                    if ra == 2 {
+                        a.0.cmp(&b.0)
+                    } else {
+                        (&a.2.sort, a.0).cmp(&(&b.2.sort, b.0))
+                    }
+                })
+            });
+            let expected: Vec<i64> = matches.iter().take(60).map(|m| m.0).collect();
+            let mut got = vec![];
+            let mut after: Option<Cursor> = None;
+            for _ in 0..3 {
+                let page = store
+                    .search_patients(owner.id, clinic, query, 20, after.as_ref())
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    (page.total, page.more),
+                    (matches.len().min(1_000) as i64, many),
+                    "{query:?} in {clinic:?}"
+                );
+                got.extend(page.patients.iter().map(|p| p.id));
+                let Some(next) = page.next else { break };
+                after = Some(Cursor::parse("after", &next.to_string()).unwrap());
+            }
+            assert_eq!(got, expected, "{query:?} in {clinic:?}");
+        }
+    }
+}
