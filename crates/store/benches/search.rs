@@ -103,7 +103,7 @@ async fn run(
         kinds.entry(kind).or_default().push(t);
         times.push(t);
     }
-    each.sort_by(|a, b| b.0.cmp(&a.0));
+    each.sort_by_key(|e| std::cmp::Reverse(e.0));
     each.truncate(5);
     Run {
         figures: Figures::of(times),
