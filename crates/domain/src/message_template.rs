@@ -21,8 +21,14 @@ pub const KINDS: [(&str, &str); 6] = [
 pub const PLACEHOLDERS: [(&str, &str); 6] = [
     ("patient", "the patient's given name"),
     ("clinic", "the clinic's name"),
-    ("what", "what is booked, e.g. \"microneedling session 2\""),
-    ("when", "the date and time, in the clinic's zone"),
+    (
+        "what",
+        "what is booked, e.g. \"microneedling session 2\" (a course booked at once: \"course of 4 microneedling sessions\")",
+    ),
+    (
+        "when",
+        "the date and time, in the clinic's zone (a course booked at once: \"these times:\" and every session, a line each)",
+    ),
     (
         "before",
         "the plan's instructions for before a session (empty if none)",

@@ -189,27 +189,43 @@ impl Letters {
             )
         };
         let mut out = vec![];
+        // A course booked at once is confirmed once: every session listed,
+        // one .ics holding them all (four messages for four sessions read
+        // as four bookings, or as a fault). Reminders stay per session.
+        let course = first == "confirmation" && list.len() > 1;
+        if course {
+            let events: Vec<crate::ical::Event> = list
+                .iter()
+                .map(|a| self.event(a, &format!("{} at {clinic}", what(&self.kb, a))))
+                .collect();
+            let sessions: Vec<String> = list
+                .iter()
+                .map(|a| format!("- {} ({})", when(a), what(&self.kb, a)))
+                .collect();
+            let (what, when) = (
+                format!("course of {} microneedling sessions", list.len()),
+                format!("these times:\n{}", sessions.join("\n")),
+            );
+            let (subject, body) = self.wording[first].render(&self.values(&what, &when, &before));
+            out.push(NewMessage {
+                clinic_id: list[0].clinic_id,
+                patient_id: Some(self.patient_id),
+                appointment_id: Some(list[0].id),
+                attachment: Some(crate::ical::calendar(clinic, &events, now)),
+                kind: first.to_string(),
+                channel: *channel,
+                to_address: to.clone(),
+                subject,
+                body,
+                due_at: now,
+            });
+        }
         for a in list {
             let (what, when) = (what(&self.kb, a), when(a));
-            let values = [
-                ("patient", self.given_name.as_str()),
-                ("clinic", clinic.as_str()),
-                ("what", what.as_str()),
-                ("when", when.as_str()),
-                ("before", before.as_str()),
-                ("fee", ""),
-            ];
+            let values = self.values(&what, &when, &before);
             let ics = crate::ical::calendar(
                 clinic,
-                &[crate::ical::Event {
-                    uid: format!("appointment-{}@needlepoint", a.id),
-                    start: a.starts_at,
-                    end: a.ends_at,
-                    summary: format!("{what} at {clinic}"),
-                    location: clinic.clone(),
-                    description: String::new(),
-                    cancelled: false,
-                }],
+                &[self.event(a, &format!("{what} at {clinic}"))],
                 now,
             );
             let reminders = [48, 24].map(|h| {
@@ -218,7 +234,8 @@ impl Letters {
                     a.starts_at - SignedDuration::from_hours(h),
                 )
             });
-            for (kind, due) in std::iter::once((first.to_string(), now)).chain(reminders) {
+            let confirm = (!course).then(|| (first.to_string(), now));
+            for (kind, due) in confirm.into_iter().chain(reminders) {
                 // A reminder whose time has passed is not sent late.
                 if due < now - SignedDuration::from_mins(1) {
                     continue;
@@ -239,6 +256,36 @@ impl Letters {
             }
         }
         out
+    }
+
+    /// The placeholders of an appointment's message.
+    fn values<'a>(
+        &'a self,
+        what: &'a str,
+        when: &'a str,
+        before: &'a str,
+    ) -> [(&'static str, &'a str); 6] {
+        [
+            ("patient", self.given_name.as_str()),
+            ("clinic", self.clinic.as_str()),
+            ("what", what),
+            ("when", when),
+            ("before", before),
+            ("fee", ""),
+        ]
+    }
+
+    /// An appointment as a calendar event for the patient.
+    fn event(&self, a: &Appointment, summary: &str) -> crate::ical::Event {
+        crate::ical::Event {
+            uid: format!("appointment-{}@needlepoint", a.id),
+            start: a.starts_at,
+            end: a.ends_at,
+            summary: summary.to_string(),
+            location: self.clinic.clone(),
+            description: String::new(),
+            cancelled: false,
+        }
     }
 
     /// Tells the patient an appointment is cancelled, with the fee if one

@@ -554,6 +554,43 @@ async fn tracks_share_visits_where_their_windows_meet(b: TestBackend) {
         .await
         .unwrap();
     assert_eq!(booked.len(), 12);
+    // One confirmation for the course: every session listed, one .ics
+    // holding them all; the reminders are per session.
+    let queued = cx.store.messages(p.clinic_id, 100).await.unwrap();
+    let confirmations: Vec<_> = queued
+        .iter()
+        .filter(|m| m.kind == "confirmation" && m.patient_id == Some(p.id))
+        .collect();
+    assert_eq!(confirmations.len(), 1, "{confirmations:?}");
+    let c = confirmations[0];
+    assert!(
+        c.subject.contains("course of 12 microneedling sessions"),
+        "{}",
+        c.subject
+    );
+    for n in 1..=12 {
+        assert!(
+            c.body.contains(&format!("(microneedling session {n})")),
+            "session {n} is listed: {}",
+            c.body
+        );
+    }
+    let ics = c.attachment.as_deref().expect("the course's calendar");
+    assert_eq!(ics.matches("BEGIN:VEVENT").count(), 12);
+    for a in &booked {
+        assert!(ics.contains(&format!("UID:appointment-{}@needlepoint", a.id)));
+        let reminders = queued
+            .iter()
+            .filter(|m| m.appointment_id == Some(a.id) && m.kind.starts_with("reminder_"))
+            .count();
+        // A reminder whose time has already passed is not sent late.
+        let due = [48, 24]
+            .iter()
+            .filter(|h| a.starts_at - jiff::SignedDuration::from_hours(**h) >= cx.now())
+            .count();
+        assert_eq!(reminders, due, "appointment {}", a.id);
+        assert!(a.id == booked[0].id || due == 2);
+    }
     assert_eq!(
         booked[0].areas.as_deref(),
         Some(&["scalp".to_string(), "abdomen".to_string()][..])
