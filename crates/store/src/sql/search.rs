@@ -101,9 +101,18 @@ impl Search {
         out
     }
 
-    /// Whether every patient of this family name matches every word.
+    /// Whether every patient of this family name matches every word: each
+    /// is part of the name (a prefix search's first word its start), and
+    /// none is a date.
     fn covers(&self, family: &str) -> bool {
-        self.words.iter().all(|w| family.contains(w.as_str()))
+        let prefix = self.driver != Driver::Prefix
+            || self
+                .words
+                .first()
+                .is_some_and(|w| family.starts_with(w.as_str()));
+        prefix
+            && self.driver != Driver::BirthDate
+            && self.words.iter().all(|w| family.contains(w.as_str()))
     }
 }
 
