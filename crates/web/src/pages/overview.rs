@@ -377,7 +377,7 @@ pub async fn audit_log(
     let zone = super::home_zone(st.store.as_ref(), &caller).await?;
     let entries = st.store.recent_audit(500).await?;
     let mut page = AuditPage::new(
-        Shell::new(&caller, &csrf, "settings"),
+        Shell::new(&caller, &csrf, "audit"),
         "Audit trail".into(),
         "The latest 500 events across the organisation, newest first.".into(),
         zone,
@@ -447,7 +447,7 @@ pub async fn messages(
         })
         .collect();
     Ok(render(&MessagesPage {
-        shell: Shell::new(&caller, &csrf, "today"),
+        shell: Shell::new(&caller, &csrf, "messages"),
         rows,
     }))
 }

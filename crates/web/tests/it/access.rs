@@ -167,7 +167,59 @@ async fn other_clinics_patients_are_not_found(b: TestBackend) {
     );
 }
 
+/// The main menu of a page.
+fn menu(page: &str) -> &str {
+    page.split("<nav class=\"main\"")
+        .nth(1)
+        .and_then(|n| n.split("</nav>").next())
+        .expect("the main menu")
+}
+
+/// The main menu offers each role the sections it may open, and no other:
+/// Messages to everyone, the audit trail to owners; the section shown is
+/// the one marked current.
+async fn the_menu_offers_what_each_role_may_open(b: TestBackend) {
+    let c = spawn_clinic(b).await;
+    for role in Role::ALL {
+        let mut client = c.client_as(role).await;
+        let page = client.get("/today").await.text().await.unwrap();
+        let links: Vec<String> = menu(&page)
+            .split("href=\"")
+            .skip(1)
+            .filter_map(|l| l.split('"').next().map(str::to_string))
+            .collect();
+        assert!(
+            links.contains(&"/messages".to_string()),
+            "{role}: {links:?}"
+        );
+        assert_eq!(
+            links.contains(&"/audit".to_string()),
+            role == Role::Owner,
+            "{role}: {links:?}"
+        );
+        for link in &links {
+            let r = client.get(link).await;
+            assert_eq!(
+                r.status().as_u16(),
+                200,
+                "{role} opens {link} from the menu"
+            );
+            let page = r.text().await.unwrap();
+            let href = format!("href=\"{link}\"");
+            let tag = menu(&page)
+                .split("<a ")
+                .find(|a| a.contains(&href))
+                .unwrap_or_default();
+            assert!(
+                tag.contains("aria-current=\"page\""),
+                "{role}: {link} is marked as the section shown: {tag}"
+            );
+        }
+    }
+}
+
 crate::both!(
+    the_menu_offers_what_each_role_may_open,
     walk,
     refused_writes_write_nothing,
     other_clinics_patients_are_not_found
