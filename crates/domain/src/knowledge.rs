@@ -59,14 +59,27 @@ impl From<DepthRange> for String {
     }
 }
 
+/// Millimetres without trailing zeros: "0.5", "1.25", "2".
+fn mm(d: Depth) -> String {
+    let um = d.micrometres();
+    let s = format!("{}.{:03}", um / 1000, um % 1000);
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 impl fmt::Display for DepthRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mm = |d: Depth| {
-            let um = d.micrometres();
-            let s = format!("{}.{:03}", um / 1000, um % 1000);
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        };
         write!(f, "{}-{}", mm(self.min), mm(self.max))
+    }
+}
+
+impl DepthRange {
+    /// As a person reads it: "0.5 mm" for one depth, "0.5–1 mm" for a range.
+    pub fn words(self) -> String {
+        if self.min == self.max {
+            format!("{} mm", mm(self.min))
+        } else {
+            format!("{}–{} mm", mm(self.min), mm(self.max))
+        }
     }
 }
 
@@ -1417,6 +1430,9 @@ mod tests {
         let r = DepthRange::parse("0.25-0.5").unwrap();
         assert_eq!((r.min.micrometres(), r.max.micrometres()), (250, 500));
         assert_eq!(r.to_string(), "0.25-0.5");
+        assert_eq!(r.words(), "0.25–0.5 mm", "as a person reads it");
+        assert_eq!(DepthRange::parse("0.5-0.5").unwrap().words(), "0.5 mm");
+        assert_eq!(DepthRange::parse("1.0-2").unwrap().words(), "1–2 mm");
         assert!(DepthRange::parse("1.0-0.5").is_err());
         assert!(DepthRange::parse("abc").is_err());
         let i = Interval::try_from("4-6 weeks".to_string()).unwrap();

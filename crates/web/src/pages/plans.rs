@@ -309,7 +309,11 @@ async fn plan_page(
                 String::new()
             },
             sessions: typed(&format!("sessions_{i}"), t.sessions.to_string()),
-            sessions_guideline: format!("{}–{}", proposed.sessions_min, proposed.sessions_max),
+            sessions_guideline: if proposed.sessions_min == proposed.sessions_max {
+                proposed.sessions_min.to_string()
+            } else {
+                format!("{}–{}", proposed.sessions_min, proposed.sessions_max)
+            },
             sessions_reason: typed(
                 &format!("sessions_reason_{i}"),
                 t.sessions_reason.clone().unwrap_or_default(),
@@ -323,7 +327,7 @@ async fn plan_page(
                 t.interval.max.amount.to_string(),
             ),
             interval_unit: t.interval.unit(),
-            interval_guideline: String::from(proposed.interval),
+            interval_guideline: proposed.interval.words(),
             interval_reason: typed(
                 &format!("interval_reason_{i}"),
                 t.interval_reason.clone().unwrap_or_default(),
@@ -363,7 +367,7 @@ async fn plan_page(
             .map(|(i, a)| AreaRow {
                 index: i,
                 name: area_name(&kb, &a.area),
-                guideline: format!("{} mm", a.guideline),
+                guideline: a.guideline.words(),
                 min: typed(&format!("depth_min_{i}"), mm(a.depth.min.micrometres())),
                 max: typed(&format!("depth_max_{i}"), mm(a.depth.max.micrometres())),
                 reason: typed(&format!("reason_{i}"), a.reason.clone().unwrap_or_default()),
@@ -980,8 +984,8 @@ pub async fn print(
             .map(|a| {
                 (
                     area_name(&kb, &a.area),
-                    format!("{} mm", a.depth),
-                    format!("{} mm", a.guideline),
+                    a.depth.words(),
+                    a.guideline.words(),
                 )
             })
             .collect(),

@@ -181,7 +181,41 @@ async fn severity_shapes_the_proposed_plan(b: TestBackend) {
             stored.plan.tracks[0].sessions as i64, sessions,
             "{severity}: as kept"
         );
+        // The page writes ranges as a person reads them: "1–1.5 mm", a
+        // single value once ("0.5 mm", not "0.5-0.5"), an interval in one
+        // unit.
+        let page = nurse
+            .get(&format!("/patients/{}/plans/{}", c.patient_id, p["id"]))
+            .await
+            .text()
+            .await
+            .unwrap();
+        let words = format!("{} mm", depth.replace('-', "–"));
+        assert!(page.contains(&words), "{severity}: {words} on the page");
+        let ascii_range = hyphen_range(&page);
+        assert!(ascii_range.is_none(), "{severity}: {ascii_range:?}");
     }
+}
+
+/// A range written with a hyphen between numbers ("0.5-0.5"), outside
+/// dates and the page's markup (attributes, scripts).
+fn hyphen_range(page: &str) -> Option<String> {
+    let text: String = page
+        .split('<')
+        .filter_map(|t| t.split_once('>').map(|(_, text)| text))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let b = text.as_bytes();
+    (1..b.len().saturating_sub(1))
+        .find(|&i| {
+            b[i] == b'-'
+                && b[i - 1].is_ascii_digit()
+                && b[i + 1].is_ascii_digit()
+                // A date: 2026-12-06.
+                && !(i >= 4 && b[i - 4..i].iter().all(u8::is_ascii_digit))
+                && !(i >= 3 && i + 3 < b.len() && b[i - 3] == b'-')
+        })
+        .map(|i| String::from_utf8_lossy(&b[i.saturating_sub(12)..(i + 12).min(b.len())]).into())
 }
 
 async fn consent_links_refuse_reuse_and_wrong_input(b: TestBackend) {
