@@ -20,6 +20,17 @@ pub enum Evidence {
     U,
 }
 
+impl Evidence {
+    /// What the grade means, for a reader of a page.
+    pub fn words(self) -> &'static str {
+        match self {
+            Evidence::A => "published evidence",
+            Evidence::B => "common practice",
+            Evidence::U => "no source found",
+        }
+    }
+}
+
 /// A depth range in millimetres, written `"0.25-0.5"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]

@@ -54,6 +54,7 @@ async fn build(
     }
     let clinic = st.store.clinic(id).await?;
     let kb = st.clinic_kb(id).await?;
+    let settings = kb.settings();
     let changes = st
         .store
         .knowledge_overrides(id)
@@ -61,7 +62,12 @@ async fn build(
         .into_iter()
         .rev()
         .map(|o| Change {
-            key: o.key,
+            // Named as the page names the setting; a key the knowledge
+            // base no longer has keeps its key.
+            key: settings
+                .iter()
+                .find(|s| s.key == o.key)
+                .map_or(o.key, |s| s.label.clone()),
             value: o.value,
             reason: o.reason,
             by: format!(
@@ -71,7 +77,6 @@ async fn build(
             ),
         })
         .collect();
-    let settings = kb.settings();
     let chosen = settings
         .iter()
         .any(|s| s.key == form.get("key") && !s.choices.is_empty());

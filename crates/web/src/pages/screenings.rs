@@ -244,7 +244,7 @@ async fn detail_page(
             fact: x.fact.clone(),
             effect: outcome(x.status, x.deferral),
             source: x.source.clone(),
-            evidence: format!("{:?}", x.evidence),
+            evidence: x.evidence.words().to_string(),
             areas: r
                 .areas
                 .iter()

@@ -97,6 +97,31 @@ async fn history_then_screening_then_override(b: TestBackend) {
         "neurotoxin_area"
     );
     let sid = v["id"].as_i64().unwrap();
+    // The page names the rule's source as a reader would cite it, and the
+    // strength of its evidence in words; no internal code is shown.
+    let page = nurse
+        .get(&format!("/patients/{p}/screenings/{sid}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let reasons = page.split("id=\"reasons\"").nth(1).unwrap();
+    let reasons = reasons.split("</ul>").next().unwrap();
+    let shown: String = reasons
+        .split('<')
+        .filter_map(|t| t.split_once('>').map(|(_, text)| text))
+        .collect();
+    assert!(shown.contains("Source: "), "{shown}");
+    assert!(
+        ["published evidence", "common practice", "no source found"]
+            .iter()
+            .any(|w| shown.contains(w)),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains("neurotoxin_area") && !shown.contains("evidence A"),
+        "{shown}"
+    );
 
     // A later history makes the screening stale.
     let h2 = json!({"fitzpatrick": 2, "pregnant": true});
@@ -444,6 +469,10 @@ async fn owners_change_rules_with_a_reason(b: TestBackend) {
     assert!(
         page.contains("Our injectors prefer a month") && page.contains("<strong>4 weeks</strong>")
     );
+    // The change is listed under the setting's name, not its key.
+    let changes = page.split("id=\"changes\"").nth(1).unwrap();
+    let changes = changes.split("</ul>").next().unwrap();
+    assert!(!changes.contains(key), "{changes}");
     // The isotretinoin wait is chosen from the waits with a source, in its
     // own form; a wait without one is refused there, nothing saved.
     let iso = "contraindication.isotretinoin_stopped.wait";
