@@ -95,6 +95,9 @@ pub struct SimpleForm {
     pub errors: Invalid,
     /// A problem with the form as a whole (e.g. a duplicate name).
     pub problem: Option<String>,
+    /// What the saved value produces, shown below the fields (a message's
+    /// subject and text with sample details).
+    pub preview: Option<(String, String)>,
 }
 
 impl SimpleForm {
@@ -113,7 +116,13 @@ impl SimpleForm {
             values: FormValues::default(),
             errors: Invalid::default(),
             problem: None,
+            preview: None,
         }
+    }
+
+    pub fn preview(mut self, subject: String, body: String) -> Self {
+        self.preview = Some((subject, body));
+        self
     }
 
     pub fn fields(mut self, fields: Vec<FieldSpec>) -> Self {

@@ -231,10 +231,26 @@ const PLACEHOLDER_HINT: &str = "{patient} {clinic} {what} {when} {before} {fee}"
 
 fn template_form(
     clinic_id: i64,
+    clinic: &str,
     kind: &str,
     title: &str,
     t: &needlepoint_domain::message_template::MessageTemplate,
 ) -> SimpleForm {
+    // Sample details, so that the wording can be read as a patient would.
+    let (subject, body) = t.render(&[
+        ("patient", "Amara"),
+        ("clinic", clinic),
+        ("what", "microneedling session 2"),
+        ("when", "Tuesday 2 March 2027 at 10:00"),
+        (
+            "before",
+            "\n\nBefore your session:\n- Stop retinoid creams 5 days before.",
+        ),
+        (
+            "fee",
+            " As it was cancelled at short notice, the clinic's late-cancellation fee of £50.00 applies.",
+        ),
+    ]);
     SimpleForm::new(
         format!("message-{clinic_id}-{kind}"),
         format!("Message: {title}"),
@@ -249,12 +265,14 @@ fn template_form(
         ("subject".into(), t.subject.clone()),
         ("body".into(), t.body.clone()),
     ]))
+    .preview(subject, body)
 }
 
 /// The clinic's wording of each message: its own, or the shipped one.
 async fn template_forms(st: &AppState, clinic_id: i64) -> Result<Vec<SimpleForm>, PageError> {
     use needlepoint_domain::message_template::{MessageTemplate, KINDS};
     let own = st.store.message_templates(clinic_id).await?;
+    let clinic = st.store.clinic(clinic_id).await?.details.name;
     Ok(KINDS
         .iter()
         .filter_map(|(kind, title)| {
@@ -263,7 +281,7 @@ async fn template_forms(st: &AppState, clinic_id: i64) -> Result<Vec<SimpleForm>
                 .find(|(k, _)| k == kind)
                 .map(|(_, t)| t.clone())
                 .or_else(|| MessageTemplate::shipped(kind))?;
-            Some(template_form(clinic_id, kind, title, &t))
+            Some(template_form(clinic_id, &clinic, kind, title, &t))
         })
         .collect())
 }
@@ -356,13 +374,17 @@ pub async fn set_template(
         return Err(PageError::NotFound);
     };
     let shipped = MessageTemplate::shipped(kind).expect("every kind has wording");
+    let clinic = match st.store.clinic(id).await {
+        Ok(c) if caller.sees_clinic(id) => c.details.name,
+        _ => return Err(PageError::NotFound),
+    };
     add_to_clinic(
         &st,
         &caller,
         &csrf,
         id,
         f,
-        || template_form(id, kind, title, &shipped),
+        || template_form(id, &clinic, kind, title, &shipped),
         |v| MessageTemplate::parse(v.get("subject"), v.get("body")),
         |t, s: Arc<dyn Store>, a: needlepoint_store::Actor, now| async move {
             s.set_message_template(id, kind, &t, &a, now).await

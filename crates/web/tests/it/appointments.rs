@@ -725,6 +725,23 @@ async fn clinics_word_their_own_messages(b: TestBackend) {
         settings.contains("Hi {patient}! Your {what}"),
         "the form shows the clinic's wording"
     );
+    // Beside it, the wording as a patient reads it, with sample details.
+    let preview = settings
+        .split(&format!(
+            "id=\"message-{}-confirmation-preview\"",
+            c.clinic_id
+        ))
+        .nth(1)
+        .and_then(|p| p.split("</div>").next())
+        .expect("a preview of the confirmation");
+    let clinic = c.app.store.clinic(c.clinic_id).await.unwrap().details.name;
+    assert!(
+        preview.contains(&format!("{clinic}: see you Tuesday 2 March 2027 at 10:00"))
+            && preview.contains("Hi Amara! Your microneedling session 2 is on Tuesday")
+            && preview.contains("Stop retinoid creams")
+            && !preview.contains('{'),
+        "{preview}"
+    );
     let mut desk = c.client_as(Role::FrontDesk).await;
     let id = booked_id(
         &book(
@@ -742,7 +759,6 @@ async fn clinics_word_their_own_messages(b: TestBackend) {
         .iter()
         .find(|m| m.appointment_id == Some(id) && m.kind == "confirmation")
         .unwrap();
-    let clinic = c.app.store.clinic(c.clinic_id).await.unwrap().details.name;
     assert!(
         m.subject.starts_with(&format!("{clinic}: see you Monday")),
         "{}",
