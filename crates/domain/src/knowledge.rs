@@ -29,6 +29,13 @@ impl Evidence {
             Evidence::U => "no source found",
         }
     }
+
+    /// The words to show beside a source, unless the source says them
+    /// already ("Common practice").
+    pub fn beside(self, source: &str) -> Option<&'static str> {
+        let w = self.words();
+        (!source.to_lowercase().contains(w)).then_some(w)
+    }
 }
 
 /// A depth range in millimetres, written `"0.25-0.5"`.
@@ -1442,6 +1449,8 @@ mod tests {
         assert_eq!((r.min.micrometres(), r.max.micrometres()), (250, 500));
         assert_eq!(r.to_string(), "0.25-0.5");
         assert_eq!(r.words(), "0.25–0.5 mm", "as a person reads it");
+        assert_eq!(Evidence::B.beside("Common practice"), None, "said once");
+        assert_eq!(Evidence::A.beside("FDA label"), Some("published evidence"));
         assert_eq!(DepthRange::parse("0.5-0.5").unwrap().words(), "0.5 mm");
         assert_eq!(DepthRange::parse("1.0-2").unwrap().words(), "1–2 mm");
         assert!(DepthRange::parse("1.0-0.5").is_err());

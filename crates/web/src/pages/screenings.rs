@@ -244,7 +244,7 @@ async fn detail_page(
             fact: x.fact.clone(),
             effect: outcome(x.status, x.deferral),
             source: x.source.clone(),
-            evidence: x.evidence.words().to_string(),
+            evidence: x.evidence.beside(&x.source).unwrap_or_default().to_string(),
             areas: r
                 .areas
                 .iter()

@@ -248,7 +248,11 @@ async fn intake_confirm_screen(backend: TestBackend) {
         reasons.contains("Neurotoxin in the area") && reasons.contains(&injected.to_string()),
         "{reasons}"
     );
-    assert!(reasons.contains("source: Common practice"), "{reasons}");
+    assert!(reasons.contains("Source: Common practice"), "{reasons}");
+    assert!(
+        !reasons.contains("neurotoxin_area") && !reasons.contains("· common practice"),
+        "no internal code, and the evidence said once: {reasons}"
+    );
     b.screenshot(&shot("14-screening-deferred")).await;
     b.goto(&format!("{base}/patients/{}", c.patient_id)).await;
     b.wait_for_text("#screening-summary", "Deferred until")
