@@ -15,6 +15,22 @@ fn shot_name(backend: TestBackend, name: &str) -> String {
     format!("{db}-{name}")
 }
 
+/// The menu's and the account's links that are out of sight: outside the
+/// window, or scrolled out of the menu's own box.
+async fn links_out_of_sight(b: &Browser) -> serde_json::Value {
+    b.execute(
+        "const nav = document.querySelector('nav.main').getBoundingClientRect();
+         return [...document.querySelectorAll('nav.main a, .who a')]
+           .filter(a => a.offsetParent !== null)
+           .filter(a => { const r = a.getBoundingClientRect();
+                          const inNav = a.closest('nav.main') !== null;
+                          return r.left < 0 || r.right > window.innerWidth + 0.5
+                              || (inNav && (r.left < nav.left - 0.5 || r.right > nav.right + 0.5)); })
+           .map(a => a.textContent.trim());",
+    )
+    .await
+}
+
 pub async fn sign_in(b: &Browser, base: &str, email: &str, password: &str) {
     b.goto(&format!("{base}/login")).await;
     b.type_into("#email", email).await;
@@ -60,6 +76,12 @@ async fn a_clinic_day(backend: TestBackend) {
     b.click("#continue").await;
     b.wait_for_url("/settings").await;
     b.wait_for_text("h1", "Settings").await;
+    // An owner's whole menu is in sight on a desktop.
+    assert_eq!(
+        links_out_of_sight(&b).await,
+        serde_json::json!([]),
+        "the owner's menu"
+    );
 
     // The owner adds a front-desk colleague.
     b.click("#staff details summary").await;
@@ -1201,16 +1223,11 @@ async fn open_a_chart_early(backend: TestBackend) {
         assert!(overflow <= 0, "{name}: {overflow}px sideways");
         // Every destination in the navigation is in sight, none scrolled
         // out of the window, and the account is reachable at every width.
-        let hidden = b
-            .execute(
-                "return [...document.querySelectorAll('nav.main a, .who a')]
-                   .filter(a => a.offsetParent !== null)
-                   .filter(a => { const r = a.getBoundingClientRect();
-                                  return r.left < 0 || r.right > window.innerWidth + 0.5; })
-                   .map(a => a.textContent.trim());",
-            )
-            .await;
-        assert_eq!(hidden, serde_json::json!([]), "{name}: links out of sight");
+        assert_eq!(
+            links_out_of_sight(&b).await,
+            serde_json::json!([]),
+            "{name}: links out of sight"
+        );
         let account = b
             .execute(
                 "return [...document.querySelectorAll('a[href=\"/account\"]')]
