@@ -165,7 +165,7 @@ async fn clinic_today(
         None => vec![],
     };
     let ids: Vec<i64> = day.iter().map(|a| a.patient_id).collect();
-    let names = st.cx.patient_names(&ids).await?;
+    let names = st.patient_names(&ids).await?;
     let appointments = day
         .into_iter()
         .map(|a| TodayRow {
