@@ -283,25 +283,41 @@ pub async fn patients_recorded_before_the_index_are_found(b: TestBackend) {
     }
 }
 
-/// A list counts its matches only up to a point.
-pub async fn patient_counts_stop_at_a_thousand(b: TestBackend) {
+/// A generated chain of `patients` (a session each) in `clinics` clinics:
+/// the store, its clinics' ids and its owner.
+async fn generated(
+    b: TestBackend,
+    clinics: u32,
+    patients: u64,
+    seed: u64,
+) -> (
+    std::sync::Arc<dyn Store>,
+    Vec<i64>,
+    needlepoint_store::Staff,
+) {
     let store = fresh_store(b).await;
     let scale = needlepoint_store::generate::Scale {
-        clinics: 2,
-        patients: 1_100,
-        sessions: 1_100,
-        seed: 7,
+        clinics,
+        patients,
+        sessions: patients,
+        seed,
         until: now(),
     };
-    store.generate(&scale, &|_| {}).await.unwrap();
+    let made = store.generate(&scale, &|_| {}).await.unwrap();
     let org = store.organisation().await.unwrap().unwrap();
     let owner = store
         .list_staff(org.id)
         .await
         .unwrap()
         .into_iter()
-        .find(|s| s.role == needlepoint_domain::Role::Owner)
+        .find(|s| s.role == Role::Owner)
         .unwrap();
+    (store, made.clinic_ids, owner)
+}
+
+/// A list counts its matches only up to a point.
+pub async fn patient_counts_stop_at_a_thousand(b: TestBackend) {
+    let (store, _, owner) = generated(b, 2, 1_100, 7).await;
     let page = store
         .search_patients(owner.id, None, "", 20, None)
         .await
@@ -356,24 +372,8 @@ pub async fn patient_counts_stop_at_a_thousand(b: TestBackend) {
 /// kept with the patients themselves: through a bulk load and one by one.
 /// A staff member sees only their own clinics' numbers.
 pub async fn clinic_patient_counts_are_kept_with_the_patients(b: TestBackend) {
-    let store = fresh_store(b).await;
-    let scale = needlepoint_store::generate::Scale {
-        clinics: 3,
-        patients: 301,
-        sessions: 301,
-        seed: 3,
-        until: now(),
-    };
-    let made = store.generate(&scale, &|_| {}).await.unwrap();
-    let c = made.clinic_ids.clone();
+    let (store, c, owner) = generated(b, 3, 301, 3).await;
     let org = store.organisation().await.unwrap().unwrap();
-    let owner = store
-        .list_staff(org.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|s| s.role == Role::Owner)
-        .unwrap();
     let counts = |staff: i64| {
         let store = store.clone();
         async move {
@@ -598,31 +598,15 @@ pub async fn clinical_notes_keep_author_and_order(b: TestBackend) {
 /// one clinic.
 pub async fn search_pages_follow_the_ranking_rules(b: TestBackend) {
     use needlepoint_domain::patient_search::{self, Cursor};
-    let store = fresh_store(b).await;
-    let scale = needlepoint_store::generate::Scale {
-        clinics: 2,
-        patients: 26_000,
-        sessions: 26_000,
-        seed: 11,
-        until: now(),
-    };
-    let made = store.generate(&scale, &|_| {}).await.unwrap();
-    let org = store.organisation().await.unwrap().unwrap();
-    let owner = store
-        .list_staff(org.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|s| s.role == Role::Owner)
-        .unwrap();
-    let ids: Vec<i64> = (1..=scale.patients as i64).collect();
+    let (store, clinics, owner) = generated(b, 2, 26_000, 11).await;
+    let ids: Vec<i64> = (1..=26_000).collect();
     let everyone = store.patients_by_id(&ids).await.unwrap();
     assert_eq!(everyone.len(), ids.len());
     let keyed: Vec<(i64, i64, patient_search::SearchKeys)> = everyone
         .iter()
         .map(|p| (p.id, p.clinic_id, patient_search::keys(&p.details)))
         .collect();
-    for clinic in [None, Some(made.clinic_ids[1])] {
+    for clinic in [None, Some(clinics[1])] {
         for query in [
             "smith",
             "smi",
