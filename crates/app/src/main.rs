@@ -478,7 +478,7 @@ async fn demo_command(a: DemoArgs) -> anyhow::Result<()> {
     if store.owner_exists().await? {
         bail!("this database already has an organisation; the demo needs an empty one");
     }
-    let logins = demo::seed(store.as_ref(), &kb).await?;
+    let logins = demo::seed(store.clone(), &kb, &dir).await?;
     let mut banner = String::from("\nNeedlepoint demo clinic is running at {url}\n\nSign in as:\n");
     for (role, email) in &logins {
         banner.push_str(&format!(

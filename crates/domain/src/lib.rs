@@ -8,6 +8,7 @@ pub mod appointment;
 pub mod booking_rules;
 pub mod charting;
 pub mod clinic;
+pub mod dates;
 pub mod depth;
 pub mod history;
 pub mod knowledge;

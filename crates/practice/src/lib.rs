@@ -24,6 +24,7 @@ pub mod screening;
 pub mod settings;
 pub mod signin;
 pub mod stock;
+pub mod summary;
 pub mod two_factor;
 
 use jiff::civil::Date;

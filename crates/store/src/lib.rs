@@ -395,6 +395,8 @@ pub trait ScheduleRecords: Send + Sync {
     /// The latest messages of every clinic this staff member belongs to,
     /// newest first.
     async fn staff_messages(&self, staff_id: i64, limit: i64) -> Result<Vec<Message>>;
+    /// The latest messages to one patient, newest first.
+    async fn patient_messages(&self, patient_id: i64, limit: i64) -> Result<Vec<Message>>;
 
     /// Moves an appointment on (checked_in, completed, cancelled, no_show);
     /// cancelling frees its time and stops its unsent messages.

@@ -105,6 +105,11 @@ pub const SQLITE: &[Migration] = &[
         name: "birth_date_search",
         sql: include_str!("../migrations/sqlite/0019_birth_date_search.sql"),
     },
+    Migration {
+        version: 20,
+        name: "patient_messages",
+        sql: include_str!("../migrations/sqlite/0020_patient_messages.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -202,6 +207,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 19,
         name: "birth_date_search",
         sql: include_str!("../migrations/postgres/0019_birth_date_search.sql"),
+    },
+    Migration {
+        version: 20,
+        name: "patient_messages",
+        sql: include_str!("../migrations/postgres/0020_patient_messages.sql"),
     },
 ];
 

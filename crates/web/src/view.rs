@@ -8,8 +8,6 @@ use axum::extract::Request;
 use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
-use jiff::tz::TimeZone;
-use jiff::Timestamp;
 use needlepoint_domain::Role;
 
 /// The frame around a signed-in page.
@@ -52,16 +50,7 @@ pub fn render(t: &impl Template) -> Response {
     }
 }
 
-/// "22 Nov 2026, 09:30" in the given IANA zone (falls back to UTC).
-pub fn local_time(t: Timestamp, zone: &str) -> String {
-    let tz = TimeZone::get(zone).unwrap_or(TimeZone::UTC);
-    t.to_zoned(tz).strftime("%-d %b %Y, %H:%M").to_string()
-}
-
-/// "22 Nov 2026" for a calendar date.
-pub fn long_date(d: jiff::civil::Date) -> String {
-    d.strftime("%-d %b %Y").to_string()
-}
+pub use needlepoint_domain::dates::{local_time, long_date};
 
 /// Headers that make the pages harder to misuse: nothing loads from another
 /// origin (every asset is ours), no framing, no MIME sniffing; behind HTTPS,

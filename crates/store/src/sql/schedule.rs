@@ -575,6 +575,17 @@ impl ScheduleRecords for SqlStore<Db> {
         rows.iter().map(Self::message_from).collect()
     }
 
+    async fn patient_messages(&self, patient_id: i64, limit: i64) -> Result<Vec<Message>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {MESSAGE_COLS} FROM messages WHERE patient_id = $1 ORDER BY id DESC LIMIT $2"
+        ))
+        .bind(patient_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(Self::message_from).collect()
+    }
+
     async fn staff_messages(&self, staff_id: i64, limit: i64) -> Result<Vec<Message>> {
         let rows = sqlx::query(&format!(
             "SELECT {MESSAGE_COLS} FROM messages WHERE clinic_id IN \

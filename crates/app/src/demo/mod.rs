@@ -18,6 +18,11 @@ use needlepoint_domain::{
     PriceItemDetails, Role, RoomDetails,
 };
 use needlepoint_store::{Actor, NewStaff, Store};
+use std::path::Path;
+use std::sync::Arc;
+
+mod life;
+mod pictures;
 
 /// Every demo account's password. The demo is for trying the product, never
 /// for real patients.
@@ -232,6 +237,9 @@ async fn stock(
             vec![
                 ("CA24-0912", in_days(400), 36),
                 ("CA24-0388", in_days(-10), 4),
+                // Used in early sessions and recalled by the maker: the
+                // patients treated with it show the exposure.
+                (life::RECALLED_LOT, in_days(300), 10),
             ],
         ),
         (
@@ -292,7 +300,14 @@ async fn stock(
     Ok(())
 }
 
-pub async fn seed(store: &dyn Store, kb: &KnowledgeBase) -> anyhow::Result<Vec<(String, String)>> {
+/// Creates the demo organisation, then brings its Bristol clinic to the
+/// middle of its life (see [`life`]); photos are kept in `data_dir`.
+pub async fn seed(
+    shared: Arc<dyn Store>,
+    kb: &KnowledgeBase,
+    data_dir: &Path,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let store = shared.as_ref();
     let now = needlepoint_store::now();
     let system = Actor::system("demo");
     let hash = needlepoint_practice::signin::hash_password(PASSWORD.into()).await?;
@@ -415,10 +430,11 @@ pub async fn seed(store: &dyn Store, kb: &KnowledgeBase) -> anyhow::Result<Vec<(
     for (clinic, rooms, devices, prices, currency) in [
         (
             bristol.id,
-            vec!["Treatment room 1", "Treatment room 2"],
+            vec!["Treatment room 1", "Treatment room 2", "Treatment room 3"],
             vec![
                 ("Pen A", "SkinPen Precision", "SP-2291-A", "2.5"),
                 ("Pen B", "SkinPen Precision", "SP-2291-B", "2.5"),
+                ("Pen C", "SkinPen Precision", "SP-2291-C", "2.5"),
                 ("Roller kit", "Medical roller 192", "", "1.5"),
             ],
             vec![
@@ -690,14 +706,26 @@ pub async fn seed(store: &dyn Store, kb: &KnowledgeBase) -> anyhow::Result<Vec<(
         store
             .set_clinic_pricing(clinic, &pricing, &actor, now)
             .await?;
-        let hours = WeeklyHours::weekdays(time(9, 0, 0, 0), time(18, 0, 0, 0), Weekday::Saturday);
+        // Bristol opens every day, so that the demo has a day's list on
+        // whatever day it starts; Brooklyn keeps a clinic's usual week.
+        let hours = if clinic == bristol.id {
+            WeeklyHours::weekdays(time(8, 0, 0, 0), time(20, 0, 0, 0), Weekday::Sunday)
+        } else {
+            WeeklyHours::weekdays(time(9, 0, 0, 0), time(18, 0, 0, 0), Weekday::Saturday)
+        };
         store.set_clinic_hours(clinic, &hours, &actor, now).await?;
-        let christmas = Date::new(now.to_zoned(jiff::tz::TimeZone::UTC).year(), 12, 25)?;
+        // The next Christmas that is not today: the demo's day stays open.
+        let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+        let mut christmas = Date::new(today.year(), 12, 25)?;
+        if christmas <= today {
+            christmas = Date::new(today.year() + 1, 12, 25)?;
+        }
         store
             .add_closure(clinic, christmas, "Christmas Day", &actor, now)
             .await?;
     }
 
+    let mut bristol_patients = vec![];
     let mut rng = Rng(20261122);
     let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
     for i in 0..50u64 {
@@ -747,6 +775,9 @@ pub async fn seed(store: &dyn Store, kb: &KnowledgeBase) -> anyhow::Result<Vec<(
         let p = store
             .create_patient(clinic, &details, &actor, created)
             .await?;
+        if clinic == bristol.id {
+            bristol_patients.push((i as usize, p.clone()));
+        }
         let (_, note) = HISTORIES[i as usize % HISTORIES.len()];
         let here: Vec<i64> = clinicians
             .iter()
@@ -782,5 +813,6 @@ pub async fn seed(store: &dyn Store, kb: &KnowledgeBase) -> anyhow::Result<Vec<(
             }
         }
     }
+    life::live(shared, kb, data_dir, bristol.id, &bristol_patients).await?;
     Ok(logins)
 }
