@@ -1,7 +1,6 @@
 //! `needlepoint`: the one binary. Serves the web app and API, runs the demo
 //! clinic, and the operator's tools.
 
-mod demo;
 mod generate;
 mod plan;
 mod screen;
@@ -478,12 +477,12 @@ async fn demo_command(a: DemoArgs) -> anyhow::Result<()> {
     if store.owner_exists().await? {
         bail!("this database already has an organisation; the demo needs an empty one");
     }
-    let logins = demo::seed(store.clone(), &kb, &dir).await?;
+    let logins = needlepoint_demo::seed(store.clone(), &kb, &dir, needlepoint_store::now()).await?;
     let mut banner = String::from("\nNeedlepoint demo clinic is running at {url}\n\nSign in as:\n");
     for (role, email) in &logins {
         banner.push_str(&format!(
             "  {role:<28} {email:<34} password: {}\n",
-            demo::PASSWORD
+            needlepoint_demo::PASSWORD
         ));
     }
     banner.push_str(

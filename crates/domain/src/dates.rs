@@ -27,6 +27,7 @@ mod tests {
         assert_eq!(long_date(d), "9 Mar 2026");
         let t: Timestamp = "2026-07-01T08:30:00Z".parse().unwrap();
         assert_eq!(local_time(t, "Europe/London"), "1 Jul 2026, 09:30");
+        assert_eq!(local_time(t, "America/New_York"), "1 Jul 2026, 04:30");
         assert_eq!(local_time(t, "Nowhere/Else"), "1 Jul 2026, 08:30");
     }
 }

@@ -19,6 +19,7 @@ pub mod history;
 pub mod ical;
 pub mod messages;
 pub mod patients;
+pub mod photos;
 pub mod planning;
 pub mod screening;
 pub mod settings;

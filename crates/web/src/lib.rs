@@ -12,7 +12,7 @@ pub mod auth;
 pub mod csrf;
 mod error;
 mod pages;
-pub mod photos;
+pub use needlepoint_practice::photos;
 pub mod routes;
 mod view;
 pub mod zone_map;

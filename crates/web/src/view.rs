@@ -148,14 +148,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn times_show_in_the_clinic_zone() {
-        let t: Timestamp = "2026-07-01T08:30:00Z".parse().unwrap();
-        assert_eq!(local_time(t, "Europe/London"), "1 Jul 2026, 09:30");
-        assert_eq!(local_time(t, "America/New_York"), "1 Jul 2026, 04:30");
-        assert_eq!(local_time(t, "Not/AZone"), "1 Jul 2026, 08:30");
-    }
-
-    #[test]
     fn a_plain_document_gets_headings_and_lists() {
         let b = blocks(
             "CONSENT\n\nPatient: A\nClinic: B\n\nRisks\nIt has risks.\n- One: rare.\n- Two.\n\nCall the clinic the same day:\n- Pus\n",

@@ -61,10 +61,10 @@ pub async fn live(
     store: Arc<dyn Store>,
     kb: &KnowledgeBase,
     data_dir: &Path,
+    started: Timestamp,
     clinic_id: i64,
     patients: &[(usize, Patient)],
 ) -> anyhow::Result<()> {
-    let started = needlepoint_store::now();
     let cx = Context::new(store, kb.clone(), Clock::fixed(started));
     let zone_name = cx.store.clinic(clinic_id).await?.details.time_zone;
     let zone = TimeZone::get(&zone_name)?;
@@ -380,9 +380,9 @@ impl Demo {
     /// A generated photo of `view`, cleaned and kept like an upload.
     async fn photo(&mut self, sx: &charting::Session, view: &str) -> anyhow::Result<()> {
         self.pictures += 1;
-        let c = needlepoint_web::photos::clean(&pictures::photo(self.pictures)?)
+        let c = needlepoint_practice::photos::clean(&pictures::photo(self.pictures)?)
             .map_err(|e| anyhow!("demo photo: {}", e.message()))?;
-        needlepoint_web::photos::keep(&self.data_dir, &c)?;
+        needlepoint_practice::photos::keep(&self.data_dir, &c)?;
         let photo = needlepoint_store::NewPhoto {
             clinic_id: sx.chart.clinic_id,
             patient_id: sx.chart.patient_id,

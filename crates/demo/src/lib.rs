@@ -1,7 +1,9 @@
 //! The demo clinic: one organisation with two clinics in different time
 //! zones, staff in every role, rooms, devices, price lists and about fifty
-//! patients with contact details and clinical notes. Deterministic: the same
-//! names and histories every time, so screenshots and walkthroughs agree.
+//! patients with contact details and clinical notes, and the Bristol clinic
+//! in the middle of its life (see [`life`]). Deterministic: the same names,
+//! histories and courses every time, relative to the moment it starts, so
+//! screenshots and walkthroughs agree.
 
 use anyhow::Context;
 use jiff::civil::Date;
@@ -213,7 +215,6 @@ fn history_for(i: usize, today: Date) -> PatientHistory {
     h
 }
 
-/// Creates the demo organisation and returns the logins to print.
 /// A clinic's stock: cartridges, rollers and serums with their lots, one of
 /// them past its expiry and the vitamin C serum that must not go on
 /// needled skin, so the inventory and the chart show their warnings.
@@ -300,15 +301,16 @@ async fn stock(
     Ok(())
 }
 
-/// Creates the demo organisation, then brings its Bristol clinic to the
-/// middle of its life (see [`life`]); photos are kept in `data_dir`.
+/// Creates the demo organisation as of `now` (the moment the demo starts),
+/// then brings its Bristol clinic to the middle of its life (see [`life`]);
+/// photos and the mailbox are kept in `data_dir`. Returns the logins to print.
 pub async fn seed(
     shared: Arc<dyn Store>,
     kb: &KnowledgeBase,
     data_dir: &Path,
+    now: jiff::Timestamp,
 ) -> anyhow::Result<Vec<(String, String)>> {
     let store = shared.as_ref();
-    let now = needlepoint_store::now();
     let system = Actor::system("demo");
     let hash = needlepoint_practice::signin::hash_password(PASSWORD.into()).await?;
     let london = ClinicDetails::parse(
@@ -813,6 +815,6 @@ pub async fn seed(
             }
         }
     }
-    life::live(shared, kb, data_dir, bristol.id, &bristol_patients).await?;
+    life::live(shared, kb, data_dir, now, bristol.id, &bristol_patients).await?;
     Ok(logins)
 }

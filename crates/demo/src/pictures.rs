@@ -100,8 +100,8 @@ mod tests {
 
     #[test]
     fn pictures_pass_the_photo_and_signature_checks() {
-        let a = needlepoint_web::photos::clean(&photo(1).unwrap()).unwrap();
-        let b = needlepoint_web::photos::clean(&photo(2).unwrap()).unwrap();
+        let a = needlepoint_practice::photos::clean(&photo(1).unwrap()).unwrap();
+        let b = needlepoint_practice::photos::clean(&photo(2).unwrap()).unwrap();
         assert_ne!(a.sha256, b.sha256, "each photo is its own");
         needlepoint_practice::planning::check_signature(&signature(3).unwrap()).unwrap();
     }
