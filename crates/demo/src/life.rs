@@ -92,8 +92,8 @@ pub async fn live(
     // A course of acne-scar sessions finished months ago.
     d.whole_course(&who(0)?, 200, true).await?;
     // Courses under way: the first used the lot recalled since.
-    d.whole_course(&who(4)?, 80, false).await?;
-    d.whole_course(&who(3)?, 60, false).await?;
+    d.whole_course(&who(4)?, 50, false).await?;
+    d.whole_course(&who(3)?, 35, false).await?;
     // A plan the patient decided against, and one still being considered.
     let p = who(1)?;
     d.set(d.at(-30, 11, 0))?;

@@ -5,7 +5,7 @@
 use crate::Invalid;
 
 /// The messages a clinic can word, with what each is for.
-pub const KINDS: [(&str, &str); 6] = [
+pub const KINDS: [(&str, &str); 8] = [
     (
         "confirmation",
         "Booking confirmation (the .ics is attached)",
@@ -15,10 +15,12 @@ pub const KINDS: [(&str, &str); 6] = [
     ("rescheduled", "Appointment moved"),
     ("cancellation", "Cancellation"),
     ("recall", "Recall of a needle or product used"),
+    ("intake_link", "Link to the health questions"),
+    ("consent_link", "Link to read the plan and sign the consent"),
 ];
 
 /// Every placeholder, and what it becomes.
-pub const PLACEHOLDERS: [(&str, &str); 6] = [
+pub const PLACEHOLDERS: [(&str, &str); 8] = [
     ("patient", "the patient's given name"),
     ("clinic", "the clinic's name"),
     (
@@ -34,6 +36,8 @@ pub const PLACEHOLDERS: [(&str, &str); 6] = [
         "the plan's instructions for before a session (empty if none)",
     ),
     ("fee", "the late-cancellation fee charged (empty if none)"),
+    ("link", "the link the patient opens (links only)"),
+    ("expires", "when the link stops working (links only)"),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +71,18 @@ impl MessageTemplate {
                 "Dear {patient},\n\nThe maker has recalled {what}, used at your microneedling session on {when}. \
                  Please contact {clinic} so that we can check on you. If you notice redness that spreads, swelling, \
                  lumps, pus or fever, call us or seek medical care straight away.",
+            ),
+            "intake_link" => (
+                "Your health questions for {clinic}",
+                "Dear {patient},\n\nBefore your treatment at {clinic}, please answer a few questions about your health \
+                 and the skin you would like treated. It takes about ten minutes:\n\n{link}\n\n\
+                 The link works once, until {expires}. If you did not expect this message, please contact {clinic}.",
+            ),
+            "consent_link" => (
+                "Your treatment plan at {clinic}",
+                "Dear {patient},\n\nYour treatment plan at {clinic} is ready. Please read it, with its risks and \
+                 aftercare, and sign the consent if you agree:\n\n{link}\n\n\
+                 The link works once, until {expires}. Ask us anything before you sign.",
             ),
             _ => return None,
         };

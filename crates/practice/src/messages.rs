@@ -93,6 +93,48 @@ pub fn spawn_worker(cx: Context, sender: Arc<dyn Sender>, every: std::time::Dura
     });
 }
 
+/// How a link set out to reach the patient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkSent {
+    /// Queued to go now, to this address.
+    Sent { channel: MessageChannel, to: String },
+    /// The patient gave no address for the channel asked (or none at all).
+    NoAddress,
+}
+
+/// The channel a patient's messages go by unless staff choose: e-mail
+/// when they gave one, else SMS; `None` with neither.
+pub fn preferred_channel(p: &Patient) -> Option<MessageChannel> {
+    address(p).map(|(c, _)| c)
+}
+
+/// Sends the patient a link (`intake_link` or `consent_link`) on `channel`
+/// (their preferred one when `None`), in the clinic's wording.
+pub async fn send_link(
+    cx: &Context,
+    actor: &crate::Actor,
+    p: &Patient,
+    kind: &str,
+    channel: Option<MessageChannel>,
+    url: &str,
+    expires: Timestamp,
+) -> crate::Result<LinkSent> {
+    crate::access::clinic(actor, p.clinic_id)?;
+    let Some(channel) = channel.or_else(|| preferred_channel(p)) else {
+        return Ok(LinkSent::NoAddress);
+    };
+    let zone = cx.store.clinic(p.clinic_id).await?.details.time_zone;
+    let letters = letters(cx, p).await?;
+    match letters.link(p.clinic_id, kind, channel, url, expires, &zone) {
+        Some(m) => {
+            let to = m.to_address.clone();
+            cx.store.enqueue_messages(&[m]).await?;
+            Ok(LinkSent::Sent { channel, to })
+        }
+        None => Ok(LinkSent::NoAddress),
+    }
+}
+
 /// Where the patient's messages go: e-mail when they gave one, else SMS.
 fn address(p: &Patient) -> Option<(MessageChannel, String)> {
     match (&p.details.email, &p.details.phone) {
@@ -141,6 +183,8 @@ pub struct Letters {
     patient_id: i64,
     given_name: String,
     address: Option<(MessageChannel, String)>,
+    email: Option<String>,
+    phone: Option<String>,
     clinic: String,
     currency: String,
     kb: needlepoint_domain::knowledge::KnowledgeBase,
@@ -154,6 +198,8 @@ pub async fn letters(cx: &Context, p: &Patient) -> Result<Letters, StoreError> {
         patient_id: p.id,
         given_name: p.details.given_name.clone(),
         address: address(p),
+        email: p.details.email.as_ref().map(|e| e.to_string()),
+        phone: p.details.phone.clone(),
         clinic: cx.store.clinic(p.clinic_id).await?.details.name,
         currency: cx.store.clinic_pricing(p.clinic_id).await?.currency,
         kb: cx.clinic_kb(p.clinic_id).await?,
@@ -264,7 +310,7 @@ impl Letters {
         what: &'a str,
         when: &'a str,
         before: &'a str,
-    ) -> [(&'static str, &'a str); 6] {
+    ) -> [(&'static str, &'a str); 8] {
         [
             ("patient", self.given_name.as_str()),
             ("clinic", self.clinic.as_str()),
@@ -272,7 +318,48 @@ impl Letters {
             ("when", when),
             ("before", before),
             ("fee", ""),
+            ("link", ""),
+            ("expires", ""),
         ]
+    }
+
+    /// A link for the patient to open (`intake_link`, `consent_link`),
+    /// sent now on `channel`; `None` when the patient gave no address for
+    /// it. `zone` is the clinic's, in which the expiry is written.
+    pub fn link(
+        &self,
+        clinic_id: i64,
+        kind: &str,
+        channel: MessageChannel,
+        url: &str,
+        expires: Timestamp,
+        zone: &str,
+    ) -> Option<NewMessage> {
+        let to = match channel {
+            MessageChannel::Email => self.email.clone()?,
+            MessageChannel::Sms => self.phone.clone()?,
+        };
+        let tz = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
+        let expires_words = expires
+            .to_zoned(tz)
+            .strftime("%A %-d %B %Y at %H:%M")
+            .to_string();
+        let mut values = self.values("", "", "");
+        values[6] = ("link", url);
+        values[7] = ("expires", expires_words.as_str());
+        let (subject, body) = self.wording[kind].render(&values);
+        Some(NewMessage {
+            clinic_id,
+            patient_id: Some(self.patient_id),
+            appointment_id: None,
+            kind: kind.to_string(),
+            channel,
+            to_address: to,
+            subject,
+            body,
+            attachment: None,
+            due_at: self.now,
+        })
     }
 
     /// An appointment as a calendar event for the patient.

@@ -113,6 +113,21 @@ pub async fn patient(cx: &Context, actor: &Actor, p: &Patient) -> Result<Summary
     if !actor.is_clinical() {
         return Ok(s);
     }
+    // Clinicians see why: each fact that defers treatment, once.
+    if let (Some(x), Some(first)) = (&screening, s.alerts.first_mut()) {
+        let mut facts: Vec<&str> = x
+            .result
+            .areas
+            .iter()
+            .flat_map(|a| &a.reasons)
+            .filter(|r| r.deferral.is_some())
+            .map(|r| r.fact.as_str())
+            .collect();
+        facts.dedup();
+        if !facts.is_empty() {
+            first.text = format!("{} Because: {}.", first.text, facts.join("; "));
+        }
+    }
     s.may_propose = !open_plan
         && matches!(
             status,
@@ -168,7 +183,7 @@ pub async fn patient(cx: &Context, actor: &Actor, p: &Patient) -> Result<Summary
                     } else {
                         Tone::Note
                     },
-                    text: format!("Photos: {}.", u.label()),
+                    text: format!("Photo consent: “{}”.", u.label()),
                 });
             }
         }

@@ -166,3 +166,70 @@
     }
   });
 })();
+// The header's patient search: arrow keys move through the suggestions,
+// Enter opens the one chosen (or searches when none is), Escape closes
+// them; "/" anywhere outside a field jumps to the box.
+(function () {
+  "use strict";
+  function options() { return Array.prototype.slice.call(document.querySelectorAll("#header-search-results li")); }
+  function choose(box, i) {
+    var list = options();
+    list.forEach(function (li, j) {
+      li.classList.toggle("active", j === i);
+      if (li.getAttribute("role") === "option") { li.setAttribute("aria-selected", j === i ? "true" : "false"); }
+    });
+    if (i >= 0 && list[i]) {
+      if (!list[i].id) { list[i].id = "suggest-more"; }
+      box.setAttribute("aria-activedescendant", list[i].id);
+      list[i].scrollIntoView({ block: "nearest" });
+    } else {
+      box.removeAttribute("aria-activedescendant");
+    }
+  }
+  function close(box) {
+    var results = document.getElementById("header-search-results");
+    if (results) { results.textContent = ""; }
+    box.setAttribute("aria-expanded", "false");
+    box.removeAttribute("aria-activedescendant");
+  }
+  document.addEventListener("htmx:afterSwap", function (e) {
+    if (e.target.id !== "header-search-results") { return; }
+    var box = document.getElementById("header-search");
+    box.setAttribute("aria-expanded", options().length > 0 ? "true" : "false");
+    choose(box, -1);
+  });
+  document.addEventListener("keydown", function (e) {
+    var box = document.getElementById("header-search");
+    if (!box) { return; }
+    if (e.target !== box) {
+      var typing = e.target.closest("input, textarea, select, [contenteditable]");
+      if (e.key === "/" && !typing && !e.ctrlKey && !e.metaKey && !e.altKey) { e.preventDefault(); box.focus(); }
+      return;
+    }
+    var list = options();
+    var at = list.findIndex(function (li) { return li.classList.contains("active"); });
+    if (e.key === "ArrowDown" && list.length) { e.preventDefault(); choose(box, (at + 1) % list.length); }
+    else if (e.key === "ArrowUp" && list.length) { e.preventDefault(); choose(box, at <= 0 ? list.length - 1 : at - 1); }
+    else if (e.key === "Escape") { close(box); }
+    else if (e.key === "Enter" && at >= 0) {
+      var link = list[at].querySelector("a");
+      if (link) { e.preventDefault(); window.location.href = link.href; }
+    }
+  });
+  // Clicking elsewhere closes the suggestions.
+  document.addEventListener("click", function (e) {
+    var box = document.getElementById("header-search");
+    if (box && !e.target.closest(".header-search")) { close(box); }
+  });
+})();
+// On a phone the menu waits behind its button.
+(function () {
+  "use strict";
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest(".menu-button");
+    if (!b) { return; }
+    var nav = document.getElementById(b.getAttribute("aria-controls"));
+    var open = nav.classList.toggle("open");
+    b.setAttribute("aria-expanded", open ? "true" : "false");
+  });
+})();

@@ -106,6 +106,7 @@ fn table() -> Vec<Entry> {
         r(M::GET, "/patients", ANY_STAFF, patients::list),
         r(M::POST, "/patients", ANY_STAFF, patients::create),
         r(M::GET, "/patients/new", ANY_STAFF, patients::new_form),
+        r(M::GET, "/patients/suggest", ANY_STAFF, patients::suggest),
         r(M::GET, "/patients/{id}", ANY_STAFF, patients::show),
         r(M::POST, "/patients/{id}", ANY_STAFF, patients::update),
         r(M::GET, "/patients/{id}/edit", ANY_STAFF, patients::edit_form),

@@ -15,12 +15,13 @@ use axum::response::{IntoResponse, Response};
 use axum::Form;
 use needlepoint_domain::history::*;
 use needlepoint_domain::knowledge::{KnowledgeBase, Recordable};
+use needlepoint_domain::message::MessageChannel;
 use needlepoint_domain::Invalid;
+use needlepoint_practice::messages::{self, LinkSent};
 use needlepoint_practice::signin;
 use needlepoint_practice::{access, history, Error};
 use needlepoint_store::LinkRefusal;
 
-/// How long a link works: long enough to answer at home before the visit.
 /// How many concerns the form offers.
 const CONCERN_ROWS: usize = 3;
 
@@ -32,6 +33,62 @@ struct LinkPage {
     name: String,
     url: String,
     expires: String,
+    /// "Sent by e-mail to …", when it was.
+    sent: Option<String>,
+    /// Why it could not be sent, beside the link to copy.
+    unsent: Option<String>,
+}
+
+/// How a link is to reach the patient, from the form's `send`: "email",
+/// "sms", "copy" (shown only), or blank for the patient's usual way.
+pub enum Delivery {
+    Send(Option<MessageChannel>),
+    CopyOnly,
+}
+
+impl Delivery {
+    pub fn from_form(v: &FormValues) -> Delivery {
+        match v.get("send") {
+            "email" => Delivery::Send(Some(MessageChannel::Email)),
+            "sms" => Delivery::Send(Some(MessageChannel::Sms)),
+            "copy" => Delivery::CopyOnly,
+            _ => Delivery::Send(None),
+        }
+    }
+}
+
+/// Sends a link as asked and says what happened: (sent, why not).
+pub async fn deliver(
+    st: &AppState,
+    caller: &Caller,
+    p: &needlepoint_store::Patient,
+    kind: &str,
+    how: Delivery,
+    url: &str,
+    expires: jiff::Timestamp,
+) -> Result<(Option<String>, Option<String>), PageError> {
+    let Delivery::Send(channel) = how else {
+        return Ok((None, None));
+    };
+    Ok(
+        match messages::send_link(st, caller, p, kind, channel, url, expires).await? {
+            LinkSent::Sent { channel, to } => {
+                let by = match channel {
+                    MessageChannel::Email => "e-mail",
+                    MessageChannel::Sms => "text message",
+                };
+                (Some(format!("Sent by {by} to {to}.")), None)
+            }
+            LinkSent::NoAddress => (
+                None,
+                Some(match channel {
+                    Some(MessageChannel::Email) => "The patient has no e-mail address on file, so nothing was sent: copy the link below, or add their e-mail to their details.".to_string(),
+                    Some(MessageChannel::Sms) => "The patient has no phone number on file, so nothing was sent: copy the link below, or add their phone to their details.".to_string(),
+                    None => "The patient has no e-mail address or phone number on file, so nothing was sent: copy the link below and give it to them, or add their contact details.".to_string(),
+                }),
+            ),
+        },
+    )
 }
 
 pub async fn create_link(
@@ -40,8 +97,10 @@ pub async fn create_link(
     csrf: CsrfToken,
     headers: HeaderMap,
     Path(id): Path<i64>,
+    Form(f): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let p = access::patient(&st, &caller, id).await?;
+    let how = Delivery::from_form(&FormValues(f));
     let token = signin::random_token();
     let link = history::create_intake_link(&st, &caller, id, &signin::token_hash(&token)).await?;
     let host = headers
@@ -54,12 +113,17 @@ pub async fn create_link(
         "http"
     };
     let zone = st.store.clinic(p.clinic_id).await?.details.time_zone;
+    let url = format!("{scheme}://{host}/intake/{token}");
+    let (sent, unsent) =
+        deliver(&st, &caller, &p, "intake_link", how, &url, link.expires_at).await?;
     let page = LinkPage {
         shell: Shell::new(&caller, &csrf, "patients"),
         id,
         name: p.details.full_name(),
-        url: format!("{scheme}://{host}/intake/{token}"),
+        url,
         expires: local_time(link.expires_at, &zone),
+        sent,
+        unsent,
     };
     Ok((StatusCode::CREATED, render(&page)).into_response())
 }

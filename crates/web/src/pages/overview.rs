@@ -177,17 +177,7 @@ async fn clinic_today(
                 .to_string(),
             patient: names.get(&a.patient_id).cloned().unwrap_or_default(),
             patient_id: a.patient_id,
-            what: format!(
-                "{}{}",
-                if a.kind.is_session() {
-                    "Session"
-                } else {
-                    a.kind.as_str()
-                },
-                a.session_number
-                    .map(|n| format!(" {n}"))
-                    .unwrap_or_default()
-            ),
+            what: super::appointments::kind_label(&a),
             status: a.status.label(),
             actions: needlepoint_practice::booking::actions(st, &a)
                 .into_iter()
@@ -396,13 +386,30 @@ pub async fn audit_log(
     Ok(render(&page))
 }
 
-/// Moves one of today's appointments on (check in, complete, no-show, cancel).
+/// A message to a patient as the lists show it.
 pub struct MessageRow {
-    when: String,
-    to: String,
-    subject: String,
-    status: String,
-    error: String,
+    pub when: String,
+    pub to: String,
+    pub subject: String,
+    pub status: String,
+    pub error: String,
+}
+
+impl MessageRow {
+    /// `zone` is the clinic's, in which the time is shown.
+    pub fn of(m: needlepoint_store::Message, zone: &str) -> Self {
+        MessageRow {
+            when: local_time(m.sent_at.unwrap_or(m.due_at), zone),
+            to: format!("{} ({})", m.to_address, m.channel.label()),
+            subject: m.subject,
+            status: if m.attempts > 0 && m.status == MessageStatus::Failed {
+                format!("failed {} time(s), retrying", m.attempts)
+            } else {
+                m.status.to_string()
+            },
+            error: m.last_error.unwrap_or_default(),
+        }
+    }
 }
 
 #[derive(Template)]
@@ -431,19 +438,9 @@ pub async fn messages(
         .staff_messages(caller.staff.id, 200)
         .await?
         .into_iter()
-        .map(|m| MessageRow {
-            when: local_time(
-                m.sent_at.unwrap_or(m.due_at),
-                zones.get(&m.clinic_id).map_or("UTC", String::as_str),
-            ),
-            to: format!("{} ({})", m.to_address, m.channel.label()),
-            subject: m.subject,
-            status: if m.attempts > 0 && m.status == MessageStatus::Failed {
-                format!("failed {} time(s), retrying", m.attempts)
-            } else {
-                m.status.to_string()
-            },
-            error: m.last_error.unwrap_or_default(),
+        .map(|m| {
+            let zone = zones.get(&m.clinic_id).map_or("UTC", String::as_str);
+            MessageRow::of(m, zone)
         })
         .collect();
     Ok(render(&MessagesPage {

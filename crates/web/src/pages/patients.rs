@@ -14,6 +14,7 @@ use axum::Form;
 use needlepoint_domain::clinic::group_thousands;
 use needlepoint_domain::patient_search;
 use needlepoint_domain::{Invalid, PatientInput, Role, Sex};
+use needlepoint_practice::summary::Tone;
 use needlepoint_practice::{access, patients, Error};
 use needlepoint_store::{Clinic, Patient, PatientPage};
 
@@ -193,6 +194,73 @@ struct FormPage {
     conflict: Option<String>,
 }
 
+/// How many patients the header's search suggests as one types.
+const SUGGESTIONS: i64 = 8;
+
+#[derive(Template)]
+#[template(path = "patient_suggestions.html")]
+struct Suggestions {
+    query: String,
+    query_enc: String,
+    rows: Vec<Suggestion>,
+    /// More match than are suggested: a link to them all.
+    more: bool,
+}
+
+pub struct Suggestion {
+    id: i64,
+    name: String,
+    born: String,
+    clinic: String,
+}
+
+#[derive(serde::Deserialize)]
+pub struct SuggestQuery {
+    #[serde(default)]
+    q: String,
+}
+
+/// The header's search as one types: the first few patients the list
+/// would show, as a fragment for the suggestions box. Nothing typed,
+/// nothing suggested; the search itself copes with long or odd input.
+pub async fn suggest(
+    State(st): State<AppState>,
+    caller: Caller,
+    Query(q): Query<SuggestQuery>,
+) -> Result<Response, PageError> {
+    let query = q.q.trim().to_string();
+    let (rows, more) = if query.is_empty() {
+        (vec![], false)
+    } else {
+        let clinics = st.store.clinics_for_staff(caller.staff.id).await?;
+        let page = st
+            .store
+            .search_patients(caller.staff.id, None, &query, SUGGESTIONS, None)
+            .await?;
+        let rows: Vec<Suggestion> = page
+            .patients
+            .iter()
+            .map(|p| Suggestion {
+                id: p.id,
+                name: p.details.full_name(),
+                born: long_date(p.details.date_of_birth),
+                clinic: clinic_name(&clinics, p.clinic_id),
+            })
+            .collect();
+        let more = page.more || page.total > rows.len() as i64;
+        (rows, more)
+    };
+    // What was typed is echoed only in part: a 300-character paste need
+    // not fill the box.
+    let shown: String = query.chars().take(60).collect();
+    Ok(render(&Suggestions {
+        query_enc: urlencode(&query),
+        query: shown,
+        rows,
+        more,
+    }))
+}
+
 fn input_from(form: &FormValues) -> PatientInput {
     PatientInput {
         given_name: form.get("given_name").into(),
@@ -298,6 +366,53 @@ struct ShowPage {
     pending_intakes: usize,
     /// Charted sessions: id, title, when, state (clinicians only).
     sessions: Vec<(i64, String, String, &'static str)>,
+    /// Alerts first: (tone class, words).
+    alerts: Vec<(&'static str, String)>,
+    course: Option<CourseSummary>,
+    may_propose: bool,
+    devices: Vec<(String, String)>,
+    upcoming: Vec<AppointmentRow>,
+    past: Vec<AppointmentRow>,
+    messages: Vec<super::overview::MessageRow>,
+}
+
+/// The plan in force (or the latest one) and how far its course has come.
+pub struct CourseSummary {
+    plan_id: i64,
+    title: String,
+    status: &'static str,
+    /// "Session 2 of 4 signed", empty for a plan not accepted.
+    progress: String,
+    next: Option<String>,
+    /// Sessions still to book (offered to the desk and clinicians alike).
+    to_book: usize,
+}
+
+/// One of the patient's appointments, with where to act on it.
+pub struct AppointmentRow {
+    id: i64,
+    when: String,
+    what: String,
+    status: &'static str,
+    tone: &'static str,
+}
+
+impl AppointmentRow {
+    fn of(a: &needlepoint_store::Appointment) -> Self {
+        use needlepoint_domain::appointment::AppointmentStatus as S;
+        AppointmentRow {
+            id: a.id,
+            when: local_time(a.starts_at, &a.time_zone),
+            what: super::appointments::kind_label(a),
+            status: a.status.label(),
+            tone: match a.status {
+                S::Completed => "ok",
+                S::CheckedIn => "warn",
+                S::Cancelled | S::NoShow => "grey",
+                S::Booked => "",
+            },
+        }
+    }
 }
 
 /// The latest screening at a glance.
@@ -361,6 +476,40 @@ pub async fn show(
             ));
         }
     }
+    let summary = needlepoint_practice::summary::patient(&st, &caller, &p).await?;
+    let course = summary
+        .progress
+        .as_ref()
+        .map(|g| CourseSummary {
+            plan_id: g.plan.id,
+            title: plan_title(&st.kb, &g.plan),
+            status: g.plan.status.label(),
+            progress: format!("Session {} of {} signed", g.done, g.total),
+            next: g
+                .next
+                .as_ref()
+                .map(|a| local_time(a.starts_at, &a.time_zone)),
+            to_book: g.to_book,
+        })
+        .or_else(|| {
+            summary.latest_plan.as_ref().map(|r| CourseSummary {
+                plan_id: r.id,
+                title: plan_title(&st.kb, r),
+                status: r.status.label(),
+                progress: String::new(),
+                next: None,
+                to_book: 0,
+            })
+        });
+    let devices = if summary.may_propose {
+        st.kb
+            .devices
+            .iter()
+            .map(|d| (d.code.clone(), d.name.clone()))
+            .collect()
+    } else {
+        vec![]
+    };
     let d = &p.details;
     let dash = || "—".to_string();
     Ok(render(&ShowPage {
@@ -382,7 +531,47 @@ pub async fn show(
         screening,
         pending_intakes,
         sessions,
+        alerts: summary
+            .alerts
+            .iter()
+            .map(|a| {
+                let tone = match a.tone {
+                    Tone::Stop => "error",
+                    Tone::Caution => "warn",
+                    Tone::Note => "info",
+                };
+                (tone, a.text.clone())
+            })
+            .collect(),
+        course,
+        may_propose: summary.may_propose,
+        devices,
+        upcoming: summary.upcoming.iter().map(AppointmentRow::of).collect(),
+        past: summary.past.iter().map(AppointmentRow::of).collect(),
+        messages: summary
+            .messages
+            .into_iter()
+            .map(|m| super::overview::MessageRow::of(m, &zone))
+            .collect(),
     }))
+}
+
+/// A plan as the patient's page names it: by its areas, in the knowledge
+/// base's words.
+fn plan_title(
+    kb: &needlepoint_domain::knowledge::KnowledgeBase,
+    r: &needlepoint_store::PlanRecord,
+) -> String {
+    let areas: Vec<&str> = r
+        .plan
+        .areas
+        .iter()
+        .map(|a| {
+            kb.area(&a.area)
+                .map_or(a.area.as_str(), |x| x.name.as_str())
+        })
+        .collect();
+    format!("Plan for {}", areas.join(", "))
 }
 
 pub async fn edit_form(

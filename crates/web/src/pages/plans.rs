@@ -261,6 +261,8 @@ struct PlanPage {
     errors: Invalid,
     notice: Option<String>,
     link: Option<String>,
+    /// Why the link could not be sent, beside it.
+    link_unsent: Option<String>,
 }
 
 /// What the last request left to show: what was typed, what was wrong, news.
@@ -458,6 +460,7 @@ async fn plan_page(
         errors,
         notice,
         link: None,
+        link_unsent: None,
     })
 }
 
@@ -772,10 +775,13 @@ pub async fn create_link(
     csrf: CsrfToken,
     headers: HeaderMap,
     Path((id, pid)): Path<(i64, i64)>,
+    Form(f): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let (p, r) = own_plan(&st, &caller, id, pid).await?;
+    let how = super::intake::Delivery::from_form(&FormValues(f));
     let token = signin::random_token();
-    planning::create_consent_link(&st, &caller, pid, &signin::token_hash(&token)).await?;
+    let expires =
+        planning::create_consent_link(&st, &caller, pid, &signin::token_hash(&token)).await?;
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -785,9 +791,13 @@ pub async fn create_link(
     } else {
         "http"
     };
-    let notice = Some(format!(
-        "Consent link made; it works once for {LINK_DAYS} days."
-    ));
+    let url = format!("{scheme}://{host}/consent/{token}");
+    let (sent, unsent) =
+        super::intake::deliver(&st, &caller, &p, "consent_link", how, &url, expires).await?;
+    let notice = Some(match sent {
+        Some(s) => format!("{s} The link works once, for {LINK_DAYS} days."),
+        None => format!("Consent link made; it works once, for {LINK_DAYS} days."),
+    });
     let mut page = plan_page(
         &st,
         &caller,
@@ -800,7 +810,8 @@ pub async fn create_link(
         },
     )
     .await?;
-    page.link = Some(format!("{scheme}://{host}/consent/{token}"));
+    page.link = Some(url);
+    page.link_unsent = unsent;
     Ok((StatusCode::CREATED, render(&page)).into_response())
 }
 

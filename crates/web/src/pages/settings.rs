@@ -250,6 +250,8 @@ fn template_form(
             "fee",
             " As it was cancelled at short notice, the clinic's late-cancellation fee of £50.00 applies.",
         ),
+        ("link", "https://clinic.example/intake/6Rk2…"),
+        ("expires", "Tuesday 9 March 2027 at 18:00"),
     ]);
     SimpleForm::new(
         format!("message-{clinic_id}-{kind}"),

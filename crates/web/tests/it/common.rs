@@ -47,6 +47,85 @@ pub async fn spawn_configured(store: Arc<dyn Store>, secure_cookies: bool) -> Te
     }
 }
 
+/// The demo clinic built as of `at` and served on a clock standing at
+/// `at` (tests move it with `clock.set`), with its photos and mailbox in
+/// `data_dir`.
+pub struct DemoApp {
+    pub app: TestApp,
+    pub clock: needlepoint_practice::Clock,
+    pub data_dir: std::path::PathBuf,
+}
+
+/// A Wednesday afternoon in Bristol (15:00, UTC in winter): the demo's
+/// today's list has every stage by then.
+pub fn demo_afternoon() -> jiff::Timestamp {
+    "2027-03-10T15:00:00Z".parse().unwrap()
+}
+
+pub async fn spawn_demo(backend: TestBackend) -> DemoApp {
+    let at = demo_afternoon();
+    let store = fresh_store(backend).await;
+    let kb = needlepoint_knowledge::shipped().unwrap();
+    let data_dir = needlepoint_store::testing::temp_dir("demo");
+    needlepoint_demo::seed(store.clone(), &kb, &data_dir, at)
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let clock = needlepoint_practice::Clock::fixed(at);
+    let config = WebConfig {
+        data_dir: data_dir.clone(),
+        secure_cookies: false,
+    };
+    let state = AppState::with_clock(store.clone(), kb, config, clock.clone());
+    tokio::spawn(async move {
+        needlepoint_web::serve(listener, state).await.unwrap();
+    });
+    DemoApp {
+        app: TestApp {
+            base: format!("http://{addr}"),
+            store,
+        },
+        clock,
+        data_dir,
+    }
+}
+
+impl DemoApp {
+    /// A client signed in as the demo login `email`, on the demo's clock.
+    pub async fn client(&self, email: &str) -> Client {
+        let staff = self
+            .app
+            .store
+            .staff_credentials(email)
+            .await
+            .unwrap()
+            .unwrap()
+            .staff;
+        let token = signin::random_token();
+        let now = self.clock.now();
+        self.app
+            .store
+            .create_session(
+                &WebSession {
+                    token_hash: signin::token_hash(&token),
+                    staff_id: staff.id,
+                    created_at: now,
+                    expires_at: now + jiff::SignedDuration::from_hours(signin::SESSION_HOURS),
+                    last_seen_at: now,
+                    ip: None,
+                    user_agent: None,
+                },
+                &Actor::system("test"),
+            )
+            .await
+            .unwrap();
+        let mut c = Client::new(&self.app.base);
+        c.cookies.push(("np_session".into(), token));
+        c
+    }
+}
+
 /// A set-up clinic: an owner, a clinician and a front-desk member (all with
 /// [`PASSWORD`]), a second clinic only the owner belongs to, and one patient
 /// in each clinic.

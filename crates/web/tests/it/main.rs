@@ -13,6 +13,7 @@ mod delivery;
 mod fuzz;
 mod openapi;
 mod pages;
+mod patient_page;
 mod plans;
 mod screening;
 mod security;

@@ -1,0 +1,362 @@
+//! The patient's page as the hub of her care, walked on the demo clinic:
+//! alerts first, the course and how far it has come, appointments to come
+//! with their actions, messages sent to her, and one click on to the next
+//! step, each role seeing what it may.
+
+use crate::common::{spawn_demo, DemoApp};
+use needlepoint_domain::appointment::AppointmentStatus;
+use needlepoint_domain::dates::local_time;
+use needlepoint_domain::plan::PlanStatus;
+use needlepoint_domain::screening::{Deferral, Status};
+use needlepoint_store::testing::TestBackend;
+use needlepoint_store::Patient;
+
+const CLINICIAN: &str = "clinician@demo.needlepoint.test";
+const DESK: &str = "frontdesk@demo.needlepoint.test";
+
+async fn bristol_patients(d: &DemoApp) -> Vec<Patient> {
+    let st = &d.app.store;
+    let desk = st.staff_credentials(DESK).await.unwrap().unwrap().staff;
+    st.search_patients(desk.id, None, "", 200, None)
+        .await
+        .unwrap()
+        .patients
+}
+
+/// The first patient `pick` chooses, by what the record holds.
+async fn find<F, Fut>(d: &DemoApp, what: &str, pick: F) -> Patient
+where
+    F: Fn(Patient) -> Fut,
+    Fut: std::future::Future<Output = Option<Patient>>,
+{
+    for p in bristol_patients(d).await {
+        if let Some(p) = pick(p).await {
+            return p;
+        }
+    }
+    panic!("the demo has no patient who {what}");
+}
+
+async fn page(c: &mut crate::common::Client, path: &str) -> String {
+    let r = c.get(path).await;
+    assert_eq!(r.status(), 200, "{path}: {:?}", r.headers().get("location"));
+    r.text().await.unwrap()
+}
+
+async fn the_patient_page_is_the_hub(b: TestBackend) {
+    let d = spawn_demo(b).await;
+    let st = d.app.store.clone();
+    let now = d.clock.now();
+    let mut clinician = d.client(CLINICIAN).await;
+    let mut desk = d.client(DESK).await;
+
+    // A course under way with sessions booked ahead.
+    let p = find(&d, "has a course under way", |p| {
+        let st = st.clone();
+        async move {
+            let plans = st.plans(p.id).await.unwrap();
+            plans
+                .iter()
+                .any(|r| r.status == PlanStatus::InProgress)
+                .then_some(p)
+        }
+    })
+    .await;
+    let ahead: Vec<_> = st
+        .patient_appointments(p.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.status == AppointmentStatus::Booked && a.starts_at > now)
+        .collect();
+    let html = page(&mut clinician, &format!("/patients/{}", p.id)).await;
+    assert!(html.contains("id=\"course-progress\""), "{html}");
+    assert!(html.contains(" signed."), "progress in words");
+    if let Some(next) = ahead.iter().min_by_key(|a| a.starts_at) {
+        assert!(
+            html.contains(&format!(
+                "Next session: {}.",
+                local_time(next.starts_at, &next.time_zone)
+            )),
+            "the next session is named"
+        );
+    }
+    assert_eq!(
+        html.matches(">Move or cancel</a>").count(),
+        ahead.len(),
+        "one row with its actions per appointment to come"
+    );
+    let latest = st.patient_messages(p.id, 1).await.unwrap();
+    let subject = &latest.first().expect("messages were sent").subject;
+    assert!(
+        html.contains(&askama_escape(subject)),
+        "the latest message: {subject}"
+    );
+    assert!(
+        html.contains("id=\"sessions\""),
+        "a clinician sees the charts"
+    );
+
+    let html = page(&mut desk, &format!("/patients/{}", p.id)).await;
+    assert!(
+        html.contains("id=\"course-progress\""),
+        "the desk sees the course"
+    );
+    assert_eq!(html.matches(">Move or cancel</a>").count(), ahead.len());
+    assert!(!html.contains("id=\"sessions\""), "never the charts");
+    assert!(
+        !html.contains("Clinical record"),
+        "never the clinical record"
+    );
+
+    // Treated with the recalled lot: a clinical alert.
+    let exposed = find(&d, "was treated with the recalled lot", |p| {
+        let st = st.clone();
+        async move {
+            for c in st.patient_charts(p.id).await.unwrap() {
+                if c.lots.iter().any(|l| l.lot_number == "CA25-0217") {
+                    return Some(p);
+                }
+            }
+            None
+        }
+    })
+    .await;
+    let path = format!("/patients/{}", exposed.id);
+    assert!(page(&mut clinician, &path)
+        .await
+        .contains("Treated with recalled lot CA25-0217"));
+    assert!(!page(&mut desk, &path).await.contains("recalled lot"));
+
+    // Deferred with a date: both see the date, only the clinician why.
+    let deferred = find(&d, "is deferred with a date", |p| {
+        let st = st.clone();
+        async move {
+            let s = st.screenings(p.id).await.unwrap();
+            matches!(s.first()?.result.deferral, Some(Deferral::Until(_))).then_some(p)
+        }
+    })
+    .await;
+    let path = format!("/patients/{}", deferred.id);
+    let html = page(&mut clinician, &path).await;
+    assert!(
+        html.contains("Treatment deferred until") && html.contains("Because: "),
+        "{html}"
+    );
+    let html = page(&mut desk, &path).await;
+    assert!(html.contains("Treatment deferred until"));
+    assert!(
+        !html.contains("Because: "),
+        "the desk never sees the clinical reason"
+    );
+
+    // Screened, treatable, no plan: one click to propose one.
+    let ready = find(&d, "is screened and has no plan", |p| {
+        let st = st.clone();
+        async move {
+            let s = st.screenings(p.id).await.unwrap();
+            let ok = matches!(
+                s.first()?.status(),
+                Status::Eligible | Status::EligibleWithPrecautions
+            );
+            (ok && st.plans(p.id).await.unwrap().is_empty()).then_some(p)
+        }
+    })
+    .await;
+    let path = format!("/patients/{}", ready.id);
+    assert!(page(&mut clinician, &path)
+        .await
+        .contains("id=\"propose-plan\""));
+    assert!(!page(&mut desk, &path).await.contains("id=\"propose-plan\""));
+    let r = clinician
+        .post_form(&format!("{path}/plans"), &[("device", "skinpen")])
+        .await;
+    assert_eq!(r.status(), 303);
+    let html = page(&mut clinician, &path).await;
+    assert!(html.contains("Proposed") && !html.contains("id=\"propose-plan\""));
+
+    // An accepted plan with sessions still to book: one click to book them.
+    let booking = find(&d, "has sessions of an accepted plan to book", |p| {
+        let st = st.clone();
+        async move {
+            let plans = st.plans(p.id).await.unwrap();
+            let r = plans.iter().find(|r| r.status == PlanStatus::Accepted)?;
+            let booked = st
+                .patient_appointments(p.id)
+                .await
+                .unwrap()
+                .iter()
+                .filter(|a| a.plan_id == Some(r.id) && a.status.holds_time())
+                .count();
+            (booked < r.plan.tracks.iter().map(|t| t.sessions as usize).max()?).then_some(p)
+        }
+    })
+    .await;
+    let html = page(&mut desk, &format!("/patients/{}", booking.id)).await;
+    let needle = "id=\"book-course\" href=\"";
+    let at = html.find(needle).expect("a link to book the course");
+    let href = &html[at + needle.len()..];
+    let href = &href[..href.find('"').unwrap()];
+    assert!(page(&mut desk, href).await.contains("Book"), "{href}");
+}
+
+/// Text as the templates escape it.
+fn askama_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
+}
+
+/// The text between `from` and the next `to` in `html`.
+fn between<'a>(html: &'a str, from: &str, to: &str) -> &'a str {
+    let at = html
+        .find(from)
+        .unwrap_or_else(|| panic!("no {from} in {html}"))
+        + from.len();
+    let rest = &html[at..];
+    &rest[..rest.find(to).unwrap()]
+}
+
+/// Intake and consent links go to the patient by e-mail or SMS from the
+/// page, and are still shown to copy; with no address, the page says so
+/// and nothing is queued.
+async fn links_are_sent_to_the_patient_or_say_why_not(b: TestBackend) {
+    let d = spawn_demo(b).await;
+    let st = d.app.store.clone();
+    let mut clinician = d.client(CLINICIAN).await;
+    let mut desk = d.client(DESK).await;
+    let p = find(&d, "has a proposed plan", |p| {
+        let st = st.clone();
+        async move {
+            let plans = st.plans(p.id).await.unwrap();
+            plans
+                .iter()
+                .any(|r| r.status == PlanStatus::Proposed)
+                .then_some(p)
+        }
+    })
+    .await;
+    let email = p.details.email.as_ref().unwrap().to_string();
+    let phone = p.details.phone.clone().unwrap();
+    let before = st.patient_messages(p.id, 100).await.unwrap().len();
+
+    // The usual way: by e-mail, the link in the message as on the page.
+    let r = desk
+        .post_form(&format!("/patients/{}/intake-links", p.id), &[])
+        .await;
+    assert_eq!(r.status(), 201);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains(&format!("Sent by e-mail to {email}.")),
+        "{html}"
+    );
+    let url = between(&html, "id=\"intake-url\">", "<");
+    let sent = st.patient_messages(p.id, 1).await.unwrap().remove(0);
+    assert_eq!(
+        (sent.kind.as_str(), sent.to_address.as_str()),
+        ("intake_link", email.as_str())
+    );
+    assert!(sent.body.contains(url), "{} lacks {url}", sent.body);
+    assert_eq!(sent.due_at, d.clock.now(), "sent now");
+
+    // By text message when asked; shown only when asked.
+    let r = desk
+        .post_form(
+            &format!("/patients/{}/intake-links", p.id),
+            &[("send", "sms")],
+        )
+        .await;
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains(&format!("Sent by text message to {phone}.")));
+    let r = desk
+        .post_form(
+            &format!("/patients/{}/intake-links", p.id),
+            &[("send", "copy")],
+        )
+        .await;
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"intake-url\"") && !html.contains("Sent by"));
+    assert_eq!(
+        st.patient_messages(p.id, 100).await.unwrap().len(),
+        before + 2
+    );
+
+    // The consent link, from the plan.
+    let plan = st
+        .plans(p.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.status == PlanStatus::Proposed)
+        .unwrap();
+    let r = clinician
+        .post_form(
+            &format!("/patients/{}/plans/{}/consent-links", p.id, plan.id),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains(&format!("Sent by e-mail to {email}.")),
+        "{html}"
+    );
+    let url = between(&html, "id=\"consent-url\">", "<");
+    let sent = st.patient_messages(p.id, 1).await.unwrap().remove(0);
+    assert_eq!(sent.kind, "consent_link");
+    assert!(sent.body.contains(url));
+
+    // No e-mail and no phone: said where it was asked, link still there.
+    let details = needlepoint_domain::PatientInput {
+        given_name: "Noor".into(),
+        family_name: "Walk-in".into(),
+        date_of_birth: "1991-05-04".into(),
+        sex: "female".into(),
+        ..Default::default()
+    }
+    .validate(jiff::civil::date(2027, 3, 10))
+    .unwrap();
+    let walk_in = st
+        .create_patient(
+            p.clinic_id,
+            &details,
+            &needlepoint_store::Actor::system("test"),
+            d.clock.now(),
+        )
+        .await
+        .unwrap();
+    let r = desk
+        .post_form(&format!("/patients/{}/intake-links", walk_in.id), &[])
+        .await;
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("no e-mail address or phone number on file"),
+        "{html}"
+    );
+    assert!(
+        html.contains("id=\"intake-url\""),
+        "the link is offered to copy"
+    );
+    assert!(st
+        .patient_messages(walk_in.id, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let r = desk
+        .post_form(
+            &format!("/patients/{}/intake-links", walk_in.id),
+            &[("send", "sms")],
+        )
+        .await;
+    assert!(r.text().await.unwrap().contains("no phone number on file"));
+}
+
+crate::both!(
+    the_patient_page_is_the_hub,
+    links_are_sent_to_the_patient_or_say_why_not,
+);
