@@ -116,7 +116,7 @@ pub async fn live(
         let r = d.accepted_plan(&p).await?;
         d.book_course(&p, &r).await?;
     }
-    d.todays_list([who(10)?, who(24)?, who(30)?, who(22)?])
+    d.todays_list([who(10)?, who(24)?, who(22)?, who(30)?])
         .await?;
     d.recall().await?;
     d.post().await?;

@@ -233,3 +233,27 @@
     b.setAttribute("aria-expanded", open ? "true" : "false");
   });
 })();
+// A table wider than the screen scrolls inside its box: the box joins the
+// tab order and is named, so it can be scrolled from the keyboard too.
+(function () {
+  "use strict";
+  function mark() {
+    Array.prototype.forEach.call(document.querySelectorAll(".table-wrap"), function (w) {
+      if (w.scrollWidth > w.clientWidth + 1) {
+        w.setAttribute("tabindex", "0");
+        w.setAttribute("role", "region");
+        var caption = w.querySelector("caption");
+        var heading = w.closest("section, .card");
+        heading = heading && heading.querySelector("h2, h3");
+        w.setAttribute("aria-label", ((caption || heading || {}).textContent || "Table").trim() + " (scrolls sideways)");
+      } else if (w.getAttribute("role") === "region") {
+        w.removeAttribute("tabindex");
+        w.removeAttribute("role");
+        w.removeAttribute("aria-label");
+      }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", mark);
+  window.addEventListener("resize", mark);
+  document.addEventListener("htmx:afterSettle", mark);
+})();

@@ -208,14 +208,14 @@ pub fn render(
     selected: Option<&str>,
 ) -> String {
     let mut out = String::from(
-        "<svg class='zone-map face' viewBox='0 0 300 400' role='img' aria-label='Face map: choose a zone'>\
+        "<svg class='zone-map face' viewBox='0 0 300 400' role='group' aria-label='Face map: choose a zone'>\
          <defs><pattern id='barred-hatch' width='6' height='6' patternUnits='userSpaceOnUse' patternTransform='rotate(45)'>\
          <rect width='6' height='6' fill='#d5d9d8'/><rect width='2' height='6' fill='#9aa4a1'/></pattern></defs>\
          <ellipse class='outline' cx='150' cy='190' rx='112' ry='156'/>",
     );
     draw(&mut out, kb, FACE, href, state, selected);
     out.push_str(
-        "</svg><svg class='zone-map body' viewBox='0 0 340 250' role='img' aria-label='Body map, front and back: choose a zone'>\
+        "</svg><svg class='zone-map body' viewBox='0 0 340 250' role='group' aria-label='Body map, front and back: choose a zone'>\
          <circle class='outline' cx='88' cy='22' r='18'/><circle class='outline' cx='260' cy='22' r='18'/>\
          <text x='88' y='248' class='map-caption'>Front</text><text x='260' y='248' class='map-caption'>Back</text>",
     );

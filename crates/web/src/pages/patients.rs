@@ -484,7 +484,10 @@ pub async fn show(
             plan_id: g.plan.id,
             title: plan_title(&st.kb, &g.plan),
             status: g.plan.status.label(),
-            progress: format!("Session {} of {} signed", g.done, g.total),
+            progress: match g.done {
+                0 => format!("None of the {} sessions signed yet", g.total),
+                n => format!("Session {n} of {} signed", g.total),
+            },
             next: g
                 .next
                 .as_ref()

@@ -48,12 +48,10 @@ pub async fn spawn_configured(store: Arc<dyn Store>, secure_cookies: bool) -> Te
 }
 
 /// The demo clinic built as of `at` and served on a clock standing at
-/// `at` (tests move it with `clock.set`), with its photos and mailbox in
-/// `data_dir`.
+/// `at` (tests move it with `clock.set`).
 pub struct DemoApp {
     pub app: TestApp,
     pub clock: needlepoint_practice::Clock,
-    pub data_dir: std::path::PathBuf,
 }
 
 /// A Wednesday afternoon in Bristol (15:00, UTC in winter): the demo's
@@ -74,7 +72,7 @@ pub async fn spawn_demo(backend: TestBackend) -> DemoApp {
     let addr = listener.local_addr().unwrap();
     let clock = needlepoint_practice::Clock::fixed(at);
     let config = WebConfig {
-        data_dir: data_dir.clone(),
+        data_dir,
         secure_cookies: false,
     };
     let state = AppState::with_clock(store.clone(), kb, config, clock.clone());
@@ -87,7 +85,6 @@ pub async fn spawn_demo(backend: TestBackend) -> DemoApp {
             store,
         },
         clock,
-        data_dir,
     }
 }
 

@@ -10,6 +10,7 @@ mod calendar;
 mod charting;
 mod common;
 mod delivery;
+mod demo_day;
 mod fuzz;
 mod openapi;
 mod pages;

@@ -7,6 +7,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+/// axe-core (MPL-2.0, from npm, kept in tests/assets with its licence):
+/// the accessibility rules every page a browser test shows is checked by.
+const AXE: &str = include_str!("../../assets/axe-core-4.14.1.min.js");
 /// How long to wait for an element to appear (a wait, not an assertion).
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -167,6 +170,19 @@ impl Browser {
             reqwest::Method::POST,
             &format!("/element/{}/value", e.0),
             Some(json!({ "text": text })),
+        )
+        .await;
+    }
+
+    /// Sends keys to an element as typed, without clearing it first:
+    /// WebDriver's key codes, e.g. "\u{E015}" (arrow down) and
+    /// "\u{E007}" (Enter).
+    pub async fn press(&self, css: &str, keys: &str) {
+        let e = self.find(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{}/value", e.0),
+            Some(json!({ "text": keys })),
         )
         .await;
     }
@@ -352,8 +368,44 @@ impl Browser {
         pdf
     }
 
-    /// Saves a PNG of the page under `test-artifacts/` at the workspace root.
+    /// The serious and critical accessibility violations axe-core finds
+    /// on the page as it stands, one line each (rule, help, elements).
+    pub async fn accessibility_violations(&self) -> Vec<String> {
+        self.settle().await;
+        if self.execute("return !!window.axe;").await != Value::Bool(true) {
+            self.execute(&format!("{AXE}\n;return true;")).await;
+        }
+        let found = self
+            .call(
+                reqwest::Method::POST,
+                "/execute/async",
+                Some(json!({
+                    "script": "const done = arguments[arguments.length - 1];
+                        axe.run(document, { resultTypes: ['violations'] })
+                          .then(r => done(r.violations
+                            .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                            .map(v => v.impact + ' ' + v.id + ': ' + v.help + ' at '
+                                 + v.nodes.slice(0, 5).map(n => n.target.join(' ')).join(', '))))
+                          .catch(e => done(['axe failed: ' + e]));",
+                    "args": [],
+                })),
+            )
+            .await;
+        serde_json::from_value(found.clone()).unwrap_or_else(|_| vec![format!("axe: {found}")])
+    }
+
+    /// Saves a PNG of the page under `test-artifacts/` at the workspace
+    /// root, after checking the page with axe-core: every page a test
+    /// shows has no serious or critical accessibility violation.
     pub async fn screenshot(&self, name: &str) {
+        let violations = self.accessibility_violations().await;
+        assert!(
+            violations.is_empty(),
+            "{name}: {} on {}:\n{}",
+            "accessibility violations",
+            self.url().await,
+            violations.join("\n")
+        );
         let b64 = self.call(reqwest::Method::GET, "/screenshot", None).await;
         let png = base64_decode(b64.as_str().unwrap_or(""));
         assert!(png.starts_with(b"\x89PNG"), "screenshot is a PNG");
