@@ -82,6 +82,38 @@ impl MessageStatus {
     }
 }
 
+impl MessageStatus {
+    /// As the lists show it: a pending message is one scheduled to go.
+    pub fn label(self) -> &'static str {
+        match self {
+            MessageStatus::Pending => "Scheduled",
+            MessageStatus::Sent => "Sent",
+            MessageStatus::Failed => "Failed",
+            MessageStatus::Cancelled => "Cancelled",
+        }
+    }
+}
+
+/// The kinds of message the outbox sends, as staff call them.
+pub const KIND_LABELS: [(&str, &str); 8] = [
+    ("confirmation", "Confirmation"),
+    ("reminder_48h", "Reminder (48 hours)"),
+    ("reminder_24h", "Reminder (24 hours)"),
+    ("rescheduled", "Moved"),
+    ("cancellation", "Cancellation"),
+    ("recall", "Recall"),
+    ("intake_link", "Health questions link"),
+    ("consent_link", "Consent link"),
+];
+
+/// A kind of message in words (its code when it is not one of ours).
+pub fn kind_label(kind: &str) -> &str {
+    KIND_LABELS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map_or(kind, |(_, l)| l)
+}
+
 impl std::fmt::Display for MessageStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

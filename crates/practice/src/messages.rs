@@ -515,3 +515,46 @@ mod tests {
         assert_eq!(backoff(40).as_secs(), 360 * 60);
     }
 }
+
+/// The caller's clinics' messages that pass `filter` (a clinic or patient
+/// the caller cannot see gives an empty list, not someone else's).
+pub async fn find(
+    cx: &Context,
+    actor: &crate::Actor,
+    filter: &needlepoint_store::MessageFilter,
+    limit: i64,
+) -> crate::Result<Vec<Message>> {
+    if filter.clinic_id.is_some_and(|c| !actor.sees_clinic(c)) {
+        return Ok(vec![]);
+    }
+    Ok(cx
+        .store
+        .find_messages(actor.staff.id, filter, limit)
+        .await?)
+}
+
+/// One message, if it is to a patient of the caller's clinics.
+pub async fn open(cx: &Context, actor: &crate::Actor, id: i64) -> crate::Result<Message> {
+    let m = match cx.store.message(id).await {
+        Ok(m) => m,
+        Err(StoreError::NotFound) => return Err(crate::Error::NotFound),
+        Err(e) => return Err(e.into()),
+    };
+    if !actor.sees_clinic(m.clinic_id) {
+        return Err(crate::Error::NotFound);
+    }
+    Ok(m)
+}
+
+/// Sends a failed message again now (the outbox picks it up on its next
+/// round); any other message is refused with why.
+pub async fn retry(cx: &Context, actor: &crate::Actor, id: i64) -> crate::Result<Message> {
+    let m = open(cx, actor, id).await?;
+    if m.status != needlepoint_domain::message::MessageStatus::Failed {
+        return Err(crate::Error::refused(format!(
+            "This message is {}: only a message that failed is sent again.",
+            m.status.label().to_lowercase()
+        )));
+    }
+    Ok(cx.store.retry_message(id, &actor.audit, cx.now()).await?)
+}

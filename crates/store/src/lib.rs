@@ -103,6 +103,26 @@ pub struct PatientPage {
     pub next: Option<Cursor>,
 }
 
+/// Which messages a list shows; `None` is any.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessageFilter {
+    pub clinic_id: Option<i64>,
+    pub patient_id: Option<i64>,
+    pub kind: Option<String>,
+    pub state: Option<MessageState>,
+}
+
+/// A message's state as the outbox's lists group them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageState {
+    /// Pending: waiting for its time (reminders) or the next send.
+    Scheduled,
+    Sent,
+    /// Failed and waiting for its next try.
+    Failed,
+    Cancelled,
+}
+
 /// How far a list counts its matches.
 pub const COUNT_UP_TO: i64 = 1_000;
 
@@ -397,6 +417,18 @@ pub trait ScheduleRecords: Send + Sync {
     async fn staff_messages(&self, staff_id: i64, limit: i64) -> Result<Vec<Message>>;
     /// The latest messages to one patient, newest first.
     async fn patient_messages(&self, patient_id: i64, limit: i64) -> Result<Vec<Message>>;
+    /// Messages of this staff member's clinics that pass `filter`: those
+    /// still to go soonest first, the others newest first.
+    async fn find_messages(
+        &self,
+        staff_id: i64,
+        filter: &MessageFilter,
+        limit: i64,
+    ) -> Result<Vec<Message>>;
+    async fn message(&self, id: i64) -> Result<Message>;
+    /// Sends a failed message again now: pending, due now, its attempts
+    /// kept; `Conflict` unless it failed.
+    async fn retry_message(&self, id: i64, actor: &Actor, now: Timestamp) -> Result<Message>;
 
     /// Moves an appointment on (checked_in, completed, cancelled, no_show);
     /// cancelling frees its time and stops its unsent messages.

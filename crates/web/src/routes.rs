@@ -5,8 +5,8 @@
 use crate::access::{Access, ANY_STAFF, CLINICAL, OWNER};
 use crate::auth::authorize;
 use crate::pages::{
-    account, appointments, booking, charting, history, intake, inventory, overview, patients,
-    plans, rules, screenings, session, settings, two_factor,
+    account, appointments, booking, charting, history, intake, inventory, messages, overview,
+    patients, plans, rules, screenings, session, settings, two_factor,
 };
 use crate::{api, assets, AppState};
 use axum::extract::State;
@@ -68,7 +68,9 @@ fn table() -> Vec<Entry> {
         r(M::GET, "/today", ANY_STAFF, overview::today),
         r(M::GET, "/calendar", ANY_STAFF, booking::week),
         r(M::GET, "/calendar/day", ANY_STAFF, booking::day),
-        r(M::GET, "/messages", ANY_STAFF, overview::messages),
+        r(M::GET, "/messages", ANY_STAFF, messages::list),
+        r(M::GET, "/messages/{id}", ANY_STAFF, messages::show),
+        r(M::POST, "/messages/{id}/retry", ANY_STAFF, messages::retry),
         r(M::GET, "/appointments/new", ANY_STAFF, appointments::new_form),
         r(M::POST, "/appointments", ANY_STAFF, appointments::create),
         r(M::GET, "/appointments/{id}", ANY_STAFF, appointments::show),

@@ -586,6 +586,93 @@ impl ScheduleRecords for SqlStore<Db> {
         rows.iter().map(Self::message_from).collect()
     }
 
+    async fn find_messages(
+        &self,
+        staff_id: i64,
+        f: &MessageFilter,
+        limit: i64,
+    ) -> Result<Vec<Message>> {
+        // Each condition is there or not; the binds follow in the same order.
+        let mut sql = format!(
+            "SELECT {MESSAGE_COLS} FROM messages WHERE clinic_id IN \
+             (SELECT clinic_id FROM staff_clinics WHERE staff_id = $1)"
+        );
+        let mut n = 1;
+        let mut next = || {
+            n += 1;
+            n
+        };
+        if f.clinic_id.is_some() {
+            sql.push_str(&format!(" AND clinic_id = ${}", next()));
+        }
+        if f.patient_id.is_some() {
+            sql.push_str(&format!(" AND patient_id = ${}", next()));
+        }
+        if f.kind.is_some() {
+            sql.push_str(&format!(" AND kind = ${}", next()));
+        }
+        let status = f.state.map(|s| match s {
+            MessageState::Scheduled => "pending",
+            MessageState::Sent => "sent",
+            MessageState::Failed => "failed",
+            MessageState::Cancelled => "cancelled",
+        });
+        if status.is_some() {
+            sql.push_str(&format!(" AND status = ${}", next()));
+        }
+        sql.push_str(match f.state {
+            Some(MessageState::Scheduled) => " ORDER BY due_at, id",
+            _ => " ORDER BY id DESC",
+        });
+        sql.push_str(&format!(" LIMIT ${}", next()));
+        let mut q = sqlx::query(&sql).bind(staff_id);
+        if let Some(c) = f.clinic_id {
+            q = q.bind(c);
+        }
+        if let Some(p) = f.patient_id {
+            q = q.bind(p);
+        }
+        if let Some(k) = &f.kind {
+            q = q.bind(k.clone());
+        }
+        if let Some(s) = status {
+            q = q.bind(s);
+        }
+        let rows = q.bind(limit).fetch_all(&self.pool).await?;
+        rows.iter().map(Self::message_from).collect()
+    }
+
+    async fn message(&self, id: i64) -> Result<Message> {
+        let row = sqlx::query(&format!(
+            "SELECT {MESSAGE_COLS} FROM messages WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        Self::message_from(&row)
+    }
+
+    async fn retry_message(&self, id: i64, actor: &Actor, now: Timestamp) -> Result<Message> {
+        let mut tx = self.pool.begin_with(self.begin).await?;
+        let row = sqlx::query(&format!(
+            "UPDATE messages SET status = 'pending', due_at = $2 WHERE id = $1 AND status = 'failed' \
+             RETURNING {MESSAGE_COLS}"
+        ))
+        .bind(id)
+        .bind(Ts(now))
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::Conflict("Only a message that failed is sent again.".into()))?;
+        let m = Self::message_from(&row)?;
+        let mut ev = AuditEvent::new("retry", "message", Some(id))
+            .detail(json!({ "kind": m.kind, "to": m.to_address }));
+        ev.patient_id = m.patient_id;
+        Self::audit(&mut tx, actor, &ev, now).await?;
+        tx.commit().await?;
+        Ok(m)
+    }
+
     async fn staff_messages(&self, staff_id: i64, limit: i64) -> Result<Vec<Message>> {
         let rows = sqlx::query(&format!(
             "SELECT {MESSAGE_COLS} FROM messages WHERE clinic_id IN \

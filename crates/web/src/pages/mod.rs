@@ -8,6 +8,7 @@ pub mod forms;
 pub mod history;
 pub mod intake;
 pub mod inventory;
+pub mod messages;
 pub mod overview;
 pub mod patients;
 pub mod plans;

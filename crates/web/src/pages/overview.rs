@@ -12,7 +12,6 @@ use axum::response::Response;
 use jiff::tz::TimeZone;
 use needlepoint_domain::appointment::AppointmentStatus;
 use needlepoint_domain::clinic::group_thousands;
-use needlepoint_domain::message::MessageStatus;
 use needlepoint_store::{AuditEntry, Clinic};
 use std::collections::{BTreeMap, HashMap};
 
@@ -384,67 +383,4 @@ pub async fn audit_log(
         }
     });
     Ok(render(&page))
-}
-
-/// A message to a patient as the lists show it.
-pub struct MessageRow {
-    pub when: String,
-    pub to: String,
-    pub subject: String,
-    pub status: String,
-    pub error: String,
-}
-
-impl MessageRow {
-    /// `zone` is the clinic's, in which the time is shown.
-    pub fn of(m: needlepoint_store::Message, zone: &str) -> Self {
-        MessageRow {
-            when: local_time(m.sent_at.unwrap_or(m.due_at), zone),
-            to: format!("{} ({})", m.to_address, m.channel.label()),
-            subject: m.subject,
-            status: if m.attempts > 0 && m.status == MessageStatus::Failed {
-                format!("failed {} time(s), retrying", m.attempts)
-            } else {
-                m.status.to_string()
-            },
-            error: m.last_error.unwrap_or_default(),
-        }
-    }
-}
-
-#[derive(Template)]
-#[template(path = "messages.html")]
-struct MessagesPage {
-    shell: Shell,
-    rows: Vec<MessageRow>,
-}
-
-/// What was sent to patients, or is waiting to be, in the caller's clinics:
-/// the latest 200 of them all, in one query.
-pub async fn messages(
-    State(st): State<AppState>,
-    caller: Caller,
-    csrf: CsrfToken,
-) -> Result<Response, PageError> {
-    let zones: HashMap<i64, String> = st
-        .store
-        .clinics_for_staff(caller.staff.id)
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c.details.time_zone))
-        .collect();
-    let rows = st
-        .store
-        .staff_messages(caller.staff.id, 200)
-        .await?
-        .into_iter()
-        .map(|m| {
-            let zone = zones.get(&m.clinic_id).map_or("UTC", String::as_str);
-            MessageRow::of(m, zone)
-        })
-        .collect();
-    Ok(render(&MessagesPage {
-        shell: Shell::new(&caller, &csrf, "messages"),
-        rows,
-    }))
 }

@@ -373,7 +373,7 @@ struct ShowPage {
     devices: Vec<(String, String)>,
     upcoming: Vec<AppointmentRow>,
     past: Vec<AppointmentRow>,
-    messages: Vec<super::overview::MessageRow>,
+    messages: Vec<super::messages::MessageRow>,
 }
 
 /// The plan in force (or the latest one) and how far its course has come.
@@ -554,7 +554,7 @@ pub async fn show(
         messages: summary
             .messages
             .into_iter()
-            .map(|m| super::overview::MessageRow::of(m, &zone))
+            .map(|m| super::messages::MessageRow::of(m, &zone))
             .collect(),
     }))
 }

@@ -356,7 +356,141 @@ async fn links_are_sent_to_the_patient_or_say_why_not(b: TestBackend) {
     assert!(r.text().await.unwrap().contains("no phone number on file"));
 }
 
+/// The Messages page: scheduled apart from sent, filtered by kind and
+/// patient, a message opened whole, a failed one sent again, and nothing
+/// of another clinic's.
+async fn messages_are_listed_by_state_and_sent_again(b: TestBackend) {
+    use needlepoint_domain::message::MessageStatus;
+    let d = spawn_demo(b).await;
+    let st = d.app.store.clone();
+    let mut desk = d.client(DESK).await;
+    let desk_id = st.staff_credentials(DESK).await.unwrap().unwrap().staff.id;
+    let mine = st.staff_messages(desk_id, 1000).await.unwrap();
+    let count = |s: MessageStatus| mine.iter().filter(|m| m.status == s).count();
+    assert!(count(MessageStatus::Pending) > 0 && count(MessageStatus::Sent) > 0);
+
+    // Scheduled by default, soonest first; sent on its own tab.
+    let html = page(&mut desk, "/messages").await;
+    assert!(html.contains("id=\"tab-scheduled\" aria-current=\"page\""));
+    assert_eq!(
+        html.matches(">Scheduled</span>").count(),
+        count(MessageStatus::Pending)
+    );
+    assert!(!html.contains(">Sent</span>"));
+    let mut due: Vec<_> = mine
+        .iter()
+        .filter(|m| m.status == MessageStatus::Pending)
+        .collect();
+    due.sort_by_key(|m| (m.due_at, m.id));
+    let first = html.find(&format!("/messages/{}\"", due[0].id)).unwrap();
+    let last = html
+        .find(&format!("/messages/{}\"", due[due.len() - 1].id))
+        .unwrap();
+    assert!(first < last, "soonest first");
+    let html = page(&mut desk, "/messages?state=sent").await;
+    assert_eq!(
+        html.matches(">Sent</span>").count(),
+        count(MessageStatus::Sent)
+    );
+    assert!(!html.contains(">Scheduled</span>"));
+
+    // By kind, and to one patient.
+    let recalls = mine.iter().filter(|m| m.kind == "recall").count();
+    let html = page(&mut desk, "/messages?state=all&kind=recall").await;
+    assert_eq!(html.matches(" · Recall · ").count(), recalls);
+    let m = mine.iter().find(|m| m.kind == "recall").unwrap();
+    let to = m.patient_id.unwrap();
+    let html = page(&mut desk, &format!("/messages?state=all&patient={to}")).await;
+    assert!(html.contains("id=\"patient-filter\""));
+    assert_eq!(
+        html.matches("<li><span class=\"row-main\">").count(),
+        st.patient_messages(to, 1000).await.unwrap().len()
+    );
+
+    // Opened whole; a failed one sent again, a sent one refused.
+    let html = page(&mut desk, &format!("/messages/{}", m.id)).await;
+    assert!(html.contains(&askama_escape(&m.body[..40])), "the body");
+    st.mark_failed(m.id, "the mail server said no", d.clock.now())
+        .await
+        .unwrap();
+    let html = page(&mut desk, &format!("/messages/{}", m.id)).await;
+    assert!(html.contains("the mail server said no") && html.contains("id=\"retry-message\""));
+    let r = desk
+        .post_form(&format!("/messages/{}/retry", m.id), &[])
+        .await;
+    assert_eq!(r.status(), 303);
+    let again = st.message(m.id).await.unwrap();
+    assert_eq!(
+        (again.status, again.due_at),
+        (MessageStatus::Pending, d.clock.now())
+    );
+    let sent = mine
+        .iter()
+        .find(|m| m.status == MessageStatus::Sent)
+        .unwrap();
+    let r = desk
+        .post_form(&format!("/messages/{}/retry", sent.id), &[])
+        .await;
+    assert_eq!(r.status(), 409);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("only a message that failed"));
+
+    // Brooklyn's messages and patients are not the Bristol desk's.
+    let ny_staff = st
+        .staff_credentials("ny.frontdesk@demo.needlepoint.test")
+        .await
+        .unwrap()
+        .unwrap()
+        .staff;
+    let ny_patient = st
+        .search_patients(ny_staff.id, None, "", 1, None)
+        .await
+        .unwrap()
+        .patients
+        .remove(0);
+    st.enqueue_messages(&[needlepoint_store::NewMessage {
+        clinic_id: ny_patient.clinic_id,
+        patient_id: Some(ny_patient.id),
+        appointment_id: None,
+        kind: "intake_link".into(),
+        channel: needlepoint_domain::message::MessageChannel::Email,
+        to_address: "someone@example.com".into(),
+        subject: "Brooklyn's own".into(),
+        body: "Not for Bristol.".into(),
+        attachment: None,
+        due_at: d.clock.now(),
+    }])
+    .await
+    .unwrap();
+    let theirs = st
+        .patient_messages(ny_patient.id, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        desk.get(&format!("/messages/{}", theirs.id)).await.status(),
+        404
+    );
+    let r = desk
+        .post_form(&format!("/messages/{}/retry", theirs.id), &[])
+        .await;
+    assert_eq!(r.status(), 404);
+    assert!(!page(&mut desk, "/messages?state=all")
+        .await
+        .contains("Brooklyn&#39;s own"));
+    assert_eq!(
+        desk.get(&format!("/messages?patient={}", ny_patient.id))
+            .await
+            .status(),
+        404
+    );
+}
+
 crate::both!(
     the_patient_page_is_the_hub,
     links_are_sent_to_the_patient_or_say_why_not,
+    messages_are_listed_by_state_and_sent_again,
 );
