@@ -96,6 +96,7 @@ struct Sample {
     chart: i64,
     photo: i64,
     lot: i64,
+    message: i64,
     intake_token: String,
     consent_token: String,
     feed_token: String,
@@ -122,6 +123,7 @@ impl Sample {
                 "appointments" => self.appointment.to_string(),
                 "sessions" => self.chart.to_string(),
                 "lots" => self.lot.to_string(),
+                "messages" => self.message.to_string(),
                 "photos" => self.photo.to_string(),
                 "staff" => self.practitioner.to_string(),
                 "clinics" | "hours" => self.clinic.to_string(),
@@ -475,6 +477,28 @@ async fn sample(store: &Arc<dyn Store>, owner_id: i64, owner: &mut Client) -> Sa
         .replace_calendar_feed(practitioner, &signin::token_hash(&feed_token), &by, now)
         .await
         .unwrap();
+    // A message to the patient, for the message's page.
+    let message = match store.patient_messages(patient.id, 1).await.unwrap().first() {
+        Some(m) => m.id,
+        None => {
+            store
+                .enqueue_messages(&[needlepoint_store::NewMessage {
+                    clinic_id: clinic.id,
+                    patient_id: Some(patient.id),
+                    appointment_id: None,
+                    kind: "intake_link".into(),
+                    channel: needlepoint_domain::message::MessageChannel::Email,
+                    to_address: "bench@example.com".into(),
+                    subject: "Your health questions".into(),
+                    body: "A link.".into(),
+                    attachment: None,
+                    due_at: now,
+                }])
+                .await
+                .unwrap();
+            store.patient_messages(patient.id, 1).await.unwrap()[0].id
+        }
+    };
     Sample {
         clinic: clinic.id,
         patient: patient.id,
@@ -485,6 +509,7 @@ async fn sample(store: &Arc<dyn Store>, owner_id: i64, owner: &mut Client) -> Sa
         chart,
         photo,
         lot,
+        message,
         intake_token,
         consent_token,
         feed_token,
