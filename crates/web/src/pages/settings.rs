@@ -527,11 +527,49 @@ pub struct StaffRow {
     two_factor: bool,
 }
 
+/// The settings, one concern to a page: (code in links, name).
+const SECTIONS: [(&str, &str); 8] = [
+    ("clinic", "Clinic details"),
+    ("hours", "Hours and closures"),
+    ("staff", "Staff"),
+    ("rooms", "Rooms and devices"),
+    ("prices", "Prices and packages"),
+    ("messages", "Messages"),
+    ("policies", "Cancellation and sign-in"),
+    ("rules", "Clinical rules"),
+];
+
+/// The section a settings form belongs to, from its id, so that saving it
+/// comes back to its own page.
+fn section_of(form_id: &str) -> &'static str {
+    let prefixes = [
+        ("edit-clinic-", "clinic"),
+        ("add-clinic", "clinic"),
+        ("hours-", "hours"),
+        ("close-", "hours"),
+        ("add-staff", "staff"),
+        ("add-room-", "rooms"),
+        ("add-device-", "rooms"),
+        ("add-price-", "prices"),
+        ("pricing-", "prices"),
+        ("message-", "messages"),
+        ("policy-", "policies"),
+        ("sign-in-", "policies"),
+    ];
+    prefixes
+        .iter()
+        .find(|(p, _)| form_id.starts_with(p))
+        .map_or("clinic", |(_, s)| s)
+}
+
 #[derive(Template)]
 #[template(path = "settings.html")]
 struct SettingsPage {
     shell: Shell,
     organisation: String,
+    /// The section shown, and the links to each: (code, name, link, current).
+    section: &'static str,
+    tabs: Vec<(&'static str, &'static str, String, bool)>,
     notice: Option<&'static str>,
     clinics: Vec<ClinicSection>,
     /// With many clinics, the one shown and the way to the others:
@@ -556,6 +594,10 @@ pub struct SavedQuery {
     saved: Option<String>,
     /// With many clinics, the one whose settings are shown.
     clinic: Option<i64>,
+    /// Which concern's page (see [`SECTIONS`]); the clinic's details when
+    /// blank or unknown.
+    #[serde(default)]
+    section: String,
 }
 
 pub async fn page(
@@ -564,12 +606,30 @@ pub async fn page(
     csrf: CsrfToken,
     Query(q): Query<SavedQuery>,
 ) -> Result<Response, PageError> {
+    let section = SECTIONS
+        .iter()
+        .find(|(code, _)| *code == q.section)
+        .map_or("clinic", |(code, _)| *code);
     let clinics = st.store.clinics_for_staff(caller.staff.id).await?;
     // A chain's settings one clinic at a time: the one asked for, else the
     // first.
     let pick = ClinicChoice::of(&clinics, q.clinic)?;
+    let clinic_param = q.clinic.map(|c| format!("&clinic={c}")).unwrap_or_default();
+    let tabs = SECTIONS
+        .iter()
+        .map(|(code, name)| {
+            (
+                *code,
+                *name,
+                format!("/settings?section={code}{clinic_param}"),
+                *code == section,
+            )
+        })
+        .collect();
     let mut sections = vec![];
-    for c in clinics.iter().filter(|c| pick.shows(c.id)) {
+    // Staff and clinical rules are not per clinic's form list.
+    let per_clinic = !matches!(section, "staff");
+    for c in clinics.iter().filter(|c| per_clinic && pick.shows(c.id)) {
         let hours = st.store.clinic_hours(c.id).await?;
         let closures = st.store.closures(c.id).await?;
         sections.push(ClinicSection {
@@ -610,34 +670,46 @@ pub async fn page(
                     (p, amount)
                 })
                 .collect(),
-            forms: vec![
-                edit_clinic_form(c),
-                pricing_form(c.id, &st.store.clinic_pricing(c.id).await?),
-                hours_form(
-                    format!("hours-{}", c.id),
-                    "Opening hours".into(),
-                    format!("/settings/clinics/{}/hours", c.id),
-                    hours.as_ref(),
-                ),
-                closure_form(c.id),
-                policy_form(c.id, &st.store.cancellation_policy(c.id).await?),
-                sign_in_form(c.id, &st.store.sign_in_policy(c.id).await?),
-                room_form(c.id),
-                device_form(c.id),
-                price_form(c.id),
-            ]
-            .into_iter()
-            .chain(template_forms(&st, c.id).await?)
-            .collect(),
+            forms: match section {
+                "clinic" => vec![edit_clinic_form(c)],
+                "hours" => vec![
+                    hours_form(
+                        format!("hours-{}", c.id),
+                        "Change the opening hours".into(),
+                        format!("/settings/clinics/{}/hours", c.id),
+                        hours.as_ref(),
+                    ),
+                    closure_form(c.id),
+                ],
+                "rooms" => vec![room_form(c.id), device_form(c.id)],
+                "prices" => vec![
+                    pricing_form(c.id, &st.store.clinic_pricing(c.id).await?),
+                    price_form(c.id),
+                ],
+                "messages" => template_forms(&st, c.id).await?,
+                "policies" => vec![
+                    policy_form(c.id, &st.store.cancellation_policy(c.id).await?),
+                    sign_in_form(c.id, &st.store.sign_in_policy(c.id).await?),
+                ],
+                _ => vec![],
+            },
             clinic: c.clone(),
         });
     }
     let mut staff = vec![];
-    let works_at = st
-        .store
-        .staff_clinic_map(caller.staff.organisation_id)
-        .await?;
-    for s in st.store.list_staff(caller.staff.organisation_id).await? {
+    let works_at = if section == "staff" {
+        st.store
+            .staff_clinic_map(caller.staff.organisation_id)
+            .await?
+    } else {
+        Default::default()
+    };
+    let listed = if section == "staff" {
+        st.store.list_staff(caller.staff.organisation_id).await?
+    } else {
+        vec![]
+    };
+    for s in listed {
         let ids = works_at.get(&s.id).map(Vec::as_slice).unwrap_or_default();
         staff.push(StaffRow {
             clinics: clinics
@@ -672,6 +744,8 @@ pub async fn page(
             .map(|o| o.name)
             .unwrap_or_default(),
         notice: q.saved.map(|_| "Saved."),
+        section,
+        tabs,
         staff_forms: vec![staff_form(&clinics)],
         org_forms: vec![new_clinic_form()],
         clinics: sections,
@@ -704,14 +778,18 @@ fn failed(
     (status, render(&page)).into_response()
 }
 
-fn saved(anchor: &str) -> Response {
-    // Back to the clinic's own section, shown even when a chain's settings
-    // show one clinic at a time.
+/// Back to the page of the form saved (`form_id`), at the clinic's own
+/// part, shown even when a chain's settings show one clinic at a time.
+fn saved(form_id: &str, anchor: &str) -> Response {
+    let section = section_of(form_id);
     let clinic = anchor
         .strip_prefix("clinic-")
         .map(|id| format!("&clinic={id}"))
         .unwrap_or_default();
-    Redirect::to(&format!("/settings?saved=1{clinic}#{anchor}")).into_response()
+    Redirect::to(&format!(
+        "/settings?section={section}&saved=1{clinic}#{anchor}"
+    ))
+    .into_response()
 }
 
 /// A clinic of this caller's, or 404.
@@ -743,7 +821,7 @@ pub async fn add_clinic(
                 s.create_clinic(org, &d, &a, now).await
             })
             .await?;
-            Ok(saved(&format!("clinic-{}", c.id)))
+            Ok(saved("add-clinic", &format!("clinic-{}", c.id)))
         }
         Err(e) => Ok(failed(
             &caller,
@@ -777,7 +855,7 @@ pub async fn edit_clinic(
                 s.update_clinic(id, &d, &a, now).await
             })
             .await?;
-            Ok(saved(&format!("clinic-{id}")))
+            Ok(saved("edit-clinic-", &format!("clinic-{id}")))
         }
         Err(e) => Ok(failed(
             &caller,
@@ -824,7 +902,7 @@ where
     };
     let saving = settings::change(st, caller, Some(clinic_id), |s, a, now| save(d, s, a, now));
     match on_conflict(saving.await)? {
-        Ok(()) => Ok(saved(&format!("clinic-{clinic_id}"))),
+        Ok(()) => Ok(saved(&form().id, &format!("clinic-{clinic_id}"))),
         Err(m) => Ok(failed(
             caller,
             csrf,
@@ -1001,7 +1079,7 @@ pub async fn add_staff(
         })
         .await,
     )? {
-        Ok(_) => Ok(saved("staff")),
+        Ok(_) => Ok(saved("add-staff", "staff")),
         Err(m) => Ok(failed(
             &caller,
             &csrf,
@@ -1059,7 +1137,7 @@ pub async fn set_pricing(
         s.set_clinic_pricing(id, &pricing, &a, now).await
     })
     .await?;
-    Ok(saved(&format!("clinic-{id}")))
+    Ok(saved("pricing-", &format!("clinic-{id}")))
 }
 
 pub async fn set_hours(
@@ -1077,7 +1155,7 @@ pub async fn set_hours(
                 s.set_clinic_hours(id, &h, &a, now).await
             })
             .await?;
-            Ok(saved(&format!("clinic-{id}")))
+            Ok(saved("hours-", &format!("clinic-{id}")))
         }
         Err(e) => {
             let form = hours_form(
@@ -1125,7 +1203,7 @@ pub async fn add_closure(
         })
         .await,
     )? {
-        Ok(()) => Ok(saved(&format!("clinic-{id}"))),
+        Ok(()) => Ok(saved("close-", &format!("clinic-{id}"))),
         Err(m) => Ok(failed(
             &caller,
             &csrf,
@@ -1225,7 +1303,7 @@ pub async fn set_medical_director(
 ) -> Result<Response, PageError> {
     let v = FormValues(f);
     settings::set_medical_director(&st, &caller, id, v.get("on") == "yes").await?;
-    Ok(saved("staff"))
+    Ok(saved("add-staff", "staff"))
 }
 
 /// Deactivates or reactivates a staff member of this organisation.
@@ -1242,5 +1320,5 @@ pub async fn set_staff_active(
         _ => return Err(PageError::BadRequest("Say active=yes or active=no.".into())),
     };
     settings::set_staff_active(&st, &caller, id, active).await?;
-    Ok(saved("staff"))
+    Ok(saved("add-staff", "staff"))
 }

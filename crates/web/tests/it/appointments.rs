@@ -720,7 +720,12 @@ async fn clinics_word_their_own_messages(b: TestBackend) {
         )
         .await;
     assert_eq!(r.status(), 303);
-    let settings = owner.get("/settings").await.text().await.unwrap();
+    let settings = owner
+        .get("/settings?section=messages")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(
         settings.contains("Hi {patient}! Your {what}"),
         "the form shows the clinic's wording"

@@ -83,7 +83,9 @@ async fn a_clinic_day(backend: TestBackend) {
         "the owner's menu"
     );
 
-    // The owner adds a front-desk colleague.
+    // The owner adds a front-desk colleague, on the settings' staff page.
+    b.click("#settings-staff").await;
+    b.wait_for_url("section=staff").await;
     b.click("#staff details summary").await;
     b.type_into("#add-staff-name", "Tom Reid").await;
     b.type_into("#add-staff-email", "tom@example.com").await;

@@ -292,7 +292,10 @@ async fn todays_list_checks_patients_in(b: TestBackend) {
         .await;
     assert_eq!(
         crate::common::location(&r),
-        format!("/settings?saved=1&clinic={0}#clinic-{0}", added[1])
+        format!(
+            "/settings?section=hours&saved=1&clinic={0}#clinic-{0}",
+            added[1]
+        )
     );
 }
 
@@ -468,7 +471,7 @@ async fn the_outbox_delivers_retries_and_never_loses(b: TestBackend) {
         "{kinds:?}"
     );
     let mut desk = c.client_as(Role::FrontDesk).await;
-    let page = desk.get("/messages").await.text().await.unwrap();
+    let page = desk.get("/messages?state=sent").await.text().await.unwrap();
     assert!(page.contains("Cancelled: your appointment") && page.contains("amara@example.com"));
 }
 

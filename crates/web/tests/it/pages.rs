@@ -523,8 +523,24 @@ async fn settings_add_things_or_explain(b: TestBackend) {
         .unwrap()
         .staff;
     assert_eq!(staff.practitioner.unwrap().profession, "Nurse");
-    let page = owner.get("/settings").await.text().await.unwrap();
-    assert!(page.contains("Pen 9") && page.contains("£249.99") && page.contains("New Nurse"));
+    // Each on its own settings page.
+    for (section, shown) in [
+        ("rooms", "Pen 9"),
+        ("prices", "£249.99"),
+        ("staff", "New Nurse"),
+    ] {
+        let page = owner
+            .get(&format!("/settings?section={section}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains(shown), "{section}: {shown}");
+        assert!(
+            page.contains(&format!("id=\"settings-{section}\" aria-current=\"page\"")),
+            "{section} is the current tab"
+        );
+    }
 
     // A member who leaves is signed out at once and cannot sign back in.
     let mut desk = c.client_as(Role::FrontDesk).await;
