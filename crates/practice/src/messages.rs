@@ -504,18 +504,6 @@ pub async fn recall_messages(
     Ok(out)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::backoff;
-
-    #[test]
-    fn retries_back_off_to_six_hours() {
-        assert_eq!(backoff(0).as_secs(), 60);
-        assert_eq!(backoff(3).as_secs(), 8 * 60);
-        assert_eq!(backoff(40).as_secs(), 360 * 60);
-    }
-}
-
 /// The caller's clinics' messages that pass `filter` (a clinic or patient
 /// the caller cannot see gives an empty list, not someone else's).
 pub async fn find(
@@ -557,4 +545,16 @@ pub async fn retry(cx: &Context, actor: &crate::Actor, id: i64) -> crate::Result
         )));
     }
     Ok(cx.store.retry_message(id, &actor.audit, cx.now()).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+
+    #[test]
+    fn retries_back_off_to_six_hours() {
+        assert_eq!(backoff(0).as_secs(), 60);
+        assert_eq!(backoff(3).as_secs(), 8 * 60);
+        assert_eq!(backoff(40).as_secs(), 360 * 60);
+    }
 }
