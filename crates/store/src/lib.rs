@@ -103,6 +103,17 @@ pub struct PatientPage {
     pub next: Option<Cursor>,
 }
 
+/// Which audit entries a list shows; `None` is any. `from` is inclusive,
+/// `to` exclusive.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub actor_id: Option<i64>,
+    pub patient_id: Option<i64>,
+    pub action: Option<String>,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+}
+
 /// Which messages a list shows; `None` is any.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MessageFilter {
@@ -936,6 +947,8 @@ pub trait Store:
     async fn record_audit(&self, actor: &Actor, event: &AuditEvent, now: Timestamp) -> Result<()>;
     async fn patient_audit(&self, patient_id: i64, limit: i64) -> Result<Vec<AuditEntry>>;
     async fn recent_audit(&self, limit: i64) -> Result<Vec<AuditEntry>>;
+    /// The latest entries that pass `filter`, newest first.
+    async fn find_audit(&self, filter: &AuditFilter, limit: i64) -> Result<Vec<AuditEntry>>;
     /// Walks the whole audit trail and its hash chain: intact, or the first
     /// row inserted, changed or deleted behind Needlepoint's back.
     async fn verify_audit(&self) -> Result<audit_chain::Verdict>;

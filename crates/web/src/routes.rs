@@ -5,8 +5,8 @@
 use crate::access::{Access, ANY_STAFF, CLINICAL, OWNER};
 use crate::auth::authorize;
 use crate::pages::{
-    account, appointments, booking, charting, history, intake, inventory, messages, overview,
-    patients, plans, rules, screenings, session, settings, two_factor,
+    account, appointments, audit, booking, charting, history, intake, inventory, messages,
+    overview, patients, plans, rules, screenings, session, settings, two_factor,
 };
 use crate::{api, assets, AppState};
 use axum::extract::State;
@@ -104,7 +104,8 @@ fn table() -> Vec<Entry> {
         r(M::POST, "/inventory/lots/{id}/recall", CLINICAL, inventory::recall),
         r(M::POST, "/inventory/lots/{id}/notify", CLINICAL, inventory::notify),
         r(M::GET, "/reports", CLINICAL, overview::reports),
-        r(M::GET, "/audit", OWNER, overview::audit_log),
+        r(M::GET, "/audit", OWNER, audit::page),
+        r(M::GET, "/audit.csv", OWNER, audit::csv),
         r(M::GET, "/patients", ANY_STAFF, patients::list),
         r(M::POST, "/patients", ANY_STAFF, patients::create),
         r(M::GET, "/patients/new", ANY_STAFF, patients::new_form),

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod appointments;
+pub mod audit;
 pub mod booking;
 pub mod charting;
 pub mod forms;

@@ -12,7 +12,7 @@ use axum::response::Response;
 use jiff::tz::TimeZone;
 use needlepoint_domain::appointment::AppointmentStatus;
 use needlepoint_domain::clinic::group_thousands;
-use needlepoint_store::{AuditEntry, Clinic};
+use needlepoint_store::Clinic;
 use std::collections::{BTreeMap, HashMap};
 
 pub struct ClinicToday {
@@ -279,108 +279,4 @@ pub async fn reports(
         rows,
         total: group_thousands(counts.values().sum::<i64>().max(0) as u64),
     }))
-}
-
-pub struct AuditRow {
-    when: String,
-    who: String,
-    from: String,
-    action: String,
-    what: String,
-    detail: String,
-}
-
-#[derive(Template)]
-#[template(path = "audit.html")]
-pub struct AuditPage {
-    shell: Shell,
-    heading: String,
-    subheading: String,
-    zone: String,
-    entries: Vec<AuditRow>,
-    /// On the organisation's trail: the result of checking the hash chain,
-    /// when asked (it reads every row, so only on demand).
-    chain: Option<ChainCheck>,
-}
-
-/// Whether the audit trail's chain holds, in words.
-pub enum ChainCheck {
-    NotChecked,
-    Intact(u64),
-    Broken(i64, String),
-}
-
-impl AuditPage {
-    pub fn new(
-        shell: Shell,
-        heading: String,
-        subheading: String,
-        zone: String,
-        entries: Vec<AuditEntry>,
-    ) -> Self {
-        let entries = entries
-            .into_iter()
-            .map(|e| AuditRow {
-                when: local_time(e.at, &zone),
-                who: e.actor_label,
-                from: format!(
-                    "{}{}",
-                    e.channel,
-                    e.ip.map(|ip| format!(" · {ip}")).unwrap_or_default()
-                ),
-                action: e.action,
-                what: match e.entity_id {
-                    Some(id) => format!("{} {id}", e.entity),
-                    None => e.entity,
-                },
-                detail: if e.detail.as_object().is_some_and(|o| o.is_empty()) {
-                    String::new()
-                } else {
-                    e.detail.to_string()
-                },
-            })
-            .collect();
-        AuditPage {
-            shell,
-            heading,
-            subheading,
-            zone,
-            entries,
-            chain: None,
-        }
-    }
-}
-
-#[derive(serde::Deserialize)]
-pub struct AuditQuery {
-    #[serde(default)]
-    check: Option<String>,
-}
-
-pub async fn audit_log(
-    State(st): State<AppState>,
-    caller: Caller,
-    csrf: CsrfToken,
-    axum::extract::Query(q): axum::extract::Query<AuditQuery>,
-) -> Result<Response, PageError> {
-    let zone = super::home_zone(st.store.as_ref(), &caller).await?;
-    let entries = st.store.recent_audit(500).await?;
-    let mut page = AuditPage::new(
-        Shell::new(&caller, &csrf, "audit"),
-        "Audit trail".into(),
-        "The latest 500 events across the organisation, newest first.".into(),
-        zone,
-        entries,
-    );
-    page.chain = Some(match q.check {
-        None => ChainCheck::NotChecked,
-        Some(_) => {
-            let v = st.store.verify_audit().await?;
-            match v.broken {
-                None => ChainCheck::Intact(v.rows),
-                Some((row, why)) => ChainCheck::Broken(row, why),
-            }
-        }
-    });
-    Ok(render(&page))
 }

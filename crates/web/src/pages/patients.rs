@@ -743,12 +743,7 @@ pub async fn audit(
     let p = access::patient(&st, &caller, id).await?;
     let clinics = st.store.clinics_for_staff(caller.staff.id).await?;
     let zone = clinic_zone(&clinics, p.clinic_id);
-    let entries = st.store.patient_audit(id, 500).await?;
-    Ok(render(&super::overview::AuditPage::new(
-        Shell::new(&caller, &csrf, "patients"),
-        format!("Audit trail · {}", p.details.full_name()),
-        "Every view and change of this patient's record, newest first.".into(),
-        zone,
-        entries,
-    )))
+    Ok(render(
+        &super::audit::AuditPage::of_patient(&st, &caller, &csrf, &p, zone).await?,
+    ))
 }

@@ -493,4 +493,100 @@ crate::both!(
     the_patient_page_is_the_hub,
     links_are_sent_to_the_patient_or_say_why_not,
     messages_are_listed_by_state_and_sent_again,
+    the_audit_trail_reads_as_words,
 );
+
+/// The audit trail reads as words: people by name, changes before →
+/// after, filtered by person, action, patient and dates, and the same
+/// list as CSV; only for owners.
+async fn the_audit_trail_reads_as_words(b: TestBackend) {
+    use needlepoint_store::AuditFilter;
+    let d = spawn_demo(b).await;
+    let st = d.app.store.clone();
+    let mut owner = d.client("owner@demo.needlepoint.test").await;
+    let clinician = st
+        .staff_credentials(CLINICIAN)
+        .await
+        .unwrap()
+        .unwrap()
+        .staff;
+    let entries = |html: &str| html.matches("<li><span class=\"row-main\">").count();
+
+    let html = page(&mut owner, "/audit").await;
+    assert!(html.contains("Signed a session") && html.contains("Dr Samira Haddad"));
+    assert!(!html.contains("patient 1<"), "patients by name");
+
+    // By person: every entry is hers, as many as the record holds.
+    let hers = st
+        .find_audit(
+            &AuditFilter {
+                actor_id: Some(clinician.id),
+                ..Default::default()
+            },
+            500,
+        )
+        .await
+        .unwrap()
+        .len();
+    let html = page(&mut owner, &format!("/audit?who={}", clinician.id)).await;
+    assert_eq!(entries(&html), hers);
+    assert_eq!(html.matches(" · Dr Samira Haddad (").count(), hers);
+
+    // By action and patient, and the changes in words.
+    let html = page(&mut owner, "/audit?action=status").await;
+    assert!(
+        html.contains("accepted → in progress") || html.contains("proposed → accepted"),
+        "{html}"
+    );
+    let p = bristol_patients(&d).await.remove(0);
+    let html = page(&mut owner, &format!("/audit?patient={}", p.id)).await;
+    assert!(html.contains("id=\"audit-patient\""));
+    assert_eq!(
+        entries(&html),
+        st.patient_audit(p.id, 500).await.unwrap().len()
+    );
+
+    // By dates, in the viewer's clinic's zone; a date that is not one is
+    // said so.
+    let html = page(&mut owner, "/audit?from=2027-03-10&to=2027-03-10").await;
+    let zone = between(&html, "Times are in ", ".");
+    let tz = jiff::tz::TimeZone::get(zone).unwrap();
+    let day = |d: jiff::civil::Date| d.to_zoned(tz.clone()).unwrap().timestamp();
+    let today = st
+        .find_audit(
+            &AuditFilter {
+                from: Some(day(jiff::civil::date(2027, 3, 10))),
+                to: Some(day(jiff::civil::date(2027, 3, 11))),
+                ..Default::default()
+            },
+            500,
+        )
+        .await
+        .unwrap()
+        .len();
+    assert!(today > 0, "the demo's day is in the trail");
+    assert_eq!(entries(&html), today);
+    assert!(page(&mut owner, "/audit?from=31/02/2027")
+        .await
+        .contains("id=\"audit-problem\""));
+
+    // The same list as CSV.
+    let r = owner.get(&format!("/audit.csv?who={}", clinician.id)).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let csv = r.text().await.unwrap();
+    assert!(csv.starts_with(&format!(
+        "When ({zone}),Who,E-mail,From,What,Patient,Details\r\n"
+    )));
+    assert_eq!(csv.lines().count(), hers + 1);
+    assert!(csv
+        .lines()
+        .skip(1)
+        .all(|l| l.contains(",Dr Samira Haddad,")));
+
+    let mut desk = d.client(DESK).await;
+    assert_ne!(desk.get("/audit.csv").await.status(), 200);
+}
