@@ -323,6 +323,7 @@ impl Demo {
             anaesthetic_at: &cream_on,
             no_anaesthetic_reason: "",
             antiviral_taken: antiviral_needed,
+            applied_now: false,
         };
         charting::save_checklist(&self.cx, &self.clinician, &sx, &input)
             .await

@@ -243,6 +243,9 @@ pub struct ChecklistInput<'a> {
     pub anaesthetic_at: &'a str,
     pub no_anaesthetic_reason: &'a str,
     pub antiviral_taken: bool,
+    /// "Cream on now": the cream went on at this instant (one tap on a
+    /// tablet), whatever the time field says.
+    pub applied_now: bool,
 }
 
 pub async fn save_checklist(
@@ -254,7 +257,9 @@ pub async fn save_checklist(
     sx.editable()?;
     let reason = input.no_anaesthetic_reason.trim();
     let at = input.anaesthetic_at.trim();
-    let anaesthetic = if !reason.is_empty() {
+    let anaesthetic = if input.applied_now {
+        Anaesthetic::AppliedAt { at: cx.now() }
+    } else if !reason.is_empty() {
         if !at.is_empty() {
             return Err(Invalid::one(
                 "anaesthetic_at",

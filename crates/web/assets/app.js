@@ -257,3 +257,40 @@
   window.addEventListener("resize", mark);
   document.addEventListener("htmx:afterSettle", mark);
 })();
+// The numbing cream's countdown: minutes left until it has been on long
+// enough, then a word that it has (without scripts the page says when).
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", function () {
+    var el = document.getElementById("numbing-countdown");
+    if (!el) { return; }
+    var at = el.textContent.replace(/^.* at /, "").replace(/\.$/, "");
+    // Counted on the server's clock: a tablet's own may be minutes off.
+    var skew = Number(el.dataset.now) - Date.now();
+    function show() {
+      var left = Math.ceil((Number(el.dataset.readyAt) - (Date.now() + skew)) / 60000);
+      if (left > 0) {
+        el.textContent = "Numbing cream: " + left + " min to go (ready at " + at + ").";
+      } else {
+        el.className = "notice ok countdown";
+        el.textContent = "The numbing cream has been on long enough: save the checklist to check again.";
+      }
+    }
+    show();
+    window.setInterval(show, 15000);
+  });
+})();
+// The chart's zone map: choosing a zone opens its form in place (the map's
+// links are SVG, which htmx's boost leaves alone), so a tablet does not
+// reload the page or jump; without scripts the link opens the page.
+(function () {
+  "use strict";
+  document.addEventListener("click", function (e) {
+    var a = e.target.closest(".zone-map a");
+    var zones = document.getElementById("zones");
+    if (!a || !zones || !window.htmx || e.ctrlKey || e.metaKey || e.shiftKey) { return; }
+    e.preventDefault();
+    var href = a.getAttribute("href") || (a.href && a.href.baseVal);
+    window.htmx.ajax("GET", href, { target: "#zones", select: "#zones", swap: "outerHTML show:none" });
+  });
+})();

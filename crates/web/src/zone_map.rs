@@ -187,6 +187,20 @@ fn draw(
             escape(&note),
             s.elements.concat()
         );
+        // The zone's name on it (short: "Cheeks", not "Cheeks and
+        // zygoma"), above its depth once charted.
+        let name_y = if label.is_some() {
+            s.label.1 - 11
+        } else {
+            s.label.1
+        };
+        let _ = write!(
+            out,
+            "<text x='{}' y='{}' class='zone-name' aria-hidden='true'>{}</text>",
+            s.label.0,
+            name_y,
+            escape(short_name(&name))
+        );
         if let Some(d) = label {
             let _ = write!(
                 out,
@@ -198,6 +212,16 @@ fn draw(
         }
         out.push_str("</a>");
     }
+}
+
+/// A zone's name short enough for the map: up to " and", "(" or ",".
+fn short_name(name: &str) -> &str {
+    let end = [" and ", " (", ","]
+        .iter()
+        .filter_map(|sep| name.find(sep))
+        .min()
+        .unwrap_or(name.len());
+    name[..end].trim()
 }
 
 /// The face map and the body map, side by side.
@@ -232,6 +256,30 @@ pub fn zones() -> impl Iterator<Item = &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zones_are_named_on_the_map() {
+        assert_eq!(short_name("Cheeks and zygoma"), "Cheeks");
+        assert_eq!(
+            short_name("Around the eyes (periorbital)"),
+            "Around the eyes"
+        );
+        assert_eq!(short_name("Nose"), "Nose");
+        let kb = needlepoint_knowledge::shipped().unwrap();
+        let svg = render(
+            &kb,
+            &|z| format!("?zone={z}"),
+            &|_| ZoneState::Planned,
+            None,
+        );
+        for a in &kb.areas {
+            assert!(
+                svg.contains(&format!(">{}</text>", short_name(&a.name))),
+                "{} is named on the map",
+                a.name
+            );
+        }
+    }
 
     #[test]
     fn every_area_and_no_go_zone_is_on_a_map() {

@@ -160,6 +160,7 @@ pub async fn put_checklist(
         anaesthetic_at: &b.anaesthetic_at,
         no_anaesthetic_reason: &b.no_anaesthetic_reason,
         antiviral_taken: b.antiviral_taken,
+        applied_now: false,
     };
     let c = charting::save_checklist(&st, &caller, &cx, &input).await?;
     fresh(&st, c).await

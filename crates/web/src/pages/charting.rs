@@ -96,6 +96,14 @@ struct ChartPage {
     lots: Vec<LotRow>,
     lot_choices: Vec<(i64, String)>,
     views: Vec<(String, String, bool)>,
+    /// The view offered first: the first one needed and not yet taken.
+    next_view: String,
+    /// While the numbing cream is not yet on long enough: when it will be
+    /// (milliseconds since 1970, for the countdown; and the clinic's time).
+    numbing_ready: Option<(i64, String)>,
+    /// The server's now, in the same unit: the countdown counts from it,
+    /// not from a tablet's own clock.
+    now_ms: i64,
     photos: Vec<PhotoRow>,
     photos_allowed: bool,
     photo_use: String,
@@ -353,7 +361,10 @@ async fn page(
                 l.id,
                 format!(
                     "{} · lot {} · exp. {} · {} left{why}",
-                    l.item_name, l.lot_number, l.expires_on, l.quantity
+                    l.item_name,
+                    l.lot_number,
+                    crate::view::long_date(l.expires_on),
+                    l.quantity
                 ),
             )
         })
@@ -367,6 +378,30 @@ async fn page(
         .collect();
     let areas = &cx.planned;
     let required = needlepoint_domain::charting::required_views(kb, areas);
+    let next_view = required
+        .iter()
+        .find(|v| !photos_all.iter().any(|p| &p.view == *v))
+        .or(required.first())
+        .cloned()
+        .unwrap_or_default();
+    let numbing_ready = match &c.checklist.anaesthetic {
+        Anaesthetic::AppliedAt { at } => {
+            let ready =
+                *at + jiff::SignedDuration::from_mins(i64::from(kb.charting.min_numbing_minutes));
+            (ready > st.now()).then(|| {
+                (
+                    ready.as_millisecond(),
+                    ready
+                        .to_zoned(
+                            jiff::tz::TimeZone::get(&cx.zone).unwrap_or(jiff::tz::TimeZone::UTC),
+                        )
+                        .strftime("%H:%M")
+                        .to_string(),
+                )
+            })
+        }
+        _ => None,
+    };
     let mut views: Vec<(String, String, bool)> = needlepoint_domain::charting::all_views(kb)
         .into_iter()
         .filter(|(code, _)| {
@@ -441,6 +476,9 @@ async fn page(
         lots,
         lot_choices,
         views,
+        next_view,
+        numbing_ready,
+        now_ms: st.now().as_millisecond(),
         photos: photos_all
             .iter()
             .map(|p| PhotoRow {
@@ -642,6 +680,7 @@ pub async fn checklist(
                 anaesthetic_at: v.get("anaesthetic_at"),
                 no_anaesthetic_reason: v.get("no_anaesthetic"),
                 antiviral_taken: v.get("antiviral_taken") == "1",
+                applied_now: v.get("cream_on") == "now",
             };
             charting::save_checklist(&st, &caller, &cx, &input).await
         },

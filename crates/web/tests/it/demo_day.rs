@@ -143,21 +143,50 @@ async fn a_day_in_the_demo_clinic(backend: TestBackend) {
     b.wait_for_url("/sessions/").await;
     b.wait_for_text("#checklist", "Before needling").await;
     look(&b, backend, "07-chart-checklist").await;
-    // 40 minutes before the clinic's 15:00.
-    b.type_into("#anaesthetic-at", "0220PM").await;
+    // The numbing cream goes on with one tap; the page counts down on the
+    // clinic's clock (standing at 15:00 here), and 40 minutes later the
+    // checklist passes.
+    b.click("#cream-on-now").await;
+    let countdown = b
+        .wait_for_text("#numbing-countdown", "ready at 15:30")
+        .await;
+    assert!(countdown.contains("30 min to go"), "{countdown}");
+    look(&b, backend, "07b-numbing-countdown").await;
+    // Two steps of 20 minutes, a page seen between, as a clinician at
+    // work would: the idle sign-out does not fall between them.
+    let url = b.url().await;
+    let chart: String = url
+        .split("/sessions/")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let chart_url = format!("{base}/sessions/{chart}");
+    for _ in 0..2 {
+        d.clock
+            .set(d.clock.now() + jiff::SignedDuration::from_mins(20));
+        b.goto(&chart_url).await;
+        b.wait_for_text("#checklist", "Before needling").await;
+    }
     b.click("#checklist-save").await;
     b.wait_for_text("#checklist", "Topical anaesthetic on long enough")
         .await;
+    assert!(!b.exists("#numbing-countdown").await);
+    // Each photo form offers the next view still to take.
     let areas = a.areas.clone().unwrap_or_default();
     let dir = needlepoint_store::testing::temp_dir("demo-photos");
     for (i, view) in needlepoint_domain::charting::required_views(&kb, &areas)
         .iter()
         .enumerate()
     {
+        assert_eq!(
+            b.value("#photo-view").await,
+            *view,
+            "the view offered is the next one needed"
+        );
         let path = dir.join(format!("{i}.jpg"));
         std::fs::write(&path, crate::charting::jpeg(false)).unwrap();
-        b.click(&format!("#photo-view option[value='{view}']"))
-            .await;
         b.choose_file("#photo-file", &path).await;
         b.click("#photo-upload").await;
         b.wait_for_text("#photos .thumbs", "").await;
@@ -166,15 +195,40 @@ async fn a_day_in_the_demo_clinic(backend: TestBackend) {
         .await;
     b.click("#start-session").await;
     b.wait_for_text("#chart-status", "needling").await;
+    // Each zone from the map (named on it), saved in place: the page is
+    // not reloaded and does not jump.
+    b.execute("window.stillHere = true;").await;
     for area in &areas {
+        let zone_name = kb.area(area).map(|x| x.name.clone()).unwrap();
+        let on_map = b.text(&format!("#map-{area} .zone-name")).await;
+        assert!(
+            !on_map.is_empty() && zone_name.starts_with(&on_map),
+            "{on_map}"
+        );
         b.click(&format!("#map-{area} :is(path, ellipse, rect, polygon)"))
             .await;
         b.wait_for_text("#zone-form", "Usual depth").await;
         b.type_into("#zone-passes", "3").await;
         b.click("#endpoint-erythema").await;
         b.click("#zone-save").await;
-        let zone_name = kb.area(area).map(|x| x.name.clone()).unwrap();
         b.wait_for_text("#zone-table", &zone_name).await;
+        assert!(
+            b.exists(&format!("#map-{area}.charted")).await,
+            "the map shows it charted"
+        );
+        assert_eq!(
+            b.execute("return window.stillHere === true;").await,
+            serde_json::json!(true),
+            "saved in place, not by a new page"
+        );
+        // No jump: the map is still in sight where the clinician works.
+        let in_sight = b
+            .execute(
+                "const r = document.querySelector('#zones .map-wrap').getBoundingClientRect();
+                 return r.bottom > 0 && r.top < window.innerHeight && window.scrollY > 0;",
+            )
+            .await;
+        assert_eq!(in_sight, serde_json::json!(true), "the map stays in sight");
     }
     let lot = st
         .lots(bristol)
