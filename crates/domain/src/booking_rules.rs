@@ -201,7 +201,10 @@ pub fn check(
     match &req.deferral {
         Some((Deferral::Until(d), why)) if day < *d => out.push(refuse(
             RefusalKind::Deferred,
-            format!("The patient's screening defers treatment until {d}: {why}."),
+            format!(
+                "The patient's screening defers treatment until {}: {why}.",
+                crate::dates::long_date(*d)
+            ),
         )),
         Some((Deferral::UntilResolved, why)) => out.push(refuse(
             RefusalKind::Deferred,
@@ -355,7 +358,7 @@ mod tests {
         ));
         let e = check(&cal(), &r).unwrap_err();
         assert_eq!(e[0].kind, Deferred);
-        assert!(e[0].message.contains("2026-12-01") && e[0].message.contains("filler"));
+        assert!(e[0].message.contains("1 Dec 2026") && e[0].message.contains("filler"));
         r.local = date(2026, 12, 1).at(10, 0, 0, 0);
         assert!(
             check(&cal(), &r).is_ok(),

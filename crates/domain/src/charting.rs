@@ -284,7 +284,7 @@ fn screening_state(kb: &KnowledgeBase, f: &ChecklistFacts, today: Date) -> Check
                 "Deferred until a condition has resolved; screen again once it has.".into(),
             ),
             (_, Some(Deferral::Until(d))) if *d > today => {
-                CheckState::Missing(format!("Deferred until {d}."))
+                CheckState::Missing(format!("Deferred until {}.", crate::dates::long_date(*d)))
             }
             (Status::NotEligible, _) => CheckState::Missing("Not eligible for treatment.".into()),
             (Status::NeedsPhysicianApproval, _) => CheckState::Missing(
@@ -526,7 +526,9 @@ pub fn barred_zones(kb: &KnowledgeBase, h: &PatientHistory, today: Date) -> Vec<
                 .iter()
                 .filter(|r| matches!(r.status, Status::NotEligible | Status::Deferred))
                 .map(|r| match r.deferral {
-                    Some(Deferral::Until(d)) => format!("{} (until {d})", r.rule),
+                    Some(Deferral::Until(d)) => {
+                        format!("{} (until {})", r.rule, crate::dates::long_date(d))
+                    }
                     Some(Deferral::UntilResolved) => format!("{} (until it resolves)", r.rule),
                     None => r.rule.clone(),
                 })

@@ -297,7 +297,7 @@ fn hits(
                     fact: format!(
                         "{} on {}{}",
                         name_of(&kb.events, code),
-                        e.on,
+                        crate::dates::long_date(e.on),
                         where_(&e.areas)
                     ),
                     deferral,
@@ -338,7 +338,7 @@ fn hits(
             .filter(|age| *age < i16::from(*years))
             .map(|age| Hit {
                 areas: None,
-                fact: format!("Aged {age} on {on}"),
+                fact: format!("Aged {age} on {}", crate::dates::long_date(on)),
                 deferral: open(),
             })
             .into_iter()

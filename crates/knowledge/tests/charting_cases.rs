@@ -84,7 +84,7 @@ fn each_gate_stops_the_start() {
                     deferral: Some(Deferral::Until(date(2026, 12, 1))),
                 }
             }),
-            "Deferred until 2026-12-01",
+            "Deferred until 1 Dec 2026",
         ),
         (
             "screening",
@@ -668,7 +668,7 @@ fn zones_the_history_bars_are_refused_with_why() {
     );
     assert!(why("forehead").unwrap().starts_with("Active skin cancer"));
     assert!(
-        why("jaw_chin").unwrap().contains("(until 2026-11-30)"),
+        why("jaw_chin").unwrap().contains("(until 30 Nov 2026)"),
         "{barred:?}"
     );
     assert_eq!(

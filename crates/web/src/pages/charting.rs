@@ -334,7 +334,7 @@ async fn page(
             item: l.item_name.clone(),
             kind: l.kind.label(),
             lot_number: l.lot_number.clone(),
-            expires_on: l.expires_on.to_string(),
+            expires_on: crate::view::long_date(l.expires_on),
             quantity: l.quantity,
             warning: l.warning.clone(),
         })

@@ -88,7 +88,7 @@ async fn inventory_page(
                     id: l.id,
                     item: l.item_name.clone(),
                     lot_number: l.lot_number.clone(),
-                    expires_on: l.expires_on.to_string(),
+                    expires_on: crate::view::long_date(l.expires_on),
                     quantity: l.quantity,
                     state: state.label(),
                 })
