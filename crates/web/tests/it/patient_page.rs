@@ -96,6 +96,22 @@ async fn the_patient_page_is_the_hub(b: TestBackend) {
         html.contains("id=\"sessions\""),
         "a clinician sees the charts"
     );
+    // Its plan, under way, reads as agreed: read-only, and cancelling it
+    // is a step apart from the main action.
+    let plan = st
+        .plans(p.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.status == PlanStatus::InProgress)
+        .unwrap();
+    let html = page(
+        &mut clinician,
+        &format!("/patients/{}/plans/{}", p.id, plan.id),
+    )
+    .await;
+    assert!(html.contains("id=\"read-only\"") && !html.contains("id=\"save-plan\""));
+    assert!(html.contains("<details class=\"danger-zone\" id=\"cancel-plan\">"));
 
     let html = page(&mut desk, &format!("/patients/{}", p.id)).await;
     assert!(
