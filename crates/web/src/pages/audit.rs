@@ -139,7 +139,22 @@ fn words(code: &str) -> String {
 fn value(v: &Value) -> String {
     match v {
         Value::Null => "—".into(),
-        Value::String(s) => s.replace('_', " "),
+        Value::String(s) => {
+            // Instants and dates in the product's one format.
+            if let Ok(t) = s.parse::<jiff::Timestamp>() {
+                format!("{} UTC", local_time(t, "UTC"))
+            } else if let Ok(d) = s.parse::<jiff::civil::Date>() {
+                crate::view::long_date(d)
+            } else {
+                s.replace('_', " ")
+            }
+        }
+        Value::Object(o) => o
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| format!("{} {}", words(k).to_lowercase(), value(v)))
+            .collect::<Vec<_>>()
+            .join(", "),
         Value::Bool(true) => "yes".into(),
         Value::Bool(false) => "no".into(),
         Value::Array(a) => a.iter().map(value).collect::<Vec<_>>().join(", "),
@@ -555,6 +570,15 @@ mod tests {
                 "Changed an appointment's state",
                 vec!["booked → checked in".to_string()]
             )
+        );
+        let (_, d) = describe(&entry(
+            "checklist",
+            "chart",
+            serde_json::json!({"anaesthetic": {"at": "2026-05-20T06:35:00Z", "kind": "applied_at"}}),
+        ));
+        assert_eq!(
+            d,
+            vec!["Anaesthetic: at 20 May 2026, 06:35 UTC, kind applied at".to_string()]
         );
         let (_, d) = describe(&entry(
             "create",

@@ -510,6 +510,7 @@ crate::both!(
     links_are_sent_to_the_patient_or_say_why_not,
     messages_are_listed_by_state_and_sent_again,
     the_audit_trail_reads_as_words,
+    pages_show_no_internal_codes,
 );
 
 /// The audit trail reads as words: people by name, changes before →
@@ -605,4 +606,87 @@ async fn the_audit_trail_reads_as_words(b: TestBackend) {
 
     let mut desk = d.client(DESK).await;
     assert_ne!(desk.get("/audit.csv").await.status(), 200);
+}
+
+/// The words a page shows (tags, scripts and styles taken out).
+fn visible_text(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        out.push_str(&rest[..open]);
+        out.push(' ');
+        let tag = &rest[open..];
+        let skip_to = if tag.starts_with("<script") {
+            tag.find("</script>").map(|i| i + 9)
+        } else if tag.starts_with("<style") {
+            tag.find("</style>").map(|i| i + 8)
+        } else {
+            tag.find('>').map(|i| i + 1)
+        };
+        rest = &tag[skip_to.unwrap_or(tag.len())..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Codes a person would not say: "max_age_days", "not_eligible", "course-3"
+/// style keys with underscores, shown as text.
+fn internal_codes(text: &str) -> Vec<String> {
+    text.split(|c: char| c.is_whitespace() || ",;:()[]{}\"'“”.".contains(c))
+        .filter(|w| !w.contains('@') && !w.contains("://") && !w.starts_with('/'))
+        .filter(|w| {
+            let b = w.as_bytes();
+            b.windows(3)
+                .any(|x| x[0].is_ascii_lowercase() && x[1] == b'_' && x[2].is_ascii_lowercase())
+        })
+        .map(String::from)
+        .collect()
+}
+
+/// No page of the demo clinic shows an internal code or key as text.
+async fn pages_show_no_internal_codes(b: TestBackend) {
+    let d = spawn_demo(b).await;
+    let st = d.app.store.clone();
+    let mut owner = d.client("owner@demo.needlepoint.test").await;
+    let p = find(&d, "has a course under way", |p| {
+        let st = st.clone();
+        async move {
+            let plans = st.plans(p.id).await.unwrap();
+            plans
+                .iter()
+                .any(|r| r.status == PlanStatus::InProgress)
+                .then_some(p)
+        }
+    })
+    .await;
+    let plan = st.plans(p.id).await.unwrap().remove(0);
+    let screening = st.screenings(p.id).await.unwrap().remove(0);
+    let chart = st.patient_charts(p.id).await.unwrap().remove(0);
+    let message = st.patient_messages(p.id, 1).await.unwrap().remove(0);
+    let mut paths = vec![
+        "/today".to_string(),
+        "/patients".into(),
+        format!("/patients/{}", p.id),
+        format!("/patients/{}/plans/{}", p.id, plan.id),
+        format!("/patients/{}/screenings/{}", p.id, screening.id),
+        format!("/patients/{}/history", p.id),
+        format!("/sessions/{}", chart.id),
+        format!("/messages/{}", message.id),
+        format!("/settings/clinics/{}/rules", p.clinic_id),
+        "/messages?state=all".into(),
+        "/audit".into(),
+        "/inventory".into(),
+        "/calendar".into(),
+        "/reports".into(),
+    ];
+    for section in [
+        "clinic", "hours", "staff", "rooms", "prices", "messages", "policies",
+    ] {
+        paths.push(format!("/settings?section={section}"));
+    }
+    for path in paths {
+        let html = page(&mut owner, &path).await;
+        let codes = internal_codes(&visible_text(&html));
+        assert!(codes.is_empty(), "{path} shows {codes:?}");
+    }
 }
