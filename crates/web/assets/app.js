@@ -134,6 +134,20 @@
       function end() { if (drawing) { drawing = false; input.value = pad.toDataURL("image/png"); } }
       pad.addEventListener("pointerup", end);
       pad.addEventListener("pointerleave", end);
+      // The keyboard's way to sign: Enter or Space on the pad writes the
+      // name typed in its field as the signature.
+      pad.addEventListener("keydown", function (e) {
+        if (e.key !== "Enter" && e.key !== " ") { return; }
+        e.preventDefault();
+        var field = document.getElementById(pad.dataset.typedName);
+        var name = field ? field.value.trim() : "";
+        if (!name) { if (field) { field.focus(); } return; }
+        ctx.clearRect(0, 0, pad.width, pad.height);
+        ctx.fillStyle = "#111";
+        ctx.font = "italic 52px Georgia, 'Times New Roman', serif";
+        ctx.fillText(name, 24, 112, pad.width - 48);
+        input.value = pad.toDataURL("image/png");
+      });
       var clear = document.querySelector('[data-signature-clear="' + pad.id + '"]');
       if (clear) { clear.addEventListener("click", function () { ctx.clearRect(0, 0, pad.width, pad.height); input.value = ""; }); }
     });

@@ -774,7 +774,14 @@ async fn book_a_course_from_a_plan(backend: TestBackend) {
     b.click("input[name=photo_use][value=clinical_record_only]")
         .await;
     b.type_into("#typed_name", "Amara Okafor").await;
-    b.draw("#signature-pad").await;
+    // Signed from the keyboard: Enter on the pad writes the typed name.
+    b.press("#signature-pad", "\u{E007}").await;
+    assert!(
+        b.value("#signature")
+            .await
+            .starts_with("data:image/png;base64,"),
+        "the typed name became the signature"
+    );
     b.click("#sign").await;
     b.wait_for_text("main", "covers this plan").await;
     b.click("#to-accepted").await;
