@@ -115,15 +115,12 @@ pub async fn patient(cx: &Context, actor: &Actor, p: &Patient) -> Result<Summary
     }
     // Clinicians see why: each fact that defers treatment, once.
     if let (Some(x), Some(first)) = (&screening, s.alerts.first_mut()) {
-        let mut facts: Vec<&str> = x
-            .result
-            .areas
-            .iter()
-            .flat_map(|a| &a.reasons)
-            .filter(|r| r.deferral.is_some())
-            .map(|r| r.fact.as_str())
-            .collect();
-        facts.dedup();
+        let mut facts: Vec<&str> = vec![];
+        for r in x.result.areas.iter().flat_map(|a| &a.reasons) {
+            if r.deferral.is_some() && !facts.contains(&r.fact.as_str()) {
+                facts.push(r.fact.as_str());
+            }
+        }
         if !facts.is_empty() {
             first.text = format!("{} Because: {}.", first.text, facts.join("; "));
         }
