@@ -269,7 +269,8 @@ async fn intake_confirm_screen(backend: TestBackend) {
     );
     let reasons = b.text("#reasons").await;
     assert!(
-        reasons.contains("Neurotoxin in the area") && reasons.contains(&injected.to_string()),
+        reasons.contains("Neurotoxin in the area")
+            && reasons.contains(&injected.strftime("%-d %b %Y").to_string()),
         "{reasons}"
     );
     assert!(reasons.contains("Source: Common practice"), "{reasons}");
