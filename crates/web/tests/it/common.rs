@@ -99,14 +99,21 @@ impl DemoApp {
             .unwrap()
             .unwrap()
             .staff;
+        self.app.client_for(staff.id, self.clock.now()).await
+    }
+}
+
+impl TestApp {
+    /// A client signed in as this staff member, with a session made
+    /// straight in the store at `now` (the sign-in form has tests of its
+    /// own).
+    pub async fn client_for(&self, staff_id: i64, now: jiff::Timestamp) -> Client {
         let token = signin::random_token();
-        let now = self.clock.now();
-        self.app
-            .store
+        self.store
             .create_session(
                 &WebSession {
                     token_hash: signin::token_hash(&token),
-                    staff_id: staff.id,
+                    staff_id,
                     created_at: now,
                     expires_at: now + jiff::SignedDuration::from_hours(signin::SESSION_HOURS),
                     last_seen_at: now,
@@ -117,7 +124,7 @@ impl DemoApp {
             )
             .await
             .unwrap();
-        let mut c = Client::new(&self.app.base);
+        let mut c = Client::new(&self.base);
         c.cookies.push(("np_session".into(), token));
         c
     }
@@ -230,27 +237,9 @@ impl Clinic {
 
     /// A client signed in as this staff member.
     pub async fn client_for(&self, staff_id: i64) -> Client {
-        let token = signin::random_token();
-        let now = needlepoint_store::now();
         self.app
-            .store
-            .create_session(
-                &WebSession {
-                    token_hash: signin::token_hash(&token),
-                    staff_id,
-                    created_at: now,
-                    expires_at: now + jiff::SignedDuration::from_hours(signin::SESSION_HOURS),
-                    last_seen_at: now,
-                    ip: None,
-                    user_agent: None,
-                },
-                &Actor::system("test"),
-            )
+            .client_for(staff_id, needlepoint_store::now())
             .await
-            .unwrap();
-        let mut c = Client::new(&self.app.base);
-        c.cookies.push(("np_session".into(), token));
-        c
     }
 }
 
