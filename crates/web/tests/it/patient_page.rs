@@ -37,6 +37,22 @@ where
     panic!("the demo has no patient who {what}");
 }
 
+/// The first patient whose course is under way.
+async fn course_under_way(d: &DemoApp) -> Patient {
+    let st = d.app.store.clone();
+    find(d, "has a course under way", |p| {
+        let st = st.clone();
+        async move {
+            let plans = st.plans(p.id).await.unwrap();
+            plans
+                .iter()
+                .any(|r| r.status == PlanStatus::InProgress)
+                .then_some(p)
+        }
+    })
+    .await
+}
+
 async fn page(c: &mut crate::common::Client, path: &str) -> String {
     let r = c.get(path).await;
     assert_eq!(r.status(), 200, "{path}: {:?}", r.headers().get("location"));
@@ -51,17 +67,7 @@ async fn the_patient_page_is_the_hub(b: TestBackend) {
     let mut desk = d.client(DESK).await;
 
     // A course under way with sessions booked ahead.
-    let p = find(&d, "has a course under way", |p| {
-        let st = st.clone();
-        async move {
-            let plans = st.plans(p.id).await.unwrap();
-            plans
-                .iter()
-                .any(|r| r.status == PlanStatus::InProgress)
-                .then_some(p)
-        }
-    })
-    .await;
+    let p = course_under_way(&d).await;
     let ahead: Vec<_> = st
         .patient_appointments(p.id)
         .await
@@ -648,17 +654,7 @@ async fn pages_show_no_internal_codes(b: TestBackend) {
     let d = spawn_demo(b).await;
     let st = d.app.store.clone();
     let mut owner = d.client("owner@demo.needlepoint.test").await;
-    let p = find(&d, "has a course under way", |p| {
-        let st = st.clone();
-        async move {
-            let plans = st.plans(p.id).await.unwrap();
-            plans
-                .iter()
-                .any(|r| r.status == PlanStatus::InProgress)
-                .then_some(p)
-        }
-    })
-    .await;
+    let p = course_under_way(&d).await;
     let plan = st.plans(p.id).await.unwrap().remove(0);
     let screening = st.screenings(p.id).await.unwrap().remove(0);
     let chart = st.patient_charts(p.id).await.unwrap().remove(0);
