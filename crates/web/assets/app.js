@@ -166,6 +166,13 @@
     if (file && guide) {
       file.addEventListener("change", function () {
         var f = file.files && file.files[0];
+        // Too large: said now, in the server's words, not after the upload.
+        var max = Number(file.getAttribute("data-max-bytes"));
+        var mb = function (n) { return Math.ceil(n / 1048576); };
+        file.setCustomValidity(f && max && f.size > max
+          ? "The file is " + mb(f.size) + " MB; photos up to " + Math.floor(max / 1048576) + " MB are accepted."
+          : "");
+        if (f && max && f.size > max) { file.reportValidity(); }
         if (!f) { guide.hidden = true; return; }
         guide.querySelector(".preview").src = URL.createObjectURL(f);
         guide.hidden = false;

@@ -226,7 +226,7 @@ fn table() -> Vec<Entry> {
 /// A route that takes a photo: its body may be as large as a photo.
 fn upload(mut e: Entry) -> Entry {
     e.handler = e.handler.layer(axum::extract::DefaultBodyLimit::max(
-        crate::photos::MAX_BYTES + 64 * 1024,
+        charting::READ_WHEN_REFUSED,
     ));
     e
 }

@@ -121,6 +121,16 @@ impl ChartPage {
     fn err(&self, field: &str) -> &str {
         self.errors.get(field).map(String::as_str).unwrap_or("")
     }
+
+    /// The photo size limit, told before the upload and checked by the
+    /// browser so that a phone does not send 30 MB to be refused.
+    fn photo_max_bytes(&self) -> usize {
+        photos::MAX_BYTES
+    }
+
+    fn photo_max_mb(&self) -> usize {
+        photos::MAX_BYTES / (1024 * 1024)
+    }
 }
 
 /// "1.00 mm", as pens are labelled.
@@ -850,19 +860,25 @@ pub async fn amend(
     .await
 }
 
-/// Reads the upload form: the view and the file's bytes, stopping at the
-/// size limit.
+/// The largest upload read to its end when refused. A server that answers
+/// before the body is read closes the connection under the sender, and a
+/// browser then shows "connection reset" instead of the reason; a phone's
+/// 30 MB photo is read (and thrown away) so that its sender sees why.
+/// Beyond this the refusal comes at once, from the announced length.
+pub const READ_WHEN_REFUSED: usize = 4 * photos::MAX_BYTES;
+
+/// Reads the upload form: the view and the file's bytes, keeping at most
+/// the size limit.
 async fn read_upload(
     headers: &HeaderMap,
     mut m: Multipart,
 ) -> Result<(String, Vec<u8>), PhotoError> {
-    // Refuse an announced oversize body before reading any of it.
     let announced = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok())
         .unwrap_or(0);
-    if announced > photos::MAX_BYTES + 64 * 1024 {
+    if announced > READ_WHEN_REFUSED {
         return Err(PhotoError::TooLarge(announced));
     }
     // Room for the announced size at once: growing by doubling would hold
@@ -871,12 +887,14 @@ async fn read_upload(
         String::new(),
         Vec::with_capacity(announced.min(photos::MAX_BYTES)),
     );
+    // Bytes past the limit are counted, not kept.
+    let mut over = 0usize;
     loop {
         let field = match m.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
             Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                return Err(PhotoError::TooLarge(photos::MAX_BYTES + 1))
+                return Err(PhotoError::TooLarge(READ_WHEN_REFUSED))
             }
             Err(_) => return Err(PhotoError::Unreadable),
         };
@@ -886,19 +904,23 @@ async fn read_upload(
                 let mut field = field;
                 while let Some(chunk) = field.chunk().await.map_err(|e| {
                     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                        PhotoError::TooLarge(photos::MAX_BYTES + 1)
+                        PhotoError::TooLarge(READ_WHEN_REFUSED)
                     } else {
                         PhotoError::Unreadable
                     }
                 })? {
-                    data.extend_from_slice(&chunk);
-                    if data.len() > photos::MAX_BYTES {
-                        return Err(PhotoError::TooLarge(data.len()));
+                    if over > 0 || data.len() + chunk.len() > photos::MAX_BYTES {
+                        over += chunk.len();
+                    } else {
+                        data.extend_from_slice(&chunk);
                     }
                 }
             }
             _ => {}
         }
+    }
+    if over > 0 {
+        return Err(PhotoError::TooLarge(data.len() + over));
     }
     Ok((view, data))
 }

@@ -176,6 +176,18 @@ async fn a_day_in_the_demo_clinic(backend: TestBackend) {
     // Each photo form offers the next view still to take.
     let areas = a.areas.clone().unwrap_or_default();
     let dir = needlepoint_store::testing::temp_dir("demo-photos");
+    // A photo over the limit is refused as it is chosen, before the upload.
+    let big = dir.join("big.jpg");
+    std::fs::write(&big, vec![0xFFu8; 26 * 1024 * 1024]).unwrap();
+    b.choose_file("#photo-file", &big).await;
+    let said = b
+        .execute("return document.getElementById('photo-file').validationMessage;")
+        .await;
+    assert_eq!(
+        said.as_str(),
+        Some("The file is 26 MB; photos up to 25 MB are accepted."),
+        "{said}"
+    );
     for (i, view) in needlepoint_domain::charting::required_views(&kb, &areas)
         .iter()
         .enumerate()
