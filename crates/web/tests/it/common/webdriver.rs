@@ -107,6 +107,7 @@ impl Browser {
     pub async fn goto(&self, url: &str) {
         self.call(reqwest::Method::POST, "/url", Some(json!({ "url": url })))
             .await;
+        self.settle().await;
     }
 
     pub async fn url(&self) -> String {
@@ -222,7 +223,32 @@ impl Browser {
 
     /// Waits until htmx has no request in flight and no swap or settle under
     /// way, so the next step never acts on an element a swap is replacing.
+    /// Waits for the page to settle; a page of the app not yet checked is
+    /// then checked once with axe-core, so that every page a test acts on
+    /// has no serious or critical accessibility violation.
     pub async fn settle(&self) {
+        self.idle().await;
+        let unchecked = "if (window.__axeChecked \
+            || !document.querySelector('link[href=\"/assets/app.css\"]')) { return false; } \
+            window.__axeChecked = true; return true;";
+        if self.execute(unchecked).await == Value::Bool(true) {
+            self.assert_accessible("a page acted on").await;
+        }
+    }
+
+    async fn assert_accessible(&self, name: &str) {
+        let violations = self.accessibility_violations().await;
+        assert!(
+            violations.is_empty(),
+            "{name}: {} on {}:\n{}",
+            "accessibility violations",
+            self.url().await,
+            violations.join("\n")
+        );
+    }
+
+    /// Waits until the page has loaded and htmx has finished its swaps.
+    async fn idle(&self) {
         let start = std::time::Instant::now();
         let busy = "return !!(window.htmx && document.querySelector(\
             '.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')) \
@@ -300,6 +326,7 @@ impl Browser {
             if self.exists(css).await {
                 let t = self.text(css).await;
                 if t.contains(needle) {
+                    self.settle().await;
                     return t;
                 }
             }
@@ -320,6 +347,7 @@ impl Browser {
         loop {
             let u = self.url().await;
             if u.contains(part) {
+                self.settle().await;
                 return u;
             }
             if start.elapsed() > WAIT {
@@ -371,7 +399,7 @@ impl Browser {
     /// The serious and critical accessibility violations axe-core finds
     /// on the page as it stands, one line each (rule, help, elements).
     pub async fn accessibility_violations(&self) -> Vec<String> {
-        self.settle().await;
+        self.idle().await;
         if self.execute("return !!window.axe;").await != Value::Bool(true) {
             self.execute(&format!("{AXE}\n;return true;")).await;
         }
@@ -398,14 +426,7 @@ impl Browser {
     /// root, after checking the page with axe-core: every page a test
     /// shows has no serious or critical accessibility violation.
     pub async fn screenshot(&self, name: &str) {
-        let violations = self.accessibility_violations().await;
-        assert!(
-            violations.is_empty(),
-            "{name}: {} on {}:\n{}",
-            "accessibility violations",
-            self.url().await,
-            violations.join("\n")
-        );
+        self.assert_accessible(name).await;
         let b64 = self.call(reqwest::Method::GET, "/screenshot", None).await;
         let png = base64_decode(b64.as_str().unwrap_or(""));
         assert!(png.starts_with(b"\x89PNG"), "screenshot is a PNG");
