@@ -728,6 +728,7 @@ pub async fn seed(
     }
 
     let mut bristol_patients = vec![];
+    let mut screened_today = vec![];
     let mut rng = Rng(20261122);
     let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
     for i in 0..50u64 {
@@ -809,12 +810,25 @@ pub async fn seed(
             if i % 3 != 1 {
                 let result = screen(kb, &h, &h.concern_areas(), today)
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
-                store
-                    .record_screening(p.id, v.id, &result, &actor, now)
-                    .await?;
+                screened_today.push((p.id, v.id, result));
             }
         }
     }
-    life::live(shared, kb, data_dir, now, bristol.id, &bristol_patients).await?;
+    life::live(
+        shared.clone(),
+        kb,
+        data_dir,
+        now,
+        bristol.id,
+        &bristol_patients,
+    )
+    .await?;
+    // Today's screenings come after the past the clinic lived through, as
+    // they would: the latest screening is the one made last.
+    for (patient, version, result) in screened_today {
+        store
+            .record_screening(patient, version, &result, &actor, now)
+            .await?;
+    }
     Ok(logins)
 }

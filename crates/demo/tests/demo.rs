@@ -169,4 +169,46 @@ macro_rules! on_both {
     };
 }
 
-on_both!(the_demo_is_a_clinic_in_the_middle_of_its_life);
+/// The demo starts whenever it is run: just after midnight on a Monday
+/// (the day's list before any of it has happened), on a Sunday, and at
+/// closing in summer time.
+async fn the_demo_starts_at_any_hour(b: TestBackend) {
+    let kb = needlepoint_knowledge::shipped().unwrap();
+    for at in [
+        "2026-12-07T00:08:00Z",
+        "2027-03-14T12:00:00Z",
+        "2027-07-21T19:59:00Z",
+    ] {
+        let store = fresh_store(b).await;
+        let now: Timestamp = at.parse().unwrap();
+        needlepoint_demo::seed(store.clone(), &kb, &temp_dir("demo-hour"), now)
+            .await
+            .unwrap_or_else(|e| panic!("the demo does not start at {at}: {e:#}"));
+        let owner = store
+            .staff_credentials("owner@demo.needlepoint.test")
+            .await
+            .unwrap()
+            .unwrap()
+            .staff;
+        // Nothing is recorded after the demo starts, and each patient's
+        // latest screening is the one made last.
+        for p in store
+            .search_patients(owner.id, None, "", 200, None)
+            .await
+            .unwrap()
+            .patients
+        {
+            let s = store.screenings(p.id).await.unwrap();
+            assert!(s.iter().all(|x| x.created_at <= now), "{at}");
+            assert!(
+                s.windows(2).all(|w| w[0].created_at >= w[1].created_at),
+                "{at}"
+            );
+        }
+    }
+}
+
+on_both!(
+    the_demo_is_a_clinic_in_the_middle_of_its_life,
+    the_demo_starts_at_any_hour,
+);

@@ -26,6 +26,7 @@ pub mod settings;
 pub mod signin;
 pub mod stock;
 pub mod summary;
+pub mod timeline;
 pub mod two_factor;
 
 use jiff::civil::Date;

@@ -241,7 +241,8 @@ impl ScreeningRecords for SqlStore<Db> {
     async fn screenings(&self, patient_id: i64) -> Result<Vec<ScreeningRecord>> {
         let rows = sqlx::query(&format!(
             "SELECT {SCREENING_COLS} FROM screenings x JOIN patient_histories h ON h.id = x.history_id \
-             LEFT JOIN staff s ON s.id = x.created_by WHERE x.patient_id = $1 ORDER BY x.id DESC"
+             LEFT JOIN staff s ON s.id = x.created_by WHERE x.patient_id = $1 \
+             ORDER BY x.created_at DESC, x.id DESC"
         ))
         .bind(patient_id)
         .fetch_all(&self.pool)

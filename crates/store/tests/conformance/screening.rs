@@ -78,6 +78,24 @@ pub async fn histories_and_screenings_are_kept_as_written(b: TestBackend) {
     assert_eq!(again.status(), Status::NeedsPhysicianApproval);
     assert_eq!(again.overrides[0].justification, "GP letter pending");
     assert_eq!(s.store.screenings(p.id).await.unwrap().len(), 1);
+    // Newest first by when it was made, even when written later (an
+    // import, a record brought up to date).
+    let earlier = s
+        .store
+        .record_screening(
+            p.id,
+            v1.id,
+            &result(Status::Deferred),
+            &a,
+            now() - jiff::SignedDuration::from_hours(24),
+        )
+        .await
+        .unwrap();
+    let list = s.store.screenings(p.id).await.unwrap();
+    assert_eq!(
+        list.iter().map(|x| x.id).collect::<Vec<_>>(),
+        [sc.id, earlier.id]
+    );
     assert!(matches!(
         s.store.screening(999_999).await,
         Err(StoreError::NotFound)

@@ -17,6 +17,7 @@ pub mod rules;
 pub mod screenings;
 pub mod session;
 pub mod settings;
+pub mod timeline;
 pub mod two_factor;
 
 use crate::auth::Caller;

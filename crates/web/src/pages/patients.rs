@@ -374,6 +374,9 @@ struct ShowPage {
     upcoming: Vec<AppointmentRow>,
     past: Vec<AppointmentRow>,
     messages: Vec<super::messages::MessageRow>,
+    timeline: Vec<super::timeline::Row>,
+    /// Lines of the timeline left out until "Show all" is asked for.
+    timeline_more: usize,
 }
 
 /// The plan in force (or the latest one) and how far its course has come.
@@ -426,8 +429,10 @@ pub struct ScreeningSummary {
 }
 
 #[derive(serde::Deserialize)]
-pub struct SavedQuery {
+pub struct ShowQuery {
     saved: Option<String>,
+    /// `all` for the whole timeline.
+    timeline: Option<String>,
 }
 
 pub async fn show(
@@ -435,7 +440,7 @@ pub async fn show(
     caller: Caller,
     csrf: CsrfToken,
     Path(id): Path<i64>,
-    Query(q): Query<SavedQuery>,
+    Query(q): Query<ShowQuery>,
 ) -> Result<Response, PageError> {
     let p = patients::view(&st, &caller, id).await?;
     let clinics = st.store.clinics_for_staff(caller.staff.id).await?;
@@ -477,6 +482,15 @@ pub async fn show(
         }
     }
     let summary = needlepoint_practice::summary::patient(&st, &caller, &p).await?;
+    let events = needlepoint_practice::timeline::patient(&st, &caller, &p).await?;
+    let mut timeline = super::timeline::rows(&st.kb, id, &events, &zone, caller.is_clinical());
+    let timeline_more = if q.timeline.as_deref() == Some("all") {
+        0
+    } else {
+        let more = timeline.len().saturating_sub(super::timeline::SHOWN);
+        timeline.truncate(super::timeline::SHOWN);
+        more
+    };
     let course = summary
         .progress
         .as_ref()
@@ -556,12 +570,14 @@ pub async fn show(
             .into_iter()
             .map(|m| super::messages::MessageRow::of(m, &zone))
             .collect(),
+        timeline,
+        timeline_more,
     }))
 }
 
 /// A plan as the patient's page names it: by its areas, in the knowledge
 /// base's words.
-fn plan_title(
+pub fn plan_title(
     kb: &needlepoint_domain::knowledge::KnowledgeBase,
     r: &needlepoint_store::PlanRecord,
 ) -> String {

@@ -222,6 +222,100 @@ async fn the_patient_page_is_the_hub(b: TestBackend) {
     assert!(page(&mut desk, href).await.contains("Book"), "{href}");
 }
 
+/// The timeline: everything that happened, newest first, each linked to
+/// where it is read whole; the desk sees appointments, consents and
+/// messages, never screenings, plans or charts.
+async fn the_timeline_tells_everything_in_order(b: TestBackend) {
+    let d = spawn_demo(b).await;
+    let st = d.app.store.clone();
+    let mut clinician = d.client(CLINICIAN).await;
+    let mut desk = d.client(DESK).await;
+    let p = course_under_way(&d).await;
+    let path = format!("/patients/{}", p.id);
+    let items = |html: &str| -> Vec<String> {
+        between(html, "<ol class=\"timeline\">", "</ol>")
+            .split("<li")
+            .skip(1)
+            .map(|i| i.trim().to_string())
+            .collect()
+    };
+
+    let whole = items(&page(&mut clinician, &format!("{path}?timeline=all")).await);
+    assert!(
+        whole.last().unwrap().contains("Record created"),
+        "the oldest last: {:?}",
+        whole.last()
+    );
+    let mut charts = st.patient_charts(p.id).await.unwrap();
+    charts.retain(|c| c.signed_at.is_some());
+    charts.sort_by_key(|c| c.signed_at);
+    assert!(!charts.is_empty(), "a course under way has signed sessions");
+    let at = |needle: &str| {
+        whole
+            .iter()
+            .position(|i| i.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle} in the timeline: {whole:#?}"))
+    };
+    // Each signed chart once, the latest signed highest.
+    let places: Vec<usize> = charts
+        .iter()
+        .map(|c| at(&format!("href=\"/sessions/{}\">Session", c.id)))
+        .collect();
+    assert!(
+        places.windows(2).all(|w| w[0] > w[1]),
+        "newest first: {places:?}"
+    );
+    assert_eq!(
+        whole
+            .iter()
+            .filter(|i| i.contains("charted and signed"))
+            .count(),
+        charts.len()
+    );
+    assert_eq!(
+        whole.iter().filter(|i| i.contains("Screened: ")).count(),
+        st.screenings(p.id).await.unwrap().len()
+    );
+    assert!(
+        at("Consent signed") < at(" proposed</a>"),
+        "signed after proposed"
+    );
+    assert!(whole.iter().any(|i| i.contains("photos taken")));
+    let sent = st.patient_messages(p.id, 100).await.unwrap();
+    let m = sent.iter().find(|m| m.sent_at.is_some()).unwrap();
+    at(&format!("href=\"/messages/{}\"", m.id));
+
+    // The page shows the latest few and says how many more there are.
+    let html = page(&mut clinician, &path).await;
+    let shown = items(&html);
+    assert_eq!(shown.len(), 12.min(whole.len()));
+    assert_eq!(shown[..], whole[..shown.len()]);
+    if whole.len() > shown.len() {
+        assert!(html.contains(&format!("Show all ({} more)", whole.len() - shown.len())));
+    }
+
+    // The desk: appointments, consents and messages; nothing clinical.
+    let desk_whole = items(&page(&mut desk, &format!("{path}?timeline=all")).await);
+    assert!(desk_whole.iter().any(|i| i.contains("Consent signed")));
+    assert!(desk_whole.iter().any(|i| i.contains(": completed")));
+    assert!(desk_whole
+        .iter()
+        .any(|i| i.contains(&format!("href=\"/messages/{}\"", m.id))));
+    for clinical in [
+        "Screened",
+        "charted",
+        "proposed",
+        "photos",
+        "/sessions/",
+        "/plans/",
+    ] {
+        assert!(
+            !desk_whole.iter().any(|i| i.contains(clinical)),
+            "the desk never sees {clinical}: {desk_whole:#?}"
+        );
+    }
+}
+
 /// Text as the templates escape it.
 fn askama_escape(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -513,6 +607,7 @@ async fn messages_are_listed_by_state_and_sent_again(b: TestBackend) {
 
 crate::both!(
     the_patient_page_is_the_hub,
+    the_timeline_tells_everything_in_order,
     links_are_sent_to_the_patient_or_say_why_not,
     messages_are_listed_by_state_and_sent_again,
     the_audit_trail_reads_as_words,
