@@ -81,7 +81,17 @@ struct ListPage {
     patient: Option<(i64, String)>,
     /// The same list for every patient.
     everyone: String,
+    /// What was typed to find the patient (shown back, cut short).
+    who: String,
+    /// Several patients match what was typed: (link, name, born) to
+    /// choose from; the list waits for the choice.
+    choose: Vec<(String, String, String)>,
+    /// Nobody matches what was typed.
+    nobody: bool,
 }
+
+/// How many patients a typed name offers to choose from.
+const CHOICES: i64 = 10;
 
 #[derive(serde::Deserialize, Default)]
 pub struct ListQuery {
@@ -93,6 +103,9 @@ pub struct ListQuery {
     kind: String,
     #[serde(default)]
     patient: String,
+    /// A patient's name, phone, e-mail or birth date, typed.
+    #[serde(default)]
+    who: String,
 }
 
 impl ListQuery {
@@ -107,7 +120,7 @@ impl ListQuery {
     }
 
     /// This list's link with `state` in place of its own (and without the
-    /// patient when `everyone`).
+    /// patient, chosen or typed, when `everyone`).
     fn link(&self, state: &str, everyone: bool) -> String {
         let mut parts = vec![format!("state={state}")];
         for (k, v) in [("clinic", &self.clinic), ("kind", &self.kind)] {
@@ -115,8 +128,12 @@ impl ListQuery {
                 parts.push(format!("{k}={}", urlencode(v)));
             }
         }
-        if !everyone && !self.patient.is_empty() {
-            parts.push(format!("patient={}", urlencode(&self.patient)));
+        if !everyone {
+            if !self.patient.is_empty() {
+                parts.push(format!("patient={}", urlencode(&self.patient)));
+            } else if !self.who.trim().is_empty() {
+                parts.push(format!("who={}", urlencode(self.who.trim())));
+            }
         }
         format!("/messages?{}", parts.join("&"))
     }
@@ -140,22 +157,56 @@ pub async fn list(
         .iter()
         .find(|(k, _)| *k == q.kind)
         .map(|(k, _)| k.to_string());
-    // A patient the caller may not see is not found, as everywhere.
+    let (state, filter_state) = q.state();
+    // A patient the caller may not see is not found, as everywhere. A name
+    // typed instead: one patient found is the filter; several are offered
+    // to choose from, and the list waits for the choice.
+    let who = q.who.trim();
+    let (mut choose, mut nobody) = (vec![], false);
     let patient = match q.patient.parse::<i64>() {
         Ok(id) => {
             let p = needlepoint_practice::access::patient(&st, &caller, id).await?;
             Some((p.id, p.details.full_name()))
         }
+        Err(_) if !who.is_empty() => {
+            let found = st
+                .store
+                .search_patients(caller.staff.id, clinic_id, who, CHOICES, None)
+                .await?;
+            match found.patients.as_slice() {
+                [p] if !found.more => Some((p.id, p.details.full_name())),
+                [] => {
+                    nobody = true;
+                    None
+                }
+                many => {
+                    choose = many
+                        .iter()
+                        .map(|p| {
+                            (
+                                format!("{}&patient={}", q.link(state, true), p.id),
+                                p.details.full_name(),
+                                crate::view::long_date(p.details.date_of_birth),
+                            )
+                        })
+                        .collect();
+                    None
+                }
+            }
+        }
         Err(_) => None,
     };
-    let (state, filter_state) = q.state();
     let filter = MessageFilter {
         clinic_id,
         patient_id: patient.as_ref().map(|(id, _)| *id),
         kind: kind.clone(),
         state: filter_state,
     };
-    let found = messages::find(&st, &caller, &filter, LISTED).await?;
+    let found = if nobody || !choose.is_empty() {
+        vec![]
+    } else {
+        messages::find(&st, &caller, &filter, LISTED).await?
+    };
     let ids: Vec<i64> = found.iter().filter_map(|m| m.patient_id).collect();
     let names = st.patient_names(&ids).await?;
     let rows = found
@@ -189,6 +240,9 @@ pub async fn list(
             .collect(),
         patient,
         everyone: q.link(state, true),
+        who: who.chars().take(60).collect(),
+        choose,
+        nobody,
     })
     .into_response())
 }

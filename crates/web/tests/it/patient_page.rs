@@ -233,7 +233,7 @@ async fn the_timeline_tells_everything_in_order(b: TestBackend) {
     let p = course_under_way(&d).await;
     let path = format!("/patients/{}", p.id);
     let items = |html: &str| -> Vec<String> {
-        between(html, "<ol class=\"timeline\">", "</ol>")
+        between(html, "<ol class=\"events\">", "</ol>")
             .split("<li")
             .skip(1)
             .map(|i| i.trim().to_string())
@@ -518,10 +518,40 @@ async fn messages_are_listed_by_state_and_sent_again(b: TestBackend) {
     let to = m.patient_id.unwrap();
     let html = page(&mut desk, &format!("/messages?state=all&patient={to}")).await;
     assert!(html.contains("id=\"patient-filter\""));
-    assert_eq!(
-        html.matches("<li><span class=\"row-main\">").count(),
-        st.patient_messages(to, 1000).await.unwrap().len()
+    let hers = st.patient_messages(to, 1000).await.unwrap().len();
+    assert_eq!(html.matches("<li><span class=\"row-main\">").count(), hers);
+    // Or by her name, typed: one patient found is the filter.
+    let her = st.patient(to).await.unwrap();
+    let typed = format!("{} {}", her.details.given_name, her.details.family_name);
+    let html = page(
+        &mut desk,
+        &format!("/messages?state=all&who={}", typed.replace(' ', "+")),
+    )
+    .await;
+    assert!(html.contains("id=\"patient-filter\""), "{html}");
+    assert_eq!(html.matches("<li><span class=\"row-main\">").count(), hers);
+    assert!(
+        html.contains(&format!("who={}", typed.replace(' ', "%20"))),
+        "the tabs keep the name"
     );
+    // Several match (a family name shared): she is chosen from a list,
+    // and the list of messages waits.
+    let names: Vec<String> = bristol_patients(&d)
+        .await
+        .into_iter()
+        .map(|p| p.details.family_name)
+        .collect();
+    let shared = names
+        .iter()
+        .find(|n| names.iter().filter(|m| m == n).count() > 1)
+        .expect("two demo patients share a family name");
+    let html = page(&mut desk, &format!("/messages?state=all&who={shared}")).await;
+    assert!(html.contains("id=\"choose-patient\""), "{html}");
+    assert!(!html.contains("<li><span class=\"row-main\">"));
+    for nobody in ["Zebedee Quux", "%25%25%25", &"x".repeat(300)] {
+        let html = page(&mut desk, &format!("/messages?who={nobody}")).await;
+        assert!(html.contains("id=\"no-patient\""), "{nobody}");
+    }
 
     // Opened whole; a failed one sent again, a sent one refused.
     let html = page(&mut desk, &format!("/messages/{}", m.id)).await;
