@@ -42,9 +42,10 @@ pub struct ClinicStock {
 struct InventoryPage {
     shell: Shell,
     clinics: Vec<ClinicStock>,
-    /// With many clinics, the one shown and the way to the others:
-    /// (id, name, shown).
+    /// With two or more clinics, the way to each: (id, name, shown).
     choices: Vec<(i64, String, bool)>,
+    /// "Every clinic" may be chosen (and is, when no clinic is).
+    every: bool,
     kinds: Vec<(&'static str, &'static str)>,
     problem: Option<String>,
     /// The clinic whose form failed, and what was typed.
@@ -103,6 +104,7 @@ async fn inventory_page(
         shell: Shell::new(caller, csrf, "inventory"),
         clinics,
         choices: pick.choices,
+        every: pick.every,
         kinds: SupplyKind::ALL
             .iter()
             .map(|k| (k.as_str(), k.label()))
@@ -122,7 +124,7 @@ async fn inventory_page(
 
 #[derive(serde::Deserialize)]
 pub struct InventoryQuery {
-    clinic: Option<i64>,
+    clinic: Option<String>,
 }
 
 pub async fn page(
@@ -131,8 +133,13 @@ pub async fn page(
     csrf: CsrfToken,
     Query(q): Query<InventoryQuery>,
 ) -> Result<Response, PageError> {
-    let shown = q.clinic.unwrap_or(0);
+    let shown = super::asked_clinic(q.clinic.as_deref())?.unwrap_or(0);
     inventory_page(&st, &caller, &csrf, shown, 0, FormValues::default(), None).await
+}
+
+/// Back to the clinic's stock after a change, where the change shows.
+fn back_to(clinic: i64) -> String {
+    format!("/inventory?clinic={clinic}#clinic-{clinic}")
 }
 
 fn clinic_of(caller: &Caller, v: &FormValues) -> Result<i64, PageError> {
@@ -169,7 +176,7 @@ pub async fn add_item(
         },
     };
     match stock::add_item(&st, &caller, &input).await {
-        Ok(_) => Ok(Redirect::to("/inventory").into_response()),
+        Ok(_) => Ok(Redirect::to(&back_to(clinic)).into_response()),
         Err(Error::Invalid(i)) => inventory_page(&st, &caller, &csrf, 0, clinic, v, Some(i)).await,
         Err(e) => Err(e.into()),
     }
@@ -190,7 +197,7 @@ pub async fn receive(
         quantity: number(v.get("quantity")),
     };
     match stock::receive(&st, &caller, &input).await {
-        Ok(_) => Ok(Redirect::to("/inventory").into_response()),
+        Ok(_) => Ok(Redirect::to(&back_to(clinic)).into_response()),
         Err(Error::Invalid(i)) => inventory_page(&st, &caller, &csrf, 0, clinic, v, Some(i)).await,
         Err(e) => Err(e.into()),
     }
@@ -297,7 +304,7 @@ pub async fn count(
     let lot = access::lot(&st, &caller, id).await?;
     let v = FormValues(f);
     match stock::count(&st, &caller, id, number(v.get("quantity"))).await {
-        Ok(_) => Ok(Redirect::to("/inventory").into_response()),
+        Ok(_) => Ok(Redirect::to(&back_to(lot.clinic_id)).into_response()),
         Err(e @ Error::Invalid(_)) => {
             let m = format!("Count: {}", e.message());
             if caller.role == needlepoint_domain::Role::FrontDesk {

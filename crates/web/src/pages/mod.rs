@@ -30,34 +30,59 @@ use needlepoint_store::Store;
 /// shows.
 pub const LISTED_CLINICS: usize = 3;
 
-/// Which of the caller's clinics a page of per-clinic sections shows: all
-/// of them, or with more than [`LISTED_CLINICS`] only the one asked for
-/// (else the first) and a picker's list (id, name, shown). A clinic not
-/// theirs is not found.
+/// Which of the caller's clinics a page of per-clinic sections shows. With
+/// a few clinics, every one unless one is asked for; with more than
+/// [`LISTED_CLINICS`], only the one asked for (else the first). A picker
+/// lists them (id, name, shown) whenever there are two or more. A clinic
+/// not theirs is not found.
 pub struct ClinicChoice {
-    pub shown: i64,
+    /// The clinic shown alone; none when every clinic is shown.
+    pub shown: Option<i64>,
     pub choices: Vec<(i64, String, bool)>,
+    /// Whether "Every clinic" may be chosen: a few can be read at once.
+    pub every: bool,
 }
 
 impl ClinicChoice {
     pub fn of(all: &[needlepoint_store::Clinic], asked: Option<i64>) -> Result<Self, PageError> {
-        let shown = asked.or(all.first().map(|c| c.id)).unwrap_or(0);
-        if !all.is_empty() && !all.iter().any(|c| c.id == shown) {
+        if asked.is_some_and(|id| !all.iter().any(|c| c.id == id)) {
             return Err(PageError::NotFound);
         }
-        let choices = if all.len() > LISTED_CLINICS {
-            all.iter()
-                .map(|c| (c.id, c.details.name.clone(), c.id == shown))
-                .collect()
+        if all.len() < 2 {
+            return Ok(ClinicChoice {
+                shown: None,
+                choices: vec![],
+                every: false,
+            });
+        }
+        let every = all.len() <= LISTED_CLINICS;
+        let shown = asked.or(if every {
+            None
         } else {
-            vec![]
-        };
-        Ok(ClinicChoice { shown, choices })
+            all.first().map(|c| c.id)
+        });
+        Ok(ClinicChoice {
+            shown,
+            choices: all
+                .iter()
+                .map(|c| (c.id, c.details.name.clone(), Some(c.id) == shown))
+                .collect(),
+            every,
+        })
     }
 
     /// Whether this clinic's section is on the page.
     pub fn shows(&self, clinic_id: i64) -> bool {
-        self.choices.is_empty() || clinic_id == self.shown
+        self.shown.is_none_or(|id| id == clinic_id)
+    }
+}
+
+/// A clinic asked for in a query: blank (or "every") for none; anything
+/// else not a number is not found.
+pub fn asked_clinic(q: Option<&str>) -> Result<Option<i64>, PageError> {
+    match q.map(str::trim) {
+        None | Some("") | Some("every") => Ok(None),
+        Some(id) => id.parse().map(Some).map_err(|_| PageError::NotFound),
     }
 }
 

@@ -572,9 +572,10 @@ struct SettingsPage {
     tabs: Vec<(&'static str, &'static str, String, bool)>,
     notice: Option<&'static str>,
     clinics: Vec<ClinicSection>,
-    /// With many clinics, the one shown and the way to the others:
-    /// (id, name, shown).
+    /// With two or more clinics, the way to each: (id, name, shown).
     choices: Vec<(i64, String, bool)>,
+    /// "Every clinic" may be chosen (and is, when no clinic is).
+    every: bool,
     staff: Vec<StaffRow>,
     staff_forms: Vec<SimpleForm>,
     org_forms: Vec<SimpleForm>,
@@ -592,8 +593,9 @@ struct FormPage {
 #[derive(serde::Deserialize)]
 pub struct SavedQuery {
     saved: Option<String>,
-    /// With many clinics, the one whose settings are shown.
-    clinic: Option<i64>,
+    /// The clinic whose settings are shown; every clinic when blank (with
+    /// a few), the first (with many).
+    clinic: Option<String>,
     /// Which concern's page (see [`SECTIONS`]); the clinic's details when
     /// blank or unknown.
     #[serde(default)]
@@ -612,9 +614,10 @@ pub async fn page(
         .map_or("clinic", |(code, _)| *code);
     let clinics = st.store.clinics_for_staff(caller.staff.id).await?;
     // A chain's settings one clinic at a time: the one asked for, else the
-    // first.
-    let pick = ClinicChoice::of(&clinics, q.clinic)?;
-    let clinic_param = q.clinic.map(|c| format!("&clinic={c}")).unwrap_or_default();
+    // first; a few clinics' all at once unless one is asked for.
+    let asked = super::asked_clinic(q.clinic.as_deref())?;
+    let pick = ClinicChoice::of(&clinics, asked)?;
+    let clinic_param = asked.map(|c| format!("&clinic={c}")).unwrap_or_default();
     let tabs = SECTIONS
         .iter()
         .map(|(code, name)| {
@@ -750,6 +753,7 @@ pub async fn page(
         org_forms: vec![new_clinic_form()],
         clinics: sections,
         choices: pick.choices,
+        every: pick.every,
         staff,
     }))
 }

@@ -989,6 +989,47 @@ async fn a_recall_lists_every_patient_and_messages_them_once(b: TestBackend) {
     let inventory = nurse.get("/inventory").await.text().await.unwrap();
     assert!(inventory.contains(">recalled</span>"));
 
+    // An owner of two clinics sees both, the recall on each, and may pick
+    // one; a change brings her back to that clinic's stock.
+    let mut owner = f.c.client_as(Role::Owner).await;
+    let both = owner.get("/inventory").await.text().await.unwrap();
+    for id in [f.c.clinic_id, far.clinic] {
+        let section = both
+            .split(&format!("id=\"clinic-{id}\""))
+            .nth(1)
+            .unwrap_or_else(|| panic!("clinic {id} is listed"));
+        let section = section.split("<section").next().unwrap();
+        assert!(section.contains(">recalled</span>"), "the recall at {id}");
+    }
+    assert!(both.contains("<option value=\"\">Every clinic</option>"));
+    let one = owner
+        .get(&format!("/inventory?clinic={}", far.clinic))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(one.contains(&format!("id=\"clinic-{}\"", far.clinic)));
+    assert!(!one.contains(&format!("id=\"clinic-{}\"", f.c.clinic_id)));
+    assert_eq!(owner.get("/inventory?clinic=").await.status(), 200);
+    assert_eq!(owner.get("/inventory?clinic=abc").await.status(), 404);
+    let r = owner
+        .post_form(
+            "/inventory/items",
+            &[
+                ("clinic_id", far.clinic.to_string().as_str()),
+                ("kind", "roller"),
+                ("name", "Medical roller 0.5 mm"),
+                ("supplier", "Dermaroller GmbH"),
+                ("reorder_at", "2"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    assert_eq!(
+        r.headers()["location"],
+        format!("/inventory?clinic={0}#clinic-{0}", far.clinic).as_str()
+    );
+
     // An owner of more clinics than a page lists at once sees one clinic's
     // stock at a time, and picks the others.
     let org = st.clinic(f.c.clinic_id).await.unwrap().organisation_id;
@@ -1002,7 +1043,6 @@ async fn a_recall_lists_every_patient_and_messages_them_once(b: TestBackend) {
         .await
         .unwrap();
     }
-    let mut owner = f.c.client_as(Role::Owner).await;
     let far_page = owner
         .get(&format!("/inventory?clinic={}", far.clinic))
         .await
