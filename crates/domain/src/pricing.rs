@@ -167,7 +167,9 @@ impl PriceList {
             .iter()
             .filter(|p| p.sessions <= longest)
             .map(|p| QuoteLine {
-                label: p.name.clone(),
+                // The package's terms beside its name: a "Course of 3" on a
+                // course of five reads as the rule it is.
+                label: format!("{} (a course of {} or more sessions)", p.name, p.sessions),
                 amount_minor: -mul_div_round(course, i64::from(p.discount_bp), 10_000),
             })
             .min_by_key(|l| l.amount_minor);
