@@ -626,6 +626,48 @@ pub struct WarningSign {
     pub text: String,
 }
 
+/// The days after a session on which the patient is asked how her skin
+/// is healing.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckIns {
+    pub days: Vec<u32>,
+    pub source: String,
+    pub evidence: Evidence,
+}
+
+/// A reaction expected after needling: reassured up to `up_to` on its
+/// question's scale, before day `until_day`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TriageExpected {
+    /// A check-in question's code (see `triage::QUESTIONS`).
+    pub question: String,
+    pub up_to: u8,
+    pub until_day: u32,
+    pub source: String,
+    pub evidence: Evidence,
+}
+
+/// An answer that is a warning sign from `at_least` on its scale, and how
+/// soon it needs someone.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TriageSign {
+    pub question: String,
+    #[serde(default = "one")]
+    pub at_least: u8,
+    pub urgency: Urgency,
+    /// What it may mean, for the clinician ("infection").
+    pub means: String,
+    pub source: String,
+    pub evidence: Evidence,
+}
+
+fn one() -> u8 {
+    1
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdverseEvent {
@@ -910,6 +952,11 @@ pub struct KnowledgeBase {
     pub aftercare: Vec<AftercareStep>,
     #[serde(rename = "warning_sign")]
     pub warning_signs: Vec<WarningSign>,
+    pub checkins: CheckIns,
+    #[serde(rename = "triage_expected")]
+    pub triage_expected: Vec<TriageExpected>,
+    #[serde(rename = "triage_sign")]
+    pub triage_signs: Vec<TriageSign>,
     #[serde(rename = "adverse_event")]
     pub adverse_events: Vec<AdverseEvent>,
     #[serde(rename = "scale")]
@@ -979,6 +1026,52 @@ impl KnowledgeBase {
         match self.rule(&self.screening.guardian_rule)?.trigger {
             Trigger::AgeUnder { years } => Some(years),
             _ => None,
+        }
+    }
+
+    /// Check-ins and triage: days in order, questions the form asks,
+    /// levels on their scales, one expected reaction per question.
+    fn check_triage(&self, p: &mut impl FnMut(&str, &str, String)) {
+        let days = &self.checkins.days;
+        if days.is_empty() || days[0] == 0 || days.windows(2).any(|w| w[0] >= w[1]) {
+            p(
+                "checkins",
+                "days",
+                "check-in days are 1 or later, in order, each once".into(),
+            );
+        }
+        let on_scale = |q: &str, v: u8| crate::triage::question(q).map(|q| v <= q.scale.max());
+        for e in &self.triage_expected {
+            match on_scale(&e.question, e.up_to) {
+                None => p(&e.question, "question", "not a check-in question".into()),
+                Some(false) => p(&e.question, "up_to", "beyond the question's scale".into()),
+                Some(true) => {}
+            }
+            if self
+                .triage_expected
+                .iter()
+                .filter(|x| x.question == e.question)
+                .count()
+                > 1
+            {
+                p(&e.question, "question", "expected more than once".into());
+            }
+        }
+        for s in &self.triage_signs {
+            match on_scale(&s.question, s.at_least) {
+                None => p(&s.question, "question", "not a check-in question".into()),
+                Some(false) => p(
+                    &s.question,
+                    "at_least",
+                    "beyond the question's scale".into(),
+                ),
+                Some(true) if s.at_least == 0 => p(
+                    &s.question,
+                    "at_least",
+                    "an answer of none is no sign".into(),
+                ),
+                Some(true) => {}
+            }
         }
     }
 
@@ -1115,6 +1208,7 @@ impl KnowledgeBase {
                 );
             }
         }
+        self.check_triage(&mut p);
         for (n, t) in self.pretreatments.iter().enumerate() {
             if let Some(m) = t.when.as_ref().and_then(|w| self.unknown_code(w)) {
                 p(

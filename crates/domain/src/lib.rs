@@ -21,6 +21,7 @@ pub mod planning;
 pub mod pricing;
 pub mod scheduling;
 pub mod screening;
+pub mod triage;
 pub mod validation;
 
 pub use account::{Email, Password, Role, SignInPolicy};
