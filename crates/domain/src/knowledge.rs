@@ -558,6 +558,9 @@ pub struct AftercareStep {
     /// A duty (what the patient does) or what to expect (what happens).
     #[serde(default)]
     pub kind: AftercareKind,
+    /// Only for patients this matches; always when absent.
+    #[serde(default)]
+    pub when: Option<Trigger>,
     pub text: String,
     pub source: String,
     pub evidence: Evidence,
@@ -1215,6 +1218,22 @@ impl KnowledgeBase {
                     &format!("pretreatment[{n}]"),
                     "when",
                     format!("names {m:?}, which the knowledge base does not define"),
+                );
+            }
+        }
+        for (n, t) in self.aftercare.iter().enumerate() {
+            if let Some(m) = t.when.as_ref().and_then(|w| self.unknown_code(w)) {
+                p(
+                    &format!("aftercare[{n}]"),
+                    "when",
+                    format!("names {m:?}, which the knowledge base does not define"),
+                );
+            }
+            if t.to_hours < t.from_hours {
+                p(
+                    &format!("aftercare[{n}]"),
+                    "to_hours",
+                    "ends before it starts".into(),
                 );
             }
         }

@@ -95,7 +95,7 @@ impl MessageStatus {
 }
 
 /// The kinds of message the outbox sends, as staff call them.
-pub const KIND_LABELS: [(&str, &str); 8] = [
+pub const KIND_LABELS: [(&str, &str); 9] = [
     ("confirmation", "Confirmation"),
     ("reminder_48h", "Reminder (48 hours)"),
     ("reminder_24h", "Reminder (24 hours)"),
@@ -104,6 +104,7 @@ pub const KIND_LABELS: [(&str, &str); 8] = [
     ("recall", "Recall"),
     ("intake_link", "Health questions link"),
     ("consent_link", "Consent link"),
+    ("aftercare", "Aftercare"),
 ];
 
 /// A kind of message in words (its code when it is not one of ours).

@@ -5,7 +5,7 @@
 use crate::Invalid;
 
 /// The messages a clinic can word, with what each is for.
-pub const KINDS: [(&str, &str); 8] = [
+pub const KINDS: [(&str, &str); 9] = [
     (
         "confirmation",
         "Booking confirmation (the .ics is attached)",
@@ -17,10 +17,11 @@ pub const KINDS: [(&str, &str); 8] = [
     ("recall", "Recall of a needle or product used"),
     ("intake_link", "Link to the health questions"),
     ("consent_link", "Link to read the plan and sign the consent"),
+    ("aftercare", "Aftercare, sent when a session is signed"),
 ];
 
 /// Every placeholder, and what it becomes.
-pub const PLACEHOLDERS: [(&str, &str); 8] = [
+pub const PLACEHOLDERS: [(&str, &str); 9] = [
     ("patient", "the patient's given name"),
     ("clinic", "the clinic's name"),
     (
@@ -38,6 +39,10 @@ pub const PLACEHOLDERS: [(&str, &str); 8] = [
     ("fee", "the late-cancellation fee charged (empty if none)"),
     ("link", "the link the patient opens (links only)"),
     ("expires", "when the link stops working (links only)"),
+    (
+        "aftercare",
+        "the session's aftercare: what to do and expect, each with its time window, and the warning signs (aftercare only)",
+    ),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +88,11 @@ impl MessageTemplate {
                 "Dear {patient},\n\nYour treatment plan at {clinic} is ready. Please read it, with its risks and \
                  aftercare, and sign the consent if you agree:\n\n{link}\n\n\
                  The link works once, until {expires}. Ask us anything before you sign.",
+            ),
+            "aftercare" => (
+                "Your aftercare after today's session at {clinic}",
+                "Dear {patient},\n\nThank you for coming in today. How to look after your skin, and what to expect:\n\n\
+                 {aftercare}\nIf anything worries you, call {clinic}.",
             ),
             _ => return None,
         };

@@ -451,11 +451,13 @@ pub fn consent_text(
         t.push_str(&format!("- {p}\n"));
     }
     use crate::knowledge::AftercareKind;
+    // The steps for everyone: those for some patients only (the antiviral
+    // course, sun care for darker skin) are the plan's precautions above.
     t.push_str("\nAfterwards, I agree to\n");
     for s in kb
         .aftercare
         .iter()
-        .filter(|s| s.kind == AftercareKind::Duty)
+        .filter(|s| s.kind == AftercareKind::Duty && s.when.is_none())
     {
         t.push_str(&format!("- {}: {}\n", s.window(), lower_first(&s.text)));
     }
@@ -463,7 +465,7 @@ pub fn consent_text(
     for s in kb
         .aftercare
         .iter()
-        .filter(|s| s.kind == AftercareKind::Expect)
+        .filter(|s| s.kind == AftercareKind::Expect && s.when.is_none())
     {
         t.push_str(&format!("- {}: {}\n", s.window(), lower_first(&s.text)));
     }

@@ -435,16 +435,48 @@ pub async fn sign(
     if !refusals.is_empty() {
         return Err(Error::Refused(refusals));
     }
+    // The patient's aftercare goes with the signature, in its transaction.
+    let sheet = aftercare_sheet(cx, sx).await?;
+    let letters = crate::messages::letters(cx, &sx.patient).await?;
+    let messages: Vec<_> = letters
+        .aftercare(&sx.appointment, &sheet.text())
+        .into_iter()
+        .collect();
     Ok(cx
         .store
         .sign_chart(
             c.id,
             expected_version,
             charting::needs_second_signoff(&c.zones),
+            &messages,
             &actor.audit,
             cx.now(),
         )
         .await?)
+}
+
+/// The session's aftercare sheet: the knowledge base's steps for this
+/// patient's history on the session's day, with the products put on her
+/// skin.
+pub async fn aftercare_sheet(
+    cx: &Context,
+    sx: &Session,
+) -> Result<needlepoint_domain::aftercare::Sheet> {
+    let history = cx.store.current_history(sx.patient.id).await?;
+    let mut products: Vec<String> = sx
+        .chart
+        .lots
+        .iter()
+        .filter(|l| l.kind == needlepoint_domain::charting::SupplyKind::Product)
+        .map(|l| l.item_name.clone())
+        .collect();
+    products.dedup();
+    Ok(needlepoint_domain::aftercare::sheet(
+        &sx.kb,
+        history.as_ref().map(|h| &h.history),
+        sx.today,
+        &products,
+    ))
 }
 
 pub async fn cosign(cx: &Context, actor: &Actor, sx: &Session) -> Result<Chart> {

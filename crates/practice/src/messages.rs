@@ -310,7 +310,7 @@ impl Letters {
         what: &'a str,
         when: &'a str,
         before: &'a str,
-    ) -> [(&'static str, &'a str); 8] {
+    ) -> [(&'static str, &'a str); 9] {
         [
             ("patient", self.given_name.as_str()),
             ("clinic", self.clinic.as_str()),
@@ -320,7 +320,30 @@ impl Letters {
             ("fee", ""),
             ("link", ""),
             ("expires", ""),
+            ("aftercare", ""),
         ]
+    }
+
+    /// The session's aftercare, sent when its chart is signed; none when
+    /// the patient gave no address.
+    pub fn aftercare(&self, a: &Appointment, sheet: &str) -> Option<NewMessage> {
+        let (channel, to) = self.address.as_ref()?;
+        let (what, when) = (what(&self.kb, a), when(a));
+        let mut values = self.values(&what, &when, "");
+        values[8] = ("aftercare", sheet);
+        let (subject, body) = self.wording["aftercare"].render(&values);
+        Some(NewMessage {
+            clinic_id: a.clinic_id,
+            patient_id: Some(self.patient_id),
+            appointment_id: Some(a.id),
+            kind: "aftercare".into(),
+            channel: *channel,
+            to_address: to.clone(),
+            subject,
+            body,
+            attachment: None,
+            due_at: self.now,
+        })
     }
 
     /// A link for the patient to open (`intake_link`, `consent_link`),
@@ -401,6 +424,9 @@ impl Letters {
                     ("when", when.as_str()),
                     ("before", ""),
                     ("fee", fee.as_str()),
+                    ("link", ""),
+                    ("expires", ""),
+                    ("aftercare", ""),
                 ];
                 let (subject, body) = self.wording["cancellation"].render(&values);
                 NewMessage {

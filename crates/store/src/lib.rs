@@ -640,14 +640,16 @@ pub trait ChartRecords: Send + Sync {
         actor: &Actor,
         now: Timestamp,
     ) -> Result<Chart>;
-    /// Signs at `expected_version`, takes the lots used out of stock and
-    /// completes the appointment (when it is still booked or checked in),
-    /// in one transaction; from then on the chart is read-only.
+    /// Signs at `expected_version`, takes the lots used out of stock,
+    /// completes the appointment (when it is still booked or checked in)
+    /// and queues `messages` (the aftercare), in one transaction; from then
+    /// on the chart is read-only.
     async fn sign_chart(
         &self,
         id: i64,
         expected_version: i64,
         needs_cosign: bool,
+        messages: &[NewMessage],
         actor: &Actor,
         now: Timestamp,
     ) -> Result<Chart>;

@@ -5,8 +5,8 @@
 use crate::access::{Access, ANY_STAFF, CLINICAL, OWNER};
 use crate::auth::authorize;
 use crate::pages::{
-    account, appointments, audit, booking, charting, history, intake, inventory, messages,
-    overview, patients, plans, rules, screenings, session, settings, two_factor,
+    account, aftercare, appointments, audit, booking, charting, history, intake, inventory,
+    messages, overview, patients, plans, rules, screenings, session, settings, two_factor,
 };
 use crate::{api, assets, AppState};
 use axum::extract::State;
@@ -94,6 +94,7 @@ fn table() -> Vec<Entry> {
         r(M::POST, "/sessions/{id}/sign", CLINICAL, charting::sign),
         r(M::POST, "/sessions/{id}/cosign", CLINICAL, charting::cosign),
         r(M::POST, "/sessions/{id}/amend", CLINICAL, charting::amend),
+        r(M::GET, "/sessions/{id}/aftercare", CLINICAL, aftercare::print),
         r(M::GET, "/photos/{id}", CLINICAL, charting::photo_file),
         r(M::GET, "/patients/{id}/photos", CLINICAL, charting::patient_photos),
         r(M::GET, "/inventory", ANY_STAFF, inventory::page),

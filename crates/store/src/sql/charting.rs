@@ -821,6 +821,7 @@ impl ChartRecords for SqlStore<Db> {
         id: i64,
         expected_version: i64,
         needs_cosign: bool,
+        messages: &[NewMessage],
         actor: &Actor,
         now: Timestamp,
     ) -> Result<Chart> {
@@ -886,6 +887,7 @@ impl ChartRecords for SqlStore<Db> {
                 serde_json::json!({ "version": expected_version, "needs_cosign": needs_cosign }),
             );
         Self::audit(&mut tx, actor, &ev, now).await?;
+        Self::insert_messages(&mut tx, messages, now).await?;
         tx.commit().await?;
         self.chart(id).await
     }

@@ -12,7 +12,11 @@ const MESSAGE_COLS: &str =
 impl SqlStore<Db> {
     /// Queues messages inside a change's transaction; a second one of
     /// the same kind for the same appointment is ignored.
-    async fn insert_messages(conn: &mut Conn, list: &[NewMessage], now: Timestamp) -> Result<()> {
+    pub(super) async fn insert_messages(
+        conn: &mut Conn,
+        list: &[NewMessage],
+        now: Timestamp,
+    ) -> Result<()> {
         for m in list {
             sqlx::query(
                 "INSERT INTO messages (clinic_id, patient_id, appointment_id, kind, channel, to_address, subject, body, \

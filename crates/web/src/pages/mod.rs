@@ -1,6 +1,7 @@
 //! Server-rendered pages for people.
 
 pub mod account;
+pub mod aftercare;
 pub mod appointments;
 pub mod audit;
 pub mod booking;

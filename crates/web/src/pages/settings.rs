@@ -226,8 +226,10 @@ fn policy_form(
     ]))
 }
 
-/// The placeholders a message may use, for the form's hint.
-const PLACEHOLDER_HINT: &str = "{patient} {clinic} {what} {when} {before} {fee}";
+/// The placeholders a message may use, for the form's hint (a test
+/// checks it names every one).
+const PLACEHOLDER_HINT: &str =
+    "{patient} {clinic} {what} {when} {before} {fee} {link} {expires} {aftercare}";
 
 fn template_form(
     clinic_id: i64,
@@ -252,6 +254,12 @@ fn template_form(
         ),
         ("link", "https://clinic.example/intake/6Rk2…"),
         ("expires", "Tuesday 9 March 2027 at 18:00"),
+        (
+            "aftercare",
+            "What to do\n- For the first 8 hours: put nothing on the skin but what the clinic gave you, \
+             and stay out of the sun.\n- For the first 24 hours: wear no makeup.\n…\n\n\
+             Call the clinic the same day if you notice:\n- Spreading redness, heat, pus or a fever\n",
+        ),
     ]);
     SimpleForm::new(
         format!("message-{clinic_id}-{kind}"),
@@ -1325,4 +1333,17 @@ pub async fn set_staff_active(
     };
     settings::set_staff_active(&st, &caller, id, active).await?;
     Ok(saved("add-staff", "staff"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_hint_names_every_placeholder() {
+        for (name, _) in needlepoint_domain::message_template::PLACEHOLDERS {
+            assert!(
+                super::PLACEHOLDER_HINT.contains(&format!("{{{name}}}")),
+                "{name}"
+            );
+        }
+    }
 }

@@ -600,12 +600,49 @@ async fn lots_are_checked_and_stock_moves_at_signoff(b: TestBackend) {
         10,
         "stock moves only at sign-off"
     );
+    let aftercare = |list: Vec<needlepoint_store::Message>| -> Vec<needlepoint_store::Message> {
+        list.into_iter().filter(|m| m.kind == "aftercare").collect()
+    };
+    assert!(
+        aftercare(st.patient_messages(f.c.patient_id, 100).await.unwrap()).is_empty(),
+        "a refused signature sends nothing"
+    );
     let r = nurse
         .post_form(&format!("/sessions/{chart}/sign"), &[("version", &v)])
         .await;
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
     assert_eq!(st.lot(f.cartridge).await.unwrap().quantity, 9);
     assert_eq!(st.lot(f.serum).await.unwrap().quantity, 3);
+    // The aftercare goes to the patient with the signature: every step
+    // with its window, what was put on her skin, the warning signs.
+    let sent = aftercare(st.patient_messages(f.c.patient_id, 100).await.unwrap());
+    assert_eq!(sent.len(), 1, "one aftercare message");
+    let body = &sent[0].body;
+    for needle in [
+        "For the first 8 hours: put nothing on the skin",
+        "Days 3 to 7: use gentle products only",
+        "Put on your skin today: Vitamin C serum.",
+        "Call emergency services at once if you have:",
+        "- Spreading redness, heat, pus or a fever",
+    ] {
+        assert!(body.contains(needle), "{needle:?} in {body}");
+    }
+    assert_eq!(sent[0].appointment_id, Some(f.appointment));
+    // The same sheet to print, each window ending at a time of day.
+    let sheet = nurse
+        .get(&format!("/sessions/{chart}/aftercare"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(sheet.contains("Looking after your skin") && sheet.contains("until "));
+    assert!(sheet.contains("Vitamin C serum"));
+    assert_eq!(
+        desk.get(&format!("/sessions/{chart}/aftercare"))
+            .await
+            .status(),
+        403
+    );
     assert_eq!(
         st.appointment(f.appointment).await.unwrap().status.as_str(),
         "completed"
