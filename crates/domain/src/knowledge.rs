@@ -629,6 +629,21 @@ pub struct WarningSign {
     pub text: String,
 }
 
+/// Home rolling between clinic sessions: defaults from consumer pages, not
+/// evidence (rated U), which each clinic may change.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HomeCareRules {
+    /// The longest needle advised for a home roller.
+    pub max_needle: crate::depth::Depth,
+    /// Fewest whole days between two home rollings of the same area.
+    pub min_days_between: u32,
+    /// No home rolling this many days before or after a clinic session.
+    pub days_clear_of_session: u32,
+    pub source: String,
+    pub evidence: Evidence,
+}
+
 /// The days after a session on which the patient is asked how her skin
 /// is healing.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -956,6 +971,7 @@ pub struct KnowledgeBase {
     #[serde(rename = "warning_sign")]
     pub warning_signs: Vec<WarningSign>,
     pub checkins: CheckIns,
+    pub home_care: HomeCareRules,
     #[serde(rename = "triage_expected")]
     pub triage_expected: Vec<TriageExpected>,
     #[serde(rename = "triage_sign")]

@@ -12,6 +12,7 @@ pub mod clinic;
 pub mod dates;
 pub mod depth;
 pub mod history;
+pub mod homecare;
 pub mod knowledge;
 pub mod message;
 pub mod message_template;
