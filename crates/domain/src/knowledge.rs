@@ -629,6 +629,26 @@ pub struct WarningSign {
     pub text: String,
 }
 
+/// A term of the adverse-event register, from NCI CTCAE v5.0, with each
+/// grade's wording. `grades[0]` is grade 1; a term without a wording for a
+/// grade may not be recorded at it (CTCAE marks it "—"). Until checked
+/// against NCI's CTCAE v5 list, `wording_verified` is false and the
+/// register says so.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AeTerm {
+    pub code: String,
+    pub term: String,
+    pub grades: Vec<String>,
+    /// The adverse event of the literature it is (an `adverse_event` code),
+    /// when there is one.
+    #[serde(default)]
+    pub event: Option<String>,
+    pub wording_verified: bool,
+    pub source: String,
+    pub evidence: Evidence,
+}
+
 /// Home rolling between clinic sessions: defaults from consumer pages, not
 /// evidence (rated U), which each clinic may change.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -972,6 +992,8 @@ pub struct KnowledgeBase {
     pub warning_signs: Vec<WarningSign>,
     pub checkins: CheckIns,
     pub home_care: HomeCareRules,
+    #[serde(rename = "ae_term")]
+    pub ae_terms: Vec<AeTerm>,
     #[serde(rename = "triage_expected")]
     pub triage_expected: Vec<TriageExpected>,
     #[serde(rename = "triage_sign")]
@@ -1045,6 +1067,35 @@ impl KnowledgeBase {
         match self.rule(&self.screening.guardian_rule)?.trigger {
             Trigger::AgeUnder { years } => Some(years),
             _ => None,
+        }
+    }
+
+    /// Adverse-event terms: unique codes, grades 1 up to 5 without gaps,
+    /// a known event.
+    fn check_ae_terms(&self, p: &mut impl FnMut(&str, &str, String)) {
+        for t in &self.ae_terms {
+            if self.ae_terms.iter().filter(|x| x.code == t.code).count() > 1 {
+                p(&t.code, "code", "used twice".into());
+            }
+            if t.grades.is_empty()
+                || t.grades.len() > 5
+                || t.grades.iter().any(|g| g.trim().is_empty())
+            {
+                p(
+                    &t.code,
+                    "grades",
+                    "from grade 1, at most 5, each in words".into(),
+                );
+            }
+            if let Some(e) = &t.event {
+                if !self.adverse_events.iter().any(|a| &a.code == e) {
+                    p(
+                        &t.code,
+                        "event",
+                        format!("names {e:?}, which is not an adverse_event"),
+                    );
+                }
+            }
         }
     }
 
@@ -1228,6 +1279,7 @@ impl KnowledgeBase {
             }
         }
         self.check_triage(&mut p);
+        self.check_ae_terms(&mut p);
         for (n, t) in self.pretreatments.iter().enumerate() {
             if let Some(m) = t.when.as_ref().and_then(|w| self.unknown_code(w)) {
                 p(

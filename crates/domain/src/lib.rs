@@ -4,6 +4,7 @@
 //! same inputs always give the same answer and tests need no clock tricks.
 
 pub mod account;
+pub mod adverse;
 pub mod aftercare;
 pub mod appointment;
 pub mod booking_rules;
