@@ -83,7 +83,7 @@ pub struct AdverseEvent {
 }
 
 /// The term's wording of a grade, if the term has that grade.
-pub fn grade_words<'a>(term: &'a AeTerm, grade: u8) -> Option<&'a str> {
+pub fn grade_words(term: &AeTerm, grade: u8) -> Option<&str> {
     term.grades
         .get(usize::from(grade).checked_sub(1)?)
         .map(String::as_str)
