@@ -463,14 +463,16 @@ pub async fn aftercare_sheet(
     sx: &Session,
 ) -> Result<needlepoint_domain::aftercare::Sheet> {
     let history = cx.store.current_history(sx.patient.id).await?;
-    let mut products: Vec<String> = sx
-        .chart
-        .lots
-        .iter()
-        .filter(|l| l.kind == needlepoint_domain::charting::SupplyKind::Product)
-        .map(|l| l.item_name.clone())
-        .collect();
-    products.dedup();
+    // Each product once, in the order recorded (two lots of one serum
+    // are one thing on her skin).
+    let mut products: Vec<String> = vec![];
+    for l in &sx.chart.lots {
+        if l.kind == needlepoint_domain::charting::SupplyKind::Product
+            && !products.contains(&l.item_name)
+        {
+            products.push(l.item_name.clone());
+        }
+    }
     Ok(needlepoint_domain::aftercare::sheet(
         &sx.kb,
         history.as_ref().map(|h| &h.history),

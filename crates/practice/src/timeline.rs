@@ -149,7 +149,8 @@ pub async fn patient(cx: &Context, actor: &Actor, p: &Patient) -> Result<Vec<Eve
 impl Happening {
     /// Where it comes in a patient's care, to order things recorded at
     /// the same instant: the record before its history, a plan before
-    /// its consent, a session before its sign-off.
+    /// its consent, a session before its sign-off, and a message after
+    /// what it tells of (the aftercare after the signature).
     fn step(&self) -> u8 {
         match self {
             Happening::Registered => 0,
@@ -158,12 +159,12 @@ impl Happening {
             Happening::Screened(_) => 3,
             Happening::PlanProposed(_) => 4,
             Happening::ConsentSigned { .. } => 5,
-            Happening::Message(_) => 6,
-            Happening::Appointment(_) => 7,
-            Happening::Photos { .. } => 8,
-            Happening::ChartSigned(_) => 9,
-            Happening::ChartCosigned(_) => 10,
-            Happening::PlanEnded(_) => 11,
+            Happening::Appointment(_) => 6,
+            Happening::Photos { .. } => 7,
+            Happening::ChartSigned(_) => 8,
+            Happening::ChartCosigned(_) => 9,
+            Happening::PlanEnded(_) => 10,
+            Happening::Message(_) => 11,
         }
     }
 }

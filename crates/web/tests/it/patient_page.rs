@@ -284,6 +284,18 @@ async fn the_timeline_tells_everything_in_order(b: TestBackend) {
     let sent = st.patient_messages(p.id, 100).await.unwrap();
     let m = sent.iter().find(|m| m.sent_at.is_some()).unwrap();
     at(&format!("href=\"/messages/{}\"", m.id));
+    // The aftercare right after the signature it follows (newest first:
+    // above it).
+    let first = &charts[0];
+    let aftercare = sent
+        .iter()
+        .find(|m| m.kind == "aftercare" && m.appointment_id == Some(first.appointment_id))
+        .expect("an aftercare message for the first session");
+    assert!(
+        at(&format!("href=\"/messages/{}\"", aftercare.id))
+            < at(&format!("href=\"/sessions/{}\">Session", first.id)),
+        "the aftercare above its signature"
+    );
 
     // The page shows the latest few and says how many more there are.
     let html = page(&mut clinician, &path).await;
