@@ -205,6 +205,7 @@ fn table() -> Vec<Entry> {
         r(M::POST, "/api/v1/plans/{id}/course", ANY_STAFF, api::book_course),
         r(M::POST, "/api/v1/appointments/{id}/session", CLINICAL, api::open_session),
         r(M::GET, "/api/v1/sessions/{id}", CLINICAL, api::get_session),
+        r(M::GET, "/api/v1/sessions/{id}/aftercare", CLINICAL, api::get_aftercare),
         r(M::GET, "/api/v1/patients/{id}/sessions", CLINICAL, api::list_sessions),
         r(M::PUT, "/api/v1/sessions/{id}/checklist", CLINICAL, api::put_checklist),
         r(M::POST, "/api/v1/sessions/{id}/start", CLINICAL, api::start_session),

@@ -117,6 +117,84 @@ pub async fn get_session(
     Ok(Json(out(&charting::load(&st, &caller, id).await?)))
 }
 
+/// One step of the aftercare: its window in hours after the session (and
+/// in words), and what to do or expect.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AftercareStepOut {
+    pub from_hours: u32,
+    pub to_hours: u32,
+    /// "For the first 8 hours", "Days 3 to 7", "From day 7".
+    pub window: String,
+    pub text: String,
+}
+
+/// Warning signs of one urgency, with what the patient does.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WarningSignsOut {
+    /// `emergency`, `today` or `days`.
+    pub urgency: &'static str,
+    pub instruction: &'static str,
+    pub signs: Vec<String>,
+}
+
+/// A session's aftercare sheet, as the patient is sent it when the chart
+/// is signed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AftercareOut {
+    pub session_id: i64,
+    pub duties: Vec<AftercareStepOut>,
+    pub expect: Vec<AftercareStepOut>,
+    /// What was put on the skin at the session.
+    pub products: Vec<String>,
+    /// Most urgent first.
+    pub warnings: Vec<WarningSignsOut>,
+    /// The whole sheet as the message's plain text.
+    pub text: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/sessions/{id}/aftercare", tag = "charting", params(("id" = i64, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = AftercareOut), (status = 404, body = ErrorBody)))]
+pub async fn get_aftercare(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<AftercareOut>, ApiError> {
+    use needlepoint_domain::knowledge::Urgency;
+    let sx = charting::load(&st, &caller, id).await?;
+    let sheet = charting::aftercare_sheet(&st, &sx).await?;
+    let steps = |list: &[needlepoint_domain::aftercare::Step]| {
+        list.iter()
+            .map(|s| AftercareStepOut {
+                from_hours: s.from_hours,
+                to_hours: s.to_hours,
+                window: s.window.clone(),
+                text: s.text.clone(),
+            })
+            .collect()
+    };
+    Ok(Json(AftercareOut {
+        session_id: id,
+        duties: steps(&sheet.duties),
+        expect: steps(&sheet.expect),
+        products: sheet.products.clone(),
+        warnings: sheet
+            .warnings
+            .iter()
+            .map(|(u, signs)| WarningSignsOut {
+                urgency: match u {
+                    Urgency::Emergency => "emergency",
+                    Urgency::Today => "today",
+                    Urgency::Days => "days",
+                },
+                instruction: u.instruction(),
+                signs: signs.clone(),
+            })
+            .collect(),
+        text: sheet.text(),
+    }))
+}
+
 #[utoipa::path(get, path = "/api/v1/patients/{id}/sessions", tag = "charting", params(("id" = i64, Path)),
     security(("bearer" = [])),
     responses((status = 200, body = [SessionOut]), (status = 404, body = ErrorBody)))]

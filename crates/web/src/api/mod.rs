@@ -67,6 +67,7 @@ pub use screening::*;
         appointments::book_course,
         charting::open_session,
         charting::get_session,
+        charting::get_aftercare,
         charting::list_sessions,
         charting::put_checklist,
         charting::start_session,

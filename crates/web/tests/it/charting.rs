@@ -1415,6 +1415,38 @@ async fn the_api_charts_a_session_with_the_same_rules(b: TestBackend) {
     .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["status"], "signed");
+    // Signed through the API, the aftercare goes as from the page; the
+    // sheet is read back whole.
+    let sent: Vec<_> = st
+        .patient_messages(f.c.patient_id, 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.kind == "aftercare")
+        .collect();
+    assert_eq!(sent.len(), 1);
+    let (s, v) = json_call(
+        &mut nurse,
+        Method::GET,
+        &format!("/api/v1/sessions/{id}/aftercare"),
+        json!(null),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["duties"][0]["window"], "For the first 8 hours");
+    assert_eq!(v["warnings"][0]["urgency"], "emergency");
+    assert!(sent[0]
+        .body
+        .contains(v["text"].as_str().unwrap().trim_end()));
+    let mut desk = f.c.client_as(Role::FrontDesk).await;
+    let (s, _) = json_call(
+        &mut desk,
+        Method::GET,
+        &format!("/api/v1/sessions/{id}/aftercare"),
+        json!(null),
+    )
+    .await;
+    assert_eq!(s, 403);
     let (s, _) = json_call(
         &mut nurse,
         Method::PUT,
