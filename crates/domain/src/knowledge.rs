@@ -1496,6 +1496,61 @@ impl KnowledgeBase {
         out
     }
 
+    /// The values of check-ins and home-care advice a clinic may change.
+    /// Not in [`KnowledgeBase::settings`] yet: the rules page lists them
+    /// once check-ins and the home-care log reach patients (issue #16), so
+    /// that no setting there is without effect.
+    pub fn after_session_settings(&self) -> Vec<Setting> {
+        let mut out = vec![];
+        out.push(Setting {
+            key: "checkins.days".into(),
+            label: "Days after a session the patient is asked how her skin is".into(),
+            value: self
+                .checkins
+                .days
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            format: "days after the session, in order, e.g. 1, 3, 7, 14",
+            choices: vec![],
+            source: self.checkins.source.clone(),
+            evidence: self.checkins.evidence,
+        });
+        let home = &self.home_care;
+        for (key, label, value, format) in [
+            (
+                "home_care.max_needle",
+                "Longest home-roller needle advised (mm)",
+                home.max_needle.to_string().replace(" mm", ""),
+                "a length in mm, e.g. 0.3",
+            ),
+            (
+                "home_care.min_days_between",
+                "Days between home rollings of an area, at least",
+                home.min_days_between.to_string(),
+                "a number of days, e.g. 2",
+            ),
+            (
+                "home_care.days_clear_of_session",
+                "No home rolling this many days before or after a session",
+                home.days_clear_of_session.to_string(),
+                "a number of days, e.g. 7",
+            ),
+        ] {
+            out.push(Setting {
+                key: key.into(),
+                label: label.into(),
+                value,
+                format,
+                choices: vec![],
+                source: home.source.clone(),
+                evidence: home.evidence,
+            });
+        }
+        out
+    }
+
     /// Replaces one value (see [`KnowledgeBase::settings`]); the message
     /// says what is wrong with a value that does not fit.
     pub fn apply_override(&mut self, key: &str, value: &str) -> Result<(), String> {
@@ -1561,6 +1616,36 @@ impl KnowledgeBase {
             ["scheduling", "buffer_minutes"] => {
                 self.scheduling.buffer_minutes = minutes(value, 0..=120)?;
             }
+            ["checkins", "days"] => {
+                let days: Vec<u32> = value
+                    .split(',')
+                    .map(|d| d.trim().parse::<u32>())
+                    .collect::<Result<_, _>>()
+                    .map_err(|_| {
+                        "Write whole days after the session, e.g. 1, 3, 7, 14.".to_string()
+                    })?;
+                if days.is_empty()
+                    || days[0] == 0
+                    || days.windows(2).any(|w| w[0] >= w[1])
+                    || days.last().is_some_and(|d| *d > 60)
+                {
+                    return Err("Use days 1 to 60, in order, each once.".into());
+                }
+                self.checkins.days = days;
+            }
+            ["home_care", "max_needle"] => {
+                let d = crate::depth::Depth::parse_mm("value", value).map_err(|e| e.message)?;
+                if d.micrometres() == 0 {
+                    return Err("A needle is longer than 0 mm.".into());
+                }
+                self.home_care.max_needle = d;
+            }
+            ["home_care", "min_days_between"] => {
+                self.home_care.min_days_between = days(value, 0..=30)?;
+            }
+            ["home_care", "days_clear_of_session"] => {
+                self.home_care.days_clear_of_session = days(value, 0..=60)?;
+            }
             ["appointment_type", code, field] => {
                 let t = self.appointment_types.iter_mut().find(|t| t.code == *code);
                 let t = t.ok_or_else(|| format!("No appointment type called {code:?}."))?;
@@ -1575,6 +1660,18 @@ impl KnowledgeBase {
         }
         Ok(())
     }
+}
+
+/// A whole number of days within `range`, as a clinic types it.
+fn days(value: &str, range: std::ops::RangeInclusive<u32>) -> Result<u32, String> {
+    let d: u32 = value
+        .trim()
+        .parse()
+        .map_err(|_| "Enter a whole number of days.".to_string())?;
+    if !range.contains(&d) {
+        return Err(format!("Use {} to {} days.", range.start(), range.end()));
+    }
+    Ok(d)
 }
 
 /// A whole number of minutes within `range`, as a clinic types it.

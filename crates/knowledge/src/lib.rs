@@ -212,6 +212,41 @@ mod override_tests {
     }
 
     #[test]
+    fn clinics_set_their_check_in_days_and_home_care_advice() {
+        let mut kb = shipped().unwrap();
+        // Every listed value takes its own shown value back unchanged.
+        let all = [kb.settings(), kb.after_session_settings()].concat();
+        for s in all {
+            kb.apply_override(&s.key, &s.value)
+                .unwrap_or_else(|e| panic!("{}: {e}", s.key));
+        }
+        kb.apply_override("checkins.days", "2, 5, 10").unwrap();
+        assert_eq!(kb.checkins.days, [2, 5, 10]);
+        for bad in ["", "0, 3", "3, 1", "1, 1", "1, x", "1, 90"] {
+            assert!(kb.apply_override("checkins.days", bad).is_err(), "{bad:?}");
+        }
+        kb.apply_override("home_care.max_needle", "0.25").unwrap();
+        assert_eq!(kb.home_care.max_needle.micrometres(), 250);
+        assert!(kb.apply_override("home_care.max_needle", "0").is_err());
+        assert!(kb.apply_override("home_care.max_needle", "0.33").is_err());
+        kb.apply_override("home_care.min_days_between", "3")
+            .unwrap();
+        kb.apply_override("home_care.days_clear_of_session", "10")
+            .unwrap();
+        assert_eq!(
+            (
+                kb.home_care.min_days_between,
+                kb.home_care.days_clear_of_session
+            ),
+            (3, 10)
+        );
+        assert!(kb
+            .apply_override("home_care.days_clear_of_session", "-1")
+            .is_err());
+        assert!(kb.check().is_empty(), "{:?}", kb.check());
+    }
+
+    #[test]
     fn clinics_set_their_appointment_lengths() {
         let mut kb = shipped().unwrap();
         let keys: Vec<String> = kb.settings().into_iter().map(|s| s.key).collect();
