@@ -477,7 +477,15 @@ async fn demo_command(a: DemoArgs) -> anyhow::Result<()> {
     if store.owner_exists().await? {
         bail!("this database already has an organisation; the demo needs an empty one");
     }
-    let logins = needlepoint_demo::seed(store.clone(), &kb, &dir, needlepoint_store::now()).await?;
+    // The links in the demo's mailbox open this server (a wildcard
+    // address is opened as localhost).
+    let site = if a.listen.ip().is_unspecified() {
+        format!("http://localhost:{}", a.listen.port())
+    } else {
+        format!("http://{}", a.listen)
+    };
+    let logins =
+        needlepoint_demo::seed(store.clone(), &kb, &dir, &site, needlepoint_store::now()).await?;
     let mut banner = String::from("\nNeedlepoint demo clinic is running at {url}\n\nSign in as:\n");
     for (role, email) in &logins {
         banner.push_str(&format!(

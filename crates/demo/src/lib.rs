@@ -303,11 +303,13 @@ async fn stock(
 
 /// Creates the demo organisation as of `now` (the moment the demo starts),
 /// then brings its Bristol clinic to the middle of its life (see [`life`]);
-/// photos and the mailbox are kept in `data_dir`. Returns the logins to print.
+/// photos and the mailbox are kept in `data_dir`; the links its messages
+/// hold open `site`. Returns the logins to print.
 pub async fn seed(
     shared: Arc<dyn Store>,
     kb: &KnowledgeBase,
     data_dir: &Path,
+    site: &str,
     now: jiff::Timestamp,
 ) -> anyhow::Result<Vec<(String, String)>> {
     let store = shared.as_ref();
@@ -818,6 +820,7 @@ pub async fn seed(
         shared.clone(),
         kb,
         data_dir,
+        site,
         now,
         bristol.id,
         &bristol_patients,

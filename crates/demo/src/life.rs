@@ -51,6 +51,8 @@ struct Demo {
     /// The moment the demo starts: nothing is recorded after it.
     started: Timestamp,
     data_dir: PathBuf,
+    /// Where the links in messages point.
+    site: String,
     clinic_id: i64,
     pictures: u64,
 }
@@ -61,6 +63,7 @@ pub async fn live(
     store: Arc<dyn Store>,
     kb: &KnowledgeBase,
     data_dir: &Path,
+    site: &str,
     started: Timestamp,
     clinic_id: i64,
     patients: &[(usize, Patient)],
@@ -76,6 +79,7 @@ pub async fn live(
         zone,
         started,
         data_dir: data_dir.to_path_buf(),
+        site: site.to_string(),
         clinic_id,
         pictures: 0,
     };
@@ -372,7 +376,7 @@ impl Demo {
         let sx = charting::load(&self.cx, &self.clinician, chart.id)
             .await
             .map_err(failed("loading a chart"))?;
-        charting::sign(&self.cx, &self.clinician, &sx, sx.chart.version)
+        charting::sign(&self.cx, &self.clinician, &sx, sx.chart.version, &self.site)
             .await
             .map_err(failed("signing a chart"))?;
         Ok(())

@@ -20,7 +20,7 @@ async fn the_demo_is_a_clinic_in_the_middle_of_its_life(b: TestBackend) {
     let kb = needlepoint_knowledge::shipped().unwrap();
     let dir = temp_dir("demo");
     let now = wednesday_afternoon();
-    needlepoint_demo::seed(store.clone(), &kb, &dir, now)
+    needlepoint_demo::seed(store.clone(), &kb, &dir, "http://localhost", now)
         .await
         .unwrap();
 
@@ -181,7 +181,7 @@ async fn the_demo_starts_at_any_hour(b: TestBackend) {
     ] {
         let store = fresh_store(b).await;
         let now: Timestamp = at.parse().unwrap();
-        needlepoint_demo::seed(store.clone(), &kb, &temp_dir("demo-hour"), now)
+        needlepoint_demo::seed(store.clone(), &kb, &temp_dir("demo-hour"), "http://localhost", now)
             .await
             .unwrap_or_else(|e| panic!("the demo does not start at {at}: {e:#}"));
         let owner = store

@@ -95,7 +95,7 @@ impl MessageStatus {
 }
 
 /// The kinds of message the outbox sends, as staff call them.
-pub const KIND_LABELS: [(&str, &str); 9] = [
+pub const KIND_LABELS: [(&str, &str); 12] = [
     ("confirmation", "Confirmation"),
     ("reminder_48h", "Reminder (48 hours)"),
     ("reminder_24h", "Reminder (24 hours)"),
@@ -105,6 +105,9 @@ pub const KIND_LABELS: [(&str, &str); 9] = [
     ("intake_link", "Health questions link"),
     ("consent_link", "Consent link"),
     ("aftercare", "Aftercare"),
+    ("checkin_link", "Check-in link"),
+    ("checkin_alert", "Check-in flagged (to the clinician)"),
+    ("portal_code", "Sign-in code"),
 ];
 
 /// A kind of message in words (its code when it is not one of ours).

@@ -5,7 +5,7 @@
 use crate::Invalid;
 
 /// The messages a clinic can word, with what each is for.
-pub const KINDS: [(&str, &str); 9] = [
+pub const KINDS: [(&str, &str); 15] = [
     (
         "confirmation",
         "Booking confirmation (the .ics is attached)",
@@ -18,10 +18,31 @@ pub const KINDS: [(&str, &str); 9] = [
     ("intake_link", "Link to the health questions"),
     ("consent_link", "Link to read the plan and sign the consent"),
     ("aftercare", "Aftercare, sent when a session is signed"),
+    (
+        "checkin_link",
+        "Link to a check-in, sent on the days after a session",
+    ),
+    (
+        "checkin_reassure",
+        "After a check-in: what was reported is expected (shown on screen)",
+    ),
+    (
+        "checkin_days",
+        "After a check-in: a clinician will review it within days (shown on screen)",
+    ),
+    (
+        "checkin_today",
+        "After a check-in: call the clinic today (shown on screen)",
+    ),
+    (
+        "checkin_emergency",
+        "After a check-in: get emergency help now (shown on screen)",
+    ),
+    ("portal_code", "Sign-in code for the patient's own page"),
 ];
 
 /// Every placeholder, and what it becomes.
-pub const PLACEHOLDERS: [(&str, &str); 9] = [
+pub const PLACEHOLDERS: [(&str, &str); 11] = [
     ("patient", "the patient's given name"),
     ("clinic", "the clinic's name"),
     (
@@ -43,6 +64,8 @@ pub const PLACEHOLDERS: [(&str, &str); 9] = [
         "aftercare",
         "the session's aftercare: what to do and expect, each with its time window, and the warning signs (aftercare only)",
     ),
+    ("phone", "the clinic's phone number (\"the clinic\" if it has none)"),
+    ("code", "the one-time sign-in code (sign-in codes only)"),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,6 +116,39 @@ impl MessageTemplate {
                 "Your aftercare after today's session at {clinic}",
                 "Dear {patient},\n\nThank you for coming in today. How to look after your skin, and what to expect:\n\n\
                  {aftercare}\nIf anything worries you, call {clinic}.",
+            ),
+            "checkin_link" => (
+                "How is your skin? A check-in from {clinic}",
+                "Dear {patient},\n\nHow is your skin after your {what} on {when}? Please tell us, from your phone; \
+                 it takes a minute:\n\n{link}\n\nThe link works once, until {expires}. If something worries you \
+                 now, call {clinic} on {phone} rather than wait.",
+            ),
+            "checkin_reassure" => (
+                "What you describe is expected",
+                "Thank you, {patient}. What you told us is normal at this stage of healing. \
+                 Keep following your aftercare, and call {clinic} on {phone} if anything changes or worries you.",
+            ),
+            "checkin_days" => (
+                "A clinician will look at your answers",
+                "Thank you, {patient}. Something you told us should be seen by a clinician: {clinic} will contact \
+                 you within a few days. If it gets worse, or you feel unwell, call us on {phone}.",
+            ),
+            "checkin_today" => (
+                "Please call the clinic today",
+                "{patient}, something you told us needs a clinician today. Please call {clinic} today on {phone}. \
+                 If you cannot reach us, go to an urgent care centre or call your doctor, and say you had \
+                 microneedling.",
+            ),
+            "checkin_emergency" => (
+                "Get emergency help now",
+                "{patient}, what you describe can be serious. Call the emergency number (999, 911 or 112) or go \
+                 to the nearest emergency department now, and say you had microneedling. Then tell {clinic}.",
+            ),
+            "portal_code" => (
+                "Your sign-in code for {clinic}",
+                "Dear {patient},\n\nYour code to sign in to your page at {clinic} is {code}\n\nOr open this link:\n\n{link}\n\n\
+                 The code and the link work once, until {expires}. If you did not ask for this, you can ignore it: \
+                 nobody can sign in without the code.",
             ),
             _ => return None,
         };

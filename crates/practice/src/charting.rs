@@ -423,12 +423,15 @@ fn signer(actor: &Actor) -> Signer {
 }
 
 /// Signs the version the clinician saw; the store completes the
-/// appointment in the same transaction.
+/// appointment, queues the aftercare and schedules the check-ins (their
+/// links under `site`, e.g. `https://clinic.example`) in the same
+/// transaction.
 pub async fn sign(
     cx: &Context,
     actor: &Actor,
     sx: &Session,
     expected_version: i64,
+    site: &str,
 ) -> Result<Chart> {
     let c = &sx.chart;
     let refusals = charting::sign_refusals(&sx.kb, signer(actor), &c.zones, c.needle_lots());
@@ -438,10 +441,13 @@ pub async fn sign(
     // The patient's aftercare goes with the signature, in its transaction.
     let sheet = aftercare_sheet(cx, sx).await?;
     let letters = crate::messages::letters(cx, &sx.patient).await?;
-    let messages: Vec<_> = letters
+    let planned = crate::checkins::plan(sx, cx.now());
+    let mut messages: Vec<_> = letters
         .aftercare(&sx.appointment, &sheet.text())
         .into_iter()
         .collect();
+    messages.extend(crate::checkins::link_messages(&letters, sx, &planned, site));
+    let checkins: Vec<_> = planned.into_iter().map(|p| p.checkin).collect();
     Ok(cx
         .store
         .sign_chart(
@@ -449,6 +455,7 @@ pub async fn sign(
             expected_version,
             charting::needs_second_signoff(&c.zones),
             &messages,
+            &checkins,
             &actor.audit,
             cx.now(),
         )

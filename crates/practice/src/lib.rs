@@ -11,9 +11,11 @@
 //! place each. The clock is injected so that tests run at a fixed instant.
 
 pub mod access;
+pub mod adverse;
 pub mod accounts;
 pub mod booking;
 pub mod charting;
+pub mod checkins;
 pub mod delivery;
 pub mod history;
 pub mod ical;
@@ -21,6 +23,7 @@ pub mod messages;
 pub mod patients;
 pub mod photos;
 pub mod planning;
+pub mod portal;
 pub mod screening;
 pub mod settings;
 pub mod signin;

@@ -170,8 +170,12 @@ fn what(kb: &needlepoint_domain::knowledge::KnowledgeBase, a: &Appointment) -> S
 }
 
 fn when(a: &Appointment) -> String {
-    a.starts_at
-        .to_zoned(jiff::tz::TimeZone::get(&a.time_zone).unwrap_or(jiff::tz::TimeZone::UTC))
+    in_zone(a.starts_at, &a.time_zone)
+}
+
+/// "Tuesday 2 March 2027 at 10:00" in the clinic's zone.
+fn in_zone(t: Timestamp, zone: &str) -> String {
+    t.to_zoned(jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC))
         .strftime("%A %-d %B %Y at %H:%M")
         .to_string()
 }
@@ -186,6 +190,8 @@ pub struct Letters {
     email: Option<String>,
     phone: Option<String>,
     clinic: String,
+    /// The clinic's phone, or "the clinic" when it gave none.
+    clinic_phone: String,
     currency: String,
     kb: needlepoint_domain::knowledge::KnowledgeBase,
     wording: HashMap<String, MessageTemplate>,
@@ -194,13 +200,15 @@ pub struct Letters {
 
 /// Reads what the patient's messages need.
 pub async fn letters(cx: &Context, p: &Patient) -> Result<Letters, StoreError> {
+    let clinic = cx.store.clinic(p.clinic_id).await?.details;
     Ok(Letters {
         patient_id: p.id,
         given_name: p.details.given_name.clone(),
         address: address(p),
         email: p.details.email.as_ref().map(|e| e.to_string()),
         phone: p.details.phone.clone(),
-        clinic: cx.store.clinic(p.clinic_id).await?.details.name,
+        clinic: clinic.name,
+        clinic_phone: clinic.phone.unwrap_or_else(|| "the clinic".into()),
         currency: cx.store.clinic_pricing(p.clinic_id).await?.currency,
         kb: cx.clinic_kb(p.clinic_id).await?,
         wording: templates(cx, p.clinic_id).await?,
@@ -310,7 +318,7 @@ impl Letters {
         what: &'a str,
         when: &'a str,
         before: &'a str,
-    ) -> [(&'static str, &'a str); 9] {
+    ) -> [(&'static str, &'a str); 11] {
         [
             ("patient", self.given_name.as_str()),
             ("clinic", self.clinic.as_str()),
@@ -321,6 +329,8 @@ impl Letters {
             ("link", ""),
             ("expires", ""),
             ("aftercare", ""),
+            ("phone", self.clinic_phone.as_str()),
+            ("code", ""),
         ]
     }
 
@@ -362,11 +372,7 @@ impl Letters {
             MessageChannel::Email => self.email.clone()?,
             MessageChannel::Sms => self.phone.clone()?,
         };
-        let tz = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
-        let expires_words = expires
-            .to_zoned(tz)
-            .strftime("%A %-d %B %Y at %H:%M")
-            .to_string();
+        let expires_words = in_zone(expires, zone);
         let mut values = self.values("", "", "");
         values[6] = ("link", url);
         values[7] = ("expires", expires_words.as_str());
@@ -383,6 +389,83 @@ impl Letters {
             attachment: None,
             due_at: self.now,
         })
+    }
+
+    /// A check-in's link, sent on its day after the session; none when the
+    /// patient gave no address.
+    pub fn checkin_link(
+        &self,
+        a: &Appointment,
+        url: &str,
+        due: Timestamp,
+        expires: Timestamp,
+    ) -> Option<NewMessage> {
+        let (channel, to) = self.address.as_ref()?;
+        let (what, when) = (what(&self.kb, a), when(a));
+        let expires_words = in_zone(expires, &a.time_zone);
+        let mut values = self.values(&what, &when, "");
+        values[6] = ("link", url);
+        values[7] = ("expires", expires_words.as_str());
+        let (subject, body) = self.wording["checkin_link"].render(&values);
+        Some(NewMessage {
+            clinic_id: a.clinic_id,
+            patient_id: Some(self.patient_id),
+            // Not the appointment's: a session has one message of a kind,
+            // and a check-in link goes on several days.
+            appointment_id: None,
+            kind: "checkin_link".into(),
+            channel: *channel,
+            to_address: to.clone(),
+            subject,
+            body,
+            attachment: None,
+            due_at: due,
+        })
+    }
+
+    /// What the patient is told after a check-in, in the clinic's words:
+    /// (headline, text).
+    pub fn triage_words(&self, advice: needlepoint_domain::triage::Advice) -> (String, String) {
+        use needlepoint_domain::triage::Advice;
+        let kind = match advice {
+            Advice::Reassure => "checkin_reassure",
+            Advice::TellUsWithinDays => "checkin_days",
+            Advice::CallToday => "checkin_today",
+            Advice::Emergency => "checkin_emergency",
+        };
+        self.wording[kind].render(&self.values("", "", ""))
+    }
+
+    /// A sign-in code and link for the patient's own page, to `channel`'s
+    /// address.
+    pub fn portal_code(
+        &self,
+        clinic_id: i64,
+        channel: MessageChannel,
+        to: &str,
+        code: &str,
+        url: &str,
+        expires: Timestamp,
+        zone: &str,
+    ) -> NewMessage {
+        let expires_words = in_zone(expires, zone);
+        let mut values = self.values("", "", "");
+        values[6] = ("link", url);
+        values[7] = ("expires", expires_words.as_str());
+        values[10] = ("code", code);
+        let (subject, body) = self.wording["portal_code"].render(&values);
+        NewMessage {
+            clinic_id,
+            patient_id: Some(self.patient_id),
+            appointment_id: None,
+            kind: "portal_code".into(),
+            channel,
+            to_address: to.to_string(),
+            subject,
+            body,
+            attachment: None,
+            due_at: self.now,
+        }
     }
 
     /// An appointment as a calendar event for the patient.
@@ -427,6 +510,8 @@ impl Letters {
                     ("link", ""),
                     ("expires", ""),
                     ("aftercare", ""),
+                    ("phone", self.clinic_phone.as_str()),
+                    ("code", ""),
                 ];
                 let (subject, body) = self.wording["cancellation"].render(&values);
                 NewMessage {
@@ -512,6 +597,7 @@ pub async fn recall_messages(
             ("when", when.as_str()),
             ("before", ""),
             ("fee", ""),
+            ("phone", clinic.details.phone.as_deref().unwrap_or("the clinic")),
         ];
         let (subject, body) = wording["recall"].render(&values);
         out.push(NewMessage {

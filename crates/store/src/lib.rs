@@ -642,14 +642,17 @@ pub trait ChartRecords: Send + Sync {
     ) -> Result<Chart>;
     /// Signs at `expected_version`, takes the lots used out of stock,
     /// completes the appointment (when it is still booked or checked in)
-    /// and queues `messages` (the aftercare), in one transaction; from then
-    /// on the chart is read-only.
+    /// and queues `messages` (the aftercare, the check-ins' links) and
+    /// schedules `checkins`, in one transaction; from then on the chart is
+    /// read-only.
+    #[allow(clippy::too_many_arguments)]
     async fn sign_chart(
         &self,
         id: i64,
         expected_version: i64,
         needs_cosign: bool,
         messages: &[NewMessage],
+        checkins: &[NewCheckin],
         actor: &Actor,
         now: Timestamp,
     ) -> Result<Chart>;
@@ -668,6 +671,107 @@ pub trait ChartRecords: Send + Sync {
     async fn patient_photos(&self, patient_id: i64) -> Result<Vec<Photo>>;
 }
 
+/// After the session: check-ins, the adverse-event register and the
+/// patient's own sign-in.
+#[async_trait]
+pub trait AfterRecords: Send + Sync {
+    /// The check-in a link opens, while it may still be answered.
+    async fn checkin_by_token(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Result<Checkin, LinkRefusal>>;
+    /// Keeps the answers (and the photo) and queues `alerts`, in one
+    /// transaction; refused once answered or expired.
+    async fn answer_checkin(
+        &self,
+        id: i64,
+        answer: &CheckinAnswer,
+        alerts: &[NewMessage],
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Result<Checkin, LinkRefusal>>;
+    async fn checkin(&self, id: i64) -> Result<Checkin>;
+    /// A patient's check-ins by the day they are due.
+    async fn patient_checkins(&self, patient_id: i64) -> Result<Vec<Checkin>>;
+    /// A clinic's check-ins waiting for a clinician: flagged answers, and
+    /// those due before `unanswered_due_before` and still unanswered.
+    async fn open_checkins(
+        &self,
+        clinic_id: i64,
+        unanswered_due_before: Timestamp,
+        now: Timestamp,
+    ) -> Result<Vec<Checkin>>;
+    async fn review_checkin(
+        &self,
+        id: i64,
+        note: &str,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Checkin>;
+
+    /// Records and signs an adverse event; its lots must be the session's.
+    async fn record_adverse_event(
+        &self,
+        event: &NewAdverseEvent,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<AdverseRecord>;
+    /// A new signed version, with its reason, at `expected_version`.
+    #[allow(clippy::too_many_arguments)]
+    async fn amend_adverse_event(
+        &self,
+        id: i64,
+        expected_version: i64,
+        event: &needlepoint_domain::adverse::AdverseEvent,
+        zones: &[String],
+        reason: &str,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<AdverseRecord>;
+    async fn adverse_event(&self, id: i64) -> Result<AdverseRecord>;
+    async fn patient_adverse_events(&self, patient_id: i64) -> Result<Vec<AdverseRecord>>;
+    /// The events a lot is suspected in.
+    async fn lot_adverse_events(&self, lot_id: i64) -> Result<Vec<AdverseRecord>>;
+
+    /// The patients who gave this e-mail (any case) or this phone number
+    /// (compared by its digits alone).
+    async fn patients_by_address(
+        &self,
+        email: Option<&str>,
+        phone_digits: Option<&str>,
+    ) -> Result<Vec<Patient>>;
+    async fn add_patient_codes(&self, codes: &[NewPatientCode], now: Timestamp) -> Result<()>;
+    /// Signs in with a code sent to `address`: the patient's id, or why
+    /// not. `max_failures` wrong codes in a row lock the address for
+    /// `lock_for`.
+    async fn use_patient_code(
+        &self,
+        address: &str,
+        code_hash: &str,
+        max_failures: i64,
+        lock_for: jiff::SignedDuration,
+        now: Timestamp,
+    ) -> Result<Result<i64, CodeRefusal>>;
+    /// Signs in with the single-use link sent with a code.
+    async fn use_patient_link(&self, link_hash: &str, now: Timestamp) -> Result<Option<i64>>;
+    async fn create_patient_session(
+        &self,
+        token_hash: &str,
+        patient_id: i64,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// The patient of a live session (not idle for `idle`).
+    async fn patient_session(
+        &self,
+        token_hash: &str,
+        idle: jiff::SignedDuration,
+        now: Timestamp,
+    ) -> Result<Option<i64>>;
+    async fn end_patient_session(&self, token_hash: &str) -> Result<()>;
+}
+
 /// The record, whatever database keeps it.
 #[async_trait]
 pub trait Store:
@@ -676,6 +780,7 @@ pub trait Store:
     + ScheduleRecords
     + StockRecords
     + ChartRecords
+    + AfterRecords
     + Send
     + Sync
     + 'static

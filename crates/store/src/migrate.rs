@@ -110,6 +110,11 @@ pub const SQLITE: &[Migration] = &[
         name: "patient_messages",
         sql: include_str!("../migrations/sqlite/0020_patient_messages.sql"),
     },
+    Migration {
+        version: 21,
+        name: "after_session",
+        sql: include_str!("../migrations/sqlite/0021_after_session.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -212,6 +217,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 20,
         name: "patient_messages",
         sql: include_str!("../migrations/postgres/0020_patient_messages.sql"),
+    },
+    Migration {
+        version: 21,
+        name: "after_session",
+        sql: include_str!("../migrations/postgres/0021_after_session.sql"),
     },
 ];
 

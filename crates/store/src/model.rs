@@ -664,3 +664,114 @@ pub struct Photo {
     pub created_at: Timestamp,
     pub created_by: Option<i64>,
 }
+
+/// A check-in to schedule when a session is signed: its link's token hash
+/// and when it is sent and stops working.
+#[derive(Debug, Clone)]
+pub struct NewCheckin {
+    pub day: u32,
+    pub token_hash: String,
+    pub due_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// A check-in after a session: due on a day, answered (or not) by the
+/// patient, with the triage's advice, and reviewed by a clinician.
+#[derive(Debug, Clone, Serialize)]
+pub struct Checkin {
+    pub id: i64,
+    pub clinic_id: i64,
+    pub patient_id: i64,
+    pub chart_id: i64,
+    pub day: u32,
+    pub due_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub answered_at: Option<Timestamp>,
+    pub answers: Option<needlepoint_domain::triage::Answers>,
+    pub advice: Option<needlepoint_domain::triage::Advice>,
+    /// The findings in words, worst first.
+    pub findings: Vec<String>,
+    pub photo_id: Option<i64>,
+    pub reviewed_at: Option<Timestamp>,
+    pub reviewed_by: Option<i64>,
+    pub review_note: Option<String>,
+}
+
+impl Checkin {
+    /// Flagged: answered with anything but reassurance, and not reviewed.
+    pub fn flagged(&self) -> bool {
+        self.advice.is_some_and(|a| a.flags()) && self.reviewed_at.is_none()
+    }
+}
+
+/// A check-in's answers as the patient sent them, with the triage's result.
+#[derive(Debug, Clone)]
+pub struct CheckinAnswer {
+    pub answers: needlepoint_domain::triage::Answers,
+    pub advice: needlepoint_domain::triage::Advice,
+    pub findings: Vec<String>,
+    /// The photo, already cleaned and kept on disk.
+    pub photo: Option<NewPhoto>,
+}
+
+/// An adverse event as first recorded.
+#[derive(Debug, Clone)]
+pub struct NewAdverseEvent {
+    pub chart_id: i64,
+    pub checkin_id: Option<i64>,
+    pub event: needlepoint_domain::adverse::AdverseEvent,
+    pub zones: Vec<String>,
+    pub lot_ids: Vec<i64>,
+}
+
+/// One signed version of an adverse event.
+#[derive(Debug, Clone, Serialize)]
+pub struct AdverseVersion {
+    pub version: i64,
+    pub event: needlepoint_domain::adverse::AdverseEvent,
+    pub zones: Vec<String>,
+    /// Why it was amended; none for the first version.
+    pub reason: Option<String>,
+    pub signed_at: Timestamp,
+    pub signed_by: i64,
+    pub signed_by_name: String,
+}
+
+/// An adverse event in the register, with every version, newest last.
+#[derive(Debug, Clone, Serialize)]
+pub struct AdverseRecord {
+    pub id: i64,
+    pub clinic_id: i64,
+    pub patient_id: i64,
+    pub chart_id: i64,
+    pub checkin_id: Option<i64>,
+    pub lot_ids: Vec<i64>,
+    pub versions: Vec<AdverseVersion>,
+}
+
+impl AdverseRecord {
+    pub fn current(&self) -> &AdverseVersion {
+        self.versions.last().expect("an event has its first version")
+    }
+}
+
+/// A one-time sign-in code for a patient's own page.
+#[derive(Debug, Clone)]
+pub struct NewPatientCode {
+    pub patient_id: i64,
+    /// The address it was sent to, as the patient will type it (trimmed,
+    /// lower case): codes are checked against it.
+    pub address: String,
+    pub code_hash: String,
+    pub link_hash: String,
+    pub expires_at: Timestamp,
+}
+
+/// Why a patient's code did not sign them in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeRefusal {
+    /// Wrong, expired or used: the same answer for each.
+    Wrong,
+    /// Too many wrong codes for this address: locked until then.
+    Locked(Timestamp),
+}

@@ -125,6 +125,7 @@ mod sqlite_impl {
     include!("sql/charting.rs");
     include!("sql/generate.rs");
     include!("sql/search.rs");
+    include!("sql/after.rs");
 
     impl SqlStore<Sqlite> {
         const BULK_PARAMS: usize = crate::generate_sql::SQLITE_PARAMS;
@@ -208,6 +209,7 @@ mod postgres_impl {
     include!("sql/charting.rs");
     include!("sql/generate.rs");
     include!("sql/search.rs");
+    include!("sql/after.rs");
 
     impl SqlStore<Postgres> {
         const BULK_PARAMS: usize = crate::generate_sql::POSTGRES_PARAMS;
@@ -287,6 +289,9 @@ mod postgres_impl {
 // rustfmt and rust-analyzer reach the included files through these
 // declarations; the compiler never builds them (they are included above,
 // once per backend).
+#[cfg(any())]
+#[path = "sql/after.rs"]
+mod after_fmt;
 #[cfg(any())]
 #[path = "sql/charting.rs"]
 mod charting_fmt;

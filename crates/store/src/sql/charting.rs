@@ -822,6 +822,7 @@ impl ChartRecords for SqlStore<Db> {
         expected_version: i64,
         needs_cosign: bool,
         messages: &[NewMessage],
+        checkins: &[NewCheckin],
         actor: &Actor,
         now: Timestamp,
     ) -> Result<Chart> {
@@ -888,6 +889,7 @@ impl ChartRecords for SqlStore<Db> {
             );
         Self::audit(&mut tx, actor, &ev, now).await?;
         Self::insert_messages(&mut tx, messages, now).await?;
+        Self::insert_checkins(&mut tx, id, checkins).await?;
         tx.commit().await?;
         self.chart(id).await
     }

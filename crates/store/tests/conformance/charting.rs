@@ -56,7 +56,7 @@ pub async fn charts_are_read_only_once_signed_and_take_stock(b: TestBackend) {
     // Signing checks the version the clinician saw.
     let stale = s
         .store
-        .sign_chart(c.id, c.version - 1, false, &[], &a, now())
+        .sign_chart(c.id, c.version - 1, false, &[], &[], &a, now())
         .await;
     assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
     assert_eq!(
@@ -66,7 +66,7 @@ pub async fn charts_are_read_only_once_signed_and_take_stock(b: TestBackend) {
     );
     let signed = s
         .store
-        .sign_chart(c.id, c.version, false, &[], &a, now())
+        .sign_chart(c.id, c.version, false, &[], &[], &a, now())
         .await
         .unwrap();
     assert!(signed.is_signed() && signed.signed_by == Some(s.owner_id));
@@ -98,7 +98,7 @@ pub async fn charts_are_read_only_once_signed_and_take_stock(b: TestBackend) {
             .save_checklist(c.id, &ChecklistRecord::default(), &a, now())
             .await,
         s.store
-            .sign_chart(c.id, signed.version, false, &[], &a, now())
+            .sign_chart(c.id, signed.version, false, &[], &[], &a, now())
             .await,
     ] {
         match r {
@@ -207,7 +207,7 @@ pub async fn the_database_refuses_to_change_a_signed_chart(b: TestBackend) {
         .await
         .unwrap();
     s2.store
-        .sign_chart(c.id, c.version, false, &[], &a, now())
+        .sign_chart(c.id, c.version, false, &[], &[], &a, now())
         .await
         .unwrap();
     let statements = [
@@ -259,7 +259,7 @@ pub async fn a_flagged_session_waits_for_a_second_signoff(b: TestBackend) {
         .unwrap();
     let signed = s
         .store
-        .sign_chart(c.id, c.version, true, &[], &a, now())
+        .sign_chart(c.id, c.version, true, &[], &[], &a, now())
         .await
         .unwrap();
     assert!(signed.needs_cosign && signed.cosigned_at.is_none());

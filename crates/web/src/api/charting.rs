@@ -351,11 +351,13 @@ pub struct SignIn {
 pub async fn sign_session(
     State(st): State<AppState>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     Path(id): Path<i64>,
     ApiJson(b): ApiJson<SignIn>,
 ) -> Result<Json<SessionOut>, ApiError> {
     let cx = charting::load(&st, &caller, id).await?;
-    let c = charting::sign(&st, &caller, &cx, b.version).await?;
+    let site = crate::view::site_url(&st, &headers);
+    let c = charting::sign(&st, &caller, &cx, b.version, &site).await?;
     fresh(&st, c).await
 }
 

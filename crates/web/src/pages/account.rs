@@ -194,17 +194,11 @@ pub async fn new_feed(
 ) -> Result<Response, PageError> {
     let token = signin::random_token();
     accounts::replace_calendar_feed(&st, &caller, &signin::token_hash(&token)).await?;
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let scheme = if st.config.secure_cookies {
-        "https"
-    } else {
-        "http"
-    };
     let mut page = render_page(&st, &caller, &csrf, None, token_form(&caller)).await?;
-    page.feed = Some(format!("{scheme}://{host}/calendar/feed/{token}.ics"));
+    page.feed = Some(format!(
+        "{}/calendar/feed/{token}.ics",
+        crate::view::site_url(&st, &headers)
+    ));
     Ok((StatusCode::CREATED, render(&page)).into_response())
 }
 

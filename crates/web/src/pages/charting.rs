@@ -803,9 +803,11 @@ pub async fn sign(
     State(st): State<AppState>,
     caller: Caller,
     csrf: CsrfToken,
+    headers: axum::http::HeaderMap,
     Path(id): Path<i64>,
     Form(f): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
+    let site = crate::view::site_url(&st, &headers);
     act(
         (st, caller, csrf),
         id,
@@ -813,7 +815,7 @@ pub async fn sign(
         back("#sign"),
         |st, caller, cx, v| async move {
             let version = v.get("version").parse().unwrap_or(-1);
-            charting::sign(&st, &caller, &cx, version).await
+            charting::sign(&st, &caller, &cx, version, &site).await
         },
     )
     .await

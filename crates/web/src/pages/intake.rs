@@ -10,7 +10,7 @@ use crate::view::{local_time, render, Shell};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use needlepoint_domain::history::*;
@@ -103,17 +103,8 @@ pub async fn create_link(
     let how = Delivery::from_form(&FormValues(f));
     let token = signin::random_token();
     let link = history::create_intake_link(&st, &caller, id, &signin::token_hash(&token)).await?;
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let scheme = if st.config.secure_cookies {
-        "https"
-    } else {
-        "http"
-    };
     let zone = st.store.clinic(p.clinic_id).await?.details.time_zone;
-    let url = format!("{scheme}://{host}/intake/{token}");
+    let url = format!("{}/intake/{token}", crate::view::site_url(&st, &headers));
     let (sent, unsent) =
         deliver(&st, &caller, &p, "intake_link", how, &url, link.expires_at).await?;
     let page = LinkPage {

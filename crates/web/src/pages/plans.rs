@@ -10,7 +10,7 @@ use crate::view::{local_time, long_date, render, Shell};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use needlepoint_domain::clinic::format_money;
@@ -782,16 +782,7 @@ pub async fn create_link(
     let token = signin::random_token();
     let expires =
         planning::create_consent_link(&st, &caller, pid, &signin::token_hash(&token)).await?;
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let scheme = if st.config.secure_cookies {
-        "https"
-    } else {
-        "http"
-    };
-    let url = format!("{scheme}://{host}/consent/{token}");
+    let url = format!("{}/consent/{token}", crate::view::site_url(&st, &headers));
     let (sent, unsent) =
         super::intake::deliver(&st, &caller, &p, "consent_link", how, &url, expires).await?;
     let notice = Some(match sent {

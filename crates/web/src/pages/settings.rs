@@ -260,6 +260,8 @@ fn template_form(
              and stay out of the sun.\n- For the first 24 hours: wear no makeup.\n…\n\n\
              Call the clinic the same day if you notice:\n- Spreading redness, heat, pus or a fever\n",
         ),
+        ("phone", "020 7946 0000"),
+        ("code", "482 913"),
     ]);
     SimpleForm::new(
         format!("message-{clinic_id}-{kind}"),

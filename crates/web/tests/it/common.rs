@@ -65,7 +65,7 @@ pub async fn spawn_demo(backend: TestBackend) -> DemoApp {
     let store = fresh_store(backend).await;
     let kb = needlepoint_knowledge::shipped().unwrap();
     let data_dir = needlepoint_store::testing::temp_dir("demo");
-    needlepoint_demo::seed(store.clone(), &kb, &data_dir, at)
+    needlepoint_demo::seed(store.clone(), &kb, &data_dir, "http://localhost", at)
         .await
         .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -1,0 +1,222 @@
+//! The patient's own sign-in: no password, a one-time code (with a
+//! single-use link beside it) sent to the e-mail or phone the patient
+//! gave. Every answer is the same whether or not anyone has that address;
+//! wrong codes lock the address for a while, known or not.
+
+use crate::{Context, Error, Result};
+use jiff::SignedDuration;
+use needlepoint_domain::message::MessageChannel;
+use needlepoint_store::{CodeRefusal, NewPatientCode, Patient};
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+
+/// How long a code and its link work.
+pub const CODE_MINUTES: i64 = 15;
+/// Wrong codes in a row before the address is locked…
+pub const MAX_WRONG_CODES: i64 = 5;
+/// …for this long.
+pub const LOCK_MINUTES: i64 = 15;
+/// A patient's session ends after this long unused…
+pub const IDLE_MINUTES: i64 = 30;
+/// …and in any case after this long.
+pub const SESSION_HOURS: i64 = 12;
+/// At most this many patients share an address (a family's e-mail).
+const SHARED_ADDRESS_MAX: usize = 20;
+
+/// An address as typed: an e-mail, or a phone number by its digits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Address {
+    Email(String),
+    Phone(String),
+}
+
+impl Address {
+    pub fn parse(typed: &str) -> Result<Address> {
+        let t = typed.trim();
+        if t.contains('@') {
+            return match needlepoint_domain::Email::parse("address", t) {
+                Ok(e) => Ok(Address::Email(e.to_string().to_lowercase())),
+                Err(_) => Err(Error::invalid(
+                    "address",
+                    "Enter the e-mail address you gave the clinic, like name@example.com.",
+                )),
+            };
+        }
+        let digits: String = t.chars().filter(char::is_ascii_digit).collect();
+        let allowed = t.chars().all(|c| c.is_ascii_digit() || " +()-.".contains(c));
+        if t.is_empty() || !allowed || digits.len() < 6 || digits.len() > 20 {
+            return Err(Error::invalid(
+                "address",
+                "Enter the e-mail address or mobile number you gave the clinic.",
+            ));
+        }
+        Ok(Address::Phone(digits))
+    }
+
+    /// The key codes and locks are kept under.
+    fn key(&self) -> String {
+        match self {
+            Address::Email(e) => format!("email:{e}"),
+            Address::Phone(d) => format!("phone:{d}"),
+        }
+    }
+}
+
+fn code_hash(address: &Address, code: &str) -> String {
+    let code: String = code.chars().filter(char::is_ascii_digit).collect();
+    crate::signin::token_hash(&format!("{}:{code}", address.key()))
+}
+
+/// Six random digits, written "482 913".
+fn random_code() -> String {
+    let n = OsRng.next_u32() % 1_000_000;
+    format!("{:03} {:03}", n / 1000, n % 1000)
+}
+
+/// Sends a code and a sign-in link to each patient who gave this address;
+/// sends nothing, and says the same, for an address nobody gave.
+pub async fn send_code(cx: &Context, typed: &str, site: &str) -> Result<()> {
+    let address = Address::parse(typed)?;
+    let found = match &address {
+        Address::Email(e) => cx.store.patients_by_address(Some(e), None).await?,
+        Address::Phone(d) => cx.store.patients_by_address(None, Some(d)).await?,
+    };
+    let now = cx.now();
+    let expires_at = now + SignedDuration::from_mins(CODE_MINUTES);
+    let (mut codes, mut messages) = (vec![], vec![]);
+    for p in found.iter().take(SHARED_ADDRESS_MAX) {
+        let (code, link) = (random_code(), crate::signin::random_token());
+        let (channel, to) = match &address {
+            Address::Email(_) => (MessageChannel::Email, p.details.email.as_ref().map(|e| e.to_string())),
+            Address::Phone(_) => (MessageChannel::Sms, p.details.phone.clone()),
+        };
+        let Some(to) = to else { continue };
+        let zone = cx.store.clinic(p.clinic_id).await?.details.time_zone;
+        let letters = crate::messages::letters(cx, p).await?;
+        messages.push(letters.portal_code(
+            p.clinic_id,
+            channel,
+            &to,
+            &code,
+            &format!("{site}/me/link/{link}"),
+            expires_at,
+            &zone,
+        ));
+        codes.push(NewPatientCode {
+            patient_id: p.id,
+            address: address.key(),
+            code_hash: code_hash(&address, &code),
+            link_hash: crate::signin::token_hash(&link),
+            expires_at,
+        });
+    }
+    if !codes.is_empty() {
+        cx.store.add_patient_codes(&codes, now).await?;
+        cx.store.enqueue_messages(&messages).await?;
+    }
+    Ok(())
+}
+
+/// A new session for a patient: its token for the cookie.
+async fn open_session(cx: &Context, patient_id: i64) -> Result<String> {
+    let token = crate::signin::random_token();
+    let now = cx.now();
+    cx.store
+        .create_patient_session(
+            &crate::signin::token_hash(&token),
+            patient_id,
+            now + SignedDuration::from_hours(SESSION_HOURS),
+            now,
+        )
+        .await?;
+    Ok(token)
+}
+
+/// Signs in with a code: the session's token, or why not (the same
+/// refusal for a wrong, expired or used code, and for an unknown address).
+pub async fn sign_in_with_code(
+    cx: &Context,
+    typed: &str,
+    code: &str,
+) -> Result<Result<String, CodeRefusal>> {
+    let address = Address::parse(typed)?;
+    let digits = code.chars().filter(char::is_ascii_digit).count();
+    if digits != 6 || code.chars().any(|c| !c.is_ascii_digit() && c != ' ') {
+        return Err(Error::invalid("code", "The code is six digits, like 482 913."));
+    }
+    match cx
+        .store
+        .use_patient_code(
+            &address.key(),
+            &code_hash(&address, code),
+            MAX_WRONG_CODES,
+            SignedDuration::from_mins(LOCK_MINUTES),
+            cx.now(),
+        )
+        .await?
+    {
+        Ok(patient_id) => Ok(Ok(open_session(cx, patient_id).await?)),
+        Err(r) => Ok(Err(r)),
+    }
+}
+
+/// Signs in with the single-use link sent with a code.
+pub async fn sign_in_with_link(cx: &Context, token: &str) -> Result<Option<String>> {
+    match cx
+        .store
+        .use_patient_link(&crate::signin::token_hash(token), cx.now())
+        .await?
+    {
+        Some(patient_id) => Ok(Some(open_session(cx, patient_id).await?)),
+        None => Ok(None),
+    }
+}
+
+/// The patient a session cookie belongs to, while it is live.
+pub async fn patient_of(cx: &Context, token: &str) -> Result<Option<Patient>> {
+    match cx
+        .store
+        .patient_session(
+            &crate::signin::token_hash(token),
+            SignedDuration::from_mins(IDLE_MINUTES),
+            cx.now(),
+        )
+        .await?
+    {
+        Some(id) => Ok(Some(cx.store.patient(id).await?)),
+        None => Ok(None),
+    }
+}
+
+pub async fn sign_out(cx: &Context, token: &str) -> Result<()> {
+    Ok(cx
+        .store
+        .end_patient_session(&crate::signin::token_hash(token))
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_read_as_typed_in_a_hurry() {
+        assert_eq!(
+            Address::parse(" Ada@Example.COM ").unwrap(),
+            Address::Email("ada@example.com".into())
+        );
+        assert_eq!(
+            Address::parse("+44 (0)7700-900.123").unwrap(),
+            Address::Phone("4407700900123".into())
+        );
+        for bad in ["", "ada@", "12345", "call me", "0".repeat(21).as_str()] {
+            assert!(Address::parse(bad).is_err(), "{bad:?}");
+        }
+        // A code typed with or without its space is the same code.
+        let a = Address::parse("ada@example.com").unwrap();
+        assert_eq!(code_hash(&a, "482 913"), code_hash(&a, "482913"));
+        assert_ne!(code_hash(&a, "482 913"), code_hash(&a, "482 914"));
+        let c = random_code();
+        assert_eq!(c.len(), 7);
+        assert_eq!(c.chars().filter(char::is_ascii_digit).count(), 6);
+    }
+}
