@@ -128,12 +128,8 @@ pub async fn answer(
     let result = triage::triage(&kb, day, &answers);
     let photo = match photo {
         Some(bytes) => {
-            let cleaned = tokio::task::spawn_blocking(move || crate::photos::clean(&bytes))
-                .await
-                .map_err(|e| Error::Internal(e.to_string()))?
-                .map_err(|e| Error::invalid("photo", e.message()))?;
-            let dir = data_dir.to_path_buf();
-            let kept = NewPhoto {
+            let cleaned = crate::photos::clean_and_keep(data_dir, bytes).await?;
+            Some(NewPhoto {
                 clinic_id: c.clinic_id,
                 patient_id: c.patient_id,
                 chart_id: Some(c.chart_id),
@@ -142,12 +138,7 @@ pub async fn answer(
                 width: i64::from(cleaned.width),
                 height: i64::from(cleaned.height),
                 bytes: cleaned.jpeg.len() as i64,
-            };
-            tokio::task::spawn_blocking(move || crate::photos::keep(&dir, &cleaned))
-                .await
-                .map_err(|e| Error::Internal(e.to_string()))?
-                .map_err(|e| Error::Internal(format!("cannot keep the photo: {e}")))?;
-            Some(kept)
+            })
         }
         None => None,
     };

@@ -205,6 +205,28 @@ pub fn path(data_dir: &Path, sha256: &str, thumb: bool) -> PathBuf {
         .join(name)
 }
 
+/// Checks, cleans and keeps an upload in `data_dir`, one photo at a time:
+/// each decode may take up to [`MAX_DECODE_BYTES`], and eight uploads at
+/// once must not take eight times that (the others wait their turn).
+/// Decoding is CPU work, kept off the threads serving requests.
+pub async fn clean_and_keep(data_dir: &Path, data: Vec<u8>) -> crate::Result<Cleaned> {
+    static DECODING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+    let failed = |e: String| crate::Error::refused(format!("The photo could not be processed: {e}"));
+    let _turn = DECODING.acquire().await.map_err(|e| failed(e.to_string()))?;
+    let dir = data_dir.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let c = clean(&data)?;
+        keep(&dir, &c).map_err(|e| {
+            tracing::error!(error = %e, "could not write a photo");
+            PhotoError::Unreadable
+        })?;
+        Ok::<_, PhotoError>(c)
+    })
+    .await
+    .map_err(|e| failed(e.to_string()))?
+    .map_err(|e| crate::Error::invalid("photo", e.message()))
+}
+
 /// Writes the photo and its thumbnail unless the same content is already
 /// kept; each file is written whole, then renamed into place.
 pub fn keep(data_dir: &Path, c: &Cleaned) -> std::io::Result<()> {

@@ -5,8 +5,9 @@
 use crate::access::{Access, ANY_STAFF, CLINICAL, OWNER};
 use crate::auth::authorize;
 use crate::pages::{
-    account, aftercare, appointments, audit, booking, charting, history, intake, inventory,
-    messages, overview, patients, plans, rules, screenings, session, settings, two_factor,
+    account, adverse, aftercare, appointments, audit, booking, charting, checkins, history,
+    intake, inventory, messages, overview, patients, plans, rules, screenings, session, settings,
+    two_factor,
 };
 use crate::{api, assets, AppState};
 use axum::extract::State;
@@ -95,6 +96,12 @@ fn table() -> Vec<Entry> {
         r(M::POST, "/sessions/{id}/cosign", CLINICAL, charting::cosign),
         r(M::POST, "/sessions/{id}/amend", CLINICAL, charting::amend),
         r(M::GET, "/sessions/{id}/aftercare", CLINICAL, aftercare::print),
+        r(M::GET, "/sessions/{id}/adverse-events/new", CLINICAL, adverse::new_form),
+        r(M::POST, "/sessions/{id}/adverse-events", CLINICAL, adverse::create),
+        r(M::GET, "/adverse-events/{id}", CLINICAL, adverse::show),
+        r(M::POST, "/adverse-events/{id}/amend", CLINICAL, adverse::amend),
+        r(M::GET, "/checkins/{id}", CLINICAL, checkins::review_show),
+        r(M::POST, "/checkins/{id}/review", CLINICAL, checkins::review),
         r(M::GET, "/photos/{id}", CLINICAL, charting::photo_file),
         r(M::GET, "/patients/{id}/photos", CLINICAL, charting::patient_photos),
         r(M::GET, "/inventory", ANY_STAFF, inventory::page),
@@ -139,6 +146,8 @@ fn table() -> Vec<Entry> {
         // The patient's consent and intake questionnaire: the link is the credential.
         r(M::GET, "/consent/{token}", Public, plans::remote_form),
         r(M::POST, "/consent/{token}", Public, plans::remote_sign),
+        r(M::GET, "/checkin/{token}", Public, checkins::show),
+        upload(r(M::POST, "/checkin/{token}", Public, checkins::submit)),
         r(M::GET, "/intake/{token}", Public, intake::show),
         r(M::POST, "/intake/{token}", Public, intake::submit),
         r(M::GET, "/settings", OWNER, settings::page),

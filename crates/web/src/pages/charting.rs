@@ -869,12 +869,12 @@ pub async fn amend(
 /// Beyond this the refusal comes at once, from the announced length.
 pub const READ_WHEN_REFUSED: usize = 4 * photos::MAX_BYTES;
 
-/// Reads the upload form: the view and the file's bytes, keeping at most
-/// the size limit.
-async fn read_upload(
+/// Reads a form with a photo (`photo`): its text fields and the file's
+/// bytes, keeping at most the size limit.
+pub async fn read_upload(
     headers: &HeaderMap,
     mut m: Multipart,
-) -> Result<(String, Vec<u8>), PhotoError> {
+) -> Result<(FormValues, Vec<u8>), PhotoError> {
     let announced = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -885,8 +885,8 @@ async fn read_upload(
     }
     // Room for the announced size at once: growing by doubling would hold
     // up to twice the photo while it waits its turn to be decoded.
-    let (mut view, mut data) = (
-        String::new(),
+    let (mut fields, mut data) = (
+        FormValues::default(),
         Vec::with_capacity(announced.min(photos::MAX_BYTES)),
     );
     // Bytes past the limit are counted, not kept.
@@ -900,9 +900,12 @@ async fn read_upload(
             }
             Err(_) => return Err(PhotoError::Unreadable),
         };
-        match field.name() {
-            Some("view") => view = field.text().await.map_err(|_| PhotoError::Unreadable)?,
-            Some("photo") => {
+        match field.name().map(str::to_string) {
+            Some(name) if name != "photo" => {
+                let text = field.text().await.map_err(|_| PhotoError::Unreadable)?;
+                fields.0.push((name, text));
+            }
+            Some(_) => {
                 let mut field = field;
                 while let Some(chunk) = field.chunk().await.map_err(|e| {
                     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -924,7 +927,7 @@ async fn read_upload(
     if over > 0 {
         return Err(PhotoError::TooLarge(data.len() + over));
     }
-    Ok((view, data))
+    Ok((fields, data))
 }
 
 /// Checks, cleans and keeps an uploaded photo for a chart.
@@ -936,27 +939,7 @@ pub async fn keep_photo(
     data: Vec<u8>,
 ) -> Result<Photo, Error> {
     charting::may_keep_photo(sx, view)?;
-    // One photo is decoded at a time: each may take up to
-    // photos::MAX_DECODE_BYTES, and eight uploads at once must not take
-    // eight times that. The others wait their turn.
-    static DECODING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
-    let _turn = DECODING
-        .acquire()
-        .await
-        .map_err(|e| Error::refused(format!("The photo could not be processed: {e}")))?;
-    // Decoding is CPU work: keep it off the threads serving requests.
-    let dir = st.config.data_dir.clone();
-    let cleaned = tokio::task::spawn_blocking(move || {
-        let c = photos::clean(&data)?;
-        photos::keep(&dir, &c).map_err(|e| {
-            tracing::error!(error = %e, "could not write a photo");
-            PhotoError::Unreadable
-        })?;
-        Ok::<_, PhotoError>(c)
-    })
-    .await
-    .map_err(|e| Error::refused(format!("The photo could not be processed: {e}")))?
-    .map_err(|e| Error::invalid("photo", e.message()))?;
+    let cleaned = photos::clean_and_keep(&st.config.data_dir, data).await?;
     let photo = NewPhoto {
         clinic_id: sx.chart.clinic_id,
         patient_id: sx.chart.patient_id,
@@ -992,7 +975,7 @@ pub async fn upload_photo(
         Ok(m) => read_upload(&headers, m).await,
         Err(_) => Err(PhotoError::Empty),
     };
-    let (view, data) = match upload {
+    let (fields, data) = match upload {
         Ok(u) => u,
         Err(e) => {
             let p = Problem {
@@ -1016,6 +999,7 @@ pub async fn upload_photo(
         }
     };
     let cx = charting::session(&st, chart.clone()).await?;
+    let view = fields.get("view").to_string();
     let v = FormValues(vec![("view".into(), view.clone())]);
     match keep_photo(&st, &caller, &cx, &view, data).await {
         Ok(_) => Ok(Redirect::to(&format!("/sessions/{id}#photos")).into_response()),

@@ -184,9 +184,9 @@ impl FormPage {
 
 #[derive(Template)]
 #[template(path = "intake_done.html")]
-struct DonePage {
-    title: &'static str,
-    message: String,
+pub(super) struct DonePage {
+    pub(super) title: &'static str,
+    pub(super) message: String,
 }
 
 fn refused(r: LinkRefusal) -> Response {

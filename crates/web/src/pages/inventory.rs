@@ -215,6 +215,9 @@ struct LotPage {
     patients: usize,
     no_contact: Vec<String>,
     movements: Vec<(String, i64, String, Option<i64>)>,
+    /// The adverse events the lot is suspected in: (event, patient id,
+    /// patient, term and grade, onset).
+    adverse: Vec<(i64, i64, String, String, String)>,
     problem: Option<String>,
     reason: String,
 }
@@ -239,7 +242,31 @@ async fn lot_view(
         }
     }
     let failed = problem.is_some();
+    let kb = st.clinic_kb(lot.clinic_id).await?;
+    let events = st.store.lot_adverse_events(lot.id).await?;
+    let names = st
+        .patient_names(&events.iter().map(|e| e.patient_id).collect::<Vec<_>>())
+        .await?;
+    let adverse = events
+        .iter()
+        .map(|e| {
+            let ev = &e.current().event;
+            let term = kb
+                .ae_terms
+                .iter()
+                .find(|t| t.code == ev.term)
+                .map_or(ev.term.clone(), |t| t.term.clone());
+            (
+                e.id,
+                e.patient_id,
+                names.get(&e.patient_id).cloned().unwrap_or_default(),
+                format!("{term}, grade {}", ev.grade),
+                needlepoint_domain::dates::long_date(ev.onset),
+            )
+        })
+        .collect();
     let page = LotPage {
+        adverse,
         shell: Shell::new(caller, csrf, "inventory"),
         state: state.label(),
         recalled: lot

@@ -1,11 +1,13 @@
 //! Server-rendered pages for people.
 
 pub mod account;
+pub mod adverse;
 pub mod aftercare;
 pub mod appointments;
 pub mod audit;
 pub mod booking;
 pub mod charting;
+pub mod checkins;
 pub mod forms;
 pub mod history;
 pub mod intake;

@@ -24,6 +24,19 @@ pub struct ClinicToday {
     appointments: Vec<TodayRow>,
     /// Items at or below their reorder level: (name, usable, reorder at).
     low_stock: Vec<(String, i64, i64)>,
+    /// Check-ins waiting for a clinician (clinical staff only).
+    checkins: Vec<CheckinRow>,
+}
+
+/// A check-in on Today: flagged by its answer, or not answered.
+pub struct CheckinRow {
+    id: i64,
+    patient_id: i64,
+    patient: String,
+    day: u32,
+    /// The triage's advice, or "Not answered" with when it was sent.
+    what: String,
+    flagged: bool,
 }
 
 /// One clinic on a chain's Today: its day counted, not listed (more than
@@ -163,8 +176,31 @@ async fn clinic_today(
         Some((from, to)) => st.store.appointments(c.id, from, to).await?,
         None => vec![],
     };
-    let ids: Vec<i64> = day.iter().map(|a| a.patient_id).collect();
+    let open = if caller.is_clinical() {
+        needlepoint_practice::checkins::open(st, c.id).await?
+    } else {
+        vec![]
+    };
+    let mut ids: Vec<i64> = day.iter().map(|a| a.patient_id).collect();
+    ids.extend(open.iter().map(|k| k.patient_id));
     let names = st.patient_names(&ids).await?;
+    let checkins = open
+        .into_iter()
+        .map(|k| CheckinRow {
+            id: k.id,
+            patient_id: k.patient_id,
+            patient: names.get(&k.patient_id).cloned().unwrap_or_default(),
+            day: k.day,
+            flagged: k.flagged(),
+            what: match k.advice {
+                Some(a) => a.label().to_string(),
+                None => format!(
+                    "Not answered; sent {}",
+                    local_time(k.due_at, &c.details.time_zone)
+                ),
+            },
+        })
+        .collect();
     let appointments = day
         .into_iter()
         .map(|a| TodayRow {
@@ -197,6 +233,7 @@ async fn clinic_today(
             .into_iter()
             .map(|i| (i.name, i.usable, i.reorder_at))
             .collect(),
+        checkins,
     })
 }
 

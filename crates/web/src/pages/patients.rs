@@ -377,6 +377,10 @@ struct ShowPage {
     timeline: Vec<super::timeline::Row>,
     /// Lines of the timeline left out until "Show all" is asked for.
     timeline_more: usize,
+    /// Check-ins sent so far: (id, day, sent, state, tone) (clinicians only).
+    checkins: Vec<(i64, u32, String, String, &'static str)>,
+    /// Adverse events: (id, term and grade, onset, outcome) (clinicians only).
+    adverse: Vec<(i64, String, String, &'static str)>,
 }
 
 /// The plan in force (or the latest one) and how far its course has come.
@@ -481,6 +485,46 @@ pub async fn show(
             ));
         }
     }
+    let (mut checkins, mut adverse, mut flagged) = (vec![], vec![], vec![]);
+    if caller.is_clinical() {
+        let now = st.now();
+        for k in st.store.patient_checkins(id).await? {
+            if k.due_at > now {
+                continue;
+            }
+            let (state, tone) = match (k.advice, k.reviewed_at) {
+                (Some(a), None) if a.flags() => {
+                    flagged.push(format!(
+                        "Check-in of day {} flagged: {}. A clinician should review it.",
+                        k.day,
+                        a.label()
+                    ));
+                    (a.label().to_string(), "error")
+                }
+                (Some(a), _) => (a.label().to_string(), if a.flags() { "warn" } else { "ok" }),
+                (None, Some(_)) => ("Not answered; reviewed".to_string(), "grey"),
+                (None, None) if k.expires_at <= now => ("Not answered".to_string(), "grey"),
+                (None, None) => ("Waiting for an answer".to_string(), "grey"),
+            };
+            checkins.push((k.id, k.day, local_time(k.due_at, &zone), state, tone));
+        }
+        checkins.reverse();
+        let kb = st.clinic_kb(p.clinic_id).await?;
+        for e in st.store.patient_adverse_events(id).await?.into_iter().rev() {
+            let ev = &e.current().event;
+            let term = kb
+                .ae_terms
+                .iter()
+                .find(|t| t.code == ev.term)
+                .map_or(ev.term.clone(), |t| t.term.clone());
+            adverse.push((
+                e.id,
+                format!("{term}, grade {}", ev.grade),
+                long_date(ev.onset),
+                ev.outcome.label(),
+            ));
+        }
+    }
     let summary = needlepoint_practice::summary::patient(&st, &caller, &p).await?;
     let events = needlepoint_practice::timeline::patient(&st, &caller, &p).await?;
     let mut timeline = super::timeline::rows(&st.kb, id, &events, &zone, caller.is_clinical());
@@ -548,17 +592,17 @@ pub async fn show(
         screening,
         pending_intakes,
         sessions,
-        alerts: summary
-            .alerts
-            .iter()
-            .map(|a| {
+        alerts: flagged
+            .into_iter()
+            .map(|f| ("error", f))
+            .chain(summary.alerts.iter().map(|a| {
                 let tone = match a.tone {
                     Tone::Stop => "error",
                     Tone::Caution => "warn",
                     Tone::Note => "info",
                 };
                 (tone, a.text.clone())
-            })
+            }))
             .collect(),
         course,
         may_propose: summary.may_propose,
@@ -572,6 +616,8 @@ pub async fn show(
             .collect(),
         timeline,
         timeline_more,
+        checkins,
+        adverse,
     }))
 }
 
