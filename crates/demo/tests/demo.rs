@@ -181,9 +181,15 @@ async fn the_demo_starts_at_any_hour(b: TestBackend) {
     ] {
         let store = fresh_store(b).await;
         let now: Timestamp = at.parse().unwrap();
-        needlepoint_demo::seed(store.clone(), &kb, &temp_dir("demo-hour"), "http://localhost", now)
-            .await
-            .unwrap_or_else(|e| panic!("the demo does not start at {at}: {e:#}"));
+        needlepoint_demo::seed(
+            store.clone(),
+            &kb,
+            &temp_dir("demo-hour"),
+            "http://localhost",
+            now,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("the demo does not start at {at}: {e:#}"));
         let owner = store
             .staff_credentials("owner@demo.needlepoint.test")
             .await

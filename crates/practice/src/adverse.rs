@@ -23,15 +23,15 @@ async fn days(
 ) -> Result<(jiff::civil::Date, jiff::civil::Date)> {
     let a = cx.store.appointment(chart.appointment_id).await?;
     let tz = jiff::tz::TimeZone::get(&a.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-    Ok((
-        a.starts_at.to_zoned(tz).date(),
-        cx.today_in(&a.time_zone),
-    ))
+    Ok((a.starts_at.to_zoned(tz).date(), cx.today_in(&a.time_zone)))
 }
 
 fn check_suspects(chart: &needlepoint_store::Chart, s: &Suspects) -> Result<()> {
     let mut inv = needlepoint_domain::Invalid::default();
-    if s.zones.iter().any(|z| !chart.zones.iter().any(|c| &c.zone == z)) {
+    if s.zones
+        .iter()
+        .any(|z| !chart.zones.iter().any(|c| &c.zone == z))
+    {
         inv.push("zones", "Choose zones treated at the session.");
     }
     if s.lot_ids
@@ -66,7 +66,9 @@ pub async fn record(
             "Sign the session first: an adverse event follows a session.",
         ));
     }
-    let kb = cx.clinic_kb(crate::access::clinic(actor, chart.clinic_id)?).await?;
+    let kb = cx
+        .clinic_kb(crate::access::clinic(actor, chart.clinic_id)?)
+        .await?;
     let (session_day, today) = days(cx, &chart).await?;
     let event = input.parse(&kb, session_day, today);
     let suspects_ok = check_suspects(&chart, suspects);

@@ -894,6 +894,7 @@ pub async fn plan_move(cx: &Context, a: &Appointment, m: &MoveRequest) -> Result
         ends_at: slot.end,
         local_start: slot.local.to_string(),
         window_override: m.window_override.clone(),
+        fee_minor: None,
     }];
     if let (Some(r), Some(first)) = (&plan, later.first()) {
         // The later sessions keep their weekday and time where they can.
@@ -935,6 +936,7 @@ pub async fn plan_move(cx: &Context, a: &Appointment, m: &MoveRequest) -> Result
                 ends_at: slot.end,
                 local_start: slot.local.to_string(),
                 window_override: None,
+                fee_minor: None,
             });
         }
     }

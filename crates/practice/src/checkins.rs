@@ -34,7 +34,9 @@ pub fn plan(sx: &Session, now: Timestamp) -> Vec<Planned> {
     let tz = jiff::tz::TimeZone::get(&sx.zone).unwrap_or(jiff::tz::TimeZone::UTC);
     let session_day = sx.appointment.starts_at.to_zoned(tz.clone()).date();
     let due = |day: u32| -> Option<Timestamp> {
-        let d = session_day.checked_add(jiff::Span::new().days(i64::from(day))).ok()?;
+        let d = session_day
+            .checked_add(jiff::Span::new().days(i64::from(day)))
+            .ok()?;
         let at = d.at(SEND_AT_HOUR, 0, 0, 0);
         tz.to_ambiguous_timestamp(at).compatible().ok()
     };
@@ -89,6 +91,26 @@ pub async fn by_token(cx: &Context, token: &str) -> Result<Result<Checkin, LinkR
         .store
         .checkin_by_token(&crate::signin::token_hash(token), cx.now())
         .await?)
+}
+
+/// A check-in of the signed-in patient, opened from their page: another
+/// patient's, or one not sent yet, is not found.
+pub async fn of_patient(
+    cx: &Context,
+    patient_id: i64,
+    id: i64,
+) -> Result<Result<Checkin, LinkRefusal>> {
+    let c = cx.store.checkin(id).await?;
+    if c.patient_id != patient_id || c.due_at > cx.now() {
+        return Err(Error::NotFound);
+    }
+    Ok(if c.answered_at.is_some() {
+        Err(LinkRefusal::AlreadyUsed)
+    } else if c.expires_at <= cx.now() {
+        Err(LinkRefusal::Expired)
+    } else {
+        Ok(c)
+    })
 }
 
 /// The day after the session on which the patient answers (not the day
@@ -228,7 +250,10 @@ pub async fn review(cx: &Context, actor: &Actor, id: i64, note: &str) -> Result<
     if note.chars().count() > 2000 {
         return Err(Error::invalid("note", "Keep it under 2,000 characters."));
     }
-    Ok(cx.store.review_checkin(id, note, &actor.audit, cx.now()).await?)
+    Ok(cx
+        .store
+        .review_checkin(id, note, &actor.audit, cx.now())
+        .await?)
 }
 
 /// The clinic's check-ins waiting for a clinician.

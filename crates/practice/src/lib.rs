@@ -11,8 +11,8 @@
 //! place each. The clock is injected so that tests run at a fixed instant.
 
 pub mod access;
-pub mod adverse;
 pub mod accounts;
+pub mod adverse;
 pub mod booking;
 pub mod charting;
 pub mod checkins;

@@ -597,7 +597,10 @@ pub async fn recall_messages(
             ("when", when.as_str()),
             ("before", ""),
             ("fee", ""),
-            ("phone", clinic.details.phone.as_deref().unwrap_or("the clinic")),
+            (
+                "phone",
+                clinic.details.phone.as_deref().unwrap_or("the clinic"),
+            ),
         ];
         let (subject, body) = wording["recall"].render(&values);
         out.push(NewMessage {

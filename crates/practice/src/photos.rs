@@ -211,8 +211,12 @@ pub fn path(data_dir: &Path, sha256: &str, thumb: bool) -> PathBuf {
 /// Decoding is CPU work, kept off the threads serving requests.
 pub async fn clean_and_keep(data_dir: &Path, data: Vec<u8>) -> crate::Result<Cleaned> {
     static DECODING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
-    let failed = |e: String| crate::Error::refused(format!("The photo could not be processed: {e}"));
-    let _turn = DECODING.acquire().await.map_err(|e| failed(e.to_string()))?;
+    let failed =
+        |e: String| crate::Error::refused(format!("The photo could not be processed: {e}"));
+    let _turn = DECODING
+        .acquire()
+        .await
+        .map_err(|e| failed(e.to_string()))?;
     let dir = data_dir.to_path_buf();
     tokio::task::spawn_blocking(move || {
         let c = clean(&data)?;

@@ -4,10 +4,12 @@
 //! wrong codes lock the address for a while, known or not.
 
 use crate::{Context, Error, Result};
-use jiff::SignedDuration;
-use needlepoint_domain::message::MessageChannel;
-use needlepoint_store::{CodeRefusal, NewPatientCode, Patient};
 use argon2::password_hash::rand_core::{OsRng, RngCore};
+use jiff::SignedDuration;
+use needlepoint_domain::appointment::AppointmentStatus;
+use needlepoint_domain::booking_rules::CancellationPolicy;
+use needlepoint_domain::message::MessageChannel;
+use needlepoint_store::{Appointment, CodeRefusal, Move, NewPatientCode, Patient, StatusChange};
 
 /// How long a code and its link work.
 pub const CODE_MINUTES: i64 = 15;
@@ -42,7 +44,9 @@ impl Address {
             };
         }
         let digits: String = t.chars().filter(char::is_ascii_digit).collect();
-        let allowed = t.chars().all(|c| c.is_ascii_digit() || " +()-.".contains(c));
+        let allowed = t
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +()-.".contains(c));
         if t.is_empty() || !allowed || digits.len() < 6 || digits.len() > 20 {
             return Err(Error::invalid(
                 "address",
@@ -86,7 +90,10 @@ pub async fn send_code(cx: &Context, typed: &str, site: &str) -> Result<()> {
     for p in found.iter().take(SHARED_ADDRESS_MAX) {
         let (code, link) = (random_code(), crate::signin::random_token());
         let (channel, to) = match &address {
-            Address::Email(_) => (MessageChannel::Email, p.details.email.as_ref().map(|e| e.to_string())),
+            Address::Email(_) => (
+                MessageChannel::Email,
+                p.details.email.as_ref().map(|e| e.to_string()),
+            ),
             Address::Phone(_) => (MessageChannel::Sms, p.details.phone.clone()),
         };
         let Some(to) = to else { continue };
@@ -141,7 +148,10 @@ pub async fn sign_in_with_code(
     let address = Address::parse(typed)?;
     let digits = code.chars().filter(char::is_ascii_digit).count();
     if digits != 6 || code.chars().any(|c| !c.is_ascii_digit() && c != ' ') {
-        return Err(Error::invalid("code", "The code is six digits, like 482 913."));
+        return Err(Error::invalid(
+            "code",
+            "The code is six digits, like 482 913.",
+        ));
     }
     match cx
         .store
@@ -191,6 +201,124 @@ pub async fn sign_out(cx: &Context, token: &str) -> Result<()> {
     Ok(cx
         .store
         .end_patient_session(&crate::signin::token_hash(token))
+        .await?)
+}
+
+/// Who the trail records for what a patient does on their page.
+pub fn actor(p: &Patient, ip: Option<String>) -> needlepoint_store::Actor {
+    needlepoint_store::Actor {
+        staff_id: None,
+        label: format!("patient {} on their page", p.id),
+        channel: needlepoint_store::Channel::Web,
+        ip,
+    }
+}
+
+/// One of the patient's own appointments: any other is not found.
+pub async fn appointment(cx: &Context, p: &Patient, id: i64) -> Result<Appointment> {
+    let a = cx.store.appointment(id).await.map_err(Error::from)?;
+    if a.patient_id != p.id {
+        return Err(Error::NotFound);
+    }
+    Ok(a)
+}
+
+/// What a patient may still change: a booked appointment not yet begun.
+fn changeable(cx: &Context, a: &Appointment) -> Result<()> {
+    if a.status != AppointmentStatus::Booked || a.starts_at <= cx.now() {
+        return Err(Error::refused(
+            "This appointment can no longer be changed here; call the clinic.",
+        ));
+    }
+    Ok(())
+}
+
+/// The fee the patient pays for moving or cancelling now (minor units;
+/// 0 outside the notice period), with the clinic's policy.
+pub async fn fee_now(cx: &Context, a: &Appointment) -> Result<(CancellationPolicy, i64)> {
+    crate::booking::fee_if_cancelled_now(cx, a).await
+}
+
+/// A move the patient asked for, checked by the same rules as staff
+/// booking (opening hours, free practitioner and room, the healing windows
+/// with the sessions before and after: a patient cannot override them).
+pub async fn plan_move(cx: &Context, a: &Appointment, local: &str) -> Result<Vec<Move>> {
+    changeable(cx, a)?;
+    let local = local
+        .trim()
+        .parse::<jiff::civil::DateTime>()
+        .map_err(|_| Error::invalid("when", "Choose the new day and time."))?;
+    crate::booking::plan_move(
+        cx,
+        a,
+        &crate::booking::MoveRequest {
+            local: Some(local),
+            practitioner: None,
+            window_override: None,
+            move_later: false,
+        },
+    )
+    .await
+}
+
+/// Moves the appointment once the patient has seen the fee: refused if the
+/// fee is no longer the one shown (the notice period began meanwhile).
+pub async fn move_appointment(
+    cx: &Context,
+    p: &Patient,
+    a: &Appointment,
+    local: &str,
+    fee_shown: i64,
+    ip: Option<String>,
+) -> Result<Vec<Appointment>> {
+    let mut moves = plan_move(cx, a, local).await?;
+    let (_, fee) = fee_now(cx, a).await?;
+    if fee != fee_shown {
+        return Err(Error::refused(
+            "The fee for changing this appointment has changed since you saw it; check it again.",
+        ));
+    }
+    for m in &mut moves {
+        m.fee_minor = Some(fee).filter(|f| *f > 0);
+    }
+    let before = match a.plan_id {
+        Some(id) => cx.store.plan(id).await?.plan.pretreatment,
+        None => vec![],
+    };
+    let letters = crate::messages::letters(cx, p).await?;
+    let compose = |moved: &[Appointment]| letters.appointments(moved, "rescheduled", &before);
+    Ok(cx
+        .store
+        .reschedule_and_message(&moves, &compose, &actor(p, ip), cx.now())
+        .await?)
+}
+
+/// Cancels the appointment once the patient has seen the fee.
+pub async fn cancel(
+    cx: &Context,
+    p: &Patient,
+    a: &Appointment,
+    fee_shown: i64,
+    ip: Option<String>,
+) -> Result<Appointment> {
+    changeable(cx, a)?;
+    let (_, fee) = fee_now(cx, a).await?;
+    if fee != fee_shown {
+        return Err(Error::refused(
+            "The fee for cancelling this appointment has changed since you saw it; check it again.",
+        ));
+    }
+    let change = StatusChange {
+        status: AppointmentStatus::Cancelled,
+        reason: Some("Cancelled by the patient on their page"),
+        cancelled_by: Some("patient"),
+        fee_minor: Some(fee).filter(|f| *f > 0),
+    };
+    let letters = crate::messages::letters(cx, p).await?;
+    let compose = |done: &[Appointment]| letters.cancellation(done);
+    Ok(cx
+        .store
+        .set_appointment_status_and_message(a.id, &change, &compose, &actor(p, ip), cx.now())
         .await?)
 }
 

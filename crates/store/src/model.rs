@@ -392,6 +392,9 @@ pub struct Move {
     pub ends_at: Timestamp,
     pub local_start: String,
     pub window_override: Option<String>,
+    /// A late-change fee the patient pays for moving at short notice
+    /// (minor units), kept on the appointment.
+    pub fee_minor: Option<i64>,
 }
 
 /// An appointment moving on: checked in, completed, cancelled, no-show.
@@ -751,7 +754,9 @@ pub struct AdverseRecord {
 
 impl AdverseRecord {
     pub fn current(&self) -> &AdverseVersion {
-        self.versions.last().expect("an event has its first version")
+        self.versions
+            .last()
+            .expect("an event has its first version")
     }
 }
 

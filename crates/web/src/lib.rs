@@ -54,6 +54,15 @@ impl WebConfig {
         }
     }
 
+    /// A patient's session on their own page, prefixed likewise.
+    pub fn patient_cookie(&self) -> &'static str {
+        if self.secure_cookies {
+            "__Host-np_patient"
+        } else {
+            "np_patient"
+        }
+    }
+
     /// The browser's CSRF cookie's name, prefixed likewise.
     pub fn csrf_cookie(&self) -> &'static str {
         if self.secure_cookies {

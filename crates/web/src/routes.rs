@@ -5,8 +5,8 @@
 use crate::access::{Access, ANY_STAFF, CLINICAL, OWNER};
 use crate::auth::authorize;
 use crate::pages::{
-    account, adverse, aftercare, appointments, audit, booking, charting, checkins, history,
-    intake, inventory, messages, overview, patients, plans, rules, screenings, session, settings,
+    account, adverse, aftercare, appointments, audit, booking, charting, checkins, history, intake,
+    inventory, messages, overview, patients, plans, portal, rules, screenings, session, settings,
     two_factor,
 };
 use crate::{api, assets, AppState};
@@ -148,6 +148,19 @@ fn table() -> Vec<Entry> {
         r(M::POST, "/consent/{token}", Public, plans::remote_sign),
         r(M::GET, "/checkin/{token}", Public, checkins::show),
         upload(r(M::POST, "/checkin/{token}", Public, checkins::submit)),
+        // The patient's own page: its own sign-in and session (see pages::portal).
+        r(M::GET, "/me", Public, portal::home),
+        r(M::GET, "/me/sign-in", Public, portal::sign_in_form),
+        r(M::POST, "/me/sign-in", Public, portal::send_code),
+        r(M::POST, "/me/code", Public, portal::enter_code),
+        r(M::GET, "/me/link/{token}", Public, portal::link),
+        r(M::POST, "/me/sign-out", Public, portal::sign_out),
+        r(M::GET, "/me/checkins/{id}", Public, portal::checkin_form),
+        upload(r(M::POST, "/me/checkins/{id}", Public, portal::checkin_submit)),
+        r(M::GET, "/me/appointments/{id}/move", Public, portal::move_form),
+        r(M::POST, "/me/appointments/{id}/move", Public, portal::move_submit),
+        r(M::GET, "/me/appointments/{id}/cancel", Public, portal::cancel_form),
+        r(M::POST, "/me/appointments/{id}/cancel", Public, portal::cancel_submit),
         r(M::GET, "/intake/{token}", Public, intake::show),
         r(M::POST, "/intake/{token}", Public, intake::submit),
         r(M::GET, "/settings", OWNER, settings::page),

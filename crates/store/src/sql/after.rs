@@ -111,7 +111,10 @@ impl SqlStore<Db> {
             })
             .collect::<Result<Vec<_>>>()?;
         if versions.is_empty() {
-            return Err(decode_err("adverse_event_versions", "an event without a version"));
+            return Err(decode_err(
+                "adverse_event_versions",
+                "an event without a version",
+            ));
         }
         Ok(AdverseRecord {
             id,
@@ -251,7 +254,9 @@ impl AfterRecords for SqlStore<Db> {
         let c = Self::checkin_from(&row)?;
         let ev = AuditEvent::new("answer", "checkin", Some(c.id))
             .patient(c.patient_id)
-            .detail(json!({ "day": c.day, "advice": advice_str(answer.advice), "photo_id": photo_id }));
+            .detail(
+                json!({ "day": c.day, "advice": advice_str(answer.advice), "photo_id": photo_id }),
+            );
         Self::audit(&mut tx, actor, &ev, now).await?;
         Self::insert_messages(&mut tx, alerts, now).await?;
         tx.commit().await?;
@@ -259,11 +264,13 @@ impl AfterRecords for SqlStore<Db> {
     }
 
     async fn checkin(&self, id: i64) -> Result<Checkin> {
-        let row = sqlx::query(&format!("SELECT {CHECKIN_COLS} FROM checkins WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let row = sqlx::query(&format!(
+            "SELECT {CHECKIN_COLS} FROM checkins WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
         Self::checkin_from(&row)
     }
 
@@ -335,9 +342,9 @@ impl AfterRecords for SqlStore<Db> {
         actor: &Actor,
         now: Timestamp,
     ) -> Result<AdverseRecord> {
-        let staff_id = actor.staff_id.ok_or_else(|| {
-            StoreError::Unsupported("A clinician signs an adverse event.".into())
-        })?;
+        let staff_id = actor
+            .staff_id
+            .ok_or_else(|| StoreError::Unsupported("A clinician signs an adverse event.".into()))?;
         let mut tx = self.pool.begin_with(self.begin).await?;
         let chart = sqlx::query(
             "SELECT a.clinic_id, a.patient_id, c.status FROM charts c \
@@ -365,11 +372,10 @@ impl AfterRecords for SqlStore<Db> {
             }
         }
         if let Some(c) = e.checkin_id {
-            let of: Option<i64> =
-                sqlx::query_scalar("SELECT chart_id FROM checkins WHERE id = $1")
-                    .bind(c)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let of: Option<i64> = sqlx::query_scalar("SELECT chart_id FROM checkins WHERE id = $1")
+                .bind(c)
+                .fetch_optional(&mut *tx)
+                .await?;
             if of != Some(e.chart_id) {
                 return Err(StoreError::Conflict(
                     "That check-in is not of this session.".into(),
@@ -392,11 +398,13 @@ impl AfterRecords for SqlStore<Db> {
         .fetch_one(&mut *tx)
         .await?;
         for lot in &e.lot_ids {
-            sqlx::query("INSERT INTO adverse_event_lots (adverse_event_id, lot_id) VALUES ($1, $2)")
-                .bind(id)
-                .bind(lot)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO adverse_event_lots (adverse_event_id, lot_id) VALUES ($1, $2)",
+            )
+            .bind(id)
+            .bind(lot)
+            .execute(&mut *tx)
+            .await?;
         }
         Self::add_adverse_version(&mut tx, id, 1, &e.event, &e.zones, None, staff_id, now).await?;
         let ev = AuditEvent::new("sign", "adverse_event", Some(id))
@@ -418,9 +426,9 @@ impl AfterRecords for SqlStore<Db> {
         actor: &Actor,
         now: Timestamp,
     ) -> Result<AdverseRecord> {
-        let staff_id = actor.staff_id.ok_or_else(|| {
-            StoreError::Unsupported("A clinician signs an amendment.".into())
-        })?;
+        let staff_id = actor
+            .staff_id
+            .ok_or_else(|| StoreError::Unsupported("A clinician signs an amendment.".into()))?;
         let mut tx = self.pool.begin_with(self.begin).await?;
         let n = sqlx::query(
             "UPDATE adverse_events SET version = version + 1, term = $3, grade = $4, serious = $5 \

@@ -800,7 +800,7 @@ impl ScheduleRecords for SqlStore<Db> {
         for (m, (from, patient_id)) in moves.iter().zip(&before) {
             sqlx::query(
                 "UPDATE appointments SET practitioner_id = $2, room_id = $3, device_id = $4, starts_at = $5, ends_at = $6, \
-                 local_start = $7, window_override = $8, moved_from = $9 WHERE id = $1",
+                 local_start = $7, window_override = $8, moved_from = $9, fee_minor = COALESCE($10, fee_minor) WHERE id = $1",
             )
             .bind(m.id)
             .bind(m.practitioner_id)
@@ -811,6 +811,7 @@ impl ScheduleRecords for SqlStore<Db> {
             .bind(&m.local_start)
             .bind(&m.window_override)
             .bind(from)
+            .bind(m.fee_minor)
             .execute(&mut *tx)
             .await?;
             let claims = Self::claims(m.practitioner_id, m.room_id, m.device_id);
@@ -823,7 +824,7 @@ impl ScheduleRecords for SqlStore<Db> {
             }
             let ev = AuditEvent::new("reschedule", "appointment", Some(m.id))
                 .patient(*patient_id)
-                .detail(json!({ "from": from, "to": m.local_start, "window_override": m.window_override }));
+                .detail(json!({ "from": from, "to": m.local_start, "window_override": m.window_override, "fee_minor": m.fee_minor }));
             Self::audit(&mut tx, actor, &ev, now).await?;
             // The old time's reminders stop; the new ones come below.
             Self::stop_messages(&mut tx, m.id).await?;

@@ -207,6 +207,7 @@ fn moved(a: &Appointment, room: i64, start: &str, minutes: i64) -> Move {
         ends_at: starts_at + SignedDuration::from_mins(minutes),
         local_start: start.into(),
         window_override: None,
+        fee_minor: None,
     }
 }
 

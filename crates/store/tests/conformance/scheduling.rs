@@ -181,6 +181,7 @@ pub async fn messages_are_queued_with_the_change_or_not_at_all(b: TestBackend) {
                 ends_at: start + SignedDuration::from_mins(30),
                 local_start: "2026-12-08T10:00:00Z".into(),
                 window_override: None,
+                fee_minor: None,
             }],
             &note("rescheduled"),
             &a,

@@ -127,7 +127,12 @@ async fn form_page(
     errors: Invalid,
 ) -> Result<FormPage, PageError> {
     let kb = st.clinic_kb(chart.clinic_id).await?;
-    let patient = st.store.patient(chart.patient_id).await?.details.full_name();
+    let patient = st
+        .store
+        .patient(chart.patient_id)
+        .await?
+        .details
+        .full_name();
     let appt = st.store.appointment(chart.appointment_id).await?;
     Ok(FormPage {
         shell: Shell::new(caller, csrf, "patients"),
@@ -203,7 +208,11 @@ pub async fn create(
     let v = FormValues(f);
     let suspects = Suspects {
         zones: v.all("zones").into_iter().map(str::to_string).collect(),
-        lot_ids: v.all("lots").iter().filter_map(|l| l.parse().ok()).collect(),
+        lot_ids: v
+            .all("lots")
+            .iter()
+            .filter_map(|l| l.parse().ok())
+            .collect(),
         checkin_id: v.get("checkin").parse().ok(),
     };
     match adverse::record(&st, &caller, id, &input(&v), &suspects).await {
@@ -294,7 +303,10 @@ async fn event_page(
         grade_words: words(&cur.event),
         verified: term.is_some_and(|t| t.wording_verified),
         onset: needlepoint_domain::dates::long_date(cur.event.onset),
-        resolved: cur.event.resolved_on.map(needlepoint_domain::dates::long_date),
+        resolved: cur
+            .event
+            .resolved_on
+            .map(needlepoint_domain::dates::long_date),
         zones: cur
             .zones
             .iter()
@@ -350,7 +362,17 @@ pub async fn amend(
     let v = FormValues(f);
     let zones = v.all("zones").into_iter().map(str::to_string).collect();
     let version = v.get("version").parse().unwrap_or(-1);
-    match adverse::amend(&st, &caller, id, version, &input(&v), zones, v.get("reason")).await {
+    match adverse::amend(
+        &st,
+        &caller,
+        id,
+        version,
+        &input(&v),
+        zones,
+        v.get("reason"),
+    )
+    .await
+    {
         Ok(_) => Ok(Redirect::to(&format!("/adverse-events/{id}")).into_response()),
         Err(err) if err.is_answer_to_input() => {
             let inv = match err {

@@ -53,7 +53,9 @@ fn form_questions() -> Vec<FormQuestion> {
 #[template(path = "checkin.html")]
 struct FormPage {
     csrf: String,
-    token: String,
+    /// Where the form is sent: the link's own address, or the patient's
+    /// page's.
+    action: String,
     clinic: String,
     first_name: String,
     day: u32,
@@ -127,7 +129,7 @@ fn refused(r: LinkRefusal) -> Response {
 async fn form_page(
     st: &AppState,
     csrf: &CsrfToken,
-    token: &str,
+    action: &str,
     c: &Checkin,
     form: FormValues,
     errors: Invalid,
@@ -135,7 +137,7 @@ async fn form_page(
     let p = st.store.patient(c.patient_id).await?;
     Ok(FormPage {
         csrf: csrf.0.clone(),
-        token: token.to_string(),
+        action: action.to_string(),
         clinic: st.store.clinic(c.clinic_id).await?.details.name,
         first_name: p.details.given_name,
         day: checkins::day_after_session(st, c).await?,
@@ -146,17 +148,19 @@ async fn form_page(
     })
 }
 
-pub async fn show(
-    State(st): State<AppState>,
-    csrf: CsrfToken,
-    Path(token): Path<String>,
+/// The form of a check-in that may be answered, or why not.
+pub async fn form(
+    st: &AppState,
+    csrf: &CsrfToken,
+    action: &str,
+    c: Result<Checkin, LinkRefusal>,
 ) -> Result<Response, PageError> {
-    match checkins::by_token(&st, &token).await? {
+    match c {
         Ok(c) => Ok(render(
             &form_page(
-                &st,
-                &csrf,
-                &token,
+                st,
+                csrf,
+                action,
                 &c,
                 FormValues::default(),
                 Invalid::default(),
@@ -167,6 +171,15 @@ pub async fn show(
     }
 }
 
+pub async fn show(
+    State(st): State<AppState>,
+    csrf: CsrfToken,
+    Path(token): Path<String>,
+) -> Result<Response, PageError> {
+    let c = checkins::by_token(&st, &token).await?;
+    form(&st, &csrf, &format!("/checkin/{token}"), c).await
+}
+
 pub async fn submit(
     State(st): State<AppState>,
     csrf: CsrfToken,
@@ -174,12 +187,26 @@ pub async fn submit(
     Path(token): Path<String>,
     m: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<Response, PageError> {
-    let c = match checkins::by_token(&st, &token).await? {
+    let c = checkins::by_token(&st, &token).await?;
+    answer(&st, &csrf, &headers, &format!("/checkin/{token}"), c, m).await
+}
+
+/// Takes a patient's answers to a check-in (from its link or their page)
+/// and shows what the triage tells them.
+pub async fn answer(
+    st: &AppState,
+    csrf: &CsrfToken,
+    headers: &HeaderMap,
+    action: &str,
+    c: Result<Checkin, LinkRefusal>,
+    m: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Response, PageError> {
+    let c = match c {
         Ok(c) => c,
         Err(r) => return Ok(refused(r)),
     };
     let upload = match m {
-        Ok(m) => read_upload(&headers, m).await,
+        Ok(m) => read_upload(headers, m).await,
         Err(_) => Err(needlepoint_practice::photos::PhotoError::Unreadable),
     };
     let outcome = match upload {
@@ -188,7 +215,7 @@ pub async fn submit(
             Err(inv) => Err((v, inv)),
             Ok(a) => {
                 let photo = (!data.is_empty()).then_some(data);
-                match checkins::answer(&st, &st.config.data_dir, &c, a, photo).await {
+                match checkins::answer(st, &st.config.data_dir, &c, a, photo).await {
                     Ok(Ok(done)) => Ok(done),
                     Ok(Err(r)) => return Ok(refused(r)),
                     Err(Error::Invalid(inv)) => Err((v, inv)),
@@ -226,7 +253,7 @@ pub async fn submit(
             }))
         }
         Err((v, inv)) => {
-            let page = form_page(&st, &csrf, &token, &c, v, inv).await?;
+            let page = form_page(st, csrf, action, &c, v, inv).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
     }

@@ -16,6 +16,7 @@ pub mod messages;
 pub mod overview;
 pub mod patients;
 pub mod plans;
+pub mod portal;
 pub mod rules;
 pub mod screenings;
 pub mod session;

@@ -1,0 +1,520 @@
+//! The patient's own page, phone first and working without JavaScript:
+//! sign-in by a one-time code or link, upcoming appointments to move or
+//! cancel inside the clinic's policy (the fee shown before confirming),
+//! where they are in healing today, and check-ins to answer. A session
+//! sees only its patient: anything else is not found.
+
+use super::forms::FormValues;
+use crate::csrf::CsrfToken;
+use crate::error::PageError;
+use crate::view::{local_time, render};
+use crate::AppState;
+use askama::Template;
+use axum::extract::{ConnectInfo, Multipart, Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use needlepoint_domain::clinic::format_money;
+use needlepoint_practice::{checkins, portal, Error};
+use needlepoint_store::{CodeRefusal, Patient};
+use std::net::SocketAddr;
+
+fn ip(addr: &ConnectInfo<SocketAddr>) -> Option<String> {
+    Some(addr.0.ip().to_string())
+}
+
+/// The signed-in patient, if any.
+async fn patient(st: &AppState, headers: &HeaderMap) -> Result<Option<Patient>, PageError> {
+    match crate::auth::cookie(headers, st.config.patient_cookie()) {
+        Some(token) if !token.is_empty() => Ok(portal::patient_of(st, token).await?),
+        _ => Ok(None),
+    }
+}
+
+/// The signed-in patient, or the way to the sign-in page.
+async fn signed_in(
+    st: &AppState,
+    headers: &HeaderMap,
+) -> Result<Result<Patient, Response>, PageError> {
+    Ok(match patient(st, headers).await? {
+        Some(p) => Ok(p),
+        None => Err(Redirect::to("/me/sign-in").into_response()),
+    })
+}
+
+fn session_cookie(st: &AppState, token: &str, max_age: i64) -> String {
+    crate::auth::set_cookie(
+        st.config.patient_cookie(),
+        token,
+        max_age,
+        "Lax",
+        st.config.secure_cookies,
+    )
+}
+
+#[derive(Template)]
+#[template(path = "portal_sign_in.html")]
+struct SignInPage {
+    csrf: String,
+    /// Asking for the code (the address was given).
+    code_step: bool,
+    address: String,
+    notice: Option<String>,
+    error: Option<String>,
+    /// Which field the error is about.
+    error_field: &'static str,
+}
+
+fn sign_in_page(csrf: &CsrfToken) -> SignInPage {
+    SignInPage {
+        csrf: csrf.0.clone(),
+        code_step: false,
+        address: String::new(),
+        notice: None,
+        error: None,
+        error_field: "",
+    }
+}
+
+pub async fn sign_in_form(
+    State(st): State<AppState>,
+    csrf: CsrfToken,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    if patient(&st, &headers).await?.is_some() {
+        return Ok(Redirect::to("/me").into_response());
+    }
+    Ok(render(&sign_in_page(&csrf)))
+}
+
+pub async fn send_code(
+    State(st): State<AppState>,
+    csrf: CsrfToken,
+    headers: HeaderMap,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let v = FormValues(f);
+    let site = crate::view::site_url(&st, &headers);
+    let mut page = sign_in_page(&csrf);
+    page.address = v.get("address").trim().to_string();
+    match portal::send_code(&st, &page.address, &site).await {
+        Ok(()) => {
+            page.code_step = true;
+            page.notice = Some(format!(
+                "If {} is the e-mail or mobile number you gave a clinic, a code is on its way. It works for {} minutes.",
+                page.address,
+                portal::CODE_MINUTES
+            ));
+            Ok(render(&page))
+        }
+        Err(Error::Invalid(inv)) => {
+            page.error = Some(inv.summary());
+            page.error_field = "address";
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn enter_code(
+    State(st): State<AppState>,
+    csrf: CsrfToken,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let v = FormValues(f);
+    let mut page = sign_in_page(&csrf);
+    page.address = v.get("address").trim().to_string();
+    page.code_step = true;
+    let (status, error, field) = match portal::sign_in_with_code(&st, &page.address, v.get("code")).await {
+        Ok(Ok(token)) => {
+            return Ok((
+                [(
+                    header::SET_COOKIE,
+                    session_cookie(&st, &token, portal::SESSION_HOURS * 3600),
+                )],
+                Redirect::to("/me"),
+            )
+                .into_response())
+        }
+        Ok(Err(CodeRefusal::Wrong)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "That code is not right, or it has expired or been used. Check the latest message, or ask for a new code.".to_string(),
+            "code",
+        ),
+        // The lock is the same for an address nobody gave: it says
+        // nothing of whether a patient has it.
+        Ok(Err(CodeRefusal::Locked(until))) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Too many wrong codes: signing in with this address is paused for {} more minutes. Then ask for a new code.",
+                until.duration_since(st.now()).as_mins().max(1)
+            ),
+            "code",
+        ),
+        Err(Error::Invalid(inv)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            inv.summary(),
+            if inv.message_for("address").is_some() { "address" } else { "code" },
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    page.error = Some(error);
+    page.error_field = field;
+    Ok((status, render(&page)).into_response())
+}
+
+pub async fn link(
+    State(st): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, PageError> {
+    match portal::sign_in_with_link(&st, &token).await? {
+        Some(t) => Ok((
+            [(
+                header::SET_COOKIE,
+                session_cookie(&st, &t, portal::SESSION_HOURS * 3600),
+            )],
+            Redirect::to("/me"),
+        )
+            .into_response()),
+        None => Ok((
+            StatusCode::GONE,
+            render(&super::intake::DonePage {
+                title: "This link does not work",
+                message: "Sign-in links work once, for a short time. Ask for a new code on the sign-in page.".into(),
+            }),
+        )
+            .into_response()),
+    }
+}
+
+pub async fn sign_out(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    if let Some(token) = crate::auth::cookie(&headers, st.config.patient_cookie()) {
+        portal::sign_out(&st, token).await?;
+    }
+    Ok((
+        [(header::SET_COOKIE, session_cookie(&st, "", 0))],
+        Redirect::to("/me/sign-in"),
+    )
+        .into_response())
+}
+
+/// An appointment as the patient's page lists it.
+pub struct MyAppointment {
+    id: i64,
+    what: String,
+    when: String,
+    status: &'static str,
+    changeable: bool,
+}
+
+#[derive(Template)]
+#[template(path = "portal.html")]
+struct HomePage {
+    csrf: String,
+    clinic: String,
+    clinic_phone: String,
+    first_name: String,
+    notice: Option<&'static str>,
+    upcoming: Vec<MyAppointment>,
+    /// Check-ins to answer now: (id, day).
+    checkins: Vec<(i64, u32)>,
+    /// The plan in force: title and status.
+    plan: Option<(String, &'static str)>,
+    /// Where the last session's healing is: (when it was, what to do now,
+    /// what is normal now, warning signs).
+    healing: Option<Healing>,
+}
+
+pub struct Healing {
+    session: String,
+    duties: Vec<String>,
+    expect: Vec<String>,
+    warnings: Vec<String>,
+}
+
+#[derive(serde::Deserialize)]
+pub struct HomeQuery {
+    done: Option<String>,
+}
+
+pub async fn home(
+    State(st): State<AppState>,
+    csrf: CsrfToken,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<HomeQuery>,
+) -> Result<Response, PageError> {
+    let p = match signed_in(&st, &headers).await? {
+        Ok(p) => p,
+        Err(to) => return Ok(to),
+    };
+    let clinic = st.store.clinic(p.clinic_id).await?.details;
+    let now = st.now();
+    let appts = st.store.patient_appointments(p.id).await?;
+    let upcoming = appts
+        .iter()
+        .filter(|a| a.ends_at > now && a.status.holds_time())
+        .map(|a| MyAppointment {
+            id: a.id,
+            what: super::appointments::kind_label(a),
+            when: local_time(a.starts_at, &a.time_zone),
+            status: a.status.label(),
+            changeable: a.status == needlepoint_domain::appointment::AppointmentStatus::Booked
+                && a.starts_at > now,
+        })
+        .collect();
+    let checkins = st
+        .store
+        .patient_checkins(p.id)
+        .await?
+        .into_iter()
+        .filter(|c| c.due_at <= now && c.expires_at > now && c.answered_at.is_none())
+        .map(|c| (c.id, c.day))
+        .collect();
+    let plan = needlepoint_practice::booking::active_plan(&st, &p)
+        .await?
+        .map(|r| (super::patients::plan_title(&st.kb, &r), r.status.label()));
+    Ok(render(&HomePage {
+        csrf: csrf.0.clone(),
+        clinic_phone: clinic.phone.clone().unwrap_or_default(),
+        clinic: clinic.name,
+        first_name: p.details.given_name.clone(),
+        notice: match q.done.as_deref() {
+            Some("moved") => {
+                Some("Your appointment has moved. A message with the new time is on its way.")
+            }
+            Some("cancelled") => {
+                Some("Your appointment is cancelled. A message confirming it is on its way.")
+            }
+            _ => None,
+        },
+        upcoming,
+        checkins,
+        plan,
+        healing: healing(&st, &p).await?,
+    }))
+}
+
+/// Where the patient is in healing after her last signed session, from
+/// its aftercare sheet: what to do and what is normal at this hour.
+async fn healing(st: &AppState, p: &Patient) -> Result<Option<Healing>, PageError> {
+    let Some(chart) = st
+        .store
+        .patient_charts(p.id)
+        .await?
+        .into_iter()
+        .filter(|c| c.is_signed())
+        .max_by_key(|c| c.signed_at)
+    else {
+        return Ok(None);
+    };
+    let sx = needlepoint_practice::charting::session(st, chart).await?;
+    let sheet = needlepoint_practice::charting::aftercare_sheet(st, &sx).await?;
+    let since = st.now().duration_since(sx.appointment.ends_at);
+    let hours = u32::try_from(since.as_hours().max(0)).unwrap_or(u32::MAX);
+    let now = |steps: &[needlepoint_domain::aftercare::Step]| {
+        steps
+            .iter()
+            .filter(|s| s.from_hours <= hours && hours < s.to_hours)
+            .map(|s| s.text.clone())
+            .collect::<Vec<_>>()
+    };
+    let (duties, expect) = (now(&sheet.duties), now(&sheet.expect));
+    if duties.is_empty() && expect.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Healing {
+        session: local_time(sx.appointment.starts_at, &sx.appointment.time_zone),
+        duties,
+        expect,
+        warnings: sheet
+            .warnings
+            .iter()
+            .flat_map(|(_, signs)| signs.iter().cloned())
+            .collect(),
+    }))
+}
+
+pub async fn checkin_form(
+    State(st): State<AppState>,
+    csrf: CsrfToken,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let p = match signed_in(&st, &headers).await? {
+        Ok(p) => p,
+        Err(to) => return Ok(to),
+    };
+    let c = checkins::of_patient(&st, p.id, id).await?;
+    super::checkins::form(&st, &csrf, &format!("/me/checkins/{id}"), c).await
+}
+
+pub async fn checkin_submit(
+    State(st): State<AppState>,
+    csrf: CsrfToken,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    m: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<Response, PageError> {
+    let p = match signed_in(&st, &headers).await? {
+        Ok(p) => p,
+        Err(to) => return Ok(to),
+    };
+    let c = checkins::of_patient(&st, p.id, id).await?;
+    super::checkins::answer(&st, &csrf, &headers, &format!("/me/checkins/{id}"), c, m).await
+}
+
+#[derive(Template)]
+#[template(path = "portal_change.html")]
+struct ChangePage {
+    csrf: String,
+    id: i64,
+    /// "move" or "cancel".
+    action: &'static str,
+    what: String,
+    when: String,
+    /// The new time asked for, as typed.
+    to: String,
+    /// The new time in words, once checked: the confirming step.
+    to_words: Option<String>,
+    fee: i64,
+    fee_words: String,
+    policy: String,
+    problems: Vec<String>,
+}
+
+async fn change_page(
+    st: &AppState,
+    csrf: &CsrfToken,
+    a: &needlepoint_store::Appointment,
+    action: &'static str,
+) -> Result<ChangePage, PageError> {
+    let (policy, fee) = portal::fee_now(st, a).await?;
+    let currency = st.store.clinic_pricing(a.clinic_id).await?.currency;
+    Ok(ChangePage {
+        csrf: csrf.0.clone(),
+        id: a.id,
+        action,
+        what: super::appointments::kind_label(a),
+        when: local_time(a.starts_at, &a.time_zone),
+        to: String::new(),
+        to_words: None,
+        fee,
+        fee_words: format_money(fee, &currency),
+        policy: if policy.notice_hours == 0 || policy.fee_minor == 0 {
+            "The clinic charges nothing for changing or cancelling an appointment.".into()
+        } else {
+            format!(
+                "Changing or cancelling less than {} hours before the appointment costs {}.",
+                policy.notice_hours,
+                format_money(policy.fee_minor, &currency)
+            )
+        },
+        problems: vec![],
+    })
+}
+
+async fn own(
+    st: &AppState,
+    headers: &HeaderMap,
+    id: i64,
+) -> Result<Result<(Patient, needlepoint_store::Appointment), Response>, PageError> {
+    let p = match signed_in(st, headers).await? {
+        Ok(p) => p,
+        Err(to) => return Ok(Err(to)),
+    };
+    let a = portal::appointment(st, &p, id).await?;
+    Ok(Ok((p, a)))
+}
+
+pub async fn move_form(
+    State(st): State<AppState>,
+    csrf: CsrfToken,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let (_, a) = match own(&st, &headers, id).await? {
+        Ok(x) => x,
+        Err(to) => return Ok(to),
+    };
+    Ok(render(&change_page(&st, &csrf, &a, "move").await?))
+}
+
+pub async fn move_submit(
+    State(st): State<AppState>,
+    csrf: CsrfToken,
+    headers: HeaderMap,
+    addr: ConnectInfo<SocketAddr>,
+    Path(id): Path<i64>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let (p, a) = match own(&st, &headers, id).await? {
+        Ok(x) => x,
+        Err(to) => return Ok(to),
+    };
+    let v = FormValues(f);
+    let mut page = change_page(&st, &csrf, &a, "move").await?;
+    page.to = v.get("to").trim().to_string();
+    let result = if v.get("confirm") == "yes" {
+        let shown = v.get("fee").parse().unwrap_or(-1);
+        portal::move_appointment(&st, &p, &a, &page.to, shown, ip(&addr))
+            .await
+            .map(|_| None)
+    } else {
+        portal::plan_move(&st, &a, &page.to)
+            .await
+            .map(|m| m.first().map(|m| local_time(m.starts_at, &a.time_zone)))
+    };
+    match result {
+        Ok(None) => Ok(Redirect::to("/me?done=moved").into_response()),
+        Ok(Some(words)) => {
+            page.to_words = Some(words);
+            Ok(render(&page))
+        }
+        Err(e) if e.is_answer_to_input() => {
+            page.problems = e.lines();
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn cancel_form(
+    State(st): State<AppState>,
+    csrf: CsrfToken,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let (_, a) = match own(&st, &headers, id).await? {
+        Ok(x) => x,
+        Err(to) => return Ok(to),
+    };
+    Ok(render(&change_page(&st, &csrf, &a, "cancel").await?))
+}
+
+pub async fn cancel_submit(
+    State(st): State<AppState>,
+    csrf: CsrfToken,
+    headers: HeaderMap,
+    addr: ConnectInfo<SocketAddr>,
+    Path(id): Path<i64>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let (p, a) = match own(&st, &headers, id).await? {
+        Ok(x) => x,
+        Err(to) => return Ok(to),
+    };
+    let v = FormValues(f);
+    let shown = v.get("fee").parse().unwrap_or(-1);
+    match portal::cancel(&st, &p, &a, shown, ip(&addr)).await {
+        Ok(_) => Ok(Redirect::to("/me?done=cancelled").into_response()),
+        Err(e) if e.is_answer_to_input() => {
+            let mut page = change_page(&st, &csrf, &a, "cancel").await?;
+            page.problems = e.lines();
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
