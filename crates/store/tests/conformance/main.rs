@@ -8,6 +8,7 @@ use needlepoint_store::testing::{fresh_store, fresh_store_at, now, seed, seeded,
 use needlepoint_store::*;
 
 mod accounts;
+mod after;
 mod charting;
 mod clinics;
 mod generate;
@@ -357,4 +358,7 @@ conformance!(
     stock::stock_is_received_counted_and_usable_until_expiry,
     charting::photos_are_recorded_with_their_view,
     generate::a_generated_chain_is_whole_and_recallable,
+    after::checkins_come_with_the_signature_and_are_answered_once,
+    after::adverse_events_are_signed_amended_and_found_by_lot,
+    after::patient_codes_work_once_and_lock_after_five_wrong,
 );

@@ -229,7 +229,7 @@ fn policy_form(
 /// The placeholders a message may use, for the form's hint (a test
 /// checks it names every one).
 const PLACEHOLDER_HINT: &str =
-    "{patient} {clinic} {what} {when} {before} {fee} {link} {expires} {aftercare}";
+    "{patient} {clinic} {what} {when} {before} {fee} {link} {expires} {aftercare} {phone} {code}";
 
 fn template_form(
     clinic_id: i64,
