@@ -826,6 +826,19 @@ pub async fn seed(
         &bristol_patients,
     )
     .await?;
+    // The Bristol clinic's policy from now on: two days' notice of a
+    // change, or a fee.
+    store
+        .set_cancellation_policy(
+            bristol.id,
+            &needlepoint_domain::booking_rules::CancellationPolicy {
+                notice_hours: 48,
+                fee_minor: 4000,
+            },
+            &system,
+            now,
+        )
+        .await?;
     // Today's screenings come after the past the clinic lived through, as
     // they would: the latest screening is the one made last.
     for (patient, version, result) in screened_today {

@@ -3,6 +3,7 @@
 //! One test binary, so it links once.
 
 mod access;
+mod after_session;
 mod api;
 mod appointments;
 mod browser;

@@ -1,0 +1,441 @@
+//! After the session, over HTTP against the demo clinic: the check-in form
+//! from its link (every answer checked, kept once, nothing kept half), and
+//! the patient's own sign-in (a code that works once, five wrong codes
+//! lock the address whether or not anyone has it, another patient's
+//! appointment or check-in not found).
+
+use crate::common::{location, spawn_demo, Body, Client, DemoApp};
+use jiff::SignedDuration;
+use needlepoint_domain::appointment::AppointmentStatus;
+use needlepoint_practice::signin::token_hash;
+use needlepoint_store::testing::TestBackend;
+use needlepoint_store::{Appointment, Chart, Checkin, Patient};
+use reqwest::{Method, StatusCode};
+
+/// A day-3 check-in still to come after a signed demo session with a
+/// cartridge, and its link's path (`/checkin/TOKEN`) from the message.
+pub struct Day3 {
+    pub chart: Chart,
+    pub checkin: Checkin,
+    pub path: String,
+    pub cartridge_lot: i64,
+    pub message_id: i64,
+}
+
+/// The token a link in a message body carries after `marker`.
+fn token_after<'a>(body: &'a str, marker: &str) -> Option<&'a str> {
+    let at = body.find(marker)? + marker.len();
+    let rest = &body[at..];
+    let end = rest
+        .find(|c: char| !c.is_ascii_alphanumeric())
+        .unwrap_or(rest.len());
+    Some(&rest[..end])
+}
+
+async fn bristol(d: &DemoApp) -> i64 {
+    let st = &d.app.store;
+    let clinician = st
+        .staff_credentials("clinician@demo.needlepoint.test")
+        .await
+        .unwrap()
+        .unwrap()
+        .staff;
+    let clinics = st.clinics_for_staff(clinician.id).await.unwrap();
+    clinics
+        .iter()
+        .find(|c| c.details.name.contains("Harbour"))
+        .unwrap()
+        .id
+}
+
+/// The latest session the demo signed with a cartridge, with its day-3
+/// check-in (not yet due at the demo's afternoon).
+pub async fn day3_checkin(d: &DemoApp) -> Day3 {
+    let st = &d.app.store;
+    let now = d.clock.now();
+    let clinic = bristol(d).await;
+    let past = st
+        .appointments(clinic, now - SignedDuration::from_hours(24 * 30), now)
+        .await
+        .unwrap();
+    let mut best: Option<(Chart, Checkin, i64)> = None;
+    for a in past
+        .iter()
+        .filter(|a| a.kind.is_session() && a.status == AppointmentStatus::Completed)
+    {
+        let Some(chart) = st.chart_for_appointment(a.id).await.unwrap() else {
+            continue;
+        };
+        let Some(lot) = chart
+            .lots
+            .iter()
+            .find(|l| l.kind == needlepoint_domain::charting::SupplyKind::Cartridge)
+        else {
+            continue;
+        };
+        let lot = lot.lot_id;
+        for k in st.patient_checkins(chart.patient_id).await.unwrap() {
+            if k.chart_id == chart.id && k.day == 3 && k.expires_at > now {
+                if best.as_ref().is_none_or(|(_, b, _)| k.due_at > b.due_at) {
+                    best = Some((chart.clone(), k, lot));
+                }
+            }
+        }
+    }
+    let (chart, checkin, cartridge_lot) =
+        best.expect("a signed demo session with its day-3 check-in");
+    let on = checkin.due_at + SignedDuration::from_hours(1);
+    let messages = st.patient_messages(chart.patient_id, 100).await.unwrap();
+    for m in messages.iter().filter(|m| m.kind == "checkin_link") {
+        let token = token_after(&m.body, "/checkin/").unwrap();
+        if let Ok(k) = st.checkin_by_token(&token_hash(token), on).await.unwrap() {
+            if k.id == checkin.id {
+                return Day3 {
+                    chart,
+                    path: format!("/checkin/{token}"),
+                    checkin,
+                    cartridge_lot,
+                    message_id: m.id,
+                };
+            }
+        }
+    }
+    panic!("no message carries the day-3 check-in's link");
+}
+
+/// A multipart body as the check-in form sends it: answers, then a photo.
+pub fn checkin_body(answers: &[(&str, &str)], photo: Option<&[u8]>) -> (String, Vec<u8>) {
+    let boundary = "----needlepoint-checkin".to_string();
+    let mut body = vec![];
+    for (k, v) in answers {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"{}\"\r\n\
+             Content-Type: image/jpeg\r\n\r\n",
+            if photo.is_some() { "skin.jpg" } else { "" }
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(photo.unwrap_or_default());
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (boundary, body)
+}
+
+/// Every question answered "no" or 0, then these.
+pub fn answers<'a>(these: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut out: Vec<(&str, &str)> = needlepoint_domain::triage::QUESTIONS
+        .iter()
+        .map(|q| (q.code, "0"))
+        .collect();
+    for (k, v) in these {
+        out.retain(|(q, _)| q != k);
+        out.push((k, v));
+    }
+    out
+}
+
+async fn send(
+    c: &mut Client,
+    path: &str,
+    answers: &[(&str, &str)],
+    photo: Option<&[u8]>,
+) -> (StatusCode, String) {
+    let (boundary, body) = checkin_body(answers, photo);
+    let path = format!("{path}?csrf_token={}", c.token());
+    let r = c
+        .request(Method::POST, &path, Body::Multipart(boundary, body))
+        .await;
+    (r.status(), r.text().await.unwrap())
+}
+
+pub fn jpeg(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 200) as u8, 90])
+    });
+    let mut out = std::io::Cursor::new(vec![]);
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut out, image::ImageFormat::Jpeg)
+        .unwrap();
+    out.into_inner()
+}
+
+async fn checkin_answers_are_checked_and_kept_once(backend: TestBackend) {
+    let d = spawn_demo(backend).await;
+    let st = d.app.store.clone();
+    let k = day3_checkin(&d).await;
+    // Before its day the link is in the outbox, waiting.
+    let m = st.message(k.message_id).await.unwrap();
+    assert_eq!(m.status.as_str(), "pending");
+    assert_eq!(m.due_at, k.checkin.due_at);
+    d.clock
+        .set(k.checkin.due_at + SignedDuration::from_hours(1));
+    let mut c = Client::new(&d.app.base);
+    let page = c.get(&k.path).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Day 3 after your session"), "{html}");
+    assert!(
+        !html.contains(" checked"),
+        "no answer is chosen for the patient"
+    );
+
+    // Pain 11, a question left out, a photo too large: refused at their
+    // place, nothing kept.
+    let (s, html) = send(&mut c, &k.path, &answers(&[("pain", "11")]), None).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("Pain is from 0 to 10."), "{html}");
+    let mut missing = answers(&[]);
+    missing.retain(|(q, _)| *q != "fever");
+    let (s, html) = send(&mut c, &k.path, &missing, None).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("Please answer: A fever"), "{html}");
+    let big = vec![0xFFu8; 26 * 1024 * 1024];
+    let (s, html) = send(&mut c, &k.path, &answers(&[]), Some(&big)).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("photos up to 25 MB"), "{html}");
+    let (s, html) = send(&mut c, &k.path, &answers(&[]), Some(b"not a photo")).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("not a photo"), "{html}");
+    let now = st.checkin(k.checkin.id).await.unwrap();
+    assert!(now.answered_at.is_none(), "nothing was kept");
+
+    // Mild redness on day 3: as expected, with what is normal now.
+    let (s, html) = send(
+        &mut c,
+        &k.path,
+        &answers(&[("redness", "1"), ("pain", "2")]),
+        Some(&jpeg(64, 48)),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    assert!(html.contains("What you describe is expected"), "{html}");
+    let kept = st.checkin(k.checkin.id).await.unwrap();
+    assert_eq!(
+        kept.advice,
+        Some(needlepoint_domain::triage::Advice::Reassure)
+    );
+    assert!(!kept.flagged());
+    let photo = st.photo(kept.photo_id.unwrap()).await.unwrap();
+    assert_eq!(photo.patient_id, k.chart.patient_id);
+    // Once only.
+    let (s, html) = send(&mut c, &k.path, &answers(&[]), None).await;
+    assert_eq!(s, StatusCode::GONE);
+    assert!(html.contains("You have answered this check-in"), "{html}");
+    // A guessed link says nothing of anyone.
+    let r = c.get(&format!("/checkin/{}", "ab".repeat(32))).await;
+    assert_eq!(r.status(), 404);
+}
+
+/// A demo patient with an e-mail, a booked session of a course and the
+/// course's next session after it.
+pub async fn patient_with_next_sessions(d: &DemoApp) -> (Patient, Appointment, Appointment) {
+    let st = &d.app.store;
+    let now = d.clock.now();
+    let clinic = bristol(d).await;
+    let ahead = st
+        .appointments(
+            clinic,
+            now + SignedDuration::from_hours(2),
+            now + SignedDuration::from_hours(24 * 90),
+        )
+        .await
+        .unwrap();
+    for a in ahead.iter().filter(|a| {
+        a.kind.is_session() && a.status == AppointmentStatus::Booked && a.plan_id.is_some()
+    }) {
+        let next = ahead.iter().find(|b| {
+            b.plan_id == a.plan_id
+                && b.status == AppointmentStatus::Booked
+                && b.session_number > a.session_number
+        });
+        let p = st.patient(a.patient_id).await.unwrap();
+        if let (Some(next), Some(_)) = (next, &p.details.email) {
+            return (p, a.clone(), next.clone());
+        }
+    }
+    panic!("the demo has a course with two sessions booked ahead");
+}
+
+/// The latest sign-in code sent to the patient, and its link's path.
+pub async fn latest_code(d: &DemoApp, patient_id: i64) -> (String, String) {
+    let m = d
+        .app
+        .store
+        .patient_messages(patient_id, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(m.kind, "portal_code");
+    let at = m.body.find(" is ").unwrap() + 4;
+    let code: String = m.body[at..at + 7].to_string();
+    assert!(
+        code.chars().filter(char::is_ascii_digit).count() == 6,
+        "{code}"
+    );
+    let link = token_after(&m.body, "/me/link/").unwrap();
+    (code, format!("/me/link/{link}"))
+}
+
+async fn post(c: &mut Client, path: &str, pairs: &[(&str, &str)]) -> (StatusCode, String, String) {
+    let r = c.post_form(path, pairs).await;
+    let (s, to) = (r.status(), location(&r));
+    (s, to, r.text().await.unwrap())
+}
+
+async fn patients_sign_in_with_a_code_and_five_wrong_codes_lock_it(backend: TestBackend) {
+    let d = spawn_demo(backend).await;
+    let (p, a, _) = patient_with_next_sessions(&d).await;
+    let email = p.details.email.as_ref().unwrap().to_string();
+    let mut c = Client::new(&d.app.base);
+    let r = c.get("/me").await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/me/sign-in");
+
+    // A known address and an unknown one get the same answer.
+    let (s, _, known) = post(&mut c, "/me/sign-in", &[("address", &email.to_uppercase())]).await;
+    assert_eq!(s, 200);
+    let (_, _, unknown) = post(&mut c, "/me/sign-in", &[("address", "nobody@example.com")]).await;
+    assert_eq!(
+        known.replace(&email.to_uppercase(), "ADDRESS"),
+        unknown.replace("nobody@example.com", "ADDRESS"),
+        "no hint whether the patient exists"
+    );
+    let (code, _) = latest_code(&d, p.id).await;
+    let wrong = if code == "111 111" {
+        "222 222"
+    } else {
+        "111 111"
+    };
+
+    // Four wrong codes are refused; the fifth locks the address, and then
+    // even the right code waits. An unknown address locks alike.
+    for address in [email.as_str(), "nobody@example.com"] {
+        let mut answers = vec![];
+        for _ in 0..5 {
+            let (s, _, html) =
+                post(&mut c, "/me/code", &[("address", address), ("code", wrong)]).await;
+            answers.push((s, html));
+        }
+        for (s, html) in &answers[..4] {
+            assert_eq!(*s, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(html.contains("That code is not right"), "{html}");
+        }
+        assert_eq!(answers[4].0, StatusCode::TOO_MANY_REQUESTS, "{address}");
+        assert!(
+            answers[4].1.contains("paused for 15 more minutes"),
+            "{}",
+            answers[4].1
+        );
+        let (s, _, html) = post(&mut c, "/me/code", &[("address", address), ("code", &code)]).await;
+        assert_eq!(
+            s,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{address}: locked, even the right code"
+        );
+        assert!(html.contains("paused"));
+    }
+    // A code that is not six digits is refused where typed.
+    let (s, _, html) = post(
+        &mut c,
+        "/me/code",
+        &[("address", "x@example.com"), ("code", "12ab")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("six digits"), "{html}");
+    assert!(c.get("/me").await.status() == 303, "still not signed in");
+
+    // Fifteen minutes on, a new code signs her in, once.
+    d.clock.set(d.clock.now() + SignedDuration::from_mins(16));
+    post(&mut c, "/me/sign-in", &[("address", &email)]).await;
+    let (code, link) = latest_code(&d, p.id).await;
+    let (s, to, _) = post(
+        &mut c,
+        "/me/code",
+        &[("address", &email), ("code", &code.replace(' ', ""))],
+    )
+    .await;
+    assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, "/me"));
+    let home = c.get("/me").await;
+    assert_eq!(home.status(), 200);
+    let html = home.text().await.unwrap();
+    assert!(
+        html.contains(&format!("Hello {}", p.details.given_name)),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("/me/appointments/{}/move", a.id)),
+        "her appointment"
+    );
+    // The link sent with that code was used with it.
+    let mut other = Client::new(&d.app.base);
+    assert_eq!(other.get(&link).await.status(), 410);
+
+    // Another patient's appointment, or check-in, is not found.
+    let someone = d
+        .app
+        .store
+        .appointments(
+            a.clinic_id,
+            d.clock.now(),
+            d.clock.now() + SignedDuration::from_hours(24 * 60),
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|x| x.patient_id != p.id)
+        .unwrap();
+    for path in [
+        format!("/me/appointments/{}/move", someone.id),
+        format!("/me/appointments/{}/cancel", someone.id),
+    ] {
+        assert_eq!(c.get(&path).await.status(), 404, "{path}");
+    }
+    let r = c
+        .post_form(
+            &format!("/me/appointments/{}/cancel", someone.id),
+            &[("fee", "0")],
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+    assert_eq!(
+        d.app.store.appointment(someone.id).await.unwrap().status,
+        AppointmentStatus::Booked
+    );
+    let theirs = d
+        .app
+        .store
+        .patient_checkins(someone.patient_id)
+        .await
+        .unwrap();
+    if let Some(k) = theirs.first() {
+        assert_eq!(c.get(&format!("/me/checkins/{}", k.id)).await.status(), 404);
+    }
+
+    // A link works once, and signs in on its own.
+    d.clock.set(d.clock.now() + SignedDuration::from_mins(1));
+    post(&mut other, "/me/sign-in", &[("address", &email)]).await;
+    let (_, link) = latest_code(&d, p.id).await;
+    let r = other.get(&link).await;
+    assert_eq!(
+        (r.status(), location(&r).as_str()),
+        (StatusCode::SEE_OTHER, "/me")
+    );
+    assert_eq!(other.get("/me").await.status(), 200);
+    assert_eq!(Client::new(&d.app.base).get(&link).await.status(), 410);
+
+    // Signing out ends the session.
+    let r = c.post_form("/me/sign-out", &[]).await;
+    assert_eq!(location(&r), "/me/sign-in");
+    assert_eq!(c.get("/me").await.status(), 303);
+}
+
+crate::both!(
+    checkin_answers_are_checked_and_kept_once,
+    patients_sign_in_with_a_code_and_five_wrong_codes_lock_it,
+);
