@@ -89,7 +89,16 @@ impl Window {
         }
         if let Some(next) = self.next {
             let gap = span(day, next);
-            if gap < self.min_days {
+            if gap < 0 {
+                // Past the next session: the course's order would change.
+                out.push(Refusal {
+                    kind: RefusalKind::TooSoon,
+                    message: format!(
+                        "That is after the next session ({next}); sessions keep their order, at least {} days apart.",
+                        self.min_days
+                    ),
+                });
+            } else if gap < self.min_days {
                 out.push(Refusal {
                     kind: RefusalKind::TooSoon,
                     message: format!(
@@ -391,6 +400,17 @@ mod tests {
         r.local = date(2026, 12, 24).at(10, 0, 0, 0);
         let e = check(&cal(), &r).unwrap_err();
         assert!(!only_overridable(&e), "a closed day is not overridable");
+        // Past the next session: said as such, never as "-3 days before".
+        r.local = date(2027, 1, 14).at(10, 0, 0, 0);
+        let e = check(&cal(), &r).unwrap_err();
+        let words: Vec<_> = e.iter().map(|x| x.message.as_str()).collect();
+        assert!(
+            words
+                .iter()
+                .any(|m| m.contains("after the next session (2027-01-11)")),
+            "{words:?}"
+        );
+        assert!(!words.iter().any(|m| m.contains("-3")), "{words:?}");
     }
 
     #[test]

@@ -16,7 +16,7 @@ const PASSWORD: &str = "demo-password";
 /// The page at the three widths: nothing wider than the window, a
 /// screenshot of each (checked by axe-core as it is taken), then back to
 /// the desktop.
-async fn look(b: &Browser, backend: TestBackend, name: &str) {
+pub async fn look(b: &Browser, backend: TestBackend, name: &str) {
     let db = match backend {
         TestBackend::Sqlite => "sqlite",
         TestBackend::Postgres => "postgres",
@@ -28,6 +28,9 @@ async fn look(b: &Browser, backend: TestBackend, name: &str) {
     ] {
         b.resize(w, h).await;
         b.settle().await;
+        // The picture first, so that a page failing below can be seen.
+        b.screenshot_full(&format!("{db}-demo-{name}-{width_name}"), w, h)
+            .await;
         let overflow = b
             .execute(
                 "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
@@ -35,13 +38,22 @@ async fn look(b: &Browser, backend: TestBackend, name: &str) {
             .await
             .as_i64()
             .unwrap();
-        assert!(
-            overflow <= 0,
-            "{name} at {width_name}: {overflow}px sideways on {}",
-            b.url().await
-        );
-        b.screenshot_full(&format!("{db}-demo-{name}-{width_name}"), w, h)
-            .await;
+        if overflow > 0 {
+            // Name what sticks out, to find it without a screenshot.
+            let wide = b
+                .execute(
+                    "const w = document.documentElement.clientWidth;
+                     return [...document.querySelectorAll('body *')]
+                       .filter(e => e.getBoundingClientRect().right > w + 0.5)
+                       .slice(0, 5)
+                       .map(e => e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className + ': ' + e.textContent.trim().slice(0, 40));",
+                )
+                .await;
+            panic!(
+                "{name} at {width_name}: {overflow}px sideways on {}: {wide}",
+                b.url().await
+            );
+        }
     }
     b.resize(1280, 900).await;
 }

@@ -7,6 +7,7 @@ mod after_session;
 mod api;
 mod appointments;
 mod browser;
+mod browser_after;
 mod calendar;
 mod charting;
 mod common;
