@@ -18,6 +18,7 @@ pub mod charting;
 pub mod checkins;
 pub mod delivery;
 pub mod history;
+pub mod homecare;
 pub mod ical;
 pub mod messages;
 pub mod patients;

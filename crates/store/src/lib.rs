@@ -770,6 +770,18 @@ pub trait AfterRecords: Send + Sync {
         now: Timestamp,
     ) -> Result<Option<i64>>;
     async fn end_patient_session(&self, token_hash: &str) -> Result<()>;
+
+    /// Logs a home rolling with the warnings it was given.
+    async fn add_home_care(
+        &self,
+        patient_id: i64,
+        used: &needlepoint_domain::homecare::HomeUse,
+        warnings: &[String],
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<HomeCareEntry>;
+    /// A patient's home-care log, by the day rolled.
+    async fn home_care(&self, patient_id: i64) -> Result<Vec<HomeCareEntry>>;
 }
 
 /// The record, whatever database keeps it.

@@ -115,6 +115,11 @@ pub const SQLITE: &[Migration] = &[
         name: "after_session",
         sql: include_str!("../migrations/sqlite/0021_after_session.sql"),
     },
+    Migration {
+        version: 22,
+        name: "home_care",
+        sql: include_str!("../migrations/sqlite/0022_home_care.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -222,6 +227,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 21,
         name: "after_session",
         sql: include_str!("../migrations/postgres/0021_after_session.sql"),
+    },
+    Migration {
+        version: 22,
+        name: "home_care",
+        sql: include_str!("../migrations/postgres/0022_home_care.sql"),
     },
 ];
 

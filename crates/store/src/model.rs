@@ -780,3 +780,31 @@ pub enum CodeRefusal {
     /// Too many wrong codes for this address: locked until then.
     Locked(Timestamp),
 }
+
+/// A home rolling as logged, with the warnings it was given.
+#[derive(Debug, Clone, Serialize)]
+pub struct HomeCareEntry {
+    pub id: i64,
+    pub clinic_id: i64,
+    pub patient_id: i64,
+    pub used_on: jiff::civil::Date,
+    pub area: String,
+    pub needle_um: u32,
+    pub inflamed: bool,
+    pub warnings: Vec<String>,
+    pub logged_at: Timestamp,
+    /// Staff who logged it for the patient; none when she did.
+    pub logged_by: Option<i64>,
+}
+
+impl HomeCareEntry {
+    /// The entry as the domain's home-care rules read it.
+    pub fn home_use(&self) -> Option<needlepoint_domain::homecare::HomeUse> {
+        Some(needlepoint_domain::homecare::HomeUse {
+            on: self.used_on,
+            area: self.area.clone(),
+            needle: needlepoint_domain::Depth::from_micrometres(self.needle_um).ok()?,
+            inflamed: self.inflamed,
+        })
+    }
+}

@@ -5,9 +5,9 @@
 use crate::access::{Access, ANY_STAFF, CLINICAL, OWNER};
 use crate::auth::authorize;
 use crate::pages::{
-    account, adverse, aftercare, appointments, audit, booking, charting, checkins, history, intake,
-    inventory, messages, overview, patients, plans, portal, rules, screenings, session, settings,
-    two_factor,
+    account, adverse, aftercare, appointments, audit, booking, charting, checkins, history,
+    home_care, intake, inventory, messages, overview, patients, plans, portal, rules, screenings,
+    session, settings, two_factor,
 };
 use crate::{api, assets, AppState};
 use axum::extract::State;
@@ -125,6 +125,8 @@ fn table() -> Vec<Entry> {
         r(M::POST, "/patients/{id}/notes", CLINICAL, patients::add_note),
         r(M::GET, "/patients/{id}/audit", OWNER, patients::audit),
         r(M::GET, "/patients/{id}/history", CLINICAL, history::show),
+        r(M::GET, "/patients/{id}/home-care", CLINICAL, home_care::show),
+        r(M::POST, "/patients/{id}/home-care", CLINICAL, home_care::log),
         r(M::POST, "/patients/{id}/history", CLINICAL, history::change),
         r(M::POST, "/patients/{id}/intake/{sub}/confirm", CLINICAL, history::confirm_intake),
         r(M::POST, "/patients/{id}/intake-links", ANY_STAFF, intake::create_link),
@@ -155,6 +157,7 @@ fn table() -> Vec<Entry> {
         r(M::POST, "/me/code", Public, portal::enter_code),
         r(M::GET, "/me/link/{token}", Public, portal::link),
         r(M::POST, "/me/sign-out", Public, portal::sign_out),
+        r(M::POST, "/me/home-care", Public, portal::log_home_care),
         r(M::GET, "/me/checkins/{id}", Public, portal::checkin_form),
         upload(r(M::POST, "/me/checkins/{id}", Public, portal::checkin_submit)),
         r(M::GET, "/me/appointments/{id}/move", Public, portal::move_form),

@@ -18,7 +18,27 @@ fn advice_str(a: needlepoint_domain::triage::Advice) -> String {
         .unwrap_or_default()
 }
 
+const HOME_CARE_COLS: &str = "id, clinic_id, patient_id, used_on, area, needle_um, inflamed, \
+     warnings, logged_at, logged_by";
+
 impl SqlStore<Db> {
+    fn home_care_from(r: &DbRow) -> Result<HomeCareEntry> {
+        let warnings: String = r.try_get("warnings")?;
+        let um: i64 = r.try_get("needle_um")?;
+        Ok(HomeCareEntry {
+            id: r.try_get("id")?,
+            clinic_id: r.try_get("clinic_id")?,
+            patient_id: r.try_get("patient_id")?,
+            used_on: r.try_get::<Day, _>("used_on")?.0,
+            area: r.try_get("area")?,
+            needle_um: u32::try_from(um).map_err(|e| decode_err("needle_um", e))?,
+            inflamed: r.try_get("inflamed")?,
+            warnings: serde_json::from_str(&warnings).map_err(|e| decode_err("warnings", e))?,
+            logged_at: r.try_get::<Ts, _>("logged_at")?.0,
+            logged_by: r.try_get("logged_by")?,
+        })
+    }
+
     fn checkin_from(r: &DbRow) -> Result<Checkin> {
         let answers: Option<String> = r.try_get("answers")?;
         let findings: Option<String> = r.try_get("findings")?;
@@ -712,5 +732,52 @@ impl AfterRecords for SqlStore<Db> {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    async fn add_home_care(
+        &self,
+        patient_id: i64,
+        used: &needlepoint_domain::homecare::HomeUse,
+        warnings: &[String],
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<HomeCareEntry> {
+        let mut tx = self.pool.begin_with(self.begin).await?;
+        let p = Self::patient_in(&mut tx, patient_id).await?;
+        let json = serde_json::to_string(warnings).map_err(|e| decode_err("warnings", e))?;
+        let row = sqlx::query(&format!(
+            "INSERT INTO home_care_uses (clinic_id, patient_id, used_on, area, needle_um, inflamed, warnings, logged_at, logged_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {HOME_CARE_COLS}"
+        ))
+        .bind(p.clinic_id)
+        .bind(patient_id)
+        .bind(Day(used.on))
+        .bind(&used.area)
+        .bind(i64::from(used.needle.micrometres()))
+        .bind(used.inflamed)
+        .bind(json)
+        .bind(Ts(now))
+        .bind(actor.staff_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let entry = Self::home_care_from(&row)?;
+        let ev = AuditEvent::new("create", "home_care", Some(entry.id))
+            .patient(patient_id)
+            .detail(json!({ "on": used.on.to_string(), "area": used.area, "needle_um": used.needle.micrometres(), "warnings": warnings.len() }));
+        Self::audit(&mut tx, actor, &ev, now).await?;
+        tx.commit().await?;
+        Ok(entry)
+    }
+
+    async fn home_care(&self, patient_id: i64) -> Result<Vec<HomeCareEntry>> {
+        sqlx::query(&format!(
+            "SELECT {HOME_CARE_COLS} FROM home_care_uses WHERE patient_id = $1 ORDER BY used_on, id"
+        ))
+        .bind(patient_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(Self::home_care_from)
+        .collect()
     }
 }

@@ -118,6 +118,8 @@ struct AppointmentPage {
     has_later: bool,
     /// The moves open now (check in, no-show once started, complete).
     actions: Vec<(&'static str, &'static str)>,
+    /// A session near home rolling the patient logged.
+    home_care: Option<String>,
 }
 
 async fn names(st: &AppState, organisation: i64) -> Result<HashMap<i64, String>, PageError> {
@@ -199,7 +201,14 @@ async fn page(
             x.to_string()
         }
     };
+    let home_care = if a.kind.is_session() && a.status.holds_time() {
+        let p = st.store.patient(a.patient_id).await?;
+        needlepoint_practice::homecare::booking_warning(st, &p, start.date()).await?
+    } else {
+        None
+    };
     Ok(AppointmentPage {
+        home_care,
         shell: Shell::new(caller, csrf, "calendar"),
         label: kind_label(&a),
         patient: st.store.patient(a.patient_id).await?.details.full_name(),

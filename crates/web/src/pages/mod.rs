@@ -10,6 +10,7 @@ pub mod charting;
 pub mod checkins;
 pub mod forms;
 pub mod history;
+pub mod home_care;
 pub mod intake;
 pub mod inventory;
 pub mod messages;

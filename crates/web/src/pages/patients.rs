@@ -381,6 +381,8 @@ struct ShowPage {
     checkins: Vec<(i64, u32, String, String, &'static str)>,
     /// Adverse events: (id, term and grade, onset, outcome) (clinicians only).
     adverse: Vec<(i64, String, String, &'static str)>,
+    /// Home rollings logged (clinicians only).
+    home_care: usize,
 }
 
 /// The plan in force (or the latest one) and how far its course has come.
@@ -485,7 +487,9 @@ pub async fn show(
             ));
         }
     }
-    let (mut checkins, mut adverse, mut flagged) = (vec![], vec![], vec![]);
+    let (mut checkins, mut adverse) = (vec![], vec![]);
+    let mut flagged: Vec<(&'static str, String)> = vec![];
+    let mut home_care = 0;
     if caller.is_clinical() {
         let now = st.now();
         for k in st.store.patient_checkins(id).await? {
@@ -494,10 +498,13 @@ pub async fn show(
             }
             let (state, tone) = match (k.advice, k.reviewed_at) {
                 (Some(a), None) if a.flags() => {
-                    flagged.push(format!(
-                        "Check-in of day {} flagged: {}. A clinician should review it.",
-                        k.day,
-                        a.label()
+                    flagged.push((
+                        "error",
+                        format!(
+                            "Check-in of day {} flagged: {}. A clinician should review it.",
+                            k.day,
+                            a.label()
+                        ),
                     ));
                     (a.label().to_string(), "error")
                 }
@@ -509,6 +516,23 @@ pub async fn show(
             checkins.push((k.id, k.day, local_time(k.due_at, &zone), state, tone));
         }
         checkins.reverse();
+        // Home rolling logged lately against the clinic's advice.
+        let log = st.store.home_care(id).await?;
+        home_care = log.len();
+        let lately = now - jiff::SignedDuration::from_hours(24 * 14);
+        for e in log
+            .iter()
+            .filter(|e| e.logged_at > lately && !e.warnings.is_empty())
+        {
+            flagged.push((
+                "warn",
+                format!(
+                    "Home rolling on {}: {}",
+                    long_date(e.used_on),
+                    e.warnings.join(" ")
+                ),
+            ));
+        }
         let kb = st.clinic_kb(p.clinic_id).await?;
         for e in st.store.patient_adverse_events(id).await?.into_iter().rev() {
             let ev = &e.current().event;
@@ -594,7 +618,6 @@ pub async fn show(
         sessions,
         alerts: flagged
             .into_iter()
-            .map(|f| ("error", f))
             .chain(summary.alerts.iter().map(|a| {
                 let tone = match a.tone {
                     Tone::Stop => "error",
@@ -618,6 +641,7 @@ pub async fn show(
         timeline_more,
         checkins,
         adverse,
+        home_care,
     }))
 }
 

@@ -226,6 +226,22 @@ struct HomePage {
     /// Where the last session's healing is: (when it was, what to do now,
     /// what is normal now, warning signs).
     healing: Option<Healing>,
+    /// The home-care log, newest first: (day, area, needle, warnings).
+    home_care: Vec<(String, String, String, Vec<String>)>,
+    /// The warnings of the rolling just logged.
+    just_logged: Option<Vec<String>>,
+    areas: Vec<(String, String)>,
+    form: FormValues,
+    errors: needlepoint_domain::Invalid,
+}
+
+impl HomePage {
+    fn err(&self, field: &str) -> Option<&str> {
+        self.errors.message_for(field)
+    }
+    fn is(&self, field: &str, value: &str) -> bool {
+        self.form.has(field, value)
+    }
 }
 
 pub struct Healing {
@@ -235,9 +251,10 @@ pub struct Healing {
     warnings: Vec<String>,
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, Default)]
 pub struct HomeQuery {
     done: Option<String>,
+    logged: Option<i64>,
 }
 
 pub async fn home(
@@ -250,6 +267,39 @@ pub async fn home(
         Ok(p) => p,
         Err(to) => return Ok(to),
     };
+    Ok(render(
+        &home_page(&st, &csrf, &p, q, FormValues::default(), Default::default()).await?,
+    ))
+}
+
+async fn home_page(
+    st: &AppState,
+    csrf: &CsrfToken,
+    p: &Patient,
+    q: HomeQuery,
+    form: FormValues,
+    errors: needlepoint_domain::Invalid,
+) -> Result<HomePage, PageError> {
+    let kb = st.clinic_kb(p.clinic_id).await?;
+    let log = st.store.home_care(p.id).await?;
+    let just_logged = q
+        .logged
+        .and_then(|id| log.iter().find(|e| e.id == id))
+        .map(|e| e.warnings.clone());
+    let home_care = log
+        .iter()
+        .rev()
+        .map(|e| {
+            (
+                needlepoint_domain::dates::long_date(e.used_on),
+                kb.area(&e.area).map_or(e.area.clone(), |a| a.name.clone()),
+                e.home_use()
+                    .map(|u| u.needle.to_string())
+                    .unwrap_or_default(),
+                e.warnings.clone(),
+            )
+        })
+        .collect();
     let clinic = st.store.clinic(p.clinic_id).await?.details;
     let now = st.now();
     let appts = st.store.patient_appointments(p.id).await?;
@@ -273,10 +323,10 @@ pub async fn home(
         .filter(|c| c.due_at <= now && c.expires_at > now && c.answered_at.is_none())
         .map(|c| (c.id, c.day))
         .collect();
-    let plan = needlepoint_practice::booking::active_plan(&st, &p)
+    let plan = needlepoint_practice::booking::active_plan(st, p)
         .await?
         .map(|r| (super::patients::plan_title(&st.kb, &r), r.status.label()));
-    Ok(render(&HomePage {
+    Ok(HomePage {
         csrf: csrf.0.clone(),
         clinic_phone: clinic.phone.clone().unwrap_or_default(),
         clinic: clinic.name,
@@ -293,8 +343,70 @@ pub async fn home(
         upcoming,
         checkins,
         plan,
-        healing: healing(&st, &p).await?,
-    }))
+        healing: healing(st, p).await?,
+        home_care,
+        just_logged,
+        areas: kb
+            .areas
+            .iter()
+            .map(|a| (a.code.clone(), a.name.clone()))
+            .collect(),
+        form,
+        errors,
+    })
+}
+
+/// The patient logs a home rolling; the clinic's home-care rules warn
+/// her at once, on the page she comes back to.
+pub async fn log_home_care(
+    State(st): State<AppState>,
+    csrf: CsrfToken,
+    headers: HeaderMap,
+    addr: ConnectInfo<SocketAddr>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let p = match signed_in(&st, &headers).await? {
+        Ok(p) => p,
+        Err(to) => return Ok(to),
+    };
+    let v = FormValues(f);
+    let (input, inflamed) = home_use_input(&v);
+    match needlepoint_practice::homecare::log(
+        &st,
+        &p,
+        &input,
+        inflamed,
+        &portal::actor(&p, ip(&addr)),
+    )
+    .await
+    {
+        Ok(e) => Ok(Redirect::to(&format!("/me?logged={}#home-care", e.id)).into_response()),
+        Err(Error::Invalid(inv)) => {
+            let page = home_page(&st, &csrf, &p, HomeQuery::default(), v, inv).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The home-care form's fields, and whether the skin was inflamed (`None`
+/// when unanswered: nothing is answered for the patient).
+pub fn home_use_input(
+    v: &FormValues,
+) -> (needlepoint_domain::homecare::HomeUseInput<'_>, Option<bool>) {
+    (
+        needlepoint_domain::homecare::HomeUseInput {
+            on: v.get("on"),
+            area: v.get("area"),
+            needle_mm: v.get("needle_mm"),
+            inflamed: false,
+        },
+        match v.get("inflamed") {
+            "yes" => Some(true),
+            "no" => Some(false),
+            _ => None,
+        },
+    )
 }
 
 /// Where the patient is in healing after her last signed session, from

@@ -435,7 +435,128 @@ async fn patients_sign_in_with_a_code_and_five_wrong_codes_lock_it(backend: Test
     assert_eq!(c.get("/me").await.status(), 303);
 }
 
+
+/// A client signed in as the patient, by a code sent to her e-mail.
+pub async fn patient_client(d: &DemoApp, p: &Patient) -> Client {
+    let mut c = Client::new(&d.app.base);
+    let email = p.details.email.as_ref().unwrap().to_string();
+    post(&mut c, "/me/sign-in", &[("address", &email)]).await;
+    let (code, _) = latest_code(d, p.id).await;
+    let (s, to, _) = post(&mut c, "/me/code", &[("address", &email), ("code", &code)]).await;
+    assert_eq!((s, to.as_str()), (StatusCode::SEE_OTHER, "/me"));
+    c
+}
+
+async fn home_rolling_is_logged_with_the_clinics_warnings(backend: TestBackend) {
+    let d = spawn_demo(backend).await;
+    let (p, a, _) = patient_with_next_sessions(&d).await;
+    let mut c = patient_client(&d, &p).await;
+    let tz = jiff::tz::TimeZone::get(&a.time_zone).unwrap();
+    let today = d.clock.now().to_zoned(tz.clone()).date();
+    let session_day = a.starts_at.to_zoned(tz).date();
+    // Refused where typed: the skin question unanswered, a day to come, a
+    // needle of no length.
+    let tomorrow = (today + jiff::Span::new().days(1)).to_string();
+    let (s, _, html) = post(
+        &mut c,
+        "/me/home-care",
+        &[("on", &tomorrow), ("area", "cheeks"), ("needle_mm", "0")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    for m in [
+        "Please answer: was the skin red",
+        "That day has not come yet.",
+        "Write the needle length",
+    ] {
+        assert!(html.contains(m), "{m}: {html}");
+    }
+    assert!(d.app.store.home_care(p.id).await.unwrap().is_empty());
+
+    // A 1 mm roller today, days before her session: logged, with the
+    // clinic's advice.
+    let (s, to, _) = post(
+        &mut c,
+        "/me/home-care",
+        &[
+            ("on", &today.to_string()),
+            ("area", "cheeks"),
+            ("needle_mm", "1.0"),
+            ("inflamed", "no"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let html = c.get(&to).await.text().await.unwrap();
+    assert!(html.contains("Logged. Please note"), "{html}");
+    assert!(html.contains("for the clinic only"), "the needle: {html}");
+    assert!(html.contains("Too close to your clinic session"), "{html}");
+    let log = d.app.store.home_care(p.id).await.unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].needle_um, 1000);
+    assert_eq!(log[0].logged_by, None, "she logged it herself");
+    assert_eq!(log[0].warnings.len(), 2, "{:?}", log[0].warnings);
+
+    // Staff see it on her pages, and the session's page warns.
+    let mut staff = d.client("clinician@demo.needlepoint.test").await;
+    let html = staff
+        .get(&format!("/patients/{}/home-care", p.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("by the patient") && html.contains("1.00 mm"),
+        "{html}"
+    );
+    let html = staff
+        .get(&format!("/patients/{}", p.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Home rolling on"), "an alert: {html}");
+    assert!(session_day > today);
+    let html = staff
+        .get(&format!("/appointments/{}", a.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("id=\"home-care-warning\"") && html.contains("logged home rolling"),
+        "{html}"
+    );
+    // Staff log one for her; the front desk may not.
+    let r = staff
+        .post_form(
+            &format!("/patients/{}/home-care", p.id),
+            &[
+                ("on", &today.to_string()),
+                ("area", "forehead"),
+                ("needle_mm", "0.25"),
+                ("inflamed", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let log = d.app.store.home_care(p.id).await.unwrap();
+    assert!(log[1].logged_by.is_some());
+    assert!(log[1]
+        .warnings
+        .iter()
+        .any(|w| w.contains("Never roll on red")));
+    let mut desk = d.client("frontdesk@demo.needlepoint.test").await;
+    assert_eq!(
+        desk.get(&format!("/patients/{}/home-care", p.id))
+            .await
+            .status(),
+        403
+    );
+}
+
 crate::both!(
     checkin_answers_are_checked_and_kept_once,
     patients_sign_in_with_a_code_and_five_wrong_codes_lock_it,
+    home_rolling_is_logged_with_the_clinics_warnings,
 );
