@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// How an adverse event ended, or that it has not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Ongoing,

@@ -148,6 +148,7 @@ impl Answers {
 
 /// What the patient is told, calmest first: the order is the urgency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Advice {
     /// All expected for the day: what is normal now.

@@ -247,6 +247,16 @@ fn table() -> Vec<Entry> {
         r(M::GET, "/api/v1/lots/{id}", ANY_STAFF, api::get_lot),
         r(M::GET, "/api/v1/lots/{id}/uses", CLINICAL, api::lot_uses),
         r(M::POST, "/api/v1/lots/{id}/recall", CLINICAL, api::recall_lot),
+        r(M::GET, "/api/v1/lots/{id}/adverse-events", CLINICAL, api::lot_adverse_events),
+        r(M::GET, "/api/v1/patients/{id}/checkins", CLINICAL, api::list_checkins),
+        r(M::GET, "/api/v1/checkins/{id}", CLINICAL, api::get_checkin),
+        r(M::POST, "/api/v1/checkins/{id}/review", CLINICAL, api::review_checkin),
+        r(M::POST, "/api/v1/sessions/{id}/adverse-events", CLINICAL, api::record_adverse_event),
+        r(M::GET, "/api/v1/adverse-events/{id}", CLINICAL, api::get_adverse_event),
+        r(M::POST, "/api/v1/adverse-events/{id}/amendments", CLINICAL, api::amend_adverse_event),
+        r(M::GET, "/api/v1/patients/{id}/adverse-events", CLINICAL, api::list_adverse_events),
+        r(M::GET, "/api/v1/patients/{id}/home-care", CLINICAL, api::list_home_care),
+        r(M::POST, "/api/v1/patients/{id}/home-care", CLINICAL, api::log_home_care),
     ]
 }
 

@@ -2,6 +2,7 @@
 //! description (`#[utoipa::path]`); [`openapi`] gathers them, and a test
 //! checks that the document and the route table list the same operations.
 
+mod after;
 mod appointments;
 mod charting;
 mod json;
@@ -13,6 +14,7 @@ mod screening;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+pub use after::*;
 pub use appointments::*;
 pub use charting::*;
 pub use json::ApiJson;
@@ -84,6 +86,16 @@ pub use screening::*;
         charting::get_lot,
         charting::lot_uses,
         charting::recall_lot,
+        after::list_checkins,
+        after::get_checkin,
+        after::review_checkin,
+        after::record_adverse_event,
+        after::get_adverse_event,
+        after::amend_adverse_event,
+        after::list_adverse_events,
+        after::lot_adverse_events,
+        after::list_home_care,
+        after::log_home_care,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -94,6 +106,7 @@ pub use screening::*;
         (name = "scheduling", description = "Free times, appointments, moving and cancelling them, and booking a plan's course"),
         (name = "charting", description = "Session charts: checklist, zones, lots used, sign-off and amendments"),
         (name = "inventory", description = "Needle cartridges, rollers and products by lot; recalls"),
+        (name = "after the session", description = "Check-ins and their triage, the adverse-event register, and the home-care log"),
     )
 )]
 pub struct ApiDoc;

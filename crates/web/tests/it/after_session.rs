@@ -4,7 +4,7 @@
 //! lock the address whether or not anyone has it, another patient's
 //! appointment or check-in not found).
 
-use crate::common::{location, spawn_demo, Body, Client, DemoApp};
+use crate::common::{json_call, location, spawn_demo, Body, Client, DemoApp};
 use jiff::SignedDuration;
 use needlepoint_domain::appointment::AppointmentStatus;
 use needlepoint_practice::signin::token_hash;
@@ -435,7 +435,6 @@ async fn patients_sign_in_with_a_code_and_five_wrong_codes_lock_it(backend: Test
     assert_eq!(c.get("/me").await.status(), 303);
 }
 
-
 /// A client signed in as the patient, by a code sent to her e-mail.
 pub async fn patient_client(d: &DemoApp, p: &Patient) -> Client {
     let mut c = Client::new(&d.app.base);
@@ -555,7 +554,164 @@ async fn home_rolling_is_logged_with_the_clinics_warnings(backend: TestBackend) 
     );
 }
 
+async fn the_api_records_adverse_events_and_reads_checkins_and_home_care(backend: TestBackend) {
+    use serde_json::json;
+    let d = spawn_demo(backend).await;
+    let k = day3_checkin(&d).await;
+    let mut c = d.client("clinician@demo.needlepoint.test").await;
+    let session = k.chart.id;
+    let tz = jiff::tz::TimeZone::get("Europe/London").unwrap();
+    let today = d.clock.now().to_zoned(tz.clone()).date();
+    let (s, list) = json_call(
+        &mut c,
+        Method::GET,
+        &format!("/api/v1/patients/{}/checkins", k.chart.patient_id),
+        serde_json::Value::Null,
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(list
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["id"] == k.checkin.id && x["day"] == 3 && x["answered_at"].is_null()));
+
+    // Bad input: refused by field, nothing recorded.
+    let event = |grade: i64, onset: &str| {
+        json!({
+            "term": "skin_infection",
+            "onset": onset,
+            "grade": grade,
+            "outcome": "ongoing",
+            "lot_ids": [k.cartridge_lot],
+            "checkin_id": k.checkin.id,
+        })
+    };
+    let path = format!("/api/v1/sessions/{session}/adverse-events");
+    let session_day = d
+        .app
+        .store
+        .appointment(k.chart.appointment_id)
+        .await
+        .unwrap()
+        .starts_at
+        .to_zoned(tz)
+        .date();
+    let before = (session_day - jiff::Span::new().days(1)).to_string();
+    let future = (today + jiff::Span::new().days(1)).to_string();
+    for (body, field) in [
+        (event(6, &today.to_string()), "grade"),
+        (event(2, &before), "onset"),
+        (event(2, &future), "onset"),
+        (
+            json!({ "term": "skin_hyperpigmentation", "onset": today.to_string(), "grade": 3, "outcome": "ongoing" }),
+            "grade",
+        ),
+    ] {
+        let (s, v) = json_call(&mut c, Method::POST, &path, body).await;
+        assert_eq!(s, 422, "{v}");
+        assert!(
+            v["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["field"] == field),
+            "{field}: {v}"
+        );
+    }
+    assert!(d
+        .app
+        .store
+        .patient_adverse_events(k.chart.patient_id)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let (s, e) = json_call(&mut c, Method::POST, &path, event(2, &today.to_string())).await;
+    assert_eq!(s, 201, "{e}");
+    assert_eq!(e["versions"][0]["grade"], 2);
+    assert_eq!(e["versions"][0]["wording_verified"], false);
+    assert!(!e["versions"][0]["grade_words"].as_str().unwrap().is_empty());
+    let id = e["id"].as_i64().unwrap();
+    let (_, by_lot) = json_call(
+        &mut c,
+        Method::GET,
+        &format!("/api/v1/lots/{}/adverse-events", k.cartridge_lot),
+        serde_json::Value::Null,
+    )
+    .await;
+    assert_eq!(by_lot[0]["id"], id);
+    // An amendment needs its reason and the version it amends.
+    let mut amend = event(3, &today.to_string());
+    amend["version"] = json!(1);
+    let (s, v) = json_call(
+        &mut c,
+        Method::POST,
+        &format!("/api/v1/adverse-events/{id}/amendments"),
+        amend.clone(),
+    )
+    .await;
+    assert_eq!(s, 422, "{v}");
+    amend["reason"] = json!("Spreading despite antibiotics");
+    let (s, v) = json_call(
+        &mut c,
+        Method::POST,
+        &format!("/api/v1/adverse-events/{id}/amendments"),
+        amend.clone(),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["versions"].as_array().unwrap().len(), 2);
+    let (s, _) = json_call(
+        &mut c,
+        Method::POST,
+        &format!("/api/v1/adverse-events/{id}/amendments"),
+        amend,
+    )
+    .await;
+    assert_eq!(s, 409, "the version was amended already");
+
+    // The home-care log.
+    let (s, v) = json_call(
+        &mut c,
+        Method::POST,
+        &format!("/api/v1/patients/{}/home-care", k.chart.patient_id),
+        json!({ "used_on": today.to_string(), "area": "cheeks", "needle_mm": "0.2", "inflamed": false }),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["needle_um"], 200);
+    let (s, v) = json_call(
+        &mut c,
+        Method::POST,
+        &format!("/api/v1/patients/{}/home-care", k.chart.patient_id),
+        json!({ "used_on": "soon", "area": "knees", "needle_mm": "0.2", "inflamed": false }),
+    )
+    .await;
+    assert_eq!(s, 422, "{v}");
+    let (_, log) = json_call(
+        &mut c,
+        Method::GET,
+        &format!("/api/v1/patients/{}/home-care", k.chart.patient_id),
+        serde_json::Value::Null,
+    )
+    .await;
+    assert_eq!(log.as_array().unwrap().len(), 1);
+
+    // The front desk reads none of it.
+    let mut desk = d.client("frontdesk@demo.needlepoint.test").await;
+    let (s, _) = json_call(
+        &mut desk,
+        Method::GET,
+        &format!("/api/v1/adverse-events/{id}"),
+        serde_json::Value::Null,
+    )
+    .await;
+    assert_eq!(s, 403);
+}
+
 crate::both!(
+    the_api_records_adverse_events_and_reads_checkins_and_home_care,
     checkin_answers_are_checked_and_kept_once,
     patients_sign_in_with_a_code_and_five_wrong_codes_lock_it,
     home_rolling_is_logged_with_the_clinics_warnings,
