@@ -1493,14 +1493,13 @@ impl KnowledgeBase {
                 });
             }
         }
+        out.extend(self.after_session_settings());
         out
     }
 
-    /// The values of check-ins and home-care advice a clinic may change.
-    /// Not in [`KnowledgeBase::settings`] yet: the rules page lists them
-    /// once check-ins and the home-care log reach patients (issue #16), so
-    /// that no setting there is without effect.
-    pub fn after_session_settings(&self) -> Vec<Setting> {
+    /// The values of check-ins and home-care advice a clinic may change
+    /// (part of [`KnowledgeBase::settings`]).
+    fn after_session_settings(&self) -> Vec<Setting> {
         let mut out = vec![];
         out.push(Setting {
             key: "checkins.days".into(),

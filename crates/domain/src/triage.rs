@@ -264,8 +264,13 @@ pub fn triage(kb: &KnowledgeBase, day: u32, answers: &Answers) -> Triage {
         normal_today: kb
             .aftercare
             .iter()
+            // A step for some patients only (its `when`) is not said to be
+            // normal for all: triage does not read the history.
             .filter(|s| {
-                s.kind == AftercareKind::Expect && s.from_hours <= hour && hour < s.to_hours
+                s.kind == AftercareKind::Expect
+                    && s.when.is_none()
+                    && s.from_hours <= hour
+                    && hour < s.to_hours
             })
             .map(|s| s.text.clone())
             .collect(),

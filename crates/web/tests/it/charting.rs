@@ -607,10 +607,56 @@ async fn lots_are_checked_and_stock_moves_at_signoff(b: TestBackend) {
         aftercare(st.patient_messages(f.c.patient_id, 100).await.unwrap()).is_empty(),
         "a refused signature sends nothing"
     );
+    assert!(st
+        .patient_checkins(f.c.patient_id)
+        .await
+        .unwrap()
+        .is_empty());
+    // This clinic asks on days 2 and 5 (its rules page, with a reason).
+    let r = owner
+        .post_form(
+            &format!("/settings/clinics/{}/rules", f.c.clinic_id),
+            &[
+                ("key", "checkins.days"),
+                ("value", "2, 5"),
+                ("reason", "Our nurses call on day 1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
     let r = nurse
         .post_form(&format!("/sessions/{chart}/sign"), &[("version", &v)])
         .await;
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    // The check-ins come with the signature, on the clinic's days, each
+    // with its link queued for 09:00 that day (the link opens this server).
+    let checkins = st.patient_checkins(f.c.patient_id).await.unwrap();
+    assert_eq!(checkins.iter().map(|k| k.day).collect::<Vec<_>>(), [2, 5]);
+    let links: Vec<_> = st
+        .patient_messages(f.c.patient_id, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.kind == "checkin_link")
+        .collect();
+    assert_eq!(links.len(), 2);
+    for m in &links {
+        assert!(
+            m.body.contains(&format!("{}/checkin/", f.c.app.base)),
+            "{}",
+            m.body
+        );
+        let local = m
+            .due_at
+            .to_zoned(jiff::tz::TimeZone::get("Europe/London").unwrap())
+            .time();
+        assert_eq!(local, jiff::civil::time(9, 0, 0, 0));
+        assert!(checkins.iter().any(|k| k.due_at == m.due_at));
+    }
+    assert_eq!(
+        checkins[0].expires_at, checkins[1].due_at,
+        "each works until the next"
+    );
     assert_eq!(st.lot(f.cartridge).await.unwrap().quantity, 9);
     assert_eq!(st.lot(f.serum).await.unwrap().quantity, 3);
     // The aftercare goes to the patient with the signature: every step
