@@ -938,6 +938,17 @@ pub async fn print(
     Path((id, pid)): Path<(i64, i64)>,
 ) -> Result<Response, PageError> {
     let (p, r) = own_plan(&st, &caller, id, pid).await?;
+    print_page(&st, &p, &r).await
+}
+
+/// The plan as printed, with its quote and signed consent: for staff,
+/// and for the patient from her own page.
+pub(super) async fn print_page(
+    st: &AppState,
+    p: &Patient,
+    r: &PlanRecord,
+) -> Result<Response, PageError> {
+    let pid = r.id;
     let kb = st.clinic_kb(p.clinic_id).await?;
     let clinic = st.store.clinic(p.clinic_id).await?;
     let consent = st
@@ -948,7 +959,7 @@ pub async fn print(
         .find(|c| c.plan_version == r.version);
     let quote = match &r.quote {
         Some(q) => Some(q.clone()),
-        None => planning::quote_for(&st, p.clinic_id, &r.plan).await?.ok(),
+        None => planning::quote_for(st, p.clinic_id, &r.plan).await?.ok(),
     };
     let page = PrintPage {
         clinic: clinic.details.name.clone(),

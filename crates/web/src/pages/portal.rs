@@ -221,8 +221,8 @@ struct HomePage {
     upcoming: Vec<MyAppointment>,
     /// Check-ins to answer now: (id, day).
     checkins: Vec<(i64, u32)>,
-    /// The plan in force: title and status.
-    plan: Option<(String, &'static str)>,
+    /// Her plans, newest first: (id, title, status, consent signed).
+    plans: Vec<(i64, String, &'static str, bool)>,
     /// Where the last session's healing is: (when it was, what to do now,
     /// what is normal now, warning signs).
     healing: Option<Healing>,
@@ -323,9 +323,24 @@ async fn home_page(
         .filter(|c| c.due_at <= now && c.expires_at > now && c.answered_at.is_none())
         .map(|c| (c.id, c.day))
         .collect();
-    let plan = needlepoint_practice::booking::active_plan(st, p)
-        .await?
-        .map(|r| (super::patients::plan_title(&st.kb, &r), r.status.label()));
+    let mut plans = vec![];
+    for r in st.store.plans(p.id).await?.into_iter().rev() {
+        if r.status == needlepoint_domain::plan::PlanStatus::Cancelled {
+            continue;
+        }
+        let signed = st
+            .store
+            .consents(r.id)
+            .await?
+            .iter()
+            .any(|c| c.plan_version == r.version);
+        plans.push((
+            r.id,
+            super::patients::plan_title(&kb, &r),
+            r.status.label(),
+            signed,
+        ));
+    }
     Ok(HomePage {
         csrf: csrf.0.clone(),
         clinic_phone: clinic.phone.clone().unwrap_or_default(),
@@ -342,7 +357,7 @@ async fn home_page(
         },
         upcoming,
         checkins,
-        plan,
+        plans,
         healing: healing(st, p).await?,
         home_care,
         just_logged,
@@ -447,6 +462,23 @@ async fn healing(st: &AppState, p: &Patient) -> Result<Option<Healing>, PageErro
             .flat_map(|(_, signs)| signs.iter().cloned())
             .collect(),
     }))
+}
+
+/// One of her plans as printed, with its quote and signed consent.
+pub async fn print_plan(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let p = match signed_in(&st, &headers).await? {
+        Ok(p) => p,
+        Err(to) => return Ok(to),
+    };
+    let r = st.store.plan(id).await?;
+    if r.patient_id != p.id {
+        return Err(PageError::NotFound);
+    }
+    super::plans::print_page(&st, &p, &r).await
 }
 
 pub async fn checkin_form(

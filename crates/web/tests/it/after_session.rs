@@ -627,6 +627,24 @@ async fn the_api_records_adverse_events_and_reads_checkins_and_home_care(backend
         .unwrap()
         .is_empty());
 
+    // The page's form refuses the same, each beside its field.
+    let r = c
+        .post_form(
+            &format!("/sessions/{session}/adverse-events"),
+            &[
+                ("term", "skin_infection"),
+                ("onset", &before),
+                ("grade", "6"),
+                ("outcome", "ongoing"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    for m in ["Choose a grade from 1 to 5.", "The onset is before the session"] {
+        assert!(html.contains(m), "{m}: {html}");
+    }
+    assert!(html.contains("Nothing has been saved yet."));
     let (s, e) = json_call(&mut c, Method::POST, &path, event(2, &today.to_string())).await;
     assert_eq!(s, 201, "{e}");
     assert_eq!(e["versions"][0]["grade"], 2);
@@ -710,7 +728,95 @@ async fn the_api_records_adverse_events_and_reads_checkins_and_home_care(backend
     assert_eq!(s, 403);
 }
 
+async fn a_patient_cancels_with_the_fee_shown_and_reads_her_plan(backend: TestBackend) {
+    let d = spawn_demo(backend).await;
+    let st = d.app.store.clone();
+    let (p, a, _) = patient_with_next_sessions(&d).await;
+    d.clock.set(a.starts_at - SignedDuration::from_hours(24));
+    let mut c = patient_client(&d, &p).await;
+    let home = c.get("/me").await.text().await.unwrap();
+    let plan = a.plan_id.unwrap();
+    assert!(home.contains(&format!("/me/plans/{plan}")), "{home}");
+    let print = c.get(&format!("/me/plans/{plan}")).await;
+    assert_eq!(print.status(), 200);
+    let html = print.text().await.unwrap();
+    assert!(html.contains(&p.details.full_name()), "{html}");
+    // Another patient's plan is not found.
+    let theirs = st
+        .appointments(
+            a.clinic_id,
+            d.clock.now(),
+            d.clock.now() + SignedDuration::from_hours(24 * 60),
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|x| x.patient_id != p.id && x.plan_id.is_some())
+        .unwrap();
+    assert_eq!(
+        c.get(&format!("/me/plans/{}", theirs.plan_id.unwrap()))
+            .await
+            .status(),
+        404
+    );
+
+    // A day before: the fee first; a fee not the one shown is refused.
+    let form = c
+        .get(&format!("/me/appointments/{}/cancel", a.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        form.contains("cancelling it now costs <strong>£40.00</strong>"),
+        "{form}"
+    );
+    let (s, _, html) = post(
+        &mut c,
+        &format!("/me/appointments/{}/cancel", a.id),
+        &[("fee", "0")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("has changed since you saw it"), "{html}");
+    assert_eq!(
+        st.appointment(a.id).await.unwrap().status,
+        AppointmentStatus::Booked
+    );
+    let (s, to, _) = post(
+        &mut c,
+        &format!("/me/appointments/{}/cancel", a.id),
+        &[("fee", "4000")],
+    )
+    .await;
+    assert_eq!(
+        (s, to.as_str()),
+        (StatusCode::SEE_OTHER, "/me?done=cancelled")
+    );
+    let done = st.appointment(a.id).await.unwrap();
+    assert_eq!(done.status, AppointmentStatus::Cancelled);
+    assert_eq!(done.fee_minor, Some(4000));
+    assert_eq!(done.cancelled_by.as_deref(), Some("patient"));
+    let told = st.patient_messages(p.id, 5).await.unwrap();
+    assert!(
+        told.iter()
+            .any(|m| m.kind == "cancellation" && m.body.contains("£40.00")),
+        "{told:?}"
+    );
+    // Once cancelled, nothing more to change.
+    assert_eq!(
+        c.post_form(
+            &format!("/me/appointments/{}/cancel", a.id),
+            &[("fee", "0")]
+        )
+        .await
+        .status(),
+        422
+    );
+}
+
 crate::both!(
+    a_patient_cancels_with_the_fee_shown_and_reads_her_plan,
     the_api_records_adverse_events_and_reads_checkins_and_home_care,
     checkin_answers_are_checked_and_kept_once,
     patients_sign_in_with_a_code_and_five_wrong_codes_lock_it,
