@@ -100,6 +100,11 @@ struct Sample {
     intake_token: String,
     consent_token: String,
     feed_token: String,
+    /// After a signed session: a check-in (with its link), an adverse
+    /// event, and the patient's session on her own page.
+    checkin: i64,
+    checkin_token: String,
+    adverse: i64,
     /// The clinic's today, for routes that take dates.
     today: jiff::civil::Date,
 }
@@ -130,6 +135,9 @@ impl Sample {
                 "assets" => "app.css".into(),
                 "feed" => self.feed_token.clone(),
                 "intake" => self.intake_token.clone(),
+                "checkin" => self.checkin_token.clone(),
+                "checkins" => self.checkin.to_string(),
+                "adverse-events" => self.adverse.to_string(),
                 "consent" => self.consent_token.clone(),
                 _ => {
                     return Err(format!(
@@ -499,7 +507,24 @@ async fn sample(store: &Arc<dyn Store>, owner_id: i64, owner: &mut Client) -> Sa
             store.patient_messages(patient.id, 1).await.unwrap()[0].id
         }
     };
+    let (checkin, checkin_token, adverse) =
+        after_session(&store, &clinic, patient.id, lot, &by, now).await;
+    // The owner's browser is also signed in as the patient on her page.
+    let patient_token = signin::random_token();
+    store
+        .create_patient_session(
+            &signin::token_hash(&patient_token),
+            patient.id,
+            now + jiff::SignedDuration::from_hours(12),
+            now,
+        )
+        .await
+        .unwrap();
+    owner.cookies.push(("np_patient".into(), patient_token));
     Sample {
+        checkin,
+        checkin_token,
+        adverse,
         clinic: clinic.id,
         patient: patient.id,
         practitioner,
@@ -515,6 +540,119 @@ async fn sample(store: &Arc<dyn Store>, owner_id: i64, owner: &mut Client) -> Sa
         feed_token,
         today,
     }
+}
+
+/// A session signed today with a day-3 check-in (a fresh link each run),
+/// an adverse event linked to its lot, and a home rolling logged: the
+/// after-the-session pages' records. Returns (check-in, its token, event).
+async fn after_session(
+    store: &Arc<dyn Store>,
+    clinic: &needlepoint_store::Clinic,
+    patient: i64,
+    lot: i64,
+    by: &Actor,
+    now: jiff::Timestamp,
+) -> (i64, String, i64) {
+    let start = jiff::Timestamp::from_second(now.as_second() / 300 * 300).unwrap();
+    let a = store
+        .book(
+            &[NewAppointment {
+                clinic_id: clinic.id,
+                patient_id: patient,
+                plan_id: None,
+                session_number: None,
+                kind: AppointmentKind::Session,
+                practitioner_id: None,
+                room_id: None,
+                device_id: None,
+                starts_at: start,
+                ends_at: start + jiff::SignedDuration::from_mins(90),
+                local_start: "today".into(),
+                time_zone: clinic.details.time_zone.clone(),
+                window_override: None,
+                areas: None,
+            }],
+            by,
+            now,
+        )
+        .await
+        .unwrap()
+        .remove(0);
+    let c = store.open_chart(&a, None, by, now).await.unwrap();
+    let c = store.start_chart(c.id, &[], by, now).await.unwrap();
+    let zone = needlepoint_domain::charting::ZoneRecord {
+        zone: "cheeks".into(),
+        depth: needlepoint_domain::Depth::from_micrometres(1000).unwrap(),
+        passes: 3,
+        device: "skinpen".into(),
+        speed: "single speed".into(),
+        endpoint: needlepoint_domain::charting::Endpoint::Erythema,
+        notes: String::new(),
+        override_reason: None,
+        flag: None,
+    };
+    store.save_zone(c.id, &zone, by, now).await.unwrap();
+    let c = store
+        .add_chart_lot(c.id, lot, 1, None, by, now)
+        .await
+        .unwrap();
+    let token = signin::random_token();
+    let day3 = needlepoint_store::NewCheckin {
+        day: 3,
+        token_hash: signin::token_hash(&token),
+        due_at: now,
+        expires_at: now + jiff::SignedDuration::from_hours(24 * 7),
+    };
+    let c = store
+        .sign_chart(c.id, c.version, false, &[], &[day3], by, now)
+        .await
+        .unwrap();
+    let checkin = store
+        .checkin_by_token(&signin::token_hash(&token), now)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let today = now
+        .to_zoned(jiff::tz::TimeZone::get(&clinic.details.time_zone).unwrap())
+        .date();
+    let event = needlepoint_domain::adverse::AdverseEvent {
+        term: "skin_infection".into(),
+        specify: None,
+        onset: today,
+        grade: 2,
+        expected: false,
+        serious: false,
+        actions: "Oral antibiotics".into(),
+        outcome: needlepoint_domain::adverse::Outcome::Ongoing,
+        resolved_on: None,
+    };
+    let adverse = store
+        .record_adverse_event(
+            &needlepoint_store::NewAdverseEvent {
+                chart_id: c.id,
+                checkin_id: Some(checkin),
+                event,
+                zones: vec!["cheeks".into()],
+                lot_ids: vec![lot],
+            },
+            by,
+            now,
+        )
+        .await
+        .unwrap()
+        .id;
+    let used = needlepoint_domain::homecare::HomeUse {
+        on: today,
+        area: "cheeks".into(),
+        needle: needlepoint_domain::Depth::from_micrometres(250).unwrap(),
+        inflamed: false,
+    };
+    store
+        .add_home_care(patient, &used, &[], by, now)
+        .await
+        .unwrap();
+    (checkin, token, adverse)
 }
 
 /// A small real photo.
@@ -611,7 +749,8 @@ async fn measure(backend: &str) -> bool {
     let mut rows = vec![];
     let started = Instant::now();
     for route in needlepoint_web::routes::all() {
-        if route.method != Method::GET {
+        // A single-use sign-in link answers once: nothing to time.
+        if route.method != Method::GET || route.path == "/me/link/{token}" {
             continue;
         }
         let path = match (sample.fill(route.path), sample.query(&doc, route.path)) {

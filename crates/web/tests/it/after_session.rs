@@ -641,7 +641,10 @@ async fn the_api_records_adverse_events_and_reads_checkins_and_home_care(backend
         .await;
     assert_eq!(r.status(), 422);
     let html = r.text().await.unwrap();
-    for m in ["Choose a grade from 1 to 5.", "The onset is before the session"] {
+    for m in [
+        "Choose a grade from 1 to 5.",
+        "The onset is before the session",
+    ] {
         assert!(html.contains(m), "{m}: {html}");
     }
     assert!(html.contains("Nothing has been saved yet."));
