@@ -123,6 +123,7 @@ pub async fn live(
     d.todays_list([who(10)?, who(24)?, who(22)?, who(30)?])
         .await?;
     d.recall().await?;
+    d.check_ins(&[who(4)?, who(3)?]).await?;
     d.post().await?;
     Ok(())
 }
@@ -499,6 +500,53 @@ impl Demo {
             let (_, failed) = deliver_due(&self.cx, &mailbox, due).await?;
             if failed > 0 {
                 bail!("the demo's mailbox refused a message");
+            }
+        }
+        Ok(())
+    }
+
+    /// The patients of the courses under way answer their check-ins a few
+    /// hours after each link: all as expected, but the last of the last
+    /// patient reports more swelling than expected, which waits on Today
+    /// for a clinician.
+    async fn check_ins(&self, patients: &[Patient]) -> anyhow::Result<()> {
+        use needlepoint_domain::triage::Answers;
+        for (n, p) in patients.iter().enumerate() {
+            let list = self.cx.store.patient_checkins(p.id).await?;
+            let due: Vec<_> = list
+                .iter()
+                .filter(|k| self.has_come(k.due_at + SignedDuration::from_hours(3)))
+                .filter(|k| k.answered_at.is_none())
+                .collect();
+            for (i, k) in due.iter().enumerate() {
+                self.set(k.due_at + SignedDuration::from_hours(3))?;
+                let last = n + 1 == patients.len() && i + 1 == due.len();
+                let levels: &[(&str, u8)] = match (k.day, last) {
+                    (_, true) => &[("swelling", 2), ("redness", 1)],
+                    (1, _) => &[("redness", 1), ("pain", 2)],
+                    _ => &[],
+                };
+                let answers = Answers {
+                    levels: needlepoint_domain::triage::QUESTIONS
+                        .iter()
+                        .map(|q| {
+                            let v = levels
+                                .iter()
+                                .find(|(c, _)| *c == q.code)
+                                .map_or(0, |(_, v)| *v);
+                            (q.code.to_string(), v)
+                        })
+                        .collect(),
+                    note: if last {
+                        "My cheeks are puffier than yesterday.".into()
+                    } else {
+                        String::new()
+                    },
+                };
+                needlepoint_practice::checkins::answer(&self.cx, &self.data_dir, k, answers, None)
+                    .await
+                    .map_err(failed("answering a check-in"))?
+                    .map_err(|r| anyhow!("demo check-in refused: {r:?}"))?;
             }
         }
         Ok(())

@@ -121,6 +121,22 @@ async fn the_demo_is_a_clinic_in_the_middle_of_its_life(b: TestBackend) {
         .expect("a recalled lot");
     assert!(!store.lot_uses(recalled.id).await.unwrap().is_empty());
 
+    // Check-ins answered after the sessions, one waiting for a clinician.
+    let mut answered = vec![];
+    for p in &patients {
+        answered.extend(
+            store
+                .patient_checkins(p.id)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|k| k.answered_at.is_some()),
+        );
+    }
+    assert!(answered.len() >= 3, "{answered:?}");
+    assert!(answered.iter().all(|k| k.answered_at.unwrap() <= now));
+    assert_eq!(answered.iter().filter(|k| k.flagged()).count(), 1);
+
     // Messages sent (into the mailbox) and still scheduled; low stock.
     let messages = store.messages(bristol.id, 1000).await.unwrap();
     let kinds: BTreeSet<&str> = messages.iter().map(|m| m.kind.as_str()).collect();
