@@ -242,12 +242,19 @@ pub async fn fee_now(cx: &Context, a: &Appointment) -> Result<(CancellationPolic
 /// A move the patient asked for, checked by the same rules as staff
 /// booking (opening hours, free practitioner and room, the healing windows
 /// with the sessions before and after: a patient cannot override them).
-pub async fn plan_move(cx: &Context, a: &Appointment, local: &str) -> Result<Vec<Move>> {
+/// `move_later`: the course's later sessions move along, each at its
+/// weekday and time where free, as staff may move them.
+pub async fn plan_move(
+    cx: &Context,
+    a: &Appointment,
+    local: &str,
+    move_later: bool,
+) -> Result<Vec<Move>> {
     changeable(cx, a)?;
     let local = local
         .trim()
         .parse::<jiff::civil::DateTime>()
-        .map_err(|_| Error::invalid("when", "Choose the new day and time."))?;
+        .map_err(|_| Error::invalid("to", "Choose the new day and time."))?;
     crate::booking::plan_move(
         cx,
         a,
@@ -255,7 +262,7 @@ pub async fn plan_move(cx: &Context, a: &Appointment, local: &str) -> Result<Vec
             local: Some(local),
             practitioner: None,
             window_override: None,
-            move_later: false,
+            move_later,
         },
     )
     .await
@@ -268,17 +275,19 @@ pub async fn move_appointment(
     p: &Patient,
     a: &Appointment,
     local: &str,
+    move_later: bool,
     fee_shown: i64,
     ip: Option<String>,
 ) -> Result<Vec<Appointment>> {
-    let mut moves = plan_move(cx, a, local).await?;
+    let mut moves = plan_move(cx, a, local, move_later).await?;
     let (_, fee) = fee_now(cx, a).await?;
     if fee != fee_shown {
         return Err(Error::refused(
             "The fee for changing this appointment has changed since you saw it; check it again.",
         ));
     }
-    for m in &mut moves {
+    // The fee is for the appointment inside the notice period, the first.
+    if let Some(m) = moves.first_mut() {
         m.fee_minor = Some(fee).filter(|f| *f > 0);
     }
     let before = match a.plan_id {

@@ -523,6 +523,11 @@ struct ChangePage {
     to: String,
     /// The new time in words, once checked: the confirming step.
     to_words: Option<String>,
+    /// The course's later sessions may move along (and are asked to).
+    has_later: bool,
+    move_later: bool,
+    /// The later sessions' new times, in words, once checked.
+    later_words: Vec<String>,
     fee: i64,
     fee_words: String,
     policy: String,
@@ -545,6 +550,17 @@ async fn change_page(
         when: local_time(a.starts_at, &a.time_zone),
         to: String::new(),
         to_words: None,
+        has_later: match a.plan_id {
+            Some(pid) => {
+                needlepoint_practice::booking::booked_sessions(st, &st.store.plan(pid).await?)
+                    .await?
+                    .iter()
+                    .any(|x| x.session_number > a.session_number)
+            }
+            None => false,
+        },
+        move_later: false,
+        later_words: vec![],
         fee,
         fee_words: format_money(fee, &currency),
         policy: if policy.notice_hours == 0 || policy.fee_minor == 0 {
@@ -601,20 +617,27 @@ pub async fn move_submit(
     let v = FormValues(f);
     let mut page = change_page(&st, &csrf, &a, "move").await?;
     page.to = v.get("to").trim().to_string();
+    page.move_later = v.get("later") == "yes";
     let result = if v.get("confirm") == "yes" {
         let shown = v.get("fee").parse().unwrap_or(-1);
-        portal::move_appointment(&st, &p, &a, &page.to, shown, ip(&addr))
+        portal::move_appointment(&st, &p, &a, &page.to, page.move_later, shown, ip(&addr))
             .await
-            .map(|_| None)
+            .map(|_| vec![])
     } else {
-        portal::plan_move(&st, &a, &page.to)
+        portal::plan_move(&st, &a, &page.to, page.move_later)
             .await
-            .map(|m| m.first().map(|m| local_time(m.starts_at, &a.time_zone)))
+            .map(|moves| {
+                moves
+                    .iter()
+                    .map(|m| local_time(m.starts_at, &a.time_zone))
+                    .collect()
+            })
     };
     match result {
-        Ok(None) => Ok(Redirect::to("/me?done=moved").into_response()),
-        Ok(Some(words)) => {
-            page.to_words = Some(words);
+        Ok(words) if words.is_empty() => Ok(Redirect::to("/me?done=moved").into_response()),
+        Ok(mut words) => {
+            page.to_words = Some(words.remove(0));
+            page.later_words = words;
             Ok(render(&page))
         }
         Err(e) if e.is_answer_to_input() => {

@@ -819,7 +819,94 @@ async fn a_patient_cancels_with_the_fee_shown_and_reads_her_plan(backend: TestBa
     );
 }
 
+async fn a_patient_moves_a_session_with_the_rest_of_her_course(backend: TestBackend) {
+    let d = spawn_demo(backend).await;
+    let st = d.app.store.clone();
+    let now = d.clock.now();
+    let cx = needlepoint_practice::Context::new(
+        st.clone(),
+        needlepoint_knowledge::shipped().unwrap(),
+        needlepoint_practice::Clock::fixed(now),
+    );
+    // A booked session of a course with sessions after it that can move a
+    // few days later, the rest following (found by the same rules).
+    let ahead = st
+        .appointments(
+            bristol(&d).await,
+            now + SignedDuration::from_hours(24 * 3),
+            now + SignedDuration::from_hours(24 * 120),
+        )
+        .await
+        .unwrap();
+    let mut found = None;
+    'search: for a in ahead.iter().filter(|a| {
+        a.kind.is_session() && a.status == AppointmentStatus::Booked && a.plan_id.is_some()
+    }) {
+        let later: Vec<_> = ahead
+            .iter()
+            .filter(|b| b.plan_id == a.plan_id && b.session_number > a.session_number)
+            .collect();
+        let with_email = st
+            .patient(a.patient_id)
+            .await
+            .unwrap()
+            .details
+            .email
+            .is_some();
+        if later.is_empty() || !with_email {
+            continue;
+        }
+        let tz = jiff::tz::TimeZone::get(&a.time_zone).unwrap();
+        let at = a.starts_at.to_zoned(tz).datetime();
+        for days in 1..4 {
+            let to = (at + jiff::Span::new().days(days)).to_string();
+            if needlepoint_practice::portal::plan_move(&cx, a, &to, true)
+                .await
+                .is_ok()
+            {
+                found = Some((a.clone(), later[0].clone(), to));
+                break 'search;
+            }
+        }
+    }
+    let (a, next, to) = found.expect("a course whose session can move with the rest");
+    let p = st.patient(a.patient_id).await.unwrap();
+    let mut c = patient_client(&d, &p).await;
+    let path = format!("/me/appointments/{}/move", a.id);
+    let form = c.get(&path).await.text().await.unwrap();
+    assert!(form.contains("id=\"move-later\""), "{form}");
+    assert!(!form.contains("id=\"change-fee\""), "days ahead: no fee");
+    let to = &to[..16];
+    let (s, _, html) = post(&mut c, &path, &[("to", to), ("later", "yes"), ("fee", "0")]).await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    assert!(html.contains("Your later sessions move to"), "{html}");
+    let (s, where_to, _) = post(
+        &mut c,
+        &path,
+        &[
+            ("to", to),
+            ("later", "yes"),
+            ("confirm", "yes"),
+            ("fee", "0"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (s, where_to.as_str()),
+        (StatusCode::SEE_OTHER, "/me?done=moved")
+    );
+    let moved = st.appointment(a.id).await.unwrap();
+    assert!(moved.starts_at > a.starts_at);
+    assert_eq!(moved.fee_minor, None);
+    assert_ne!(
+        st.appointment(next.id).await.unwrap().starts_at,
+        next.starts_at,
+        "the next moved along"
+    );
+}
+
 crate::both!(
+    a_patient_moves_a_session_with_the_rest_of_her_course,
     a_patient_cancels_with_the_fee_shown_and_reads_her_plan,
     the_api_records_adverse_events_and_reads_checkins_and_home_care,
     checkin_answers_are_checked_and_kept_once,

@@ -236,7 +236,7 @@ async fn a_patient_moves_her_session_on_her_page(backend: TestBackend) {
             continue;
         }
         let at = at.to_string();
-        if needlepoint_practice::portal::plan_move(&cx, &a, &at)
+        if needlepoint_practice::portal::plan_move(&cx, &a, &at, false)
             .await
             .is_ok()
         {
