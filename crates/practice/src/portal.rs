@@ -204,6 +204,25 @@ pub async fn sign_out(cx: &Context, token: &str) -> Result<()> {
         .await?)
 }
 
+/// A new intake link for the patient to update her health answers from
+/// her page: the same form and the same wait for a clinician to confirm
+/// as an intake link sent by the clinic. Returns the link's token.
+pub async fn intake_link(cx: &Context, p: &Patient, ip: Option<String>) -> Result<String> {
+    let token = crate::signin::random_token();
+    let now = cx.now();
+    // An hour is enough to answer now; she asks again for another.
+    cx.store
+        .create_intake_link(
+            p.id,
+            &crate::signin::token_hash(&token),
+            now + SignedDuration::from_hours(1),
+            &actor(p, ip),
+            now,
+        )
+        .await?;
+    Ok(token)
+}
+
 /// Who the trail records for what a patient does on their page.
 pub fn actor(p: &Patient, ip: Option<String>) -> needlepoint_store::Actor {
     needlepoint_store::Actor {

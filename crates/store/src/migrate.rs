@@ -120,6 +120,11 @@ pub const SQLITE: &[Migration] = &[
         name: "home_care",
         sql: include_str!("../migrations/sqlite/0022_home_care.sql"),
     },
+    Migration {
+        version: 23,
+        name: "patient_intake",
+        sql: include_str!("../migrations/sqlite/0023_patient_intake.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -232,6 +237,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 22,
         name: "home_care",
         sql: include_str!("../migrations/postgres/0022_home_care.sql"),
+    },
+    Migration {
+        version: 23,
+        name: "patient_intake",
+        sql: include_str!("../migrations/postgres/0023_patient_intake.sql"),
     },
 ];
 

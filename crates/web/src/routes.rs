@@ -159,6 +159,7 @@ fn table() -> Vec<Entry> {
         r(M::POST, "/me/sign-out", Public, portal::sign_out),
         r(M::POST, "/me/home-care", Public, portal::log_home_care),
         r(M::GET, "/me/plans/{id}", Public, portal::print_plan),
+        r(M::POST, "/me/history", Public, portal::update_history),
         r(M::GET, "/me/checkins/{id}", Public, portal::checkin_form),
         upload(r(M::POST, "/me/checkins/{id}", Public, portal::checkin_submit)),
         r(M::GET, "/me/appointments/{id}/move", Public, portal::move_form),

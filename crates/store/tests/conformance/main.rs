@@ -340,6 +340,7 @@ conformance!(
     screening::histories_and_screenings_are_kept_as_written,
     screening::knowledge_overrides_keep_who_and_why,
     screening::intake_links_work_once_and_expire,
+    screening::patients_make_their_own_intake_links,
     plans::plans_need_a_covering_consent_and_freeze_when_accepted,
     plans::consent_links_sign_once,
     plans::plans_saved_before_tracks_become_one_track,

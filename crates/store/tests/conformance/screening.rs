@@ -250,3 +250,77 @@ pub async fn intake_links_work_once_and_expire(b: TestBackend) {
         "nothing half-written"
     );
 }
+
+/// A patient asks for an intake link from her own page: it is made by no
+/// staff member. On SQLite the intake tables were rebuilt to allow that;
+/// rebuilding them again over links and answers keeps every row, and
+/// every answer still points at its link.
+pub async fn patients_make_their_own_intake_links(b: TestBackend) {
+    let (store, at) = fresh_store_at(b).await;
+    let s = seed(store).await;
+    let a = actor(s.owner_id);
+    let p = s
+        .store
+        .create_patient(s.clinic_id, &patient("Ida", "Own", "1990-01-01"), &a, now())
+        .await
+        .unwrap();
+    let week = SignedDuration::from_hours(24 * 7);
+    s.store
+        .create_intake_link(p.id, "by-staff", now() + week, &a, now())
+        .await
+        .unwrap();
+    s.store
+        .submit_intake("by-staff", &history(false), now())
+        .await
+        .unwrap()
+        .unwrap();
+    let herself = Actor {
+        staff_id: None,
+        label: format!("patient {} on their page", p.id),
+        channel: Channel::Web,
+        ip: None,
+    };
+    let link = s
+        .store
+        .create_intake_link(p.id, "by-her", now() + week, &herself, now())
+        .await
+        .unwrap();
+    assert_eq!(link.patient_id, p.id);
+    s.store
+        .submit_intake("by-her", &history(true), now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(s.store.pending_intakes(p.id).await.unwrap().len(), 2);
+    if b == TestBackend::Sqlite {
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(
+                format!("sqlite://{at}")
+                    .parse::<sqlx::sqlite::SqliteConnectOptions>()
+                    .unwrap()
+                    .foreign_keys(true),
+            )
+            .await
+            .unwrap();
+        let mut tx = pool.begin().await.unwrap();
+        sqlx::raw_sql(include_str!(
+            "../../migrations/sqlite/0023_patient_intake.sql"
+        ))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let orphans: Vec<sqlx::sqlite::SqliteRow> = sqlx::query("PRAGMA foreign_key_check")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        assert!(orphans.is_empty(), "every answer keeps its link");
+        let links: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM intake_links")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(links, 2);
+        assert_eq!(s.store.pending_intakes(p.id).await.unwrap().len(), 2);
+    }
+}

@@ -221,6 +221,8 @@ struct HomePage {
     upcoming: Vec<MyAppointment>,
     /// Check-ins to answer now: (id, day).
     checkins: Vec<(i64, u32)>,
+    /// Health answers she sent that wait for a clinician.
+    pending_history: usize,
     /// Her plans, newest first: (id, title, status, consent signed).
     plans: Vec<(i64, String, &'static str, bool)>,
     /// Where the last session's healing is: (when it was, what to do now,
@@ -358,6 +360,7 @@ async fn home_page(
         upcoming,
         checkins,
         plans,
+        pending_history: st.store.pending_intakes(p.id).await?.len(),
         healing: healing(st, p).await?,
         home_care,
         just_logged,
@@ -462,6 +465,20 @@ async fn healing(st: &AppState, p: &Patient) -> Result<Option<Healing>, PageErro
             .flat_map(|(_, signs)| signs.iter().cloned())
             .collect(),
     }))
+}
+
+/// She updates her health answers: the intake form, on a link made now.
+pub async fn update_history(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    addr: ConnectInfo<SocketAddr>,
+) -> Result<Response, PageError> {
+    let p = match signed_in(&st, &headers).await? {
+        Ok(p) => p,
+        Err(to) => return Ok(to),
+    };
+    let token = portal::intake_link(&st, &p, ip(&addr)).await?;
+    Ok(Redirect::to(&format!("/intake/{token}")).into_response())
 }
 
 /// One of her plans as printed, with its quote and signed consent.

@@ -905,7 +905,56 @@ async fn a_patient_moves_a_session_with_the_rest_of_her_course(backend: TestBack
     );
 }
 
+async fn a_patient_updates_her_history_for_a_clinician_to_confirm(backend: TestBackend) {
+    let d = spawn_demo(backend).await;
+    let st = d.app.store.clone();
+    let (p, _, _) = patient_with_next_sessions(&d).await;
+    let before = st.pending_intakes(p.id).await.unwrap().len();
+    let mut c = patient_client(&d, &p).await;
+    let r = c.post_form("/me/history", &[]).await;
+    assert_eq!(r.status(), 303);
+    let path = location(&r);
+    assert!(path.starts_with("/intake/"), "{path}");
+    let form = c.get(&path).await.text().await.unwrap();
+    assert!(!form.contains(" checked>"), "nothing answered for her");
+    let kb = needlepoint_knowledge::shipped().unwrap();
+    let mut answers = crate::screening::every_answer_no(&kb);
+    answers.retain(|(k, _)| k != "med.isotretinoin");
+    answers.extend([
+        ("med.isotretinoin".into(), "now".into()),
+        ("declaration".into(), "yes".into()),
+    ]);
+    let pairs: Vec<(&str, &str)> = answers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let r = c.post_form(&path, &pairs).await;
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    // It waits for a clinician, as an intake from the clinic's link does;
+    // the trail names the patient, not a staff member.
+    let pending = st.pending_intakes(p.id).await.unwrap();
+    assert_eq!(pending.len(), before + 1);
+    assert_eq!(
+        pending.last().unwrap().history.medications[0].code,
+        "isotretinoin"
+    );
+    let home = c.get("/me").await.text().await.unwrap();
+    assert!(home.contains("waiting for a clinician"), "{home}");
+    let mut clinician = d.client("clinician@demo.needlepoint.test").await;
+    let review = clinician
+        .get(&format!("/patients/{}/history", p.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        review.contains("/intake/"),
+        "a confirm form for it: {review}"
+    );
+}
+
 crate::both!(
+    a_patient_updates_her_history_for_a_clinician_to_confirm,
     a_patient_moves_a_session_with_the_rest_of_her_course,
     a_patient_cancels_with_the_fee_shown_and_reads_her_plan,
     the_api_records_adverse_events_and_reads_checkins_and_home_care,
