@@ -782,6 +782,16 @@ pub trait AfterRecords: Send + Sync {
     ) -> Result<HomeCareEntry>;
     /// A patient's home-care log, by the day rolled.
     async fn home_care(&self, patient_id: i64) -> Result<Vec<HomeCareEntry>>;
+
+    /// Whether the clinic shows patients their own photos on their page.
+    async fn photo_sharing(&self, clinic_id: i64) -> Result<bool>;
+    async fn set_photo_sharing(
+        &self,
+        clinic_id: i64,
+        share: bool,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<()>;
 }
 
 /// The record, whatever database keeps it.

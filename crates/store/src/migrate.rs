@@ -125,6 +125,11 @@ pub const SQLITE: &[Migration] = &[
         name: "patient_intake",
         sql: include_str!("../migrations/sqlite/0023_patient_intake.sql"),
     },
+    Migration {
+        version: 24,
+        name: "photo_sharing",
+        sql: include_str!("../migrations/sqlite/0024_photo_sharing.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -242,6 +247,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 23,
         name: "patient_intake",
         sql: include_str!("../migrations/postgres/0023_patient_intake.sql"),
+    },
+    Migration {
+        version: 24,
+        name: "photo_sharing",
+        sql: include_str!("../migrations/postgres/0024_photo_sharing.sql"),
     },
 ];
 

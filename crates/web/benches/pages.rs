@@ -652,6 +652,11 @@ async fn after_session(
         .add_home_care(patient, &used, &[], by, now)
         .await
         .unwrap();
+    // The clinic shows patients their photos, so her page shows them.
+    store
+        .set_photo_sharing(clinic.id, true, by, now)
+        .await
+        .unwrap();
     (checkin, token, adverse)
 }
 

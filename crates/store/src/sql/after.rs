@@ -780,4 +780,35 @@ impl AfterRecords for SqlStore<Db> {
         .map(Self::home_care_from)
         .collect()
     }
+
+    async fn photo_sharing(&self, clinic_id: i64) -> Result<bool> {
+        sqlx::query_scalar("SELECT share_photos FROM clinics WHERE id = $1")
+            .bind(clinic_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn set_photo_sharing(
+        &self,
+        clinic_id: i64,
+        share: bool,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin_with(self.begin).await?;
+        let done = sqlx::query("UPDATE clinics SET share_photos = $2 WHERE id = $1")
+            .bind(clinic_id)
+            .bind(share)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let ev = AuditEvent::new("update", "photo_sharing", Some(clinic_id))
+            .detail(json!({ "share_photos": share }));
+        Self::audit(&mut tx, actor, &ev, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }

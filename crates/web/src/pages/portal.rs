@@ -223,6 +223,8 @@ struct HomePage {
     checkins: Vec<(i64, u32)>,
     /// Health answers she sent that wait for a clinician.
     pending_history: usize,
+    /// Her photos, when the clinic shares them: (id, view, when).
+    photos: Vec<(i64, String, String)>,
     /// Her plans, newest first: (id, title, status, consent signed).
     plans: Vec<(i64, String, &'static str, bool)>,
     /// Where the last session's healing is: (when it was, what to do now,
@@ -303,6 +305,7 @@ async fn home_page(
         })
         .collect();
     let clinic = st.store.clinic(p.clinic_id).await?.details;
+    let clinic_zone = clinic.time_zone.clone();
     let now = st.now();
     let appts = st.store.patient_appointments(p.id).await?;
     let upcoming = appts
@@ -361,6 +364,17 @@ async fn home_page(
         checkins,
         plans,
         pending_history: st.store.pending_intakes(p.id).await?.len(),
+        photos: if st.store.photo_sharing(p.clinic_id).await? {
+            st.store
+                .patient_photos(p.id)
+                .await?
+                .into_iter()
+                .rev()
+                .map(|ph| (ph.id, ph.view, local_time(ph.created_at, &clinic_zone)))
+                .collect()
+        } else {
+            vec![]
+        },
         healing: healing(st, p).await?,
         home_care,
         just_logged,
@@ -465,6 +479,36 @@ async fn healing(st: &AppState, p: &Patient) -> Result<Option<Healing>, PageErro
             .flat_map(|(_, signs)| signs.iter().cloned())
             .collect(),
     }))
+}
+
+#[derive(serde::Deserialize)]
+pub struct PhotoQuery {
+    #[serde(default)]
+    thumb: bool,
+}
+
+/// One of her own photos, when her clinic shares them; any other is not
+/// found.
+pub async fn photo(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    axum::extract::Query(q): axum::extract::Query<PhotoQuery>,
+) -> Result<Response, PageError> {
+    let p = match signed_in(&st, &headers).await? {
+        Ok(p) => p,
+        Err(to) => return Ok(to),
+    };
+    let ph = st.store.photo(id).await?;
+    if ph.patient_id != p.id || !st.store.photo_sharing(p.clinic_id).await? {
+        return Err(PageError::NotFound);
+    }
+    let path = needlepoint_practice::photos::path(&st.config.data_dir, &ph.sha256, q.thumb);
+    let bytes = tokio::fs::read(&path).await.map_err(|e| {
+        tracing::error!(error = %e, path = %path.display(), "photo file missing");
+        PageError::NotFound
+    })?;
+    Ok(([(header::CONTENT_TYPE, "image/jpeg")], bytes).into_response())
 }
 
 /// She updates her health answers: the intake form, on a link made now.

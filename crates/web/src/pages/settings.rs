@@ -537,6 +537,47 @@ pub struct StaffRow {
     two_factor: bool,
 }
 
+fn photo_sharing_form(clinic_id: i64, share: bool) -> SimpleForm {
+    SimpleForm::new(
+        format!("photos-{clinic_id}"),
+        "Patients' photos",
+        format!("/settings/clinics/{clinic_id}/photo-sharing"),
+        "Save",
+    )
+    .fields(vec![field(
+        "share_photos",
+        "Show patients their own photos on their page (never other patients', never when they declined photos)",
+        FieldKind::Checkbox,
+        "",
+    )])
+    .values(FormValues(vec![(
+        "share_photos".into(),
+        if share { "yes" } else { "" }.into(),
+    )]))
+}
+
+pub async fn set_photo_sharing(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    add_to_clinic(
+        &st,
+        &caller,
+        &csrf,
+        id,
+        f,
+        || photo_sharing_form(id, false),
+        |v| Ok::<bool, needlepoint_domain::Invalid>(v.get("share_photos") == "yes"),
+        |share, s: Arc<dyn Store>, a: needlepoint_store::Actor, now| async move {
+            s.set_photo_sharing(id, share, &a, now).await
+        },
+    )
+    .await
+}
+
 /// The settings, one concern to a page: (code in links, name).
 const SECTIONS: [(&str, &str); 8] = [
     ("clinic", "Clinic details"),
@@ -545,7 +586,7 @@ const SECTIONS: [(&str, &str); 8] = [
     ("rooms", "Rooms and devices"),
     ("prices", "Prices and packages"),
     ("messages", "Messages"),
-    ("policies", "Cancellation and sign-in"),
+    ("policies", "Cancellation, sign-in and photos"),
     ("rules", "Clinical rules"),
 ];
 
@@ -565,6 +606,7 @@ fn section_of(form_id: &str) -> &'static str {
         ("message-", "messages"),
         ("policy-", "policies"),
         ("sign-in-", "policies"),
+        ("photos-", "policies"),
     ];
     prefixes
         .iter()
@@ -703,6 +745,7 @@ pub async fn page(
                 "policies" => vec![
                     policy_form(c.id, &st.store.cancellation_policy(c.id).await?),
                     sign_in_form(c.id, &st.store.sign_in_policy(c.id).await?),
+                    photo_sharing_form(c.id, st.store.photo_sharing(c.id).await?),
                 ],
                 _ => vec![],
             },

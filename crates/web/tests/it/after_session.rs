@@ -953,7 +953,66 @@ async fn a_patient_updates_her_history_for_a_clinician_to_confirm(backend: TestB
     );
 }
 
+async fn patients_see_their_photos_only_when_the_clinic_shares_them(backend: TestBackend) {
+    let d = spawn_demo(backend).await;
+    let st = d.app.store.clone();
+    let k = day3_checkin(&d).await;
+    let p = st.patient(k.chart.patient_id).await.unwrap();
+    let photos = st.patient_photos(p.id).await.unwrap();
+    assert!(!photos.is_empty(), "the demo photographed her sessions");
+    let mine = format!("/me/photos/{}", photos[0].id);
+    let mut c = patient_client(&d, &p).await;
+    let home = c.get("/me").await.text().await.unwrap();
+    assert!(!home.contains("Your photos"), "not shared yet");
+    assert_eq!(c.get(&mine).await.status(), 404);
+    // The owner turns sharing on for the clinic.
+    let owner = st
+        .staff_credentials("owner@demo.needlepoint.test")
+        .await
+        .unwrap()
+        .unwrap()
+        .staff;
+    let mut o = d.app.client_for(owner.id, d.clock.now()).await;
+    let r = o
+        .post_form(
+            &format!("/settings/clinics/{}/photo-sharing", p.clinic_id),
+            &[("share_photos", "yes")],
+        )
+        .await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let home = c.get("/me").await.text().await.unwrap();
+    assert!(
+        home.contains("Your photos") && home.contains(&mine),
+        "{home}"
+    );
+    let r = c.get(&format!("{mine}?thumb=true")).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/jpeg");
+    // Another patient's photo is not found.
+    let clinic = bristol(&d).await;
+    let mut other = None;
+    for a in st
+        .appointments(
+            clinic,
+            d.clock.now() - SignedDuration::from_hours(24 * 60),
+            d.clock.now(),
+        )
+        .await
+        .unwrap()
+        .iter()
+        .filter(|a| a.patient_id != p.id)
+    {
+        if let Some(ph) = st.patient_photos(a.patient_id).await.unwrap().first() {
+            other = Some(ph.id);
+            break;
+        }
+    }
+    let other = other.expect("another patient with a photo");
+    assert_eq!(c.get(&format!("/me/photos/{other}")).await.status(), 404);
+}
+
 crate::both!(
+    patients_see_their_photos_only_when_the_clinic_shares_them,
     a_patient_updates_her_history_for_a_clinician_to_confirm,
     a_patient_moves_a_session_with_the_rest_of_her_course,
     a_patient_cancels_with_the_fee_shown_and_reads_her_plan,

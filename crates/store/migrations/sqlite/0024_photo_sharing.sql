@@ -1,0 +1,3 @@
+-- Phase 11: a clinic may show patients their own photos on their page
+-- (off until the clinic chooses it).
+ALTER TABLE clinics ADD COLUMN share_photos INTEGER NOT NULL DEFAULT 0;
