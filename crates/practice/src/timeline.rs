@@ -10,7 +10,8 @@ use needlepoint_domain::appointment::AppointmentStatus;
 use needlepoint_domain::message::MessageStatus;
 use needlepoint_domain::plan::PlanStatus;
 use needlepoint_store::{
-    Appointment, Chart, HistoryVersion, Message, Patient, PlanRecord, ScreeningRecord,
+    AdverseRecord, Appointment, Chart, Checkin, HistoryVersion, HomeCareEntry, Message, Patient,
+    PlanRecord, ScreeningRecord,
 };
 
 /// The most messages the timeline reads: a patient with years of
@@ -46,6 +47,9 @@ pub enum Happening {
     },
     /// A message sent, or one that could not be.
     Message(Message),
+    CheckinAnswered(Checkin),
+    AdverseEvent(AdverseRecord),
+    HomeCare(HomeCareEntry),
 }
 
 #[derive(Debug, Clone)]
@@ -137,6 +141,17 @@ pub async fn patient(cx: &Context, actor: &Actor, p: &Patient) -> Result<Vec<Eve
         for (chart_id, at, count) in groups {
             add(at, Happening::Photos { chart_id, count });
         }
+        for k in cx.store.patient_checkins(p.id).await? {
+            if let Some(at) = k.answered_at {
+                add(at, Happening::CheckinAnswered(k));
+            }
+        }
+        for e in cx.store.patient_adverse_events(p.id).await? {
+            add(e.versions[0].signed_at, Happening::AdverseEvent(e));
+        }
+        for h in cx.store.home_care(p.id).await? {
+            add(h.logged_at, Happening::HomeCare(h));
+        }
     }
     // Newest first; at the same instant, in the order things happen.
     events.sort_by(|a, b| {
@@ -163,8 +178,11 @@ impl Happening {
             Happening::Photos { .. } => 7,
             Happening::ChartSigned(_) => 8,
             Happening::ChartCosigned(_) => 9,
-            Happening::PlanEnded(_) => 10,
-            Happening::Message(_) => 11,
+            Happening::HomeCare(_) => 10,
+            Happening::CheckinAnswered(_) => 11,
+            Happening::AdverseEvent(_) => 12,
+            Happening::PlanEnded(_) => 13,
+            Happening::Message(_) => 14,
         }
     }
 }

@@ -148,6 +148,46 @@ pub fn rows(
                     format!("/sessions/{}", c.id),
                     "ok",
                 ),
+                Happening::CheckinAnswered(k) => (
+                    format!(
+                        "Check-in of day {} answered: {}",
+                        k.day,
+                        k.advice.map_or("", |a| a.label())
+                    ),
+                    None,
+                    format!("/checkins/{}", k.id),
+                    match k.advice {
+                        Some(a) if a.flags() => "warn",
+                        _ => "ok",
+                    },
+                ),
+                Happening::AdverseEvent(a) => (
+                    format!(
+                        "Adverse event recorded: {}, grade {}",
+                        kb.ae_terms
+                            .iter()
+                            .find(|t| t.code == a.versions[0].event.term)
+                            .map_or(a.versions[0].event.term.as_str(), |t| t.term.as_str()),
+                        a.versions[0].event.grade
+                    ),
+                    Some(a.versions[0].signed_by_name.clone()),
+                    format!("/adverse-events/{}", a.id),
+                    "error",
+                ),
+                Happening::HomeCare(h) => (
+                    format!(
+                        "Home rolling logged for {}{}",
+                        needlepoint_domain::dates::long_date(h.used_on),
+                        if h.warnings.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({} against the clinic's advice)", h.warnings.len())
+                        }
+                    ),
+                    None,
+                    format!("/patients/{patient_id}/home-care"),
+                    if h.warnings.is_empty() { "" } else { "warn" },
+                ),
                 Happening::Photos { count, .. } => (
                     match count {
                         1 => "1 photo taken".into(),

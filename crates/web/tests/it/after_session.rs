@@ -692,6 +692,18 @@ async fn the_api_records_adverse_events_and_reads_checkins_and_home_care(backend
     .await;
     assert_eq!(s, 409, "the version was amended already");
 
+    // The patient's timeline tells of it.
+    let page = c
+        .get(&format!("/patients/{}?timeline=all", k.chart.patient_id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Adverse event recorded: Skin infection, grade 2"),
+        "{page}"
+    );
+
     // The home-care log.
     let (s, v) = json_call(
         &mut c,
