@@ -438,6 +438,7 @@ impl Letters {
 
     /// A sign-in code and link for the patient's own page, to `channel`'s
     /// address.
+    #[allow(clippy::too_many_arguments)]
     pub fn portal_code(
         &self,
         clinic_id: i64,

@@ -508,7 +508,7 @@ async fn sample(store: &Arc<dyn Store>, owner_id: i64, owner: &mut Client) -> Sa
         }
     };
     let (checkin, checkin_token, adverse) =
-        after_session(&store, &clinic, patient.id, lot, &by, now).await;
+        after_session(store, &clinic, patient.id, lot, &by, now).await;
     // The owner's browser is also signed in as the patient on her page.
     let patient_token = signin::random_token();
     store

@@ -143,6 +143,22 @@ fn push(out: &mut Vec<Block>, kind: &'static str, line: (String, Option<String>)
     }
 }
 
+/// This server as the request reached it (`https://clinic.example`): the
+/// start of every link sent to a patient, so that a link opens the server
+/// that made it.
+pub fn site_url(st: &crate::AppState, headers: &axum::http::HeaderMap) -> String {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = if st.config.secure_cookies {
+        "https"
+    } else {
+        "http"
+    };
+    format!("{scheme}://{host}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,20 +187,4 @@ mod tests {
         assert_eq!(b[4].lines[1].1, None);
         assert_eq!(text(&b[5]), ["Call the clinic the same day"]);
     }
-}
-
-/// This server as the request reached it (`https://clinic.example`): the
-/// start of every link sent to a patient, so that a link opens the server
-/// that made it.
-pub fn site_url(st: &crate::AppState, headers: &axum::http::HeaderMap) -> String {
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let scheme = if st.config.secure_cookies {
-        "https"
-    } else {
-        "http"
-    };
-    format!("{scheme}://{host}")
 }

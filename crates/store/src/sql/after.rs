@@ -147,6 +147,7 @@ impl SqlStore<Db> {
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn add_adverse_version(
         conn: &mut Conn,
         id: i64,

@@ -109,7 +109,7 @@ pub async fn checkins_come_with_the_signature_and_are_answered_once(b: TestBacke
     let sys = Actor::system("patient via check-in link");
     let k = s
         .store
-        .answer_checkin(day3.id, &answer, &[alert.clone()], &sys, on)
+        .answer_checkin(day3.id, &answer, std::slice::from_ref(&alert), &sys, on)
         .await
         .unwrap()
         .unwrap();

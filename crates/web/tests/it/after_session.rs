@@ -75,11 +75,12 @@ pub async fn day3_checkin(d: &DemoApp) -> Day3 {
         };
         let lot = lot.lot_id;
         for k in st.patient_checkins(chart.patient_id).await.unwrap() {
-            if k.chart_id == chart.id && k.day == 3 && k.expires_at > now && k.answered_at.is_none()
-            {
-                if best.as_ref().is_none_or(|(_, b, _)| k.due_at > b.due_at) {
-                    best = Some((chart.clone(), k, lot));
-                }
+            let open = k.chart_id == chart.id
+                && k.day == 3
+                && k.expires_at > now
+                && k.answered_at.is_none();
+            if open && best.as_ref().is_none_or(|(_, b, _)| k.due_at > b.due_at) {
+                best = Some((chart.clone(), k, lot));
             }
         }
     }
