@@ -446,8 +446,15 @@ pub async fn sign(
         .aftercare(&sx.appointment, &sheet.text())
         .into_iter()
         .collect();
-    messages.extend(crate::checkins::link_messages(&letters, sx, &planned, site));
-    let checkins: Vec<_> = planned.into_iter().map(|p| p.checkin).collect();
+    // A patient with no address gets no link: no check-in is scheduled
+    // that she could not answer (the clinic calls her instead).
+    let links = crate::checkins::link_messages(&letters, sx, &planned, site);
+    let checkins: Vec<_> = if links.is_empty() {
+        vec![]
+    } else {
+        planned.into_iter().map(|p| p.checkin).collect()
+    };
+    messages.extend(links);
     Ok(cx
         .store
         .sign_chart(

@@ -719,6 +719,19 @@ async fn a_signed_session_is_read_only_and_amended_beside_the_original(b: TestBa
             .status(),
         303
     );
+    // This patient gave no e-mail or phone: nothing can reach her, so the
+    // signature schedules no check-ins for her to miss.
+    let mut p = st.patient(f.c.patient_id).await.unwrap();
+    (p.details.email, p.details.phone) = (None, None);
+    st.update_patient(
+        p.id,
+        p.version,
+        &p.details,
+        &actor(f.c.owner),
+        needlepoint_store::now(),
+    )
+    .await
+    .unwrap();
     let v = st.chart(chart).await.unwrap().version;
     // Signing an older version than the one on record is refused.
     let r = nurse
@@ -744,6 +757,17 @@ async fn a_signed_session_is_read_only_and_amended_beside_the_original(b: TestBa
         303
     );
     let signed = st.chart(chart).await.unwrap();
+    assert!(st
+        .patient_checkins(f.c.patient_id)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(st
+        .patient_messages(f.c.patient_id, 100)
+        .await
+        .unwrap()
+        .iter()
+        .all(|m| m.kind != "checkin_link" && m.kind != "aftercare"));
     let cartridge = f.cartridge.to_string();
     for (path, form) in [
         (
