@@ -78,6 +78,9 @@ impl FormPage {
 #[template(path = "checkin_done.html")]
 struct DonePage {
     clinic: String,
+    /// The clinic's number to call from the phone (`tel:`), when the
+    /// answer asks for a call and the clinic gave one.
+    call: Option<String>,
     /// reassure, tell_us_within_days, call_today, emergency: the page's tone.
     tone: &'static str,
     headline: String,
@@ -228,8 +231,10 @@ pub async fn answer(
         Ok(done) => {
             let (headline, text) = done.words;
             let advice = done.triage.advice;
+            let clinic = st.store.clinic(c.clinic_id).await?.details;
             Ok(render(&DonePage {
-                clinic: st.store.clinic(c.clinic_id).await?.details.name,
+                call: clinic.phone.filter(|_| advice.flags()),
+                clinic: clinic.name,
                 tone: match advice {
                     needlepoint_domain::triage::Advice::Reassure => "ok",
                     needlepoint_domain::triage::Advice::TellUsWithinDays => "warn",
