@@ -87,6 +87,12 @@ async fn a_flagged_checkin_becomes_an_adverse_event(backend: TestBackend) {
         text.contains("+44 117 496 0123"),
         "the clinic's phone: {text}"
     );
+    assert_eq!(
+        b.execute("return document.getElementById('call-clinic').getAttribute('href');")
+            .await,
+        serde_json::json!("tel:+441174960123"),
+        "one tap to call"
+    );
     let reported = b.text("#triage-reported").await;
     assert!(
         reported.contains("pus") && reported.contains("fever"),
