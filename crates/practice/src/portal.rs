@@ -23,6 +23,9 @@ pub const IDLE_MINUTES: i64 = 30;
 pub const SESSION_HOURS: i64 = 12;
 /// At most this many patients share an address (a family's e-mail).
 const SHARED_ADDRESS_MAX: usize = 20;
+/// At most this many codes go to one address in an hour: asking again
+/// and again does not flood a patient's inbox (the page says the same).
+pub const CODES_PER_HOUR: i64 = 5;
 
 /// An address as typed: an e-mail, or a phone number by its digits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +88,16 @@ pub async fn send_code(cx: &Context, typed: &str, site: &str) -> Result<()> {
         Address::Phone(d) => cx.store.patients_by_address(None, Some(d)).await?,
     };
     let now = cx.now();
+    let hour_ago = now - SignedDuration::from_hours(1);
+    // Codes are counted per patient: a family's shared address gets one
+    // per patient each time.
+    let sent = cx
+        .store
+        .patient_codes_sent(&address.key(), hour_ago)
+        .await?;
+    if sent >= CODES_PER_HOUR * found.len().clamp(1, SHARED_ADDRESS_MAX) as i64 {
+        return Ok(());
+    }
     let expires_at = now + SignedDuration::from_mins(CODE_MINUTES);
     let (mut codes, mut messages) = (vec![], vec![]);
     for p in found.iter().take(SHARED_ADDRESS_MAX) {

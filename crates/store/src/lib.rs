@@ -742,6 +742,8 @@ pub trait AfterRecords: Send + Sync {
         phone_digits: Option<&str>,
     ) -> Result<Vec<Patient>>;
     async fn add_patient_codes(&self, codes: &[NewPatientCode], now: Timestamp) -> Result<()>;
+    /// How many codes were sent to `address` since `since`.
+    async fn patient_codes_sent(&self, address: &str, since: Timestamp) -> Result<i64>;
     /// Signs in with a code sent to `address`: the patient's id, or why
     /// not. `max_failures` wrong codes in a row lock the address for
     /// `lock_for`.

@@ -563,6 +563,16 @@ impl AfterRecords for SqlStore<Db> {
         Ok(())
     }
 
+    async fn patient_codes_sent(&self, address: &str, since: Timestamp) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM patient_codes WHERE address = $1 AND created_at > $2",
+        )
+        .bind(address)
+        .bind(Ts(since))
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     async fn use_patient_code(
         &self,
         address: &str,

@@ -430,6 +430,23 @@ async fn patients_sign_in_with_a_code_and_five_wrong_codes_lock_it(backend: Test
     assert_eq!(other.get("/me").await.status(), 200);
     assert_eq!(Client::new(&d.app.base).get(&link).await.status(), 410);
 
+    // Asking again and again does not flood her inbox: five codes an hour.
+    for _ in 0..4 {
+        let (s, _, html) = post(&mut other, "/me/sign-in", &[("address", &email)]).await;
+        assert_eq!(s, 200);
+        assert!(html.contains("a code is on its way"), "the same answer");
+    }
+    let codes = d
+        .app
+        .store
+        .patient_messages(p.id, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.kind == "portal_code")
+        .count();
+    assert_eq!(codes as i64, needlepoint_practice::portal::CODES_PER_HOUR);
+
     // Signing out ends the session.
     let r = c.post_form("/me/sign-out", &[]).await;
     assert_eq!(location(&r), "/me/sign-in");
