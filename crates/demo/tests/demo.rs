@@ -134,26 +134,6 @@ async fn the_demo_is_a_clinic_in_the_middle_of_its_life(b: TestBackend) {
         );
     }
     assert!(answered.len() >= 3, "{answered:?}");
-    // A patient the clinic cannot reach gets no check-ins to miss.
-    let mut unreachable_signed = 0;
-    for p in patients
-        .iter()
-        .filter(|p| p.details.email.is_none() && p.details.phone.is_none())
-    {
-        let signed = store
-            .patient_charts(p.id)
-            .await
-            .unwrap()
-            .iter()
-            .filter(|c| c.signed_at.is_some())
-            .count();
-        unreachable_signed += signed;
-        assert!(store.patient_checkins(p.id).await.unwrap().is_empty());
-    }
-    assert!(
-        unreachable_signed > 0,
-        "a signed session of a patient without contact details"
-    );
     assert!(answered.iter().all(|k| k.answered_at.unwrap() <= now));
     assert_eq!(answered.iter().filter(|k| k.flagged()).count(), 1);
 
