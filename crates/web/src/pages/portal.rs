@@ -370,7 +370,12 @@ async fn home_page(
                 .await?
                 .into_iter()
                 .rev()
-                .map(|ph| (ph.id, ph.view, local_time(ph.created_at, &clinic_zone)))
+                .map(|ph| {
+                    // A chart's view by its name ("Front"); a check-in's as kept.
+                    let view = needlepoint_domain::charting::view_label(&kb, &ph.view)
+                        .unwrap_or(ph.view);
+                    (ph.id, view, local_time(ph.created_at, &clinic_zone))
+                })
                 .collect()
         } else {
             vec![]
