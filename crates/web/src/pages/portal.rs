@@ -372,8 +372,8 @@ async fn home_page(
                 .rev()
                 .map(|ph| {
                     // A chart's view by its name ("Front"); a check-in's as kept.
-                    let view = needlepoint_domain::charting::view_label(&kb, &ph.view)
-                        .unwrap_or(ph.view);
+                    let view =
+                        needlepoint_domain::charting::view_label(&kb, &ph.view).unwrap_or(ph.view);
                     (ph.id, view, local_time(ph.created_at, &clinic_zone))
                 })
                 .collect()
