@@ -7,6 +7,7 @@ pub mod account;
 pub mod adverse;
 pub mod aftercare;
 pub mod appointment;
+pub mod billing;
 pub mod booking_rules;
 pub mod charting;
 pub mod clinic;

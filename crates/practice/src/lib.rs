@@ -13,6 +13,7 @@
 pub mod access;
 pub mod accounts;
 pub mod adverse;
+pub mod billing;
 pub mod booking;
 pub mod charting;
 pub mod checkins;

@@ -796,6 +796,110 @@ pub trait AfterRecords: Send + Sync {
     ) -> Result<()>;
 }
 
+/// Money: invoices and credit notes with numbers without gaps, payments
+/// and refunds, course packages and the till. Every write is one
+/// transaction with its audit row; no sum is stored.
+#[async_trait]
+pub trait BillingRecords: Send + Sync {
+    async fn billing_settings(&self, clinic_id: i64) -> Result<BillingSettings>;
+    async fn set_billing_settings(
+        &self,
+        clinic_id: i64,
+        settings: &BillingSettings,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// Issues an invoice or credit note with the clinic's next number.
+    /// Refuses (`Conflict`) a line whose source is billed already, a credit
+    /// larger than what is left to credit, and a package for a plan that
+    /// has one open.
+    async fn issue_invoice(
+        &self,
+        new: &NewInvoice,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Invoice>;
+    async fn invoice(&self, id: i64) -> Result<Invoice>;
+    /// Records money in. A payment made online names its provider event:
+    /// the same event again gives back the payment it made, and nothing more.
+    async fn record_payment(
+        &self,
+        new: &NewPayment,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Payment>;
+    /// Pays what is due on an invoice with a session of a package. Two
+    /// racing for the last session: one wins, the other is refused.
+    async fn pay_with_package(
+        &self,
+        invoice_id: i64,
+        package_id: i64,
+        on: jiff::civil::Date,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Payment>;
+    /// Gives back part or all of a payment's money on account, to its
+    /// method. More than is free to give back is refused.
+    async fn refund(
+        &self,
+        payment_id: i64,
+        amount_minor: i64,
+        reference: Option<&str>,
+        on: jiff::civil::Date,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Payment>;
+    /// Sets money on account against an invoice, as far as both go.
+    async fn settle_from(
+        &self,
+        invoice_id: i64,
+        payment_id: i64,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<i64>;
+    async fn payment(&self, id: i64) -> Result<Payment>;
+    /// Closes a package (its plan was cancelled), with the credit note
+    /// that gives back its unused sessions, in one transaction.
+    async fn close_package(
+        &self,
+        package_id: i64,
+        reason: &str,
+        credit: Option<&NewInvoice>,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Package>;
+    async fn package(&self, id: i64) -> Result<Package>;
+    async fn patient_account(&self, patient_id: i64) -> Result<PatientAccount>;
+    /// Signed sessions not drawn from a package nor invoiced, and fees not
+    /// invoiced.
+    async fn unbilled(&self, patient_id: i64) -> Result<Vec<Unbilled>>;
+    /// A clinic's payments and refunds received between two days (inclusive).
+    async fn clinic_payments(
+        &self,
+        clinic_id: i64,
+        from: jiff::civil::Date,
+        to: jiff::civil::Date,
+    ) -> Result<Vec<Payment>>;
+    /// Every patient of the clinic with money owed or on account: their
+    /// invoices (day issued, total less credited) and their payments less
+    /// refunds.
+    async fn clinic_balances(
+        &self,
+        clinic_id: i64,
+    ) -> Result<Vec<(i64, Vec<(jiff::civil::Date, i64)>, i64)>>;
+    async fn record_cash_up(
+        &self,
+        clinic_id: i64,
+        day: jiff::civil::Date,
+        expected_minor: i64,
+        counted_minor: i64,
+        note: Option<&str>,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<CashUp>;
+    async fn cash_ups(&self, clinic_id: i64, day: jiff::civil::Date) -> Result<Vec<CashUp>>;
+}
+
 /// The record, whatever database keeps it.
 #[async_trait]
 pub trait Store:
@@ -805,6 +909,7 @@ pub trait Store:
     + StockRecords
     + ChartRecords
     + AfterRecords
+    + BillingRecords
     + Send
     + Sync
     + 'static

@@ -130,6 +130,11 @@ pub const SQLITE: &[Migration] = &[
         name: "photo_sharing",
         sql: include_str!("../migrations/sqlite/0024_photo_sharing.sql"),
     },
+    Migration {
+        version: 25,
+        name: "billing",
+        sql: include_str!("../migrations/sqlite/0025_billing.sql"),
+    },
 ];
 
 pub const POSTGRES: &[Migration] = &[
@@ -252,6 +257,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 24,
         name: "photo_sharing",
         sql: include_str!("../migrations/postgres/0024_photo_sharing.sql"),
+    },
+    Migration {
+        version: 25,
+        name: "billing",
+        sql: include_str!("../migrations/postgres/0025_billing.sql"),
     },
 ];
 

@@ -808,3 +808,195 @@ impl HomeCareEntry {
         })
     }
 }
+
+/// A clinic's billing details and rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct BillingSettings {
+    /// Printed on invoices (a VAT number, a sales-tax ID).
+    pub tax_number: Option<String>,
+    /// Asked when a course is booked; 0 asks none.
+    pub deposit_minor: i64,
+    /// A late-cancellation or no-show fee is taken from the deposit.
+    pub fee_from_deposit: bool,
+    /// Of a cancelled package's unused sessions, the share the clinic keeps
+    /// (basis points).
+    pub package_keep_bp: u32,
+}
+
+/// An invoice or credit note as issued, with what has been credited and
+/// paid against it since (summed from the entries, never stored).
+#[derive(Debug, Clone, Serialize)]
+pub struct Invoice {
+    pub id: i64,
+    pub clinic_id: i64,
+    pub patient_id: i64,
+    pub number: i64,
+    pub credit_note: bool,
+    /// For a credit note: the invoice it credits.
+    pub credits_invoice_id: Option<i64>,
+    pub reason: Option<String>,
+    pub issued_on: jiff::civil::Date,
+    pub issued_at: Timestamp,
+    pub issued_by: Option<i64>,
+    pub currency: String,
+    pub tax_rate_bp: u32,
+    pub tax_included: bool,
+    pub lines: Vec<needlepoint_domain::billing::Line>,
+    pub totals: needlepoint_domain::billing::Totals,
+    /// For an invoice: its credit notes' totals together.
+    pub credited_minor: i64,
+    /// For an invoice: payments set against it.
+    pub paid_minor: i64,
+}
+
+impl Invoice {
+    /// "INV-000042" or "CN-000007".
+    pub fn label(&self) -> String {
+        needlepoint_domain::billing::document_number(self.credit_note, self.number)
+    }
+
+    /// What is still to pay on an invoice (0 for a credit note).
+    pub fn due_minor(&self) -> i64 {
+        if self.credit_note {
+            0
+        } else {
+            self.totals.total - self.credited_minor - self.paid_minor
+        }
+    }
+}
+
+/// A new invoice or credit note, priced.
+#[derive(Debug, Clone)]
+pub struct NewInvoice {
+    pub clinic_id: i64,
+    pub patient_id: i64,
+    pub issued_on: jiff::civil::Date,
+    pub currency: String,
+    pub tax_rate_bp: u32,
+    pub tax_included: bool,
+    pub lines: Vec<needlepoint_domain::billing::Line>,
+    pub totals: needlepoint_domain::billing::Totals,
+    /// A credit note: the invoice it credits and why.
+    pub credits: Option<(i64, String)>,
+    /// The plan's course sold as a package of so many sessions.
+    pub package: Option<(i64, u32)>,
+    /// Payments on account (a deposit) to settle it from, as far as they go.
+    pub settle_from: Vec<i64>,
+}
+
+/// A payment or a refund, with what of it is set against invoices and
+/// refunded since (summed, never stored).
+#[derive(Debug, Clone, Serialize)]
+pub struct Payment {
+    pub id: i64,
+    pub clinic_id: i64,
+    pub patient_id: i64,
+    /// For a refund: the payment it gives back.
+    pub refund_of: Option<i64>,
+    pub method: needlepoint_domain::billing::Method,
+    pub amount_minor: i64,
+    /// A card terminal's or bank's reference; the provider's for online.
+    pub reference: Option<String>,
+    pub deposit: bool,
+    /// For package credit: the package the session was drawn from.
+    pub package_id: Option<i64>,
+    pub received_on: jiff::civil::Date,
+    pub received_at: Timestamp,
+    pub received_by: Option<i64>,
+    /// For a payment: set against invoices.
+    pub allocated_minor: i64,
+    /// For a payment: refunded since.
+    pub refunded_minor: i64,
+}
+
+impl Payment {
+    /// What of a payment is neither set against an invoice nor refunded:
+    /// money on account.
+    pub fn free_minor(&self) -> i64 {
+        if self.refund_of.is_some() {
+            0
+        } else {
+            self.amount_minor - self.allocated_minor - self.refunded_minor
+        }
+    }
+}
+
+/// Money coming in.
+#[derive(Debug, Clone)]
+pub struct NewPayment {
+    pub clinic_id: i64,
+    pub patient_id: i64,
+    pub method: needlepoint_domain::billing::Method,
+    pub amount_minor: i64,
+    pub reference: Option<String>,
+    pub deposit: bool,
+    /// Set against this invoice, as far as it is due; the rest is on account.
+    pub invoice_id: Option<i64>,
+    pub received_on: jiff::civil::Date,
+    /// The provider's event id, for a payment made online.
+    pub provider_event: Option<String>,
+}
+
+/// A plan's course sold as a package; `used` counts the sessions drawn.
+#[derive(Debug, Clone, Serialize)]
+pub struct Package {
+    pub id: i64,
+    pub clinic_id: i64,
+    pub patient_id: i64,
+    pub plan_id: i64,
+    pub sessions: u32,
+    pub used: u32,
+    pub invoice_id: i64,
+    pub sold_at: Timestamp,
+    pub closed_at: Option<Timestamp>,
+    pub closed_reason: Option<String>,
+}
+
+impl Package {
+    pub fn left(&self) -> u32 {
+        self.sessions.saturating_sub(self.used)
+    }
+}
+
+/// A patient's money: everything issued, paid and sold, with the balance
+/// (payments less refunds less invoiced, plus credited; negative is owed).
+#[derive(Debug, Clone, Serialize)]
+pub struct PatientAccount {
+    pub invoices: Vec<Invoice>,
+    pub payments: Vec<Payment>,
+    pub packages: Vec<Package>,
+    pub balance_minor: i64,
+}
+
+/// Something done and not yet invoiced or drawn from a package.
+#[derive(Debug, Clone, Serialize)]
+pub enum Unbilled {
+    /// A signed session: its chart, appointment and plan.
+    Session {
+        chart_id: i64,
+        appointment_id: i64,
+        plan_id: Option<i64>,
+        areas: Option<Vec<String>>,
+        starts_at: Timestamp,
+    },
+    /// A late-cancellation, no-show or late-move fee.
+    Fee {
+        appointment_id: i64,
+        status: String,
+        fee_minor: i64,
+        starts_at: Timestamp,
+    },
+}
+
+/// A counted till.
+#[derive(Debug, Clone, Serialize)]
+pub struct CashUp {
+    pub id: i64,
+    pub clinic_id: i64,
+    pub day: jiff::civil::Date,
+    pub expected_minor: i64,
+    pub counted_minor: i64,
+    pub note: Option<String>,
+    pub recorded_at: Timestamp,
+    pub recorded_by: i64,
+}

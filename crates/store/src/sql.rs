@@ -126,6 +126,7 @@ mod sqlite_impl {
     include!("sql/generate.rs");
     include!("sql/search.rs");
     include!("sql/after.rs");
+    include!("sql/billing.rs");
 
     impl SqlStore<Sqlite> {
         const BULK_PARAMS: usize = crate::generate_sql::SQLITE_PARAMS;
@@ -210,6 +211,7 @@ mod postgres_impl {
     include!("sql/generate.rs");
     include!("sql/search.rs");
     include!("sql/after.rs");
+    include!("sql/billing.rs");
 
     impl SqlStore<Postgres> {
         const BULK_PARAMS: usize = crate::generate_sql::POSTGRES_PARAMS;
@@ -292,6 +294,9 @@ mod postgres_impl {
 #[cfg(any())]
 #[path = "sql/after.rs"]
 mod after_fmt;
+#[cfg(any())]
+#[path = "sql/billing.rs"]
+mod billing_fmt;
 #[cfg(any())]
 #[path = "sql/charting.rs"]
 mod charting_fmt;

@@ -890,6 +890,8 @@ impl ChartRecords for SqlStore<Db> {
         Self::audit(&mut tx, actor, &ev, now).await?;
         Self::insert_messages(&mut tx, messages, now).await?;
         Self::insert_checkins(&mut tx, id, checkins).await?;
+        // A course sold as a package pays for the session with one of its own.
+        Self::draw_for_chart(&mut tx, id, patient_id, actor, now).await?;
         tx.commit().await?;
         self.chart(id).await
     }

@@ -9,6 +9,7 @@ use needlepoint_store::*;
 
 mod accounts;
 mod after;
+mod billing;
 mod charting;
 mod clinics;
 mod generate;
@@ -362,4 +363,8 @@ conformance!(
     after::checkins_come_with_the_signature_and_are_answered_once,
     after::adverse_events_are_signed_amended_and_found_by_lot,
     after::patient_codes_work_once_and_lock_after_five_wrong,
+    billing::any_sequence_keeps_the_books_balanced,
+    billing::the_last_package_session_goes_to_one_payment,
+    billing::a_provider_event_is_applied_once,
+    billing::a_credit_note_frees_money_to_refund,
 );
