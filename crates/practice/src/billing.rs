@@ -145,7 +145,17 @@ pub async fn invoice(
     desk: &[DeskLine],
 ) -> Result<Invoice> {
     let p = access::patient(cx, actor, patient_id).await?;
-    let items = billable(cx, &p).await?;
+    invoice_for(cx, &actor.audit, &p, sources, desk).await
+}
+
+async fn invoice_for(
+    cx: &Context,
+    who: &needlepoint_store::Actor,
+    p: &Patient,
+    sources: &[String],
+    desk: &[DeskLine],
+) -> Result<Invoice> {
+    let items = billable(cx, p).await?;
     let mut inv = Invalid::default();
     let mut lines = vec![];
     let mut has_fee = false;
@@ -206,7 +216,7 @@ pub async fn invoice(
     } else {
         vec![]
     };
-    issue(cx, actor, &p, lines, None, None, settle_from).await
+    issue(cx, who, p, lines, None, None, settle_from).await
 }
 
 /// Payments on account that were taken as deposits, oldest first.
@@ -224,7 +234,7 @@ async fn deposits_on_account(cx: &Context, patient_id: i64) -> Result<Vec<i64>> 
 
 async fn issue(
     cx: &Context,
-    actor: &Actor,
+    who: &needlepoint_store::Actor,
     p: &Patient,
     lines: Vec<LineInput>,
     credits: Option<(i64, String)>,
@@ -246,7 +256,7 @@ async fn issue(
         package,
         settle_from,
     };
-    Ok(cx.store.issue_invoice(&new, &actor.audit, cx.now()).await?)
+    Ok(cx.store.issue_invoice(&new, who, cx.now()).await?)
 }
 
 /// Sells an accepted plan's course as a package: one invoice for the
@@ -282,7 +292,7 @@ pub async fn sell_package(cx: &Context, actor: &Actor, plan_id: i64) -> Result<I
     };
     issue(
         cx,
-        actor,
+        &actor.audit,
         &p,
         vec![line],
         None,
@@ -485,7 +495,7 @@ pub async fn credit_note(
     };
     issue(
         cx,
-        actor,
+        &actor.audit,
         &p,
         vec![line],
         Some((target.id, reason.to_string())),
@@ -573,12 +583,12 @@ pub async fn cancel_package(
 /// A late-cancellation or no-show fee just recorded: invoiced at once and
 /// paid from the deposit, when the clinic's rule takes fees from deposits
 /// and the patient has one on account. Otherwise it waits to be invoiced.
-pub async fn charge_fee_from_deposit(
+/// The caller has access to the appointment (staff, or the patient herself).
+pub async fn take_fee_from_deposit(
     cx: &Context,
-    actor: &Actor,
-    appointment_id: i64,
+    who: &needlepoint_store::Actor,
+    a: &needlepoint_store::Appointment,
 ) -> Result<Option<Invoice>> {
-    let a = access::appointment(cx, actor, appointment_id).await?;
     let settings = cx.store.billing_settings(a.clinic_id).await?;
     if !settings.fee_from_deposit || a.fee_minor.unwrap_or(0) <= 0 {
         return Ok(None);
@@ -586,7 +596,7 @@ pub async fn charge_fee_from_deposit(
     if deposits_on_account(cx, a.patient_id).await?.is_empty() {
         return Ok(None);
     }
-    let source = format!("fee:{appointment_id}");
+    let source = format!("fee:{}", a.id);
     let p = cx.store.patient(a.patient_id).await?;
     if !billable(cx, &p)
         .await?
@@ -595,14 +605,67 @@ pub async fn charge_fee_from_deposit(
     {
         return Ok(None);
     }
-    invoice(cx, actor, a.patient_id, &[source], &[])
-        .await
-        .map(Some)
+    invoice_for(cx, who, &p, &[source], &[]).await.map(Some)
+}
+
+/// After a fee is recorded: takes it from the deposit, or leaves it to be
+/// invoiced (logged) when that fails; the cancellation itself stands.
+pub async fn after_fee(cx: &Context, who: &needlepoint_store::Actor, a: &needlepoint_store::Appointment) {
+    if a.fee_minor.unwrap_or(0) > 0 {
+        if let Err(e) = take_fee_from_deposit(cx, who, a).await {
+            tracing::warn!(appointment = a.id, "fee not taken from the deposit: {e}");
+        }
+    }
 }
 
 pub async fn settings(cx: &Context, actor: &Actor, clinic_id: i64) -> Result<BillingSettings> {
     access::clinic(actor, clinic_id)?;
     Ok(cx.store.billing_settings(clinic_id).await?)
+}
+
+/// Saves a clinic's billing details and rules, as typed by the owner.
+pub async fn save_settings(
+    cx: &Context,
+    actor: &Actor,
+    clinic_id: i64,
+    tax_number: &str,
+    deposit: &str,
+    fee_from_deposit: bool,
+    keep_percent: &str,
+) -> Result<()> {
+    access::clinic(actor, clinic_id)?;
+    let mut inv = Invalid::default();
+    let tax_number = tax_number.trim();
+    if tax_number.chars().count() > 40 {
+        inv.push("tax_number", "A tax number is at most 40 characters.");
+    }
+    let deposit = match deposit.trim() {
+        "" | "0" => Some(0),
+        d => inv.check(parse_money("deposit", d)),
+    };
+    let keep = keep_percent.trim();
+    let keep_bp = if keep.is_empty() {
+        Some(0)
+    } else {
+        match parse_amount("keep_percent", keep) {
+            Ok(v) if v <= 10_000 => Some(v as u32),
+            _ => {
+                inv.push("keep_percent", "A share from 0 to 100, e.g. 10 or 12.5.");
+                None
+            }
+        }
+    };
+    inv.into_result()?;
+    let s = BillingSettings {
+        tax_number: (!tax_number.is_empty()).then(|| tax_number.to_string()),
+        deposit_minor: deposit.expect("checked"),
+        fee_from_deposit,
+        package_keep_bp: keep_bp.expect("checked"),
+    };
+    Ok(cx
+        .store
+        .set_billing_settings(clinic_id, &s, &actor.audit, cx.now())
+        .await?)
 }
 
 /// The day's takings of a clinic by method: money received, refunded and

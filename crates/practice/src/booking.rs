@@ -1046,8 +1046,10 @@ pub async fn set_status(
             .map(|l| l.cancellation(done))
             .unwrap_or_default()
     };
-    Ok(cx
+    let done = cx
         .store
         .set_appointment_status_and_message(a.id, &change, &compose, &actor.audit, now)
-        .await?)
+        .await?;
+    crate::billing::after_fee(cx, &actor.audit, &done).await;
+    Ok(done)
 }

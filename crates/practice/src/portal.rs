@@ -357,10 +357,13 @@ pub async fn cancel(
     };
     let letters = crate::messages::letters(cx, p).await?;
     let compose = |done: &[Appointment]| letters.cancellation(done);
-    Ok(cx
+    let who = actor(p, ip);
+    let done = cx
         .store
-        .set_appointment_status_and_message(a.id, &change, &compose, &actor(p, ip), cx.now())
-        .await?)
+        .set_appointment_status_and_message(a.id, &change, &compose, &who, cx.now())
+        .await?;
+    crate::billing::after_fee(cx, &who, &done).await;
+    Ok(done)
 }
 
 #[cfg(test)]

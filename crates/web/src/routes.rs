@@ -5,7 +5,7 @@
 use crate::access::{Access, ANY_STAFF, CLINICAL, OWNER};
 use crate::auth::authorize;
 use crate::pages::{
-    account, adverse, aftercare, appointments, audit, booking, charting, checkins, history,
+    account, adverse, aftercare, appointments, audit, billing, booking, charting, checkins, history,
     home_care, intake, inventory, messages, overview, patients, plans, portal, rules, screenings,
     session, settings, two_factor,
 };
@@ -126,6 +126,19 @@ fn table() -> Vec<Entry> {
         r(M::GET, "/patients/{id}/audit", OWNER, patients::audit),
         r(M::GET, "/patients/{id}/history", CLINICAL, history::show),
         r(M::GET, "/patients/{id}/home-care", CLINICAL, home_care::show),
+        r(M::GET, "/patients/{id}/account", ANY_STAFF, billing::show),
+        r(M::POST, "/patients/{id}/account/invoices", ANY_STAFF, billing::issue_invoice),
+        r(M::POST, "/patients/{id}/account/payments", ANY_STAFF, billing::take_payment),
+        r(M::POST, "/patients/{id}/account/packages", ANY_STAFF, billing::sell_package),
+        r(M::GET, "/invoices/{id}", ANY_STAFF, billing::print_invoice),
+        r(M::POST, "/invoices/{id}/credit-notes", ANY_STAFF, billing::credit),
+        r(M::POST, "/invoices/{id}/package-payment", ANY_STAFF, billing::pay_with_package),
+        r(M::GET, "/payments/{id}/receipt", ANY_STAFF, billing::print_receipt),
+        r(M::POST, "/payments/{id}/refund", ANY_STAFF, billing::refund),
+        r(M::POST, "/packages/{id}/cancel", ANY_STAFF, billing::cancel_package),
+        r(M::GET, "/takings", ANY_STAFF, billing::takings),
+        r(M::GET, "/takings.csv", ANY_STAFF, billing::takings_csv),
+        r(M::POST, "/takings/cash-up", ANY_STAFF, billing::cash_up),
         r(M::POST, "/patients/{id}/home-care", CLINICAL, home_care::log),
         r(M::POST, "/patients/{id}/history", CLINICAL, history::change),
         r(M::POST, "/patients/{id}/intake/{sub}/confirm", CLINICAL, history::confirm_intake),
@@ -170,6 +183,8 @@ fn table() -> Vec<Entry> {
         r(M::GET, "/intake/{token}", Public, intake::show),
         r(M::POST, "/intake/{token}", Public, intake::submit),
         r(M::GET, "/settings", OWNER, settings::page),
+        r(M::GET, "/settings/billing", OWNER, billing::settings),
+        r(M::POST, "/settings/billing", OWNER, billing::save_settings),
         r(M::POST, "/settings/clinics", OWNER, settings::add_clinic),
         r(M::POST, "/settings/clinics/{id}", OWNER, settings::edit_clinic),
         r(M::POST, "/settings/clinics/{id}/rooms", OWNER, settings::add_room),
@@ -261,6 +276,15 @@ fn table() -> Vec<Entry> {
         r(M::GET, "/api/v1/patients/{id}/adverse-events", CLINICAL, api::list_adverse_events),
         r(M::GET, "/api/v1/patients/{id}/home-care", CLINICAL, api::list_home_care),
         r(M::POST, "/api/v1/patients/{id}/home-care", CLINICAL, api::log_home_care),
+        r(M::GET, "/api/v1/patients/{id}/account", ANY_STAFF, api::get_account),
+        r(M::POST, "/api/v1/patients/{id}/invoices", ANY_STAFF, api::create_invoice),
+        r(M::GET, "/api/v1/invoices/{id}", ANY_STAFF, api::get_invoice),
+        r(M::POST, "/api/v1/invoices/{id}/credit-notes", ANY_STAFF, api::create_credit_note),
+        r(M::POST, "/api/v1/invoices/{id}/package-payment", ANY_STAFF, api::pay_with_package),
+        r(M::POST, "/api/v1/patients/{id}/payments", ANY_STAFF, api::create_payment),
+        r(M::POST, "/api/v1/payments/{id}/refunds", ANY_STAFF, api::create_refund),
+        r(M::POST, "/api/v1/plans/{id}/package", ANY_STAFF, api::sell_package),
+        r(M::GET, "/api/v1/clinics/{id}/takings", ANY_STAFF, api::get_takings),
     ]
 }
 

@@ -4,6 +4,7 @@
 
 mod after;
 mod appointments;
+mod billing;
 mod charting;
 mod json;
 mod patients;
@@ -15,6 +16,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 pub use after::*;
+pub use billing::*;
 pub use appointments::*;
 pub use charting::*;
 pub use json::ApiJson;
@@ -96,6 +98,15 @@ pub use screening::*;
         after::lot_adverse_events,
         after::list_home_care,
         after::log_home_care,
+        billing::get_account,
+        billing::create_invoice,
+        billing::get_invoice,
+        billing::create_credit_note,
+        billing::create_payment,
+        billing::create_refund,
+        billing::sell_package,
+        billing::pay_with_package,
+        billing::get_takings,
     ),
     modifiers(&BearerAuth),
     tags(
@@ -107,6 +118,7 @@ pub use screening::*;
         (name = "charting", description = "Session charts: checklist, zones, lots used, sign-off and amendments"),
         (name = "inventory", description = "Needle cartridges, rollers and products by lot; recalls"),
         (name = "after the session", description = "Check-ins and their triage, the adverse-event register, and the home-care log"),
+        (name = "money", description = "Invoices and credit notes, payments and refunds, course packages and the day's takings; amounts in minor units"),
     )
 )]
 pub struct ApiDoc;

@@ -4,6 +4,7 @@ pub mod account;
 pub mod adverse;
 pub mod aftercare;
 pub mod appointments;
+pub mod billing;
 pub mod audit;
 pub mod booking;
 pub mod charting;

@@ -6,6 +6,7 @@ use crate::csrf::CsrfToken;
 use crate::error::PageError;
 use crate::view::{local_time, long_date, render, Shell};
 use crate::AppState;
+use needlepoint_domain::clinic::format_money;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -383,6 +384,10 @@ struct ShowPage {
     adverse: Vec<(i64, String, String, &'static str)>,
     /// Home rollings logged (clinicians only).
     home_care: usize,
+    /// The account in a line: owed, on account or settled.
+    balance: String,
+    /// Each open package: "3 of 4 sessions left".
+    packages_left: Vec<String>,
 }
 
 /// The plan in force (or the latest one) and how far its course has come.
@@ -595,6 +600,19 @@ pub async fn show(
     } else {
         vec![]
     };
+    let acc = st.store.patient_account(id).await?;
+    let currency = st.store.clinic_pricing(p.clinic_id).await?.currency;
+    let balance = match acc.balance_minor {
+        0 => "Settled".to_string(),
+        b if b < 0 => format!("Owes {}", format_money(-b, &currency)),
+        b => format!("{} on account", format_money(b, &currency)),
+    };
+    let packages_left = acc
+        .packages
+        .iter()
+        .filter(|k| k.closed_at.is_none())
+        .map(|k| format!("Package: {} of {} sessions left", k.left(), k.sessions))
+        .collect();
     let d = &p.details;
     let dash = || "—".to_string();
     Ok(render(&ShowPage {
@@ -642,6 +660,8 @@ pub async fn show(
         checkins,
         adverse,
         home_care,
+        balance,
+        packages_left,
     }))
 }
 
