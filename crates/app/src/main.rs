@@ -150,6 +150,39 @@ struct ServeArgs {
     secure_cookies: bool,
     #[command(flatten)]
     delivery: DeliveryArgs,
+    #[command(flatten)]
+    payments: PaymentArgs,
+}
+
+/// Online payment through Stripe Checkout; without both keys, patients
+/// are not offered it. Point Stripe's webhook at https://YOUR-SITE/webhooks/stripe
+/// for the events checkout.session.completed and
+/// checkout.session.async_payment_succeeded.
+#[derive(Args)]
+struct PaymentArgs {
+    /// Stripe's secret API key (sk_live_… or sk_test_…).
+    #[arg(long, env = "NEEDLEPOINT_STRIPE_SECRET_KEY", value_name = "KEY", hide_env_values = true)]
+    stripe_secret_key: Option<String>,
+    /// The signing secret of the webhook endpoint (whsec_…).
+    #[arg(long, env = "NEEDLEPOINT_STRIPE_WEBHOOK_SECRET", value_name = "SECRET", hide_env_values = true)]
+    stripe_webhook_secret: Option<String>,
+    /// Stripe's API address (change only to test against a local server).
+    #[arg(long, env = "NEEDLEPOINT_STRIPE_API", value_name = "URL", default_value = "https://api.stripe.com")]
+    stripe_api: String,
+}
+
+impl PaymentArgs {
+    fn provider(&self) -> anyhow::Result<Option<needlepoint_web::Payments>> {
+        match (&self.stripe_secret_key, &self.stripe_webhook_secret) {
+            (None, None) => Ok(None),
+            (Some(key), Some(secret)) => Ok(Some(needlepoint_web::Payments(std::sync::Arc::new(
+                needlepoint_practice::payments::Stripe::new(&self.stripe_api, key, secret),
+            )))),
+            _ => anyhow::bail!(
+                "online payment needs both --stripe-secret-key and --stripe-webhook-secret"
+            ),
+        }
+    }
 }
 
 /// How messages to patients leave; without these they go to DATA_DIR/mailbox.
@@ -305,6 +338,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let config = WebConfig {
                 secure_cookies: a.secure_cookies,
                 data_dir: a.db.data_dir.clone(),
+                payments: a.payments.provider()?,
             };
             let state = AppState::new(store, kb, config);
             start_outbox(&state, &a.db.data_dir, &a.delivery)?;

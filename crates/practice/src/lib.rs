@@ -23,6 +23,7 @@ pub mod homecare;
 pub mod ical;
 pub mod messages;
 pub mod patients;
+pub mod payments;
 pub mod photos;
 pub mod planning;
 pub mod portal;

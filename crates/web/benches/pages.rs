@@ -77,6 +77,7 @@ async fn serve_child(backend: &str) {
     let config = needlepoint_web::WebConfig {
         data_dir: chain::dir().join(format!("web-{backend}")),
         secure_cookies: false,
+        payments: None,
     };
     let state =
         needlepoint_web::AppState::new(store, needlepoint_knowledge::shipped().unwrap(), config);

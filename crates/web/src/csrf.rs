@@ -100,11 +100,14 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("Bearer "));
     let api = req.uri().path().starts_with("/api/");
+    // A payment provider's webhook carries no cookie; its own signature
+    // is checked by the handler.
+    let webhook = req.uri().path().starts_with("/webhooks/");
     // An API call without a session cookie carries no ambient credential to
     // forge; it is refused (401) by the route's guard if it needs one. Pages
     // keep the check even then, so nobody can sign a browser in as someone
     // else (login CSRF).
-    let ambient = !api || session.is_some();
+    let ambient = !(api || webhook) || session.is_some();
     // Signed in, the token is the session's; before, the browser's cookie.
     let expected = session.clone().or_else(|| existing.clone());
 

@@ -32,6 +32,18 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// Where photos are kept (`photos/` inside it).
     pub data_dir: std::path::PathBuf,
+    /// The online payment provider; none, and online payment is not offered.
+    pub payments: Option<Payments>,
+}
+
+/// The payment provider, shared by every request.
+#[derive(Clone)]
+pub struct Payments(pub std::sync::Arc<dyn needlepoint_practice::payments::PaymentProvider>);
+
+impl std::fmt::Debug for Payments {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Payments({})", self.0.name())
+    }
 }
 
 impl WebConfig {

@@ -562,8 +562,8 @@ struct InvoicePrint {
     clinic: Letterhead,
     title: &'static str,
     label: String,
-    id: i64,
-    patient_id: i64,
+    /// Where the toolbar's "back" leads.
+    back: String,
     date: String,
     patient: String,
     patient_address: Vec<String>,
@@ -587,6 +587,19 @@ pub async fn print_invoice(
 ) -> Result<Response, PageError> {
     let i = st.store.invoice(id).await?;
     let p = access::patient(&st, &caller, i.patient_id).await?;
+    let back = format!("/patients/{}/account", p.id);
+    invoice_document(&st, &i, &p, paper(&q), &back).await
+}
+
+/// An invoice or credit note as printed, for staff and for the patient
+/// on her own page (`back` is where its toolbar leads).
+pub(super) async fn invoice_document(
+    st: &AppState,
+    i: &Invoice,
+    p: &Patient,
+    paper: &'static str,
+    back: &str,
+) -> Result<Response, PageError> {
     let money = |m: i64| format_money(m, &i.currency);
     let rate = format!("{}.{:02} %", i.tax_rate_bp / 100, i.tax_rate_bp % 100)
         .replace(".00 %", " %");
@@ -595,12 +608,11 @@ pub async fn print_invoice(
         None => None,
     };
     let page = InvoicePrint {
-        paper: paper(&q),
-        clinic: letterhead(&st, i.clinic_id).await?,
+        paper,
+        clinic: letterhead(st, i.clinic_id).await?,
         title: if i.credit_note { "Credit note" } else { "Invoice" },
         label: i.label(),
-        id: i.id,
-        patient_id: p.id,
+        back: back.to_string(),
         date: long_date(i.issued_on),
         patient: p.details.full_name(),
         patient_address: p
@@ -1012,5 +1024,39 @@ pub async fn save_settings(
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// The payment provider's webhook: the signature is checked against the
+/// raw body, and a paid checkout is recorded once however often it comes.
+pub async fn stripe_webhook(
+    State(st): State<AppState>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let Some(provider) = st.config.payments.clone() else {
+        return (StatusCode::NOT_FOUND, "online payment is not set up").into_response();
+    };
+    let signature = headers
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok());
+    match needlepoint_practice::payments::apply_webhook(&st, provider.0.as_ref(), signature, &body)
+        .await
+    {
+        Ok(_) => (StatusCode::OK, "ok").into_response(),
+        Err(Error::Forbidden(why)) => (StatusCode::BAD_REQUEST, why).into_response(),
+        Err(Error::Invalid(inv)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            inv.errors
+                .iter()
+                .map(|e| e.message.clone())
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!("webhook not applied: {e}");
+            (StatusCode::INTERNAL_SERVER_ERROR, "not applied; send it again").into_response()
+        }
     }
 }

@@ -235,6 +235,14 @@ struct HomePage {
     /// The warnings of the rolling just logged.
     just_logged: Option<Vec<String>>,
     areas: Vec<(String, String)>,
+    /// Her account in a line (owed, on account), when she has one.
+    balance: Option<String>,
+    /// Each open package: "3 of 4 sessions left".
+    packages: Vec<String>,
+    /// Her invoices: (id, number, date, due, something to pay).
+    invoices: Vec<(i64, String, String, String, bool)>,
+    /// Online payment is offered (the clinic has a provider set up).
+    online: bool,
     form: FormValues,
     errors: needlepoint_domain::Invalid,
 }
@@ -259,6 +267,8 @@ pub struct Healing {
 pub struct HomeQuery {
     done: Option<String>,
     logged: Option<i64>,
+    /// Back from the payment provider's checkout.
+    paid: Option<i64>,
 }
 
 pub async fn home(
@@ -346,6 +356,8 @@ async fn home_page(
             signed,
         ));
     }
+    let acc = st.store.patient_account(p.id).await?;
+    let currency = st.store.clinic_pricing(p.clinic_id).await?.currency;
     Ok(HomePage {
         csrf: csrf.0.clone(),
         clinic_phone: clinic.phone.clone().unwrap_or_default(),
@@ -358,6 +370,9 @@ async fn home_page(
             Some("cancelled") => {
                 Some("Your appointment is cancelled. A message confirming it is on its way.")
             }
+            _ if q.paid.is_some() => Some(
+                "Thank you: your payment is being confirmed and will show here in a moment.",
+            ),
             _ => None,
         },
         upcoming,
@@ -388,6 +403,33 @@ async fn home_page(
             .iter()
             .map(|a| (a.code.clone(), a.name.clone()))
             .collect(),
+        balance: match acc.balance_minor {
+            0 if acc.invoices.is_empty() && acc.payments.is_empty() => None,
+            0 => Some("Your account is settled.".to_string()),
+            b if b < 0 => Some(format!("You owe {}.", format_money(-b, &currency))),
+            b => Some(format!("{} is held on your account.", format_money(b, &currency))),
+        },
+        packages: acc
+            .packages
+            .iter()
+            .filter(|k| k.closed_at.is_none())
+            .map(|k| format!("Your course package: {} of {} sessions left.", k.left(), k.sessions))
+            .collect(),
+        invoices: acc
+            .invoices
+            .iter()
+            .rev()
+            .map(|i| {
+                (
+                    i.id,
+                    i.label(),
+                    needlepoint_domain::dates::long_date(i.issued_on),
+                    format_money(i.due_minor(), &i.currency),
+                    i.due_minor() > 0,
+                )
+            })
+            .collect(),
+        online: st.config.payments.is_some(),
         form,
         errors,
     })
@@ -750,4 +792,40 @@ pub async fn cancel_submit(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Her own invoice, printable.
+pub async fn my_invoice(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let p = match signed_in(&st, &headers).await? {
+        Ok(p) => p,
+        Err(to) => return Ok(to),
+    };
+    let i = st.store.invoice(id).await?;
+    if i.patient_id != p.id {
+        return Err(PageError::NotFound);
+    }
+    super::billing::invoice_document(&st, &i, &p, "a4", "/me").await
+}
+
+/// Sends her to the payment provider's checkout for what is due.
+pub async fn pay_invoice(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let p = match signed_in(&st, &headers).await? {
+        Ok(p) => p,
+        Err(to) => return Ok(to),
+    };
+    let Some(provider) = st.config.payments.clone() else {
+        return Err(PageError::NotFound);
+    };
+    let site = crate::view::site_url(&st, &headers);
+    let url = needlepoint_practice::payments::start_checkout(&st, provider.0.as_ref(), p.id, id, &site)
+        .await?;
+    Ok(Redirect::to(&url).into_response())
 }

@@ -36,6 +36,7 @@ pub async fn spawn_configured(store: Arc<dyn Store>, secure_cookies: bool) -> Te
     let config = WebConfig {
         data_dir: needlepoint_store::testing::temp_dir("web"),
         secure_cookies,
+        payments: None,
     };
     let state = AppState::new(store.clone(), kb, config);
     tokio::spawn(async move {
@@ -74,6 +75,7 @@ pub async fn spawn_demo(backend: TestBackend) -> DemoApp {
     let config = WebConfig {
         data_dir,
         secure_cookies: false,
+        payments: None,
     };
     let state = AppState::with_clock(store.clone(), kb, config, clock.clone());
     tokio::spawn(async move {
