@@ -161,13 +161,28 @@ struct ServeArgs {
 #[derive(Args)]
 struct PaymentArgs {
     /// Stripe's secret API key (sk_live_… or sk_test_…).
-    #[arg(long, env = "NEEDLEPOINT_STRIPE_SECRET_KEY", value_name = "KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "NEEDLEPOINT_STRIPE_SECRET_KEY",
+        value_name = "KEY",
+        hide_env_values = true
+    )]
     stripe_secret_key: Option<String>,
     /// The signing secret of the webhook endpoint (whsec_…).
-    #[arg(long, env = "NEEDLEPOINT_STRIPE_WEBHOOK_SECRET", value_name = "SECRET", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "NEEDLEPOINT_STRIPE_WEBHOOK_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
     stripe_webhook_secret: Option<String>,
     /// Stripe's API address (change only to test against a local server).
-    #[arg(long, env = "NEEDLEPOINT_STRIPE_API", value_name = "URL", default_value = "https://api.stripe.com")]
+    #[arg(
+        long,
+        env = "NEEDLEPOINT_STRIPE_API",
+        value_name = "URL",
+        default_value = "https://api.stripe.com"
+    )]
     stripe_api: String,
 }
 

@@ -273,21 +273,49 @@ pub async fn sell_package(cx: &Context, actor: &Actor, plan_id: i64) -> Result<I
     let Some(quote) = plan.quote else {
         return Err(Error::refused("The plan has no accepted quote to sell."));
     };
-    let sessions = quote.tracks.iter().map(|t| t.sessions).max().unwrap_or(0);
+    let course = quote.tracks.iter().map(|t| t.sessions).max().unwrap_or(0);
+    // Sessions signed before the sale were had already: the package holds
+    // the rest, at their share of the course's price.
+    let appointments = cx.store.patient_appointments(p.id).await?;
+    let signed = cx
+        .store
+        .patient_charts(p.id)
+        .await?
+        .iter()
+        .filter(|c| c.status == needlepoint_domain::charting::ChartStatus::Signed)
+        .filter(|c| {
+            appointments
+                .iter()
+                .any(|a| a.id == c.appointment_id && a.plan_id == Some(plan_id))
+        })
+        .count() as u32;
+    let sessions = course.saturating_sub(signed);
     if sessions == 0 {
-        return Err(Error::refused("The plan has no sessions to sell."));
+        return Err(Error::refused(
+            "Every session of this course is signed already; there is nothing left to sell.",
+        ));
     }
-    let label = match &quote.package {
-        Some(d) => format!(
-            "Course of {sessions} sessions, sold as a package ({})",
-            d.label
-        ),
-        None => format!("Course of {sessions} sessions, sold as a package"),
+    let unit = needlepoint_domain::pricing::mul_div_round(
+        quote.net,
+        i64::from(sessions),
+        i64::from(course),
+    );
+    let terms = quote
+        .package
+        .as_ref()
+        .map(|d| format!(" ({})", d.label))
+        .unwrap_or_default();
+    let label = if sessions == course {
+        format!("Course of {course} sessions, sold as a package{terms}")
+    } else {
+        format!(
+            "The remaining {sessions} of a course of {course} sessions, sold as a package{terms}"
+        )
     };
     let line = LineInput {
         label,
         quantity: 1,
-        unit_minor: quote.net,
+        unit_minor: unit,
         source: Some(format!("package:plan:{plan_id}")),
     };
     issue(
@@ -610,7 +638,11 @@ pub async fn take_fee_from_deposit(
 
 /// After a fee is recorded: takes it from the deposit, or leaves it to be
 /// invoiced (logged) when that fails; the cancellation itself stands.
-pub async fn after_fee(cx: &Context, who: &needlepoint_store::Actor, a: &needlepoint_store::Appointment) {
+pub async fn after_fee(
+    cx: &Context,
+    who: &needlepoint_store::Actor,
+    a: &needlepoint_store::Appointment,
+) {
     if a.fee_minor.unwrap_or(0) > 0 {
         if let Err(e) = take_fee_from_deposit(cx, who, a).await {
             tracing::warn!(appointment = a.id, "fee not taken from the deposit: {e}");

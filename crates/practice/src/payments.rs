@@ -105,7 +105,11 @@ pub fn stripe_signature(secret: &str, t: i64, body: &[u8]) -> String {
 
 /// Constant-time comparison of two hex strings.
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 #[async_trait::async_trait]
@@ -127,7 +131,10 @@ impl PaymentProvider for Stripe {
             ("line_items[0][quantity]", "1"),
             ("line_items[0][price_data][currency]", &currency),
             ("line_items[0][price_data][unit_amount]", &amount),
-            ("line_items[0][price_data][product_data][name]", &req.description),
+            (
+                "line_items[0][price_data][product_data][name]",
+                &req.description,
+            ),
         ];
         let res = self
             .client
@@ -144,7 +151,9 @@ impl PaymentProvider for Stripe {
             .await
             .map_err(|e| format!("the payment provider answered with something unreadable: {e}"))?;
         if !status.is_success() {
-            let msg = body["error"]["message"].as_str().unwrap_or("no reason given");
+            let msg = body["error"]["message"]
+                .as_str()
+                .unwrap_or("no reason given");
             return Err(format!("the payment provider refused ({status}): {msg}"));
         }
         body["url"]
@@ -204,7 +213,10 @@ impl PaymentProvider for Stripe {
             event_id: id.to_string(),
             invoice_id,
             amount_minor,
-            currency: o["currency"].as_str().unwrap_or_default().to_ascii_uppercase(),
+            currency: o["currency"]
+                .as_str()
+                .unwrap_or_default()
+                .to_ascii_uppercase(),
             reference: o["payment_intent"]
                 .as_str()
                 .or(o["id"].as_str())
@@ -239,7 +251,13 @@ pub async fn start_checkout(
         success_url: format!("{site}/me?paid={invoice_id}"),
         cancel_url: format!("{site}/me"),
     };
-    provider.checkout(&req).await.map_err(Error::Internal)
+    provider.checkout(&req).await.map_err(|e| {
+        tracing::warn!(invoice = invoice_id, "checkout not started: {e}");
+        Error::Conflict(
+            "Online payment could not be started just now. Please try again later, or pay at the clinic."
+                .into(),
+        )
+    })
 }
 
 /// Applies a webhook: a checked payment is recorded once, however often
@@ -254,7 +272,9 @@ pub async fn apply_webhook(
     let ev = provider
         .verify(signature, body, cx.now())
         .map_err(|r| match r {
-            WebhookRefusal::BadSignature(why) => Error::Forbidden(format!("Webhook refused: {why}.")),
+            WebhookRefusal::BadSignature(why) => {
+                Error::Forbidden(format!("Webhook refused: {why}."))
+            }
             WebhookRefusal::Malformed(why) => Error::invalid("body", why),
         })?;
     let WebhookEvent::Paid {
@@ -275,7 +295,10 @@ pub async fn apply_webhook(
     if !inv.currency.eq_ignore_ascii_case(&currency) {
         return Err(Error::invalid(
             "body",
-            format!("Paid in {currency}, but the invoice is in {}.", inv.currency),
+            format!(
+                "Paid in {currency}, but the invoice is in {}.",
+                inv.currency
+            ),
         ));
     }
     let new = NewPayment {
@@ -317,7 +340,11 @@ mod tests {
         let s = stripe();
         let body = event("checkout.session.completed", "paid");
         let now = Timestamp::from_second(1_800_000_000).unwrap();
-        let header = format!("t={},v1={}", now.as_second(), stripe_signature("whsec_test", now.as_second(), &body));
+        let header = format!(
+            "t={},v1={}",
+            now.as_second(),
+            stripe_signature("whsec_test", now.as_second(), &body)
+        );
         assert_eq!(
             s.verify(Some(&header), &body, now).unwrap(),
             WebhookEvent::Paid {
@@ -330,8 +357,15 @@ mod tests {
         );
         // Unpaid sessions and other events are acknowledged, not applied.
         let body = event("checkout.session.completed", "unpaid");
-        let header = format!("t={},v1={}", now.as_second(), stripe_signature("whsec_test", now.as_second(), &body));
-        assert!(matches!(s.verify(Some(&header), &body, now), Ok(WebhookEvent::Other(_))));
+        let header = format!(
+            "t={},v1={}",
+            now.as_second(),
+            stripe_signature("whsec_test", now.as_second(), &body)
+        );
+        assert!(matches!(
+            s.verify(Some(&header), &body, now),
+            Ok(WebhookEvent::Other(_))
+        ));
     }
 
     #[test]
@@ -341,15 +375,27 @@ mod tests {
         let now = Timestamp::from_second(1_800_000_000).unwrap();
         let t = now.as_second();
         let wrong = format!("t={t},v1={}", stripe_signature("another", t, &body));
-        assert!(matches!(s.verify(Some(&wrong), &body, now), Err(WebhookRefusal::BadSignature(_))));
-        assert!(matches!(s.verify(None, &body, now), Err(WebhookRefusal::BadSignature(_))));
+        assert!(matches!(
+            s.verify(Some(&wrong), &body, now),
+            Err(WebhookRefusal::BadSignature(_))
+        ));
+        assert!(matches!(
+            s.verify(None, &body, now),
+            Err(WebhookRefusal::BadSignature(_))
+        ));
         let old = t - 301;
         let stale = format!("t={old},v1={}", stripe_signature("whsec_test", old, &body));
-        assert!(matches!(s.verify(Some(&stale), &body, now), Err(WebhookRefusal::BadSignature(_))));
+        assert!(matches!(
+            s.verify(Some(&stale), &body, now),
+            Err(WebhookRefusal::BadSignature(_))
+        ));
         // The body changed after signing.
         let good = format!("t={t},v1={}", stripe_signature("whsec_test", t, &body));
         let mut tampered = body.clone();
         tampered[10] ^= 1;
-        assert!(matches!(s.verify(Some(&good), &tampered, now), Err(WebhookRefusal::BadSignature(_))));
+        assert!(matches!(
+            s.verify(Some(&good), &tampered, now),
+            Err(WebhookRefusal::BadSignature(_))
+        ));
     }
 }

@@ -5,9 +5,9 @@
 use crate::access::{Access, ANY_STAFF, CLINICAL, OWNER};
 use crate::auth::authorize;
 use crate::pages::{
-    account, adverse, aftercare, appointments, audit, billing, booking, charting, checkins, history,
-    home_care, intake, inventory, messages, overview, patients, plans, portal, rules, screenings,
-    session, settings, two_factor,
+    account, adverse, aftercare, appointments, audit, billing, booking, charting, checkins,
+    history, home_care, intake, inventory, messages, overview, patients, plans, portal, rules,
+    screenings, session, settings, two_factor,
 };
 use crate::{api, assets, AppState};
 use axum::extract::State;

@@ -16,8 +16,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 pub use after::*;
-pub use billing::*;
 pub use appointments::*;
+pub use billing::*;
 pub use charting::*;
 pub use json::ApiJson;
 pub use patients::*;

@@ -172,7 +172,17 @@ async fn account_page(
         .packages
         .iter()
         .filter(|k| k.closed_at.is_none() && k.left() > 0)
-        .map(|k| (k.id, format!("{} ({} of {} left)", plan_title(k.plan_id), k.left(), k.sessions)))
+        .map(|k| {
+            (
+                k.id,
+                format!(
+                    "{} ({} of {} left)",
+                    plan_title(k.plan_id),
+                    k.left(),
+                    k.sessions
+                ),
+            )
+        })
         .collect();
     let sellable = plans
         .iter()
@@ -183,12 +193,9 @@ async fn account_page(
                 .any(|k| k.plan_id == r.id && k.closed_at.is_none())
         })
         .filter_map(|r| {
-            r.quote.as_ref().map(|q| {
-                (
-                    r.id,
-                    format!("{}: {}", plan_title(r.id), money(q.total)),
-                )
-            })
+            r.quote
+                .as_ref()
+                .map(|q| (r.id, format!("{}: {}", plan_title(r.id), money(q.total))))
         })
         .collect();
     let billable = billing::billable(st, p)
@@ -226,7 +233,12 @@ async fn account_page(
         .invoices
         .iter()
         .filter(|i| i.due_minor() > 0)
-        .map(|i| (i.id, format!("{} ({} due)", i.label(), money(i.due_minor()))))
+        .map(|i| {
+            (
+                i.id,
+                format!("{} ({} due)", i.label(), money(i.due_minor())),
+            )
+        })
         .collect();
     let payments = acc
         .payments
@@ -269,7 +281,10 @@ async fn account_page(
         .collect();
     let settings = st.store.billing_settings(p.clinic_id).await?;
     let (balance, balance_tone) = match acc.balance_minor {
-        0 => ("Settled: nothing owed, nothing on account.".to_string(), "ok"),
+        0 => (
+            "Settled: nothing owed, nothing on account.".to_string(),
+            "ok",
+        ),
         b if b < 0 => (format!("Owes {}", money(-b)), "warn"),
         b => (format!("{} on account", money(b)), "ok"),
     };
@@ -467,7 +482,17 @@ pub async fn refund(
     let p = access::patient(&st, &caller, pay.patient_id).await?;
     let v = FormValues(f);
     let r = billing::refund(&st, &caller, id, v.get("amount"), v.get("reference")).await;
-    answer(&st, &caller, &csrf, &p, r, &format!("refund:{id}"), "refund", v).await
+    answer(
+        &st,
+        &caller,
+        &csrf,
+        &p,
+        r,
+        &format!("refund:{id}"),
+        "refund",
+        v,
+    )
+    .await
 }
 
 pub async fn credit(
@@ -481,7 +506,17 @@ pub async fn credit(
     let p = access::patient(&st, &caller, inv.patient_id).await?;
     let v = FormValues(f);
     let r = billing::credit_note(&st, &caller, id, v.get("amount"), v.get("reason")).await;
-    answer(&st, &caller, &csrf, &p, r, &format!("credit:{id}"), "credit", v).await
+    answer(
+        &st,
+        &caller,
+        &csrf,
+        &p,
+        r,
+        &format!("credit:{id}"),
+        "credit",
+        v,
+    )
+    .await
 }
 
 pub async fn pay_with_package(
@@ -499,7 +534,17 @@ pub async fn pay_with_package(
         .parse()
         .map_err(|_| PageError::BadRequest("package".into()))?;
     let r = billing::pay_with_package(&st, &caller, id, package).await;
-    answer(&st, &caller, &csrf, &p, r, &format!("credit:{id}"), "package-payment", v).await
+    answer(
+        &st,
+        &caller,
+        &csrf,
+        &p,
+        r,
+        &format!("credit:{id}"),
+        "package-payment",
+        v,
+    )
+    .await
 }
 
 pub async fn cancel_package(
@@ -513,7 +558,17 @@ pub async fn cancel_package(
     let p = access::patient(&st, &caller, k.patient_id).await?;
     let v = FormValues(f);
     let r = billing::cancel_package(&st, &caller, id, v.get("reason")).await;
-    answer(&st, &caller, &csrf, &p, r, &format!("package:{id}"), "cancelled", v).await
+    answer(
+        &st,
+        &caller,
+        &csrf,
+        &p,
+        r,
+        &format!("package:{id}"),
+        "cancelled",
+        v,
+    )
+    .await
 }
 
 /// The clinic's letterhead on a printed document.
@@ -601,8 +656,8 @@ pub(super) async fn invoice_document(
     back: &str,
 ) -> Result<Response, PageError> {
     let money = |m: i64| format_money(m, &i.currency);
-    let rate = format!("{}.{:02} %", i.tax_rate_bp / 100, i.tax_rate_bp % 100)
-        .replace(".00 %", " %");
+    let rate =
+        format!("{}.{:02} %", i.tax_rate_bp / 100, i.tax_rate_bp % 100).replace(".00 %", " %");
     let credits = match i.credits_invoice_id {
         Some(c) => Some(st.store.invoice(c).await?.label()),
         None => None,
@@ -610,7 +665,11 @@ pub(super) async fn invoice_document(
     let page = InvoicePrint {
         paper,
         clinic: letterhead(st, i.clinic_id).await?,
-        title: if i.credit_note { "Credit note" } else { "Invoice" },
+        title: if i.credit_note {
+            "Credit note"
+        } else {
+            "Invoice"
+        },
         label: i.label(),
         back: back.to_string(),
         date: long_date(i.issued_on),
@@ -628,7 +687,14 @@ pub(super) async fn invoice_document(
         lines: i
             .lines
             .iter()
-            .map(|l| (l.label.clone(), l.quantity, money(l.unit_minor), money(l.amount_minor)))
+            .map(|l| {
+                (
+                    l.label.clone(),
+                    l.quantity,
+                    money(l.unit_minor),
+                    money(l.amount_minor),
+                )
+            })
             .collect(),
         tax_note: if i.tax_included {
             format!("Of which tax at {rate}")
@@ -687,7 +753,11 @@ pub async fn print_receipt(
     let page = ReceiptPrint {
         paper: paper(&q),
         clinic: letterhead(&st, x.clinic_id).await?,
-        title: if x.refund_of.is_some() { "Refund" } else { "Receipt" },
+        title: if x.refund_of.is_some() {
+            "Refund"
+        } else {
+            "Receipt"
+        },
         id: x.id,
         patient_id: p.id,
         patient: p.details.full_name(),
@@ -919,8 +989,19 @@ pub async fn cash_up(
         day: Some(v.get("day").to_string()),
     };
     let (clinic_id, day) = clinic_and_day(&st, &caller, &q).await?;
-    match billing::cash_up(&st, &caller, clinic_id, day, v.get("counted"), v.get("note")).await {
-        Ok(_) => Ok(Redirect::to(&format!("/takings?clinic={clinic_id}&day={day}")).into_response()),
+    match billing::cash_up(
+        &st,
+        &caller,
+        clinic_id,
+        day,
+        v.get("counted"),
+        v.get("note"),
+    )
+    .await
+    {
+        Ok(_) => {
+            Ok(Redirect::to(&format!("/takings?clinic={clinic_id}&day={day}")).into_response())
+        }
         Err(Error::Invalid(inv)) => {
             let page = takings_page(&st, &caller, &csrf, clinic_id, day, v, inv).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
@@ -1008,10 +1089,9 @@ pub async fn save_settings(
     )
     .await
     {
-        Ok(()) => Ok(Redirect::to(&format!(
-            "/settings/billing?clinic={clinic_id}&saved=1"
-        ))
-        .into_response()),
+        Ok(()) => Ok(
+            Redirect::to(&format!("/settings/billing?clinic={clinic_id}&saved=1")).into_response(),
+        ),
         Err(Error::Invalid(errors)) => {
             let page = SettingsPage {
                 shell: Shell::new(&caller, &csrf, "settings"),
@@ -1056,7 +1136,11 @@ pub async fn stripe_webhook(
             .into_response(),
         Err(e) => {
             tracing::error!("webhook not applied: {e}");
-            (StatusCode::INTERNAL_SERVER_ERROR, "not applied; send it again").into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "not applied; send it again",
+            )
+                .into_response()
         }
     }
 }

@@ -370,9 +370,9 @@ async fn home_page(
             Some("cancelled") => {
                 Some("Your appointment is cancelled. A message confirming it is on its way.")
             }
-            _ if q.paid.is_some() => Some(
-                "Thank you: your payment is being confirmed and will show here in a moment.",
-            ),
+            _ if q.paid.is_some() => {
+                Some("Thank you: your payment is being confirmed and will show here in a moment.")
+            }
             _ => None,
         },
         upcoming,
@@ -407,13 +407,22 @@ async fn home_page(
             0 if acc.invoices.is_empty() && acc.payments.is_empty() => None,
             0 => Some("Your account is settled.".to_string()),
             b if b < 0 => Some(format!("You owe {}.", format_money(-b, &currency))),
-            b => Some(format!("{} is held on your account.", format_money(b, &currency))),
+            b => Some(format!(
+                "{} is held on your account.",
+                format_money(b, &currency)
+            )),
         },
         packages: acc
             .packages
             .iter()
             .filter(|k| k.closed_at.is_none())
-            .map(|k| format!("Your course package: {} of {} sessions left.", k.left(), k.sessions))
+            .map(|k| {
+                format!(
+                    "Your course package: {} of {} sessions left.",
+                    k.left(),
+                    k.sessions
+                )
+            })
             .collect(),
         invoices: acc
             .invoices
@@ -825,7 +834,8 @@ pub async fn pay_invoice(
         return Err(PageError::NotFound);
     };
     let site = crate::view::site_url(&st, &headers);
-    let url = needlepoint_practice::payments::start_checkout(&st, provider.0.as_ref(), p.id, id, &site)
-        .await?;
+    let url =
+        needlepoint_practice::payments::start_checkout(&st, provider.0.as_ref(), p.id, id, &site)
+            .await?;
     Ok(Redirect::to(&url).into_response())
 }

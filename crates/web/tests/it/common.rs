@@ -62,6 +62,14 @@ pub fn demo_afternoon() -> jiff::Timestamp {
 }
 
 pub async fn spawn_demo(backend: TestBackend) -> DemoApp {
+    spawn_demo_paying(backend, None).await
+}
+
+/// The demo with an online payment provider (or none).
+pub async fn spawn_demo_paying(
+    backend: TestBackend,
+    payments: Option<needlepoint_web::Payments>,
+) -> DemoApp {
     let at = demo_afternoon();
     let store = fresh_store(backend).await;
     let kb = needlepoint_knowledge::shipped().unwrap();
@@ -75,7 +83,7 @@ pub async fn spawn_demo(backend: TestBackend) -> DemoApp {
     let config = WebConfig {
         data_dir,
         secure_cookies: false,
-        payments: None,
+        payments,
     };
     let state = AppState::with_clock(store.clone(), kb, config, clock.clone());
     tokio::spawn(async move {
