@@ -887,6 +887,7 @@ pub trait BillingRecords: Send + Sync {
         &self,
         clinic_id: i64,
     ) -> Result<Vec<(i64, Vec<(jiff::civil::Date, i64)>, i64)>>;
+    #[allow(clippy::too_many_arguments)]
     async fn record_cash_up(
         &self,
         clinic_id: i64,

@@ -113,6 +113,7 @@ fn method_label(m: Method) -> &'static str {
     m.label()
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn account_page(
     st: &AppState,
     caller: &Caller,
@@ -364,6 +365,7 @@ pub async fn show(
 
 /// Redirects back to the account with a notice, or shows the page again
 /// with the errors beside the form that was sent.
+#[allow(clippy::too_many_arguments)]
 async fn answer<T>(
     st: &AppState,
     caller: &Caller,

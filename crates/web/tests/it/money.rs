@@ -361,11 +361,14 @@ async fn takings_equal_the_days_payments(backend: TestBackend) {
     assert!(page.contains("£5 float taken to the bank"));
 }
 
+/// The forms the fake provider was sent, in order.
+type Seen = Arc<Mutex<Vec<Vec<(String, String)>>>>;
+
 /// A local server speaking Stripe's checkout API: it keeps each request's
 /// form and answers with a session and its address.
-async fn fake_stripe() -> (String, Arc<Mutex<Vec<Vec<(String, String)>>>>) {
+async fn fake_stripe() -> (String, Seen) {
     use axum::routing::post;
-    let seen: Arc<Mutex<Vec<Vec<(String, String)>>>> = Default::default();
+    let seen: Seen = Default::default();
     let keep = seen.clone();
     let app = axum::Router::new().route(
         "/v1/checkout/sessions",
