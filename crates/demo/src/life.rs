@@ -16,9 +16,11 @@ use jiff::civil::{Date, Time};
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Span, Timestamp};
 use needlepoint_domain::appointment::{AppointmentKind, AppointmentStatus};
+use needlepoint_domain::billing::Method;
 use needlepoint_domain::charting::{required_views, ZoneInput};
 use needlepoint_domain::knowledge::KnowledgeBase;
 use needlepoint_domain::plan::PlanStatus;
+use needlepoint_practice::billing::{self, PaymentInput};
 use needlepoint_practice::booking::{self, Preferences, Wanted};
 use needlepoint_practice::charting::{self, ChecklistInput};
 use needlepoint_practice::planning::{self, ConsentInput};
@@ -93,11 +95,16 @@ pub async fn live(
             .ok_or_else(|| anyhow!("demo patient {i} is not at this clinic"))
     };
 
-    // A course of acne-scar sessions finished months ago.
-    d.whole_course(&who(0)?, 200, true).await?;
-    // Courses under way: the first used the lot recalled since.
-    d.whole_course(&who(4)?, 50, false).await?;
-    d.whole_course(&who(3)?, 35, false).await?;
+    d.billing_settings().await?;
+    // A course of acne-scar sessions finished months ago, invoiced and
+    // half paid: the rest is long overdue.
+    d.whole_course(&who(0)?, 200, true, false).await?;
+    d.invoice_and_pay(&who(0)?, Method::Card, 2).await?;
+    // Courses under way: the first used the lot recalled since and is
+    // invoiced as it goes; the second was sold as a package.
+    d.whole_course(&who(4)?, 50, false, false).await?;
+    d.invoice_and_pay(&who(4)?, Method::Transfer, 2).await?;
+    d.whole_course(&who(3)?, 35, false, true).await?;
     // A plan the patient decided against, and one still being considered.
     let p = who(1)?;
     d.set(d.at(-30, 11, 0))?;
@@ -119,6 +126,10 @@ pub async fn live(
         d.set(d.at(-1, 12, 0))?;
         let r = d.accepted_plan(&p).await?;
         d.book_course(&p, &r).await?;
+        // The first paid her deposit as she booked; the second has not yet.
+        if i == 12 {
+            d.deposit(&p).await?;
+        }
     }
     d.todays_list([who(10)?, who(24)?, who(22)?, who(30)?])
         .await?;
@@ -254,10 +265,14 @@ impl Demo {
         p: &Patient,
         days_ago: i64,
         complete: bool,
+        package: bool,
     ) -> anyhow::Result<()> {
         self.set(self.at(-days_ago, 7, 30))?;
         let r = self.accepted_plan(p).await?;
         let course = self.book_course(p, &r).await?;
+        if package {
+            self.sell_package(p, &r).await?;
+        }
         let mut left = false;
         for (n, a) in course.iter().enumerate() {
             if !self.has_come(a.starts_at + SignedDuration::from_mins(60)) {
@@ -282,6 +297,98 @@ impl Demo {
                 .await
                 .map_err(failed("completing a plan"))?;
         }
+        Ok(())
+    }
+
+    /// The clinic's billing: a VAT number on its invoices, a £50 deposit
+    /// asked for a booked course, late fees taken from it.
+    async fn billing_settings(&self) -> anyhow::Result<()> {
+        let owner = actor(&self.cx, "owner@demo.needlepoint.test").await?;
+        self.set(self.at(-400, 9, 0))?;
+        billing::save_settings(
+            &self.cx,
+            &owner,
+            self.clinic_id,
+            "GB 123 4567 89",
+            "50",
+            true,
+            "10",
+        )
+        .await
+        .map_err(failed("saving the billing settings"))
+    }
+
+    /// The desk takes the clinic's deposit by card, as the course is booked.
+    async fn deposit(&self, p: &Patient) -> anyhow::Result<()> {
+        let input = PaymentInput {
+            method: "card".into(),
+            amount: "50".into(),
+            reference: format!("T-{:04}", p.id * 37 % 10_000),
+            invoice_id: None,
+            deposit: true,
+        };
+        billing::take_payment(&self.cx, &self.desk, p.id, &input)
+            .await
+            .map_err(failed("taking a deposit"))?;
+        Ok(())
+    }
+
+    /// The course sold as a package, paid by card on the spot.
+    async fn sell_package(&self, p: &Patient, r: &PlanRecord) -> anyhow::Result<()> {
+        let inv = billing::sell_package(&self.cx, &self.desk, r.id)
+            .await
+            .map_err(failed("selling a package"))?;
+        let input = PaymentInput {
+            method: "card".into(),
+            amount: format!("{}.{:02}", inv.due_minor() / 100, inv.due_minor() % 100),
+            reference: format!("T-{:04}", inv.id * 41 % 10_000),
+            invoice_id: Some(inv.id),
+            deposit: false,
+        };
+        billing::take_payment(&self.cx, &self.desk, p.id, &input)
+            .await
+            .map_err(failed("paying for a package"))?;
+        Ok(())
+    }
+
+    /// Everything the patient has had invoiced three hours after her last
+    /// session, and `1/part` of it paid by `method` (the rest owed).
+    async fn invoice_and_pay(&self, p: &Patient, method: Method, part: i64) -> anyhow::Result<()> {
+        let last = self
+            .cx
+            .store
+            .patient_appointments(p.id)
+            .await?
+            .iter()
+            .filter(|a| a.status == AppointmentStatus::Completed)
+            .map(|a| a.starts_at)
+            .max()
+            .context("a demo patient to invoice has had a session")?;
+        self.set(self.started.min(last + SignedDuration::from_hours(3)))?;
+        let items: Vec<String> = billing::billable(&self.cx, p)
+            .await
+            .map_err(failed("reading what to invoice"))?
+            .into_iter()
+            .filter_map(|b| b.line.source)
+            .collect();
+        let inv = billing::invoice(&self.cx, &self.desk, p.id, &items, &[])
+            .await
+            .map_err(failed("invoicing"))?;
+        let paid = inv.due_minor() / part;
+        let input = PaymentInput {
+            method: method.as_str().into(),
+            amount: format!("{}.{:02}", paid / 100, paid % 100),
+            reference: if method == Method::Card {
+                "T-0190".into()
+            } else {
+                String::new()
+            },
+            invoice_id: Some(inv.id),
+            deposit: false,
+        };
+        billing::take_payment(&self.cx, &self.desk, p.id, &input)
+            .await
+            .map_err(failed("taking a payment"))?;
         Ok(())
     }
 

@@ -195,11 +195,16 @@ async fn invoice_for(
         };
         if d.label.trim().is_empty() {
             inv.push(format!("lines.{i}.label"), "Say what the line is for.");
+        } else if d.label.trim().chars().count() > 200 {
+            inv.push(
+                format!("lines.{i}.label"),
+                "A line's description is at most 200 characters.",
+            );
         }
         let unit = inv.check(parse_money(&format!("lines.{i}.unit"), &d.unit));
         if let (Some(quantity), Some(unit)) = (quantity, unit) {
             lines.push(LineInput {
-                label: d.label.trim().chars().take(200).collect(),
+                label: d.label.trim().to_string(),
                 quantity,
                 unit_minor: unit,
                 source: None,
@@ -485,6 +490,8 @@ pub async fn credit_note(
     let reason = reason.trim();
     if reason.is_empty() {
         inv.push("reason", "Say why the invoice is credited.");
+    } else if reason.chars().count() > 300 {
+        inv.push("reason", "A reason is at most 300 characters.");
     }
     if target.credit_note {
         inv.push("amount", "A credit note cannot itself be credited.");
@@ -548,6 +555,12 @@ pub async fn cancel_package(
         return Err(Error::invalid(
             "reason",
             "Say why the package is cancelled.",
+        ));
+    }
+    if reason.chars().count() > 300 {
+        return Err(Error::invalid(
+            "reason",
+            "A reason is at most 300 characters.",
         ));
     }
     if k.closed_at.is_some() {
@@ -827,6 +840,9 @@ pub async fn cash_up(
         parse_money("counted", counted).map_err(|e| Error::Invalid(Invalid { errors: vec![e] }))?
     };
     let note = note.trim();
+    if note.chars().count() > 300 {
+        return Err(Error::invalid("note", "A note is at most 300 characters."));
+    }
     let expected = takings(cx, actor, clinic_id, day)
         .await?
         .cash_expected_minor;

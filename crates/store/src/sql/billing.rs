@@ -566,6 +566,16 @@ impl BillingRecords for SqlStore<Db> {
         if k.closed_at.is_some() {
             return Err(StoreError::Conflict("That package is closed.".into()));
         }
+        let sells_a_package: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM packages WHERE invoice_id = $1)")
+                .bind(invoice_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if sells_a_package {
+            return Err(StoreError::Conflict(
+                "A package is paid with money, not with its own sessions.".into(),
+            ));
+        }
         if k.left() == 0 {
             return Err(StoreError::Conflict(
                 "No sessions are left in that package.".into(),

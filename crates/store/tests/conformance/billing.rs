@@ -323,6 +323,13 @@ pub async fn the_last_package_session_goes_to_one_payment(b: TestBackend) {
     let sold = s.store.issue_invoice(&n, &a, now()).await.unwrap();
     let k = s.store.patient_account(p.id).await.unwrap().packages[0].clone();
     assert_eq!(k.invoice_id, sold.id);
+    // A package is not paid with its own sessions.
+    assert!(matches!(
+        s.store
+            .pay_with_package(sold.id, k.id, day(), &a, now())
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
     let first = s
         .store
         .issue_invoice(&new_invoice(s.clinic_id, p.id, &[4_000], None), &a, now())

@@ -46,6 +46,8 @@ pub struct InvoiceRow {
     owing: bool,
     /// What is left to credit, for the credit-note form.
     creditable: String,
+    /// A package session may pay it (it did not sell a package itself).
+    package_payable: bool,
 }
 
 pub struct PaymentRow {
@@ -141,12 +143,7 @@ async fn account_page(
         plans
             .iter()
             .find(|r| r.id == id)
-            .map(|r| {
-                format!(
-                    "Plan of {}",
-                    long_date(r.created_at.to_zoned(jiff::tz::TimeZone::UTC).date())
-                )
-            })
+            .map(|r| super::patients::plan_title(&st.kb, r))
             .unwrap_or_else(|| format!("Plan {id}"))
     };
     let packages: Vec<PackageRow> = acc
@@ -223,6 +220,7 @@ async fn account_page(
             due: money(i.due_minor()),
             credit_note: i.credit_note,
             owing: i.due_minor() > 0,
+            package_payable: !acc.packages.iter().any(|k| k.invoice_id == i.id),
             creditable: if i.credit_note || i.totals.total - i.credited_minor <= 0 {
                 String::new()
             } else {

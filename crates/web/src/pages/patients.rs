@@ -607,6 +607,23 @@ pub async fn show(
         b if b < 0 => format!("Owes {}", format_money(-b, &currency)),
         b => format!("{} on account", format_money(b, &currency)),
     };
+    // A booked course without the deposit the clinic asks for.
+    let deposit = st.store.billing_settings(p.clinic_id).await?.deposit_minor;
+    let deposit_alert = (deposit > 0
+        && summary
+            .upcoming
+            .iter()
+            .any(|a| a.plan_id.is_some() && a.kind.is_session())
+        && !acc.payments.iter().any(|x| x.deposit))
+    .then(|| {
+        (
+            "warn",
+            format!(
+                "The clinic asks a deposit of {} for a booked course, and none is taken yet: take it on the account page.",
+                format_money(deposit, &currency)
+            ),
+        )
+    });
     let packages_left = acc
         .packages
         .iter()
@@ -644,6 +661,7 @@ pub async fn show(
                 };
                 (tone, a.text.clone())
             }))
+            .chain(deposit_alert)
             .collect(),
         course,
         may_propose: summary.may_propose,

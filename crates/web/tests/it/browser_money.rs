@@ -5,10 +5,10 @@
 //! deposit; the fee's invoice prints on one A4 page. Every page on the way
 //! is looked at on a desktop, a tablet and a phone.
 
-use crate::after_session::patient_with_next_sessions;
 use crate::common::spawn_demo;
 use crate::common::webdriver::Browser;
 use crate::demo_day::look;
+use crate::money::course_without_money;
 use jiff::SignedDuration;
 use needlepoint_store::testing::TestBackend;
 use needlepoint_store::{Actor, Appointment, Channel, NewAppointment, Store};
@@ -84,7 +84,7 @@ async fn a_course_sold_as_a_package_with_a_deposit(backend: TestBackend) {
     let d = spawn_demo(backend).await;
     let st = d.app.store.clone();
     let base = d.app.base.clone();
-    let (p, first, second) = patient_with_next_sessions(&d).await;
+    let (p, first, second) = course_without_money(&d).await;
     let plan_id = first.plan_id.unwrap();
     let clinician = st
         .staff_credentials("clinician@demo.needlepoint.test")

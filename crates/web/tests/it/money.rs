@@ -6,11 +6,13 @@
 //! webhook pays the invoice once however often it comes, a bad or
 //! replayed signature pays nothing.
 
-use crate::after_session::{patient_client, patient_with_next_sessions};
+use crate::after_session::patient_client;
 use crate::common::{json_call, location, spawn_demo, spawn_demo_paying, Client, DemoApp};
+use jiff::SignedDuration;
+use needlepoint_domain::appointment::AppointmentStatus;
 use needlepoint_practice::payments::{stripe_signature, Stripe};
 use needlepoint_store::testing::TestBackend;
-use needlepoint_store::Patient;
+use needlepoint_store::{Appointment, Patient};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
@@ -42,7 +44,54 @@ fn by_method(t: &Value, m: &str) -> (i64, i64) {
 }
 
 async fn demo_patient(d: &DemoApp) -> Patient {
-    patient_with_next_sessions(d).await.0
+    course_without_money(d).await.0
+}
+
+/// A demo patient with two sessions of a course booked ahead, an e-mail
+/// address, and no money recorded yet.
+pub async fn course_without_money(d: &DemoApp) -> (Patient, Appointment, Appointment) {
+    let st = &d.app.store;
+    let now = d.clock.now();
+    let mut ahead = vec![];
+    for c in st.clinics_for_staff(owner(d).await).await.unwrap() {
+        ahead.extend(
+            st.appointments(
+                c.id,
+                now + SignedDuration::from_hours(2),
+                now + SignedDuration::from_hours(24 * 90),
+            )
+            .await
+            .unwrap(),
+        );
+    }
+    ahead.sort_by_key(|a| a.starts_at);
+    for a in ahead.iter().filter(|a| {
+        a.kind.is_session() && a.status == AppointmentStatus::Booked && a.plan_id.is_some()
+    }) {
+        let next = ahead.iter().find(|b| {
+            b.plan_id == a.plan_id
+                && b.status == AppointmentStatus::Booked
+                && b.session_number > a.session_number
+        });
+        let p = st.patient(a.patient_id).await.unwrap();
+        let acc = st.patient_account(p.id).await.unwrap();
+        let clean = acc.invoices.is_empty() && acc.payments.is_empty() && acc.packages.is_empty();
+        if let (Some(next), Some(_), true) = (next, &p.details.email, clean) {
+            return (p, a.clone(), next.clone());
+        }
+    }
+    panic!("the demo has a course booked ahead with no money recorded yet");
+}
+
+async fn owner(d: &DemoApp) -> i64 {
+    d.app
+        .store
+        .staff_credentials("owner@demo.needlepoint.test")
+        .await
+        .unwrap()
+        .unwrap()
+        .staff
+        .id
 }
 
 async fn takings_equal_the_days_payments(backend: TestBackend) {
