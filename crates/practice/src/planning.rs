@@ -210,10 +210,32 @@ pub async fn set_status(
 ) -> Result<needlepoint_store::PlanRecord> {
     visible(cx, actor, plan_id).await?;
     clinical_only(actor)?;
-    Ok(cx
+    let r = cx
         .store
         .set_plan_status(plan_id, to, reason, &actor.audit, cx.now())
-        .await?)
+        .await?;
+    // A cancelled plan's package gives back its unused sessions by the
+    // clinic's rule (a credit note; the money stays on account to refund).
+    if to == needlepoint_domain::plan::PlanStatus::Cancelled {
+        let open = cx
+            .store
+            .patient_account(r.patient_id)
+            .await?
+            .packages
+            .into_iter()
+            .filter(|k| k.plan_id == plan_id && k.closed_at.is_none());
+        for k in open {
+            let why: String = format!(
+                "The plan was cancelled: {}",
+                reason.unwrap_or("no reason given")
+            )
+            .chars()
+            .take(300)
+            .collect();
+            crate::billing::cancel_package(cx, actor, k.id, &why).await?;
+        }
+    }
+    Ok(r)
 }
 
 /// The consent document for the plan as it stands: what the patient reads

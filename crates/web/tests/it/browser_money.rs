@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 /// Signs the session of `a` as the clinician would, at its time: the
 /// chart opened, needling started, a zone recorded, signed.
-async fn sign_session(st: &Arc<dyn Store>, a: &Appointment, clinician: i64) {
+pub async fn sign_session(st: &Arc<dyn Store>, a: &Appointment, clinician: i64) {
     let who = Actor {
         staff_id: Some(clinician),
         label: "clinician".into(),

@@ -632,7 +632,93 @@ async fn without_a_provider_online_payment_is_not_offered(backend: TestBackend) 
     );
 }
 
+async fn a_cancelled_plan_credits_its_unused_sessions(backend: TestBackend) {
+    let d = spawn_demo(backend).await;
+    let (p, first, _) = course_without_money(&d).await;
+    let plan = first.plan_id.unwrap();
+    let st = d.app.store.clone();
+    let mut desk = d.client("frontdesk@demo.needlepoint.test").await;
+    let (s, inv) = json_call(
+        &mut desk,
+        Method::POST,
+        &format!("/api/v1/plans/{plan}/package"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(s, 201, "{inv}");
+    let total = inv["total_minor"].as_i64().unwrap();
+    let invoice = inv["id"].as_i64().unwrap();
+    // Selling it twice: refused.
+    let (s, _) = json_call(
+        &mut desk,
+        Method::POST,
+        &format!("/api/v1/plans/{plan}/package"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(s, 409);
+    let (s, cash) = json_call(
+        &mut desk,
+        Method::POST,
+        &format!("/api/v1/patients/{}/payments", p.id),
+        json!({"method": "cash", "amount_minor": total, "invoice_id": invoice}),
+    )
+    .await;
+    assert_eq!(s, 201, "{cash}");
+    // One session signed, drawn from the package.
+    let clinician = st
+        .staff_credentials("clinician@demo.needlepoint.test")
+        .await
+        .unwrap()
+        .unwrap()
+        .staff
+        .id;
+    d.clock.set(first.starts_at + SignedDuration::from_hours(1));
+    crate::browser_money::sign_session(&st, &first, clinician).await;
+    let k = st.patient_account(p.id).await.unwrap().packages[0].clone();
+    assert_eq!(k.used, 1);
+    // The plan is cancelled: the package closes, its unused sessions are
+    // credited (less the demo clinic's 10 %), and the money freed is on
+    // account to refund in cash.
+    // The clock moved weeks: sessions made before have gone idle.
+    let mut desk = d.client("frontdesk@demo.needlepoint.test").await;
+    let mut nurse = d.client("clinician@demo.needlepoint.test").await;
+    let (s, out) = json_call(
+        &mut nurse,
+        Method::POST,
+        &format!("/api/v1/plans/{plan}/status"),
+        json!({"status": "cancelled", "reason": "Moving abroad"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{out}");
+    let acc = st.patient_account(p.id).await.unwrap();
+    let k = &acc.packages[0];
+    assert!(k.closed_at.is_some());
+    let unused = i64::from(k.sessions - 1);
+    let share = needlepoint_domain::pricing::mul_div_round(total, unused, i64::from(k.sessions));
+    let back = share - needlepoint_domain::pricing::mul_div_round(share, 1000, 10_000);
+    let cn = acc
+        .invoices
+        .iter()
+        .find(|i| i.credit_note)
+        .expect("a credit note");
+    assert_eq!(cn.credits_invoice_id, Some(invoice));
+    assert_eq!(cn.totals.total, back);
+    assert_eq!(acc.balance_minor, back, "the credit is on account");
+    let (s, r) = json_call(
+        &mut desk,
+        Method::POST,
+        &format!("/api/v1/payments/{}/refunds", cash["id"]),
+        json!({"amount_minor": back}),
+    )
+    .await;
+    assert_eq!(s, 201, "{r}");
+    assert_eq!(r["method"], "cash");
+    assert_eq!(st.patient_account(p.id).await.unwrap().balance_minor, 0);
+}
+
 crate::both!(
+    a_cancelled_plan_credits_its_unused_sessions,
     takings_equal_the_days_payments,
     online_payment_through_a_local_provider,
     without_a_provider_online_payment_is_not_offered,
