@@ -106,6 +106,9 @@ struct Sample {
     checkin: i64,
     checkin_token: String,
     adverse: i64,
+    /// An invoice of the patient's, half paid in cash, and its payment.
+    invoice: i64,
+    payment: i64,
     /// The clinic's today, for routes that take dates.
     today: jiff::civil::Date,
 }
@@ -139,6 +142,8 @@ impl Sample {
                 "checkin" => self.checkin_token.clone(),
                 "checkins" => self.checkin.to_string(),
                 "adverse-events" => self.adverse.to_string(),
+                "invoices" => self.invoice.to_string(),
+                "payments" => self.payment.to_string(),
                 "consent" => self.consent_token.clone(),
                 _ => {
                     return Err(format!(
@@ -522,7 +527,10 @@ async fn sample(store: &Arc<dyn Store>, owner_id: i64, owner: &mut Client) -> Sa
         .await
         .unwrap();
     owner.cookies.push(("np_patient".into(), patient_token));
+    let (invoice, payment) = money(store, &clinic, patient.id, &by, now).await;
     Sample {
+        invoice,
+        payment,
         checkin,
         checkin_token,
         adverse,
@@ -541,6 +549,72 @@ async fn sample(store: &Arc<dyn Store>, owner_id: i64, owner: &mut Client) -> Sa
         feed_token,
         today,
     }
+}
+
+/// An invoice for a product over the counter, half paid in cash today:
+/// the money pages' records. Returns (invoice, payment).
+async fn money(
+    store: &Arc<dyn Store>,
+    clinic: &needlepoint_store::Clinic,
+    patient: i64,
+    by: &Actor,
+    now: jiff::Timestamp,
+) -> (i64, i64) {
+    use needlepoint_domain::billing::{price_lines, LineInput, Method};
+    let pricing = store.clinic_pricing(clinic.id).await.unwrap();
+    let (lines, totals) = price_lines(
+        &[LineInput {
+            label: "Aftercare kit".into(),
+            quantity: 1,
+            unit_minor: 4500,
+            source: None,
+        }],
+        pricing.tax_rate_bp,
+        pricing.tax_included,
+    )
+    .unwrap();
+    let today = now
+        .to_zoned(jiff::tz::TimeZone::get(&clinic.details.time_zone).unwrap())
+        .date();
+    let invoice = store
+        .issue_invoice(
+            &needlepoint_store::NewInvoice {
+                clinic_id: clinic.id,
+                patient_id: patient,
+                issued_on: today,
+                currency: pricing.currency,
+                tax_rate_bp: pricing.tax_rate_bp,
+                tax_included: pricing.tax_included,
+                lines,
+                totals,
+                credits: None,
+                package: None,
+                settle_from: vec![],
+            },
+            by,
+            now,
+        )
+        .await
+        .unwrap();
+    let payment = store
+        .record_payment(
+            &needlepoint_store::NewPayment {
+                clinic_id: clinic.id,
+                patient_id: patient,
+                method: Method::Cash,
+                amount_minor: invoice.totals.total / 2,
+                reference: None,
+                deposit: false,
+                invoice_id: Some(invoice.id),
+                received_on: today,
+                provider_event: None,
+            },
+            by,
+            now,
+        )
+        .await
+        .unwrap();
+    (invoice.id, payment.id)
 }
 
 /// A session signed today with a day-3 check-in (a fresh link each run),
