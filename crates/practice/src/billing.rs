@@ -432,6 +432,39 @@ pub async fn pay_with_package(
         .await?)
 }
 
+/// Pays what is due on an invoice from the patient's money on account
+/// (a deposit, a credit freed by a credit note), oldest payment first.
+/// Gives what was settled.
+pub async fn settle_from_account(cx: &Context, actor: &Actor, invoice_id: i64) -> Result<i64> {
+    let inv = cx.store.invoice(invoice_id).await?;
+    access::clinic(actor, inv.clinic_id)?;
+    let free: Vec<i64> = cx
+        .store
+        .patient_account(inv.patient_id)
+        .await?
+        .payments
+        .iter()
+        .filter(|p| p.free_minor() > 0 && p.method != Method::Package)
+        .map(|p| p.id)
+        .collect();
+    if free.is_empty() || inv.due_minor() <= 0 {
+        return Err(Error::refused(
+            "Nothing to settle: no money is on account, or nothing is due.",
+        ));
+    }
+    let mut settled = 0;
+    for pid in free {
+        if cx.store.invoice(invoice_id).await?.due_minor() <= 0 {
+            break;
+        }
+        settled += cx
+            .store
+            .settle_from(invoice_id, pid, &actor.audit, cx.now())
+            .await?;
+    }
+    Ok(settled)
+}
+
 /// Gives money back to the method it came by.
 pub async fn refund(
     cx: &Context,

@@ -133,6 +133,7 @@ fn table() -> Vec<Entry> {
         r(M::GET, "/invoices/{id}", ANY_STAFF, billing::print_invoice),
         r(M::POST, "/invoices/{id}/credit-notes", ANY_STAFF, billing::credit),
         r(M::POST, "/invoices/{id}/package-payment", ANY_STAFF, billing::pay_with_package),
+        r(M::POST, "/invoices/{id}/settle", ANY_STAFF, billing::settle),
         r(M::GET, "/payments/{id}/receipt", ANY_STAFF, billing::print_receipt),
         r(M::POST, "/payments/{id}/refund", ANY_STAFF, billing::refund),
         r(M::POST, "/packages/{id}/cancel", ANY_STAFF, billing::cancel_package),

@@ -72,6 +72,8 @@ struct AccountPage {
     packages: Vec<PackageRow>,
     /// Open packages with sessions left: (id, label).
     usable_packages: Vec<(i64, String)>,
+    /// Money on account (free of invoices and refunds), if any.
+    on_account: Option<String>,
     sellable: Vec<(i64, String)>,
     billable: Vec<(String, String, String)>,
     invoices: Vec<InvoiceRow>,
@@ -295,6 +297,10 @@ async fn account_page(
         balance_tone,
         packages,
         usable_packages,
+        on_account: {
+            let free: i64 = acc.payments.iter().map(|x| x.free_minor()).sum();
+            (free > 0).then(|| money(free))
+        },
         sellable,
         billable,
         invoices,
@@ -332,6 +338,7 @@ fn notice_for(done: Option<&str>) -> Option<String> {
             "credit" => "Credit note issued.",
             "package" => "The course is sold as a package; each signed session draws one.",
             "package-payment" => "Paid with a session of the package.",
+            "settled" => "Paid from the money on account.",
             "cancelled" => "Package closed; its unused sessions are credited to the account.",
             _ => return None,
         }
@@ -543,6 +550,29 @@ pub async fn pay_with_package(
         &format!("credit:{id}"),
         "package-payment",
         v,
+    )
+    .await
+}
+
+pub async fn settle(
+    State(st): State<AppState>,
+    caller: Caller,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let inv = st.store.invoice(id).await?;
+    let p = access::patient(&st, &caller, inv.patient_id).await?;
+    let r = billing::settle_from_account(&st, &caller, id).await;
+    answer(
+        &st,
+        &caller,
+        &csrf,
+        &p,
+        r,
+        &format!("credit:{id}"),
+        "settled",
+        FormValues(f),
     )
     .await
 }

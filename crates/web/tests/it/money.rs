@@ -348,6 +348,22 @@ async fn takings_equal_the_days_payments(backend: TestBackend) {
         3000 + 2000 + 10000 - 1500 - 5000 + 1500
     );
 
+    // A new invoice paid from the money on account: no money moves.
+    let (s, inv2) = json_call(
+        &mut c,
+        Method::POST,
+        &format!("/api/v1/patients/{}/invoices", p.id),
+        json!({"lines": [{"label": "Sunscreen", "unit_minor": 3000}]}),
+    )
+    .await;
+    assert_eq!(s, 201, "{inv2}");
+    let inv2 = inv2["id"].as_i64().unwrap();
+    let r = c.post_form(&format!("/invoices/{inv2}/settle"), &[]).await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(d.app.store.invoice(inv2).await.unwrap().due_minor(), 0);
+    let again = c.post_form(&format!("/invoices/{inv2}/settle"), &[]).await;
+    assert_eq!(again.status(), 422, "nothing left to settle");
+
     // The CSV has the same rows.
     let csv = c
         .get(&format!("/takings.csv?clinic={}&day={today}", p.clinic_id))
