@@ -72,6 +72,14 @@ async fn session(st: &Arc<dyn Store>, staff_id: i64, now: jiff::Timestamp) -> St
     token
 }
 
+/// The page at three widths without sideways scroll, and no serious or
+/// critical accessibility violation.
+async fn check(b: &Browser, backend: TestBackend, name: &str) {
+    look(b, backend, name).await;
+    let v = b.accessibility_violations().await;
+    assert!(v.is_empty(), "{name}: {v:#?}");
+}
+
 /// How many pages a PDF has ("/Type /Page", not "/Type /Pages").
 fn pdf_pages(pdf: &[u8]) -> usize {
     let needle = b"/Type /Page";
@@ -113,14 +121,14 @@ async fn a_course_sold_as_a_package_with_a_deposit(backend: TestBackend) {
     b.type_into("#deposit", "50").await;
     b.click("#billing-settings button[type=submit]").await;
     b.wait_for_text(".notice.ok", "Saved").await;
-    look(&b, backend, "money-01-settings").await;
+    check(&b, backend, "money-01-settings").await;
     let s = st.billing_settings(p.clinic_id).await.unwrap();
     assert_eq!((s.deposit_minor, s.fee_from_deposit), (5000, true));
 
     // The course, sold as a package: its invoice is issued and the
     // package holds the sessions not yet signed.
     b.goto(&format!("{base}/patients/{}/account", p.id)).await;
-    look(&b, backend, "money-02-account").await;
+    check(&b, backend, "money-02-account").await;
     b.click(&format!("#sell-package-{plan_id}")).await;
     b.wait_for_text(".notice.ok", "sold as a package").await;
     let acc = st.patient_account(p.id).await.unwrap();
@@ -143,7 +151,7 @@ async fn a_course_sold_as_a_package_with_a_deposit(backend: TestBackend) {
     b.click("#record-payment").await;
     b.wait_for_text(".notice.ok", "Payment recorded").await;
     b.wait_for_text("#balance", "Owes").await;
-    look(&b, backend, "money-03-package-and-deposit").await;
+    check(&b, backend, "money-03-package-and-deposit").await;
     let deposit = st.patient_account(p.id).await.unwrap().payments[0].clone();
     assert!(deposit.deposit && deposit.free_minor() == 5000);
 
@@ -160,7 +168,7 @@ async fn a_course_sold_as_a_package_with_a_deposit(backend: TestBackend) {
         )
         .await;
     }
-    look(&b, backend, "money-04-two-sessions-drawn").await;
+    check(&b, backend, "money-04-two-sessions-drawn").await;
     let acc = st.patient_account(p.id).await.unwrap();
     assert_eq!(acc.packages[0].used, 2);
     // A signed session drawn from the package is not offered for invoicing.
@@ -246,13 +254,29 @@ async fn a_course_sold_as_a_package_with_a_deposit(backend: TestBackend) {
         .text(&format!("#payment-{}", deposit.id))
         .await
         .contains("£10.00 on account"));
-    look(&b, backend, "money-05-fee-from-deposit").await;
+    check(&b, backend, "money-05-fee-from-deposit").await;
+
+    // The takings of the day the deposit was taken: a card payment, and no
+    // cash expected in the till.
+    b.goto(&format!(
+        "{base}/takings?clinic={}&day={}",
+        p.clinic_id, deposit.received_on
+    ))
+    .await;
+    b.wait_for_text("#by-method", "Card").await;
+    b.wait_for_text("#cash-expected", "£0.00").await;
+    check(&b, backend, "money-06-takings").await;
+    b.goto(&format!("{base}/payments/{}/receipt", deposit.id))
+        .await;
+    b.wait_for_text("h1", "Receipt").await;
+    check(&b, backend, "money-07-receipt").await;
 
     // The fee's invoice, printed at A4: one page, with its number.
+    b.goto(&format!("{base}/patients/{}/account", p.id)).await;
     b.click(&format!("#invoice-{} a", fee.id)).await;
     b.wait_for_text("#document-number", &fee.label()).await;
     assert_eq!(b.text("#document-due").await, "£0.00");
-    look(&b, backend, "money-06-invoice").await;
+    check(&b, backend, "money-08-invoice").await;
     b.resize(1280, 900).await;
     let a4 = b
         .print_pdf(
