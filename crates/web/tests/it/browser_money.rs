@@ -1,5 +1,5 @@
 //! Money in headless Chromium on the demo clinic: the owner asks a
-//! deposit, sells a patient's booked course as a package and takes the
+//! deposit, books a patient's course, sells it as a package and takes the
 //! deposit; two sessions are signed and the package's sessions left fall
 //! on the account page; a late cancellation's fee is taken from the
 //! deposit; the fee's invoice prints on one A4 page. Every page on the way
@@ -92,8 +92,8 @@ async fn a_course_sold_as_a_package_with_a_deposit(backend: TestBackend) {
     let d = spawn_demo(backend).await;
     let st = d.app.store.clone();
     let base = d.app.base.clone();
-    let (p, first, second) = course_without_money(&d).await;
-    let plan_id = first.plan_id.unwrap();
+    let (p, booked, _) = course_without_money(&d).await;
+    let plan_id = booked.plan_id.unwrap();
     let clinician = st
         .staff_credentials("clinician@demo.needlepoint.test")
         .await
@@ -124,6 +124,46 @@ async fn a_course_sold_as_a_package_with_a_deposit(backend: TestBackend) {
     check(&b, backend, "money-01-settings").await;
     let s = st.billing_settings(p.clinic_id).await.unwrap();
     assert_eq!((s.deposit_minor, s.fee_from_deposit), (5000, true));
+
+    // The course is booked here: the clinic first cancels what the demo
+    // booked of it, so its sessions wait to be booked again.
+    for a in st.patient_appointments(p.id).await.unwrap() {
+        if a.plan_id == Some(plan_id)
+            && a.status == needlepoint_domain::appointment::AppointmentStatus::Booked
+        {
+            let change = needlepoint_store::StatusChange {
+                status: needlepoint_domain::appointment::AppointmentStatus::Cancelled,
+                reason: Some("Rebooked with the patient"),
+                cancelled_by: Some("clinic"),
+                fee_minor: None,
+            };
+            st.set_appointment_status(a.id, &change, &Actor::system("test"), d.clock.now())
+                .await
+                .unwrap();
+        }
+    }
+    b.goto(&format!("{base}/patients/{}", p.id)).await;
+    b.click("#book-course").await;
+    b.click("#propose-times").await;
+    b.wait_for_text("#proposal", "Session").await;
+    b.click("#book-all").await;
+    b.wait_for_url("/calendar").await;
+    let mut course: Vec<Appointment> = st
+        .patient_appointments(p.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| {
+            a.plan_id == Some(plan_id)
+                && a.status == needlepoint_domain::appointment::AppointmentStatus::Booked
+        })
+        .collect();
+    course.sort_by_key(|a| a.starts_at);
+    assert!(course.len() >= 2, "a course booked: {course:?}");
+    let (first, second) = (course[0].clone(), course[1].clone());
+    // Booked without a deposit: the patient's page says so.
+    b.goto(&format!("{base}/patients/{}", p.id)).await;
+    b.wait_for_text("#alerts", "deposit of £50.00").await;
 
     // The course, sold as a package: its invoice is issued and the
     // package holds the sessions not yet signed.
